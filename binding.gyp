@@ -1,0 +1,25 @@
+{
+  "targets": [
+    {
+      "target_name": "quic",
+      "sources": [
+        "src/addon.c",
+        "src/napi_util.c",
+        "src/binding_endpoint.c",
+        "src/binding_session.c",
+        "src/mem.c",
+        "src/keymap.c",
+        "src/udp.c",
+        "src/tls.c",
+        "src/stream.c",
+        "src/session.c",
+        "src/endpoint.c"
+      ],
+      "cflags": [ "-std=c11", "-Wall", "-Wextra", "-fvisibility=hidden", "-D_GNU_SOURCE", "<!@(echo $QUIC_EXTRA_CFLAGS)" ],
+      "cflags!": [ "-fno-exceptions" ],
+      "ldflags": [ "<!@(echo $QUIC_EXTRA_LDFLAGS)" ],
+      "include_dirs": [ "<!@(pkg-config --cflags-only-I libngtcp2 libnghttp3 gnutls | sed 's/-I//g')" ],
+      "libraries": [ "<!@(pkg-config --libs libngtcp2_crypto_gnutls libngtcp2 libnghttp3 gnutls)" ]
+    }
+  ]
+}

@@ -1,0 +1,47 @@
+/* Addon entry: registers the binding functions and the shared constants. */
+#include "binding.h"
+#include "mem.h"
+#include "tls.h"
+
+static napi_value live_bytes(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value o;
+  NAPI_CALL(env, napi_create_object(env, &o));
+  quic_napi_set(env, o, "bytes", quic_napi_number(env, (double)quic_mem_live_bytes()));
+  quic_napi_set(env, o, "allocations", quic_napi_number(env, (double)quic_mem_live_allocs()));
+  return o;
+}
+
+static void set_consts(napi_env env, napi_value obj) {
+#define V(name) quic_napi_set(env, obj, "EPO_" #name, quic_napi_number(env, QUIC_EPO_##name));
+  QUIC_ENDPOINT_OPTIONS(V)
+#undef V
+#define V(name) quic_napi_set(env, obj, "SO_" #name, quic_napi_number(env, QUIC_SO_##name));
+  QUIC_SESSION_OPTIONS(V)
+#undef V
+  quic_napi_set(env, obj, "EPO_COUNT", quic_napi_number(env, QUIC_EPO_COUNT));
+  quic_napi_set(env, obj, "SO_COUNT", quic_napi_number(env, QUIC_SO_COUNT));
+#define E(name) quic_napi_set(env, obj, #name, quic_napi_number(env, QUIC_##name));
+  E(E_SESSION_NEW) E(E_SESSION_HANDSHAKE) E(E_SESSION_CLOSE) E(E_STREAM_NEW) E(E_STREAM_OPENED)
+  E(E_STREAM_DATA) E(E_STREAM_RESET) E(E_STREAM_STOP) E(E_STREAM_BLOCKED) E(E_STREAM_DRAIN) E(E_STREAM_CLOSE)
+  E(CLOSE_TRANSPORT) E(CLOSE_APPLICATION) E(CLOSE_IDLE) E(CLOSE_STATELESS_RESET) E(CLOSE_VERSION_NEGOTIATION)
+  E(CLOSE_HANDSHAKE_TIMEOUT) E(STREAM_UNI) E(STREAM_TX_HWM)
+#undef E
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value consts;
+  NAPI_CALL(env, napi_create_object(env, &consts));
+  set_consts(env, consts);
+  quic_napi_set(env, exports, "constants", consts);
+  napi_property_descriptor props[] = {
+      {"liveMemory", NULL, live_bytes, NULL, NULL, NULL, napi_default, NULL},
+  };
+  NAPI_CALL(env, napi_define_properties(env, exports, 1, props));
+  quic_napi_set(env, exports, "gnutlsVersion", quic_napi_string(env, quic_tls_backend_version()));
+  quic_binding_init_endpoint(env, exports);
+  quic_binding_init_session(env, exports);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,54 @@
+/* Shared by the thin N-API binding files. */
+#ifndef QUIC_BINDING_H
+#define QUIC_BINDING_H
+
+#include "napi_util.h"
+#include "endpoint.h"
+
+/* Indices of the endpoint options Float64Array (exported to JS). */
+#define QUIC_ENDPOINT_OPTIONS(V)                                                                               \
+  V(IPV6_ONLY) V(RECEIVE_BUFFER_SIZE) V(SEND_BUFFER_SIZE) V(TTL) V(DISABLE_STATELESS_RESET)                   \
+  V(VALIDATE_ADDRESS) V(MAX_STATELESS_RESETS) V(RETRY_TOKEN_EXPIRATION) V(TOKEN_EXPIRATION) V(RETRY_LIMIT)      \
+  V(ADDRESS_LRU_SIZE) V(MAX_CONNECTIONS_PER_HOST) V(MAX_CONNECTIONS_TOTAL) V(RX_PACKET_LOSS) V(TX_PACKET_LOSS)
+
+/* Indices of the session options Float64Array. */
+#define QUIC_SESSION_OPTIONS(V)                                                                                \
+  V(MAX_IDLE_TIMEOUT) V(INITIAL_MAX_DATA) V(INITIAL_MAX_STREAM_DATA_BIDI_LOCAL)                                \
+  V(INITIAL_MAX_STREAM_DATA_BIDI_REMOTE) V(INITIAL_MAX_STREAM_DATA_UNI) V(INITIAL_MAX_STREAMS_BIDI)             \
+  V(INITIAL_MAX_STREAMS_UNI) V(ACK_DELAY_EXPONENT) V(MAX_ACK_DELAY) V(ACTIVE_CONNECTION_ID_LIMIT)               \
+  V(DISABLE_ACTIVE_MIGRATION) V(MAX_DATAGRAM_FRAME_SIZE) V(CC_ALGORITHM) V(MAX_STREAM_WINDOW) V(MAX_WINDOW)     \
+  V(HANDSHAKE_TIMEOUT) V(MAX_PAYLOAD_SIZE) V(UNACKNOWLEDGED_PACKET_THRESHOLD)
+
+#define V(name) QUIC_EPO_##name,
+enum { QUIC_ENDPOINT_OPTIONS(V) QUIC_EPO_COUNT };
+#undef V
+#define V(name) QUIC_SO_##name,
+enum { QUIC_SESSION_OPTIONS(V) QUIC_SO_COUNT };
+#undef V
+
+/* The JS handle of a session: an external whose data is this struct. The
+ * core clears `session` when it frees the session. */
+typedef struct binding_session {
+  quic_session *session; /* must stay first: the core clears it through s->user */
+} binding_session;
+
+/* Per JS Endpoint. Freed when both the core wrap is gone and the external
+ * holding it was finalized. */
+typedef struct binding_endpoint {
+  napi_env env;
+  quic_wrap *wrap;          /* NULL once the core has freed it */
+  napi_ref on_events;       /* strong ref to the JS callback */
+  napi_async_context async; /* so AsyncLocalStorage survives our callbacks */
+  bool finalized;
+} binding_endpoint;
+
+napi_value quic_binding_session_handle(napi_env env, quic_session *s);
+quic_session *quic_binding_get_session(napi_env env, napi_value handle);
+/* Reads session options and TLS options into a config (caller clears it). */
+bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, bool server,
+                                 quic_session_config *cfg);
+
+void quic_binding_init_endpoint(napi_env env, napi_value exports);
+void quic_binding_init_session(napi_env env, napi_value exports);
+
+#endif

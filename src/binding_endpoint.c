@@ -1,0 +1,370 @@
+/* N-API face of quic_wrap: create, bind, listen, connect, close, destroy, and
+ * the one path by which events reach JavaScript. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binding.h"
+#include "mem.h"
+
+#define EVENT_FIELDS 7
+
+static void maybe_free(binding_endpoint *be) {
+  if (be->wrap == NULL && be->finalized) quic_free(be);
+}
+
+static void release_js(binding_endpoint *be) {
+  if (be->on_events) {
+    napi_delete_reference(be->env, be->on_events);
+    be->on_events = NULL;
+  }
+  if (be->async) {
+    napi_async_destroy(be->env, be->async);
+    be->async = NULL;
+  }
+}
+
+static void on_wrap_closed(quic_wrap *w, void *user) {
+  QUIC_UNUSED(w);
+  binding_endpoint *be = user;
+  be->wrap = NULL;
+  release_js(be);
+  maybe_free(be);
+}
+
+static void finalize_endpoint(napi_env env, void *data, void *hint) {
+  QUIC_UNUSED(env);
+  QUIC_UNUSED(hint);
+  binding_endpoint *be = data;
+  be->finalized = true;
+  /* A JS Endpoint that is collected while open has no owner left. */
+  if (be->wrap) quic_wrap_destroy(be->wrap);
+  maybe_free(be);
+}
+
+static binding_endpoint *get_be(napi_env env, napi_value v) {
+  void *p = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok ||
+      p == NULL) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "invalid endpoint handle");
+    return NULL;
+  }
+  binding_endpoint *be = p;
+  if (be->wrap == NULL) {
+    quic_napi_throw(env, "ERR_INVALID_STATE", "Endpoint is destroyed");
+    return NULL;
+  }
+  return be;
+}
+
+/* Runs in a libuv callback with no JS on the stack: one call per batch. */
+static void deliver(quic_wrap *w, void *user) {
+  binding_endpoint *be = user;
+  napi_env env = be->env;
+  if (be->on_events == NULL) return;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  size_t n = w->nevents;
+  napi_value ab, arr, sessions, cb, recv, argv[2];
+  double *d = NULL;
+  if (napi_create_arraybuffer(env, n * EVENT_FIELDS * sizeof(double), (void **)&d, &ab) != napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, n * EVENT_FIELDS, ab, 0, &arr) != napi_ok ||
+      napi_create_array(env, &sessions) != napi_ok)
+    goto out;
+  uint32_t nsess = 0;
+  for (size_t i = 0; i < n; i++) {
+    const quic_event *e = &w->events[i];
+    double *f = d + i * EVENT_FIELDS;
+    f[0] = e->type;
+    f[1] = e->session_key;
+    f[2] = e->stream_key;
+    f[3] = e->aux;
+    f[4] = (double)e->stream_id;
+    f[5] = (double)(e->code >> 32);
+    f[6] = (double)(e->code & 0xffffffffu);
+    if (e->type == QUIC_E_SESSION_NEW) {
+      napi_value h = quic_binding_session_handle(env, e->session);
+      if (h == NULL) goto out;
+      napi_set_element(env, sessions, nsess++, h);
+    }
+  }
+  argv[0] = arr;
+  argv[1] = sessions;
+  if (napi_get_reference_value(env, be->on_events, &cb) != napi_ok || napi_get_undefined(env, &recv) != napi_ok)
+    goto out;
+  napi_value result;
+  if (napi_make_callback(env, be->async, recv, cb, 2, argv, &result) != napi_ok) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+    }
+  }
+out:
+  napi_close_handle_scope(env, scope);
+}
+
+static bool read_f64_array(napi_env env, napi_value v, size_t want, double **out) {
+  bool is;
+  napi_typedarray_type t;
+  size_t n;
+  void *p;
+  napi_value ab;
+  size_t off;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, v, &t, &n, &p, &ab, &off) != napi_ok || t != napi_float64_array || n != want) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "options must be a Float64Array of %zu values", want);
+    return false;
+  }
+  *out = p;
+  return true;
+}
+
+static bool copy_secret(napi_env env, napi_value v, uint8_t *dst, size_t len, const char *name) {
+  if (quic_napi_is_nullish(env, v)) return true;
+  const uint8_t *p;
+  size_t n;
+  if (!quic_napi_get_bytes(env, v, &p, &n)) return false;
+  if (n != len) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "%s must be exactly %zu bytes", name, len);
+    return false;
+  }
+  memcpy(dst, p, len);
+  return true;
+}
+
+/* endpointCreate(options, host, port, resetSecret, tokenSecret, onEvents) */
+static napi_value endpoint_create(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 6);
+  double *o;
+  if (!read_f64_array(env, argv[0], QUIC_EPO_COUNT, &o)) return NULL;
+  quic_endpoint_config cfg;
+  quic_endpoint_config_defaults(&cfg);
+  char *host = NULL;
+  double port;
+  if (!quic_napi_get_string(env, argv[1], &host) || !quic_napi_get_double(env, argv[2], &port)) return NULL;
+  int rv = quic_addr_parse(&cfg.bind, host ? host : "127.0.0.1", (uint16_t)port);
+  quic_free(host);
+  if (rv != QUIC_OK) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "address.address must be an IPv4 or IPv6 address");
+    return NULL;
+  }
+  if (!copy_secret(env, argv[3], cfg.reset_secret, sizeof(cfg.reset_secret), "resetTokenSecret") ||
+      !copy_secret(env, argv[4], cfg.token_secret, sizeof(cfg.token_secret), "tokenSecret"))
+    return NULL;
+  cfg.udp.ipv6_only = o[QUIC_EPO_IPV6_ONLY] != 0;
+  cfg.udp.receive_buffer_size = (uint32_t)o[QUIC_EPO_RECEIVE_BUFFER_SIZE];
+  cfg.udp.send_buffer_size = (uint32_t)o[QUIC_EPO_SEND_BUFFER_SIZE];
+  cfg.udp.ttl = (int)o[QUIC_EPO_TTL];
+  cfg.disable_stateless_reset = o[QUIC_EPO_DISABLE_STATELESS_RESET] != 0;
+  cfg.validate_address = o[QUIC_EPO_VALIDATE_ADDRESS] != 0;
+  cfg.max_stateless_resets = (uint64_t)o[QUIC_EPO_MAX_STATELESS_RESETS];
+  cfg.retry_token_expiration_s = (uint64_t)o[QUIC_EPO_RETRY_TOKEN_EXPIRATION];
+  cfg.token_expiration_s = (uint64_t)o[QUIC_EPO_TOKEN_EXPIRATION];
+  cfg.retry_limit = (uint64_t)o[QUIC_EPO_RETRY_LIMIT];
+  cfg.address_lru_size = (uint64_t)o[QUIC_EPO_ADDRESS_LRU_SIZE];
+  cfg.max_connections_per_host = (uint64_t)o[QUIC_EPO_MAX_CONNECTIONS_PER_HOST];
+  cfg.max_connections_total = (uint64_t)o[QUIC_EPO_MAX_CONNECTIONS_TOTAL];
+  cfg.rx_loss = o[QUIC_EPO_RX_PACKET_LOSS];
+  cfg.tx_loss = o[QUIC_EPO_TX_PACKET_LOSS];
+
+  napi_valuetype t;
+  NAPI_CALL(env, napi_typeof(env, argv[5], &t));
+  if (t != napi_function) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "onEvents must be a function");
+    return NULL;
+  }
+  uv_loop_t *loop;
+  NAPI_CALL(env, napi_get_uv_event_loop(env, &loop));
+  binding_endpoint *be = quic_calloc(1, sizeof(*be));
+  if (be == NULL) {
+    quic_napi_throw(env, "ERR_QUIC_OUT_OF_MEMORY", "out of memory");
+    return NULL;
+  }
+  be->env = env;
+  napi_value name, handle;
+  if (napi_create_reference(env, argv[5], 1, &be->on_events) != napi_ok ||
+      napi_create_string_utf8(env, "QUIC_ENDPOINT", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &be->async) != napi_ok) {
+    release_js(be);
+    quic_free(be);
+    quic_napi_throw_status(env, "endpoint setup");
+    return NULL;
+  }
+  if ((rv = quic_wrap_new(&be->wrap, loop, &cfg, deliver, on_wrap_closed, be)) != QUIC_OK) {
+    release_js(be);
+    quic_free(be);
+    quic_napi_throw_core(env, rv, "Endpoint");
+    return NULL;
+  }
+  if (napi_create_external(env, be, finalize_endpoint, NULL, &handle) != napi_ok) {
+    be->finalized = true;
+    quic_wrap_destroy(be->wrap);
+    quic_napi_throw_status(env, "napi_create_external");
+    return NULL;
+  }
+  return handle;
+}
+
+static napi_value address_object(napi_env env, const quic_addr *a) {
+  char host[64];
+  uint16_t port = quic_addr_format(a, host, sizeof(host));
+  napi_value o;
+  NAPI_CALL(env, napi_create_object(env, &o));
+  quic_napi_set(env, o, "address", quic_napi_string(env, host));
+  quic_napi_set(env, o, "port", quic_napi_number(env, port));
+  quic_napi_set(env, o, "family", quic_napi_string(env, a->u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
+  return o;
+}
+
+/* endpointBind(handle) -> { address, port, family } */
+static napi_value endpoint_bind(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  binding_endpoint *be = get_be(env, argv[0]);
+  if (be == NULL) return NULL;
+  int err = 0;
+  int rv = quic_wrap_bind(be->wrap, &err);
+  if (rv == QUIC_ERR_SYS) {
+    quic_napi_throw_sys(env, err, "bind");
+    return NULL;
+  }
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "bind");
+    return NULL;
+  }
+  return address_object(env, &be->wrap->ep->udp.local);
+}
+
+/* endpointListen(handle, sessionOptions, tls) */
+static napi_value endpoint_listen(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 3);
+  binding_endpoint *be = get_be(env, argv[0]);
+  if (be == NULL) return NULL;
+  quic_session_config cfg;
+  if (!quic_binding_session_config(env, argv[1], argv[2], true, &cfg)) return NULL;
+  int rv = quic_wrap_listen(be->wrap, &cfg);
+  quic_session_config_clear(&cfg);
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "listen");
+    return NULL;
+  }
+  return quic_napi_undefined(env);
+}
+
+/* endpointConnect(handle, host, port, sessionOptions, tls) -> session handle */
+static napi_value endpoint_connect(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 5);
+  binding_endpoint *be = get_be(env, argv[0]);
+  if (be == NULL) return NULL;
+  if (be->wrap->closing) {
+    quic_napi_throw(env, "ERR_INVALID_STATE", "Endpoint is closing");
+    return NULL;
+  }
+  char *host = NULL;
+  double port;
+  if (!quic_napi_get_string(env, argv[1], &host) || !quic_napi_get_double(env, argv[2], &port)) return NULL;
+  quic_addr remote;
+  int rv = quic_addr_parse(&remote, host ? host : "", (uint16_t)port);
+  quic_free(host);
+  if (rv != QUIC_OK) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "address must be an IPv4 or IPv6 address");
+    return NULL;
+  }
+  quic_endpoint *ep = be->wrap->ep;
+  if (ep->udp.local.u.sa.sa_family == AF_INET && remote.u.sa.sa_family == AF_INET6) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "cannot reach an IPv6 address from an IPv4 endpoint");
+    return NULL;
+  }
+  if (ep->udp.local.u.sa.sa_family == AF_INET6 && remote.u.sa.sa_family == AF_INET) {
+    /* Dual-stack socket: speak IPv4 through a mapped address. */
+    struct sockaddr_in in = remote.u.in;
+    memset(&remote, 0, sizeof(remote));
+    remote.u.in6.sin6_family = AF_INET6;
+    remote.u.in6.sin6_port = in.sin_port;
+    remote.u.in6.sin6_addr.s6_addr[10] = 0xff;
+    remote.u.in6.sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&remote.u.in6.sin6_addr.s6_addr[12], &in.sin_addr, 4);
+    remote.len = sizeof(struct sockaddr_in6);
+  }
+  quic_session_config cfg;
+  if (!quic_binding_session_config(env, argv[3], argv[4], false, &cfg)) return NULL;
+  quic_session *s = NULL;
+  rv = quic_session_connect(&s, be->wrap, &remote, &cfg);
+  quic_session_config_clear(&cfg);
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "connect");
+    return NULL;
+  }
+  return quic_binding_session_handle(env, s);
+}
+
+static napi_value endpoint_close(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  binding_endpoint *be = get_be(env, argv[0]);
+  if (be == NULL) return NULL;
+  quic_wrap_close(be->wrap);
+  return quic_napi_undefined(env);
+}
+
+static napi_value endpoint_destroy(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  void *p = NULL;
+  if (napi_get_value_external(env, argv[0], &p) != napi_ok || p == NULL) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "invalid endpoint handle");
+    return NULL;
+  }
+  binding_endpoint *be = p;
+  if (be->wrap) {
+    /* No more events: JS has settled everything itself. */
+    be->wrap->deliver = NULL;
+    quic_wrap_destroy(be->wrap);
+  }
+  return quic_napi_undefined(env);
+}
+
+/* endpointStats(handle, BigUint64Array) fills the counters in order. */
+static napi_value endpoint_stats(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  binding_endpoint *be = get_be(env, argv[0]);
+  if (be == NULL) return NULL;
+  napi_typedarray_type t;
+  size_t n;
+  void *p;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, argv[1], &t, &n, &p, &ab, &off) != napi_ok || t != napi_biguint64_array ||
+      n < 10) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "stats must be a BigUint64Array of 10");
+    return NULL;
+  }
+  const quic_endpoint_counters *c = &be->wrap->ep->counters;
+  uint64_t *o = p;
+  uint64_t now = quic_now();
+  o[0] = c->created_at;
+  o[1] = (c->destroyed_at ? c->destroyed_at : now) - c->created_at;
+  o[2] = c->bytes_received;
+  o[3] = c->bytes_sent;
+  o[4] = c->packets_received;
+  o[5] = c->packets_sent;
+  o[6] = c->server_sessions;
+  o[7] = c->client_sessions;
+  o[8] = c->server_busy_count;
+  o[9] = c->stateless_reset_count;
+  return quic_napi_undefined(env);
+}
+
+void quic_binding_init_endpoint(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"endpointCreate", NULL, endpoint_create, NULL, NULL, NULL, napi_default, NULL},
+      {"endpointBind", NULL, endpoint_bind, NULL, NULL, NULL, napi_default, NULL},
+      {"endpointListen", NULL, endpoint_listen, NULL, NULL, NULL, napi_default, NULL},
+      {"endpointConnect", NULL, endpoint_connect, NULL, NULL, NULL, napi_default, NULL},
+      {"endpointClose", NULL, endpoint_close, NULL, NULL, NULL, napi_default, NULL},
+      {"endpointDestroy", NULL, endpoint_destroy, NULL, NULL, NULL, napi_default, NULL},
+      {"endpointStats", NULL, endpoint_stats, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, QUIC_ARRAY_LEN(props), props);
+}

@@ -1,0 +1,385 @@
+/* N-API face of sessions and their streams. Streams are addressed by
+ * (session handle, stream key): no JS object per stream in C. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "binding.h"
+#include "mem.h"
+
+/* Largest single read handed to JS; bigger reads cost copies for nothing. */
+#define MAX_READ (1u << 20)
+
+static void finalize_session(napi_env env, void *data, void *hint) {
+  QUIC_UNUSED(env);
+  QUIC_UNUSED(hint);
+  binding_session *bs = data;
+  /* Detach only: the session ends on its own (close or idle timeout). */
+  if (bs->session) bs->session->user = NULL;
+  quic_free(bs);
+}
+
+napi_value quic_binding_session_handle(napi_env env, quic_session *s) {
+  binding_session *bs = quic_calloc(1, sizeof(*bs));
+  if (bs == NULL) {
+    quic_napi_throw(env, "ERR_QUIC_OUT_OF_MEMORY", "out of memory");
+    return NULL;
+  }
+  napi_value h;
+  if (napi_create_external(env, bs, finalize_session, NULL, &h) != napi_ok) {
+    quic_free(bs);
+    quic_napi_throw_status(env, "napi_create_external");
+    return NULL;
+  }
+  bs->session = s;
+  s->user = bs;
+  return h;
+}
+
+quic_session *quic_binding_get_session(napi_env env, napi_value handle) {
+  void *p = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, handle, &t) != napi_ok || t != napi_external ||
+      napi_get_value_external(env, handle, &p) != napi_ok || p == NULL) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "invalid session handle");
+    return NULL;
+  }
+  quic_session *s = ((binding_session *)p)->session;
+  if (s == NULL) quic_napi_throw(env, "ERR_INVALID_STATE", "Session is closed");
+  return s;
+}
+
+static bool get_prop(napi_env env, napi_value obj, const char *name, napi_value *out) {
+  bool has = false;
+  if (napi_has_named_property(env, obj, name, &has) != napi_ok || !has) {
+    *out = NULL;
+    return true;
+  }
+  if (napi_get_named_property(env, obj, name, out) != napi_ok) return false;
+  if (quic_napi_is_nullish(env, *out)) *out = NULL;
+  return true;
+}
+
+/* Reads an array of byte sources into blobs that borrow JS memory; valid
+ * while the caller's handle scope lives (TLS copies what it keeps). */
+static bool get_blobs(napi_env env, napi_value obj, const char *name, quic_blob **out, size_t *n) {
+  napi_value arr;
+  *out = NULL;
+  *n = 0;
+  if (!get_prop(env, obj, name, &arr)) return false;
+  if (arr == NULL) return true;
+  uint32_t len;
+  if (napi_get_array_length(env, arr, &len) != napi_ok) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "secure.%s must be an array", name);
+    return false;
+  }
+  if (len == 0) return true;
+  quic_blob *b = quic_calloc(len, sizeof(*b));
+  if (b == NULL) return false;
+  for (uint32_t i = 0; i < len; i++) {
+    napi_value el;
+    if (napi_get_element(env, arr, i, &el) != napi_ok || !quic_napi_get_bytes(env, el, &b[i].data, &b[i].len)) {
+      quic_free(b);
+      return false;
+    }
+  }
+  *out = b;
+  *n = len;
+  return true;
+}
+
+static bool get_flag(napi_env env, napi_value obj, const char *name, bool dflt, bool *out) {
+  napi_value v;
+  if (!get_prop(env, obj, name, &v)) return false;
+  *out = dflt;
+  return v == NULL || quic_napi_get_bool(env, v, out);
+}
+
+bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, bool server,
+                                 quic_session_config *cfg) {
+  quic_session_config_defaults(cfg);
+  bool is;
+  napi_typedarray_type t;
+  size_t n;
+  void *p;
+  napi_value ab;
+  size_t off;
+  if (napi_is_typedarray(env, opts, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, opts, &t, &n, &p, &ab, &off) != napi_ok || t != napi_float64_array ||
+      n != QUIC_SO_COUNT) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "session options must be a Float64Array of %d", QUIC_SO_COUNT);
+    return false;
+  }
+  const double *o = p;
+  cfg->max_idle_timeout_ms = (uint64_t)o[QUIC_SO_MAX_IDLE_TIMEOUT];
+  cfg->initial_max_data = (uint64_t)o[QUIC_SO_INITIAL_MAX_DATA];
+  cfg->initial_max_stream_data_bidi_local = (uint64_t)o[QUIC_SO_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL];
+  cfg->initial_max_stream_data_bidi_remote = (uint64_t)o[QUIC_SO_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE];
+  cfg->initial_max_stream_data_uni = (uint64_t)o[QUIC_SO_INITIAL_MAX_STREAM_DATA_UNI];
+  cfg->initial_max_streams_bidi = (uint64_t)o[QUIC_SO_INITIAL_MAX_STREAMS_BIDI];
+  cfg->initial_max_streams_uni = (uint64_t)o[QUIC_SO_INITIAL_MAX_STREAMS_UNI];
+  cfg->ack_delay_exponent = (uint64_t)o[QUIC_SO_ACK_DELAY_EXPONENT];
+  cfg->max_ack_delay_ms = (uint64_t)o[QUIC_SO_MAX_ACK_DELAY];
+  cfg->active_connection_id_limit = (uint64_t)o[QUIC_SO_ACTIVE_CONNECTION_ID_LIMIT];
+  cfg->disable_active_migration = o[QUIC_SO_DISABLE_ACTIVE_MIGRATION] != 0;
+  cfg->max_datagram_frame_size = (uint64_t)o[QUIC_SO_MAX_DATAGRAM_FRAME_SIZE];
+  int cc = (int)o[QUIC_SO_CC_ALGORITHM];
+  cfg->cc_algo = cc == 0 ? NGTCP2_CC_ALGO_RENO : cc == 2 ? NGTCP2_CC_ALGO_BBR : NGTCP2_CC_ALGO_CUBIC;
+  cfg->max_stream_window = (uint64_t)o[QUIC_SO_MAX_STREAM_WINDOW];
+  cfg->max_window = (uint64_t)o[QUIC_SO_MAX_WINDOW];
+  cfg->handshake_timeout_ms = (uint64_t)o[QUIC_SO_HANDSHAKE_TIMEOUT];
+  cfg->max_payload_size = (size_t)o[QUIC_SO_MAX_PAYLOAD_SIZE];
+  cfg->ack_thresh = (uint64_t)o[QUIC_SO_UNACKNOWLEDGED_PACKET_THRESHOLD];
+
+  quic_tls_options to;
+  memset(&to, 0, sizeof(to));
+  to.server = server;
+  quic_blob *keys = NULL, *certs = NULL, *cas = NULL;
+  char *pass = NULL, *sni = NULL, *verify = NULL, *extra = NULL;
+  napi_value v;
+  bool ok = false;
+  if (!get_blobs(env, tls, "key", &keys, &to.nkeys) || !get_blobs(env, tls, "cert", &certs, &to.ncerts) ||
+      !get_blobs(env, tls, "ca", &cas, &to.ncas))
+    goto out;
+  to.keys = keys;
+  to.certs = certs;
+  to.cas = cas;
+  if (!get_prop(env, tls, "passphrase", &v) || (v && !quic_napi_get_string(env, v, &pass))) goto out;
+  if (!get_prop(env, tls, "servername", &v) || (v && !quic_napi_get_string(env, v, &sni))) goto out;
+  if (!get_prop(env, tls, "verifyName", &v) || (v && !quic_napi_get_string(env, v, &verify))) goto out;
+  if (!get_prop(env, tls, "extraCaFile", &v) || (v && !quic_napi_get_string(env, v, &extra))) goto out;
+  if (!get_prop(env, tls, "alpn", &v)) goto out;
+  if (v && !quic_napi_get_bytes(env, v, &to.alpn, &to.alpnlen)) goto out;
+  if (!get_flag(env, tls, "rejectUnauthorized", true, &to.reject_unauthorized) ||
+      !get_flag(env, tls, "verifyHostname", true, &to.verify_hostname))
+    goto out;
+  to.passphrase = pass;
+  to.extra_ca_file = extra;
+  char err[256];
+  if (quic_tls_ctx_new(&cfg->tls, &to, err, sizeof(err)) != QUIC_OK) {
+    quic_napi_throw(env, "ERR_QUIC_TLS", "%s", err);
+    goto out;
+  }
+  cfg->sni = sni;
+  cfg->verify_name = verify;
+  sni = verify = NULL;
+  ok = true;
+out:
+  quic_free(keys);
+  quic_free(certs);
+  quic_free(cas);
+  quic_free(pass);
+  quic_free(sni);
+  quic_free(verify);
+  quic_free(extra);
+  if (!ok) quic_session_config_clear(cfg);
+  return ok;
+}
+
+#define GET_SESSION(env, v)                                                                                    \
+  quic_session *s = quic_binding_get_session(env, v);                                                          \
+  if (s == NULL) return NULL
+
+static quic_stream *get_stream(napi_env env, quic_session *s, napi_value key) {
+  double k;
+  if (!quic_napi_get_double(env, key, &k)) return NULL;
+  quic_stream *st = quic_session_stream(s, (uint32_t)k);
+  if (st == NULL) quic_napi_throw(env, "ERR_INVALID_STATE", "Stream is closed");
+  return st;
+}
+
+/* sessionInfo(handle) -> details known after the handshake */
+static napi_value session_info(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  napi_value o;
+  char buf[256];
+  NAPI_CALL(env, napi_create_object(env, &o));
+  quic_tls_alpn(&s->tls, buf, sizeof(buf));
+  quic_napi_set(env, o, "alpn", quic_napi_string(env, buf));
+  quic_tls_servername(&s->tls, buf, sizeof(buf));
+  quic_napi_set(env, o, "servername", quic_napi_string(env, buf));
+  quic_tls_cipher(&s->tls, buf, sizeof(buf));
+  quic_napi_set(env, o, "cipher", quic_napi_string(env, buf));
+  quic_tls_version(&s->tls, buf, sizeof(buf));
+  quic_napi_set(env, o, "version", quic_napi_string(env, buf));
+  if (s->tls.validation_code) {
+    quic_napi_set(env, o, "validationCode", quic_napi_string(env, s->tls.validation_code));
+    quic_napi_set(env, o, "validationReason", quic_napi_string(env, s->tls.validation_reason));
+  }
+  uint16_t port = quic_addr_format(&s->remote, buf, sizeof(buf));
+  const char *host = buf;
+  /* Report IPv4-mapped peers as the IPv4 address they are. */
+  if (strncmp(buf, "::ffff:", 7) == 0 && strchr(buf + 7, '.')) host = buf + 7;
+  quic_napi_set(env, o, "remoteAddress", quic_napi_string(env, host));
+  quic_napi_set(env, o, "remotePort", quic_napi_number(env, port));
+  quic_napi_set(env, o, "remoteFamily", quic_napi_string(env, host == buf && s->remote.u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
+  quic_napi_set(env, o, "closeReason", quic_napi_string(env, s->close_reason));
+  return o;
+}
+
+/* sessionOpen(handle, uni) -> [key, id] (id -1 while queued) */
+static napi_value session_open(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  bool uni;
+  if (!quic_napi_get_bool(env, argv[1], &uni)) return NULL;
+  quic_stream *st;
+  int rv = quic_session_open_stream(s, uni, &st);
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "open");
+    return NULL;
+  }
+  napi_value arr;
+  NAPI_CALL(env, napi_create_array_with_length(env, 2, &arr));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, quic_napi_number(env, st->key)));
+  NAPI_CALL(env, napi_set_element(env, arr, 1, quic_napi_number(env, (double)st->id)));
+  return arr;
+}
+
+static napi_value session_close(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  quic_session_close_graceful(s);
+  return quic_napi_undefined(env);
+}
+
+/* sessionCancel(handle, isApplication, code, reason) */
+static napi_value session_cancel(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 4);
+  GET_SESSION(env, argv[0]);
+  bool app;
+  uint64_t code;
+  char *reason = NULL;
+  if (!quic_napi_get_bool(env, argv[1], &app) || !quic_napi_get_u64(env, argv[2], &code) ||
+      !quic_napi_get_string(env, argv[3], &reason))
+    return NULL;
+  quic_session_close_now(s, app, code, reason);
+  quic_free(reason);
+  return quic_napi_undefined(env);
+}
+
+/* streamWrite(handle, key, bytes|null, fin) -> bytes not yet acknowledged */
+static napi_value stream_write(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 4);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  const uint8_t *data = NULL;
+  size_t len = 0;
+  bool fin;
+  if (!quic_napi_is_nullish(env, argv[2]) && !quic_napi_get_bytes(env, argv[2], &data, &len)) return NULL;
+  if (!quic_napi_get_bool(env, argv[3], &fin)) return NULL;
+  int rv = quic_stream_write(st, data, len, fin);
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "write");
+    return NULL;
+  }
+  return quic_napi_number(env, (double)quic_stream_tx_pending(st));
+}
+
+/* streamRead(handle, key) -> Buffer with data, true at the end, false when
+ * nothing is buffered yet. */
+static napi_value stream_read(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  if (st->rx_buffered == 0) return quic_napi_bool(env, (st->flags & (QUIC_STREAM_RX_FIN | QUIC_STREAM_RX_RESET)) != 0);
+  size_t n = (size_t)QUIC_MIN(st->rx_buffered, (uint64_t)MAX_READ);
+  void *data;
+  napi_value buf;
+  NAPI_CALL(env, napi_create_buffer(env, n, &data, &buf));
+  quic_stream_read(st, data, n);
+  return buf;
+}
+
+/* streamAbort(handle, key, code, resetSending, stopReceiving) */
+static napi_value stream_abort(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 5);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  uint64_t code;
+  bool reset, stop;
+  if (!quic_napi_get_u64(env, argv[2], &code) || !quic_napi_get_bool(env, argv[3], &reset) ||
+      !quic_napi_get_bool(env, argv[4], &stop))
+    return NULL;
+  quic_stream_abort(st, code, reset, stop);
+  return quic_napi_undefined(env);
+}
+
+static napi_value stream_release(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  quic_session *s = NULL;
+  void *p = NULL;
+  /* Releasing after the session is gone is a no-op, not an error. */
+  if (napi_get_value_external(env, argv[0], &p) == napi_ok && p) s = ((binding_session *)p)->session;
+  if (s == NULL) return quic_napi_undefined(env);
+  double k;
+  if (!quic_napi_get_double(env, argv[1], &k)) return NULL;
+  quic_stream *st = quic_session_stream(s, (uint32_t)k);
+  if (st) quic_stream_release(st);
+  return quic_napi_undefined(env);
+}
+
+static napi_value stream_consumer(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  quic_stream_set_consumer(st);
+  return quic_napi_undefined(env);
+}
+
+/* sessionStats(handle, BigUint64Array) */
+static napi_value session_stats(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  napi_typedarray_type t;
+  size_t n;
+  void *p;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, argv[1], &t, &n, &p, &ab, &off) != napi_ok || t != napi_biguint64_array ||
+      n < 16) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "stats must be a BigUint64Array of 16");
+    return NULL;
+  }
+  uint64_t *o = p;
+  const quic_session_counters *c = &s->counters;
+  ngtcp2_conn_info ci;
+  quic_session_conn_info(s, &ci);
+  o[0] = c->created_at;
+  o[1] = quic_now() - c->created_at;
+  o[2] = c->handshake_completed_at;
+  o[3] = c->handshake_confirmed_at;
+  o[4] = c->closing_at;
+  o[5] = c->bytes_received;
+  o[6] = c->bytes_sent;
+  o[7] = c->bidi_stream_count;
+  o[8] = c->uni_stream_count;
+  o[9] = c->inbound_streams;
+  o[10] = c->outbound_streams;
+  o[11] = c->block_count;
+  o[12] = c->key_update_count;
+  o[13] = ci.smoothed_rtt;
+  o[14] = ci.cwnd;
+  o[15] = ci.bytes_in_flight;
+  return quic_napi_undefined(env);
+}
+
+void quic_binding_init_session(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"sessionInfo", NULL, session_info, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionOpen", NULL, session_open, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionClose", NULL, session_close, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionCancel", NULL, session_cancel, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionStats", NULL, session_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"streamWrite", NULL, stream_write, NULL, NULL, NULL, napi_default, NULL},
+      {"streamRead", NULL, stream_read, NULL, NULL, NULL, napi_default, NULL},
+      {"streamAbort", NULL, stream_abort, NULL, NULL, NULL, napi_default, NULL},
+      {"streamRelease", NULL, stream_release, NULL, NULL, NULL, napi_default, NULL},
+      {"streamConsumer", NULL, stream_consumer, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, QUIC_ARRAY_LEN(props), props);
+}

@@ -1,0 +1,582 @@
+#include "endpoint.h"
+
+#include <errno.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <string.h>
+
+#include "mem.h"
+
+/* Bounds the per-host table that stateless-reset accounting may grow. */
+#define MAX_HOSTS 65536
+/* Receive batches handled per poll callback before giving the loop back. */
+#define MAX_RX_ROUNDS 8
+
+void quic_endpoint_config_defaults(quic_endpoint_config *c) {
+  memset(c, 0, sizeof(*c));
+  quic_addr_parse(&c->bind, "127.0.0.1", 0);
+  (void)quic_tls_random(c->reset_secret, sizeof(c->reset_secret));
+  (void)quic_tls_random(c->token_secret, sizeof(c->token_secret));
+  c->max_stateless_resets = 10;
+  c->retry_token_expiration_s = 600;
+  c->token_expiration_s = 600;
+  c->retry_limit = 10;
+  c->address_lru_size = 1000;
+  c->max_connections_per_host = 100;
+  c->max_connections_total = 1000;
+}
+
+/* ---- wrap: scheduling and events ---- */
+
+static void on_idle(uv_idle_t *h) {
+  quic_wrap *w = QUIC_CONTAINER(h, quic_wrap, idle);
+  quic_wrap_enter(w);
+  quic_wrap_leave(w);
+}
+
+void quic_wrap_schedule(quic_wrap *w) {
+  if (w->idle_active || w->destroyed) return;
+  w->idle_active = true;
+  uv_idle_start(&w->idle, on_idle);
+}
+
+void quic_wrap_mark_dirty(quic_wrap *w, quic_session *s) {
+  if (s->state >= QUIC_SESSION_CLOSING) return;
+  if (!quic_link_linked(&s->dirty_link)) quic_list_push(&w->dirty, &s->dirty_link);
+  if (w->depth == 0) quic_wrap_schedule(w);
+}
+
+void quic_wrap_session_event(quic_wrap *w, quic_session *s) {
+  if (!quic_link_linked(&s->event_link)) quic_list_push(&w->session_events, &s->event_link);
+  if (w->depth == 0) quic_wrap_schedule(w);
+}
+
+static void flush_dirty(quic_wrap *w) {
+  /* Each session touched since the last flush writes once. A flush may mark
+   * others dirty (never itself), so loop on a detached list. */
+  for (int round = 0; round < 4 && !quic_list_empty(&w->dirty); round++) {
+    quic_link todo;
+    quic_list_init(&todo);
+    todo.next = w->dirty.next;
+    todo.prev = w->dirty.prev;
+    todo.next->prev = &todo;
+    todo.prev->next = &todo;
+    quic_list_init(&w->dirty);
+    while (!quic_list_empty(&todo)) {
+      quic_session *s = QUIC_CONTAINER(todo.next, quic_session, dirty_link);
+      quic_list_remove(&s->dirty_link);
+      quic_session_flush(s);
+    }
+  }
+}
+
+static int push_event(quic_wrap *w, uint32_t type, quic_session *s, quic_stream *st, uint32_t aux, uint64_t code) {
+  if (w->nevents == w->events_cap) {
+    size_t cap = w->events_cap ? w->events_cap * 2 : 64;
+    quic_event *n = quic_realloc(w->events, cap * sizeof(*n));
+    if (n == NULL) return QUIC_ERR_NOMEM;
+    w->events = n;
+    w->events_cap = cap;
+  }
+  quic_event *e = &w->events[w->nevents++];
+  e->type = type;
+  e->session_key = s->key;
+  e->stream_key = st ? st->key : 0;
+  e->stream_id = st ? st->id : -1;
+  e->aux = aux;
+  e->code = code;
+  e->session = s;
+  return QUIC_OK;
+}
+
+static void collect_stream_events(quic_wrap *w, quic_session *s) {
+  while (!quic_list_empty(&s->stream_events)) {
+    quic_stream *st = QUIC_CONTAINER(s->stream_events.next, quic_stream, event_link);
+    quic_list_remove(&st->event_link);
+    uint32_t ev = st->events;
+    st->events = 0;
+    if (ev & QUIC_SEV_NEW) push_event(w, QUIC_E_STREAM_NEW, s, st, st->flags, 0);
+    if (ev & QUIC_SEV_OPENED) push_event(w, QUIC_E_STREAM_OPENED, s, st, 0, 0);
+    if (ev & QUIC_SEV_STOP) push_event(w, QUIC_E_STREAM_STOP, s, st, 0, st->stop_code);
+    if (ev & QUIC_SEV_BLOCKED) push_event(w, QUIC_E_STREAM_BLOCKED, s, st, 0, 0);
+    if (ev & QUIC_SEV_DRAIN) push_event(w, QUIC_E_STREAM_DRAIN, s, st, 0, 0);
+    if (ev & QUIC_SEV_DATA) push_event(w, QUIC_E_STREAM_DATA, s, st, 0, 0);
+    if (ev & QUIC_SEV_RESET) push_event(w, QUIC_E_STREAM_RESET, s, st, 0, st->reset_code);
+    if (ev & QUIC_SEV_CLOSE) push_event(w, QUIC_E_STREAM_CLOSE, s, st, 0, st->close_code);
+    quic_session_reap_stream(st);
+  }
+}
+
+void quic_wrap_emit(quic_wrap *w) {
+  if (w->depth > 0 || w->destroyed || w->deliver == NULL) return;
+  w->nevents = 0;
+  while (!quic_list_empty(&w->session_events)) {
+    quic_session *s = QUIC_CONTAINER(w->session_events.next, quic_session, event_link);
+    quic_list_remove(&s->event_link);
+    uint32_t ev = s->events;
+    s->events = 0;
+    if (ev & QUIC_EV_NEW) push_event(w, QUIC_E_SESSION_NEW, s, NULL, 0, 0);
+    if (ev & QUIC_EV_HANDSHAKE) push_event(w, QUIC_E_SESSION_HANDSHAKE, s, NULL, 0, 0);
+    collect_stream_events(w, s);
+    if (ev & QUIC_EV_CLOSE) push_event(w, QUIC_E_SESSION_CLOSE, s, NULL, (uint32_t)s->close_kind, s->close_code);
+  }
+  if (w->nevents == 0) return;
+  /* The application may call back in (and even destroy us) while it runs:
+   * keep depth raised so such work is deferred, not nested. */
+  w->depth++;
+  w->deliver(w, w->user);
+  w->nevents = 0;
+  w->depth--;
+}
+
+void quic_wrap_enter(quic_wrap *w) { w->depth++; }
+
+void quic_wrap_leave(quic_wrap *w) {
+  if (w->depth == 1 && !w->destroyed) flush_dirty(w);
+  w->depth--;
+  if (w->depth > 0) return;
+  quic_wrap_emit(w);
+  if (!w->destroyed) flush_dirty(w); /* work the application asked for */
+  if (w->free_pending) {
+    quic_wrap_destroy(w);
+    return;
+  }
+  if (w->idle_active && quic_list_empty(&w->dirty) && quic_list_empty(&w->session_events)) {
+    w->idle_active = false;
+    uv_idle_stop(&w->idle);
+  }
+}
+
+/* ---- endpoint tables ---- */
+
+int quic_endpoint_add_cid(quic_endpoint *ep, const ngtcp2_cid *cid, quic_session *s) {
+  quic_keymap_entry *e = quic_keymap_put(&ep->cids, cid->data, cid->datalen, NULL);
+  if (e == NULL) return QUIC_ERR_NOMEM;
+  e->ptr = s;
+  return QUIC_OK;
+}
+
+void quic_endpoint_remove_cid(quic_endpoint *ep, const ngtcp2_cid *cid) {
+  quic_keymap_entry *e = quic_keymap_get(&ep->cids, cid->data, cid->datalen);
+  if (e) quic_keymap_del(&ep->cids, e);
+}
+
+static quic_keymap_entry *host_entry(quic_endpoint *ep, const quic_addr *a, bool create) {
+  uint8_t key[19];
+  size_t n = quic_addr_key(a, false, key);
+  if (!create) return quic_keymap_get(&ep->hosts, key, n);
+  if (ep->hosts.count >= MAX_HOSTS) {
+    quic_keymap_entry *old = quic_keymap_oldest(&ep->hosts);
+    /* Only forget hosts with no live session; their counts would be wrong. */
+    if (old && old->a == 0) quic_keymap_del(&ep->hosts, old);
+    else if (quic_keymap_get(&ep->hosts, key, n) == NULL) return NULL;
+  }
+  quic_keymap_entry *e = quic_keymap_put(&ep->hosts, key, n, NULL);
+  if (e) quic_keymap_touch(&ep->hosts, e);
+  return e;
+}
+
+void quic_endpoint_session_gone(quic_endpoint *ep, quic_session *s) {
+  if (s->conn) {
+    size_t n = ngtcp2_conn_get_scid(s->conn, NULL);
+    ngtcp2_cid *ids = quic_calloc(n ? n : 1, sizeof(*ids));
+    if (ids) {
+      ngtcp2_conn_get_scid(s->conn, ids);
+      for (size_t i = 0; i < n; i++) {
+        quic_keymap_entry *e = quic_keymap_get(&ep->cids, ids[i].data, ids[i].datalen);
+        if (e && e->ptr == s) quic_keymap_del(&ep->cids, e);
+      }
+      quic_free(ids);
+    }
+  }
+  if (s->odcid_routed) {
+    quic_keymap_entry *e = quic_keymap_get(&ep->cids, s->odcid.data, s->odcid.datalen);
+    if (e && e->ptr == s) quic_keymap_del(&ep->cids, e);
+  }
+  /* Anything left (allocation failures above) is found by a scan. */
+  quic_keymap_entry *e;
+  if (ep->cids.count > 0 && !s->conn) {
+    QUIC_KEYMAP_EACH(&ep->cids, e, tmp) if (e->ptr == s) quic_keymap_del(&ep->cids, e);
+  }
+  if (s->server) {
+    quic_keymap_entry *h = host_entry(ep, &s->remote, false);
+    if (h && h->a > 0) h->a--;
+  }
+}
+
+void quic_endpoint_gen_cid(quic_endpoint *ep, ngtcp2_cid *cid, uint8_t *reset_token) {
+  cid->datalen = QUIC_CID_LEN;
+  (void)quic_tls_random(cid->data, cid->datalen);
+  if (reset_token)
+    ngtcp2_crypto_generate_stateless_reset_token(reset_token, ep->cfg.reset_secret, sizeof(ep->cfg.reset_secret), cid);
+}
+
+/* ---- sending ---- */
+
+static double rand01(quic_endpoint *ep) {
+  /* xorshift64*: simulated loss only needs to be cheap and uncorrelated. */
+  uint64_t x = ep->rng;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  ep->rng = x;
+  return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / (double)(1ULL << 53);
+}
+
+int quic_endpoint_send(quic_endpoint *ep, const quic_addr *remote, const uint8_t *data, size_t len, size_t segsize,
+                       uint8_t ecn) {
+  if (ep->udp.fd < 0) return -EBADF;
+  size_t npkts = segsize && segsize < len ? (len + segsize - 1) / segsize : 1;
+  if (ep->cfg.tx_loss > 0) {
+    /* Decide packet by packet; survivors go out one at a time. */
+    size_t seg = npkts > 1 ? segsize : len;
+    for (size_t off = 0; off < len; off += seg) {
+      size_t l = QUIC_MIN(seg, len - off);
+      ep->counters.packets_sent++;
+      ep->counters.bytes_sent += l;
+      if (rand01(ep) < ep->cfg.tx_loss) continue;
+      (void)quic_udp_send(&ep->udp, NULL, remote, data + off, l, 0, ecn);
+    }
+    return 0;
+  }
+  int rv = quic_udp_send(&ep->udp, NULL, remote, data, len, segsize, ecn);
+  if (rv == 0) {
+    ep->counters.packets_sent += npkts;
+    ep->counters.bytes_sent += len;
+  }
+  return rv;
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+static void update_poll(quic_endpoint *ep) {
+  if (!ep->poll_init) return;
+  int want = UV_READABLE | (quic_list_empty(&ep->send_blocked) ? 0 : UV_WRITABLE);
+  if (want != ep->poll_events) {
+    ep->poll_events = want;
+    uv_poll_start(&ep->poll, want, on_poll);
+  }
+}
+
+void quic_endpoint_wait_writable(quic_endpoint *ep, quic_session *s) {
+  if (!quic_link_linked(&s->blocked_link)) quic_list_push(&ep->send_blocked, &s->blocked_link);
+  update_poll(ep);
+}
+
+/* ---- receiving ---- */
+
+static void send_version_negotiation(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_version_cid *vc) {
+  /* Only for packets big enough to be an Initial: no amplification. */
+  if (p->len < 1200) return;
+  uint8_t buf[256];
+  uint32_t sv[2];
+  uint8_t r;
+  (void)quic_tls_random(&r, 1);
+  sv[0] = NGTCP2_PROTO_VER_V1;
+  sv[1] = 0x1a2a3a4au; /* a reserved version, to exercise the peer's parser */
+  ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(buf, sizeof(buf), r, vc->scid, vc->scidlen, vc->dcid,
+                                                        vc->dcidlen, sv, 2);
+  if (n > 0) (void)quic_endpoint_send(ep, &p->remote, buf, (size_t)n, 0, 0);
+}
+
+static void send_stateless_reset(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_version_cid *vc) {
+  if (ep->cfg.disable_stateless_reset || vc->dcidlen != QUIC_CID_LEN) return;
+  /* A reset must be shorter than what triggered it (no loops between two
+   * endpoints) and long enough to look like a short-header packet. */
+  if (p->len <= 1 + NGTCP2_STATELESS_RESET_TOKENLEN + NGTCP2_MIN_STATELESS_RESET_RANDLEN + 21) return;
+  quic_keymap_entry *h = host_entry(ep, &p->remote, true);
+  if (h == NULL || h->b >= ep->cfg.max_stateless_resets) return;
+  h->b++;
+  ngtcp2_cid cid;
+  ngtcp2_cid_init(&cid, vc->dcid, vc->dcidlen);
+  uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN];
+  if (ngtcp2_crypto_generate_stateless_reset_token(token, ep->cfg.reset_secret, sizeof(ep->cfg.reset_secret), &cid) != 0)
+    return;
+  size_t total = QUIC_MIN(p->len - 1, 64);
+  uint8_t rnd[64], buf[64];
+  size_t randlen = total - 1 - NGTCP2_STATELESS_RESET_TOKENLEN;
+  (void)quic_tls_random(rnd, randlen);
+  ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(buf, sizeof(buf), token, rnd, randlen);
+  if (n > 0 && quic_endpoint_send(ep, &p->remote, buf, (size_t)n, 0, 0) == 0) ep->counters.stateless_reset_count++;
+}
+
+static void send_close(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_pkt_hd *hd, uint64_t code) {
+  uint8_t buf[1280];
+  ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(buf, sizeof(buf), hd->version, &hd->scid, &hd->dcid, code,
+                                                        NULL, 0);
+  if (n > 0) (void)quic_endpoint_send(ep, &p->remote, buf, (size_t)n, 0, 0);
+}
+
+static void send_retry(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_pkt_hd *hd) {
+  uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN2];
+  ngtcp2_cid scid;
+  quic_endpoint_gen_cid(ep, &scid, NULL);
+  ngtcp2_ssize tl = ngtcp2_crypto_generate_retry_token2(token, ep->cfg.token_secret, sizeof(ep->cfg.token_secret),
+                                                        hd->version, &p->remote.u.sa, p->remote.len, &scid, &hd->dcid,
+                                                        quic_now());
+  if (tl < 0) return;
+  uint8_t buf[1280];
+  ngtcp2_ssize n = ngtcp2_crypto_write_retry(buf, sizeof(buf), hd->version, &hd->scid, &scid, &hd->dcid, token,
+                                             (size_t)tl);
+  if (n > 0) (void)quic_endpoint_send(ep, &p->remote, buf, (size_t)n, 0, 0);
+}
+
+/* Remembers an address that proved it can receive our packets. */
+static quic_keymap_entry *lru_entry(quic_endpoint *ep, const quic_addr *a, bool create) {
+  uint8_t key[19];
+  size_t n = quic_addr_key(a, true, key);
+  quic_keymap_entry *e = quic_keymap_get(&ep->validated, key, n);
+  if (e || !create || ep->cfg.address_lru_size == 0) return e;
+  while (ep->validated.count >= ep->cfg.address_lru_size) quic_keymap_del(&ep->validated, quic_keymap_oldest(&ep->validated));
+  return quic_keymap_put(&ep->validated, key, n, NULL);
+}
+
+static void accept_initial(quic_endpoint *ep, quic_rx_pkt *p) {
+  quic_wrap *w = ep->wrap;
+  if (!w->listening || w->closing || w->destroyed) return;
+  ngtcp2_pkt_hd hd;
+  if (ngtcp2_accept(&hd, p->data, p->len) != 0) return;
+
+  quic_keymap_entry *host = host_entry(ep, &p->remote, true);
+  uint64_t live = w->live_sessions;
+  if (live >= ep->cfg.max_connections_total || host == NULL || host->a >= ep->cfg.max_connections_per_host) {
+    ep->counters.server_busy_count++;
+    send_close(ep, p, &hd, NGTCP2_CONNECTION_REFUSED);
+    return;
+  }
+
+  ngtcp2_cid odcid;
+  const ngtcp2_cid *podcid = NULL;
+  bool validated = false;
+  uint64_t now = quic_now();
+  if (hd.type == NGTCP2_PKT_INITIAL && hd.tokenlen > 0) {
+    switch (hd.token[0]) {
+    case NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY2:
+      if (ngtcp2_crypto_verify_retry_token2(&odcid, hd.token, hd.tokenlen, ep->cfg.token_secret,
+                                            sizeof(ep->cfg.token_secret), hd.version, &p->remote.u.sa, p->remote.len,
+                                            &hd.dcid, ep->cfg.retry_token_expiration_s * NGTCP2_SECONDS, now) != 0) {
+        /* RFC 9000 8.1.3: a bad Retry token ends the attempt. */
+        send_close(ep, p, &hd, NGTCP2_INVALID_TOKEN);
+        return;
+      }
+      podcid = &odcid;
+      validated = true;
+      break;
+    case NGTCP2_CRYPTO_TOKEN_MAGIC_REGULAR:
+      if (ngtcp2_crypto_verify_regular_token(hd.token, hd.tokenlen, ep->cfg.token_secret, sizeof(ep->cfg.token_secret),
+                                             &p->remote.u.sa, p->remote.len,
+                                             ep->cfg.token_expiration_s * NGTCP2_SECONDS, now) == 0) {
+        validated = true;
+      } else {
+        hd.token = NULL; /* an expired or foreign token is ignored */
+        hd.tokenlen = 0;
+      }
+      break;
+    default:
+      hd.token = NULL;
+      hd.tokenlen = 0;
+      break;
+    }
+  }
+  if (ep->cfg.validate_address) {
+    quic_keymap_entry *e = lru_entry(ep, &p->remote, true);
+    if (validated) {
+      if (e) e->b = 1;
+    } else if (e && e->b) {
+      validated = true;
+      quic_keymap_touch(&ep->validated, e);
+    } else {
+      if (e && e->a >= ep->cfg.retry_limit) return;
+      if (e) e->a++;
+      send_retry(ep, p, &hd);
+      return;
+    }
+  }
+
+  quic_session *s;
+  if (quic_session_accept(&s, w, &hd, &p->local, &p->remote, podcid, &w->server_cfg) != QUIC_OK) return;
+  host->a++;
+  quic_session_read(s, p->data, p->len, &p->local, &p->remote, p->ecn);
+}
+
+static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p) {
+  ep->counters.packets_received++;
+  ep->counters.bytes_received += p->len;
+  if (ep->cfg.rx_loss > 0 && rand01(ep) < ep->cfg.rx_loss) return;
+  ngtcp2_version_cid vc;
+  int rv = ngtcp2_pkt_decode_version_cid(&vc, p->data, p->len, QUIC_CID_LEN);
+  if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
+    if (ep->wrap->listening) send_version_negotiation(ep, p, &vc);
+    return;
+  }
+  if (rv != 0) return;
+  quic_keymap_entry *e = quic_keymap_get(&ep->cids, vc.dcid, vc.dcidlen);
+  if (e) {
+    quic_session_read(e->ptr, p->data, p->len, &p->local, &p->remote, p->ecn);
+    return;
+  }
+  if (!(p->data[0] & 0x80)) {
+    send_stateless_reset(ep, p, &vc);
+    return;
+  }
+  accept_initial(ep, p);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  quic_endpoint *ep = QUIC_CONTAINER(h, quic_endpoint, poll);
+  quic_wrap *w = ep->wrap;
+  if (status < 0) return;
+  quic_wrap_enter(w);
+  if (events & UV_WRITABLE) {
+    while (!quic_list_empty(&ep->send_blocked)) {
+      quic_session *s = QUIC_CONTAINER(ep->send_blocked.next, quic_session, blocked_link);
+      quic_list_remove(&s->blocked_link);
+      s->tx_blocked = false;
+      quic_wrap_mark_dirty(w, s);
+    }
+    update_poll(ep);
+  }
+  if (events & UV_READABLE) {
+    for (int round = 0; round < MAX_RX_ROUNDS && !w->destroyed; round++) {
+      int n = quic_udp_recv_batch(&ep->udp, ep->rx);
+      if (n <= 0) break;
+      for (int i = 0; i < n && !w->destroyed; i++) handle_packet(ep, &ep->rx->pkts[i]);
+      /* Acknowledge and answer once per batch, not once per packet. */
+      flush_dirty(w);
+      if (n < QUIC_UDP_BATCH) break;
+    }
+  }
+  quic_wrap_leave(w);
+}
+
+/* ---- lifecycle ---- */
+
+int quic_wrap_new(quic_wrap **out, uv_loop_t *loop, const quic_endpoint_config *cfg, quic_deliver_cb deliver,
+                  quic_closed_cb closed, void *user) {
+  quic_endpoint *ep = quic_calloc(1, sizeof(*ep));
+  quic_wrap *w = quic_calloc(1, sizeof(*w));
+  if (ep == NULL || w == NULL) goto nomem;
+  ep->rx = quic_malloc(sizeof(*ep->rx));
+  if (ep->rx == NULL) goto nomem;
+  if (quic_keymap_init(&ep->cids) || quic_keymap_init(&ep->hosts) || quic_keymap_init(&ep->validated)) goto nomem;
+  ep->loop = loop;
+  ep->refs = 1;
+  ep->cfg = *cfg;
+  ep->udp.fd = -1;
+  quic_list_init(&ep->send_blocked);
+  ep->counters.created_at = quic_now();
+  (void)quic_tls_random(&ep->rng, sizeof(ep->rng));
+  ep->rng |= 1;
+  ep->wrap = w;
+  w->ep = ep;
+  w->loop = loop;
+  quic_list_init(&w->sessions);
+  quic_list_init(&w->dirty);
+  quic_list_init(&w->session_events);
+  w->deliver = deliver;
+  w->closed = closed;
+  w->user = user;
+  uv_idle_init(loop, &w->idle);
+  w->handles = 1;
+  *out = w;
+  return QUIC_OK;
+
+nomem:
+  if (ep) {
+    quic_keymap_free(&ep->cids);
+    quic_keymap_free(&ep->hosts);
+    quic_keymap_free(&ep->validated);
+    quic_free(ep->rx);
+  }
+  quic_free(ep);
+  quic_free(w);
+  return QUIC_ERR_NOMEM;
+}
+
+int quic_wrap_bind(quic_wrap *w, int *sys_errno) {
+  quic_endpoint *ep = w->ep;
+  if (ep->bound) return QUIC_OK;
+  if (w->destroyed) return QUIC_ERR_STATE;
+  int rv = quic_udp_open(&ep->udp, &ep->cfg.bind, &ep->cfg.udp, sys_errno);
+  if (rv != QUIC_OK) return rv;
+  if ((rv = uv_poll_init(ep->loop, &ep->poll, ep->udp.fd)) != 0) {
+    *sys_errno = -rv;
+    quic_udp_close(&ep->udp);
+    return QUIC_ERR_SYS;
+  }
+  ep->poll_init = true;
+  w->handles++;
+  ep->poll_events = 0;
+  update_poll(ep);
+  ep->bound = true;
+  return QUIC_OK;
+}
+
+int quic_wrap_listen(quic_wrap *w, quic_session_config *cfg) {
+  if (w->listening || w->closing || w->destroyed) return QUIC_ERR_STATE;
+  w->server_cfg = *cfg;
+  memset(cfg, 0, sizeof(*cfg));
+  w->listening = true;
+  return QUIC_OK;
+}
+
+void quic_wrap_close(quic_wrap *w) {
+  if (w->closing || w->destroyed) return;
+  w->closing = true;
+  w->listening = false;
+  quic_link *l = w->sessions.next;
+  while (l != &w->sessions) {
+    quic_session *s = QUIC_CONTAINER(l, quic_session, wrap_link);
+    l = l->next;
+    quic_session_close_graceful(s);
+  }
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  quic_wrap *w = h->data;
+  w->handles--;
+  quic_wrap_destroy(w);
+}
+
+void quic_wrap_destroy(quic_wrap *w) {
+  quic_endpoint *ep = w->ep;
+  if (!w->destroyed) {
+    w->destroyed = true;
+    w->listening = false;
+    w->closing = true;
+    ep->counters.destroyed_at = quic_now();
+    while (!quic_list_empty(&w->sessions))
+      quic_session_destroy(QUIC_CONTAINER(w->sessions.next, quic_session, wrap_link));
+    quic_list_init(&w->dirty);
+    quic_list_init(&w->session_events);
+    if (ep->poll_init) uv_poll_stop(&ep->poll);
+  }
+  if (w->depth > 0) {
+    /* Inside a callback: the frames below still use the endpoint. */
+    w->free_pending = true;
+    return;
+  }
+  if (!uv_is_closing((uv_handle_t *)&w->idle)) {
+    w->idle.data = w;
+    uv_close((uv_handle_t *)&w->idle, on_handle_closed);
+    if (ep->poll_init) {
+      ep->poll.data = w;
+      uv_close((uv_handle_t *)&ep->poll, on_handle_closed);
+    }
+  }
+  if (w->handles > 0) {
+    w->free_pending = true;
+    return;
+  }
+  quic_udp_close(&ep->udp);
+  quic_keymap_free(&ep->cids);
+  quic_keymap_free(&ep->hosts);
+  quic_keymap_free(&ep->validated);
+  quic_free(ep->rx);
+  quic_session_config_clear(&w->server_cfg);
+  quic_free(w->events);
+  quic_closed_cb closed = w->closed;
+  void *user = w->user;
+  quic_free(ep);
+  quic_free(w);
+  if (closed) closed(NULL, user);
+}

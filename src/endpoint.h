@@ -1,0 +1,145 @@
+/* The endpoint: one UDP socket and what is shared by every session on it
+ * (connection-ID routing, address validation, limits, secrets); and the wrap:
+ * the per-thread face of an endpoint that owns sessions and queues the
+ * events the application will see. Today an endpoint has exactly one wrap;
+ * cloning an Endpoint into a worker adds wraps on other threads. */
+#ifndef QUIC_ENDPOINT_H
+#define QUIC_ENDPOINT_H
+
+#include "common.h"
+#include "keymap.h"
+#include "session.h"
+#include "udp.h"
+
+typedef struct quic_endpoint quic_endpoint;
+
+typedef struct quic_endpoint_config {
+  quic_addr bind;
+  quic_udp_options udp;
+  uint8_t reset_secret[16];
+  uint8_t token_secret[32];
+  bool disable_stateless_reset;
+  bool validate_address;
+  uint64_t max_stateless_resets;      /* per remote host */
+  uint64_t retry_token_expiration_s;
+  uint64_t token_expiration_s;
+  uint64_t retry_limit;               /* Retries per address before we give up on it */
+  uint64_t address_lru_size;
+  uint64_t max_connections_per_host;
+  uint64_t max_connections_total;
+  double rx_loss, tx_loss;            /* simulated loss, testing only */
+} quic_endpoint_config;
+
+void quic_endpoint_config_defaults(quic_endpoint_config *c);
+
+/* What the application is told, flattened. */
+enum {
+  QUIC_E_SESSION_NEW = 1,
+  QUIC_E_SESSION_HANDSHAKE,
+  QUIC_E_SESSION_CLOSE,     /* aux = QUIC_CLOSE_* kind, code = error code */
+  QUIC_E_STREAM_NEW,        /* peer-initiated stream; aux = flags */
+  QUIC_E_STREAM_OPENED,     /* a queued local stream got its id */
+  QUIC_E_STREAM_DATA,       /* data or FIN can be read */
+  QUIC_E_STREAM_RESET,      /* peer reset its sending side; code */
+  QUIC_E_STREAM_STOP,       /* peer asked us to stop sending; code */
+  QUIC_E_STREAM_BLOCKED,    /* flow control stopped our writes */
+  QUIC_E_STREAM_DRAIN,      /* the send buffer has room again */
+  QUIC_E_STREAM_CLOSE,      /* both directions done; code if aborted */
+};
+
+typedef struct quic_event {
+  uint32_t type;
+  uint32_t session_key;
+  uint32_t stream_key;
+  uint32_t aux;
+  int64_t stream_id;
+  uint64_t code;
+  quic_session *session;    /* valid only until the deliver hook returns */
+} quic_event;
+
+typedef struct quic_endpoint_counters {
+  uint64_t created_at, destroyed_at;
+  uint64_t bytes_received, bytes_sent, packets_received, packets_sent;
+  uint64_t server_sessions, client_sessions, server_busy_count, stateless_reset_count;
+} quic_endpoint_counters;
+
+typedef void (*quic_deliver_cb)(quic_wrap *w, void *user);
+typedef void (*quic_closed_cb)(quic_wrap *w, void *user);
+
+struct quic_wrap {
+  quic_endpoint *ep;        /* reference; released when the wrap is freed */
+  uv_loop_t *loop;          /* borrowed */
+  quic_link sessions;       /* owned sessions */
+  quic_link dirty;          /* sessions to flush at the end of this turn */
+  quic_link session_events; /* sessions with events to emit */
+  bool listening;
+  bool closing;             /* endpoint.close(): no new sessions */
+  bool destroyed;
+  quic_session_config server_cfg; /* owned while listening */
+  uint32_t next_session_key;
+  uint32_t live_sessions;   /* sessions not yet freed */
+  quic_event *events;       /* owned; filled by emit, read by deliver */
+  size_t nevents, events_cap;
+  quic_deliver_cb deliver;
+  quic_closed_cb closed;
+  void *user;               /* the binding's handle */
+  uv_idle_t idle;           /* runs deferred flushes before the loop sleeps */
+  bool idle_active;
+  int depth;                /* >0 while inside a callback that will emit */
+  int handles;              /* libuv handles still to close before freeing */
+  bool free_pending;
+};
+
+struct quic_endpoint {
+  uv_loop_t *loop;          /* borrowed */
+  int refs;
+  quic_endpoint_config cfg;
+  quic_udp udp;             /* socket; fd -1 until bound */
+  bool bound;
+  uv_poll_t poll;
+  bool poll_init;
+  int poll_events;
+  quic_keymap cids;         /* connection ID -> quic_session* (borrowed) */
+  quic_keymap hosts;        /* remote IP -> a: live sessions, b: resets sent */
+  quic_keymap validated;    /* remote IP+port -> a: retries sent; LRU bounded */
+  quic_wrap *wrap;          /* the one wrap (borrowed; it holds a reference) */
+  quic_link send_blocked;   /* sessions waiting for the socket to drain */
+  quic_rx_batch *rx;        /* owned receive buffers */
+  quic_endpoint_counters counters;
+  uint64_t rng;             /* xorshift state for simulated loss */
+};
+
+/* Creates an endpoint with one wrap on this loop. Not bound yet. */
+int quic_wrap_new(quic_wrap **out, uv_loop_t *loop, const quic_endpoint_config *cfg,
+                  quic_deliver_cb deliver, quic_closed_cb closed, void *user);
+/* Binds the socket if not yet bound. QUIC_ERR_SYS with *sys_errno on failure. */
+int quic_wrap_bind(quic_wrap *w, int *sys_errno);
+/* Starts accepting sessions; takes ownership of cfg's contents. */
+int quic_wrap_listen(quic_wrap *w, quic_session_config *cfg);
+/* Stops accepting new sessions and closes existing ones gracefully. */
+void quic_wrap_close(quic_wrap *w);
+/* Tears everything down now; the closed hook runs once handles are closed. */
+void quic_wrap_destroy(quic_wrap *w);
+
+/* Called by sessions. */
+void quic_wrap_mark_dirty(quic_wrap *w, quic_session *s);
+void quic_wrap_session_event(quic_wrap *w, quic_session *s);
+void quic_wrap_schedule(quic_wrap *w);  /* flush dirty sessions soon */
+/* Emits pending events through the deliver hook (no-op inside a callback). */
+void quic_wrap_emit(quic_wrap *w);
+/* Entering/leaving a libuv callback: emits on the way out. */
+void quic_wrap_enter(quic_wrap *w);
+void quic_wrap_leave(quic_wrap *w);
+
+/* Session bookkeeping in the endpoint tables. */
+int quic_endpoint_add_cid(quic_endpoint *ep, const ngtcp2_cid *cid, quic_session *s);
+void quic_endpoint_remove_cid(quic_endpoint *ep, const ngtcp2_cid *cid);
+void quic_endpoint_session_gone(quic_endpoint *ep, quic_session *s);
+/* Sends a packet (or train); returns 0, -EAGAIN or another -errno. Applies
+ * simulated tx loss and counts stats. */
+int quic_endpoint_send(quic_endpoint *ep, const quic_addr *remote, const uint8_t *data, size_t len,
+                       size_t segsize, uint8_t ecn);
+void quic_endpoint_wait_writable(quic_endpoint *ep, quic_session *s);
+void quic_endpoint_gen_cid(quic_endpoint *ep, ngtcp2_cid *cid, uint8_t *reset_token);
+
+#endif

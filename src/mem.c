@@ -1,0 +1,77 @@
+#include "mem.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Each block carries its size in a 16-byte header (keeps max_align_t
+ * alignment) so free can subtract it without asking the library. */
+#define HDR 16
+
+static _Atomic int64_t live_bytes;
+static _Atomic int64_t live_allocs;
+
+static void *hdr_to_user(void *h, size_t n) {
+  *(size_t *)h = n;
+  atomic_fetch_add_explicit(&live_bytes, (int64_t)n, memory_order_relaxed);
+  atomic_fetch_add_explicit(&live_allocs, 1, memory_order_relaxed);
+  return (char *)h + HDR;
+}
+
+void *quic_malloc(size_t n) {
+  if (n > SIZE_MAX - HDR) return NULL;
+  void *h = malloc(n + HDR);
+  return h ? hdr_to_user(h, n) : NULL;
+}
+
+void *quic_calloc(size_t n, size_t size) {
+  if (size != 0 && n > (SIZE_MAX - HDR) / size) return NULL;
+  void *h = calloc(1, n * size + HDR);
+  return h ? hdr_to_user(h, n * size) : NULL;
+}
+
+void quic_free(void *p) {
+  if (p == NULL) return;
+  void *h = (char *)p - HDR;
+  size_t n = *(size_t *)h;
+  atomic_fetch_sub_explicit(&live_bytes, (int64_t)n, memory_order_relaxed);
+  atomic_fetch_sub_explicit(&live_allocs, 1, memory_order_relaxed);
+  free(h);
+}
+
+void *quic_realloc(void *p, size_t n) {
+  if (p == NULL) return quic_malloc(n);
+  if (n == 0) {
+    quic_free(p);
+    return NULL;
+  }
+  if (n > SIZE_MAX - HDR) return NULL;
+  void *h = (char *)p - HDR;
+  size_t old = *(size_t *)h;
+  void *nh = realloc(h, n + HDR);
+  if (nh == NULL) return NULL;
+  *(size_t *)nh = n;
+  atomic_fetch_add_explicit(&live_bytes, (int64_t)n - (int64_t)old, memory_order_relaxed);
+  return (char *)nh + HDR;
+}
+
+char *quic_strdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = quic_malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+int64_t quic_mem_live_bytes(void) { return atomic_load(&live_bytes); }
+int64_t quic_mem_live_allocs(void) { return atomic_load(&live_allocs); }
+
+static void *m_malloc(size_t n, void *u) { (void)u; return quic_malloc(n); }
+static void m_free(void *p, void *u) { (void)u; quic_free(p); }
+static void *m_calloc(size_t n, size_t s, void *u) { (void)u; return quic_calloc(n, s); }
+static void *m_realloc(void *p, size_t n, void *u) { (void)u; return quic_realloc(p, n); }
+
+static const ngtcp2_mem ngtcp2_allocator = {NULL, m_malloc, m_free, m_calloc, m_realloc};
+static const nghttp3_mem nghttp3_allocator = {NULL, m_malloc, m_free, m_calloc, m_realloc};
+
+const ngtcp2_mem *quic_mem_ngtcp2(void) { return &ngtcp2_allocator; }
+const nghttp3_mem *quic_mem_nghttp3(void) { return &nghttp3_allocator; }

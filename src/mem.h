@@ -1,0 +1,26 @@
+/* Counting allocator for ngtcp2 and nghttp3 (and our own core objects), so a
+ * test can assert that nothing is left alive after everything is closed. */
+#ifndef QUIC_MEM_H
+#define QUIC_MEM_H
+
+#include <ngtcp2/ngtcp2.h>
+#include <nghttp3/nghttp3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+void *quic_malloc(size_t n);
+void *quic_calloc(size_t n, size_t size);
+void *quic_realloc(void *p, size_t n);
+void quic_free(void *p);
+char *quic_strdup(const char *s);
+
+/* Allocators handed to the libraries; process-wide, thread-safe. */
+const ngtcp2_mem *quic_mem_ngtcp2(void);
+const nghttp3_mem *quic_mem_nghttp3(void);
+
+/* Live bytes and live allocations currently owned through the functions
+ * above (ours plus both libraries). */
+int64_t quic_mem_live_bytes(void);
+int64_t quic_mem_live_allocs(void);
+
+#endif

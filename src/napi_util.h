@@ -1,0 +1,53 @@
+/* Strict N-API helpers: every napi_status is checked, and failures become
+ * JavaScript exceptions with a Node-style `code`, never an abort. */
+#ifndef QUIC_NAPI_UTIL_H
+#define QUIC_NAPI_UTIL_H
+
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Throws (if nothing is pending yet) and returns NULL from the caller. */
+#define NAPI_CALL(env, call)                                                                                   \
+  do {                                                                                                         \
+    if ((call) != napi_ok) {                                                                                   \
+      quic_napi_throw_status(env, #call);                                                                      \
+      return NULL;                                                                                             \
+    }                                                                                                          \
+  } while (0)
+
+#define NAPI_ARGS(env, info, n)                                                                                \
+  size_t argc = (n);                                                                                           \
+  napi_value argv[(n) > 0 ? (n) : 1];                                                                          \
+  napi_value self;                                                                                             \
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));                                       \
+  (void)self
+
+void quic_napi_throw_status(napi_env env, const char *what);
+/* Throws an Error (or TypeError/RangeError by code) with .code set. */
+void quic_napi_throw(napi_env env, const char *code, const char *fmt, ...);
+/* Throws a system error: .code = errno name, .errno, .syscall. */
+void quic_napi_throw_sys(napi_env env, int err, const char *syscall);
+/* Maps a core QUIC_ERR_* to a thrown error. */
+void quic_napi_throw_core(napi_env env, int rv, const char *what);
+
+/* Value helpers; each returns false (with an exception pending) on failure. */
+bool quic_napi_get_double(napi_env env, napi_value v, double *out);
+bool quic_napi_get_bool(napi_env env, napi_value v, bool *out);
+bool quic_napi_get_u64(napi_env env, napi_value v, uint64_t *out); /* number or bigint */
+/* Copies a string into a new quic_malloc'd buffer (NULL for undefined/null). */
+bool quic_napi_get_string(napi_env env, napi_value v, char **out);
+/* A view of a Buffer/TypedArray/DataView/ArrayBuffer's bytes. */
+bool quic_napi_get_bytes(napi_env env, napi_value v, const uint8_t **data, size_t *len);
+bool quic_napi_is_nullish(napi_env env, napi_value v);
+
+napi_value quic_napi_undefined(napi_env env);
+napi_value quic_napi_bool(napi_env env, bool b);
+napi_value quic_napi_number(napi_env env, double d);
+napi_value quic_napi_bigint(napi_env env, uint64_t v);
+napi_value quic_napi_string(napi_env env, const char *s);
+bool quic_napi_set(napi_env env, napi_value obj, const char *name, napi_value v);
+
+#endif

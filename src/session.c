@@ -1,0 +1,904 @@
+#include "session.h"
+
+#include <errno.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "endpoint.h"
+#include "mem.h"
+
+#define TX_BUF_SIZE (QUIC_TX_PKTS * 1500)
+#define MAX_PAYLOAD 1472
+#define MIN_PAYLOAD 1200
+/* Bounds one flush so a session cannot starve the loop. */
+#define MAX_WRITE_ITERATIONS 4096
+
+void quic_session_config_defaults(quic_session_config *c) {
+  memset(c, 0, sizeof(*c));
+  c->max_idle_timeout_ms = 30000;
+  c->initial_max_data = 1u << 20;
+  c->initial_max_stream_data_bidi_local = 256u << 10;
+  c->initial_max_stream_data_bidi_remote = 256u << 10;
+  c->initial_max_stream_data_uni = 256u << 10;
+  c->initial_max_streams_bidi = 100;
+  c->initial_max_streams_uni = 100;
+  c->ack_delay_exponent = 3;
+  c->max_ack_delay_ms = 25;
+  c->active_connection_id_limit = 2;
+  c->max_stream_window = 6u << 20;
+  c->max_window = 15u << 20;
+  c->handshake_timeout_ms = 10000;
+  c->max_payload_size = 1452;
+  c->cc_algo = NGTCP2_CC_ALGO_CUBIC;
+}
+
+void quic_session_config_clear(quic_session_config *c) {
+  if (c->tls) quic_tls_ctx_unref(c->tls);
+  quic_free(c->sni);
+  quic_free(c->verify_name);
+  memset(c, 0, sizeof(*c));
+}
+
+ngtcp2_conn *quic_session_get_conn(ngtcp2_crypto_conn_ref *ref) {
+  return ((quic_session *)ref->user_data)->conn;
+}
+
+/* ---- events ---- */
+
+static void session_event(quic_session *s, uint32_t ev) {
+  s->events |= ev;
+  quic_wrap_session_event(s->wrap, s);
+}
+
+static void stream_event(quic_stream *st, uint32_t ev) {
+  quic_session *s = st->session;
+  st->events |= ev;
+  if (!quic_link_linked(&st->event_link)) quic_list_push(&s->stream_events, &st->event_link);
+  session_event(s, 0);
+}
+
+static void set_closed(quic_session *s, int kind, uint64_t code, const uint8_t *reason, size_t reasonlen) {
+  if (s->close_kind != QUIC_CLOSE_NONE) return;
+  s->close_kind = kind;
+  s->close_code = code;
+  size_t n = QUIC_MIN(reasonlen, sizeof(s->close_reason) - 1);
+  for (size_t i = 0; i < n; i++) {
+    /* The reason is the peer's bytes: keep it printable. */
+    uint8_t c = reason[i];
+    s->close_reason[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+  }
+  s->close_reason[n] = 0;
+  s->counters.closing_at = quic_now();
+  session_event(s, QUIC_EV_CLOSE);
+}
+
+static void report_ccerr(quic_session *s, const ngtcp2_ccerr *e) {
+  int kind = QUIC_CLOSE_TRANSPORT;
+  switch (e->type) {
+  case NGTCP2_CCERR_TYPE_APPLICATION: kind = QUIC_CLOSE_APPLICATION; break;
+  case NGTCP2_CCERR_TYPE_IDLE_CLOSE: kind = QUIC_CLOSE_IDLE; break;
+  case NGTCP2_CCERR_TYPE_VERSION_NEGOTIATION: kind = QUIC_CLOSE_VERSION_NEGOTIATION; break;
+  default: break;
+  }
+  set_closed(s, kind, e->error_code, e->reason, e->reasonlen);
+}
+
+/* ---- closing ---- */
+
+static void on_timer(uv_timer_t *t);
+
+/* Keeps the session around for the closing or draining period so stray
+ * packets find it (and get the CONNECTION_CLOSE again), then frees it. */
+static void linger(quic_session *s, uint64_t ns) {
+  s->state = QUIC_SESSION_CLOSING;
+  quic_list_remove(&s->dirty_link);
+  quic_list_remove(&s->blocked_link);
+  uv_timer_start(&s->timer, on_timer, ns / 1000000 + 1, 0);
+}
+
+static uint64_t close_period(quic_session *s) {
+  return 3 * ngtcp2_conn_get_pto(s->conn);
+}
+
+static void enter_closing(quic_session *s) {
+  if (s->state >= QUIC_SESSION_CLOSING) return;
+  if (!ngtcp2_conn_in_closing_period(s->conn) && !ngtcp2_conn_in_draining_period(s->conn)) {
+    ngtcp2_path_storage ps;
+    ngtcp2_pkt_info pi;
+    ngtcp2_path_storage_zero(&ps);
+    uint8_t buf[MAX_PAYLOAD];
+    ngtcp2_ssize n = ngtcp2_conn_write_connection_close(s->conn, &ps.path, &pi, buf, sizeof(buf), &s->ccerr,
+                                                        quic_now());
+    if (n > 0) {
+      s->close_pkt = quic_malloc((size_t)n);
+      if (s->close_pkt) {
+        memcpy(s->close_pkt, buf, (size_t)n);
+        s->close_pkt_len = (size_t)n;
+      }
+      (void)quic_endpoint_send(s->wrap->ep, &s->remote, buf, (size_t)n, 0, pi.ecn);
+    }
+  }
+  report_ccerr(s, &s->ccerr);
+  linger(s, close_period(s));
+}
+
+static void enter_draining(quic_session *s) {
+  if (s->state >= QUIC_SESSION_CLOSING) return;
+  const ngtcp2_ccerr *e = ngtcp2_conn_get_ccerr(s->conn);
+  report_ccerr(s, e);
+  linger(s, close_period(s));
+}
+
+/* A silent end (idle timeout, stateless reset): nothing to send or wait for. */
+static void enter_dead_quietly(quic_session *s, int kind) {
+  if (s->state >= QUIC_SESSION_CLOSING) return;
+  set_closed(s, kind, 0, NULL, 0);
+  linger(s, 0);
+}
+
+static void handle_liberr(quic_session *s, int rv) {
+  switch (rv) {
+  case NGTCP2_ERR_DRAINING:
+    enter_draining(s);
+    return;
+  case NGTCP2_ERR_DROP_CONN:
+    enter_dead_quietly(s, QUIC_CLOSE_TRANSPORT);
+    return;
+  case NGTCP2_ERR_IDLE_CLOSE:
+    enter_dead_quietly(s, QUIC_CLOSE_IDLE);
+    return;
+  case NGTCP2_ERR_HANDSHAKE_TIMEOUT:
+    enter_dead_quietly(s, QUIC_CLOSE_HANDSHAKE_TIMEOUT);
+    return;
+  case NGTCP2_ERR_RECV_VERSION_NEGOTIATION:
+    enter_dead_quietly(s, QUIC_CLOSE_VERSION_NEGOTIATION);
+    return;
+  case NGTCP2_ERR_CRYPTO:
+    ngtcp2_ccerr_set_tls_alert(&s->ccerr, ngtcp2_conn_get_tls_alert(s->conn), NULL, 0);
+    break;
+  default:
+    ngtcp2_ccerr_set_liberr(&s->ccerr, rv, NULL, 0);
+    break;
+  }
+  enter_closing(s);
+}
+
+/* ---- streams ---- */
+
+static quic_stream *stream_add(quic_session *s, int64_t id, uint32_t flags) {
+  quic_stream *st = quic_stream_new(s, ++s->next_stream_key, id, flags);
+  if (st == NULL) return NULL;
+  bool created;
+  quic_keymap_entry *e = quic_keymap_put(&s->streams, &st->key, sizeof(st->key), &created);
+  if (e == NULL) {
+    quic_stream_del(st);
+    return NULL;
+  }
+  e->ptr = st;
+  return st;
+}
+
+static void stream_delete(quic_stream *st) {
+  quic_session *s = st->session;
+  quic_list_remove(&st->send_link);
+  quic_list_remove(&st->pending_link);
+  quic_list_remove(&st->event_link);
+  quic_keymap_entry *e = quic_keymap_get(&s->streams, &st->key, sizeof(st->key));
+  if (e) quic_keymap_del(&s->streams, e);
+  if (st->id >= 0 && s->conn && !(st->flags & QUIC_STREAM_CLOSED))
+    ngtcp2_conn_set_stream_user_data(s->conn, st->id, NULL);
+  quic_stream_del(st);
+}
+
+quic_stream *quic_session_stream(quic_session *s, uint32_t key) {
+  quic_keymap_entry *e = quic_keymap_get(&s->streams, &key, sizeof(key));
+  return e ? e->ptr : NULL;
+}
+
+/* Streams the peer opens, created on first sight (ngtcp2 may skip the open
+ * callback for streams opened implicitly by a higher id). */
+static quic_stream *remote_stream(quic_session *s, int64_t id, void *stream_user) {
+  if (stream_user) return stream_user;
+  uint32_t flags = 0;
+  if (ngtcp2_is_bidi_stream(id) == 0) flags |= QUIC_STREAM_UNI | QUIC_STREAM_TX_DONE_ONLY;
+  flags |= QUIC_STREAM_OPEN;
+  quic_stream *st = stream_add(s, id, flags);
+  if (st == NULL) return NULL;
+  ngtcp2_conn_set_stream_user_data(s->conn, id, st);
+  s->live_streams++;
+  s->counters.inbound_streams++;
+  if (flags & QUIC_STREAM_UNI) s->counters.uni_stream_count++;
+  else s->counters.bidi_stream_count++;
+  stream_event(st, QUIC_SEV_NEW);
+  return st;
+}
+
+static void give_credit(quic_session *s, quic_stream *st, uint64_t n) {
+  if (n == 0 || s->conn == NULL || s->state >= QUIC_SESSION_CLOSING) return;
+  if (st && st->id >= 0 && !(st->flags & QUIC_STREAM_CLOSED))
+    ngtcp2_conn_extend_max_stream_offset(s->conn, st->id, n);
+  ngtcp2_conn_extend_max_offset(s->conn, n);
+  quic_wrap_mark_dirty(s->wrap, s);
+}
+
+static void queue_send(quic_session *s, quic_stream *st) {
+  if ((st->flags & QUIC_STREAM_OPEN) && !(st->flags & QUIC_STREAM_BLOCKED) && quic_stream_has_unsent(st) &&
+      !quic_link_linked(&st->send_link))
+    quic_list_push(&s->send_queue, &st->send_link);
+}
+
+/* ---- ngtcp2 callbacks: record state and mark events; never call JS ---- */
+
+static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t offset,
+                               const uint8_t *data, size_t datalen, void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(offset);
+  quic_session *s = user;
+  quic_stream *st = remote_stream(s, stream_id, stream_user);
+  if (st == NULL) return NGTCP2_ERR_CALLBACK_FAILURE;
+  if (st->flags & QUIC_STREAM_RELEASED) {
+    /* Nobody will read it: hand the credit straight back. */
+    give_credit(s, st, datalen);
+  } else if (datalen) {
+    if (quic_stream_append_rx(st, data, datalen) != QUIC_OK) return NGTCP2_ERR_CALLBACK_FAILURE;
+    if (st->flags & QUIC_STREAM_CONSUMER) give_credit(s, st, datalen);
+  }
+  if (flags & NGTCP2_STREAM_DATA_FLAG_FIN) st->flags |= QUIC_STREAM_RX_FIN;
+  if (!(st->flags & QUIC_STREAM_RELEASED)) stream_event(st, QUIC_SEV_DATA);
+  return 0;
+}
+
+static int cb_stream_open(ngtcp2_conn *conn, int64_t stream_id, void *user) {
+  quic_session *s = user;
+  if (s->state >= QUIC_SESSION_GRACEFUL) {
+    /* close() was called: new peer streams are refused. */
+    ngtcp2_conn_shutdown_stream(conn, 0, stream_id, 0);
+    return 0;
+  }
+  return remote_stream(s, stream_id, NULL) ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
+static int cb_acked_stream_data_offset(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset, uint64_t datalen,
+                                       void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(stream_id);
+  QUIC_UNUSED(user);
+  quic_stream *st = stream_user;
+  if (st == NULL) return 0;
+  quic_stream_tx_ack(st, offset + datalen);
+  st->last_ack_at = quic_now();
+  if ((st->flags & QUIC_STREAM_WANT_DRAIN) && quic_stream_tx_pending(st) <= QUIC_STREAM_TX_HWM / 2) {
+    st->flags &= ~QUIC_STREAM_WANT_DRAIN;
+    stream_event(st, QUIC_SEV_DRAIN);
+  }
+  return 0;
+}
+
+static int cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t app_error_code,
+                           void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(stream_id);
+  quic_session *s = user;
+  quic_stream *st = stream_user;
+  if (st == NULL) return 0;
+  st->flags |= QUIC_STREAM_CLOSED;
+  if (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) st->close_code = app_error_code;
+  quic_list_remove(&st->send_link);
+  quic_stream_tx_discard(st);
+  if (s->live_streams) s->live_streams--;
+  stream_event(st, QUIC_SEV_CLOSE);
+  if (s->state == QUIC_SESSION_GRACEFUL) quic_wrap_mark_dirty(s->wrap, s);
+  return 0;
+}
+
+static int cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size, uint64_t app_error_code,
+                           void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(final_size);
+  quic_session *s = user;
+  quic_stream *st = remote_stream(s, stream_id, stream_user);
+  if (st == NULL) return NGTCP2_ERR_CALLBACK_FAILURE;
+  st->flags |= QUIC_STREAM_RX_RESET;
+  st->reset_code = app_error_code;
+  /* The peer abandoned the data: unread bytes still count against the
+   * connection window, so return that credit. */
+  uint64_t unread = st->rx_buffered;
+  quic_stream_rx_discard(st);
+  give_credit(s, NULL, unread);
+  stream_event(st, QUIC_SEV_RESET);
+  return 0;
+}
+
+static int cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id, uint64_t app_error_code, void *user,
+                                  void *stream_user) {
+  quic_session *s = user;
+  quic_stream *st = remote_stream(s, stream_id, stream_user);
+  if (st == NULL) return NGTCP2_ERR_CALLBACK_FAILURE;
+  st->flags |= QUIC_STREAM_TX_STOPPED;
+  st->stop_code = app_error_code;
+  quic_list_remove(&st->send_link);
+  /* RFC 9000 3.5: answer STOP_SENDING with RESET_STREAM. */
+  ngtcp2_conn_shutdown_stream_write(conn, 0, stream_id, app_error_code);
+  stream_event(st, QUIC_SEV_STOP);
+  return 0;
+}
+
+static int cb_extend_max_stream_data(ngtcp2_conn *conn, int64_t stream_id, uint64_t max_data, void *user,
+                                     void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(stream_id);
+  QUIC_UNUSED(max_data);
+  quic_session *s = user;
+  quic_stream *st = stream_user;
+  if (st == NULL) return 0;
+  st->flags &= ~QUIC_STREAM_BLOCKED;
+  queue_send(s, st);
+  quic_wrap_mark_dirty(s->wrap, s);
+  return 0;
+}
+
+static int cb_extend_max_streams(ngtcp2_conn *conn, uint64_t max_streams, void *user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(max_streams);
+  quic_session *s = user;
+  if (!quic_list_empty(&s->pending_open)) quic_wrap_mark_dirty(s->wrap, s);
+  return 0;
+}
+
+static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
+  QUIC_UNUSED(conn);
+  quic_session *s = user;
+  if (s->state == QUIC_SESSION_HANDSHAKE) s->state = QUIC_SESSION_OPEN;
+  s->counters.handshake_completed_at = quic_now();
+  session_event(s, QUIC_EV_HANDSHAKE);
+  return 0;
+}
+
+static int cb_handshake_confirmed(ngtcp2_conn *conn, void *user) {
+  QUIC_UNUSED(conn);
+  ((quic_session *)user)->counters.handshake_confirmed_at = quic_now();
+  return 0;
+}
+
+static void cb_rand(uint8_t *dest, size_t destlen, const ngtcp2_rand_ctx *ctx) {
+  QUIC_UNUSED(ctx);
+  (void)quic_tls_random(dest, destlen);
+}
+
+static int cb_get_new_connection_id(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
+                                    void *user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(cidlen);
+  quic_session *s = user;
+  quic_endpoint_gen_cid(s->wrap->ep, cid, token);
+  return quic_endpoint_add_cid(s->wrap->ep, cid, s) == QUIC_OK ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
+static int cb_remove_connection_id(ngtcp2_conn *conn, const ngtcp2_cid *cid, void *user) {
+  QUIC_UNUSED(conn);
+  quic_session *s = user;
+  quic_endpoint_remove_cid(s->wrap->ep, cid);
+  return 0;
+}
+
+static int cb_update_key(ngtcp2_conn *conn, uint8_t *rx_secret, uint8_t *tx_secret,
+                         ngtcp2_crypto_aead_ctx *rx_aead_ctx, uint8_t *rx_iv, ngtcp2_crypto_aead_ctx *tx_aead_ctx,
+                         uint8_t *tx_iv, const uint8_t *current_rx_secret, const uint8_t *current_tx_secret,
+                         size_t secretlen, void *user) {
+  ((quic_session *)user)->counters.key_update_count++;
+  return ngtcp2_crypto_update_key_cb(conn, rx_secret, tx_secret, rx_aead_ctx, rx_iv, tx_aead_ctx, tx_iv,
+                                     current_rx_secret, current_tx_secret, secretlen, user);
+}
+
+static int cb_recv_stateless_reset(ngtcp2_conn *conn, const ngtcp2_pkt_stateless_reset *sr, void *user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(sr);
+  quic_session *s = user;
+  set_closed(s, QUIC_CLOSE_STATELESS_RESET, 0, NULL, 0);
+  return 0;
+}
+
+static void fill_callbacks(ngtcp2_callbacks *cb, bool server) {
+  memset(cb, 0, sizeof(*cb));
+  if (server) {
+    cb->recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+  } else {
+    cb->client_initial = ngtcp2_crypto_client_initial_cb;
+    cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
+  }
+  cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+  cb->encrypt = ngtcp2_crypto_encrypt_cb;
+  cb->decrypt = ngtcp2_crypto_decrypt_cb;
+  cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
+  cb->update_key = cb_update_key;
+  cb->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+  cb->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+  cb->get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+  cb->version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+  cb->rand = cb_rand;
+  cb->get_new_connection_id = cb_get_new_connection_id;
+  cb->remove_connection_id = cb_remove_connection_id;
+  cb->handshake_completed = cb_handshake_completed;
+  cb->handshake_confirmed = cb_handshake_confirmed;
+  cb->recv_stream_data = cb_recv_stream_data;
+  cb->stream_open = cb_stream_open;
+  cb->acked_stream_data_offset = cb_acked_stream_data_offset;
+  cb->stream_close = cb_stream_close;
+  cb->stream_reset = cb_stream_reset;
+  cb->stream_stop_sending = cb_stream_stop_sending;
+  cb->extend_max_stream_data = cb_extend_max_stream_data;
+  cb->extend_max_local_streams_bidi = cb_extend_max_streams;
+  cb->extend_max_local_streams_uni = cb_extend_max_streams;
+  cb->recv_stateless_reset = cb_recv_stateless_reset;
+}
+
+static void fill_settings(ngtcp2_settings *st, const quic_session_config *c) {
+  ngtcp2_settings_default(st);
+  st->initial_ts = quic_now();
+  st->cc_algo = c->cc_algo;
+  st->max_tx_udp_payload_size = QUIC_MIN(QUIC_MAX(c->max_payload_size, MIN_PAYLOAD), MAX_PAYLOAD);
+  if (c->max_window) st->max_window = c->max_window;
+  if (c->max_stream_window) st->max_stream_window = c->max_stream_window;
+  st->handshake_timeout = c->handshake_timeout_ms ? c->handshake_timeout_ms * NGTCP2_MILLISECONDS : UINT64_MAX;
+  if (c->ack_thresh) st->ack_thresh = c->ack_thresh;
+}
+
+static void fill_params(ngtcp2_transport_params *p, const quic_session_config *c) {
+  ngtcp2_transport_params_default(p);
+  p->initial_max_data = c->initial_max_data;
+  p->initial_max_stream_data_bidi_local = c->initial_max_stream_data_bidi_local;
+  p->initial_max_stream_data_bidi_remote = c->initial_max_stream_data_bidi_remote;
+  p->initial_max_stream_data_uni = c->initial_max_stream_data_uni;
+  p->initial_max_streams_bidi = c->initial_max_streams_bidi;
+  p->initial_max_streams_uni = c->initial_max_streams_uni;
+  p->max_idle_timeout = c->max_idle_timeout_ms * NGTCP2_MILLISECONDS;
+  p->ack_delay_exponent = c->ack_delay_exponent;
+  p->max_ack_delay = c->max_ack_delay_ms * NGTCP2_MILLISECONDS;
+  p->active_connection_id_limit = QUIC_MAX(c->active_connection_id_limit, 2);
+  p->max_datagram_frame_size = c->max_datagram_frame_size;
+  p->disable_active_migration = c->disable_active_migration;
+}
+
+/* ---- lifecycle ---- */
+
+static void on_timer_closed(uv_handle_t *h) {
+  quic_session *s = QUIC_CONTAINER(h, quic_session, timer);
+  quic_wrap *w = s->wrap;
+  quic_keymap_entry *e;
+  QUIC_KEYMAP_EACH(&s->streams, e, tmp) quic_stream_del(e->ptr);
+  quic_keymap_free(&s->streams);
+  if (s->conn) ngtcp2_conn_del(s->conn);
+  quic_tls_session_free(&s->tls);
+  quic_free(s->close_pkt);
+  quic_free(s->tx_buf);
+  quic_free(s);
+  w->live_sessions--;
+  w->handles--;
+  if (w->free_pending) quic_wrap_destroy(w);
+}
+
+void quic_session_destroy(quic_session *s) {
+  if (s->state == QUIC_SESSION_DEAD) return;
+  s->state = QUIC_SESSION_DEAD;
+  quic_list_remove(&s->wrap_link);
+  quic_list_remove(&s->dirty_link);
+  quic_list_remove(&s->event_link);
+  quic_list_remove(&s->blocked_link);
+  quic_endpoint_session_gone(s->wrap->ep, s);
+  if (s->user) *(quic_session **)s->user = NULL;
+  s->user = NULL;
+  uv_timer_stop(&s->timer);
+  uv_close((uv_handle_t *)&s->timer, on_timer_closed);
+}
+
+static quic_session *session_alloc(quic_wrap *w, bool server) {
+  quic_session *s = quic_calloc(1, sizeof(*s));
+  if (s == NULL) return NULL;
+  s->tx_buf = quic_malloc(TX_BUF_SIZE);
+  if (s->tx_buf == NULL || quic_keymap_init(&s->streams) != QUIC_OK) {
+    quic_free(s->tx_buf);
+    quic_free(s);
+    return NULL;
+  }
+  s->wrap = w;
+  s->server = server;
+  s->key = ++w->next_session_key;
+  quic_list_init(&s->send_queue);
+  quic_list_init(&s->pending_open);
+  quic_list_init(&s->stream_events);
+  s->counters.created_at = quic_now();
+  uv_timer_init(w->loop, &s->timer);
+  quic_list_push(&w->sessions, &s->wrap_link);
+  w->live_sessions++;
+  w->handles++;
+  return s;
+}
+
+static int session_finish_init(quic_session *s, const quic_session_config *cfg) {
+  int rv = quic_tls_session_init(&s->tls, cfg->tls, quic_session_get_conn, s, cfg->sni, cfg->verify_name);
+  if (rv != QUIC_OK) return rv;
+  ngtcp2_conn_set_tls_native_handle(s->conn, quic_tls_native_handle(&s->tls));
+  ngtcp2_cid scids[8];
+  size_t n = ngtcp2_conn_get_scid(s->conn, NULL);
+  if (n > QUIC_ARRAY_LEN(scids)) n = QUIC_ARRAY_LEN(scids);
+  ngtcp2_conn_get_scid(s->conn, scids);
+  for (size_t i = 0; i < n; i++)
+    if ((rv = quic_endpoint_add_cid(s->wrap->ep, &scids[i], s)) != QUIC_OK) return rv;
+  return QUIC_OK;
+}
+
+static void make_path(ngtcp2_path *p, quic_addr *local, quic_addr *remote) {
+  p->local.addr = &local->u.sa;
+  p->local.addrlen = local->len;
+  p->remote.addr = &remote->u.sa;
+  p->remote.addrlen = remote->len;
+  p->user_data = NULL;
+}
+
+int quic_session_connect(quic_session **out, quic_wrap *w, const quic_addr *remote, const quic_session_config *cfg) {
+  quic_session *s = session_alloc(w, false);
+  if (s == NULL) return QUIC_ERR_NOMEM;
+  s->local = w->ep->udp.local;
+  s->remote = *remote;
+  ngtcp2_cid dcid, scid;
+  dcid.datalen = 18;
+  (void)quic_tls_random(dcid.data, dcid.datalen);
+  quic_endpoint_gen_cid(w->ep, &scid, NULL);
+  ngtcp2_callbacks cb;
+  ngtcp2_settings settings;
+  ngtcp2_transport_params params;
+  fill_callbacks(&cb, false);
+  fill_settings(&settings, cfg);
+  fill_params(&params, cfg);
+  ngtcp2_path path;
+  make_path(&path, &s->local, &s->remote);
+  int rv = ngtcp2_conn_client_new(&s->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb, &settings, &params,
+                                  quic_mem_ngtcp2(), s);
+  if (rv != 0) {
+    s->conn = NULL;
+    quic_session_destroy(s);
+    return QUIC_ERR_NGTCP2;
+  }
+  if ((rv = session_finish_init(s, cfg)) != QUIC_OK) {
+    quic_session_destroy(s);
+    return rv;
+  }
+  w->ep->counters.client_sessions++;
+  quic_wrap_mark_dirty(w, s);
+  *out = s;
+  return QUIC_OK;
+}
+
+int quic_session_accept(quic_session **out, quic_wrap *w, const ngtcp2_pkt_hd *hd, const quic_addr *local,
+                        const quic_addr *remote, const ngtcp2_cid *odcid, const quic_session_config *cfg) {
+  quic_session *s = session_alloc(w, true);
+  if (s == NULL) return QUIC_ERR_NOMEM;
+  s->local = *local;
+  s->remote = *remote;
+  ngtcp2_cid scid;
+  ngtcp2_callbacks cb;
+  ngtcp2_settings settings;
+  ngtcp2_transport_params params;
+  fill_callbacks(&cb, true);
+  fill_settings(&settings, cfg);
+  fill_params(&params, cfg);
+  quic_endpoint_gen_cid(w->ep, &scid, params.stateless_reset_token);
+  params.stateless_reset_token_present = !w->ep->cfg.disable_stateless_reset;
+  params.original_dcid_present = 1;
+  if (odcid) {
+    params.original_dcid = *odcid;
+    params.retry_scid = hd->dcid;
+    params.retry_scid_present = 1;
+  } else {
+    params.original_dcid = hd->dcid;
+  }
+  settings.token = hd->token;
+  settings.tokenlen = hd->tokenlen;
+  ngtcp2_path path;
+  make_path(&path, &s->local, &s->remote);
+  int rv = ngtcp2_conn_server_new(&s->conn, &hd->scid, &scid, &path, hd->version, &cb, &settings, &params,
+                                  quic_mem_ngtcp2(), s);
+  if (rv != 0) {
+    s->conn = NULL;
+    quic_session_destroy(s);
+    return QUIC_ERR_NGTCP2;
+  }
+  s->odcid = hd->dcid;
+  if ((rv = quic_endpoint_add_cid(w->ep, &hd->dcid, s)) != QUIC_OK ||
+      (s->odcid_routed = true, rv = session_finish_init(s, cfg)) != QUIC_OK) {
+    quic_session_destroy(s);
+    return rv;
+  }
+  w->ep->counters.server_sessions++;
+  session_event(s, QUIC_EV_NEW);
+  *out = s;
+  return QUIC_OK;
+}
+
+/* ---- I/O ---- */
+
+static void arm_timer(quic_session *s) {
+  if (s->state >= QUIC_SESSION_CLOSING) return;
+  ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(s->conn);
+  if (exp == UINT64_MAX) {
+    uv_timer_stop(&s->timer);
+    return;
+  }
+  uint64_t now = quic_now();
+  uint64_t ms = exp <= now ? 0 : (exp - now + 999999) / 1000000;
+  uv_timer_start(&s->timer, on_timer, ms, 0);
+}
+
+static void on_timer(uv_timer_t *t) {
+  quic_session *s = QUIC_CONTAINER(t, quic_session, timer);
+  quic_wrap *w = s->wrap;
+  quic_wrap_enter(w);
+  if (s->state == QUIC_SESSION_CLOSING) {
+    quic_session_destroy(s);
+  } else if (s->state < QUIC_SESSION_CLOSING) {
+    int rv = ngtcp2_conn_handle_expiry(s->conn, quic_now());
+    if (rv != 0) handle_liberr(s, rv);
+    else quic_session_flush(s);
+  }
+  quic_wrap_leave(w);
+}
+
+void quic_session_read(quic_session *s, const uint8_t *data, size_t len, const quic_addr *local,
+                       const quic_addr *remote, uint8_t ecn) {
+  QUIC_UNUSED(local);
+  if (s->state == QUIC_SESSION_CLOSING) {
+    /* RFC 9000 10.2.1: answer with the CONNECTION_CLOSE again, sparingly. */
+    s->close_resends++;
+    /* Resend on the 1st, 2nd, 4th, 8th... packet, so a flood gets little. */
+    if (s->close_pkt && (s->close_resends & (s->close_resends - 1)) == 0)
+      (void)quic_endpoint_send(s->wrap->ep, &s->remote, s->close_pkt, s->close_pkt_len, 0, 0);
+    return;
+  }
+  if (s->state == QUIC_SESSION_DEAD) return;
+  quic_addr rem = *remote;
+  ngtcp2_path path;
+  /* Our end of the path is the one the session was created with. */
+  make_path(&path, &s->local, &rem);
+  ngtcp2_pkt_info pi = {.ecn = ecn};
+  s->counters.bytes_received += len;
+  s->counters.last_received_at = quic_now();
+  int rv = ngtcp2_conn_read_pkt(s->conn, &path, &pi, data, len, quic_now());
+  if (rv != 0) {
+    handle_liberr(s, rv);
+    return;
+  }
+  quic_wrap_mark_dirty(s->wrap, s);
+}
+
+static void open_pending(quic_session *s) {
+  while (!quic_list_empty(&s->pending_open)) {
+    quic_stream *st = QUIC_CONTAINER(s->pending_open.next, quic_stream, pending_link);
+    int64_t id;
+    int rv = (st->flags & QUIC_STREAM_UNI) ? ngtcp2_conn_open_uni_stream(s->conn, &id, st)
+                                           : ngtcp2_conn_open_bidi_stream(s->conn, &id, st);
+    if (rv != 0) break; /* still blocked: wait for MAX_STREAMS */
+    quic_list_remove(&st->pending_link);
+    st->id = id;
+    st->flags |= QUIC_STREAM_OPEN;
+    s->live_streams++;
+    stream_event(st, QUIC_SEV_OPENED);
+    queue_send(s, st);
+  }
+}
+
+/* Sends the train in s->tx_buf; keeps it when the socket is full. */
+static bool send_train(quic_session *s, size_t len, size_t seg, const quic_addr *remote, uint8_t ecn) {
+  int rv = quic_endpoint_send(s->wrap->ep, remote, s->tx_buf, len, seg, ecn);
+  if (rv == -EAGAIN) {
+    s->tx_len = len;
+    s->tx_seg = seg;
+    s->tx_remote = *remote;
+    s->tx_ecn = ecn;
+    s->tx_blocked = true;
+    quic_endpoint_wait_writable(s->wrap->ep, s);
+    return false;
+  }
+  /* Other errors (unreachable and the like) are loss to QUIC. */
+  s->counters.bytes_sent += len;
+  s->counters.last_sent_at = quic_now();
+  return true;
+}
+
+void quic_session_flush(quic_session *s) {
+  if (s->state >= QUIC_SESSION_CLOSING || s->tx_blocked) return;
+  if (s->tx_len) {
+    size_t len = s->tx_len;
+    s->tx_len = 0;
+    if (!send_train(s, len, s->tx_seg, &s->tx_remote, s->tx_ecn)) return;
+  }
+  open_pending(s);
+  if (s->state == QUIC_SESSION_GRACEFUL && s->live_streams == 0 && quic_list_empty(&s->pending_open)) {
+    ngtcp2_ccerr_set_application_error(&s->ccerr, 0, NULL, 0);
+    enter_closing(s);
+    return;
+  }
+
+  ngtcp2_tstamp ts = quic_now();
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info pi;
+  size_t pktmax = ngtcp2_conn_get_path_max_tx_udp_payload_size(s->conn);
+  size_t quantum = ngtcp2_conn_get_send_quantum(s->conn);
+  size_t maxpkts = QUIC_MAX(1, QUIC_MIN(QUIC_TX_PKTS, quantum / pktmax));
+  if (pktmax * maxpkts > TX_BUF_SIZE) maxpkts = TX_BUF_SIZE / pktmax;
+  size_t off = 0, seg = 0, npkts = 0;
+  uint8_t ecn = 0;
+  quic_addr remote = s->remote;
+
+  for (int iter = 0; iter < MAX_WRITE_ITERATIONS; iter++) {
+    quic_stream *st = quic_list_empty(&s->send_queue)
+                          ? NULL
+                          : QUIC_CONTAINER(s->send_queue.next, quic_stream, send_link);
+    ngtcp2_vec vec[16];
+    size_t nvec = 0;
+    uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+    if (st) {
+      nvec = quic_stream_tx_vec(st, vec, QUIC_ARRAY_LEN(vec));
+      uint64_t total = 0;
+      for (size_t i = 0; i < nvec; i++) total += vec[i].len;
+      if ((st->flags & QUIC_STREAM_FIN_QUEUED) && st->tx_sent + total == st->tx_written)
+        flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+    }
+    ngtcp2_ssize ndatalen = -1;
+    ngtcp2_ssize nwrite = ngtcp2_conn_writev_stream(s->conn, &ps.path, &pi, s->tx_buf + off, pktmax, &ndatalen,
+                                                    flags, st ? st->id : -1, vec, nvec, ts);
+    if (st && ndatalen >= 0) {
+      quic_stream_tx_advance(st, (size_t)ndatalen);
+      if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && st->tx_sent == st->tx_written)
+        st->flags |= QUIC_STREAM_FIN_SENT;
+      quic_list_remove(&st->send_link);
+      queue_send(s, st); /* back of the queue: round robin */
+    }
+    if (nwrite < 0) {
+      switch (nwrite) {
+      case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+        quic_list_remove(&st->send_link);
+        if (!(st->flags & QUIC_STREAM_BLOCKED)) {
+          st->flags |= QUIC_STREAM_BLOCKED;
+          s->counters.block_count++;
+          stream_event(st, QUIC_SEV_BLOCKED);
+        }
+        continue;
+      case NGTCP2_ERR_STREAM_SHUT_WR:
+      case NGTCP2_ERR_STREAM_NOT_FOUND:
+        quic_list_remove(&st->send_link);
+        continue;
+      case NGTCP2_ERR_WRITE_MORE:
+        continue;
+      default:
+        handle_liberr(s, (int)nwrite);
+        return;
+      }
+    }
+    if (nwrite == 0) break;
+    if (npkts > 0 && pi.ecn != ecn) {
+      /* A train shares one ECN mark: send what precedes this packet. */
+      if (!send_train(s, off, seg, &remote, ecn)) return;
+      memmove(s->tx_buf, s->tx_buf + off, (size_t)nwrite);
+      off = npkts = 0;
+    }
+    if (npkts == 0) {
+      seg = (size_t)nwrite;
+      ecn = pi.ecn;
+    }
+    off += (size_t)nwrite;
+    npkts++;
+    /* A train holds equal-sized packets; a shorter one ends it. */
+    if ((size_t)nwrite < seg || npkts >= maxpkts) {
+      bool quantum_done = npkts >= maxpkts;
+      if (!send_train(s, off, seg, &remote, ecn)) return;
+      off = npkts = 0;
+      /* The send quantum is spent: pacing brings us back via the timer. */
+      if (quantum_done) break;
+    }
+  }
+  if (npkts && !send_train(s, off, seg, &remote, ecn)) return;
+  ngtcp2_conn_update_pkt_tx_time(s->conn, ts);
+  arm_timer(s);
+}
+
+/* ---- application calls ---- */
+
+int quic_session_open_stream(quic_session *s, bool uni, quic_stream **out) {
+  if (s->state != QUIC_SESSION_OPEN) return QUIC_ERR_STATE;
+  quic_stream *st = stream_add(s, -1, QUIC_STREAM_LOCAL | (uni ? QUIC_STREAM_UNI : 0));
+  if (st == NULL) return QUIC_ERR_NOMEM;
+  s->counters.outbound_streams++;
+  if (uni) s->counters.uni_stream_count++;
+  else s->counters.bidi_stream_count++;
+  quic_list_push(&s->pending_open, &st->pending_link);
+  open_pending(s);
+  /* The id event for a stream opened right away is not needed. */
+  if (st->flags & QUIC_STREAM_OPEN) {
+    st->events &= ~QUIC_SEV_OPENED;
+    if (st->events == 0) quic_list_remove(&st->event_link);
+  }
+  quic_wrap_mark_dirty(s->wrap, s);
+  *out = st;
+  return QUIC_OK;
+}
+
+int quic_stream_write(quic_stream *st, const uint8_t *data, size_t len, bool fin) {
+  quic_session *s = st->session;
+  if (s->state >= QUIC_SESSION_CLOSING) return QUIC_ERR_STATE;
+  if ((st->flags & (QUIC_STREAM_FIN_QUEUED | QUIC_STREAM_TX_STOPPED | QUIC_STREAM_CLOSED | QUIC_STREAM_TX_DONE_ONLY)))
+    return QUIC_ERR_STATE;
+  if (len && quic_stream_append_tx(st, data, len) != QUIC_OK) return QUIC_ERR_NOMEM;
+  if (fin) st->flags |= QUIC_STREAM_FIN_QUEUED;
+  if (quic_stream_tx_pending(st) > QUIC_STREAM_TX_HWM) st->flags |= QUIC_STREAM_WANT_DRAIN;
+  queue_send(s, st);
+  quic_wrap_mark_dirty(s->wrap, s);
+  return QUIC_OK;
+}
+
+size_t quic_stream_read(quic_stream *st, uint8_t *dst, size_t max) {
+  size_t n = quic_stream_rx_read(st, dst, max);
+  if (!(st->flags & QUIC_STREAM_CONSUMER)) give_credit(st->session, st, n);
+  return n;
+}
+
+void quic_stream_set_consumer(quic_stream *st) {
+  st->flags |= QUIC_STREAM_CONSUMER;
+}
+
+void quic_stream_abort(quic_stream *st, uint64_t code, bool reset_tx, bool stop_rx) {
+  quic_session *s = st->session;
+  if (st->id < 0) {
+    /* Never opened: just forget it. */
+    quic_list_remove(&st->pending_link);
+    st->flags |= QUIC_STREAM_CLOSED | QUIC_STREAM_TX_STOPPED;
+    return;
+  }
+  if (s->state >= QUIC_SESSION_CLOSING || (st->flags & QUIC_STREAM_CLOSED)) return;
+  if (reset_tx && !(st->flags & QUIC_STREAM_TX_DONE_ONLY)) {
+    st->flags |= QUIC_STREAM_TX_STOPPED;
+    quic_list_remove(&st->send_link);
+    ngtcp2_conn_shutdown_stream_write(s->conn, 0, st->id, code);
+  }
+  if (stop_rx && !((st->flags & QUIC_STREAM_LOCAL) && (st->flags & QUIC_STREAM_UNI)))
+    ngtcp2_conn_shutdown_stream_read(s->conn, 0, st->id, code);
+  quic_wrap_mark_dirty(s->wrap, s);
+}
+
+void quic_stream_release(quic_stream *st) {
+  quic_session *s = st->session;
+  st->flags |= QUIC_STREAM_RELEASED;
+  uint64_t unread = st->rx_buffered;
+  quic_stream_rx_discard(st);
+  give_credit(s, st, unread);
+  if ((st->flags & QUIC_STREAM_CLOSED) || st->id < 0) stream_delete(st);
+}
+
+void quic_session_close_graceful(quic_session *s) {
+  if (s->state >= QUIC_SESSION_GRACEFUL) return;
+  if (s->state == QUIC_SESSION_HANDSHAKE) {
+    ngtcp2_ccerr_set_application_error(&s->ccerr, 0, NULL, 0);
+    enter_closing(s);
+    return;
+  }
+  s->state = QUIC_SESSION_GRACEFUL;
+  quic_wrap_mark_dirty(s->wrap, s);
+}
+
+void quic_session_close_now(quic_session *s, bool app, uint64_t code, const char *reason) {
+  if (s->state >= QUIC_SESSION_CLOSING) return;
+  size_t rl = reason ? strlen(reason) : 0;
+  if (app) ngtcp2_ccerr_set_application_error(&s->ccerr, code, (const uint8_t *)reason, rl);
+  else ngtcp2_ccerr_set_transport_error(&s->ccerr, code, (const uint8_t *)reason, rl);
+  enter_closing(s);
+}
+
+void quic_session_conn_info(quic_session *s, ngtcp2_conn_info *info) {
+  memset(info, 0, sizeof(*info));
+  if (s->conn) ngtcp2_conn_get_conn_info(s->conn, info);
+}
+
+void quic_session_reap_stream(quic_stream *st) {
+  if ((st->flags & QUIC_STREAM_CLOSED) && (st->flags & QUIC_STREAM_RELEASED)) stream_delete(st);
+}

@@ -1,0 +1,175 @@
+/* One QUIC connection: an ngtcp2_conn, its TLS session, its timer and its
+ * streams. Sessions belong to an endpoint wrap and are driven by it: packets
+ * come in through quic_session_read, packets go out in quic_session_flush. */
+#ifndef QUIC_SESSION_H
+#define QUIC_SESSION_H
+
+#include <ngtcp2/ngtcp2.h>
+
+#include "common.h"
+#include "keymap.h"
+#include "stream.h"
+#include "tls.h"
+#include "udp.h"
+
+typedef struct quic_wrap quic_wrap;
+
+/* Everything a session needs from listen() or connect() options. */
+typedef struct quic_session_config {
+  quic_tls_ctx *tls;            /* reference held by the config */
+  uint64_t max_idle_timeout_ms;
+  uint64_t initial_max_data;
+  uint64_t initial_max_stream_data_bidi_local;
+  uint64_t initial_max_stream_data_bidi_remote;
+  uint64_t initial_max_stream_data_uni;
+  uint64_t initial_max_streams_bidi;
+  uint64_t initial_max_streams_uni;
+  uint64_t ack_delay_exponent;
+  uint64_t max_ack_delay_ms;
+  uint64_t active_connection_id_limit;
+  uint64_t max_datagram_frame_size;
+  uint64_t max_stream_window;   /* 0: ngtcp2's automatic tuning limit */
+  uint64_t max_window;
+  uint64_t handshake_timeout_ms;
+  uint64_t ack_thresh;
+  size_t max_payload_size;
+  ngtcp2_cc_algo cc_algo;
+  bool disable_active_migration;
+  char *sni;                    /* owned; client */
+  char *verify_name;            /* owned; client */
+} quic_session_config;
+
+void quic_session_config_defaults(quic_session_config *c);
+void quic_session_config_clear(quic_session_config *c);
+
+enum {
+  QUIC_SESSION_HANDSHAKE = 0,
+  QUIC_SESSION_OPEN,
+  QUIC_SESSION_GRACEFUL,  /* close() called: streams finish, no new ones */
+  QUIC_SESSION_CLOSING,   /* CONNECTION_CLOSE sent or received; lingering */
+  QUIC_SESSION_DEAD,      /* timer closing; memory freed in its callback */
+};
+
+/* How a session ended, as reported to the application. */
+enum {
+  QUIC_CLOSE_NONE = 0,
+  QUIC_CLOSE_TRANSPORT = 1,   /* transport error code */
+  QUIC_CLOSE_APPLICATION = 2, /* application error code */
+  QUIC_CLOSE_IDLE = 3,        /* idle timeout: a clean end */
+  QUIC_CLOSE_STATELESS_RESET = 4,
+  QUIC_CLOSE_VERSION_NEGOTIATION = 5,
+  QUIC_CLOSE_HANDSHAKE_TIMEOUT = 6,
+};
+
+/* Session event bits, emitted once per batch. */
+enum {
+  QUIC_EV_HANDSHAKE = 1u << 0,
+  QUIC_EV_CLOSE = 1u << 1,
+  QUIC_EV_NEW = 1u << 2,
+};
+
+/* Counters the binding exposes as stats (SessionStats); C writes them. */
+typedef struct quic_session_counters {
+  uint64_t created_at, handshake_completed_at, handshake_confirmed_at, closing_at;
+  uint64_t last_received_at, last_sent_at;
+  uint64_t bytes_received, bytes_sent;
+  uint64_t bidi_stream_count, uni_stream_count, inbound_streams, outbound_streams;
+  uint64_t block_count, key_update_count;
+} quic_session_counters;
+
+typedef struct quic_session {
+  quic_wrap *wrap;        /* borrowed: the wrap owns its sessions */
+  quic_link wrap_link;    /* wrap->sessions */
+  quic_link dirty_link;   /* wrap->dirty while a flush is due */
+  quic_link event_link;   /* wrap->session_events while events are pending */
+  quic_link blocked_link; /* endpoint->send_blocked while the socket is full */
+  uint32_t key;           /* handle the application uses; unique per wrap */
+  bool server;
+  int state;
+  uint32_t events;        /* QUIC_EV_* pending */
+  int close_kind;         /* QUIC_CLOSE_* once closed */
+  uint64_t close_code;
+  char close_reason[128];
+  int in_use;             /* >0 while an ngtcp2 call is on the stack */
+
+  ngtcp2_conn *conn;      /* owned */
+  quic_tls_session tls;   /* owned */
+  quic_addr local, remote;
+  ngtcp2_cid odcid;       /* server: the client's first DCID (routing key) */
+  bool odcid_routed;
+  ngtcp2_ccerr ccerr;     /* the error to send when closing */
+  uint8_t *close_pkt;     /* owned: CONNECTION_CLOSE kept for retransmission */
+  size_t close_pkt_len;
+  unsigned close_resends;
+
+  uv_timer_t timer;       /* expiry timer; the session is freed in its close callback */
+  uv_timer_t *timer_ref;  /* &timer while it is initialised */
+
+  quic_keymap streams;    /* key -> quic_stream* (owned) */
+  quic_link send_queue;   /* streams with unsent data, round robin */
+  quic_link pending_open; /* local streams waiting for the peer's limit */
+  quic_link stream_events;/* streams with events pending */
+  uint32_t next_stream_key;
+  size_t live_streams;    /* streams ngtcp2 has not closed yet */
+  bool tx_blocked;        /* the socket returned EAGAIN */
+
+  /* A train that could not be sent because the socket was full. */
+  uint8_t *tx_buf;        /* owned, QUIC_TX_BUF bytes */
+  size_t tx_len, tx_seg;
+  quic_addr tx_remote;
+  uint8_t tx_ecn;
+
+  quic_session_counters counters;
+  void *user;             /* the binding's handle; cleared when freed */
+} quic_session;
+
+#define QUIC_CID_LEN 16
+#define QUIC_TX_PKTS 64
+
+/* Creates a client session and queues its first flight. */
+int quic_session_connect(quic_session **out, quic_wrap *w, const quic_addr *remote,
+                         const quic_session_config *cfg);
+/* Creates a server session for an accepted Initial packet. odcid/retry_scid
+ * come from a validated Retry token (NULL otherwise). */
+int quic_session_accept(quic_session **out, quic_wrap *w, const ngtcp2_pkt_hd *hd,
+                        const quic_addr *local, const quic_addr *remote,
+                        const ngtcp2_cid *odcid, const quic_session_config *cfg);
+
+/* Feeds one received packet. Marks the session dirty; never calls JS. */
+void quic_session_read(quic_session *s, const uint8_t *data, size_t len, const quic_addr *local,
+                       const quic_addr *remote, uint8_t ecn);
+/* Writes packets until congestion, pacing or lack of data stops it, and
+ * re-arms the timer. */
+void quic_session_flush(quic_session *s);
+
+/* Opens a local stream (queued if the peer's limit is reached). */
+int quic_session_open_stream(quic_session *s, bool uni, quic_stream **out);
+quic_stream *quic_session_stream(quic_session *s, uint32_t key);
+
+int quic_stream_write(quic_stream *st, const uint8_t *data, size_t len, bool fin);
+/* Reads into dst and returns flow-control credit. */
+size_t quic_stream_read(quic_stream *st, uint8_t *dst, size_t max);
+/* Aborts: reset the sending side and/or stop the receiving side. */
+void quic_stream_abort(quic_stream *st, uint64_t code, bool reset_tx, bool stop_rx);
+/* The application no longer needs the stream: freed once ngtcp2 closes it. */
+void quic_stream_release(quic_stream *st);
+/* Gives credit for data as it arrives (setStreamConsumer). */
+void quic_stream_set_consumer(quic_stream *st);
+
+/* After its events are emitted: deletes a stream both sides are done with. */
+void quic_session_reap_stream(quic_stream *st);
+
+/* close(): finish existing streams, refuse new ones, then close cleanly. */
+void quic_session_close_graceful(quic_session *s);
+/* cancel(): close now with the given error (application code space). */
+void quic_session_close_now(quic_session *s, bool app, uint64_t code, const char *reason);
+/* Frees without sending anything (endpoint destroyed). */
+void quic_session_destroy(quic_session *s);
+
+/* Current ngtcp2 connection info, for stats. */
+void quic_session_conn_info(quic_session *s, ngtcp2_conn_info *info);
+
+/* ngtcp2 hands us the conn through this (ngtcp2_crypto_conn_ref). */
+ngtcp2_conn *quic_session_get_conn(ngtcp2_crypto_conn_ref *ref);
+
+#endif

@@ -1,0 +1,101 @@
+/* A QUIC stream's buffers: outbound chunks kept until acknowledged, inbound
+ * data held until the application reads it. Flow control credit is returned
+ * to the peer only as data is read, so a reader that stops stops the peer. */
+#ifndef QUIC_STREAM_H
+#define QUIC_STREAM_H
+
+#include "common.h"
+
+typedef struct quic_session quic_session;
+
+typedef struct quic_chunk {
+  struct quic_chunk *next; /* owned by the list holding it */
+  size_t cap;
+  size_t len; /* bytes stored */
+  size_t off; /* rx: bytes already read */
+  uint8_t data[];
+} quic_chunk;
+
+enum {
+  QUIC_STREAM_LOCAL = 1u << 0,       /* opened by us */
+  QUIC_STREAM_UNI = 1u << 1,
+  QUIC_STREAM_OPEN = 1u << 2,        /* has an id in ngtcp2 */
+  QUIC_STREAM_FIN_QUEUED = 1u << 3,  /* the writer ended */
+  QUIC_STREAM_FIN_SENT = 1u << 4,
+  QUIC_STREAM_RX_FIN = 1u << 5,      /* peer finished sending */
+  QUIC_STREAM_RX_RESET = 1u << 6,    /* peer reset its side */
+  QUIC_STREAM_TX_STOPPED = 1u << 7,  /* peer asked us to stop (or we reset) */
+  QUIC_STREAM_CLOSED = 1u << 8,      /* ngtcp2 closed it */
+  QUIC_STREAM_RELEASED = 1u << 9,    /* the application let go of it */
+  QUIC_STREAM_BLOCKED = 1u << 10,    /* flow control blocked; reported */
+  QUIC_STREAM_TX_DONE_ONLY = 1u << 11, /* uni stream from peer: nothing to send */
+  QUIC_STREAM_WANT_DRAIN = 1u << 12, /* writer waits for room */
+  QUIC_STREAM_CONSUMER = 1u << 13,   /* credit returned on arrival */
+};
+
+/* Per-stream event bits, collected during a batch and emitted once. */
+enum {
+  QUIC_SEV_DATA = 1u << 0,
+  QUIC_SEV_RESET = 1u << 1,
+  QUIC_SEV_STOP = 1u << 2,
+  QUIC_SEV_DRAIN = 1u << 3,
+  QUIC_SEV_BLOCKED = 1u << 4,
+  QUIC_SEV_CLOSE = 1u << 5,
+  QUIC_SEV_OPENED = 1u << 6, /* a queued local stream got its id */
+  QUIC_SEV_NEW = 1u << 7,    /* a peer-initiated stream appeared */
+};
+
+typedef struct quic_stream {
+  quic_session *session; /* borrowed: the session owns its streams */
+  uint32_t key;          /* handle the application uses; unique per session */
+  int64_t id;            /* -1 while queued for a stream id */
+  uint32_t flags;
+  uint32_t events;       /* QUIC_SEV_* pending for the next emit */
+  quic_link send_link;   /* session->send_queue while it has unsent data */
+  quic_link pending_link; /* session->pending_open while waiting for an id */
+  quic_link event_link;  /* session->stream_events while events are pending */
+
+  quic_chunk *tx_head, *tx_tail; /* owned; unacknowledged data, oldest first */
+  uint64_t tx_head_base;  /* stream offset of tx_head->data[0] */
+  uint64_t tx_written;    /* stream offset the writer has reached */
+  uint64_t tx_sent;       /* stream offset handed to ngtcp2 */
+  uint64_t tx_acked;      /* contiguous acknowledged offset */
+
+  quic_chunk *rx_head, *rx_tail; /* owned; received, unread */
+  uint64_t rx_buffered;
+  uint64_t rx_received;   /* total bytes received */
+  uint64_t rx_read;       /* total bytes read by the application */
+
+  uint64_t reset_code;    /* peer's RESET_STREAM code */
+  uint64_t stop_code;     /* peer's STOP_SENDING code */
+  uint64_t close_code;    /* code given when ngtcp2 closed the stream */
+  uint64_t created_at, last_rx_at, last_ack_at;
+} quic_stream;
+
+/* Outbound data the writer may queue beyond what is acknowledged before it
+ * is asked to wait (the writable side's high-water mark). */
+#define QUIC_STREAM_TX_HWM (1u << 20)
+
+quic_stream *quic_stream_new(quic_session *s, uint32_t key, int64_t id, uint32_t flags);
+/* Frees the buffers and the stream; the caller has unlinked it. */
+void quic_stream_del(quic_stream *st);
+
+/* Copies data into the send buffer. */
+int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len);
+/* Fills up to max vectors with unsent data. Returns the count. */
+size_t quic_stream_tx_vec(const quic_stream *st, void *vec /* ngtcp2_vec */, size_t max);
+/* Records that ngtcp2 took n more bytes. */
+void quic_stream_tx_advance(quic_stream *st, size_t n);
+/* Releases acknowledged chunks up to offset. */
+void quic_stream_tx_ack(quic_stream *st, uint64_t offset);
+/* Drops everything queued for sending (reset or stop-sending). */
+void quic_stream_tx_discard(quic_stream *st);
+bool quic_stream_has_unsent(const quic_stream *st);
+uint64_t quic_stream_tx_pending(const quic_stream *st); /* written, not yet acked */
+
+int quic_stream_append_rx(quic_stream *st, const uint8_t *data, size_t len);
+/* Copies up to max bytes into dst, frees what was read. Returns bytes read. */
+size_t quic_stream_rx_read(quic_stream *st, uint8_t *dst, size_t max);
+void quic_stream_rx_discard(quic_stream *st);
+
+#endif

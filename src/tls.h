@@ -1,0 +1,73 @@
+/* Every GnuTLS call of the project lives in tls.c, behind these functions,
+ * so another TLS backend could be added without touching the rest. */
+#ifndef QUIC_TLS_H
+#define QUIC_TLS_H
+
+#include "common.h"
+
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+typedef struct quic_blob {
+  const uint8_t *data; /* borrowed */
+  size_t len;
+} quic_blob;
+
+typedef struct quic_tls_options {
+  bool server;
+  const quic_blob *keys; /* keys[i] goes with certs[i]; PEM or DER */
+  size_t nkeys;
+  const quic_blob *certs; /* a PEM entry may hold a whole chain */
+  size_t ncerts;
+  const quic_blob *cas; /* trust anchors; none: the system store */
+  size_t ncas;
+  const char *passphrase;     /* for encrypted keys, or NULL */
+  const uint8_t *alpn;        /* wire format (length-prefixed), preference order */
+  size_t alpnlen;
+  bool reject_unauthorized;   /* client: fail the handshake on a bad peer */
+  bool verify_hostname;       /* client: check the name as well as the chain */
+  const char *extra_ca_file;  /* NODE_EXTRA_CA_CERTS, added to the system store */
+} quic_tls_options;
+
+/* Credentials and settings shared by every session made from one listen()
+ * or connect() configuration. Reference counted. */
+typedef struct quic_tls_ctx quic_tls_ctx;
+
+/* On failure returns QUIC_ERR_TLS and writes a message into err. */
+int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, size_t errlen);
+void quic_tls_ctx_ref(quic_tls_ctx *ctx);
+void quic_tls_ctx_unref(quic_tls_ctx *ctx);
+
+typedef struct quic_tls_session {
+  gnutls_session_t gs;            /* owned */
+  quic_tls_ctx *ctx;              /* reference */
+  ngtcp2_crypto_conn_ref conn_ref; /* gnutls' session pointer points here */
+  char *verify_name;              /* owned; client: name checked against the cert */
+  char *sni;                      /* owned; client: the server name sent */
+  /* Outcome of peer verification (client): a Node-style code or NULL. */
+  const char *validation_code;
+  char validation_reason[160];
+} quic_tls_session;
+
+/* sni: server name to send (client; NULL for none). verify_name: what the
+ * certificate must match (client). */
+int quic_tls_session_init(quic_tls_session *ts, quic_tls_ctx *ctx, ngtcp2_crypto_get_conn get_conn,
+                          void *user, const char *sni, const char *verify_name);
+void quic_tls_session_free(quic_tls_session *ts);
+
+/* The value behind ngtcp2_conn_set_tls_native_handle. */
+void *quic_tls_native_handle(quic_tls_session *ts);
+
+/* After the handshake. Each writes a NUL-terminated string (empty if none). */
+void quic_tls_alpn(quic_tls_session *ts, char *buf, size_t len);
+void quic_tls_servername(quic_tls_session *ts, char *buf, size_t len);
+void quic_tls_cipher(quic_tls_session *ts, char *buf, size_t len);
+void quic_tls_version(quic_tls_session *ts, char *buf, size_t len);
+
+/* "GnuTLS 3.7.9"-style name of the TLS library in use. */
+const char *quic_tls_backend_version(void);
+
+/* Fills n bytes of cryptographically strong randomness. */
+int quic_tls_random(void *buf, size_t n);
+
+#endif
