@@ -91,7 +91,7 @@ static void deliver(quic_wrap *w, void *user) {
   }
   argv[0] = arr;
   argv[1] = sessions;
-  if (napi_get_reference_value(env, be->on_events, &cb) != napi_ok || napi_get_undefined(env, &recv) != napi_ok)
+  if (napi_get_reference_value(env, be->on_events, &cb) != napi_ok || napi_get_global(env, &recv) != napi_ok)
     goto out;
   napi_value result;
   if (napi_make_callback(env, be->async, recv, cb, 2, argv, &result) != napi_ok) {
@@ -254,7 +254,7 @@ static napi_value endpoint_listen(napi_env env, napi_callback_info info) {
   return quic_napi_undefined(env);
 }
 
-/* endpointConnect(handle, host, port, sessionOptions, tls) -> session handle */
+/* endpointConnect(handle, host, port, sessionOptions, tls) -> [session handle, key] */
 static napi_value endpoint_connect(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 5);
   binding_endpoint *be = get_be(env, argv[0]);
@@ -298,7 +298,16 @@ static napi_value endpoint_connect(napi_env env, napi_callback_info info) {
     quic_napi_throw_core(env, rv, "connect");
     return NULL;
   }
-  return quic_binding_session_handle(env, s);
+  napi_value h = quic_binding_session_handle(env, s);
+  if (h == NULL) {
+    quic_session_destroy(s);
+    return NULL;
+  }
+  napi_value arr;
+  NAPI_CALL(env, napi_create_array_with_length(env, 2, &arr));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, h));
+  NAPI_CALL(env, napi_set_element(env, arr, 1, quic_napi_number(env, s->key)));
+  return arr;
 }
 
 static napi_value endpoint_close(napi_env env, napi_callback_info info) {

@@ -1,0 +1,94 @@
+'use strict';
+// Turns any body the seed accepts into a stream of byte chunks, pulled only
+// when the writer asks for more.
+const { Readable } = require('node:stream');
+const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
+const { codes } = require('./errors');
+
+// Writes larger than this are sliced, so a big Buffer is fed as it drains.
+const SLICE = 256 * 1024;
+
+function* sliceBytes(buf) {
+  for (let off = 0; off < buf.length; off += SLICE) yield buf.subarray(off, Math.min(buf.length, off + SLICE));
+}
+
+function bytesOf(chunk) {
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (isArrayBufferView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (isAnyArrayBuffer(chunk)) return Buffer.from(chunk);
+  return null;
+}
+
+function isReadableStream(v) {
+  return typeof ReadableStream !== 'undefined' && v instanceof ReadableStream;
+}
+
+// Validates synchronously what can be checked up front.
+function validateBody(body, name = 'options.body') {
+  if (body === undefined || body === null) return;
+  if (typeof body === 'string' || bytesOf(body) || typeof body === 'function' ||
+      typeof body.then === 'function' || body instanceof Blob || body instanceof Readable ||
+      isReadableStream(body) || typeof body[Symbol.asyncIterator] === 'function' ||
+      typeof body[Symbol.iterator] === 'function') {
+    return;
+  }
+  throw codes.ERR_INVALID_ARG_TYPE(name,
+    'a string, ArrayBuffer, TypedArray, DataView, Buffer, Blob, stream.Readable, ReadableStream, ' +
+    'Iterable, AsyncIterable, Promise or Function', body);
+}
+
+// Yields Buffers. Functions and promises are resolved first (a function may
+// return any other body kind, including a promise of one).
+async function* chunksOf(body, depth = 0) {
+  if (depth > 8) throw codes.ERR_INVALID_ARG_VALUE('body', body, 'nests functions or promises too deeply');
+  if (body === undefined || body === null) return;
+  if (typeof body === 'function') {
+    yield* chunksOf(await body(), depth + 1);
+    return;
+  }
+  if (typeof body.then === 'function') {
+    yield* chunksOf(await body, depth + 1);
+    return;
+  }
+  const direct = bytesOf(body);
+  if (direct) {
+    yield* sliceBytes(direct);
+    return;
+  }
+  if (body instanceof Blob) {
+    const reader = body.stream().getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      yield* sliceBytes(bytesOf(value));
+    }
+  }
+  if (isReadableStream(body)) {
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        yield* chunkToBytes(value);
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+  if (typeof body[Symbol.asyncIterator] === 'function' || typeof body[Symbol.iterator] === 'function') {
+    for await (const chunk of body) yield* chunkToBytes(chunk);
+    return;
+  }
+  throw codes.ERR_INVALID_ARG_TYPE('body', 'a supported body type', body);
+}
+
+function* chunkToBytes(chunk) {
+  const b = bytesOf(chunk);
+  if (b === null) {
+    throw codes.ERR_INVALID_ARG_TYPE('body chunk', 'a string, Buffer, TypedArray, DataView or ArrayBuffer', chunk);
+  }
+  yield* sliceBytes(b);
+}
+
+module.exports = { chunksOf, validateBody, bytesOf };

@@ -1,0 +1,364 @@
+'use strict';
+// EndpointConfig, SessionConfig, StreamOptions and ResponseOptions: every
+// option is validated here, in JS, before anything reaches C. Options that
+// this build cannot honour throw ERR_QUIC_UNSUPPORTED (see docs/api.md).
+const net = require('node:net');
+const fs = require('node:fs');
+const binding = require('./binding');
+const { codes } = require('./errors');
+const {
+  validateObject, validateString, validateBoolean, validateInteger, validateProbability, toBuffer,
+} = require('./validate');
+
+const C = binding.constants;
+const kNative = Symbol('kNative');
+const kSide = Symbol('kSide');
+const U62 = 2 ** 53 - 1; // QUIC varints reach 2^62; JS numbers stay exact to 2^53.
+
+const CC = { reno: 0, cubic: 1, bbr: 2 };
+
+function unsupported(what, why) {
+  throw codes.ERR_QUIC_UNSUPPORTED(what, why);
+}
+
+function readAddress(value, name, defaults) {
+  if (value === undefined) return { ...defaults };
+  if (value instanceof net.SocketAddress) {
+    return { address: value.address, port: value.port, family: value.family };
+  }
+  validateObject(value, name);
+  const family = value.family === undefined ? (net.isIPv6(value.address || '') ? 'ipv6' : 'ipv4') : value.family;
+  if (family !== 'ipv4' && family !== 'ipv6') {
+    throw codes.ERR_INVALID_ARG_VALUE(`${name}.family`, family, "must be 'ipv4' or 'ipv6'");
+  }
+  let address = value.address;
+  if (address === undefined) address = family === 'ipv6' ? (defaults.v6 || '::') : defaults.address;
+  validateString(address, `${name}.address`);
+  if (!net.isIP(address)) throw codes.ERR_INVALID_ARG_VALUE(`${name}.address`, address, 'must be an IP address');
+  if ((family === 'ipv6') !== net.isIPv6(address)) {
+    throw codes.ERR_INVALID_ARG_VALUE(`${name}.address`, address, `is not an ${family} address`);
+  }
+  const port = value.port === undefined ? defaults.port : validateInteger(value.port, `${name}.port`, 0, 65535);
+  if (value.flowlabel !== undefined) {
+    validateInteger(value.flowlabel, `${name}.flowlabel`, 0, 0xfffff);
+    if (value.flowlabel !== 0) unsupported(`${name}.flowlabel`, 'IPv6 flow labels are not implemented yet');
+  }
+  return { address, port, family };
+}
+
+function optInt(opts, key, name, min, max, dflt) {
+  const v = opts[key];
+  if (v === undefined) return dflt;
+  return validateInteger(v, `${name}.${key}`, min, max);
+}
+
+function optBool(opts, key, name, dflt) {
+  const v = opts[key];
+  if (v === undefined) return dflt;
+  validateBoolean(v, `${name}.${key}`);
+  return v;
+}
+
+function optSecret(opts, key, name, length) {
+  const v = opts[key];
+  if (v === undefined) return undefined;
+  const buf = toBuffer(v, `${name}.${key}`);
+  if (typeof v === 'string' || buf.length !== length) {
+    throw codes.ERR_INVALID_ARG_VALUE(`${name}.${key}`, v, `must be exactly ${length} bytes`);
+  }
+  return Buffer.from(buf);
+}
+
+class EndpointConfig {
+  #address;
+  #native;
+  #resetTokenSecret;
+  #tokenSecret;
+  #session; // endpoint-wide settings that ngtcp2 applies per connection
+
+  static isEndpointConfig(value) {
+    return value != null && typeof value === 'object' && #native in value;
+  }
+
+  constructor(options = {}) {
+    validateObject(options, 'options');
+    const n = new Float64Array(C.EPO_COUNT);
+    this.#address = readAddress(options.address, 'options.address', { address: '127.0.0.1', port: 0 });
+    this.#resetTokenSecret = optSecret(options, 'resetTokenSecret', 'options', 16);
+    this.#tokenSecret = optSecret(options, 'tokenSecret', 'options', 32);
+    n[C.EPO_ADDRESS_LRU_SIZE] = optInt(options, 'addressLRUSize', 'options', 0, 1e7, 1000);
+    n[C.EPO_DISABLE_STATELESS_RESET] = optBool(options, 'disableStatelessReset', 'options', false) ? 1 : 0;
+    n[C.EPO_MAX_CONNECTIONS_PER_HOST] = optInt(options, 'maxConnectionsPerHost', 'options', 0, 1e9, 100);
+    n[C.EPO_MAX_CONNECTIONS_TOTAL] = optInt(options, 'maxConnectionsTotal', 'options', 0, 1e9, 1000);
+    n[C.EPO_MAX_STATELESS_RESETS] = optInt(options, 'maxStatelessResets', 'options', 0, 1e9, 10);
+    n[C.EPO_RETRY_LIMIT] = optInt(options, 'retryLimit', 'options', 0, 1e9, 10);
+    n[C.EPO_RETRY_TOKEN_EXPIRATION] = optInt(options, 'retryTokenExpiration', 'options', 1, 86400 * 365, 600);
+    n[C.EPO_TOKEN_EXPIRATION] = optInt(options, 'tokenExpiration', 'options', 1, 86400 * 365, 600);
+    n[C.EPO_VALIDATE_ADDRESS] = optBool(options, 'validateAddress', 'options', false) ? 1 : 0;
+    n[C.EPO_RX_PACKET_LOSS] = options.rxPacketLoss === undefined ? 0
+      : validateProbability(options.rxPacketLoss, 'options.rxPacketLoss');
+    n[C.EPO_TX_PACKET_LOSS] = options.txPacketLoss === undefined ? 0
+      : validateProbability(options.txPacketLoss, 'options.txPacketLoss');
+    if (options.udp !== undefined) {
+      validateObject(options.udp, 'options.udp');
+      n[C.EPO_IPV6_ONLY] = optBool(options.udp, 'ipv6Only', 'options.udp', false) ? 1 : 0;
+      n[C.EPO_RECEIVE_BUFFER_SIZE] = optInt(options.udp, 'receiveBufferSize', 'options.udp', 0, 2 ** 31 - 1, 0);
+      n[C.EPO_SEND_BUFFER_SIZE] = optInt(options.udp, 'sendBufferSize', 'options.udp', 0, 2 ** 31 - 1, 0);
+      n[C.EPO_TTL] = optInt(options.udp, 'ttl', 'options.udp', 0, 255, 0);
+    }
+    let cc = 'cubic';
+    if (options.ccAlgorithm !== undefined) {
+      validateString(options.ccAlgorithm, 'options.ccAlgorithm');
+      if (!(options.ccAlgorithm in CC)) {
+        throw codes.ERR_INVALID_ARG_VALUE('options.ccAlgorithm', options.ccAlgorithm,
+                                          "must be 'cubic', 'reno' or 'bbr'");
+      }
+      cc = options.ccAlgorithm;
+    }
+    const v6 = this.#address.family === 'ipv6';
+    this.#session = {
+      ccAlgorithm: CC[cc],
+      maxPayloadSize: optInt(options, 'maxPayloadSize', 'options', 1200, 1472, 1452),
+      maxStreamWindow: optInt(options, 'maxStreamWindowOverride', 'options', 1, U62, 0),
+      maxWindow: optInt(options, 'maxWindowOverride', 'options', 1, U62, 0),
+      ackThreshold: optInt(options, 'unacknowledgedPacketThreshold', 'options', 0, 1e6, 0),
+    };
+    void v6;
+    this.#native = n;
+  }
+
+  get address() { return { ...this.#address }; }
+  get [kNative]() {
+    return {
+      options: this.#native,
+      address: this.#address,
+      resetTokenSecret: this.#resetTokenSecret,
+      tokenSecret: this.#tokenSecret,
+      session: this.#session,
+    };
+  }
+}
+
+function toBufferList(value, name) {
+  if (value === undefined) return undefined;
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((v, i) => {
+    if (v != null && typeof v === 'object' && !Array.isArray(v) && 'pem' in v) {
+      // Node's { pem, passphrase } form for keys.
+      return toBuffer(v.pem, `${name}[${i}].pem`);
+    }
+    return Buffer.from(toBuffer(v, Array.isArray(value) ? `${name}[${i}]` : name));
+  });
+}
+
+function encodeAlpn(alpn) {
+  const list = Array.isArray(alpn) ? alpn : [alpn];
+  if (list.length === 0) throw codes.ERR_INVALID_ARG_VALUE('options.alpn', alpn, 'must not be empty');
+  const parts = list.map((p, i) => {
+    if (typeof p !== 'string') throw codes.ERR_INVALID_ARG_TYPE(`options.alpn[${i}]`, 'of type string', p);
+    const b = Buffer.from(p, 'latin1');
+    if (b.length < 1 || b.length > 255 || /[^\x21-\x7e]/.test(p)) {
+      throw codes.ERR_INVALID_ARG_VALUE('options.alpn', p, 'must be 1 to 255 printable ASCII characters');
+    }
+    return Buffer.concat([Buffer.from([b.length]), b]);
+  });
+  return { list, wire: Buffer.concat(parts) };
+}
+
+// Secure options this build does not implement yet (issue: the TLS hooks).
+const TLS_UNSUPPORTED = [
+  'ciphers', 'clientCertEngine', 'clientHello', 'crl', 'dhparam', 'enableTLSTrace', 'ecdhCurve', 'keylog',
+  'ocsp', 'pfx', 'privateKey', 'pskCallback', 'requestPeerCertificate', 'secureOptions', 'sessionIdContext',
+  'sessionTimeout', 'sigalgs', 'ticketKeys',
+];
+
+const TP = [
+  // name, native index, min, max, default
+  ['initialMaxData', 'SO_INITIAL_MAX_DATA', 0, U62, 1 << 20],
+  ['initialMaxStreamDataBidiLocal', 'SO_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL', 0, U62, 256 * 1024],
+  ['initialMaxStreamDataBidiRemote', 'SO_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE', 0, U62, 256 * 1024],
+  ['initialMaxStreamDataUni', 'SO_INITIAL_MAX_STREAM_DATA_UNI', 0, U62, 256 * 1024],
+  ['initialMaxStreamsBidi', 'SO_INITIAL_MAX_STREAMS_BIDI', 0, 2 ** 50, 100],
+  ['initialMaxStreamsUni', 'SO_INITIAL_MAX_STREAMS_UNI', 0, 2 ** 50, 100],
+  ['ackDelayExponent', 'SO_ACK_DELAY_EXPONENT', 0, 20, 3],
+  ['maxAckDelay', 'SO_MAX_ACK_DELAY', 0, 2 ** 14 - 1, 25],
+  ['activeConnectionIdLimit', 'SO_ACTIVE_CONNECTION_ID_LIMIT', 2, 8, 2],
+  ['maxDatagramFrameSize', 'SO_MAX_DATAGRAM_FRAME_SIZE', 0, 65535, 0],
+  ['maxIdleTimeout', 'SO_MAX_IDLE_TIMEOUT', 0, U62, 30000],
+];
+
+class SessionConfig {
+  #side;
+  #native;
+  #tls;
+  #alpn;
+  #hostname;
+
+  static isSessionConfig(value) {
+    return value != null && typeof value === 'object' && #native in value;
+  }
+
+  constructor(side, options = {}) {
+    if (side !== 'client' && side !== 'server') {
+      throw codes.ERR_INVALID_ARG_VALUE('side', side, "must be 'client' or 'server'");
+    }
+    validateObject(options, 'options');
+    this.#side = side;
+    const n = new Float64Array(C.SO_COUNT);
+
+    const alpn = encodeAlpn(options.alpn === undefined ? 'h3' : options.alpn);
+    if (alpn.list.some((p) => p === 'h3' || p.startsWith('h3-'))) {
+      unsupported("ALPN 'h3' (HTTP/3)",
+                  'HTTP/3 is not implemented yet; pass another alpn such as \'xyz\' for raw QUIC');
+    }
+    this.#alpn = alpn;
+
+    if (options.hostname !== undefined) {
+      validateString(options.hostname, 'options.hostname');
+      if (options.hostname.length === 0 || options.hostname.length > 253) {
+        throw codes.ERR_INVALID_ARG_VALUE('options.hostname', options.hostname, 'must be 1 to 253 characters');
+      }
+    }
+    this.#hostname = options.hostname;
+
+    for (const key of ['dcid', 'scid']) {
+      if (options[key] !== undefined) {
+        const b = toBuffer(options[key], `options.${key}`);
+        if (b.length > 20) throw codes.ERR_OUT_OF_RANGE(`options.${key}`, 'at most 20 bytes', b.length);
+        unsupported(`options.${key}`, 'choosing connection IDs is not implemented yet');
+      }
+    }
+    if (options.preferredAddressStrategy !== undefined) {
+      if (options.preferredAddressStrategy !== 'use' && options.preferredAddressStrategy !== 'ignore') {
+        throw codes.ERR_INVALID_ARG_VALUE('options.preferredAddressStrategy', options.preferredAddressStrategy,
+                                          "must be 'use' or 'ignore'");
+      }
+    }
+    if (options.qlog !== undefined) {
+      validateBoolean(options.qlog, 'options.qlog');
+      if (options.qlog) unsupported('options.qlog', 'qlog output is not implemented yet');
+    }
+
+    const tp = options.transportParams === undefined ? {} : options.transportParams;
+    validateObject(tp, 'options.transportParams');
+    for (const [name, idx, min, max, dflt] of TP) {
+      n[C[idx]] = optInt(tp, name, 'options.transportParams', min, max, dflt);
+    }
+    n[C.SO_DISABLE_ACTIVE_MIGRATION] = optBool(tp, 'disableActiveMigration', 'options.transportParams', false) ? 1 : 0;
+    if (tp.preferredAddress !== undefined) {
+      validateObject(tp.preferredAddress, 'options.transportParams.preferredAddress');
+      unsupported('options.transportParams.preferredAddress', 'preferred addresses are not implemented yet');
+    }
+    // Sessions give up on a handshake that makes no progress for this long.
+    n[C.SO_HANDSHAKE_TIMEOUT] = optInt(options, 'handshakeTimeout', 'options', 0, 3600000, 10000);
+
+    const secure = options.secure === undefined ? {} : options.secure;
+    validateObject(secure, 'options.secure');
+    for (const key of TLS_UNSUPPORTED) {
+      const v = secure[key];
+      if (v !== undefined && v !== false) {
+        unsupported(`options.secure.${key}`, 'this TLS option is not implemented yet');
+      }
+    }
+    const tls = {
+      key: toBufferList(secure.key, 'options.secure.key'),
+      cert: toBufferList(secure.cert, 'options.secure.cert'),
+      ca: toBufferList(secure.ca, 'options.secure.ca'),
+      alpn: alpn.wire,
+      rejectUnauthorized: optBool(secure, 'rejectUnauthorized', 'options.secure', true),
+      verifyHostname: optBool(secure, 'verifyHostnameIdentity', 'options.secure', true),
+    };
+    if (secure.passphrase !== undefined) {
+      validateString(secure.passphrase, 'options.secure.passphrase');
+      tls.passphrase = secure.passphrase;
+    }
+    if ((tls.key?.length || 0) !== (tls.cert?.length || 0)) {
+      throw codes.ERR_INVALID_ARG_VALUE('options.secure', '{ key, cert }',
+                                        'must have as many key entries as cert entries');
+    }
+    if (side === 'server' && !tls.key) {
+      throw codes.ERR_INVALID_ARG_VALUE('options.secure', secure, 'needs key and cert for a server');
+    }
+    if (side === 'client' && !tls.ca && process.env.NODE_EXTRA_CA_CERTS) {
+      // Node's tls honours NODE_EXTRA_CA_CERTS on top of the system store.
+      if (fs.existsSync(process.env.NODE_EXTRA_CA_CERTS)) tls.extraCaFile = process.env.NODE_EXTRA_CA_CERTS;
+    }
+    this.#tls = tls;
+    this.#native = n;
+  }
+
+  get side() { return this.#side; }
+  get alpn() { return this.#alpn.list.slice(); }
+  get hostname() { return this.#hostname; }
+
+  // Merges endpoint-wide settings; returns what the binding takes.
+  [kNative](endpointSession, remoteAddress) {
+    const n = Float64Array.from(this.#native);
+    n[C.SO_CC_ALGORITHM] = endpointSession.ccAlgorithm;
+    n[C.SO_MAX_PAYLOAD_SIZE] = endpointSession.maxPayloadSize;
+    n[C.SO_MAX_STREAM_WINDOW] = endpointSession.maxStreamWindow;
+    n[C.SO_MAX_WINDOW] = endpointSession.maxWindow;
+    n[C.SO_UNACKNOWLEDGED_PACKET_THRESHOLD] = endpointSession.ackThreshold;
+    const tls = { ...this.#tls };
+    if (this.#side === 'client') {
+      const name = this.#hostname ?? remoteAddress;
+      tls.verifyName = name;
+      // SNI carries host names only, never IP literals (RFC 6066).
+      if (!net.isIP(name)) tls.servername = name;
+    }
+    return { options: n, tls };
+  }
+}
+
+class StreamOptions {
+  #unidirectional;
+  #headers;
+  #trailers;
+  #body;
+
+  static isStreamOptions(value) {
+    return value != null && typeof value === 'object' && #body in value;
+  }
+
+  constructor(options = {}) {
+    validateObject(options, 'options');
+    this.#unidirectional = optBool(options, 'unidirectional', 'options', false);
+    this.#headers = options.headers;
+    this.#trailers = options.trailers;
+    this.#body = options.body;
+    if (options.headers !== undefined || options.trailers !== undefined) {
+      unsupported('options.headers / options.trailers', 'headers need HTTP/3, which is not implemented yet');
+    }
+  }
+
+  get unidirectional() { return this.#unidirectional; }
+  get headers() { return this.#headers; }
+  get trailers() { return this.#trailers; }
+  get body() { return this.#body; }
+}
+
+class ResponseOptions {
+  #headers;
+  #hints;
+  #trailers;
+  #body;
+
+  static isResponseOptions(value) {
+    return value != null && typeof value === 'object' && #body in value;
+  }
+
+  constructor(options = {}) {
+    validateObject(options, 'options');
+    this.#headers = options.headers;
+    this.#hints = options.hints;
+    this.#trailers = options.trailers;
+    this.#body = options.body;
+  }
+
+  get headers() { return this.#headers; }
+  get hints() { return this.#hints; }
+  get trailers() { return this.#trailers; }
+  get body() { return this.#body; }
+}
+
+module.exports = { EndpointConfig, SessionConfig, StreamOptions, ResponseOptions, readAddress, kNative, kSide };

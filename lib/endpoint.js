@@ -1,0 +1,146 @@
+'use strict';
+// Endpoint: a UDP socket that can listen for sessions and open them.
+const net = require('node:net');
+const binding = require('./binding');
+const { codes } = require('./errors');
+const { SessionEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
+const { EndpointConfig, SessionConfig, readAddress, kNative } = require('./config');
+const { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy } = require('./session');
+const { EndpointStats } = require('./stats');
+const { validateObject } = require('./validate');
+
+const C = binding.constants;
+const FIELDS = 7;
+
+class Endpoint extends EventTarget {
+  #handle;
+  #config;
+  #sessions = new Map(); // key -> Session
+  #address;              // net.SocketAddress once bound
+  #listening = false;
+  #closing = false;
+  #destroyed = false;
+  #closed = deferred();
+  #stats;
+
+  constructor(options = {}) {
+    super();
+    const config = EndpointConfig.isEndpointConfig(options) ? options : new EndpointConfig(options);
+    this.#config = config[kNative];
+    const { options: n, address, resetTokenSecret, tokenSecret } = this.#config;
+    this.#handle = binding.endpointCreate(n, address.address, address.port, resetTokenSecret, tokenSecret,
+                                          (events, handles) => this.#onEvents(events, handles));
+    this.#stats = new EndpointStats(kPrivate, () => (this.#destroyed ? null : this.#handle));
+  }
+
+  get address() { return this.#address; }
+  get listening() { return this.#listening; }
+  get closing() { return this.#closing; }
+  get closed() { return this.#closed.promise; }
+  get destroyed() { return this.#destroyed; }
+  get stats() { return this.#stats; }
+
+  #checkUsable(what) {
+    if (this.#destroyed) throw codes.ERR_INVALID_STATE(`${what}: the endpoint is destroyed`);
+    if (this.#closing) throw codes.ERR_INVALID_STATE(`${what}: the endpoint is closing`);
+  }
+
+  #bind() {
+    if (this.#address) return;
+    const a = binding.endpointBind(this.#handle);
+    this.#address = new net.SocketAddress({ address: a.address, port: a.port, family: a.family });
+  }
+
+  listen(options = {}) {
+    this.#checkUsable('listen()');
+    if (this.#listening) throw codes.ERR_INVALID_STATE('listen(): the endpoint is already listening');
+    const config = SessionConfig.isSessionConfig(options) ? options : new SessionConfig('server', options);
+    if (config.side !== 'server') throw codes.ERR_INVALID_ARG_VALUE('options', options, "must be a 'server' SessionConfig");
+    const { options: n, tls } = config[kNative](this.#config.session);
+    this.#bind();
+    binding.endpointListen(this.#handle, n, tls);
+    this.#listening = true;
+  }
+
+  connect(address, options = {}, resume) {
+    this.#checkUsable('connect()');
+    if (!(address instanceof net.SocketAddress)) validateObject(address, 'address');
+    const remote = readAddress(address, 'address', { address: '127.0.0.1', port: 0 });
+    if (remote.port === 0) throw codes.ERR_OUT_OF_RANGE('address.port', '>= 1 && <= 65535', remote.port);
+    const config = SessionConfig.isSessionConfig(options) ? options : new SessionConfig('client', options);
+    if (config.side !== 'client') throw codes.ERR_INVALID_ARG_VALUE('options', options, "must be a 'client' SessionConfig");
+    if (resume !== undefined) {
+      validateObject(resume, 'resume');
+      throw codes.ERR_QUIC_UNSUPPORTED('session resumption', 'resume tickets are not implemented yet');
+    }
+    const { options: n, tls } = config[kNative](this.#config.session, remote.address);
+    this.#bind();
+    const [handle, key] = binding.endpointConnect(this.#handle, remote.address, remote.port, n, tls);
+    const session = new Session(kPrivate, this, handle, key, 'client', remote, this.#sessionGone);
+    this.#sessions.set(key, session);
+    return session;
+  }
+
+  close() {
+    if (this.#destroyed || this.#closing) return this.#closed.promise;
+    this.#closing = true;
+    this.#listening = false;
+    binding.endpointClose(this.#handle);
+    if (this.#sessions.size === 0) queueMicrotask(() => this.destroy());
+    return this.#closed.promise;
+  }
+
+  destroy(error) {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#listening = false;
+    this.#closing = false;
+    for (const session of [...this.#sessions.values()]) session[kDestroy](error);
+    this.#sessions.clear();
+    this.#stats[kPrivate]();
+    binding.endpointDestroy(this.#handle);
+    settle(this.#closed, error || null);
+  }
+
+  #sessionGone = (session, key) => {
+    this.#sessions.delete(key);
+    if (this.#closing && this.#sessions.size === 0 && !this.#destroyed) queueMicrotask(() => this.destroy());
+  };
+
+  // One call per receive batch: events flattened as FIELDS numbers each.
+  #onEvents(ev, handles) {
+    let h = 0;
+    for (let i = 0; i < ev.length; i += FIELDS) {
+      const type = ev[i];
+      const skey = ev[i + 1];
+      if (type === C.E_SESSION_NEW) {
+        const handle = handles[h++];
+        if (this.#destroyed) continue;
+        const session = new Session(kPrivate, this, handle, skey, 'server', undefined, this.#sessionGone);
+        this.#sessions.set(skey, session);
+        this.dispatchEvent(new SessionEvent(kPrivate, session));
+        continue;
+      }
+      const session = this.#sessions.get(skey);
+      if (session === undefined) continue;
+      const code = (BigInt(ev[i + 5]) << 32n) | BigInt(ev[i + 6]);
+      switch (type) {
+        case C.E_SESSION_HANDSHAKE:
+          session[kHandshake]();
+          break;
+        case C.E_SESSION_CLOSE:
+          session[kNativeClose](ev[i + 3], code);
+          break;
+        default:
+          session[kStreamEvent](type, ev[i + 2], ev[i + 4], ev[i + 3], code);
+          break;
+      }
+    }
+  }
+
+  get [Symbol.toStringTag]() { return 'Endpoint'; }
+}
+
+defineEventHandler(Endpoint.prototype, 'session');
+
+module.exports = { Endpoint };

@@ -1,0 +1,87 @@
+'use strict';
+// Event classes of the seed, and the on<name> property helper.
+const kPrivate = Symbol('kPrivate');
+
+class SessionEvent extends Event {
+  #session;
+  constructor(token, session) {
+    if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    super('session');
+    this.#session = session;
+  }
+  get name() { return 'session'; }
+  get session() { return this.#session; }
+}
+
+class StreamEvent extends Event {
+  #stream;
+  #respondWith;
+  constructor(token, stream, respondWith) {
+    if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    super('stream');
+    this.#stream = stream;
+    this.#respondWith = respondWith;
+  }
+  get name() { return 'stream'; }
+  get stream() { return this.#stream; }
+  // A function (usable destructured), or undefined for unidirectional streams.
+  get respondWith() { return this.#respondWith; }
+}
+
+class DatagramEvent extends Event {
+  #datagram;
+  #early;
+  #session;
+  constructor(token, datagram, early, session) {
+    if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    super('datagram');
+    this.#datagram = datagram;
+    this.#early = early;
+    this.#session = session;
+  }
+  get name() { return 'datagram'; }
+  get datagram() { return this.#datagram; }
+  get early() { return this.#early; }
+  get session() { return this.#session; }
+}
+
+// Defines `on<name>` on a prototype: one listener slot per object, replaced
+// on assignment, as the DOM does.
+function defineEventHandler(proto, name) {
+  const slot = Symbol(`on${name}`);
+  Object.defineProperty(proto, `on${name}`, {
+    configurable: true,
+    enumerable: true,
+    get() { return this[slot]?.handler ?? null; },
+    set(handler) {
+      if (this[slot]) {
+        this.removeEventListener(name, this[slot].listener);
+        this[slot] = undefined;
+      }
+      if (typeof handler === 'function') {
+        const listener = (event) => handler.call(this, event);
+        this[slot] = { handler, listener };
+        this.addEventListener(name, listener);
+      }
+    },
+  });
+}
+
+// A promise with its settle functions, marked handled so that an unobserved
+// rejection does not crash the process (callers observe it when they care).
+function deferred() {
+  let resolve;
+  let reject;
+  const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+  promise.catch(() => {});
+  return { promise, resolve, reject, settled: false };
+}
+
+function settle(d, err, value) {
+  if (d.settled) return;
+  d.settled = true;
+  if (err) d.reject(err);
+  else d.resolve(value);
+}
+
+module.exports = { SessionEvent, StreamEvent, DatagramEvent, defineEventHandler, deferred, settle, kPrivate };

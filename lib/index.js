@@ -1,0 +1,27 @@
+'use strict';
+// quic: QUIC for Node.js. The API follows the net/quic design document.
+const { Endpoint } = require('./endpoint');
+const { Session } = require('./session');
+const { Stream } = require('./stream');
+const { EndpointConfig, SessionConfig, StreamOptions, ResponseOptions } = require('./config');
+const { SessionEvent, StreamEvent, DatagramEvent } = require('./events');
+const { EndpointStats, SessionStats } = require('./stats');
+const binding = require('./binding');
+
+module.exports = {
+  Endpoint,
+  EndpointConfig,
+  Session,
+  SessionConfig,
+  Stream,
+  StreamOptions,
+  ResponseOptions,
+  SessionEvent,
+  StreamEvent,
+  DatagramEvent,
+  EndpointStats,
+  SessionStats,
+  // Bytes the C core (ngtcp2 included) holds right now: for leak tests.
+  liveMemory: () => binding.liveMemory(),
+  versions: { tls: binding.gnutlsVersion },
+};

@@ -1,0 +1,7 @@
+import quic from './index.js';
+
+export const {
+  Endpoint, EndpointConfig, Session, SessionConfig, Stream, StreamOptions, ResponseOptions,
+  SessionEvent, StreamEvent, DatagramEvent, EndpointStats, SessionStats, liveMemory, versions,
+} = quic;
+export default quic;

@@ -1,0 +1,355 @@
+'use strict';
+// Stream: one QUIC stream. Inbound data stays in C until a consumer reads
+// it (that is what holds the peer back); outbound bodies are pulled as the
+// send buffer drains.
+const { Readable } = require('node:stream');
+const binding = require('./binding');
+const { codes } = require('./errors');
+const { deferred, settle, kPrivate } = require('./events');
+const { chunksOf } = require('./body');
+const { validateFunction } = require('./validate');
+
+const C = binding.constants;
+const HWM = C.STREAM_TX_HWM;
+const kEvent = Symbol('kEvent');
+const kSessionClosed = Symbol('kSessionClosed');
+const kSend = Symbol('kSend');
+const kOpened = Symbol('kOpened');
+
+function codeOf(reason) {
+  if (reason == null) return 0n;
+  const c = reason.errorCode ?? reason.code;
+  if (typeof c === 'bigint' && c >= 0n && c < 2n ** 62n) return c;
+  if (Number.isSafeInteger(c) && c >= 0) return BigInt(c);
+  return 1n;
+}
+
+class Stream {
+  #session;
+  #handle;       // the session's native handle
+  #key;
+  #id;
+  #local;
+  #uni;
+  #closed = deferred();
+  #blocked = deferred();
+  #consumer = null;      // 'node' | 'web' | 'callback'
+  #wantData = null;      // called when data (or the end) arrives
+  #readEnded = false;    // the consumer saw the end
+  #readError = null;
+  #drained = [];         // writers waiting for room
+  #writeDone = false;    // FIN queued, or the sending side was aborted
+  #nativeClosed = false;
+  #released = false;
+  #stash = [];           // data copied out of C when the session ended
+
+  constructor(token, session, handle, key, id, local, uni) {
+    if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    this.#session = session;
+    this.#handle = handle;
+    this.#key = key;
+    this.#id = id;
+    this.#local = local;
+    this.#uni = uni;
+    // A unidirectional stream has one direction only.
+    if (uni && !local) this.#writeDone = true;
+    if (uni && local) this.#readEnded = true;
+  }
+
+  get id() { return this.#id < 0 ? undefined : BigInt(this.#id); }
+  get session() { return this.#session; }
+  get unidirectional() { return this.#uni; }
+  get serverInitiated() {
+    // Bit 0 of a stream id says who opened it; a queued stream is ours.
+    if (this.#id >= 0) return (this.#id & 1) === 1;
+    return this.#session.side === 'server';
+  }
+  get closed() { return this.#closed.promise; }
+  get blocked() { return this.#blocked.promise; }
+  get locked() { return this.#consumer !== null; }
+  get headers() { return Promise.reject(codes.ERR_QUIC_UNSUPPORTED('stream.headers', 'headers need HTTP/3')); }
+  get trailers() { return Promise.reject(codes.ERR_QUIC_UNSUPPORTED('stream.trailers', 'headers need HTTP/3')); }
+
+  // ---- reading ----
+
+  #lock(kind) {
+    if (this.#consumer !== null) {
+      throw codes.ERR_INVALID_STATE(`the stream already has a consumer (${this.#consumer})`);
+    }
+    if (this.#local && this.#uni) throw codes.ERR_INVALID_STATE('a local unidirectional stream has nothing to read');
+    this.#consumer = kind;
+  }
+
+  // Returns a Buffer, true at the end, false when nothing is buffered yet.
+  #read() {
+    if (this.#stash.length) return this.#stash.shift();
+    if (this.#readError) throw this.#readError;
+    if (this.#released || !this.#session.nativeAlive) return true;
+    return binding.streamRead(this.#handle, this.#key);
+  }
+
+  #endRead() {
+    this.#readEnded = true;
+    this.#maybeRelease();
+  }
+
+  readableNodeStream() {
+    this.#lock('node');
+    const readable = new Readable({
+      highWaterMark: 256 * 1024,
+      read: () => {
+        for (;;) {
+          let r;
+          try {
+            r = this.#read();
+          } catch (err) {
+            readable.destroy(err);
+            return;
+          }
+          if (r === true) {
+            readable.push(null);
+            this.#endRead();
+            return;
+          }
+          if (r === false) {
+            this.#wantData = () => readable.read(0);
+            return;
+          }
+          if (!readable.push(r)) return;
+        }
+      },
+      destroy: (err, cb) => {
+        if (!this.#readEnded) {
+          // The reader gave up: tell the peer to stop sending.
+          this.#readEnded = true;
+          this.#abort(codeOf(err), false, true);
+          this.#maybeRelease();
+        }
+        cb(err);
+      },
+    });
+    this.#failReader = (err) => readable.destroy(err);
+    return readable;
+  }
+
+  readableWebStream() {
+    this.#lock('web');
+    let failed = null;
+    const stream = new ReadableStream({
+      pull: (controller) => new Promise((resolve) => {
+        const attempt = () => {
+          let r;
+          try {
+            r = failed ? (() => { throw failed; })() : this.#read();
+          } catch (err) {
+            controller.error(err);
+            resolve();
+            return;
+          }
+          if (r === true) {
+            controller.close();
+            this.#endRead();
+            resolve();
+          } else if (r === false) {
+            this.#wantData = attempt;
+          } else {
+            controller.enqueue(new Uint8Array(r.buffer, r.byteOffset, r.length));
+            resolve();
+          }
+        };
+        attempt();
+      }),
+      cancel: (reason) => {
+        this.#readEnded = true;
+        this.#abort(codeOf(reason), false, true);
+        this.#maybeRelease();
+      },
+    }, { highWaterMark: 0 });
+    this.#failReader = (err) => {
+      failed = err;
+      if (this.#wantData) {
+        const w = this.#wantData;
+        this.#wantData = null;
+        w();
+      }
+    };
+    return stream;
+  }
+
+  setStreamConsumer(callback) {
+    validateFunction(callback, 'callback');
+    this.#lock('callback');
+    if (this.#session.nativeAlive && !this.#released) binding.streamConsumer(this.#handle, this.#key);
+    const push = () => {
+      const chunks = [];
+      let done = false;
+      for (;;) {
+        let r;
+        try {
+          r = this.#read();
+        } catch {
+          done = true;
+          break;
+        }
+        if (r === true) { done = true; break; }
+        if (r === false) break;
+        chunks.push(r.buffer.slice(r.byteOffset, r.byteOffset + r.length));
+      }
+      if (chunks.length === 0 && !done) return;
+      if (done) this.#endRead();
+      else this.#wantData = push;
+      try {
+        const result = callback(chunks, done);
+        if (result && typeof result.then === 'function') result.then(undefined, (err) => this.cancel(err));
+      } catch (err) {
+        this.cancel(err);
+      }
+    };
+    this.#wantData = push;
+    queueMicrotask(() => { if (this.#wantData === push) { this.#wantData = null; push(); } });
+  }
+
+  #failReader = null;
+
+  // ---- writing ----
+
+  async [kSend](body) {
+    if (this.#writeDone) return;
+    try {
+      for await (const chunk of chunksOf(body)) {
+        if (this.#writeDone) return;
+        const pending = binding.streamWrite(this.#handle, this.#key, chunk, false);
+        if (pending > HWM) await new Promise((resolve) => this.#drained.push(resolve));
+      }
+      if (!this.#writeDone && this.#session.nativeAlive) {
+        this.#writeDone = true;
+        binding.streamWrite(this.#handle, this.#key, null, true);
+      }
+    } catch (err) {
+      if (this.#writeDone) return; // the stream ended under us: nothing to report
+      // The body failed: reset our side so the peer sees an abort, not an end.
+      this.#writeDone = true;
+      this.#abort(codeOf(err), true, false);
+      process.emitWarning?.call(process, `quic: stream body failed: ${err && err.message}`, 'QuicWarning');
+    }
+  }
+
+  #wakeWriters() {
+    const w = this.#drained;
+    this.#drained = [];
+    for (const resolve of w) resolve();
+  }
+
+  // ---- control ----
+
+  #abort(code, resetTx, stopRx) {
+    if (this.#released || this.#nativeClosed || !this.#session.nativeAlive) return;
+    try {
+      binding.streamAbort(this.#handle, this.#key, code, resetTx, stopRx);
+    } catch {
+      // The stream is already gone in C: nothing left to abort.
+    }
+  }
+
+  cancel(reason) {
+    if (!this.#closed.settled) {
+      this.#writeDone = true;
+      this.#wakeWriters();
+      this.#abort(codeOf(reason), true, true);
+      settle(this.#blocked, null, false);
+      settle(this.#closed, reason === undefined ? null : reason);
+      this.#maybeRelease();
+    }
+    return this.#closed.promise;
+  }
+
+  #maybeRelease() {
+    if (this.#released) return;
+    // Free the C side once ngtcp2 is done with it and the reader has all it
+    // wants (or nobody is reading and the stream was cancelled).
+    const readDone = this.#readEnded || this.#closed.settled;
+    if ((this.#nativeClosed || this.#closed.settled) && readDone) {
+      this.#released = true;
+      if (this.#session.nativeAlive) binding.streamRelease(this.#handle, this.#key);
+      this.#session[kEvent]('released', this.#key);
+    }
+  }
+
+  [kOpened](id) { this.#id = id; }
+
+  // Called by the session for this stream's native events.
+  [kEvent](type, code) {
+    switch (type) {
+      case C.E_STREAM_DATA: {
+        const w = this.#wantData;
+        this.#wantData = null;
+        if (w) w();
+        break;
+      }
+      case C.E_STREAM_RESET: {
+        const err = codes.ERR_QUIC_STREAM_RESET(code);
+        this.#readError = err;
+        if (this.#failReader) this.#failReader(err);
+        else if (this.#wantData) { const w = this.#wantData; this.#wantData = null; w(); }
+        break;
+      }
+      case C.E_STREAM_STOP:
+        this.#writeDone = true;
+        this.#wakeWriters();
+        break;
+      case C.E_STREAM_BLOCKED: {
+        const b = this.#blocked;
+        this.#blocked = deferred();
+        settle(b, null, true);
+        break;
+      }
+      case C.E_STREAM_DRAIN:
+        this.#wakeWriters();
+        break;
+      case C.E_STREAM_CLOSE: {
+        this.#nativeClosed = true;
+        this.#writeDone = true;
+        this.#wakeWriters();
+        settle(this.#blocked, null, false);
+        const err = code !== 0n ? codes.ERR_QUIC_STREAM_RESET(code) : null;
+        // Data still buffered in C remains readable; the end comes through read().
+        settle(this.#closed, err);
+        if (this.#wantData) { const w = this.#wantData; this.#wantData = null; w(); }
+        if (this.#consumer === null && !(this.#uni && this.#local)) {
+          // Nobody reads: keep the data until a reader comes or the session ends.
+        }
+        this.#maybeRelease();
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  // The session ended: copy what C still holds, then settle everything.
+  [kSessionClosed](error) {
+    if (!this.#released && !this.#readEnded && this.#session.nativeAlive) {
+      for (;;) {
+        let r;
+        try { r = binding.streamRead(this.#handle, this.#key); } catch { break; }
+        if (r === true) { this.#stash.push(true); break; }
+        if (r === false) break;
+        this.#stash.push(r);
+      }
+      const sawEnd = this.#stash.length && this.#stash[this.#stash.length - 1] === true;
+      if (!sawEnd && !this.#readError) this.#readError = error || codes.ERR_QUIC_SESSION_CLOSED();
+    }
+    this.#released = true;
+    this.#writeDone = true;
+    this.#wakeWriters();
+    settle(this.#blocked, null, false);
+    const incomplete = !this.#nativeClosed && !this.#closed.settled;
+    settle(this.#closed, incomplete ? (error || null) : null);
+    const w = this.#wantData;
+    this.#wantData = null;
+    if (this.#failReader && this.#readError && this.#stash.length === 0) this.#failReader(this.#readError);
+    else if (w) w();
+  }
+}
+
+module.exports = { Stream, kEvent, kSessionClosed, kSend, kOpened, codeOf };
