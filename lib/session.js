@@ -138,6 +138,7 @@ class Session extends EventTarget {
     try { info = binding.sessionInfo(this.#handle); } catch {}
     if (info && !this.#info) this.#info = info;
     const err = closeError(kind, code, info?.closeReason);
+    if (process.env.QUIC_DEBUG_JS) console.error("close", this.#side, kind, code, info?.closeReason);
     let hsErr = null;
     if (!this.#handshake.settled && info?.validationCode) {
       hsErr = codes.tlsVerification(info.validationCode, info.validationReason);

@@ -95,29 +95,32 @@ class Stream {
 
   readableNodeStream() {
     this.#lock('node');
+    // Node's Readable calls read() once and waits for a push; when nothing
+    // is buffered we push later, from the data event.
+    const pull = () => {
+      for (;;) {
+        let r;
+        try {
+          r = this.#read();
+        } catch (err) {
+          readable.destroy(err);
+          return;
+        }
+        if (r === true) {
+          readable.push(null);
+          this.#endRead();
+          return;
+        }
+        if (r === false) {
+          this.#wantData = pull;
+          return;
+        }
+        if (!readable.push(r)) return;
+      }
+    };
     const readable = new Readable({
       highWaterMark: 256 * 1024,
-      read: () => {
-        for (;;) {
-          let r;
-          try {
-            r = this.#read();
-          } catch (err) {
-            readable.destroy(err);
-            return;
-          }
-          if (r === true) {
-            readable.push(null);
-            this.#endRead();
-            return;
-          }
-          if (r === false) {
-            this.#wantData = () => readable.read(0);
-            return;
-          }
-          if (!readable.push(r)) return;
-        }
-      },
+      read: pull,
       destroy: (err, cb) => {
         if (!this.#readEnded) {
           // The reader gave up: tell the peer to stop sending.

@@ -10,7 +10,7 @@
 #define EVENT_FIELDS 7
 
 static void maybe_free(binding_endpoint *be) {
-  if (be->wrap == NULL && be->finalized) quic_free(be);
+  if (be->wrap == NULL && be->finalized) free(be);
 }
 
 static void release_js(binding_endpoint *be) {
@@ -179,7 +179,7 @@ static napi_value endpoint_create(napi_env env, napi_callback_info info) {
   }
   uv_loop_t *loop;
   NAPI_CALL(env, napi_get_uv_event_loop(env, &loop));
-  binding_endpoint *be = quic_calloc(1, sizeof(*be));
+  binding_endpoint *be = calloc(1, sizeof(*be));
   if (be == NULL) {
     quic_napi_throw(env, "ERR_QUIC_OUT_OF_MEMORY", "out of memory");
     return NULL;
@@ -190,13 +190,13 @@ static napi_value endpoint_create(napi_env env, napi_callback_info info) {
       napi_create_string_utf8(env, "QUIC_ENDPOINT", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_async_init(env, NULL, name, &be->async) != napi_ok) {
     release_js(be);
-    quic_free(be);
+    free(be);
     quic_napi_throw_status(env, "endpoint setup");
     return NULL;
   }
   if ((rv = quic_wrap_new(&be->wrap, loop, &cfg, deliver, on_wrap_closed, be)) != QUIC_OK) {
     release_js(be);
-    quic_free(be);
+    free(be);
     quic_napi_throw_core(env, rv, "Endpoint");
     return NULL;
   }

@@ -15,18 +15,18 @@ static void finalize_session(napi_env env, void *data, void *hint) {
   binding_session *bs = data;
   /* Detach only: the session ends on its own (close or idle timeout). */
   if (bs->session) bs->session->user = NULL;
-  quic_free(bs);
+  free(bs);
 }
 
 napi_value quic_binding_session_handle(napi_env env, quic_session *s) {
-  binding_session *bs = quic_calloc(1, sizeof(*bs));
+  binding_session *bs = calloc(1, sizeof(*bs));
   if (bs == NULL) {
     quic_napi_throw(env, "ERR_QUIC_OUT_OF_MEMORY", "out of memory");
     return NULL;
   }
   napi_value h;
   if (napi_create_external(env, bs, finalize_session, NULL, &h) != napi_ok) {
-    quic_free(bs);
+    free(bs);
     quic_napi_throw_status(env, "napi_create_external");
     return NULL;
   }

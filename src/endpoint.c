@@ -134,13 +134,24 @@ void quic_wrap_leave(quic_wrap *w) {
   if (w->depth == 1 && !w->destroyed) flush_dirty(w);
   w->depth--;
   if (w->depth > 0) return;
-  quic_wrap_emit(w);
-  if (!w->destroyed) flush_dirty(w); /* work the application asked for */
+  /* What the application does while it handles events (write, close, ...)
+   * makes more work; run a few rounds of it now, then leave the rest to the
+   * idle handle so one busy session cannot hold the loop. */
+  for (int round = 0; round < 4 && !w->destroyed; round++) {
+    if (quic_list_empty(&w->dirty) && quic_list_empty(&w->session_events)) break;
+    w->depth++;
+    flush_dirty(w);
+    w->depth--;
+    quic_wrap_emit(w);
+  }
   if (w->free_pending) {
     quic_wrap_destroy(w);
     return;
   }
-  if (w->idle_active && quic_list_empty(&w->dirty) && quic_list_empty(&w->session_events)) {
+  if (w->destroyed) return;
+  if (!quic_list_empty(&w->dirty) || !quic_list_empty(&w->session_events)) {
+    quic_wrap_schedule(w);
+  } else if (w->idle_active) {
     w->idle_active = false;
     uv_idle_stop(&w->idle);
   }

@@ -1,0 +1,22 @@
+'use strict';
+// Runs every test/*.test.js with node:test, one file at a time (the machine
+// has two cores and the transfer tests want both), each test bounded.
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const dir = path.join(__dirname, '..', 'test');
+const only = process.argv.slice(2);
+const files = fs.readdirSync(dir)
+  .filter((f) => f.endsWith('.test.js') || f.endsWith('.test.mjs'))
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+  .sort()
+  .map((f) => path.join(dir, f));
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const r = spawnSync(process.execPath,
+  ['--test', '--test-concurrency=1', '--test-timeout=180000', '--test-reporter=spec', ...files],
+  { stdio: 'inherit' });
+process.exit(r.status ?? 1);

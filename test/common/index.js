@@ -1,0 +1,81 @@
+'use strict';
+// Shared helpers for the node:test files: certificates, a ready server and
+// client, hashing, and bounded waits. Loopback only, port 0 only.
+const fs = require('node:fs');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const quic = require('../..');
+
+const fixtures = path.join(__dirname, '..', 'fixtures');
+const fixture = (name) => fs.readFileSync(path.join(fixtures, name));
+
+const certs = {
+  ca: fixture('ca.pem'),
+  key: fixture('server-key.pem'),
+  cert: fixture('server-cert.pem'),
+  selfSignedKey: fixture('selfsigned-key.pem'),
+  selfSignedCert: fixture('selfsigned-cert.pem'),
+  wrongHostKey: fixture('wronghost-key.pem'),
+  wrongHostCert: fixture('wronghost-cert.pem'),
+};
+
+const ALPN = 'quic-test';
+
+// A listening server endpoint; `onsession` gets each server Session.
+function makeServer({ endpoint = {}, session = {}, secure = {}, onsession } = {}) {
+  const server = new quic.Endpoint(endpoint);
+  if (onsession) server.onsession = ({ session: s }) => onsession(s);
+  server.listen({
+    alpn: ALPN,
+    ...session,
+    secure: { key: certs.key, cert: certs.cert, ...secure },
+  });
+  return server;
+}
+
+// A client endpoint and a session to `server` (an Endpoint or a port).
+function connect(server, { endpoint = {}, session = {}, secure = {} } = {}) {
+  const client = new quic.Endpoint(endpoint);
+  const port = typeof server === 'number' ? server : server.address.port;
+  const s = client.connect({ address: '127.0.0.1', port }, {
+    alpn: ALPN,
+    hostname: 'localhost',
+    ...session,
+    secure: { ca: certs.ca, ...secure },
+  });
+  return { client, session: s };
+}
+
+function sha256(...buffers) {
+  const h = crypto.createHash('sha256');
+  for (const b of buffers) h.update(b);
+  return h.digest('hex');
+}
+
+async function readAll(readable) {
+  const chunks = [];
+  for await (const c of readable) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks);
+}
+
+// Rejects if `promise` does not settle within `ms`: a bounded wait.
+function within(promise, ms, what = 'operation') {
+  let t;
+  const timeout = new Promise((_, reject) => {
+    t = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(t));
+}
+
+// Deterministic pseudo-random data, so failures reproduce.
+function randomBytes(n, seed = 1) {
+  const out = Buffer.allocUnsafe(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i += 4) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    out.writeUInt32LE(x, Math.min(i, n - 4) === i ? i : n - 4);
+  }
+  return out;
+}
+
+module.exports = { quic, certs, ALPN, makeServer, connect, sha256, readAll, within, randomBytes, fixture };
