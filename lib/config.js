@@ -249,7 +249,8 @@ class SessionConfig {
       validateObject(tp.preferredAddress, 'options.transportParams.preferredAddress');
       unsupported('options.transportParams.preferredAddress', 'preferred addresses are not implemented yet');
     }
-    // Sessions give up on a handshake that makes no progress for this long.
+    // A session whose handshake has not completed this long after it was
+    // created gives up (ms; 0 = never).
     n[C.SO_HANDSHAKE_TIMEOUT] = optInt(options, 'handshakeTimeout', 'options', 0, 3600000, 10000);
 
     const secure = options.secure === undefined ? {} : options.secure;

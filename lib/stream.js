@@ -67,8 +67,18 @@ class Stream {
   get closed() { return this.#closed.promise; }
   get blocked() { return this.#blocked.promise; }
   get locked() { return this.#consumer !== null; }
-  get headers() { return Promise.reject(codes.ERR_QUIC_UNSUPPORTED('stream.headers', 'headers need HTTP/3')); }
-  get trailers() { return Promise.reject(codes.ERR_QUIC_UNSUPPORTED('stream.trailers', 'headers need HTTP/3')); }
+  // Raw QUIC has no headers; the promises reject (handled) with the reason.
+  get headers() { return this.#noHeaders('stream.headers'); }
+  get trailers() { return this.#noHeaders('stream.trailers'); }
+  #noHeadersPromise = null;
+  #noHeaders(what) {
+    if (this.#noHeadersPromise === null) {
+      const d = deferred();
+      settle(d, codes.ERR_QUIC_UNSUPPORTED(what, 'headers need HTTP/3'));
+      this.#noHeadersPromise = d.promise;
+    }
+    return this.#noHeadersPromise;
+  }
 
   // ---- reading ----
 
@@ -198,7 +208,10 @@ class Stream {
         if (r === false) break;
         chunks.push(r.buffer.slice(r.byteOffset, r.byteOffset + r.length));
       }
-      if (chunks.length === 0 && !done) return;
+      if (chunks.length === 0 && !done) {
+        this.#wantData = push;
+        return;
+      }
       if (done) this.#endRead();
       else this.#wantData = push;
       try {
@@ -268,10 +281,9 @@ class Stream {
 
   #maybeRelease() {
     if (this.#released) return;
-    // Free the C side once ngtcp2 is done with it and the reader has all it
-    // wants (or nobody is reading and the stream was cancelled).
-    const readDone = this.#readEnded || this.#closed.settled;
-    if ((this.#nativeClosed || this.#closed.settled) && readDone) {
+    // Free the C side once ngtcp2 is done with it and the reader has had
+    // everything: data nobody has read yet stays for a late consumer.
+    if ((this.#nativeClosed || this.#closed.settled) && this.#readEnded) {
       this.#released = true;
       if (this.#session.nativeAlive) binding.streamRelease(this.#handle, this.#key);
       this.#session[kEvent]('released', this.#key);

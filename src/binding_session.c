@@ -124,8 +124,9 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   cfg->max_datagram_frame_size = (uint64_t)o[QUIC_SO_MAX_DATAGRAM_FRAME_SIZE];
   int cc = (int)o[QUIC_SO_CC_ALGORITHM];
   cfg->cc_algo = cc == 0 ? NGTCP2_CC_ALGO_RENO : cc == 2 ? NGTCP2_CC_ALGO_BBR : NGTCP2_CC_ALGO_CUBIC;
-  cfg->max_stream_window = (uint64_t)o[QUIC_SO_MAX_STREAM_WINDOW];
-  cfg->max_window = (uint64_t)o[QUIC_SO_MAX_WINDOW];
+  /* 0: keep our auto-tuning limits from quic_session_config_defaults. */
+  if (o[QUIC_SO_MAX_STREAM_WINDOW] > 0) cfg->max_stream_window = (uint64_t)o[QUIC_SO_MAX_STREAM_WINDOW];
+  if (o[QUIC_SO_MAX_WINDOW] > 0) cfg->max_window = (uint64_t)o[QUIC_SO_MAX_WINDOW];
   cfg->handshake_timeout_ms = (uint64_t)o[QUIC_SO_HANDSHAKE_TIMEOUT];
   cfg->max_payload_size = (size_t)o[QUIC_SO_MAX_PAYLOAD_SIZE];
   cfg->ack_thresh = (uint64_t)o[QUIC_SO_UNACKNOWLEDGED_PACKET_THRESHOLD];

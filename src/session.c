@@ -181,6 +181,13 @@ static quic_stream *stream_add(quic_session *s, int64_t id, uint32_t flags) {
 
 static void stream_delete(quic_stream *st) {
   quic_session *s = st->session;
+  /* The peer may open another stream only once we let go of this one: live
+   * peer streams stay bounded by the limit we advertised. */
+  if (!(st->flags & QUIC_STREAM_LOCAL) && s->conn && s->state < QUIC_SESSION_CLOSING) {
+    if (st->flags & QUIC_STREAM_UNI) ngtcp2_conn_extend_max_streams_uni(s->conn, 1);
+    else ngtcp2_conn_extend_max_streams_bidi(s->conn, 1);
+    quic_wrap_mark_dirty(s->wrap, s);
+  }
   quic_list_remove(&st->send_link);
   quic_list_remove(&st->pending_link);
   quic_list_remove(&st->event_link);
@@ -386,7 +393,10 @@ static int cb_update_key(ngtcp2_conn *conn, uint8_t *rx_secret, uint8_t *tx_secr
                          ngtcp2_crypto_aead_ctx *rx_aead_ctx, uint8_t *rx_iv, ngtcp2_crypto_aead_ctx *tx_aead_ctx,
                          uint8_t *tx_iv, const uint8_t *current_rx_secret, const uint8_t *current_tx_secret,
                          size_t secretlen, void *user) {
-  ((quic_session *)user)->counters.key_update_count++;
+  /* ngtcp2 derives the next keys ahead of time: the first call after the
+   * handshake is preparation, each later one follows a real key update. */
+  quic_session *s = user;
+  if (s->key_derivations++ > 0) s->counters.key_update_count++;
   return ngtcp2_crypto_update_key_cb(conn, rx_secret, tx_secret, rx_aead_ctx, rx_iv, tx_aead_ctx, tx_iv,
                                      current_rx_secret, current_tx_secret, secretlen, user);
 }

@@ -90,7 +90,7 @@ typedef struct quic_session {
   int close_kind;         /* QUIC_CLOSE_* once closed */
   uint64_t close_code;
   char close_reason[128];
-  int in_use;             /* >0 while an ngtcp2 call is on the stack */
+  uint64_t key_derivations; /* update_key callbacks seen */
 
   ngtcp2_conn *conn;      /* owned */
   quic_tls_session tls;   /* owned */

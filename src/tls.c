@@ -256,12 +256,14 @@ void quic_tls_servername(quic_tls_session *ts, char *buf, size_t len) {
 }
 
 void quic_tls_cipher(quic_tls_session *ts, char *buf, size_t len) {
-  const char *name = gnutls_ciphersuite_get(ts->gs);
+  /* Before a suite is negotiated GnuTLS 3.7 crashes in ciphersuite_get. */
+  const char *name = gnutls_cipher_get(ts->gs) == GNUTLS_CIPHER_NULL ? NULL : gnutls_ciphersuite_get(ts->gs);
   snprintf(buf, len, "%s", name ? name : "");
 }
 
 void quic_tls_version(quic_tls_session *ts, char *buf, size_t len) {
-  snprintf(buf, len, "%s", gnutls_protocol_get_version(ts->gs) == GNUTLS_TLS1_3 ? "TLSv1.3" : "unknown");
+  bool done = gnutls_cipher_get(ts->gs) != GNUTLS_CIPHER_NULL;
+  snprintf(buf, len, "%s", done && gnutls_protocol_get_version(ts->gs) == GNUTLS_TLS1_3 ? "TLSv1.3" : "");
 }
 
 int quic_tls_random(void *buf, size_t n) {

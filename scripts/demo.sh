@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Sets up (if needed) and runs the demo: the seed's simple QUIC server and
+# client exchanging "Hello World" over ALPN 'xyz'.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+# The client trusts our test CA the way Node's tls does: NODE_EXTRA_CA_CERTS.
+NODE_EXTRA_CA_CERTS="$PWD/test/fixtures/ca.pem" node examples/demo.mjs
