@@ -29,7 +29,7 @@ function cpu() {
   return (u.user + u.system) / 1e6;
 }
 
-if (process.argv[2] === 'server') {
+if (args[0] === 'server') {
   const { makeServer } = require(common);
   const server = makeServer({
     onsession: (session) => {
@@ -64,7 +64,7 @@ if (process.argv[2] === 'server') {
 
 async function main() {
   const { connect } = require(common);
-  const child = fork(__filename, ['server']);
+  const child = fork(__filename, ['server', ...args]);
   const { port } = await new Promise((resolve) => child.once('message', resolve));
   const askCpu = () => new Promise((resolve) => {
     child.once('message', (m) => resolve(m.cpu));

@@ -208,9 +208,10 @@ void quic_endpoint_session_gone(quic_endpoint *ep, quic_session *s) {
   if (ep->cids.count > 0 && !s->conn) {
     QUIC_KEYMAP_EACH(&ep->cids, e, tmp) if (e->ptr == s) quic_keymap_del(&ep->cids, e);
   }
-  if (s->server) {
+  if (s->server && s->counted) {
     quic_keymap_entry *h = host_entry(ep, &s->remote, false);
     if (h && h->a > 0) h->a--;
+    ep->wrap->live_server_sessions--;
   }
 }
 
@@ -348,8 +349,7 @@ static void accept_initial(quic_endpoint *ep, quic_rx_pkt *p) {
   if (ngtcp2_accept(&hd, p->data, p->len) != 0) return;
 
   quic_keymap_entry *host = host_entry(ep, &p->remote, true);
-  uint64_t live = w->live_sessions;
-  if (live >= ep->cfg.max_connections_total || host == NULL || host->a >= ep->cfg.max_connections_per_host) {
+  if (w->live_server_sessions >= ep->cfg.max_connections_total || host == NULL || host->a >= ep->cfg.max_connections_per_host) {
     ep->counters.server_busy_count++;
     send_close(ep, p, &hd, NGTCP2_CONNECTION_REFUSED);
     return;
@@ -406,6 +406,8 @@ static void accept_initial(quic_endpoint *ep, quic_rx_pkt *p) {
   quic_session *s;
   if (quic_session_accept(&s, w, &hd, &p->local, &p->remote, podcid, &w->server_cfg) != QUIC_OK) return;
   host->a++;
+  w->live_server_sessions++;
+  s->counted = true;
   quic_session_read(s, p->data, p->len, &p->local, &p->remote, p->ecn);
 }
 

@@ -78,6 +78,7 @@ struct quic_wrap {
   quic_session_config server_cfg; /* owned while listening */
   uint32_t next_session_key;
   uint32_t live_sessions;   /* sessions not yet freed */
+  uint32_t live_server_sessions; /* accepted ones, for maxConnectionsTotal */
   quic_event *events;       /* owned; filled by emit, read by deliver */
   size_t nevents, events_cap;
   quic_deliver_cb deliver;

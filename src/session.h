@@ -85,6 +85,7 @@ typedef struct quic_session {
   quic_link blocked_link; /* endpoint->send_blocked while the socket is full */
   uint32_t key;           /* handle the application uses; unique per wrap */
   bool server;
+  bool counted;           /* server: counted in the per-host and total limits */
   int state;
   uint32_t events;        /* QUIC_EV_* pending */
   int close_kind;         /* QUIC_CLOSE_* once closed */

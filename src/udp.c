@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -55,6 +56,9 @@ int quic_udp_open(quic_udp *u, const quic_addr *bind_addr, const quic_udp_option
   int seg = 0;
   socklen_t seglen = sizeof(seg);
   u->gso = getsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &seg, &seglen) == 0;
+  /* Test switch: force the plain sendmmsg path a kernel without GSO takes. */
+  const char *nogso = getenv("QUIC_DEBUG_DISABLE_GSO");
+  if (nogso && *nogso && *nogso != '0') u->gso = false;
   u->fd = fd;
   return QUIC_OK;
 
