@@ -116,7 +116,9 @@ class Endpoint extends EventTarget {
       if (type === C.E_SESSION_NEW) {
         const handle = handles[h++];
         if (this.#destroyed) continue;
-        const session = new Session(kPrivate, this, handle, skey, 'server', undefined, this.#sessionGone);
+        const info = binding.sessionInfo(handle);
+        const remote = { address: info.remoteAddress, port: info.remotePort, family: info.remoteFamily };
+        const session = new Session(kPrivate, this, handle, skey, 'server', remote, this.#sessionGone);
         this.#sessions.set(skey, session);
         this.dispatchEvent(new SessionEvent(kPrivate, session));
         continue;
