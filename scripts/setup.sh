@@ -10,3 +10,6 @@ bash scripts/setup-system.sh "$@"
 # No runtime dependencies; this runs the "install" script (the native build
 # with node-gyp against the running Node.js headers, nothing downloaded).
 npm install --no-audit --no-fund --loglevel=error
+
+# Newer Node.js releases for the cross-version test.
+bash scripts/setup-nodes.sh
