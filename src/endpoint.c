@@ -171,6 +171,18 @@ void quic_endpoint_remove_cid(quic_endpoint *ep, const ngtcp2_cid *cid) {
   if (e) quic_keymap_del(&ep->cids, e);
 }
 
+int quic_endpoint_add_reset_token(quic_endpoint *ep, const uint8_t *token, quic_session *s) {
+  quic_keymap_entry *e = quic_keymap_put(&ep->reset_tokens, token, NGTCP2_STATELESS_RESET_TOKENLEN, NULL);
+  if (e == NULL) return QUIC_ERR_NOMEM;
+  e->ptr = s;
+  return QUIC_OK;
+}
+
+void quic_endpoint_remove_reset_token(quic_endpoint *ep, const uint8_t *token, quic_session *s) {
+  quic_keymap_entry *e = quic_keymap_get(&ep->reset_tokens, token, NGTCP2_STATELESS_RESET_TOKENLEN);
+  if (e && e->ptr == s) quic_keymap_del(&ep->reset_tokens, e);
+}
+
 static quic_keymap_entry *host_entry(quic_endpoint *ep, const quic_addr *a, bool create) {
   uint8_t key[19];
   size_t n = quic_addr_key(a, false, key);
@@ -184,6 +196,14 @@ static quic_keymap_entry *host_entry(quic_endpoint *ep, const quic_addr *a, bool
   quic_keymap_entry *e = quic_keymap_put(&ep->hosts, key, n, NULL);
   if (e) quic_keymap_touch(&ep->hosts, e);
   return e;
+}
+
+void quic_endpoint_session_closing(quic_endpoint *ep, quic_session *s) {
+  if (!s->server || !s->counted) return;
+  s->counted = false;
+  quic_keymap_entry *h = host_entry(ep, &s->remote, false);
+  if (h && h->a > 0) h->a--;
+  ep->wrap->live_server_sessions--;
 }
 
 void quic_endpoint_session_gone(quic_endpoint *ep, quic_session *s) {
@@ -208,11 +228,10 @@ void quic_endpoint_session_gone(quic_endpoint *ep, quic_session *s) {
   if (ep->cids.count > 0 && !s->conn) {
     QUIC_KEYMAP_EACH(&ep->cids, e, tmp) if (e->ptr == s) quic_keymap_del(&ep->cids, e);
   }
-  if (s->server && s->counted) {
-    quic_keymap_entry *h = host_entry(ep, &s->remote, false);
-    if (h && h->a > 0) h->a--;
-    ep->wrap->live_server_sessions--;
+  if (s->reset_tokens) {
+    QUIC_KEYMAP_EACH(&ep->reset_tokens, e, tmp2) if (e->ptr == s) quic_keymap_del(&ep->reset_tokens, e);
   }
+  quic_endpoint_session_closing(ep, s);
 }
 
 void quic_endpoint_gen_cid(quic_endpoint *ep, ngtcp2_cid *cid, uint8_t *reset_token) {
@@ -428,6 +447,16 @@ static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p) {
     return;
   }
   if (!(p->data[0] & 0x80)) {
+    /* Unknown connection ID: maybe a peer's stateless reset, recognised by
+     * the token in its last 16 bytes; otherwise we may send one. */
+    if (p->len >= 1 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN) {
+      quic_keymap_entry *t = quic_keymap_get(&ep->reset_tokens, p->data + p->len - NGTCP2_STATELESS_RESET_TOKENLEN,
+                                             NGTCP2_STATELESS_RESET_TOKENLEN);
+      if (t) {
+        quic_session_read(t->ptr, p->data, p->len, &p->local, &p->remote, p->ecn);
+        return;
+      }
+    }
     send_stateless_reset(ep, p, &vc);
     return;
   }
@@ -470,7 +499,9 @@ int quic_wrap_new(quic_wrap **out, uv_loop_t *loop, const quic_endpoint_config *
   if (ep == NULL || w == NULL) goto nomem;
   ep->rx = quic_malloc(sizeof(*ep->rx));
   if (ep->rx == NULL) goto nomem;
-  if (quic_keymap_init(&ep->cids) || quic_keymap_init(&ep->hosts) || quic_keymap_init(&ep->validated)) goto nomem;
+  if (quic_keymap_init(&ep->cids) || quic_keymap_init(&ep->hosts) || quic_keymap_init(&ep->validated) ||
+      quic_keymap_init(&ep->reset_tokens))
+    goto nomem;
   ep->loop = loop;
   ep->refs = 1;
   ep->cfg = *cfg;
@@ -498,6 +529,7 @@ nomem:
     quic_keymap_free(&ep->cids);
     quic_keymap_free(&ep->hosts);
     quic_keymap_free(&ep->validated);
+    quic_keymap_free(&ep->reset_tokens);
     quic_free(ep->rx);
   }
   quic_free(ep);
@@ -584,6 +616,7 @@ void quic_wrap_destroy(quic_wrap *w) {
   quic_keymap_free(&ep->cids);
   quic_keymap_free(&ep->hosts);
   quic_keymap_free(&ep->validated);
+  quic_keymap_free(&ep->reset_tokens);
   quic_free(ep->rx);
   quic_session_config_clear(&w->server_cfg);
   quic_free(w->events);

@@ -103,6 +103,7 @@ struct quic_endpoint {
   quic_keymap cids;         /* connection ID -> quic_session* (borrowed) */
   quic_keymap hosts;        /* remote IP -> a: live sessions, b: resets sent */
   quic_keymap validated;    /* remote IP+port -> a: retries sent; LRU bounded */
+  quic_keymap reset_tokens; /* peer's stateless reset token -> quic_session* (borrowed) */
   quic_wrap *wrap;          /* the one wrap (borrowed; it holds a reference) */
   quic_link send_blocked;   /* sessions waiting for the socket to drain */
   quic_rx_batch *rx;        /* owned receive buffers */
@@ -135,6 +136,10 @@ void quic_wrap_leave(quic_wrap *w);
 /* Session bookkeeping in the endpoint tables. */
 int quic_endpoint_add_cid(quic_endpoint *ep, const ngtcp2_cid *cid, quic_session *s);
 void quic_endpoint_remove_cid(quic_endpoint *ep, const ngtcp2_cid *cid);
+int quic_endpoint_add_reset_token(quic_endpoint *ep, const uint8_t *token, quic_session *s);
+void quic_endpoint_remove_reset_token(quic_endpoint *ep, const uint8_t *token, quic_session *s);
+/* A closing session no longer counts against the connection limits. */
+void quic_endpoint_session_closing(quic_endpoint *ep, quic_session *s);
 void quic_endpoint_session_gone(quic_endpoint *ep, quic_session *s);
 /* Sends a packet (or train); returns 0, -EAGAIN or another -errno. Applies
  * simulated tx loss and counts stats. */

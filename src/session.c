@@ -92,6 +92,7 @@ static void on_timer(uv_timer_t *t);
  * packets find it (and get the CONNECTION_CLOSE again), then frees it. */
 static void linger(quic_session *s, uint64_t ns) {
   s->state = QUIC_SESSION_CLOSING;
+  quic_endpoint_session_closing(s->wrap->ep, s);
   quic_list_remove(&s->dirty_link);
   quic_list_remove(&s->blocked_link);
   uv_timer_start(&s->timer, on_timer, ns / 1000000 + 1, 0);
@@ -354,9 +355,16 @@ static int cb_extend_max_streams(ngtcp2_conn *conn, uint64_t max_streams, void *
 }
 
 static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
-  QUIC_UNUSED(conn);
   quic_session *s = user;
   if (s->state == QUIC_SESSION_HANDSHAKE) s->state = QUIC_SESSION_OPEN;
+  if (!s->server) {
+    /* The token for the server's first connection ID comes in its
+     * transport parameters, not through dcid_status. */
+    const ngtcp2_transport_params *p = ngtcp2_conn_get_remote_transport_params(conn);
+    if (p && p->stateless_reset_token_present &&
+        quic_endpoint_add_reset_token(s->wrap->ep, p->stateless_reset_token, s) == QUIC_OK)
+      s->reset_tokens = true;
+  }
   s->counters.handshake_completed_at = quic_now();
   session_event(s, QUIC_EV_HANDSHAKE);
   return 0;
@@ -401,6 +409,24 @@ static int cb_update_key(ngtcp2_conn *conn, uint8_t *rx_secret, uint8_t *tx_secr
                                      current_rx_secret, current_tx_secret, secretlen, user);
 }
 
+/* Tokens the peer gave us, so a stateless reset it sends (which carries a
+ * random connection ID) can still be routed here and verified by ngtcp2. */
+static int cb_dcid_status(ngtcp2_conn *conn, ngtcp2_connection_id_status_type type, uint64_t seq,
+                          const ngtcp2_cid *cid, const uint8_t *token, void *user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(seq);
+  QUIC_UNUSED(cid);
+  quic_session *s = user;
+  if (token == NULL) return 0;
+  if (type == NGTCP2_CONNECTION_ID_STATUS_TYPE_ACTIVATE) {
+    if (quic_endpoint_add_reset_token(s->wrap->ep, token, s) != QUIC_OK) return NGTCP2_ERR_CALLBACK_FAILURE;
+    s->reset_tokens = true;
+  } else {
+    quic_endpoint_remove_reset_token(s->wrap->ep, token, s);
+  }
+  return 0;
+}
+
 static int cb_recv_stateless_reset(ngtcp2_conn *conn, const ngtcp2_pkt_stateless_reset *sr, void *user) {
   QUIC_UNUSED(conn);
   QUIC_UNUSED(sr);
@@ -441,6 +467,7 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server) {
   cb->extend_max_local_streams_bidi = cb_extend_max_streams;
   cb->extend_max_local_streams_uni = cb_extend_max_streams;
   cb->recv_stateless_reset = cb_recv_stateless_reset;
+  cb->dcid_status = cb_dcid_status;
 }
 
 static void fill_settings(ngtcp2_settings *st, const quic_session_config *c) {

@@ -86,6 +86,7 @@ typedef struct quic_session {
   uint32_t key;           /* handle the application uses; unique per wrap */
   bool server;
   bool counted;           /* server: counted in the per-host and total limits */
+  bool reset_tokens;      /* has entries in endpoint->reset_tokens */
   int state;
   uint32_t events;        /* QUIC_EV_* pending */
   int close_kind;         /* QUIC_CLOSE_* once closed */
