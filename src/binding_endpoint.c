@@ -339,18 +339,9 @@ static napi_value endpoint_stats(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 2);
   binding_endpoint *be = get_be(env, argv[0]);
   if (be == NULL) return NULL;
-  napi_typedarray_type t;
-  size_t n;
-  void *p;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, argv[1], &t, &n, &p, &ab, &off) != napi_ok || t != napi_biguint64_array ||
-      n < 10) {
-    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "stats must be a BigUint64Array of 10");
-    return NULL;
-  }
+  uint64_t *o;
+  if (!quic_napi_get_u64_array(env, argv[1], 10, &o)) return NULL;
   const quic_endpoint_counters *c = &be->wrap->ep->counters;
-  uint64_t *o = p;
   uint64_t now = quic_now();
   o[0] = c->created_at;
   o[1] = (c->destroyed_at ? c->destroyed_at : now) - c->created_at;

@@ -336,17 +336,8 @@ static napi_value stream_consumer(napi_env env, napi_callback_info info) {
 static napi_value session_stats(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 2);
   GET_SESSION(env, argv[0]);
-  napi_typedarray_type t;
-  size_t n;
-  void *p;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, argv[1], &t, &n, &p, &ab, &off) != napi_ok || t != napi_biguint64_array ||
-      n < 16) {
-    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "stats must be a BigUint64Array of 16");
-    return NULL;
-  }
-  uint64_t *o = p;
+  uint64_t *o;
+  if (!quic_napi_get_u64_array(env, argv[1], 16, &o)) return NULL;
   const quic_session_counters *c = &s->counters;
   ngtcp2_conn_info ci;
   quic_session_conn_info(s, &ci);

@@ -190,3 +190,19 @@ napi_value quic_napi_string(napi_env env, const char *s) {
 bool quic_napi_set(napi_env env, napi_value obj, const char *name, napi_value v) {
   return v != NULL && napi_set_named_property(env, obj, name, v) == napi_ok;
 }
+
+bool quic_napi_get_u64_array(napi_env env, napi_value v, size_t min, uint64_t **out) {
+  napi_typedarray_type t;
+  size_t n;
+  void *p;
+  napi_value ab;
+  size_t off;
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, v, &t, &n, &p, &ab, &off) != napi_ok || t != napi_biguint64_array || n < min) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "expected a BigUint64Array of at least %zu", min);
+    return false;
+  }
+  *out = p;
+  return true;
+}

@@ -42,6 +42,8 @@ bool quic_napi_get_string(napi_env env, napi_value v, char **out);
 /* A view of a Buffer/TypedArray/DataView/ArrayBuffer's bytes. */
 bool quic_napi_get_bytes(napi_env env, napi_value v, const uint8_t **data, size_t *len);
 bool quic_napi_is_nullish(napi_env env, napi_value v);
+/* The storage of a BigUint64Array of at least min elements (stats). */
+bool quic_napi_get_u64_array(napi_env env, napi_value v, size_t min, uint64_t **out);
 
 napi_value quic_napi_undefined(napi_env env);
 napi_value quic_napi_bool(napi_env env, bool b);
