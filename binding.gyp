@@ -13,7 +13,8 @@
         "src/tls.c",
         "src/stream.c",
         "src/session.c",
-        "src/endpoint.c"
+        "src/endpoint.c",
+        "src/endpoint_wrap.c"
       ],
       "cflags": [ "-std=c11", "-Wall", "-Wextra", "-fvisibility=hidden", "-D_GNU_SOURCE", "<!@(echo $QUIC_EXTRA_CFLAGS)" ],
       "cflags!": [ "-fno-exceptions" ],

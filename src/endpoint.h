@@ -127,6 +127,8 @@ void quic_wrap_destroy(quic_wrap *w);
 void quic_wrap_mark_dirty(quic_wrap *w, quic_session *s);
 void quic_wrap_session_event(quic_wrap *w, quic_session *s);
 void quic_wrap_schedule(quic_wrap *w);  /* flush dirty sessions soon */
+/* Flushes every session marked dirty since the last flush, once each. */
+void quic_wrap_flush(quic_wrap *w);
 /* Emits pending events through the deliver hook (no-op inside a callback). */
 void quic_wrap_emit(quic_wrap *w);
 /* Entering/leaving a libuv callback: emits on the way out. */
