@@ -6,21 +6,11 @@
 const { test } = require('node:test');
 const assert = require('node:assert');
 const crypto = require('node:crypto');
-const { quic, makeServer, connect, within, randomBytes, readAll } = require('./common');
+const { quic, makeServer, connect, within, randomBytes, readAll, hashOf } = require('./common');
 
 const MB = 1024 * 1024;
 const T = 10000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function hashOf(readable) {
-  const h = crypto.createHash('sha256');
-  let length = 0;
-  for await (const chunk of readable) {
-    h.update(chunk);
-    length += chunk.byteLength;
-  }
-  return { length, hash: h.digest('hex') };
-}
 
 for (const unidirectional of [true, false]) {
   const kind = unidirectional ? 'unidirectional' : 'bidirectional';

@@ -5,21 +5,10 @@
 const { test } = require('node:test');
 const assert = require('node:assert');
 const crypto = require('node:crypto');
-const { quic, certs, ALPN, makeServer, connect, readAll, within, randomBytes, sha256 } = require('./common');
+const { quic, certs, ALPN, makeServer, connect, readAll, within, randomBytes, sha256, hashOf } = require('./common');
 
 const T = 10000;
 const MB = 1024 * 1024;
-
-// Hashes a readable as it arrives (the data is never held whole).
-async function hashOf(readable) {
-  const h = crypto.createHash('sha256');
-  let length = 0;
-  for await (const chunk of readable) {
-    h.update(chunk);
-    length += chunk.byteLength;
-  }
-  return { length, hash: h.digest('hex') };
-}
 
 // A server whose streams carry one request line and maybe a body:
 //   "up\n<body>"      the server hashes the body and answers "<length> <sha256>"

@@ -58,6 +58,17 @@ async function readAll(readable) {
   return Buffer.concat(chunks);
 }
 
+// Hashes a readable as it arrives (the data is never held whole).
+async function hashOf(readable) {
+  const h = crypto.createHash('sha256');
+  let length = 0;
+  for await (const chunk of readable) {
+    h.update(chunk);
+    length += chunk.byteLength;
+  }
+  return { length, hash: h.digest('hex') };
+}
+
 // Rejects if `promise` does not settle within `ms`: a bounded wait.
 function within(promise, ms, what = 'operation') {
   let t;
@@ -78,4 +89,4 @@ function randomBytes(n, seed = 1) {
   return out;
 }
 
-module.exports = { quic, certs, ALPN, makeServer, connect, sha256, readAll, within, randomBytes, fixture };
+module.exports = { quic, certs, ALPN, makeServer, connect, sha256, hashOf, readAll, within, randomBytes, fixture };
