@@ -4,7 +4,6 @@
 // on one server. Loopback only; every endpoint is closed at the end.
 const { test } = require('node:test');
 const assert = require('node:assert');
-const crypto = require('node:crypto');
 const { quic, certs, ALPN, makeServer, connect, readAll, within, randomBytes, sha256, hashOf } = require('./common');
 
 const T = 10000;
