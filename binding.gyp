@@ -14,7 +14,8 @@
         "src/stream.c",
         "src/session.c",
         "src/endpoint.c",
-        "src/endpoint_wrap.c"
+        "src/endpoint_wrap.c",
+        "src/http3.c"
       ],
       "cflags": [ "-std=c11", "-Wall", "-Wextra", "-fvisibility=hidden", "-D_GNU_SOURCE", "<!@(echo $QUIC_EXTRA_CFLAGS)" ],
       "cflags!": [ "-fno-exceptions" ],

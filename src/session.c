@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "endpoint.h"
+#include "http3.h"
 #include "mem.h"
 
 #define TX_BUF_SIZE (QUIC_TX_PKTS * 1500)
@@ -31,6 +32,10 @@ void quic_session_config_defaults(quic_session_config *c) {
   c->handshake_timeout_ms = 10000;
   c->max_payload_size = 1452;
   c->cc_algo = NGTCP2_CC_ALGO_CUBIC;
+  c->h3.max_field_section_size = 64u << 10;
+  c->h3.qpack_max_dtable_capacity = 4096;
+  c->h3.qpack_encoder_max_dtable_capacity = 4096;
+  c->h3.qpack_blocked_streams = 100;
 }
 
 void quic_session_config_clear(quic_session_config *c) {
@@ -51,7 +56,7 @@ static void session_event(quic_session *s, uint32_t ev) {
   quic_wrap_session_event(s->wrap, s);
 }
 
-static void stream_event(quic_stream *st, uint32_t ev) {
+void quic_session_stream_event(quic_stream *st, uint32_t ev) {
   quic_session *s = st->session;
   st->events |= ev;
   if (!quic_link_linked(&st->event_link)) quic_list_push(&s->stream_events, &st->event_link);
@@ -158,6 +163,11 @@ static void handle_liberr(quic_session *s, int rv) {
   case NGTCP2_ERR_CRYPTO:
     ngtcp2_ccerr_set_tls_alert(&s->ccerr, ngtcp2_conn_get_tls_alert(s->conn), NULL, 0);
     break;
+  case NGTCP2_ERR_CALLBACK_FAILURE:
+    /* An HTTP/3 failure already chose the application error to send. */
+    if (s->ccerr_set) break;
+    ngtcp2_ccerr_set_liberr(&s->ccerr, rv, NULL, 0);
+    break;
   default:
     ngtcp2_ccerr_set_liberr(&s->ccerr, rv, NULL, 0);
     break;
@@ -199,6 +209,16 @@ static void stream_delete(quic_stream *st) {
   quic_stream_del(st);
 }
 
+/* Linear, for rare events only (a stream becoming flow-control blocked). */
+static quic_stream *stream_by_id(quic_session *s, int64_t id) {
+  quic_keymap_entry *e;
+  QUIC_KEYMAP_EACH(&s->streams, e, tmp) {
+    quic_stream *st = e->ptr;
+    if (st->id == id) return st;
+  }
+  return NULL;
+}
+
 quic_stream *quic_session_stream(quic_session *s, uint32_t key) {
   quic_keymap_entry *e = quic_keymap_get(&s->streams, &key, sizeof(key));
   return e ? e->ptr : NULL;
@@ -218,9 +238,11 @@ static quic_stream *remote_stream(quic_session *s, int64_t id, void *stream_user
   s->counters.inbound_streams++;
   if (flags & QUIC_STREAM_UNI) s->counters.uni_stream_count++;
   else s->counters.bidi_stream_count++;
-  stream_event(st, QUIC_SEV_NEW);
+  quic_session_stream_event(st, QUIC_SEV_NEW);
   return st;
 }
+
+quic_stream *quic_session_remote_stream(quic_session *s, int64_t id) { return remote_stream(s, id, NULL); }
 
 static void give_credit(quic_session *s, quic_stream *st, uint64_t n) {
   if (n == 0 || s->conn == NULL || s->state >= QUIC_SESSION_CLOSING) return;
@@ -231,6 +253,10 @@ static void give_credit(quic_session *s, quic_stream *st, uint64_t n) {
 }
 
 static void queue_send(quic_session *s, quic_stream *st) {
+  if (s->h3) {
+    quic_http3_resume(st);
+    return;
+  }
   if ((st->flags & QUIC_STREAM_OPEN) && !(st->flags & QUIC_STREAM_BLOCKED) && quic_stream_has_unsent(st) &&
       !quic_link_linked(&st->send_link))
     quic_list_push(&s->send_queue, &st->send_link);
@@ -238,64 +264,79 @@ static void queue_send(quic_session *s, quic_stream *st) {
 
 /* ---- ngtcp2 callbacks: record state and mark events; never call JS ---- */
 
+int quic_session_stream_data(quic_stream *st, const uint8_t *data, size_t datalen, bool fin) {
+  quic_session *s = st->session;
+  if (st->flags & QUIC_STREAM_RELEASED) {
+    /* Nobody will read it: hand the credit straight back. */
+    give_credit(s, st, datalen);
+  } else if (datalen) {
+    if (quic_stream_append_rx(st, data, datalen) != QUIC_OK) return QUIC_ERR_NOMEM;
+    if (st->flags & QUIC_STREAM_CONSUMER) give_credit(s, st, datalen);
+  }
+  if (fin) st->flags |= QUIC_STREAM_RX_FIN;
+  if (!(st->flags & QUIC_STREAM_RELEASED)) quic_session_stream_event(st, QUIC_SEV_DATA);
+  return QUIC_OK;
+}
+
 static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t offset,
                                const uint8_t *data, size_t datalen, void *user, void *stream_user) {
   QUIC_UNUSED(conn);
   QUIC_UNUSED(offset);
   quic_session *s = user;
+  bool fin = (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0;
+  if (s->h3) return quic_http3_recv(s, stream_id, data, datalen, fin);
   quic_stream *st = remote_stream(s, stream_id, stream_user);
   if (st == NULL) return NGTCP2_ERR_CALLBACK_FAILURE;
-  if (st->flags & QUIC_STREAM_RELEASED) {
-    /* Nobody will read it: hand the credit straight back. */
-    give_credit(s, st, datalen);
-  } else if (datalen) {
-    if (quic_stream_append_rx(st, data, datalen) != QUIC_OK) return NGTCP2_ERR_CALLBACK_FAILURE;
-    if (st->flags & QUIC_STREAM_CONSUMER) give_credit(s, st, datalen);
-  }
-  if (flags & NGTCP2_STREAM_DATA_FLAG_FIN) st->flags |= QUIC_STREAM_RX_FIN;
-  if (!(st->flags & QUIC_STREAM_RELEASED)) stream_event(st, QUIC_SEV_DATA);
-  return 0;
+  return quic_session_stream_data(st, data, datalen, fin) == QUIC_OK ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
 }
 
 static int cb_stream_open(ngtcp2_conn *conn, int64_t stream_id, void *user) {
   quic_session *s = user;
-  if (s->state >= QUIC_SESSION_GRACEFUL) {
+  if (s->state >= QUIC_SESSION_GRACEFUL && (!s->h3 || ngtcp2_is_bidi_stream(stream_id))) {
     /* close() was called: new peer streams are refused. */
-    ngtcp2_conn_shutdown_stream(conn, 0, stream_id, 0);
+    ngtcp2_conn_shutdown_stream(conn, 0, stream_id, s->h3 ? NGHTTP3_H3_REQUEST_REJECTED : 0);
     return 0;
   }
+  /* HTTP/3 creates request streams when their headers begin; its own
+   * unidirectional streams never reach the application. */
+  if (s->h3) return 0;
   return remote_stream(s, stream_id, NULL) ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
+void quic_session_stream_acked(quic_stream *st, uint64_t offset) {
+  quic_stream_tx_ack(st, offset);
+  st->last_ack_at = quic_now();
+  if ((st->flags & QUIC_STREAM_WANT_DRAIN) && quic_stream_tx_pending(st) <= QUIC_STREAM_TX_HWM / 2) {
+    st->flags &= ~QUIC_STREAM_WANT_DRAIN;
+    quic_session_stream_event(st, QUIC_SEV_DRAIN);
+  }
 }
 
 static int cb_acked_stream_data_offset(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset, uint64_t datalen,
                                        void *user, void *stream_user) {
   QUIC_UNUSED(conn);
-  QUIC_UNUSED(stream_id);
-  QUIC_UNUSED(user);
-  quic_stream *st = stream_user;
-  if (st == NULL) return 0;
-  quic_stream_tx_ack(st, offset + datalen);
-  st->last_ack_at = quic_now();
-  if ((st->flags & QUIC_STREAM_WANT_DRAIN) && quic_stream_tx_pending(st) <= QUIC_STREAM_TX_HWM / 2) {
-    st->flags &= ~QUIC_STREAM_WANT_DRAIN;
-    stream_event(st, QUIC_SEV_DRAIN);
-  }
+  quic_session *s = user;
+  /* With HTTP/3 the stream carries frames; nghttp3 maps them to body bytes. */
+  if (s->h3) return quic_http3_acked(s, stream_id, datalen) == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+  if (stream_user) quic_session_stream_acked(stream_user, offset + datalen);
   return 0;
 }
 
 static int cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t app_error_code,
                            void *user, void *stream_user) {
   QUIC_UNUSED(conn);
-  QUIC_UNUSED(stream_id);
   quic_session *s = user;
   quic_stream *st = stream_user;
+  if (s->h3)
+    quic_http3_stream_closed(s, stream_id,
+                             (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) ? app_error_code : NGHTTP3_H3_NO_ERROR);
   if (st == NULL) return 0;
   st->flags |= QUIC_STREAM_CLOSED;
   if (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) st->close_code = app_error_code;
   quic_list_remove(&st->send_link);
   quic_stream_tx_discard(st);
   if (s->live_streams) s->live_streams--;
-  stream_event(st, QUIC_SEV_CLOSE);
+  quic_session_stream_event(st, QUIC_SEV_CLOSE);
   if (s->state == QUIC_SESSION_GRACEFUL) quic_wrap_mark_dirty(s->wrap, s);
   return 0;
 }
@@ -305,8 +346,9 @@ static int cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_
   QUIC_UNUSED(conn);
   QUIC_UNUSED(final_size);
   quic_session *s = user;
-  quic_stream *st = remote_stream(s, stream_id, stream_user);
-  if (st == NULL) return NGTCP2_ERR_CALLBACK_FAILURE;
+  if (s->h3) quic_http3_shutdown_read(s, stream_id);
+  quic_stream *st = s->h3 ? stream_user : remote_stream(s, stream_id, stream_user);
+  if (st == NULL) return s->h3 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
   st->flags |= QUIC_STREAM_RX_RESET;
   st->reset_code = app_error_code;
   /* The peer abandoned the data: unread bytes still count against the
@@ -314,30 +356,37 @@ static int cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_
   uint64_t unread = st->rx_buffered;
   quic_stream_rx_discard(st);
   give_credit(s, NULL, unread);
-  stream_event(st, QUIC_SEV_RESET);
+  quic_session_stream_event(st, QUIC_SEV_RESET);
   return 0;
 }
 
 static int cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id, uint64_t app_error_code, void *user,
                                   void *stream_user) {
   quic_session *s = user;
-  quic_stream *st = remote_stream(s, stream_id, stream_user);
-  if (st == NULL) return NGTCP2_ERR_CALLBACK_FAILURE;
+  if (s->h3) quic_http3_shutdown_read(s, stream_id);
+  quic_stream *st = s->h3 ? stream_user : remote_stream(s, stream_id, stream_user);
+  if (st == NULL) {
+    if (s->h3) ngtcp2_conn_shutdown_stream_write(conn, 0, stream_id, app_error_code);
+    return s->h3 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+  }
   st->flags |= QUIC_STREAM_TX_STOPPED;
   st->stop_code = app_error_code;
   quic_list_remove(&st->send_link);
   /* RFC 9000 3.5: answer STOP_SENDING with RESET_STREAM. */
   ngtcp2_conn_shutdown_stream_write(conn, 0, stream_id, app_error_code);
-  stream_event(st, QUIC_SEV_STOP);
+  quic_session_stream_event(st, QUIC_SEV_STOP);
   return 0;
 }
 
 static int cb_extend_max_stream_data(ngtcp2_conn *conn, int64_t stream_id, uint64_t max_data, void *user,
                                      void *stream_user) {
   QUIC_UNUSED(conn);
-  QUIC_UNUSED(stream_id);
   QUIC_UNUSED(max_data);
   quic_session *s = user;
+  if (s->h3) {
+    quic_http3_unblock(s, stream_id);
+    quic_wrap_mark_dirty(s->wrap, s);
+  }
   quic_stream *st = stream_user;
   if (st == NULL) return 0;
   st->flags &= ~QUIC_STREAM_BLOCKED;
@@ -357,6 +406,9 @@ static int cb_extend_max_streams(ngtcp2_conn *conn, uint64_t max_streams, void *
 static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
   quic_session *s = user;
   if (s->state == QUIC_SESSION_HANDSHAKE) s->state = QUIC_SESSION_OPEN;
+  char alpn[32];
+  quic_tls_alpn(&s->tls, alpn, sizeof(alpn));
+  if (strcmp(alpn, "h3") == 0 && quic_http3_init(s) != QUIC_OK) return NGTCP2_ERR_CALLBACK_FAILURE;
   if (!s->server) {
     /* The token for the server's first connection ID comes in its
      * transport parameters, not through dcid_status. */
@@ -505,6 +557,7 @@ static void on_timer_closed(uv_handle_t *h) {
   quic_keymap_entry *e;
   QUIC_KEYMAP_EACH(&s->streams, e, tmp) quic_stream_del(e->ptr);
   quic_keymap_free(&s->streams);
+  quic_http3_free(s);
   if (s->conn) ngtcp2_conn_del(s->conn);
   quic_tls_session_free(&s->tls);
   quic_free(s->close_pkt);
@@ -553,6 +606,10 @@ static quic_session *session_alloc(quic_wrap *w, bool server) {
 }
 
 static int session_finish_init(quic_session *s, const quic_session_config *cfg) {
+  s->h3_settings.max_field_section_size = cfg->h3.max_field_section_size;
+  s->h3_settings.qpack_max_dtable_capacity = cfg->h3.qpack_max_dtable_capacity;
+  s->h3_settings.qpack_encoder_max_dtable_capacity = cfg->h3.qpack_encoder_max_dtable_capacity;
+  s->h3_settings.qpack_blocked_streams = cfg->h3.qpack_blocked_streams;
   int rv = quic_tls_session_init(&s->tls, cfg->tls, quic_session_get_conn, s, cfg->sni, cfg->verify_name);
   if (rv != QUIC_OK) return rv;
   ngtcp2_conn_set_tls_native_handle(s->conn, quic_tls_native_handle(&s->tls));
@@ -719,7 +776,11 @@ static void open_pending(quic_session *s) {
     st->id = id;
     st->flags |= QUIC_STREAM_OPEN;
     s->live_streams++;
-    stream_event(st, QUIC_SEV_OPENED);
+    quic_session_stream_event(st, QUIC_SEV_OPENED);
+    if (s->h3 && st->tx_headers.count) {
+      (void)quic_http3_submit(st, QUIC_HEADERS_INITIAL, &st->tx_headers);
+      quic_nvlist_clear(&st->tx_headers);
+    }
     queue_send(s, st);
   }
 }
@@ -751,7 +812,8 @@ void quic_session_flush(quic_session *s) {
   }
   open_pending(s);
   if (s->state == QUIC_SESSION_GRACEFUL && s->live_streams == 0 && quic_list_empty(&s->pending_open)) {
-    ngtcp2_ccerr_set_application_error(&s->ccerr, 0, NULL, 0);
+    quic_http3_goaway(s, true);
+    ngtcp2_ccerr_set_application_error(&s->ccerr, s->h3 ? NGHTTP3_H3_NO_ERROR : 0, NULL, 0);
     enter_closing(s);
     return;
   }
@@ -769,14 +831,24 @@ void quic_session_flush(quic_session *s) {
   quic_addr remote = s->remote;
 
   for (int iter = 0; iter < MAX_WRITE_ITERATIONS; iter++) {
-    quic_stream *st = quic_list_empty(&s->send_queue)
-                          ? NULL
-                          : QUIC_CONTAINER(s->send_queue.next, quic_stream, send_link);
+    quic_stream *st = NULL;
     ngtcp2_vec vec[16];
     size_t nvec = 0;
+    int64_t stream_id = -1;
     uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
-    if (st) {
-      nvec = quic_stream_tx_vec(st, vec, QUIC_ARRAY_LEN(vec));
+    if (s->h3) {
+      int fin = 0;
+      ngtcp2_ssize n = quic_http3_writev(s, &stream_id, &fin, vec, QUIC_ARRAY_LEN(vec));
+      if (n < 0) {
+        handle_liberr(s, (int)n);
+        return;
+      }
+      nvec = (size_t)n;
+      if (fin) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+    } else if (!quic_list_empty(&s->send_queue)) {
+      st = QUIC_CONTAINER(s->send_queue.next, quic_stream, send_link);
+      stream_id = st->id;
+      nvec = quic_stream_tx_vec(st, st->tx_sent, vec, QUIC_ARRAY_LEN(vec));
       uint64_t total = 0;
       for (size_t i = 0; i < nvec; i++) total += vec[i].len;
       if ((st->flags & QUIC_STREAM_FIN_QUEUED) && st->tx_sent + total == st->tx_written)
@@ -784,7 +856,11 @@ void quic_session_flush(quic_session *s) {
     }
     ngtcp2_ssize ndatalen = -1;
     ngtcp2_ssize nwrite = ngtcp2_conn_writev_stream(s->conn, &ps.path, &pi, s->tx_buf + off, pktmax, &ndatalen,
-                                                    flags, st ? st->id : -1, vec, nvec, ts);
+                                                    flags, stream_id, vec, nvec, ts);
+    if (s->h3 && ndatalen >= 0 && stream_id >= 0 && quic_http3_wrote(s, stream_id, (size_t)ndatalen) != 0) {
+      handle_liberr(s, NGTCP2_ERR_CALLBACK_FAILURE);
+      return;
+    }
     if (st && ndatalen >= 0) {
       quic_stream_tx_advance(st, (size_t)ndatalen);
       if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && st->tx_sent == st->tx_written)
@@ -795,16 +871,22 @@ void quic_session_flush(quic_session *s) {
     if (nwrite < 0) {
       switch (nwrite) {
       case NGTCP2_ERR_STREAM_DATA_BLOCKED:
-        quic_list_remove(&st->send_link);
-        if (!(st->flags & QUIC_STREAM_BLOCKED)) {
+        if (s->h3) {
+          quic_http3_blocked(s, stream_id);
+          st = stream_by_id(s, stream_id);
+        } else {
+          quic_list_remove(&st->send_link);
+        }
+        if (st && !(st->flags & QUIC_STREAM_BLOCKED)) {
           st->flags |= QUIC_STREAM_BLOCKED;
           s->counters.block_count++;
-          stream_event(st, QUIC_SEV_BLOCKED);
+          quic_session_stream_event(st, QUIC_SEV_BLOCKED);
         }
         continue;
       case NGTCP2_ERR_STREAM_SHUT_WR:
       case NGTCP2_ERR_STREAM_NOT_FOUND:
-        quic_list_remove(&st->send_link);
+        if (s->h3) quic_http3_shutdown_write(s, stream_id);
+        else quic_list_remove(&st->send_link);
         continue;
       case NGTCP2_ERR_WRITE_MORE:
         continue;
@@ -897,6 +979,7 @@ void quic_stream_abort(quic_stream *st, uint64_t code, bool reset_tx, bool stop_
     st->flags |= QUIC_STREAM_TX_STOPPED;
     quic_list_remove(&st->send_link);
     ngtcp2_conn_shutdown_stream_write(s->conn, 0, st->id, code);
+    if (s->h3) quic_http3_shutdown_write(s, st->id);
   }
   if (stop_rx && !((st->flags & QUIC_STREAM_LOCAL) && (st->flags & QUIC_STREAM_UNI)))
     ngtcp2_conn_shutdown_stream_read(s->conn, 0, st->id, code);
@@ -920,6 +1003,8 @@ void quic_session_close_graceful(quic_session *s) {
     return;
   }
   s->state = QUIC_SESSION_GRACEFUL;
+  /* HTTP/3: tell the client with GOAWAY that no new requests are taken. */
+  quic_http3_goaway(s, false);
   quic_wrap_mark_dirty(s->wrap, s);
 }
 
@@ -938,4 +1023,25 @@ void quic_session_conn_info(quic_session *s, ngtcp2_conn_info *info) {
 
 void quic_session_reap_stream(quic_stream *st) {
   if ((st->flags & QUIC_STREAM_CLOSED) && (st->flags & QUIC_STREAM_RELEASED)) stream_delete(st);
+}
+
+int quic_stream_submit_headers(quic_stream *st, int kind, quic_nvlist *nv) {
+  quic_session *s = st->session;
+  if (s->state >= QUIC_SESSION_CLOSING) return QUIC_ERR_STATE;
+  if (st->id < 0) {
+    /* Waiting for a stream id: keep the request headers until then. */
+    quic_nvlist_clear(&st->tx_headers);
+    st->tx_headers = *nv;
+    memset(nv, 0, sizeof(*nv));
+    return QUIC_OK;
+  }
+  return quic_http3_submit(st, kind, nv);
+}
+
+int quic_stream_set_trailers(quic_stream *st, quic_nvlist *nv) {
+  quic_nvlist_clear(&st->tx_trailers);
+  st->tx_trailers = *nv;
+  memset(nv, 0, sizeof(*nv));
+  st->has_trailers = true;
+  return QUIC_OK;
 }

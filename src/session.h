@@ -4,6 +4,7 @@
 #ifndef QUIC_SESSION_H
 #define QUIC_SESSION_H
 
+#include <nghttp3/nghttp3.h>
 #include <ngtcp2/ngtcp2.h>
 
 #include "common.h"
@@ -35,6 +36,12 @@ typedef struct quic_session_config {
   size_t max_payload_size;
   ngtcp2_cc_algo cc_algo;
   bool disable_active_migration;
+  struct {
+    uint64_t max_field_section_size;
+    uint64_t qpack_max_dtable_capacity;
+    uint64_t qpack_encoder_max_dtable_capacity;
+    uint64_t qpack_blocked_streams;
+  } h3;                         /* HTTP/3 settings, used when ALPN is h3 */
   char *sni;                    /* owned; client */
   char *verify_name;            /* owned; client */
 } quic_session_config;
@@ -100,6 +107,13 @@ typedef struct quic_session {
   ngtcp2_cid odcid;       /* server: the client's first DCID (routing key) */
   bool odcid_routed;
   ngtcp2_ccerr ccerr;     /* the error to send when closing */
+  bool ccerr_set;         /* ccerr holds an application (HTTP/3) error already */
+  nghttp3_conn *h3;       /* owned; HTTP/3 when the ALPN is h3 */
+  struct {
+    uint64_t max_field_section_size, qpack_max_dtable_capacity, qpack_encoder_max_dtable_capacity,
+        qpack_blocked_streams;
+  } h3_settings;
+  bool goaway_received;
   uint8_t *close_pkt;     /* owned: CONNECTION_CLOSE kept for retransmission */
   size_t close_pkt_len;
   unsigned close_resends;
@@ -157,6 +171,18 @@ void quic_stream_abort(quic_stream *st, uint64_t code, bool reset_tx, bool stop_
 void quic_stream_release(quic_stream *st);
 /* Gives credit for data as it arrives (setStreamConsumer). */
 void quic_stream_set_consumer(quic_stream *st);
+
+/* Shared with http3.c: body data arrived (or the end), body data was
+ * acknowledged, a peer stream appeared, an event for the application. */
+int quic_session_stream_data(quic_stream *st, const uint8_t *data, size_t len, bool fin);
+void quic_session_stream_acked(quic_stream *st, uint64_t offset);
+quic_stream *quic_session_remote_stream(quic_session *s, int64_t id);
+void quic_session_stream_event(quic_stream *st, uint32_t ev);
+/* Queues header fields for a request not yet given a stream id, or sends
+ * a header block now. */
+int quic_stream_submit_headers(quic_stream *st, int kind, quic_nvlist *nv);
+/* Trailers to send after the body. */
+int quic_stream_set_trailers(quic_stream *st, quic_nvlist *nv);
 
 /* After its events are emitted: deletes a stream both sides are done with. */
 void quic_session_reap_stream(quic_stream *st);

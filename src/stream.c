@@ -32,7 +32,49 @@ static void free_chunks(quic_chunk *c) {
 void quic_stream_del(quic_stream *st) {
   free_chunks(st->tx_head);
   free_chunks(st->rx_head);
+  quic_nvlist_clear(&st->tx_headers);
+  quic_nvlist_clear(&st->tx_trailers);
+  quic_stream_hblocks_free(st);
   quic_free(st);
+}
+
+void quic_nvlist_clear(quic_nvlist *l) {
+  quic_free(l->data);
+  l->data = NULL;
+  l->len = 0;
+  l->count = 0;
+}
+
+static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+
+int quic_nvlist_add(quic_nvlist *l, const uint8_t *name, size_t namelen, const uint8_t *value, size_t valuelen) {
+  if (namelen > UINT32_MAX || valuelen > UINT32_MAX) return QUIC_ERR_INVALID;
+  size_t need = l->len + 8 + namelen + valuelen;
+  uint8_t *d = quic_realloc(l->data, need);
+  if (d == NULL) return QUIC_ERR_NOMEM;
+  uint8_t *p = d + l->len;
+  put_u32(p, (uint32_t)namelen);
+  memcpy(p + 4, name, namelen);
+  put_u32(p + 4 + namelen, (uint32_t)valuelen);
+  memcpy(p + 8 + namelen, value, valuelen);
+  l->data = d;
+  l->len = need;
+  l->count++;
+  return QUIC_OK;
+}
+
+void quic_stream_hblocks_free(quic_stream *st) {
+  quic_hblock *b = st->hb_head;
+  while (b) {
+    quic_hblock *n = b->next;
+    quic_free(b);
+    b = n;
+  }
+  st->hb_head = st->hb_tail = NULL;
+  quic_free(st->hb_cur);
+  st->hb_cur = NULL;
+  st->hb_cur_len = st->hb_cur_cap = 0;
+  st->hb_cur_count = 0;
 }
 
 static quic_chunk *chunk_new(size_t cap) {
@@ -72,14 +114,14 @@ int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len) {
   return QUIC_OK;
 }
 
-size_t quic_stream_tx_vec(const quic_stream *st, void *vecp, size_t max) {
+size_t quic_stream_tx_vec(const quic_stream *st, uint64_t from, void *vecp, size_t max) {
   ngtcp2_vec *vec = vecp;
   size_t n = 0;
   uint64_t base = st->tx_head_base;
   for (quic_chunk *c = st->tx_head; c && n < max; c = c->next) {
     uint64_t end = base + c->len;
-    if (end > st->tx_sent) {
-      size_t skip = st->tx_sent > base ? (size_t)(st->tx_sent - base) : 0;
+    if (end > from) {
+      size_t skip = from > base ? (size_t)(from - base) : 0;
       vec[n].base = c->data + skip;
       vec[n].len = c->len - skip;
       n++;

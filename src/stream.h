@@ -43,7 +43,32 @@ enum {
   QUIC_SEV_CLOSE = 1u << 5,
   QUIC_SEV_OPENED = 1u << 6, /* a queued local stream got its id */
   QUIC_SEV_NEW = 1u << 7,    /* a peer-initiated stream appeared */
+  QUIC_SEV_HEADERS = 1u << 8, /* HTTP/3: a header block is ready */
 };
+
+/* A received HTTP/3 header block: count fields, each stored as a u32 name
+ * length, the name, a u32 value length, the value. */
+typedef struct quic_hblock {
+  struct quic_hblock *next; /* owned by the list holding it */
+  uint8_t kind;             /* QUIC_HEADERS_* */
+  uint32_t count;
+  size_t len;
+  uint8_t data[];
+} quic_hblock;
+
+enum {
+  QUIC_HEADERS_INFO = 1,     /* 1xx response */
+  QUIC_HEADERS_INITIAL = 2,  /* request or final response */
+  QUIC_HEADERS_TRAILERS = 3,
+};
+
+/* Header fields to send, kept until the stream can take them: count pairs
+ * in the same layout as quic_hblock. */
+typedef struct quic_nvlist {
+  uint8_t *data; /* owned */
+  size_t len;
+  uint32_t count;
+} quic_nvlist;
 
 typedef struct quic_stream {
   quic_session *session; /* borrowed: the session owns its streams */
@@ -66,6 +91,19 @@ typedef struct quic_stream {
   uint64_t rx_received;   /* total bytes received */
   uint64_t rx_read;       /* total bytes read by the application */
 
+  /* HTTP/3 */
+  uint64_t tx_h3_read;    /* body offset handed to nghttp3 */
+  quic_nvlist tx_headers; /* owned; request headers waiting for a stream id */
+  quic_nvlist tx_trailers;/* owned; sent after the body */
+  bool has_trailers;
+  quic_hblock *hb_head, *hb_tail; /* owned; received blocks not yet taken */
+  uint8_t *hb_cur;        /* owned; the block being received */
+  size_t hb_cur_len, hb_cur_cap;
+  uint32_t hb_cur_count;
+  uint8_t hb_cur_kind;
+  size_t hb_total;        /* bytes of header blocks received (bounded) */
+  unsigned hb_blocks;     /* blocks received (bounded) */
+
   uint64_t reset_code;    /* peer's RESET_STREAM code */
   uint64_t stop_code;     /* peer's STOP_SENDING code */
   uint64_t close_code;    /* code given when ngtcp2 closed the stream */
@@ -82,8 +120,9 @@ void quic_stream_del(quic_stream *st);
 
 /* Copies data into the send buffer. */
 int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len);
-/* Fills up to max vectors with unsent data. Returns the count. */
-size_t quic_stream_tx_vec(const quic_stream *st, void *vec /* ngtcp2_vec */, size_t max);
+/* Fills up to max vectors with buffered data from stream offset `from`
+ * on. Returns the count. */
+size_t quic_stream_tx_vec(const quic_stream *st, uint64_t from, void *vec /* ngtcp2_vec */, size_t max);
 /* Records that ngtcp2 took n more bytes. */
 void quic_stream_tx_advance(quic_stream *st, size_t n);
 /* Releases acknowledged chunks up to offset. */
@@ -97,5 +136,10 @@ int quic_stream_append_rx(quic_stream *st, const uint8_t *data, size_t len);
 /* Copies up to max bytes into dst, frees what was read. Returns bytes read. */
 size_t quic_stream_rx_read(quic_stream *st, uint8_t *dst, size_t max);
 void quic_stream_rx_discard(quic_stream *st);
+
+/* Header bookkeeping (HTTP/3). */
+void quic_nvlist_clear(quic_nvlist *l);
+int quic_nvlist_add(quic_nvlist *l, const uint8_t *name, size_t namelen, const uint8_t *value, size_t valuelen);
+void quic_stream_hblocks_free(quic_stream *st);
 
 #endif

@@ -1,0 +1,359 @@
+#include "http3.h"
+
+#include <nghttp3/nghttp3.h>
+#include <string.h>
+
+#include "endpoint.h"
+#include "mem.h"
+
+/* Limits on what a peer's header blocks may cost us on one stream. */
+#define MAX_HEADER_BYTES (64u << 10)
+#define MAX_HEADER_BLOCKS 16
+
+static quic_session *sess(void *user) { return user; }
+
+static void fail_conn(quic_session *s, int liberr) {
+  ngtcp2_ccerr_set_application_error(&s->ccerr, nghttp3_err_infer_quic_app_error_code(liberr), NULL, 0);
+  s->ccerr_set = true;
+}
+
+/* ---- nghttp3 callbacks ---- */
+
+static int cb_acked_stream_data(nghttp3_conn *conn, int64_t id, uint64_t datalen, void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(id);
+  QUIC_UNUSED(user);
+  quic_stream *st = stream_user;
+  if (st) quic_session_stream_acked(st, st->tx_acked + datalen);
+  return 0;
+}
+
+static int cb_recv_data(nghttp3_conn *conn, int64_t id, const uint8_t *data, size_t datalen, void *user,
+                        void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(id);
+  QUIC_UNUSED(user);
+  quic_stream *st = stream_user;
+  if (st == NULL) return 0;
+  return quic_session_stream_data(st, data, datalen, false) == QUIC_OK ? 0 : NGHTTP3_ERR_CALLBACK_FAILURE;
+}
+
+static int cb_deferred_consume(nghttp3_conn *conn, int64_t id, size_t consumed, void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(stream_user);
+  quic_session *s = sess(user);
+  ngtcp2_conn_extend_max_stream_offset(s->conn, id, consumed);
+  ngtcp2_conn_extend_max_offset(s->conn, consumed);
+  return 0;
+}
+
+static quic_stream *request_stream(quic_session *s, int64_t id, void *stream_user) {
+  if (stream_user) return stream_user;
+  quic_stream *st = quic_session_remote_stream(s, id);
+  if (st) nghttp3_conn_set_stream_user_data(s->h3, id, st);
+  return st;
+}
+
+static int begin_block(quic_session *s, int64_t id, void *stream_user, uint8_t kind) {
+  quic_stream *st = request_stream(s, id, stream_user);
+  if (st == NULL) return NGHTTP3_ERR_CALLBACK_FAILURE;
+  st->hb_cur_len = 0;
+  st->hb_cur_count = 0;
+  st->hb_cur_kind = kind;
+  return 0;
+}
+
+static int cb_begin_headers(nghttp3_conn *conn, int64_t id, void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  return begin_block(sess(user), id, stream_user, QUIC_HEADERS_INITIAL);
+}
+
+static int cb_begin_trailers(nghttp3_conn *conn, int64_t id, void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  return begin_block(sess(user), id, stream_user, QUIC_HEADERS_TRAILERS);
+}
+
+static int cb_recv_header(nghttp3_conn *conn, int64_t id, int32_t token, nghttp3_rcbuf *name, nghttp3_rcbuf *value,
+                          uint8_t flags, void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(id);
+  QUIC_UNUSED(token);
+  QUIC_UNUSED(flags);
+  QUIC_UNUSED(user);
+  quic_stream *st = stream_user;
+  if (st == NULL) return 0;
+  nghttp3_vec n = nghttp3_rcbuf_get_buf(name), v = nghttp3_rcbuf_get_buf(value);
+  size_t add = 8 + n.len + v.len;
+  st->hb_total += add;
+  /* Past the limit the block is dropped at its end and the stream reset. */
+  if (st->hb_total > MAX_HEADER_BYTES) return 0;
+  if (st->hb_cur_len + add > st->hb_cur_cap) {
+    size_t cap = QUIC_MAX(st->hb_cur_cap * 2, st->hb_cur_len + add);
+    uint8_t *p = quic_realloc(st->hb_cur, cap);
+    if (p == NULL) return NGHTTP3_ERR_CALLBACK_FAILURE;
+    st->hb_cur = p;
+    st->hb_cur_cap = cap;
+  }
+  uint8_t *p = st->hb_cur + st->hb_cur_len;
+  uint32_t nl = (uint32_t)n.len, vl = (uint32_t)v.len;
+  memcpy(p, &nl, 4);
+  memcpy(p + 4, n.base, n.len);
+  memcpy(p + 4 + n.len, &vl, 4);
+  memcpy(p + 8 + n.len, v.base, v.len);
+  st->hb_cur_len += add;
+  st->hb_cur_count++;
+  return 0;
+}
+
+/* A response block whose :status is 1xx is informational. */
+static bool is_informational(const uint8_t *d, size_t len) {
+  size_t off = 0;
+  while (off + 8 <= len) {
+    uint32_t nl, vl;
+    memcpy(&nl, d + off, 4);
+    memcpy(&vl, d + off + 4 + nl, 4);
+    if (nl == 7 && memcmp(d + off + 4, ":status", 7) == 0) return vl == 3 && d[off + 8 + nl] == '1';
+    off += 8 + nl + vl;
+  }
+  return false;
+}
+
+static int end_block(quic_session *s, int64_t id, quic_stream *st) {
+  if (st == NULL) return 0;
+  if (st->hb_total > MAX_HEADER_BYTES || ++st->hb_blocks > MAX_HEADER_BLOCKS) {
+    ngtcp2_conn_shutdown_stream(s->conn, 0, id, NGHTTP3_H3_EXCESSIVE_LOAD);
+    st->hb_cur_len = 0;
+    return 0;
+  }
+  quic_hblock *b = quic_malloc(sizeof(*b) + st->hb_cur_len);
+  if (b == NULL) return NGHTTP3_ERR_CALLBACK_FAILURE;
+  b->next = NULL;
+  b->kind = st->hb_cur_kind;
+  if (b->kind == QUIC_HEADERS_INITIAL && !s->server && is_informational(st->hb_cur, st->hb_cur_len))
+    b->kind = QUIC_HEADERS_INFO;
+  b->count = st->hb_cur_count;
+  b->len = st->hb_cur_len;
+  if (st->hb_cur_len) memcpy(b->data, st->hb_cur, st->hb_cur_len);
+  if (st->hb_tail) st->hb_tail->next = b;
+  else st->hb_head = b;
+  st->hb_tail = b;
+  st->hb_cur_len = 0;
+  quic_session_stream_event(st, QUIC_SEV_HEADERS);
+  return 0;
+}
+
+static int cb_end_headers(nghttp3_conn *conn, int64_t id, int fin, void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(fin);
+  return end_block(sess(user), id, stream_user);
+}
+
+static int cb_end_stream(nghttp3_conn *conn, int64_t id, void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(id);
+  QUIC_UNUSED(user);
+  quic_stream *st = stream_user;
+  if (st) quic_session_stream_data(st, NULL, 0, true);
+  return 0;
+}
+
+static int cb_stop_sending(nghttp3_conn *conn, int64_t id, uint64_t code, void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(stream_user);
+  ngtcp2_conn_shutdown_stream_read(sess(user)->conn, 0, id, code);
+  return 0;
+}
+
+static int cb_reset_stream(nghttp3_conn *conn, int64_t id, uint64_t code, void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(stream_user);
+  ngtcp2_conn_shutdown_stream_write(sess(user)->conn, 0, id, code);
+  return 0;
+}
+
+static int cb_shutdown(nghttp3_conn *conn, int64_t id, void *user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(id);
+  sess(user)->goaway_received = true;
+  return 0;
+}
+
+/* Body data for nghttp3: views of the send buffer, kept until acknowledged. */
+static nghttp3_ssize cb_read_data(nghttp3_conn *conn, int64_t id, nghttp3_vec *vec, size_t veccnt, uint32_t *pflags,
+                                  void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(id);
+  QUIC_UNUSED(user);
+  quic_stream *st = stream_user;
+  if (st == NULL) {
+    *pflags |= NGHTTP3_DATA_FLAG_EOF;
+    return 0;
+  }
+  size_t n = quic_stream_tx_vec(st, st->tx_h3_read, vec, veccnt);
+  for (size_t i = 0; i < n; i++) st->tx_h3_read += vec[i].len;
+  if (st->tx_h3_read == st->tx_written && (st->flags & QUIC_STREAM_FIN_QUEUED)) {
+    *pflags |= NGHTTP3_DATA_FLAG_EOF;
+    if (st->has_trailers) {
+      *pflags |= NGHTTP3_DATA_FLAG_NO_END_STREAM;
+      (void)quic_http3_submit(st, QUIC_HEADERS_TRAILERS, &st->tx_trailers);
+      st->has_trailers = false;
+    }
+    st->flags |= QUIC_STREAM_FIN_SENT;
+    return (nghttp3_ssize)n;
+  }
+  if (n == 0) return NGHTTP3_ERR_WOULDBLOCK;
+  return (nghttp3_ssize)n;
+}
+
+/* ---- lifecycle ---- */
+
+int quic_http3_init(quic_session *s) {
+  nghttp3_callbacks cb;
+  memset(&cb, 0, sizeof(cb));
+  cb.acked_stream_data = cb_acked_stream_data;
+  cb.recv_data = cb_recv_data;
+  cb.deferred_consume = cb_deferred_consume;
+  cb.begin_headers = cb_begin_headers;
+  cb.recv_header = cb_recv_header;
+  cb.end_headers = cb_end_headers;
+  cb.begin_trailers = cb_begin_trailers;
+  cb.recv_trailer = cb_recv_header;
+  cb.end_trailers = cb_end_headers;
+  cb.stop_sending = cb_stop_sending;
+  cb.end_stream = cb_end_stream;
+  cb.reset_stream = cb_reset_stream;
+  cb.shutdown = cb_shutdown;
+  nghttp3_settings settings;
+  nghttp3_settings_default(&settings);
+  settings.max_field_section_size = s->h3_settings.max_field_section_size;
+  settings.qpack_max_dtable_capacity = (size_t)s->h3_settings.qpack_max_dtable_capacity;
+  settings.qpack_encoder_max_dtable_capacity = (size_t)s->h3_settings.qpack_encoder_max_dtable_capacity;
+  settings.qpack_blocked_streams = (size_t)s->h3_settings.qpack_blocked_streams;
+  int rv = s->server ? nghttp3_conn_server_new(&s->h3, &cb, &settings, quic_mem_nghttp3(), s)
+                     : nghttp3_conn_client_new(&s->h3, &cb, &settings, quic_mem_nghttp3(), s);
+  if (rv != 0) {
+    s->h3 = NULL;
+    return QUIC_ERR_NOMEM;
+  }
+  if (s->server) {
+    /* Requests beyond what the client may open are refused by QUIC limits. */
+    const ngtcp2_transport_params *lp = ngtcp2_conn_get_local_transport_params(s->conn);
+    nghttp3_conn_set_max_client_streams_bidi(s->h3, lp->initial_max_streams_bidi);
+  }
+  int64_t ctrl, enc, dec;
+  if (ngtcp2_conn_open_uni_stream(s->conn, &ctrl, NULL) != 0 ||
+      nghttp3_conn_bind_control_stream(s->h3, ctrl) != 0 ||
+      ngtcp2_conn_open_uni_stream(s->conn, &enc, NULL) != 0 ||
+      ngtcp2_conn_open_uni_stream(s->conn, &dec, NULL) != 0 ||
+      nghttp3_conn_bind_qpack_streams(s->h3, enc, dec) != 0)
+    return QUIC_ERR_NGTCP2;
+  return QUIC_OK;
+}
+
+void quic_http3_free(quic_session *s) {
+  if (s->h3) nghttp3_conn_del(s->h3);
+  s->h3 = NULL;
+}
+
+int quic_http3_recv(quic_session *s, int64_t id, const uint8_t *data, size_t len, bool fin) {
+  nghttp3_ssize n = nghttp3_conn_read_stream(s->h3, id, data, len, fin);
+  if (n < 0) {
+    fail_conn(s, (int)n);
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  /* Framing and header bytes are consumed now; body bytes when read. */
+  ngtcp2_conn_extend_max_stream_offset(s->conn, id, (uint64_t)n);
+  ngtcp2_conn_extend_max_offset(s->conn, (uint64_t)n);
+  return 0;
+}
+
+ngtcp2_ssize quic_http3_writev(quic_session *s, int64_t *id, int *fin, ngtcp2_vec *vec, size_t n) {
+  *id = -1;
+  *fin = 0;
+  if (ngtcp2_conn_get_max_data_left(s->conn) == 0) return 0;
+  nghttp3_ssize r = nghttp3_conn_writev_stream(s->h3, id, fin, (nghttp3_vec *)vec, n);
+  if (r < 0) {
+    fail_conn(s, (int)r);
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  return r;
+}
+
+int quic_http3_wrote(quic_session *s, int64_t id, size_t n) {
+  int rv = nghttp3_conn_add_write_offset(s->h3, id, n);
+  if (rv != 0) fail_conn(s, rv);
+  return rv;
+}
+
+void quic_http3_blocked(quic_session *s, int64_t id) { nghttp3_conn_block_stream(s->h3, id); }
+
+void quic_http3_shutdown_write(quic_session *s, int64_t id) { nghttp3_conn_shutdown_stream_write(s->h3, id); }
+
+void quic_http3_unblock(quic_session *s, int64_t id) { (void)nghttp3_conn_unblock_stream(s->h3, id); }
+
+int quic_http3_acked(quic_session *s, int64_t id, uint64_t n) {
+  int rv = nghttp3_conn_add_ack_offset(s->h3, id, n);
+  if (rv != 0) fail_conn(s, rv);
+  return rv;
+}
+
+void quic_http3_stream_closed(quic_session *s, int64_t id, uint64_t code) {
+  int rv = nghttp3_conn_close_stream(s->h3, id, code);
+  if (rv != 0 && rv != NGHTTP3_ERR_STREAM_NOT_FOUND) fail_conn(s, rv);
+}
+
+void quic_http3_shutdown_read(quic_session *s, int64_t id) { (void)nghttp3_conn_shutdown_stream_read(s->h3, id); }
+
+static nghttp3_nv *to_nv(const quic_nvlist *l) {
+  nghttp3_nv *nv = quic_calloc(l->count ? l->count : 1, sizeof(*nv));
+  if (nv == NULL) return NULL;
+  size_t off = 0;
+  for (uint32_t i = 0; i < l->count; i++) {
+    uint32_t nl, vl;
+    memcpy(&nl, l->data + off, 4);
+    nv[i].name = l->data + off + 4;
+    nv[i].namelen = nl;
+    memcpy(&vl, l->data + off + 4 + nl, 4);
+    nv[i].value = l->data + off + 8 + nl;
+    nv[i].valuelen = vl;
+    nv[i].flags = NGHTTP3_NV_FLAG_NONE;
+    off += 8 + nl + vl;
+  }
+  return nv;
+}
+
+int quic_http3_submit(quic_stream *st, int kind, const quic_nvlist *l) {
+  quic_session *s = st->session;
+  if (s->h3 == NULL || st->id < 0) return QUIC_ERR_STATE;
+  nghttp3_nv *nv = to_nv(l);
+  if (nv == NULL) return QUIC_ERR_NOMEM;
+  nghttp3_data_reader dr = {.read_data = cb_read_data};
+  int rv;
+  switch (kind) {
+  case QUIC_HEADERS_INFO:
+    rv = nghttp3_conn_submit_info(s->h3, st->id, nv, l->count);
+    break;
+  case QUIC_HEADERS_TRAILERS:
+    rv = nghttp3_conn_submit_trailers(s->h3, st->id, nv, l->count);
+    break;
+  default:
+    rv = s->server ? nghttp3_conn_submit_response(s->h3, st->id, nv, l->count, &dr)
+                   : nghttp3_conn_submit_request(s->h3, st->id, nv, l->count, &dr, st);
+    break;
+  }
+  quic_free(nv);
+  if (rv != 0) return QUIC_ERR_INVALID;
+  quic_wrap_mark_dirty(s->wrap, s);
+  return QUIC_OK;
+}
+
+void quic_http3_resume(quic_stream *st) {
+  quic_session *s = st->session;
+  if (s->h3 && st->id >= 0) (void)nghttp3_conn_resume_stream(s->h3, st->id);
+}
+
+void quic_http3_goaway(quic_session *s, bool final) {
+  if (s->h3 == NULL || !s->server) return;
+  if (final) (void)nghttp3_conn_shutdown(s->h3);
+  else (void)nghttp3_conn_submit_shutdown_notice(s->h3);
+}
