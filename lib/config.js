@@ -207,11 +207,16 @@ class SessionConfig {
     const n = new Float64Array(C.SO_COUNT);
 
     const alpn = encodeAlpn(options.alpn === undefined ? 'h3' : options.alpn);
-    if (alpn.list.some((p) => p === 'h3' || p.startsWith('h3-'))) {
-      unsupported("ALPN 'h3' (HTTP/3)",
-                  'HTTP/3 is not implemented yet; pass another alpn such as \'xyz\' for raw QUIC');
-    }
     this.#alpn = alpn;
+
+    // HTTP/3 settings, used when 'h3' is negotiated.
+    const h3 = options.http3 === undefined ? {} : options.http3;
+    validateObject(h3, 'options.http3');
+    n[C.SO_MAX_FIELD_SECTION_SIZE] = optInt(h3, 'maxFieldSectionSize', 'options.http3', 1, 2 ** 32 - 1, 64 * 1024);
+    n[C.SO_QPACK_MAX_DTABLE_CAPACITY] = optInt(h3, 'qpackMaxDTableCapacity', 'options.http3', 0, 2 ** 20, 4096);
+    n[C.SO_QPACK_ENCODER_MAX_DTABLE_CAPACITY] =
+      optInt(h3, 'qpackEncoderMaxDTableCapacity', 'options.http3', 0, 2 ** 20, 4096);
+    n[C.SO_QPACK_BLOCKED_STREAMS] = optInt(h3, 'qpackBlockedStreams', 'options.http3', 0, 65535, 100);
 
     if (options.hostname !== undefined) {
       validateString(options.hostname, 'options.hostname');
@@ -291,6 +296,7 @@ class SessionConfig {
   get side() { return this.#side; }
   get alpn() { return this.#alpn.list.slice(); }
   get hostname() { return this.#hostname; }
+  get isH3Only() { return this.#alpn.list.length === 1 && this.#alpn.list[0] === 'h3'; }
 
   // Merges endpoint-wide settings; returns what the binding takes.
   [kNative](endpointSession, remoteAddress) {
@@ -327,8 +333,11 @@ class StreamOptions {
     this.#headers = options.headers;
     this.#trailers = options.trailers;
     this.#body = options.body;
-    if (options.headers !== undefined || options.trailers !== undefined) {
-      unsupported('options.headers / options.trailers', 'headers need HTTP/3, which is not implemented yet');
+    for (const key of ['headers', 'trailers']) {
+      const v = options[key];
+      if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) {
+        throw codes.ERR_INVALID_ARG_TYPE(`options.${key}`, 'an object or a Promise', v);
+      }
     }
   }
 

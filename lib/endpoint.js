@@ -76,7 +76,9 @@ class Endpoint extends EventTarget {
     const { options: n, tls } = config[kNative](this.#config.session, remote.address);
     this.#bind();
     const [handle, key] = binding.endpointConnect(this.#handle, remote.address, remote.port, n, tls);
-    const session = new Session(kPrivate, this, handle, key, 'client', remote, this.#sessionGone);
+    const host = config.hostname ?? (net.isIPv6(remote.address) ? `[${remote.address}]` : remote.address);
+    const authority = remote.port === 443 ? host : `${host}:${remote.port}`;
+    const session = new Session(kPrivate, this, handle, key, 'client', remote, this.#sessionGone, authority);
     this.#sessions.set(key, session);
     return session;
   }

@@ -8,6 +8,7 @@ const { Stream, kEvent, kSessionClosed, kSend, kOpened, codeOf } = require('./st
 const { StreamOptions, ResponseOptions } = require('./config');
 const { validateBody } = require('./body');
 const { SessionStats } = require('./stats');
+const http3 = require('./http3');
 
 const C = binding.constants;
 const kHandshake = Symbol('kHandshake');
@@ -15,11 +16,13 @@ const kNativeClose = Symbol('kNativeClose');
 const kStreamEvent = Symbol('kStreamEvent');
 const kDestroy = Symbol('kDestroy');
 
-function closeError(kind, code, reason) {
+function closeError(kind, code, reason, h3) {
   switch (kind) {
     case C.CLOSE_IDLE: return null;
     case C.CLOSE_TRANSPORT: return code === 0n ? null : codes.ERR_QUIC_TRANSPORT_ERROR(code, reason);
-    case C.CLOSE_APPLICATION: return code === 0n ? null : codes.ERR_QUIC_APPLICATION_ERROR(code, reason);
+    case C.CLOSE_APPLICATION:
+      // NO_ERROR, and H3_NO_ERROR on HTTP/3, are clean closes.
+      return code === 0n || (h3 && code === http3.H3_NO_ERROR) ? null : codes.ERR_QUIC_APPLICATION_ERROR(code, reason);
     case C.CLOSE_STATELESS_RESET: return codes.ERR_QUIC_STATELESS_RESET();
     case C.CLOSE_VERSION_NEGOTIATION: return codes.ERR_QUIC_VERSION_NEGOTIATION();
     case C.CLOSE_HANDSHAKE_TIMEOUT: return codes.ERR_QUIC_HANDSHAKE_TIMEOUT();
@@ -42,11 +45,13 @@ class Session extends EventTarget {
   #stats;
 
   #onGone;
+  #authority;  // client: what an HTTP/3 request names by default
 
-  constructor(token, endpoint, handle, key, side, remote, onGone) {
+  constructor(token, endpoint, handle, key, side, remote, onGone, authority) {
     if (token !== kPrivate) throw new TypeError('Illegal constructor');
     super();
     this.#onGone = onGone;
+    this.#authority = authority;
     this.#endpoint = endpoint;
     this.#handle = handle;
     this.#key = key;
@@ -77,16 +82,38 @@ class Session extends EventTarget {
   }
   get stats() { return this.#stats; }
   get nativeAlive() { return this.#handle !== null; }
+  get isHttp3() { return this.#info?.alpn === 'h3'; }
 
   open(options = {}) {
     const opts = StreamOptions.isStreamOptions(options) ? options : new StreamOptions(options);
     validateBody(opts.body);
     if (this.#closed.settled || this.#closing) throw codes.ERR_INVALID_STATE('the session is closing or closed');
     if (!this.#open) throw codes.ERR_INVALID_STATE('the handshake has not completed');
-    const [key, id] = binding.sessionOpen(this.#handle, opts.unidirectional);
-    const stream = new Stream(kPrivate, this, this.#handle, key, id, true, opts.unidirectional);
+    const h3 = this.isHttp3;
+    let headers = null;
+    let pendingHeaders = null;
+    if (h3) {
+      if (opts.unidirectional) {
+        throw codes.ERR_QUIC_UNSUPPORTED('unidirectional streams on an HTTP/3 session', 'HTTP/3 requests are bidirectional');
+      }
+      if (this.#side === 'server') throw codes.ERR_INVALID_STATE('an HTTP/3 server answers requests; it cannot open them');
+      if (this.#info?.goaway) throw codes.ERR_INVALID_STATE('the server sent GOAWAY: no new requests');
+      if (http3.isPromise(opts.headers)) pendingHeaders = opts.headers;
+      else headers = http3.requestFields(opts.headers, this.#authority);
+    } else if (opts.headers !== undefined || opts.trailers !== undefined) {
+      throw codes.ERR_QUIC_UNSUPPORTED('headers and trailers', `the negotiated ALPN '${this.alpn}' has no headers (use 'h3')`);
+    }
+    const [key, id] = binding.sessionOpen(this.#handle, opts.unidirectional, headers);
+    const stream = new Stream(kPrivate, this, this.#handle, key, id, true, opts.unidirectional, h3);
     this.#streams.set(key, stream);
-    stream[kSend](opts.body);
+    if (pendingHeaders) {
+      Promise.resolve(pendingHeaders).then((h) => {
+        if (this.#handle) binding.streamSubmitHeaders(this.#handle, key, http3.KIND.INITIAL, http3.requestFields(h, this.#authority));
+        stream[kSend](opts.body, opts.trailers);
+      }).catch((err) => stream.cancel(err));
+    } else {
+      stream[kSend](opts.body, opts.trailers);
+    }
     return stream;
   }
 
@@ -103,7 +130,9 @@ class Session extends EventTarget {
     this.#closing = true;
     if (this.#handle) {
       const message = reason instanceof Error ? reason.message : reason === undefined ? '' : String(reason);
-      binding.sessionCancel(this.#handle, true, codeOf(reason), message.slice(0, 100));
+      let code = codeOf(reason);
+      if (this.isHttp3 && code === 0n) code = http3.H3_NO_ERROR;
+      binding.sessionCancel(this.#handle, true, code, message.slice(0, 100));
     }
     this.#finish(reason === undefined ? null : reason);
     return this.#closed.promise;
@@ -137,7 +166,7 @@ class Session extends EventTarget {
     let info = null;
     try { info = binding.sessionInfo(this.#handle); } catch {}
     if (info && !this.#info) this.#info = info;
-    const err = closeError(kind, code, info?.closeReason);
+    const err = closeError(kind, code, info?.closeReason, (this.#info || info)?.alpn === 'h3');
     if (process.env.QUIC_DEBUG_JS) console.error("close", this.#side, kind, code, info?.closeReason);
     let hsErr = null;
     if (!this.#handshake.settled && info?.validationCode) {
@@ -149,7 +178,8 @@ class Session extends EventTarget {
   [kStreamEvent](type, key, id, aux, code) {
     if (type === C.E_STREAM_NEW) {
       const uni = (aux & C.STREAM_UNI) !== 0;
-      const stream = new Stream(kPrivate, this, this.#handle, key, id, false, uni);
+      const h3 = this.isHttp3;
+      const stream = new Stream(kPrivate, this, this.#handle, key, id, false, uni, h3);
       this.#streams.set(key, stream);
       let respondWith;
       if (!uni) {
@@ -159,16 +189,20 @@ class Session extends EventTarget {
           responded = true;
           const start = (opts) => {
             const ro = ResponseOptions.isResponseOptions(opts) ? opts : new ResponseOptions(opts);
-            if (ro.headers !== undefined || ro.hints !== undefined || ro.trailers !== undefined) {
-              throw codes.ERR_QUIC_UNSUPPORTED('response headers', 'headers need HTTP/3');
-            }
             validateBody(ro.body);
-            return stream[kSend](ro.body);
+            if (!h3) {
+              if (ro.headers !== undefined || ro.hints !== undefined || ro.trailers !== undefined) {
+                throw codes.ERR_QUIC_UNSUPPORTED('response headers', `the negotiated ALPN '${this.alpn}' has no headers (use 'h3')`);
+              }
+              return stream[kSend](ro.body);
+            }
+            return this.#respondH3(stream, key, ro);
           };
-          if (options && typeof options.then === 'function') {
+          if (http3.isPromise(options)) {
             return Promise.resolve(options).then(start).catch((err) => stream.cancel(err));
           }
-          start(options);
+          const r = start(options);
+          if (http3.isPromise(r)) r.catch((err) => stream.cancel(err));
         };
       }
       this.dispatchEvent(new StreamEvent(kPrivate, stream, respondWith));
@@ -181,6 +215,25 @@ class Session extends EventTarget {
       return;
     }
     stream[kEvent](type, code);
+  }
+
+  // Hints, then the response headers, then the body and trailers. Header
+  // objects that are promises are awaited in that order.
+  #respondH3(stream, key, ro) {
+    const submit = (kind, fields) => {
+      if (this.#handle) binding.streamSubmitHeaders(this.#handle, key, kind, fields);
+    };
+    const hints = ro.hints === undefined ? [] : Array.isArray(ro.hints) ? ro.hints : [ro.hints];
+    if (!hints.some(http3.isPromise) && !http3.isPromise(ro.headers)) {
+      for (const h of hints) submit(http3.KIND.INFO, http3.hintFields(h));
+      submit(http3.KIND.INITIAL, http3.responseFields(ro.headers));
+      return stream[kSend](ro.body, ro.trailers);
+    }
+    return (async () => {
+      for (const h of hints) submit(http3.KIND.INFO, http3.hintFields(await h));
+      submit(http3.KIND.INITIAL, http3.responseFields(await ro.headers));
+      return stream[kSend](ro.body, ro.trailers);
+    })();
   }
 
   // A stream let go of its native state.

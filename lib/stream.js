@@ -8,6 +8,7 @@ const { codes } = require('./errors');
 const { deferred, settle, kPrivate } = require('./events');
 const { chunksOf } = require('./body');
 const { validateFunction } = require('./validate');
+const http3 = require('./http3');
 
 const C = binding.constants;
 const HWM = C.STREAM_TX_HWM;
@@ -42,9 +43,20 @@ class Stream {
   #nativeClosed = false;
   #released = false;
   #stash = [];           // data copied out of C when the session ended
+  #h3;
+  #headers = null;       // HTTP/3: deferred of the request / final response headers
+  #hints = null;         // deferred of the informational blocks before them
+  #trailers = null;
+  #hintList = [];
 
-  constructor(token, session, handle, key, id, local, uni) {
+  constructor(token, session, handle, key, id, local, uni, h3 = false) {
     if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    this.#h3 = h3;
+    if (h3) {
+      this.#headers = deferred();
+      this.#hints = deferred();
+      this.#trailers = deferred();
+    }
     this.#session = session;
     this.#handle = handle;
     this.#key = key;
@@ -67,9 +79,10 @@ class Stream {
   get closed() { return this.#closed.promise; }
   get blocked() { return this.#blocked.promise; }
   get locked() { return this.#consumer !== null; }
-  // Raw QUIC has no headers; the promises reject (handled) with the reason.
-  get headers() { return this.#noHeaders('stream.headers'); }
-  get trailers() { return this.#noHeaders('stream.trailers'); }
+  // HTTP/3 header promises. Raw QUIC has no headers: they reject (handled).
+  get headers() { return this.#h3 ? this.#headers.promise : this.#noHeaders('stream.headers'); }
+  get trailers() { return this.#h3 ? this.#trailers.promise : this.#noHeaders('stream.trailers'); }
+  get hints() { return this.#h3 ? this.#hints.promise : this.#noHeaders('stream.hints'); }
   #noHeadersPromise = null;
   #noHeaders(what) {
     if (this.#noHeadersPromise === null) {
@@ -100,7 +113,34 @@ class Stream {
 
   #endRead() {
     this.#readEnded = true;
+    // The body ended without trailers.
+    if (this.#h3) settle(this.#trailers, null, undefined);
     this.#maybeRelease();
+  }
+
+  #takeHeaders() {
+    if (!this.#session.nativeAlive || this.#released) return;
+    for (const block of binding.streamHeaders(this.#handle, this.#key)) {
+      const kind = block[0];
+      const fields = http3.toObject(block.slice(1));
+      if (kind === http3.KIND.INFO) {
+        this.#hintList.push(fields);
+      } else if (kind === http3.KIND.INITIAL) {
+        settle(this.#headers, null, fields);
+        settle(this.#hints, null, this.#hintList);
+      } else {
+        settle(this.#trailers, null, fields);
+      }
+    }
+  }
+
+  // Header promises still open when the stream ends settle here.
+  #settleHeaders(error) {
+    if (!this.#h3) return;
+    const err = error || codes.ERR_QUIC_SESSION_CLOSED();
+    settle(this.#headers, err);
+    settle(this.#hints, null, this.#hintList);
+    settle(this.#trailers, null, undefined);
   }
 
   readableNodeStream() {
@@ -229,7 +269,7 @@ class Stream {
 
   // ---- writing ----
 
-  async [kSend](body) {
+  async [kSend](body, trailers) {
     if (this.#writeDone) return;
     try {
       for await (const chunk of chunksOf(body)) {
@@ -237,9 +277,10 @@ class Stream {
         const pending = binding.streamWrite(this.#handle, this.#key, chunk, false);
         if (pending > HWM) await new Promise((resolve) => this.#drained.push(resolve));
       }
+      const fields = trailers === undefined ? null : http3.trailerFields(await trailers);
       if (!this.#writeDone && this.#session.nativeAlive) {
         this.#writeDone = true;
-        binding.streamWrite(this.#handle, this.#key, null, true);
+        binding.streamWrite(this.#handle, this.#key, null, true, fields);
       }
     } catch (err) {
       if (this.#writeDone) return; // the stream ended under us: nothing to report
@@ -271,9 +312,12 @@ class Stream {
     if (!this.#closed.settled) {
       this.#writeDone = true;
       this.#wakeWriters();
-      this.#abort(codeOf(reason), true, true);
+      let code = codeOf(reason);
+      if (this.#h3 && code === 0n) code = http3.H3_REQUEST_CANCELLED;
+      this.#abort(code, true, true);
       settle(this.#blocked, null, false);
       settle(this.#closed, reason === undefined ? null : reason);
+      this.#settleHeaders(reason);
       this.#maybeRelease();
     }
     return this.#closed.promise;
@@ -295,6 +339,9 @@ class Stream {
   // Called by the session for this stream's native events.
   [kEvent](type, code) {
     switch (type) {
+      case C.E_STREAM_HEADERS:
+        this.#takeHeaders();
+        break;
       case C.E_STREAM_DATA: {
         const w = this.#wantData;
         this.#wantData = null;
@@ -303,6 +350,7 @@ class Stream {
       }
       case C.E_STREAM_RESET: {
         const err = codes.ERR_QUIC_STREAM_RESET(code);
+        this.#settleHeaders(err);
         this.#readError = err;
         if (this.#failReader) this.#failReader(err);
         else if (this.#wantData) { const w = this.#wantData; this.#wantData = null; w(); }
@@ -326,9 +374,12 @@ class Stream {
         this.#writeDone = true;
         this.#wakeWriters();
         settle(this.#blocked, null, false);
-        const err = code !== 0n ? codes.ERR_QUIC_STREAM_RESET(code) : null;
+        const clean = code === 0n || (this.#h3 && code === http3.H3_NO_ERROR);
+        const err = clean ? null : codes.ERR_QUIC_STREAM_RESET(code);
         // Data still buffered in C remains readable; the end comes through read().
         settle(this.#closed, err);
+        if (this.#h3) this.#takeHeaders();
+        this.#settleHeaders(err);
         if (this.#wantData) { const w = this.#wantData; this.#wantData = null; w(); }
         if (this.#consumer === null && !(this.#uni && this.#local)) {
           // Nobody reads: keep the data until a reader comes or the session ends.
@@ -360,6 +411,7 @@ class Stream {
     settle(this.#blocked, null, false);
     const incomplete = !this.#nativeClosed && !this.#closed.settled;
     settle(this.#closed, incomplete ? (error || null) : null);
+    this.#settleHeaders(error);
     const w = this.#wantData;
     this.#wantData = null;
     if (this.#failReader && this.#readError && this.#stash.length === 0) this.#failReader(this.#readError);

@@ -130,6 +130,10 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   cfg->handshake_timeout_ms = (uint64_t)o[QUIC_SO_HANDSHAKE_TIMEOUT];
   cfg->max_payload_size = (size_t)o[QUIC_SO_MAX_PAYLOAD_SIZE];
   cfg->ack_thresh = (uint64_t)o[QUIC_SO_UNACKNOWLEDGED_PACKET_THRESHOLD];
+  cfg->h3.max_field_section_size = (uint64_t)o[QUIC_SO_MAX_FIELD_SECTION_SIZE];
+  cfg->h3.qpack_max_dtable_capacity = (uint64_t)o[QUIC_SO_QPACK_MAX_DTABLE_CAPACITY];
+  cfg->h3.qpack_encoder_max_dtable_capacity = (uint64_t)o[QUIC_SO_QPACK_ENCODER_MAX_DTABLE_CAPACITY];
+  cfg->h3.qpack_blocked_streams = (uint64_t)o[QUIC_SO_QPACK_BLOCKED_STREAMS];
 
   quic_tls_options to;
   memset(&to, 0, sizeof(to));
@@ -176,6 +180,42 @@ out:
   return ok;
 }
 
+/* A flat JS array [name, value, name, value, ...] of strings (validated in
+ * JS) into header fields; strings are taken as latin1 octets. */
+static bool get_nvlist(napi_env env, napi_value arr, quic_nvlist *out) {
+  memset(out, 0, sizeof(*out));
+  uint32_t len;
+  bool is = false;
+  if (napi_is_array(env, arr, &is) != napi_ok || !is || napi_get_array_length(env, arr, &len) != napi_ok ||
+      (len & 1)) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "headers must be a flat array of names and values");
+    return false;
+  }
+  char stackbuf[2][1024];
+  for (uint32_t i = 0; i < len; i += 2) {
+    napi_value nv[2];
+    size_t l[2];
+    char *p[2] = {NULL, NULL};
+    bool ok = true;
+    for (int j = 0; j < 2 && ok; j++) {
+      ok = napi_get_element(env, arr, i + (uint32_t)j, &nv[j]) == napi_ok &&
+           napi_get_value_string_latin1(env, nv[j], NULL, 0, &l[j]) == napi_ok;
+      if (!ok) break;
+      p[j] = l[j] < sizeof(stackbuf[j]) ? stackbuf[j] : quic_malloc(l[j] + 1);
+      ok = p[j] != NULL && napi_get_value_string_latin1(env, nv[j], p[j], l[j] + 1, &l[j]) == napi_ok;
+    }
+    int rv = ok ? quic_nvlist_add(out, (uint8_t *)p[0], l[0], (uint8_t *)p[1], l[1]) : QUIC_ERR_INVALID;
+    for (int j = 0; j < 2; j++)
+      if (p[j] && p[j] != stackbuf[j]) quic_free(p[j]);
+    if (rv != QUIC_OK) {
+      quic_nvlist_clear(out);
+      quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "header names and values must be strings");
+      return false;
+    }
+  }
+  return true;
+}
+
 #define GET_SESSION(env, v)                                                                                    \
   quic_session *s = quic_binding_get_session(env, v);                                                          \
   if (s == NULL) return NULL
@@ -215,17 +255,23 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
   quic_napi_set(env, o, "remotePort", quic_napi_number(env, port));
   quic_napi_set(env, o, "remoteFamily", quic_napi_string(env, host == buf && s->remote.u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
   quic_napi_set(env, o, "closeReason", quic_napi_string(env, s->close_reason));
+  quic_napi_set(env, o, "goaway", quic_napi_bool(env, s->goaway_received));
   return o;
 }
 
-/* sessionOpen(handle, uni) -> [key, id] (id -1 while queued) */
+/* sessionOpen(handle, uni[, headers]) -> [key, id] (id -1 while queued) */
 static napi_value session_open(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(env, info, 2);
+  NAPI_ARGS(env, info, 3);
   GET_SESSION(env, argv[0]);
   bool uni;
   if (!quic_napi_get_bool(env, argv[1], &uni)) return NULL;
+  quic_nvlist nv = {0};
+  bool headers = argc > 2 && !quic_napi_is_nullish(env, argv[2]);
+  if (headers && !get_nvlist(env, argv[2], &nv)) return NULL;
   quic_stream *st;
   int rv = quic_session_open_stream(s, uni, &st);
+  if (rv == QUIC_OK && headers) rv = quic_stream_submit_headers(st, QUIC_HEADERS_INITIAL, &nv);
+  quic_nvlist_clear(&nv);
   if (rv != QUIC_OK) {
     quic_napi_throw_core(env, rv, "open");
     return NULL;
@@ -259,9 +305,10 @@ static napi_value session_cancel(napi_env env, napi_callback_info info) {
   return quic_napi_undefined(env);
 }
 
-/* streamWrite(handle, key, bytes|null, fin) -> bytes not yet acknowledged */
+/* streamWrite(handle, key, bytes|null, fin[, trailers]) -> bytes not yet
+ * acknowledged */
 static napi_value stream_write(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(env, info, 4);
+  NAPI_ARGS(env, info, 5);
   GET_SESSION(env, argv[0]);
   quic_stream *st = get_stream(env, s, argv[1]);
   if (st == NULL) return NULL;
@@ -270,6 +317,11 @@ static napi_value stream_write(napi_env env, napi_callback_info info) {
   bool fin;
   if (!quic_napi_is_nullish(env, argv[2]) && !quic_napi_get_bytes(env, argv[2], &data, &len)) return NULL;
   if (!quic_napi_get_bool(env, argv[3], &fin)) return NULL;
+  if (fin && argc > 4 && !quic_napi_is_nullish(env, argv[4])) {
+    quic_nvlist nv;
+    if (!get_nvlist(env, argv[4], &nv)) return NULL;
+    quic_stream_set_trailers(st, &nv);
+  }
   int rv = quic_stream_write(st, data, len, fin);
   if (rv != QUIC_OK) {
     quic_napi_throw_core(env, rv, "write");
@@ -307,6 +359,55 @@ static napi_value stream_abort(napi_env env, napi_callback_info info) {
     return NULL;
   quic_stream_abort(st, code, reset, stop);
   return quic_napi_undefined(env);
+}
+
+/* streamSubmitHeaders(handle, key, kind, headers) */
+static napi_value stream_submit_headers(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 4);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  double kind;
+  quic_nvlist nv;
+  if (!quic_napi_get_double(env, argv[2], &kind) || !get_nvlist(env, argv[3], &nv)) return NULL;
+  int rv = s->h3 ? quic_stream_submit_headers(st, (int)kind, &nv) : QUIC_ERR_STATE;
+  quic_nvlist_clear(&nv);
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "headers");
+    return NULL;
+  }
+  return quic_napi_undefined(env);
+}
+
+/* streamHeaders(handle, key) -> [[kind, name, value, ...], ...] taken from
+ * the received blocks (latin1 strings). */
+static napi_value stream_headers(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  napi_value out;
+  NAPI_CALL(env, napi_create_array(env, &out));
+  uint32_t nb = 0;
+  while (st->hb_head) {
+    quic_hblock *b = st->hb_head;
+    napi_value arr, v;
+    NAPI_CALL(env, napi_create_array_with_length(env, 1 + 2 * b->count, &arr));
+    NAPI_CALL(env, napi_set_element(env, arr, 0, quic_napi_number(env, b->kind)));
+    size_t off = 0;
+    for (uint32_t i = 0; i < b->count * 2; i++) {
+      uint32_t l;
+      memcpy(&l, b->data + off, 4);
+      NAPI_CALL(env, napi_create_string_latin1(env, (const char *)b->data + off + 4, l, &v));
+      NAPI_CALL(env, napi_set_element(env, arr, 1 + i, v));
+      off += 4 + l;
+    }
+    NAPI_CALL(env, napi_set_element(env, out, nb++, arr));
+    st->hb_head = b->next;
+    if (st->hb_head == NULL) st->hb_tail = NULL;
+    quic_free(b);
+  }
+  return out;
 }
 
 static napi_value stream_release(napi_env env, napi_callback_info info) {
@@ -371,6 +472,8 @@ void quic_binding_init_session(napi_env env, napi_value exports) {
       {"streamRead", NULL, stream_read, NULL, NULL, NULL, napi_default, NULL},
       {"streamAbort", NULL, stream_abort, NULL, NULL, NULL, napi_default, NULL},
       {"streamRelease", NULL, stream_release, NULL, NULL, NULL, napi_default, NULL},
+      {"streamSubmitHeaders", NULL, stream_submit_headers, NULL, NULL, NULL, napi_default, NULL},
+      {"streamHeaders", NULL, stream_headers, NULL, NULL, NULL, napi_default, NULL},
       {"streamConsumer", NULL, stream_consumer, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, QUIC_ARRAY_LEN(props), props);

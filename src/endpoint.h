@@ -45,6 +45,7 @@ enum {
   QUIC_E_STREAM_BLOCKED,    /* flow control stopped our writes */
   QUIC_E_STREAM_DRAIN,      /* the send buffer has room again */
   QUIC_E_STREAM_CLOSE,      /* both directions done; code if aborted */
+  QUIC_E_STREAM_HEADERS,    /* HTTP/3: header blocks can be taken */
 };
 
 typedef struct quic_event {

@@ -75,6 +75,7 @@ static void collect_stream_events(quic_wrap *w, quic_session *s) {
     st->events = 0;
     if (ev & QUIC_SEV_NEW) push_event(w, QUIC_E_STREAM_NEW, s, st, st->flags, 0);
     if (ev & QUIC_SEV_OPENED) push_event(w, QUIC_E_STREAM_OPENED, s, st, 0, 0);
+    if (ev & QUIC_SEV_HEADERS) push_event(w, QUIC_E_STREAM_HEADERS, s, st, 0, 0);
     if (ev & QUIC_SEV_STOP) push_event(w, QUIC_E_STREAM_STOP, s, st, 0, st->stop_code);
     if (ev & QUIC_SEV_BLOCKED) push_event(w, QUIC_E_STREAM_BLOCKED, s, st, 0, 0);
     if (ev & QUIC_SEV_DRAIN) push_event(w, QUIC_E_STREAM_DRAIN, s, st, 0, 0);
