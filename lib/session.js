@@ -97,7 +97,7 @@ class Session extends EventTarget {
         throw codes.ERR_QUIC_UNSUPPORTED('unidirectional streams on an HTTP/3 session', 'HTTP/3 requests are bidirectional');
       }
       if (this.#side === 'server') throw codes.ERR_INVALID_STATE('an HTTP/3 server answers requests; it cannot open them');
-      if (this.#info?.goaway) throw codes.ERR_INVALID_STATE('the server sent GOAWAY: no new requests');
+      if (binding.sessionGoaway(this.#handle)) throw codes.ERR_INVALID_STATE('the server sent GOAWAY: no new requests');
       if (http3.isPromise(opts.headers)) pendingHeaders = opts.headers;
       else headers = http3.requestFields(opts.headers, this.#authority);
     } else if (opts.headers !== undefined || opts.trailers !== undefined) {

@@ -63,6 +63,8 @@ class Stream {
     this.#id = id;
     this.#local = local;
     this.#uni = uni;
+    // A peer's request arrives with its headers already complete.
+    if (h3 && !local) queueMicrotask(() => this.#takeHeaders());
     // A unidirectional stream has one direction only.
     if (uni && !local) this.#writeDone = true;
     if (uni && local) this.#readEnded = true;
@@ -113,8 +115,12 @@ class Stream {
 
   #endRead() {
     this.#readEnded = true;
-    // The body ended without trailers.
-    if (this.#h3) settle(this.#trailers, null, undefined);
+    if (this.#h3) {
+      // Trailers precede the end of the stream: they are in C already, even
+      // if their event has not been handled yet. Otherwise there are none.
+      this.#takeHeaders();
+      settle(this.#trailers, null, undefined);
+    }
     this.#maybeRelease();
   }
 

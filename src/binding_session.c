@@ -283,6 +283,13 @@ static napi_value session_open(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/* sessionGoaway(handle) -> whether the peer sent GOAWAY (HTTP/3) */
+static napi_value session_goaway(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  return quic_napi_bool(env, s->goaway_received);
+}
+
 static napi_value session_close(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 1);
   GET_SESSION(env, argv[0]);
@@ -466,6 +473,7 @@ void quic_binding_init_session(napi_env env, napi_value exports) {
       {"sessionInfo", NULL, session_info, NULL, NULL, NULL, napi_default, NULL},
       {"sessionOpen", NULL, session_open, NULL, NULL, NULL, napi_default, NULL},
       {"sessionClose", NULL, session_close, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionGoaway", NULL, session_goaway, NULL, NULL, NULL, napi_default, NULL},
       {"sessionCancel", NULL, session_cancel, NULL, NULL, NULL, napi_default, NULL},
       {"sessionStats", NULL, session_stats, NULL, NULL, NULL, napi_default, NULL},
       {"streamWrite", NULL, stream_write, NULL, NULL, NULL, napi_default, NULL},

@@ -50,7 +50,12 @@ static int cb_deferred_consume(nghttp3_conn *conn, int64_t id, size_t consumed, 
 static quic_stream *request_stream(quic_session *s, int64_t id, void *stream_user) {
   if (stream_user) return stream_user;
   quic_stream *st = quic_session_remote_stream(s, id);
-  if (st) nghttp3_conn_set_stream_user_data(s->h3, id, st);
+  if (st) {
+    /* Announced (with its pending NEW event) when its headers are done. */
+    st->flags |= QUIC_STREAM_HIDDEN;
+    quic_list_remove(&st->event_link);
+    nghttp3_conn_set_stream_user_data(s->h3, id, st);
+  }
   return st;
 }
 
@@ -138,6 +143,7 @@ static int end_block(quic_session *s, int64_t id, quic_stream *st) {
   else st->hb_head = b;
   st->hb_tail = b;
   st->hb_cur_len = 0;
+  st->flags &= ~QUIC_STREAM_HIDDEN;
   quic_session_stream_event(st, QUIC_SEV_HEADERS);
   return 0;
 }

@@ -59,6 +59,8 @@ static void session_event(quic_session *s, uint32_t ev) {
 void quic_session_stream_event(quic_stream *st, uint32_t ev) {
   quic_session *s = st->session;
   st->events |= ev;
+  /* A request is announced once its headers are complete and valid. */
+  if (st->flags & QUIC_STREAM_HIDDEN) return;
   if (!quic_link_linked(&st->event_link)) quic_list_push(&s->stream_events, &st->event_link);
   session_event(s, 0);
 }
@@ -336,6 +338,15 @@ static int cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
   quic_list_remove(&st->send_link);
   quic_stream_tx_discard(st);
   if (s->live_streams) s->live_streams--;
+  if (st->flags & QUIC_STREAM_HIDDEN) {
+    /* Never announced (a malformed request): nobody will release it. */
+    st->flags |= QUIC_STREAM_RELEASED;
+    st->events = 0;
+    quic_list_remove(&st->event_link);
+    quic_list_push(&s->stream_events, &st->event_link);
+    session_event(s, 0);
+    return 0;
+  }
   quic_session_stream_event(st, QUIC_SEV_CLOSE);
   if (s->state == QUIC_SESSION_GRACEFUL) quic_wrap_mark_dirty(s->wrap, s);
   return 0;

@@ -31,6 +31,7 @@ enum {
   QUIC_STREAM_TX_DONE_ONLY = 1u << 11, /* uni stream from peer: nothing to send */
   QUIC_STREAM_WANT_DRAIN = 1u << 12, /* writer waits for room */
   QUIC_STREAM_CONSUMER = 1u << 13,   /* credit returned on arrival */
+  QUIC_STREAM_HIDDEN = 1u << 14,     /* HTTP/3 request not yet announced (headers incomplete) */
 };
 
 /* Per-stream event bits, collected during a batch and emitted once. */

@@ -1,0 +1,275 @@
+'use strict';
+// HTTP/3 (ALPN h3, the default): requests and responses on the same
+// Session/Stream objects, headers, hints, trailers, bodies, validation,
+// malformed peers and GOAWAY.
+const test = require('node:test');
+const assert = require('node:assert');
+const { Readable } = require('node:stream');
+const { quic, certs, readAll, sha256, hashOf, randomBytes, within } = require('./common');
+
+const T = 10000;
+
+// An HTTP/3 server whose streams go to `handler(event)`.
+function h3Server(handler, options = {}) {
+  const server = new quic.Endpoint(options.endpoint || {});
+  server.onsession = ({ session }) => { session.onstream = handler; };
+  server.listen({ ...options.session, secure: { key: certs.key, cert: certs.cert } });
+  return server;
+}
+
+function h3Client(server, options = {}) {
+  const client = new quic.Endpoint();
+  const session = client.connect({ address: '127.0.0.1', port: server.address.port },
+                                 { hostname: 'localhost', ...options, secure: { ca: certs.ca } });
+  return { client, session };
+}
+
+test('seed example: the simple HTTP/3 server and client', async () => {
+  const { Endpoint } = quic;
+  const seen = {};
+  const endpoint = new Endpoint({ address: { port: 0 } });
+  endpoint.onsession = ({ session }) => {
+    session.onstream = async ({ stream, respondWith }) => {
+      respondWith({ headers: { 'content-type': 'text/plain' }, body: 'right back at you' });
+      seen.headers = await stream.headers;
+      seen.body = (await readAll(stream.readableNodeStream())).toString();
+    };
+  };
+  endpoint.listen({ secure: { key: certs.key, cert: certs.cert } });
+
+  const client = new Endpoint();
+  const req = client.connect({ address: '127.0.0.1', port: endpoint.address.port },
+                             { hostname: 'localhost', secure: { ca: certs.ca } });
+  await within(req.handshake, T, 'handshake');
+  assert.strictEqual(req.alpn, 'h3');
+  const stream = req.open({ headers: { ':method': 'POST' }, body: 'hello there' });
+  const headers = await within(stream.headers, T, 'response headers');
+  assert.strictEqual(Object.getPrototypeOf(headers), null);
+  assert.strictEqual(headers[':status'], 200);
+  assert.strictEqual(headers['content-type'], 'text/plain');
+  assert.strictEqual((await readAll(stream.readableNodeStream())).toString(), 'right back at you');
+  await within(client.close(), T, 'client close');
+  await within(endpoint.close(), T, 'server close');
+  // The request used the documented defaults for what it did not set.
+  assert.strictEqual(seen.headers[':method'], 'POST');
+  assert.strictEqual(seen.headers[':scheme'], 'https');
+  assert.strictEqual(seen.headers[':authority'], `localhost:${endpoint.address.port}`);
+  assert.strictEqual(seen.headers[':path'], '/');
+  assert.strictEqual(seen.body, 'hello there');
+});
+
+test('hints before the final headers, and trailers both ways', async () => {
+  let gotServerTrailers;
+  const serverTrailersP = new Promise((resolve) => { gotServerTrailers = resolve; });
+  const server = h3Server(async ({ stream, respondWith }) => {
+    respondWith({
+      hints: [{ link: '</a.css>; rel=preload' }, { ':status': 103, link: '</b.js>; rel=preload' }],
+      headers: { ':status': 201, 'x-multi': ['one', 'two'], 'set-cookie': ['a=1', 'b=2'] },
+      body: 'created',
+      trailers: { 'x-checksum': 'abc' },
+    });
+    await readAll(stream.readableNodeStream());
+    gotServerTrailers(await stream.trailers);
+  });
+  const { client, session } = h3Client(server);
+  await within(session.handshake, T, 'handshake');
+  const stream = session.open({ headers: { ':method': 'PUT', ':path': '/x' }, body: 'data', trailers: { 'x-sent': '4' } });
+  const hints = await within(stream.hints, T, 'hints');
+  assert.strictEqual(hints.length, 2);
+  assert.deepStrictEqual(hints.map((h) => h[':status']), [103, 103]);
+  assert.strictEqual(hints[1].link, '</b.js>; rel=preload');
+  const headers = await stream.headers;
+  assert.strictEqual(headers[':status'], 201);
+  assert.strictEqual(headers['x-multi'], 'one, two');
+  assert.deepStrictEqual(headers['set-cookie'], ['a=1', 'b=2']);
+  assert.strictEqual((await readAll(stream.readableNodeStream())).toString(), 'created');
+  const trailers = await within(stream.trailers, T, 'trailers');
+  assert.strictEqual(Object.getPrototypeOf(trailers), null);
+  assert.strictEqual(trailers['x-checksum'], 'abc');
+  const serverTrailers = await within(serverTrailersP, T, 'request trailers on the server');
+  assert.strictEqual(serverTrailers['x-sent'], '4');
+  await client.close();
+  await server.close();
+});
+
+test('a stream without trailers fulfils stream.trailers with undefined', async () => {
+  const server = h3Server(({ respondWith }) => respondWith({ body: 'x' }));
+  const { client, session } = h3Client(server);
+  await session.handshake;
+  const stream = session.open();
+  await readAll(stream.readableNodeStream());
+  assert.strictEqual(await within(stream.trailers, T, 'trailers'), undefined);
+  await client.close();
+  await server.close();
+});
+
+test('respondWith a promise, and headers given as promises', async () => {
+  const server = h3Server(({ respondWith }) => {
+    respondWith(new Promise((resolve) => setTimeout(() => resolve({
+      headers: Promise.resolve({ ':status': 202, 'x-late': 'yes' }),
+      body: Promise.resolve('later'),
+    }), 20)));
+  });
+  const { client, session } = h3Client(server);
+  await session.handshake;
+  const stream = session.open({ headers: Promise.resolve({ ':path': '/promised' }) });
+  const headers = await within(stream.headers, T, 'headers');
+  assert.strictEqual(headers[':status'], 202);
+  assert.strictEqual(headers['x-late'], 'yes');
+  assert.strictEqual((await readAll(stream.readableNodeStream())).toString(), 'later');
+  await client.close();
+  await server.close();
+});
+
+test('request and response bodies of every kind arrive intact', async () => {
+  const server = h3Server(async ({ stream, respondWith }) => {
+    const body = await readAll(stream.readableNodeStream());
+    const h = await stream.headers;
+    respondWith({ headers: { 'x-path': h[':path'] }, body: Readable.from([body.subarray(0, 3), body.subarray(3)]) });
+  });
+  const { client, session } = h3Client(server);
+  await session.handshake;
+  const kinds = {
+    string: 'a string body',
+    buffer: Buffer.from('a buffer body'),
+    uint8: new TextEncoder().encode('a typed array'),
+    blob: new Blob(['a ', 'blob']),
+    asyncgen: (async function* () { yield 'async '; yield Buffer.from('generator'); })(),
+    web: new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('web stream')); c.close(); } }),
+    fn: () => 'from a function',
+  };
+  const expect = {
+    string: 'a string body', buffer: 'a buffer body', uint8: 'a typed array', blob: 'a blob',
+    asyncgen: 'async generator', web: 'web stream', fn: 'from a function',
+  };
+  await within(Promise.all(Object.entries(kinds).map(async ([name, body]) => {
+    const stream = session.open({ headers: { ':method': 'POST', ':path': `/${name}` }, body });
+    const headers = await stream.headers;
+    assert.strictEqual(headers['x-path'], `/${name}`);
+    assert.strictEqual((await readAll(stream.readableNodeStream())).toString(), expect[name], name);
+  })), T, 'all bodies');
+  await client.close();
+  await server.close();
+});
+
+test('20 MB each way through HTTP/3, checked by SHA-256', async () => {
+  const up = randomBytes(20 * 1024 * 1024, 21);
+  const down = randomBytes(20 * 1024 * 1024, 22);
+  let serverHash;
+  const server = h3Server(async ({ stream, respondWith }) => {
+    respondWith({ body: down });
+    serverHash = await hashOf(stream.readableNodeStream());
+  });
+  const { client, session } = h3Client(server);
+  await session.handshake;
+  const stream = session.open({ headers: { ':method': 'POST' }, body: up });
+  const got = await within(hashOf(stream.readableNodeStream()), 60000, 'download');
+  assert.strictEqual(got.length, down.length);
+  assert.strictEqual(got.hash, sha256(down));
+  await within(stream.closed, T, 'stream closed');
+  assert.strictEqual(serverHash.length, up.length);
+  assert.strictEqual(serverHash.hash, sha256(up));
+  await client.close();
+  await server.close();
+});
+
+test('outgoing headers are validated as HTTP/3 requires', async () => {
+  const server = h3Server(({ respondWith }) => respondWith({ body: 'ok' }));
+  const { client, session } = h3Client(server);
+  await session.handshake;
+  const bad = [
+    [{ connection: 'keep-alive' }, 'ERR_INVALID_ARG_VALUE'],
+    [{ 'transfer-encoding': 'chunked' }, 'ERR_INVALID_ARG_VALUE'],
+    [{ te: 'gzip' }, 'ERR_INVALID_ARG_VALUE'],
+    [{ ':status': '200' }, 'ERR_INVALID_ARG_VALUE'],
+    [{ ':bogus': 'x' }, 'ERR_INVALID_ARG_VALUE'],
+    [{ 'bad name': 'x' }, 'ERR_INVALID_ARG_VALUE'],
+    [{ 'x-crlf': 'a\r\nb' }, 'ERR_INVALID_ARG_VALUE'],
+    [{ 'x-obj': {} }, 'ERR_INVALID_ARG_TYPE'],
+    [{ ':method': 'GE T' }, 'ERR_INVALID_ARG_VALUE'],
+  ];
+  for (const [headers, code] of bad) {
+    assert.throws(() => session.open({ headers }), { code }, JSON.stringify(headers));
+  }
+  assert.throws(() => session.open({ unidirectional: true }), { code: 'ERR_QUIC_UNSUPPORTED' });
+  // Uppercase names are lowercased, not refused.
+  const ok = session.open({ headers: { 'X-Upper': 'v' } });
+  assert.strictEqual((await ok.headers)[':status'], 200);
+  await readAll(ok.readableNodeStream());
+  await client.close();
+  await server.close();
+});
+
+test('response validation: bad :status, and server-side open() is refused', async () => {
+  const errors = [];
+  const server = h3Server(({ respondWith, stream }) => {
+    try { stream.session.open(); } catch (e) { errors.push(e.code); }
+    try { respondWith({ headers: { ':status': 99 } }); } catch (e) { errors.push(e.code); }
+  });
+  const { client, session } = h3Client(server);
+  await session.handshake;
+  const s = session.open();
+  await within(new Promise((r) => { const t = setInterval(() => { if (errors.length === 2) { clearInterval(t); r(); } }, 5); }), T, 'server errors');
+  assert.deepStrictEqual(errors, ['ERR_INVALID_STATE', 'ERR_OUT_OF_RANGE']);
+  s.cancel();
+  await client.close();
+  await server.close();
+});
+
+test('a malformed request from a peer is answered with H3_MESSAGE_ERROR, never a crash', async () => {
+  let served = 0;
+  const server = h3Server(async ({ respondWith }) => { served++; respondWith({ body: 'fine' }); });
+  const { client, session } = h3Client(server);
+  await session.handshake;
+  // Bypass our own validation to put a broken request on the wire: no
+  // :scheme or :authority, and an uppercase field name.
+  const http3 = require('../lib/http3');
+  const original = http3.requestFields;
+  http3.requestFields = () => [':method', 'GET', ':path', '/', 'Bad-Name', 'x'];
+  let stream;
+  try {
+    stream = session.open();
+  } finally {
+    http3.requestFields = original;
+  }
+  await assert.rejects(within(stream.headers, T, 'malformed'), (err) => err.errorCode === 0x10en);
+  assert.strictEqual(served, 0);
+  // The session survives: a proper request on it still works.
+  const ok = session.open();
+  assert.strictEqual((await within(ok.headers, T, 'good request'))[':status'], 200);
+  assert.strictEqual((await readAll(ok.readableNodeStream())).toString(), 'fine');
+  await client.close();
+  await server.close();
+});
+
+test('session.close() sends GOAWAY: in-flight requests finish, new ones are refused', async () => {
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  let serverSession;
+  const server = h3Server(async ({ stream, respondWith }) => {
+    serverSession = stream.session;
+    respondWith({ body: (async function* () { yield 'part one, '; await gate; yield 'part two'; })() });
+  });
+  const { client, session } = h3Client(server);
+  await session.handshake;
+  const inflight = session.open({ headers: { ':path': '/slow' } });
+  await within(inflight.headers, T, 'headers of the in-flight request');
+  const closing = serverSession.close();
+  // The client learns about the GOAWAY and refuses to start new requests.
+  await within(new Promise((resolve) => {
+    const t = setInterval(() => {
+      try {
+        session.open().cancel();
+      } catch (err) {
+        if (err.code === 'ERR_INVALID_STATE') { clearInterval(t); resolve(); }
+      }
+    }, 10);
+  }), T, 'GOAWAY seen by the client');
+  release();
+  assert.strictEqual((await within(readAll(inflight.readableNodeStream()), T, 'in-flight body')).toString(),
+                     'part one, part two');
+  await within(closing, T, 'server session closed');
+  await within(session.closed, T, 'client session closed (H3_NO_ERROR is clean)');
+  await client.close();
+  await server.close();
+});
