@@ -16,7 +16,7 @@ codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 
 pkgs=(build-essential python3 pkg-config
       libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev libgnutls28-dev
-      ngtcp2-server ngtcp2-client libuv1-dev)
+      ngtcp2-server ngtcp2-client libuv1-dev chromium)
 pkgs+=("$@")
 
 apt_target=()
