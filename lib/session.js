@@ -214,7 +214,7 @@ class Session extends EventTarget {
       stream[kOpened](id);
       return;
     }
-    stream[kEvent](type, code);
+    stream[kEvent](type, code, aux);
   }
 
   // Hints, then the response headers, then the body and trailers. Header

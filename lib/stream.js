@@ -343,7 +343,7 @@ class Stream {
   [kOpened](id) { this.#id = id; }
 
   // Called by the session for this stream's native events.
-  [kEvent](type, code) {
+  [kEvent](type, code, aux) {
     switch (type) {
       case C.E_STREAM_HEADERS:
         this.#takeHeaders();
@@ -386,10 +386,9 @@ class Stream {
         settle(this.#closed, err);
         if (this.#h3) this.#takeHeaders();
         this.#settleHeaders(err);
+        // Nothing unread and no reader: the read side is done as it is.
+        if (aux === 1 && this.#consumer === null) this.#endRead();
         if (this.#wantData) { const w = this.#wantData; this.#wantData = null; w(); }
-        if (this.#consumer === null && !(this.#uni && this.#local)) {
-          // Nobody reads: keep the data until a reader comes or the session ends.
-        }
         this.#maybeRelease();
         break;
       }

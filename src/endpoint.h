@@ -44,7 +44,7 @@ enum {
   QUIC_E_STREAM_STOP,       /* peer asked us to stop sending; code */
   QUIC_E_STREAM_BLOCKED,    /* flow control stopped our writes */
   QUIC_E_STREAM_DRAIN,      /* the send buffer has room again */
-  QUIC_E_STREAM_CLOSE,      /* both directions done; code if aborted */
+  QUIC_E_STREAM_CLOSE,      /* both directions done; code if aborted; aux 1 if nothing unread */
   QUIC_E_STREAM_HEADERS,    /* HTTP/3: header blocks can be taken */
 };
 

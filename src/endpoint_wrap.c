@@ -81,7 +81,9 @@ static void collect_stream_events(quic_wrap *w, quic_session *s) {
     if (ev & QUIC_SEV_DRAIN) push_event(w, QUIC_E_STREAM_DRAIN, s, st, 0, 0);
     if (ev & QUIC_SEV_DATA) push_event(w, QUIC_E_STREAM_DATA, s, st, 0, 0);
     if (ev & QUIC_SEV_RESET) push_event(w, QUIC_E_STREAM_RESET, s, st, 0, st->reset_code);
-    if (ev & QUIC_SEV_CLOSE) push_event(w, QUIC_E_STREAM_CLOSE, s, st, 0, st->close_code);
+    /* aux 1: nothing is left to read, so the application need not attach a
+     * reader before the stream can be released. */
+    if (ev & QUIC_SEV_CLOSE) push_event(w, QUIC_E_STREAM_CLOSE, s, st, st->rx_buffered == 0, st->close_code);
     quic_session_reap_stream(st);
   }
 }
