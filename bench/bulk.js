@@ -4,19 +4,12 @@
 // server) and download (server to client), and CPU seconds per GB.
 //   node bench/bulk.js [--mb 200] [--runs 3]
 const { fork } = require('node:child_process');
-const path = require('node:path');
-const crypto = require('node:crypto');
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
+const { args, opt, median, testCommon: common } = require('./common');
 const MB = opt('mb', 200);
 const RUNS = opt('runs', 3);
 const TOTAL = MB * 1024 * 1024;
 const CHUNK = Buffer.alloc(256 * 1024, 0x61);
-const common = path.join(__dirname, '..', 'test', 'common');
 
 async function* source(total) {
   for (let sent = 0; sent < total; sent += CHUNK.length) {
@@ -95,7 +88,6 @@ async function main() {
     }
   }
   child.send('exit');
-  const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log(`bulk: ${MB} MB on one stream over loopback, ${RUNS} runs, median (${process.version})`);
   for (const dir of ['up', 'down']) {
     const r = results[dir];
@@ -103,5 +95,4 @@ async function main() {
                 `${median(r.map((x) => x.mbps)).toFixed(1)} MB/s, ` +
                 `${median(r.map((x) => x.cpuPerGB)).toFixed(2)} CPU s/GB (both processes)`);
   }
-  void crypto;
 }

@@ -5,17 +5,11 @@
 //   node bench/h3-requests.js [--requests 20000] [--runs 3]
 const { fork } = require('node:child_process');
 const http2 = require('node:http2');
-const path = require('node:path');
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
+const { args, opt, median, testCommon: common } = require('./common');
 const REQUESTS = opt('requests', 20000);
 const RUNS = opt('runs', 3);
 const BODY = 'x'.repeat(100);
-const common = path.join(__dirname, '..', 'test', 'common');
 
 if (args[0] === 'server') {
   const { quic, certs } = require(common);
@@ -104,7 +98,6 @@ async function main() {
     { name: 'h3-requests-c50', conns: 1, inflight: 50 },
     { name: 'h3-requests-10conn', conns: 10, inflight: 10 },
   ];
-  const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log(`HTTP/3 requests (100-byte responses), ${REQUESTS} requests, ${RUNS} runs, medians (${process.version})`);
   for (const c of cases) {
     const r = { h3: [], h2: [] };
