@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # The client trusts our test CA the way Node's tls does: NODE_EXTRA_CA_CERTS.
 NODE_EXTRA_CA_CERTS="$PWD/test/fixtures/ca.pem" node examples/demo.mjs
+# And the seed's simple HTTP/3 server and client (ALPN h3, port 12345).
+NODE_EXTRA_CA_CERTS="$PWD/test/fixtures/ca.pem" node examples/http3.mjs

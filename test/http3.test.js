@@ -273,3 +273,33 @@ test('session.close() sends GOAWAY: in-flight requests finish, new ones are refu
   await client.close();
   await server.close();
 });
+
+test('backpressure: a server that does not read holds back a 64 MB request body', async () => {
+  let serverStream;
+  const server = h3Server(({ stream }) => { serverStream = stream; });
+  const { client, session } = h3Client(server);
+  await session.handshake;
+  let produced = 0;
+  const total = 64 * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 7);
+  const body = (async function* () {
+    while (produced < total) {
+      produced += chunk.length;
+      yield chunk;
+    }
+  })();
+  const stream = session.open({ headers: { ':method': 'POST' }, body });
+  assert.strictEqual(await within(stream.blocked, T, 'blocked'), true);
+  await new Promise((r) => setTimeout(r, 300));
+  const stalled = produced;
+  await new Promise((r) => setTimeout(r, 300));
+  assert.strictEqual(produced, stalled, 'the body is not pulled while the peer cannot take it');
+  assert.ok(produced < 16 * 1024 * 1024, `pulled ${produced} bytes while stalled`);
+  assert.ok(quic.liveMemory().bytes < 64 * 1024 * 1024, 'memory stays bounded');
+  // Once the server reads, everything arrives.
+  const got = await within(hashOf(serverStream.readableNodeStream()), 60000, 'server reads the body');
+  assert.strictEqual(got.length, total);
+  stream.cancel();
+  await client.close();
+  await server.close();
+});
