@@ -250,6 +250,12 @@ class SessionConfig {
       n[C[idx]] = optInt(tp, name, 'options.transportParams', min, max, dflt);
     }
     n[C.SO_DISABLE_ACTIVE_MIGRATION] = optBool(tp, 'disableActiveMigration', 'options.transportParams', false) ? 1 : 0;
+    // HTTP/3 needs three unidirectional streams of the peer's own (control
+    // and QPACK): a smaller limit would fail every h3 handshake.
+    if (alpn.list.includes('h3') && n[C.SO_INITIAL_MAX_STREAMS_UNI] < 3) {
+      throw codes.ERR_OUT_OF_RANGE('options.transportParams.initialMaxStreamsUni', '>= 3 when ALPN h3 is offered',
+                                   n[C.SO_INITIAL_MAX_STREAMS_UNI]);
+    }
     if (tp.preferredAddress !== undefined) {
       validateObject(tp.preferredAddress, 'options.transportParams.preferredAddress');
       unsupported('options.transportParams.preferredAddress', 'preferred addresses are not implemented yet');
@@ -296,7 +302,6 @@ class SessionConfig {
   get side() { return this.#side; }
   get alpn() { return this.#alpn.list.slice(); }
   get hostname() { return this.#hostname; }
-  get isH3Only() { return this.#alpn.list.length === 1 && this.#alpn.list[0] === 'h3'; }
 
   // Merges endpoint-wide settings; returns what the binding takes.
   [kNative](endpointSession, remoteAddress) {
@@ -359,6 +364,15 @@ class ResponseOptions {
 
   constructor(options = {}) {
     validateObject(options, 'options');
+    for (const key of ['headers', 'trailers']) {
+      const v = options[key];
+      if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) {
+        throw codes.ERR_INVALID_ARG_TYPE(`options.${key}`, 'an object or a Promise', v);
+      }
+    }
+    if (options.hints !== undefined && (options.hints === null || typeof options.hints !== 'object')) {
+      throw codes.ERR_INVALID_ARG_TYPE('options.hints', 'an object, an array of objects or a Promise', options.hints);
+    }
     this.#headers = options.headers;
     this.#hints = options.hints;
     this.#trailers = options.trailers;

@@ -102,8 +102,10 @@ function statusFields(headers, kind, name, dflt) {
   let status = get(f, ':status') ?? String(dflt);
   const n = Number(status);
   const informational = kind === 'informational';
-  if (!Number.isInteger(n) || (informational ? n < 100 || n > 199 : n < 200 || n > 599)) {
-    throw codes.ERR_OUT_OF_RANGE(`${name}[':status']`, informational ? '>= 100 && <= 199' : '>= 200 && <= 599', status);
+  // 101 (Switching Protocols) does not exist in HTTP/3 (RFC 9114 4.5).
+  if (!Number.isInteger(n) || (informational ? n < 100 || n > 199 || n === 101 : n < 200 || n > 599)) {
+    throw codes.ERR_OUT_OF_RANGE(`${name}[':status']`,
+                                 informational ? '>= 100 && <= 199, not 101' : '>= 200 && <= 599', status);
   }
   status = String(n);
   set(f, ':status', status);
@@ -119,7 +121,8 @@ function trailerFields(headers) {
 }
 
 // Received fields -> null-prototype object. :status is a number; repeated
-// fields become arrays (set-cookie) or are joined with ', '.
+// fields become arrays (set-cookie) or are joined: cookie with '; ' (RFC
+// 9114 4.2.1), others with ', '.
 function toObject(flat) {
   const out = Object.create(null);
   for (let i = 0; i < flat.length; i += 2) {
@@ -127,7 +130,7 @@ function toObject(flat) {
     const value = name === ':status' ? Number(flat[i + 1]) : flat[i + 1];
     if (!(name in out)) out[name] = value;
     else if (name === 'set-cookie') out[name] = [].concat(out[name], value);
-    else out[name] = `${out[name]}, ${value}`;
+    else out[name] = `${out[name]}${name === 'cookie' ? '; ' : ', '}${value}`;
   }
   return out;
 }

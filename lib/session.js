@@ -100,6 +100,7 @@ class Session extends EventTarget {
       if (binding.sessionGoaway(this.#handle)) throw codes.ERR_INVALID_STATE('the server sent GOAWAY: no new requests');
       if (http3.isPromise(opts.headers)) pendingHeaders = opts.headers;
       else headers = http3.requestFields(opts.headers, this.#authority);
+      if (opts.trailers !== undefined && !http3.isPromise(opts.trailers)) http3.trailerFields(opts.trailers);
     } else if (opts.headers !== undefined || opts.trailers !== undefined) {
       throw codes.ERR_QUIC_UNSUPPORTED('headers and trailers', `the negotiated ALPN '${this.alpn}' has no headers (use 'h3')`);
     }
@@ -110,7 +111,7 @@ class Session extends EventTarget {
       Promise.resolve(pendingHeaders).then((h) => {
         if (this.#handle) binding.streamSubmitHeaders(this.#handle, key, http3.KIND.INITIAL, http3.requestFields(h, this.#authority));
         stream[kSend](opts.body, opts.trailers);
-      }).catch((err) => stream.cancel(err));
+      }).catch((err) => { stream.cancel(err); });
     } else {
       stream[kSend](opts.body, opts.trailers);
     }
@@ -186,7 +187,6 @@ class Session extends EventTarget {
         let responded = false;
         respondWith = (options = {}) => {
           if (responded) throw codes.ERR_INVALID_STATE('respondWith() was already called');
-          responded = true;
           const start = (opts) => {
             const ro = ResponseOptions.isResponseOptions(opts) ? opts : new ResponseOptions(opts);
             validateBody(ro.body);
@@ -199,10 +199,13 @@ class Session extends EventTarget {
             return this.#respondH3(stream, key, ro);
           };
           if (http3.isPromise(options)) {
-            return Promise.resolve(options).then(start).catch((err) => stream.cancel(err));
+            responded = true;
+            return Promise.resolve(options).then(start).catch((err) => { stream.cancel(err); });
           }
+          // A call that throws (bad options) can be made again, corrected.
           const r = start(options);
-          if (http3.isPromise(r)) r.catch((err) => stream.cancel(err));
+          responded = true;
+          if (http3.isPromise(r)) r.catch((err) => { stream.cancel(err); });
         };
       }
       this.dispatchEvent(new StreamEvent(kPrivate, stream, respondWith));
@@ -225,8 +228,12 @@ class Session extends EventTarget {
     };
     const hints = ro.hints === undefined ? [] : Array.isArray(ro.hints) ? ro.hints : [ro.hints];
     if (!hints.some(http3.isPromise) && !http3.isPromise(ro.headers)) {
-      for (const h of hints) submit(http3.KIND.INFO, http3.hintFields(h));
-      submit(http3.KIND.INITIAL, http3.responseFields(ro.headers));
+      // Validate everything before anything goes on the wire.
+      const info = hints.map((h) => http3.hintFields(h));
+      const fields = http3.responseFields(ro.headers);
+      if (ro.trailers !== undefined && !http3.isPromise(ro.trailers)) http3.trailerFields(ro.trailers);
+      for (const f of info) submit(http3.KIND.INFO, f);
+      submit(http3.KIND.INITIAL, fields);
       return stream[kSend](ro.body, ro.trailers);
     }
     return (async () => {

@@ -17,12 +17,16 @@ const kSessionClosed = Symbol('kSessionClosed');
 const kSend = Symbol('kSend');
 const kOpened = Symbol('kOpened');
 
-function codeOf(reason) {
-  if (reason == null) return 0n;
-  const c = reason.errorCode ?? reason.code;
+// The application error code an abort sends: the reason's errorCode (or
+// numeric code) if it has one; otherwise 0 without a reason and 1 with one,
+// or on HTTP/3 H3_REQUEST_CANCELLED either way (codes 0 and 1 mean nothing
+// there).
+function codeOf(reason, h3 = false) {
+  const c = reason == null ? undefined : reason.errorCode ?? reason.code;
   if (typeof c === 'bigint' && c >= 0n && c < 2n ** 62n) return c;
   if (Number.isSafeInteger(c) && c >= 0) return BigInt(c);
-  return 1n;
+  if (h3) return 0x10cn;
+  return reason == null ? 0n : 1n;
 }
 
 class Stream {
@@ -181,7 +185,7 @@ class Stream {
         if (!this.#readEnded) {
           // The reader gave up: tell the peer to stop sending.
           this.#readEnded = true;
-          this.#abort(codeOf(err), false, true);
+          this.#abort(codeOf(err, this.#h3), false, true);
           this.#maybeRelease();
         }
         cb(err);
@@ -220,7 +224,7 @@ class Stream {
       }),
       cancel: (reason) => {
         this.#readEnded = true;
-        this.#abort(codeOf(reason), false, true);
+        this.#abort(codeOf(reason, this.#h3), false, true);
         this.#maybeRelease();
       },
     }, { highWaterMark: 0 });
@@ -262,7 +266,7 @@ class Stream {
       else this.#wantData = push;
       try {
         const result = callback(chunks, done);
-        if (result && typeof result.then === 'function') result.then(undefined, (err) => this.cancel(err));
+        if (result && typeof result.then === 'function') result.then(undefined, (err) => { this.cancel(err); });
       } catch (err) {
         this.cancel(err);
       }
@@ -292,7 +296,7 @@ class Stream {
       if (this.#writeDone) return; // the stream ended under us: nothing to report
       // The body failed: reset our side so the peer sees an abort, not an end.
       this.#writeDone = true;
-      this.#abort(codeOf(err), true, false);
+      this.#abort(codeOf(err, this.#h3), true, false);
       process.emitWarning?.call(process, `quic: stream body failed: ${err && err.message}`, 'QuicWarning');
     }
   }
@@ -318,9 +322,7 @@ class Stream {
     if (!this.#closed.settled) {
       this.#writeDone = true;
       this.#wakeWriters();
-      let code = codeOf(reason);
-      if (this.#h3 && code === 0n) code = http3.H3_REQUEST_CANCELLED;
-      this.#abort(code, true, true);
+      this.#abort(codeOf(reason, this.#h3), true, true);
       settle(this.#blocked, null, false);
       settle(this.#closed, reason === undefined ? null : reason);
       this.#settleHeaders(reason);

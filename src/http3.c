@@ -6,8 +6,9 @@
 #include "endpoint.h"
 #include "mem.h"
 
-/* Limits on what a peer's header blocks may cost us on one stream. */
-#define MAX_HEADER_BYTES (64u << 10)
+/* Limits on what a peer's header blocks may cost us on one stream: each
+ * block is bounded by our SETTINGS_MAX_FIELD_SECTION_SIZE, all of them
+ * together by a few blocks' worth. */
 #define MAX_HEADER_BLOCKS 16
 
 static quic_session *sess(void *user) { return user; }
@@ -63,6 +64,7 @@ static int begin_block(quic_session *s, int64_t id, void *stream_user, uint8_t k
   quic_stream *st = request_stream(s, id, stream_user);
   if (st == NULL) return NGHTTP3_ERR_CALLBACK_FAILURE;
   st->hb_cur_len = 0;
+  st->hb_cur_size = 0;
   st->hb_cur_count = 0;
   st->hb_cur_kind = kind;
   return 0;
@@ -90,8 +92,14 @@ static int cb_recv_header(nghttp3_conn *conn, int64_t id, int32_t token, nghttp3
   nghttp3_vec n = nghttp3_rcbuf_get_buf(name), v = nghttp3_rcbuf_get_buf(value);
   size_t add = 8 + n.len + v.len;
   st->hb_total += add;
-  /* Past the limit the block is dropped at its end and the stream reset. */
-  if (st->hb_total > MAX_HEADER_BYTES) return 0;
+  /* Past the limit the block is dropped at its end and the stream reset.
+   * RFC 9114 4.2.2 counts 32 bytes of overhead per field. */
+  st->hb_cur_size += n.len + v.len + 32;
+  if (st->hb_cur_size > st->session->h3_settings.max_field_section_size ||
+      st->hb_total > 4 * st->session->h3_settings.max_field_section_size) {
+    st->hb_overflow = true;
+    return 0;
+  }
   if (st->hb_cur_len + add > st->hb_cur_cap) {
     size_t cap = QUIC_MAX(st->hb_cur_cap * 2, st->hb_cur_len + add);
     uint8_t *p = quic_realloc(st->hb_cur, cap);
@@ -125,7 +133,7 @@ static bool is_informational(const uint8_t *d, size_t len) {
 
 static int end_block(quic_session *s, int64_t id, quic_stream *st) {
   if (st == NULL) return 0;
-  if (st->hb_total > MAX_HEADER_BYTES || ++st->hb_blocks > MAX_HEADER_BLOCKS) {
+  if (st->hb_overflow || ++st->hb_blocks > MAX_HEADER_BLOCKS) {
     ngtcp2_conn_shutdown_stream(s->conn, 0, id, NGHTTP3_H3_EXCESSIVE_LOAD);
     st->hb_cur_len = 0;
     return 0;

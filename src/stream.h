@@ -101,6 +101,8 @@ typedef struct quic_stream {
   uint8_t *hb_cur;        /* owned; the block being received */
   size_t hb_cur_len, hb_cur_cap;
   uint32_t hb_cur_count;
+  uint64_t hb_cur_size;   /* the block's size as RFC 9114 4.2.2 counts it */
+  bool hb_overflow;       /* a block went past the limit: reset the stream */
   uint8_t hb_cur_kind;
   size_t hb_total;        /* bytes of header blocks received (bounded) */
   unsigned hb_blocks;     /* blocks received (bounded) */

@@ -8,12 +8,21 @@ const { quic, makeServer, connect, certs, readAll, within } = require('./common'
 
 const tick = (ms) => new Promise((r) => setTimeout(r, ms));
 
+function echoOnce(session) {
+  session.onstream = async ({ stream, respondWith }) => {
+    respondWith({ body: await readAll(stream.readableNodeStream()) });
+  };
+}
+
 test('stateless reset: a restarted server with the same secret resets a stale session', async () => {
   const resetTokenSecret = crypto.randomBytes(16);
-  const server = makeServer({ endpoint: { resetTokenSecret } });
+  const server = makeServer({ endpoint: { resetTokenSecret }, onsession: echoOnce });
   const port = server.address.port;
   const { client, session } = connect(server);
   await within(session.handshake, 5000, 'handshake');
+  // A round trip first: the session is established on both sides (the
+  // handshake confirmed), so what follows are short-header packets.
+  assert.strictEqual((await readAll(session.open({ body: 'ping' }).readableNodeStream())).toString(), 'ping');
   // The server vanishes without a word, as after a crash.
   server.destroy();
   await tick(50);

@@ -303,3 +303,40 @@ test('backpressure: a server that does not read holds back a 64 MB request body'
   await client.close();
   await server.close();
 });
+
+test('limits and edge rules: field section size, cookie joining, 101 hints, retrying respondWith', async () => {
+  const unhandled = [];
+  const onUnhandled = (e) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  const codesSeen = [];
+  let announced = 0;
+  const server = h3Server(async ({ stream, respondWith }) => {
+    announced++;
+    const h = await stream.headers;
+    if (h[':path'] === '/retry') {
+      try { respondWith({ hints: { ':status': 101 } }); } catch (e) { codesSeen.push(e.code); }
+      try { respondWith({ headers: { connection: 'close' } }); } catch (e) { codesSeen.push(e.code); }
+      respondWith({ body: `cookie=${h.cookie}` }); // the corrected call still works
+    } else {
+      respondWith({ body: 'ok' });
+    }
+  }, { session: { http3: { maxFieldSectionSize: 1000 } } });
+  const { client, session } = h3Client(server);
+  await session.handshake;
+  // A header block over the server's advertised limit is refused.
+  const big = session.open({ headers: { 'x-big': 'v'.repeat(5000) } });
+  await assert.rejects(within(big.headers, T, 'oversized'), (e) => e.errorCode === 0x107n);
+  assert.strictEqual(announced, 0, 'an oversized request never reaches the application');
+  // Repeated cookie fields join with '; '.
+  const r = session.open({ headers: { ':path': '/retry', cookie: ['a=1', 'b=2'] } });
+  assert.strictEqual((await readAll(r.readableNodeStream())).toString(), 'cookie=a=1; b=2');
+  assert.deepStrictEqual(codesSeen, ['ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_VALUE']);
+  // Promised headers that fail validation cancel the stream, quietly.
+  const bad = session.open({ headers: Promise.resolve({ connection: 'x' }) });
+  await assert.rejects(bad.closed, { code: 'ERR_INVALID_ARG_VALUE' });
+  await new Promise((resolve) => setImmediate(resolve));
+  process.off('unhandledRejection', onUnhandled);
+  assert.deepStrictEqual(unhandled, []);
+  await client.close();
+  await server.close();
+});
