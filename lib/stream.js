@@ -52,6 +52,7 @@ class Stream {
   #hints = null;         // deferred of the informational blocks before them
   #trailers = null;
   #hintList = [];
+  #failReader = null;    // errors the attached reader (set by the consumer)
 
   constructor(token, session, handle, key, id, local, uni, h3 = false) {
     if (token !== kPrivate) throw new TypeError('Illegal constructor');
@@ -203,7 +204,8 @@ class Stream {
         const attempt = () => {
           let r;
           try {
-            r = failed ? (() => { throw failed; })() : this.#read();
+            if (failed) throw failed;
+            r = this.#read();
           } catch (err) {
             controller.error(err);
             resolve();
@@ -275,8 +277,6 @@ class Stream {
     queueMicrotask(() => { if (this.#wantData === push) { this.#wantData = null; push(); } });
   }
 
-  #failReader = null;
-
   // ---- writing ----
 
   async [kSend](body, trailers) {
@@ -297,7 +297,7 @@ class Stream {
       // The body failed: reset our side so the peer sees an abort, not an end.
       this.#writeDone = true;
       this.#abort(codeOf(err, this.#h3), true, false);
-      process.emitWarning?.call(process, `quic: stream body failed: ${err && err.message}`, 'QuicWarning');
+      process.emitWarning(`quic: stream body failed: ${err && err.message}`, 'QuicWarning');
     }
   }
 
