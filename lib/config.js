@@ -249,6 +249,11 @@ class SessionConfig {
     for (const [name, idx, min, max, dflt] of TP) {
       n[C[idx]] = optInt(tp, name, 'options.transportParams', min, max, dflt);
     }
+    // Raw QUIC accepts datagrams by default; HTTP/3 carries none of its own
+    // (HTTP/3 datagrams belong to WebTransport), so h3-only configs do not.
+    if (tp.maxDatagramFrameSize === undefined) {
+      n[C.SO_MAX_DATAGRAM_FRAME_SIZE] = alpn.list.every((p) => p === 'h3') ? 0 : 1200;
+    }
     n[C.SO_DISABLE_ACTIVE_MIGRATION] = optBool(tp, 'disableActiveMigration', 'options.transportParams', false) ? 1 : 0;
     // HTTP/3 needs three unidirectional streams of the peer's own (control
     // and QPACK): a smaller limit would fail every h3 handshake.

@@ -5,7 +5,7 @@ const binding = require('./binding');
 const { codes } = require('./errors');
 const { SessionEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
 const { EndpointConfig, SessionConfig, readAddress, kNative } = require('./config');
-const { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy } = require('./session');
+const { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams } = require('./session');
 const { EndpointStats } = require('./stats');
 const { validateObject } = require('./validate');
 
@@ -134,6 +134,9 @@ class Endpoint extends EventTarget {
           break;
         case C.E_SESSION_CLOSE:
           session[kNativeClose](ev[i + 3], code);
+          break;
+        case C.E_SESSION_DATAGRAM:
+          session[kDatagrams]();
           break;
         default:
           session[kStreamEvent](type, ev[i + 2], ev[i + 4], ev[i + 3], code);

@@ -3,7 +3,8 @@
 const net = require('node:net');
 const binding = require('./binding');
 const { codes } = require('./errors');
-const { StreamEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
+const { StreamEvent, DatagramEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
+const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
 const { Stream, kEvent, kSessionClosed, kSend, kOpened, codeOf } = require('./stream');
 const { StreamOptions, ResponseOptions } = require('./config');
 const { validateBody } = require('./body');
@@ -15,6 +16,7 @@ const kHandshake = Symbol('kHandshake');
 const kNativeClose = Symbol('kNativeClose');
 const kStreamEvent = Symbol('kStreamEvent');
 const kDestroy = Symbol('kDestroy');
+const kDatagrams = Symbol('kDatagrams');
 
 function closeError(kind, code, reason, h3) {
   switch (kind) {
@@ -116,6 +118,39 @@ class Session extends EventTarget {
       stream[kSend](opts.body, opts.trailers);
     }
     return stream;
+  }
+
+  // Sends an unreliable datagram. false (never a throw) when it cannot go:
+  // too large, the peer takes none, the queue is full, or the session is
+  // closing. Before the handshake it is queued (bounded).
+  datagram(data, encoding) {
+    let buf;
+    if (typeof data === 'string') {
+      if (encoding !== undefined && !Buffer.isEncoding(encoding)) {
+        throw codes.ERR_INVALID_ARG_VALUE('encoding', encoding, 'is not a supported encoding');
+      }
+      buf = Buffer.from(data, encoding);
+    } else if (isArrayBufferView(data) || isAnyArrayBuffer(data)) {
+      buf = data;
+    } else {
+      throw codes.ERR_INVALID_ARG_TYPE('data', 'a string, ArrayBuffer, TypedArray, DataView or Buffer', data);
+    }
+    if (this.#closed.settled || this.#closing || !this.#handle) return false;
+    return binding.sessionDatagram(this.#handle, buf);
+  }
+
+  // The largest datagram payload datagram() can send now (0: none).
+  get maxDatagramSize() {
+    if (!this.#handle || this.#closed.settled) return 0;
+    return binding.sessionMaxDatagram(this.#handle);
+  }
+
+  [kDatagrams]() {
+    if (!this.#handle) return;
+    const list = binding.sessionDatagrams(this.#handle);
+    for (let i = 0; i < list.length; i += 2) {
+      this.dispatchEvent(new DatagramEvent(kPrivate, list[i], list[i + 1], this));
+    }
   }
 
   close() {
@@ -254,4 +289,4 @@ class Session extends EventTarget {
 defineEventHandler(Session.prototype, 'stream');
 defineEventHandler(Session.prototype, 'datagram');
 
-module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy };
+module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams };

@@ -290,6 +290,52 @@ static napi_value session_goaway(napi_env env, napi_callback_info info) {
   return quic_napi_bool(env, s->goaway_received);
 }
 
+/* sessionDatagram(handle, bytes) -> true if queued for sending */
+static napi_value session_datagram(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  const uint8_t *data;
+  size_t len;
+  if (!quic_napi_get_bytes(env, argv[1], &data, &len)) return NULL;
+  return quic_napi_bool(env, quic_session_datagram(s, data, len) == QUIC_OK);
+}
+
+static napi_value session_max_datagram(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  return quic_napi_number(env, (double)quic_session_max_datagram(s));
+}
+
+/* sessionDatagrams(handle) -> [ArrayBuffer, early, ArrayBuffer, early, ...] */
+static napi_value session_datagrams(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  napi_value out;
+  NAPI_CALL(env, napi_create_array(env, &out));
+  quic_dgram *d = quic_session_take_datagrams(s);
+  uint32_t i = 0;
+  bool ok = true;
+  while (d) {
+    quic_dgram *next = d->next;
+    void *p;
+    napi_value ab;
+    if (ok && napi_create_arraybuffer(env, d->len, &p, &ab) == napi_ok) {
+      if (d->len) memcpy(p, d->data, d->len);
+      ok = napi_set_element(env, out, i++, ab) == napi_ok &&
+           napi_set_element(env, out, i++, quic_napi_bool(env, d->early)) == napi_ok;
+    } else {
+      ok = false;
+    }
+    quic_free(d);
+    d = next;
+  }
+  if (!ok) {
+    quic_napi_throw_status(env, "datagrams");
+    return NULL;
+  }
+  return out;
+}
+
 static napi_value session_close(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 1);
   GET_SESSION(env, argv[0]);
@@ -474,6 +520,9 @@ void quic_binding_init_session(napi_env env, napi_value exports) {
       {"sessionOpen", NULL, session_open, NULL, NULL, NULL, napi_default, NULL},
       {"sessionClose", NULL, session_close, NULL, NULL, NULL, napi_default, NULL},
       {"sessionGoaway", NULL, session_goaway, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionDatagram", NULL, session_datagram, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionMaxDatagram", NULL, session_max_datagram, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionDatagrams", NULL, session_datagrams, NULL, NULL, NULL, napi_default, NULL},
       {"sessionCancel", NULL, session_cancel, NULL, NULL, NULL, napi_default, NULL},
       {"sessionStats", NULL, session_stats, NULL, NULL, NULL, napi_default, NULL},
       {"streamWrite", NULL, stream_write, NULL, NULL, NULL, napi_default, NULL},

@@ -46,6 +46,7 @@ enum {
   QUIC_E_STREAM_DRAIN,      /* the send buffer has room again */
   QUIC_E_STREAM_CLOSE,      /* both directions done; code if aborted; aux 1 if nothing unread */
   QUIC_E_STREAM_HEADERS,    /* HTTP/3: header blocks can be taken */
+  QUIC_E_SESSION_DATAGRAM,  /* datagrams can be taken */
 };
 
 typedef struct quic_event {

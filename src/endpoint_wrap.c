@@ -98,6 +98,7 @@ void quic_wrap_emit(quic_wrap *w) {
     s->events = 0;
     if (ev & QUIC_EV_NEW) push_event(w, QUIC_E_SESSION_NEW, s, NULL, 0, 0);
     if (ev & QUIC_EV_HANDSHAKE) push_event(w, QUIC_E_SESSION_HANDSHAKE, s, NULL, 0, 0);
+    if (ev & QUIC_EV_DATAGRAM) push_event(w, QUIC_E_SESSION_DATAGRAM, s, NULL, 0, 0);
     collect_stream_events(w, s);
     if (ev & QUIC_EV_CLOSE) push_event(w, QUIC_E_SESSION_CLOSE, s, NULL, (uint32_t)s->close_kind, s->close_code);
   }

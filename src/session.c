@@ -264,6 +264,88 @@ static void queue_send(quic_session *s, quic_stream *st) {
     quic_list_push(&s->send_queue, &st->send_link);
 }
 
+/* ---- datagrams ---- */
+
+static void dgram_push(quic_dgram_queue *q, quic_dgram *d) {
+  d->next = NULL;
+  if (q->tail) q->tail->next = d;
+  else q->head = d;
+  q->tail = d;
+  q->count++;
+}
+
+static void dgram_pop_free(quic_dgram_queue *q) {
+  quic_dgram *d = q->head;
+  if (d == NULL) return;
+  q->head = d->next;
+  if (q->head == NULL) q->tail = NULL;
+  q->count--;
+  quic_free(d);
+}
+
+static void dgram_clear(quic_dgram_queue *q) {
+  while (q->head) dgram_pop_free(q);
+}
+
+static quic_dgram *dgram_new(const uint8_t *data, size_t len) {
+  quic_dgram *d = quic_malloc(sizeof(*d) + len);
+  if (d == NULL) return NULL;
+  d->next = NULL;
+  d->len = len;
+  d->early = false;
+  d->tries = 0;
+  if (len) memcpy(d->data, data, len);
+  return d;
+}
+
+size_t quic_session_max_datagram(quic_session *s) {
+  if (s->conn == NULL || s->state >= QUIC_SESSION_CLOSING) return 0;
+  if (s->state == QUIC_SESSION_HANDSHAKE) {
+    /* Not known yet: what we could send if the peer agrees. */
+    return 1200 - 47;
+  }
+  const ngtcp2_transport_params *p = ngtcp2_conn_get_remote_transport_params(s->conn);
+  if (p == NULL || p->max_datagram_frame_size <= 3) return 0;
+  /* A DATAGRAM frame is its type, a length and the payload (RFC 9221); a
+   * short-header packet adds up to 1 + 20 (DCID) + 4 (number) + 16 (tag). */
+  size_t by_frame = (size_t)QUIC_MIN(p->max_datagram_frame_size - 3, (uint64_t)65535);
+  size_t path = ngtcp2_conn_get_path_max_tx_udp_payload_size(s->conn);
+  size_t by_path = path > 44 ? path - 44 : 0;
+  return QUIC_MIN(by_frame, by_path);
+}
+
+int quic_session_datagram(quic_session *s, const uint8_t *data, size_t len) {
+  if (s->state >= QUIC_SESSION_GRACEFUL) return QUIC_ERR_STATE;
+  size_t max = quic_session_max_datagram(s);
+  if (max == 0) return QUIC_ERR_STATE;
+  if (len > max || s->dgram_out.count >= QUIC_DGRAM_QUEUE) return QUIC_ERR_LIMIT;
+  quic_dgram *d = dgram_new(data, len);
+  if (d == NULL) return QUIC_ERR_NOMEM;
+  dgram_push(&s->dgram_out, d);
+  quic_wrap_mark_dirty(s->wrap, s);
+  return QUIC_OK;
+}
+
+quic_dgram *quic_session_take_datagrams(quic_session *s) {
+  quic_dgram *d = s->dgram_in.head;
+  s->dgram_in.head = s->dgram_in.tail = NULL;
+  s->dgram_in.count = 0;
+  return d;
+}
+
+static int cb_recv_datagram(ngtcp2_conn *conn, uint32_t flags, const uint8_t *data, size_t datalen, void *user) {
+  QUIC_UNUSED(conn);
+  quic_session *s = user;
+  /* A peer faster than the application loses datagrams, not our memory. */
+  if (s->dgram_in.count >= QUIC_DGRAM_QUEUE) return 0;
+  quic_dgram *d = dgram_new(data, datalen);
+  if (d == NULL) return 0;
+  d->early = (flags & NGTCP2_DATAGRAM_FLAG_0RTT) != 0;
+  dgram_push(&s->dgram_in, d);
+  session_event(s, QUIC_EV_DATAGRAM);
+  return 0;
+}
+
 /* ---- ngtcp2 callbacks: record state and mark events; never call JS ---- */
 
 int quic_session_stream_data(quic_stream *st, const uint8_t *data, size_t datalen, bool fin) {
@@ -417,6 +499,7 @@ static int cb_extend_max_streams(ngtcp2_conn *conn, uint64_t max_streams, void *
 static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
   quic_session *s = user;
   if (s->state == QUIC_SESSION_HANDSHAKE) s->state = QUIC_SESSION_OPEN;
+  if (s->dgram_out.count && quic_session_max_datagram(s) == 0) dgram_clear(&s->dgram_out);
   char alpn[32];
   quic_tls_alpn(&s->tls, alpn, sizeof(alpn));
   if (strcmp(alpn, "h3") == 0 && quic_http3_init(s) != QUIC_OK) return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -531,6 +614,7 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server) {
   cb->extend_max_local_streams_uni = cb_extend_max_streams;
   cb->recv_stateless_reset = cb_recv_stateless_reset;
   cb->dcid_status = cb_dcid_status;
+  cb->recv_datagram = cb_recv_datagram;
 }
 
 static void fill_settings(ngtcp2_settings *st, const quic_session_config *c) {
@@ -569,6 +653,8 @@ static void on_timer_closed(uv_handle_t *h) {
   QUIC_KEYMAP_EACH(&s->streams, e, tmp) quic_stream_del(e->ptr);
   quic_keymap_free(&s->streams);
   quic_http3_free(s);
+  dgram_clear(&s->dgram_out);
+  dgram_clear(&s->dgram_in);
   if (s->conn) ngtcp2_conn_del(s->conn);
   quic_tls_session_free(&s->tls);
   quic_free(s->close_pkt);
@@ -842,6 +928,25 @@ void quic_session_flush(quic_session *s) {
   quic_addr remote = s->remote;
 
   for (int iter = 0; iter < MAX_WRITE_ITERATIONS; iter++) {
+    ngtcp2_ssize nwrite;
+    quic_dgram *dg = s->state >= QUIC_SESSION_OPEN ? s->dgram_out.head : NULL;
+    if (dg) {
+      /* Datagrams go first and share packets with stream data (MORE). */
+      int accepted = 0;
+      ngtcp2_vec dv = {dg->data, dg->len};
+      nwrite = ngtcp2_conn_writev_datagram(s->conn, &ps.path, &pi, s->tx_buf + off, pktmax, &accepted,
+                                           NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &dv, 1, ts);
+      bool unusable = nwrite == NGTCP2_ERR_INVALID_ARGUMENT || nwrite == NGTCP2_ERR_INVALID_STATE;
+      /* Accepted, refused for good, or left out of packets several times
+       * (it does not fit this path): either way it leaves the queue. */
+      if (accepted || unusable || (nwrite > 0 && ++dg->tries > 3)) dgram_pop_free(&s->dgram_out);
+      if (nwrite == NGTCP2_ERR_WRITE_MORE || unusable) continue;
+      if (nwrite < 0) {
+        handle_liberr(s, (int)nwrite);
+        return;
+      }
+      goto have_packet;
+    }
     quic_stream *st = NULL;
     ngtcp2_vec vec[16];
     size_t nvec = 0;
@@ -866,7 +971,7 @@ void quic_session_flush(quic_session *s) {
         flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
     }
     ngtcp2_ssize ndatalen = -1;
-    ngtcp2_ssize nwrite = ngtcp2_conn_writev_stream(s->conn, &ps.path, &pi, s->tx_buf + off, pktmax, &ndatalen,
+    nwrite = ngtcp2_conn_writev_stream(s->conn, &ps.path, &pi, s->tx_buf + off, pktmax, &ndatalen,
                                                     flags, stream_id, vec, nvec, ts);
     if (s->h3 && ndatalen >= 0 && stream_id >= 0 && quic_http3_wrote(s, stream_id, (size_t)ndatalen) != 0) {
       handle_liberr(s, NGTCP2_ERR_CALLBACK_FAILURE);
@@ -906,6 +1011,7 @@ void quic_session_flush(quic_session *s) {
         return;
       }
     }
+  have_packet:
     if (nwrite == 0) break;
     if (npkts > 0 && pi.ecn != ecn) {
       /* A train shares one ECN mark: send what precedes this packet. */

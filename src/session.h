@@ -73,7 +73,26 @@ enum {
   QUIC_EV_HANDSHAKE = 1u << 0,
   QUIC_EV_CLOSE = 1u << 1,
   QUIC_EV_NEW = 1u << 2,
+  QUIC_EV_DATAGRAM = 1u << 3,
 };
+
+/* A datagram queued to send or received and not yet taken. */
+typedef struct quic_dgram {
+  struct quic_dgram *next; /* owned by the queue holding it */
+  size_t len;
+  bool early;              /* received in 0-RTT */
+  uint8_t tries;           /* sends that could not place it in a packet */
+  uint8_t data[];
+} quic_dgram;
+
+typedef struct quic_dgram_queue {
+  quic_dgram *head, *tail; /* owned */
+  size_t count;
+} quic_dgram_queue;
+
+/* Datagrams wait at most this many in each direction; past it, new ones are
+ * dropped (unreliable by design, so dropping is the backpressure). */
+#define QUIC_DGRAM_QUEUE 128
 
 /* Counters the binding exposes as stats (SessionStats); C writes them. */
 typedef struct quic_session_counters {
@@ -135,6 +154,9 @@ typedef struct quic_session {
   quic_addr tx_remote;
   uint8_t tx_ecn;
 
+  quic_dgram_queue dgram_out;   /* to send, oldest first */
+  quic_dgram_queue dgram_in;    /* received, for the application */
+
   quic_session_counters counters;
   void *user;             /* the binding's handle; cleared when freed */
 } quic_session;
@@ -186,6 +208,15 @@ int quic_stream_set_trailers(quic_stream *st, quic_nvlist *nv);
 
 /* After its events are emitted: deletes a stream both sides are done with. */
 void quic_session_reap_stream(quic_stream *st);
+
+/* Queues a datagram. QUIC_ERR_LIMIT when the queue is full or it is larger
+ * than quic_session_max_datagram, QUIC_ERR_STATE when the peer takes none
+ * or the session is closing. */
+int quic_session_datagram(quic_session *s, const uint8_t *data, size_t len);
+/* The largest datagram payload that can be sent now (0: none accepted). */
+size_t quic_session_max_datagram(quic_session *s);
+/* Takes the received datagrams (the caller frees each with quic_free). */
+quic_dgram *quic_session_take_datagrams(quic_session *s);
 
 /* close(): finish existing streams, refuse new ones, then close cleanly. */
 void quic_session_close_graceful(quic_session *s);
