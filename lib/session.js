@@ -5,6 +5,7 @@ const binding = require('./binding');
 const { codes } = require('./errors');
 const { StreamEvent, DatagramEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
 const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
+const { X509Certificate } = require('node:crypto');
 const { Stream, kEvent, kSessionClosed, kSend, kOpened, codeOf } = require('./stream');
 const { StreamOptions, ResponseOptions } = require('./config');
 const { validateBody } = require('./body');
@@ -82,6 +83,30 @@ class Session extends EventTarget {
                               family: this.#info.remoteFamily } : this.#remote;
     return r ? new net.SocketAddress(r) : undefined;
   }
+  // Certificates as Node's X509Certificate (OpenSSL-backed), built from the
+  // DER that GnuTLS holds.
+  #certs = {};
+  #cert(which) {
+    if (this.#certs[which] === undefined && this.#info?.[which]) {
+      this.#certs[which] = new X509Certificate(this.#info[which]);
+    }
+    return this.#certs[which];
+  }
+  get certificate() { return this.#cert('certificate'); }
+  get peerCertificate() { return this.#cert('peerCertificate'); }
+  get ephemeralKeyInfo() {
+    if (!this.#info?.ephemeralName) return undefined;
+    return { type: this.#info.ephemeralType, name: this.#info.ephemeralName, size: this.#info.ephemeralSize };
+  }
+
+  // Starts a key update (RFC 9001 6): both sides move to new keys.
+  updateKey() {
+    if (!this.#open || this.#closing) throw codes.ERR_INVALID_STATE('the session is not open');
+    if (!binding.sessionUpdateKey(this.#handle)) {
+      throw codes.ERR_INVALID_STATE('a key update is in progress, or the handshake is not confirmed yet');
+    }
+  }
+
   get stats() { return this.#stats; }
   get nativeAlive() { return this.#handle !== null; }
   get isHttp3() { return this.#info?.alpn === 'h3'; }

@@ -256,6 +256,22 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
   quic_napi_set(env, o, "remoteFamily", quic_napi_string(env, host == buf && s->remote.u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
   quic_napi_set(env, o, "closeReason", quic_napi_string(env, s->close_reason));
   quic_napi_set(env, o, "goaway", quic_napi_bool(env, s->goaway_received));
+  const char *kname, *ktype;
+  int kbits;
+  if (quic_tls_ephemeral(&s->tls, &kname, &ktype, &kbits)) {
+    quic_napi_set(env, o, "ephemeralName", quic_napi_string(env, kname));
+    quic_napi_set(env, o, "ephemeralType", quic_napi_string(env, ktype));
+    quic_napi_set(env, o, "ephemeralSize", quic_napi_number(env, kbits));
+  }
+  for (int peer = 0; peer < 2; peer++) {
+    size_t len;
+    const uint8_t *der = quic_tls_certificate(&s->tls, peer, &len);
+    if (der == NULL) continue;
+    void *p;
+    napi_value buf;
+    if (napi_create_buffer_copy(env, len, der, &p, &buf) == napi_ok)
+      quic_napi_set(env, o, peer ? "peerCertificate" : "certificate", buf);
+  }
   return o;
 }
 
@@ -334,6 +350,13 @@ static napi_value session_datagrams(napi_env env, napi_callback_info info) {
     return NULL;
   }
   return out;
+}
+
+/* sessionUpdateKey(handle) -> true if a key update started */
+static napi_value session_update_key(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  return quic_napi_bool(env, quic_session_update_key(s) == QUIC_OK);
 }
 
 static napi_value session_close(napi_env env, napi_callback_info info) {
@@ -520,6 +543,7 @@ void quic_binding_init_session(napi_env env, napi_value exports) {
       {"sessionOpen", NULL, session_open, NULL, NULL, NULL, napi_default, NULL},
       {"sessionClose", NULL, session_close, NULL, NULL, NULL, napi_default, NULL},
       {"sessionGoaway", NULL, session_goaway, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionUpdateKey", NULL, session_update_key, NULL, NULL, NULL, napi_default, NULL},
       {"sessionDatagram", NULL, session_datagram, NULL, NULL, NULL, napi_default, NULL},
       {"sessionMaxDatagram", NULL, session_max_datagram, NULL, NULL, NULL, napi_default, NULL},
       {"sessionDatagrams", NULL, session_datagrams, NULL, NULL, NULL, napi_default, NULL},

@@ -1162,3 +1162,10 @@ int quic_stream_set_trailers(quic_stream *st, quic_nvlist *nv) {
   st->has_trailers = true;
   return QUIC_OK;
 }
+
+int quic_session_update_key(quic_session *s) {
+  if (s->state != QUIC_SESSION_OPEN && s->state != QUIC_SESSION_GRACEFUL) return QUIC_ERR_STATE;
+  if (ngtcp2_conn_initiate_key_update(s->conn, quic_now()) != 0) return QUIC_ERR_STATE;
+  quic_wrap_mark_dirty(s->wrap, s);
+  return QUIC_OK;
+}

@@ -218,6 +218,9 @@ size_t quic_session_max_datagram(quic_session *s);
 /* Takes the received datagrams (the caller frees each with quic_free). */
 quic_dgram *quic_session_take_datagrams(quic_session *s);
 
+/* Starts a key update (the handshake must be confirmed). */
+int quic_session_update_key(quic_session *s);
+
 /* close(): finish existing streams, refuse new ones, then close cleanly. */
 void quic_session_close_graceful(quic_session *s);
 /* cancel(): close now with the given error (application code space). */

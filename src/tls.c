@@ -275,3 +275,33 @@ const char *quic_tls_backend_version(void) {
   if (!buf[0]) snprintf(buf, sizeof(buf), "GnuTLS %s", gnutls_check_version(NULL));
   return buf;
 }
+
+const uint8_t *quic_tls_certificate(quic_tls_session *ts, bool peer, size_t *len) {
+  const gnutls_datum_t *d;
+  unsigned n = 0;
+  if (peer) {
+    d = gnutls_certificate_get_peers(ts->gs, &n);
+    if (d == NULL || n == 0) return NULL;
+  } else {
+    d = gnutls_certificate_get_ours(ts->gs);
+    if (d == NULL) return NULL;
+  }
+  *len = d->size;
+  return d->data;
+}
+
+bool quic_tls_ephemeral(quic_tls_session *ts, const char **name, const char **type, int *bits) {
+  if (gnutls_cipher_get(ts->gs) == GNUTLS_CIPHER_NULL) return false;
+  /* Node (OpenSSL) names; GnuTLS's own names differ. */
+  switch (gnutls_group_get(ts->gs)) {
+  case GNUTLS_GROUP_X25519: *name = "X25519"; *type = "ECDH"; *bits = 253; return true;
+  case GNUTLS_GROUP_X448: *name = "X448"; *type = "ECDH"; *bits = 448; return true;
+  case GNUTLS_GROUP_SECP256R1: *name = "prime256v1"; *type = "ECDH"; *bits = 256; return true;
+  case GNUTLS_GROUP_SECP384R1: *name = "secp384r1"; *type = "ECDH"; *bits = 384; return true;
+  case GNUTLS_GROUP_SECP521R1: *name = "secp521r1"; *type = "ECDH"; *bits = 521; return true;
+  case GNUTLS_GROUP_FFDHE2048: *name = "ffdhe2048"; *type = "DH"; *bits = 2048; return true;
+  case GNUTLS_GROUP_FFDHE3072: *name = "ffdhe3072"; *type = "DH"; *bits = 3072; return true;
+  case GNUTLS_GROUP_FFDHE4096: *name = "ffdhe4096"; *type = "DH"; *bits = 4096; return true;
+  default: return false;
+  }
+}

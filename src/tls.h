@@ -67,6 +67,13 @@ void quic_tls_version(quic_tls_session *ts, char *buf, size_t len);
 /* "GnuTLS 3.7.9"-style name of the TLS library in use. */
 const char *quic_tls_backend_version(void);
 
+/* DER of our certificate / the peer's leaf certificate (borrowed from
+ * GnuTLS, valid while the session lives); NULL if none. */
+const uint8_t *quic_tls_certificate(quic_tls_session *ts, bool peer, size_t *len);
+/* The key exchange group, as Node names it ("X25519", "prime256v1", ...),
+ * its kind ("ECDH") and size in bits; false before the handshake. */
+bool quic_tls_ephemeral(quic_tls_session *ts, const char **name, const char **type, int *bits);
+
 /* Fills n bytes of cryptographically strong randomness. */
 int quic_tls_random(void *buf, size_t n);
 
