@@ -327,6 +327,17 @@ class SessionConfig {
   }
 }
 
+// Header options are plain objects or promises of them (checked in full
+// when they are sent, see lib/http3.js).
+function validateHeaderOptions(options, keys) {
+  for (const key of keys) {
+    const v = options[key];
+    if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) {
+      throw codes.ERR_INVALID_ARG_TYPE(`options.${key}`, 'an object or a Promise', v);
+    }
+  }
+}
+
 class StreamOptions {
   #unidirectional;
   #headers;
@@ -343,12 +354,7 @@ class StreamOptions {
     this.#headers = options.headers;
     this.#trailers = options.trailers;
     this.#body = options.body;
-    for (const key of ['headers', 'trailers']) {
-      const v = options[key];
-      if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) {
-        throw codes.ERR_INVALID_ARG_TYPE(`options.${key}`, 'an object or a Promise', v);
-      }
-    }
+    validateHeaderOptions(options, ['headers', 'trailers']);
   }
 
   get unidirectional() { return this.#unidirectional; }
@@ -369,12 +375,7 @@ class ResponseOptions {
 
   constructor(options = {}) {
     validateObject(options, 'options');
-    for (const key of ['headers', 'trailers']) {
-      const v = options[key];
-      if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) {
-        throw codes.ERR_INVALID_ARG_TYPE(`options.${key}`, 'an object or a Promise', v);
-      }
-    }
+    validateHeaderOptions(options, ['headers', 'trailers']);
     if (options.hints !== undefined && (options.hints === null || typeof options.hints !== 'object')) {
       throw codes.ERR_INVALID_ARG_TYPE('options.hints', 'an object, an array of objects or a Promise', options.hints);
     }
