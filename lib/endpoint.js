@@ -127,7 +127,8 @@ class Endpoint extends EventTarget {
       }
       const session = this.#sessions.get(skey);
       if (session === undefined) continue;
-      const code = (BigInt(ev[i + 5]) << 32n) | BigInt(ev[i + 6]);
+      // Most events carry no code: skip the BigInt work for them.
+      const code = ev[i + 5] === 0 && ev[i + 6] === 0 ? 0n : (BigInt(ev[i + 5]) << 32n) | BigInt(ev[i + 6]);
       switch (type) {
         case C.E_SESSION_HANDSHAKE:
           session[kHandshake]();

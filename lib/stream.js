@@ -258,7 +258,9 @@ class Stream {
         }
         if (r === true) { done = true; break; }
         if (r === false) break;
-        chunks.push(r.buffer.slice(r.byteOffset, r.byteOffset + r.length));
+        // The binding's Buffers own their ArrayBuffer: hand it over, uncopied.
+        const whole = r.byteOffset === 0 && r.length === r.buffer.byteLength;
+        chunks.push(whole ? r.buffer : r.buffer.slice(r.byteOffset, r.byteOffset + r.length));
       }
       if (chunks.length === 0 && !done) {
         this.#wantData = push;
