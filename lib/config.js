@@ -169,7 +169,7 @@ function encodeAlpn(alpn) {
 const TLS_UNSUPPORTED = [
   'ciphers', 'clientCertEngine', 'clientHello', 'crl', 'dhparam', 'enableTLSTrace', 'ecdhCurve', 'keylog',
   'ocsp', 'pfx', 'privateKey', 'pskCallback', 'requestPeerCertificate', 'secureOptions', 'sessionIdContext',
-  'sessionTimeout', 'sigalgs', 'ticketKeys',
+  'sigalgs',
 ];
 
 const TP = [
@@ -288,6 +288,18 @@ class SessionConfig {
     if (secure.passphrase !== undefined) {
       validateString(secure.passphrase, 'options.secure.passphrase');
       tls.passphrase = secure.passphrase;
+    }
+    // Resumption: tickets sealed under ticketKeys (48 bytes, as Node's tls),
+    // valid sessionTimeout seconds. Only servers issue tickets.
+    if (secure.ticketKeys !== undefined) {
+      const keys = toBuffer(secure.ticketKeys, 'options.secure.ticketKeys');
+      if (keys.length !== 48) {
+        throw codes.ERR_INVALID_ARG_VALUE('options.secure.ticketKeys', secure.ticketKeys, 'must be exactly 48 bytes');
+      }
+      tls.ticketKeys = Buffer.from(keys);
+    }
+    if (secure.sessionTimeout !== undefined) {
+      tls.sessionTimeout = optInt(secure, 'sessionTimeout', 'options.secure', 1, 7 * 24 * 3600, 300);
     }
     if ((tls.key?.length || 0) !== (tls.cert?.length || 0)) {
       throw codes.ERR_INVALID_ARG_VALUE('options.secure', '{ key, cert }',

@@ -8,9 +8,22 @@ const { EndpointConfig, SessionConfig, readAddress, kNative } = require('./confi
 const { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams } = require('./session');
 const { EndpointStats } = require('./stats');
 const { validateObject } = require('./validate');
+const { isAnyArrayBuffer, isArrayBufferView } = require('node:util/types');
 
 const C = binding.constants;
 const FIELDS = 7;
+
+// The parts of session.sessionTicket; copied so later changes by the caller
+// cannot race the handshake.
+function resumeBytes(value, name, max) {
+  if (value === undefined) return null;
+  if (!isAnyArrayBuffer(value) && !isArrayBufferView(value)) {
+    throw codes.ERR_INVALID_ARG_TYPE(name, 'an ArrayBuffer, TypedArray, DataView or Buffer', value);
+  }
+  const b = isAnyArrayBuffer(value) ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (b.length > max) throw codes.ERR_OUT_OF_RANGE(name, `at most ${max} bytes`, b.length);
+  return Buffer.from(b);
+}
 
 class Endpoint extends EventTarget {
   #handle;
@@ -69,16 +82,20 @@ class Endpoint extends EventTarget {
     if (remote.port === 0) throw codes.ERR_OUT_OF_RANGE('address.port', '>= 1 && <= 65535', remote.port);
     const config = SessionConfig.isSessionConfig(options) ? options : new SessionConfig('client', options);
     if (config.side !== 'client') throw codes.ERR_INVALID_ARG_VALUE('options', options, "must be a 'client' SessionConfig");
+    let ticket = null;
+    let params = null;
     if (resume !== undefined) {
       validateObject(resume, 'resume');
-      throw codes.ERR_QUIC_UNSUPPORTED('session resumption', 'resume tickets are not implemented yet');
+      ticket = resumeBytes(resume.sessionTicket, 'resume.sessionTicket', 16384);
+      params = resumeBytes(resume.transportParams, 'resume.transportParams', 4096);
     }
     const { options: n, tls } = config[kNative](this.#config.session, remote.address);
     this.#bind();
-    const [handle, key] = binding.endpointConnect(this.#handle, remote.address, remote.port, n, tls);
+    const [handle, key] = binding.endpointConnect(this.#handle, remote.address, remote.port, n, tls, ticket, params);
     const host = config.hostname ?? (net.isIPv6(remote.address) ? `[${remote.address}]` : remote.address);
     const authority = remote.port === 443 ? host : `${host}:${remote.port}`;
-    const session = new Session(kPrivate, this, handle, key, 'client', remote, this.#sessionGone, authority);
+    const session = new Session(kPrivate, this, handle, key, 'client', remote, this.#sessionGone, authority,
+                                config.alpn.includes('h3'));
     this.#sessions.set(key, session);
     return session;
   }

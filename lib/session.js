@@ -49,10 +49,13 @@ class Session extends EventTarget {
 
   #onGone;
   #authority;  // client: what an HTTP/3 request names by default
+  #offersH3;   // client: 'h3' is among the offered ALPNs
+  #ticket;     // client: the last session ticket seen, kept after close
 
-  constructor(token, endpoint, handle, key, side, remote, onGone, authority) {
+  constructor(token, endpoint, handle, key, side, remote, onGone, authority, offersH3 = false) {
     if (token !== kPrivate) throw new TypeError('Illegal constructor');
     super();
+    this.#offersH3 = offersH3;
     this.#onGone = onGone;
     this.#authority = authority;
     this.#endpoint = endpoint;
@@ -107,6 +110,26 @@ class Session extends EventTarget {
     }
   }
 
+  // True when 0-RTT data was accepted (server: received; client: the
+  // server took what we sent early).
+  get earlyData() { return this.#info ? this.#info.earlyData === true : false; }
+
+  // The newest TLS ticket and the server's 0-RTT transport parameters, for
+  // endpoint.connect(address, options, resume). Client only; undefined until
+  // the server has sent a ticket (shortly after the handshake).
+  get sessionTicket() {
+    if (this.#side !== 'client') return undefined;
+    if (this.#handle) this.#readTicket();
+    return this.#ticket;
+  }
+
+  #readTicket() {
+    const t = binding.sessionTicket(this.#handle);
+    if (t !== undefined && (this.#ticket === undefined || !Buffer.from(t[0]).equals(Buffer.from(this.#ticket.sessionTicket)))) {
+      this.#ticket = { sessionTicket: t[0], transportParams: t[1] };
+    }
+  }
+
   get stats() { return this.#stats; }
   get nativeAlive() { return this.#handle !== null; }
   get isHttp3() { return this.#info?.alpn === 'h3'; }
@@ -115,7 +138,15 @@ class Session extends EventTarget {
     const opts = StreamOptions.isStreamOptions(options) ? options : new StreamOptions(options);
     validateBody(opts.body);
     if (this.#closed.settled || this.#closing) throw codes.ERR_INVALID_STATE('the session is closing or closed');
-    if (!this.#open) throw codes.ERR_INVALID_STATE('the handshake has not completed');
+    if (!this.#open) {
+      // A session resumed from a ticket may send streams as 0-RTT.
+      if (this.#side !== 'client' || !this.#handle || !binding.sessionZeroRtt(this.#handle)) {
+        throw codes.ERR_INVALID_STATE('the handshake has not completed');
+      }
+      if (this.#offersH3) {
+        throw codes.ERR_INVALID_STATE('HTTP/3 requests wait for the handshake (0-RTT requests are not supported yet)');
+      }
+    }
     const h3 = this.isHttp3;
     let headers = null;
     let pendingHeaders = null;
@@ -226,6 +257,7 @@ class Session extends EventTarget {
     // Read what the TLS layer knew before the session goes away.
     let info = null;
     try { info = binding.sessionInfo(this.#handle); } catch {}
+    if (this.#side === 'client') try { this.#readTicket(); } catch {}
     if (info && !this.#info) this.#info = info;
     const err = closeError(kind, code, info?.closeReason, (this.#info || info)?.alpn === 'h3');
     if (process.env.QUIC_DEBUG_JS) console.error("close", this.#side, kind, code, info?.closeReason);

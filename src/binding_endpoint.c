@@ -254,9 +254,9 @@ static napi_value endpoint_listen(napi_env env, napi_callback_info info) {
   return quic_napi_undefined(env);
 }
 
-/* endpointConnect(handle, host, port, sessionOptions, tls) -> [session handle, key] */
+/* endpointConnect(handle, host, port, sessionOptions, tls[, ticket, params]) -> [session handle, key] */
 static napi_value endpoint_connect(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(env, info, 5);
+  NAPI_ARGS(env, info, 7);
   binding_endpoint *be = get_be(env, argv[0]);
   if (be == NULL) return NULL;
   if (be->wrap->closing) {
@@ -291,8 +291,16 @@ static napi_value endpoint_connect(napi_env env, napi_callback_info info) {
   }
   quic_session_config cfg;
   if (!quic_binding_session_config(env, argv[3], argv[4], false, &cfg)) return NULL;
+  quic_resume resume = {0};
+  if ((argc > 5 && !quic_napi_is_nullish(env, argv[5]) &&
+       !quic_napi_get_bytes(env, argv[5], &resume.ticket, &resume.ticket_len)) ||
+      (argc > 6 && !quic_napi_is_nullish(env, argv[6]) &&
+       !quic_napi_get_bytes(env, argv[6], &resume.params, &resume.params_len))) {
+    quic_session_config_clear(&cfg);
+    return NULL;
+  }
   quic_session *s = NULL;
-  rv = quic_session_connect(&s, be->wrap, &remote, &cfg);
+  rv = quic_session_connect(&s, be->wrap, &remote, &cfg, &resume);
   quic_session_config_clear(&cfg);
   if (rv != QUIC_OK) {
     quic_napi_throw_core(env, rv, "connect");

@@ -159,6 +159,12 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
     goto out;
   to.passphrase = pass;
   to.extra_ca_file = extra;
+  /* Resumption (server): JS checked ticketKeys is 48 bytes. */
+  if (!get_prop(env, tls, "ticketKeys", &v) || (v && !quic_napi_get_bytes(env, v, &to.ticket_keys, &to.ticket_keys_len)))
+    goto out;
+  double timeout = 0;
+  if (!get_prop(env, tls, "sessionTimeout", &v) || (v && !quic_napi_get_double(env, v, &timeout))) goto out;
+  to.session_timeout_s = (uint32_t)timeout;
   char err[256];
   if (quic_tls_ctx_new(&cfg->tls, &to, err, sizeof(err)) != QUIC_OK) {
     quic_napi_throw(env, "ERR_QUIC_TLS", "%s", err);
@@ -256,6 +262,10 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
   quic_napi_set(env, o, "remoteFamily", quic_napi_string(env, host == buf && s->remote.u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
   quic_napi_set(env, o, "closeReason", quic_napi_string(env, s->close_reason));
   quic_napi_set(env, o, "goaway", quic_napi_bool(env, s->goaway_received));
+  bool done = s->state != QUIC_SESSION_HANDSHAKE;
+  quic_napi_set(env, o, "resumed", quic_napi_bool(env, done && quic_tls_resumed(&s->tls)));
+  quic_napi_set(env, o, "earlyData", quic_napi_bool(env, s->early_received || (done && quic_tls_early_data_accepted(&s->tls))));
+  quic_napi_set(env, o, "earlyRejected", quic_napi_bool(env, s->early_rejected));
   const char *kname, *ktype;
   int kbits;
   if (quic_tls_ephemeral(&s->tls, &kname, &ktype, &kbits)) {
@@ -273,6 +283,34 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
       quic_napi_set(env, o, peer ? "peerCertificate" : "certificate", buf);
   }
   return o;
+}
+
+/* sessionTicket(handle) -> [ticket ArrayBuffer, transport params ArrayBuffer] or undefined */
+static napi_value session_ticket(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  const uint8_t *ticket;
+  size_t ticket_len;
+  uint8_t params[512];
+  size_t params_len = sizeof(params);
+  if (!quic_session_ticket(s, &ticket, &ticket_len, params, &params_len)) return quic_napi_undefined(env);
+  napi_value arr, t, p;
+  void *data;
+  NAPI_CALL(env, napi_create_arraybuffer(env, ticket_len, &data, &t));
+  memcpy(data, ticket, ticket_len);
+  NAPI_CALL(env, napi_create_arraybuffer(env, params_len, &data, &p));
+  if (params_len) memcpy(data, params, params_len);
+  NAPI_CALL(env, napi_create_array_with_length(env, 2, &arr));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, t));
+  NAPI_CALL(env, napi_set_element(env, arr, 1, p));
+  return arr;
+}
+
+/* sessionZeroRtt(handle) -> whether streams may be opened before the handshake (resumed sessions) */
+static napi_value session_zero_rtt(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  return quic_napi_bool(env, s->resume_given && s->state == QUIC_SESSION_HANDSHAKE);
 }
 
 /* sessionOpen(handle, uni[, headers]) -> [key, id] (id -1 while queued) */
@@ -540,6 +578,8 @@ static napi_value session_stats(napi_env env, napi_callback_info info) {
 void quic_binding_init_session(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sessionInfo", NULL, session_info, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionTicket", NULL, session_ticket, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionZeroRtt", NULL, session_zero_rtt, NULL, NULL, NULL, napi_default, NULL},
       {"sessionOpen", NULL, session_open, NULL, NULL, NULL, napi_default, NULL},
       {"sessionClose", NULL, session_close, NULL, NULL, NULL, napi_default, NULL},
       {"sessionGoaway", NULL, session_goaway, NULL, NULL, NULL, napi_default, NULL},

@@ -358,6 +358,55 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   quic_wrap_leave(w);
 }
 
+/* ---- NEW_TOKEN ---- */
+
+size_t quic_endpoint_make_token(quic_endpoint *ep, const quic_addr *remote, uint8_t *buf, size_t buflen) {
+  if (buflen < NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN) return 0;
+  ngtcp2_ssize n = ngtcp2_crypto_generate_regular_token(buf, ep->cfg.token_secret, sizeof(ep->cfg.token_secret),
+                                                        &remote->u.sa, remote->len, quic_now());
+  return n > 0 ? (size_t)n : 0;
+}
+
+void quic_endpoint_save_token(quic_endpoint *ep, const quic_addr *server, const uint8_t *token, size_t len) {
+  if (len == 0 || len > QUIC_TOKEN_MAX) return;
+  uint8_t key[19];
+  size_t n = quic_addr_key(server, true, key);
+  quic_token *t = quic_malloc(sizeof(*t) + len);
+  if (t == NULL) return;
+  t->len = len;
+  memcpy(t->data, token, len);
+  quic_keymap_entry *e = quic_keymap_get(&ep->tokens, key, n);
+  if (e == NULL) {
+    while (ep->tokens.count >= QUIC_TOKEN_CACHE) {
+      quic_keymap_entry *old = quic_keymap_oldest(&ep->tokens);
+      quic_free(old->ptr);
+      quic_keymap_del(&ep->tokens, old);
+    }
+    e = quic_keymap_put(&ep->tokens, key, n, NULL);
+    if (e == NULL) {
+      quic_free(t);
+      return;
+    }
+  } else {
+    quic_keymap_touch(&ep->tokens, e);
+  }
+  quic_free(e->ptr);
+  e->ptr = t;
+}
+
+const quic_token *quic_endpoint_token(quic_endpoint *ep, const quic_addr *server) {
+  uint8_t key[19];
+  size_t n = quic_addr_key(server, true, key);
+  quic_keymap_entry *e = quic_keymap_get(&ep->tokens, key, n);
+  return e ? e->ptr : NULL;
+}
+
+static void tokens_free(quic_endpoint *ep) {
+  quic_keymap_entry *e;
+  QUIC_KEYMAP_EACH(&ep->tokens, e, tmp) quic_free(e->ptr);
+  quic_keymap_free(&ep->tokens);
+}
+
 /* ---- lifecycle ---- */
 
 int quic_wrap_new(quic_wrap **out, uv_loop_t *loop, const quic_endpoint_config *cfg, quic_deliver_cb deliver,
@@ -368,7 +417,7 @@ int quic_wrap_new(quic_wrap **out, uv_loop_t *loop, const quic_endpoint_config *
   ep->rx = quic_malloc(sizeof(*ep->rx));
   if (ep->rx == NULL) goto nomem;
   if (quic_keymap_init(&ep->cids) || quic_keymap_init(&ep->hosts) || quic_keymap_init(&ep->validated) ||
-      quic_keymap_init(&ep->reset_tokens))
+      quic_keymap_init(&ep->reset_tokens) || quic_keymap_init(&ep->tokens))
     goto nomem;
   ep->loop = loop;
   ep->refs = 1;
@@ -398,6 +447,7 @@ nomem:
     quic_keymap_free(&ep->hosts);
     quic_keymap_free(&ep->validated);
     quic_keymap_free(&ep->reset_tokens);
+    quic_keymap_free(&ep->tokens);
     quic_free(ep->rx);
   }
   quic_free(ep);
@@ -473,6 +523,7 @@ void quic_wrap_destroy(quic_wrap *w) {
   quic_keymap_free(&ep->hosts);
   quic_keymap_free(&ep->validated);
   quic_keymap_free(&ep->reset_tokens);
+  tokens_free(ep);
   quic_free(ep->rx);
   quic_session_config_clear(&w->server_cfg);
   quic_free(w->events);

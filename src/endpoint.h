@@ -106,6 +106,7 @@ struct quic_endpoint {
   quic_keymap hosts;        /* remote IP -> a: live sessions, b: resets sent */
   quic_keymap validated;    /* remote IP+port -> a: retries sent; LRU bounded */
   quic_keymap reset_tokens; /* peer's stateless reset token -> quic_session* (borrowed) */
+  quic_keymap tokens;       /* client: server IP+port -> NEW_TOKEN token (ptr owned, quic_token) */
   quic_wrap *wrap;          /* the one wrap (borrowed; it holds a reference) */
   quic_link send_blocked;   /* sessions waiting for the socket to drain */
   quic_rx_batch *rx;        /* owned receive buffers */
@@ -151,5 +152,18 @@ int quic_endpoint_send(quic_endpoint *ep, const quic_addr *remote, const uint8_t
                        size_t segsize, uint8_t ecn);
 void quic_endpoint_wait_writable(quic_endpoint *ep, quic_session *s);
 void quic_endpoint_gen_cid(quic_endpoint *ep, ngtcp2_cid *cid, uint8_t *reset_token);
+
+/* NEW_TOKEN (RFC 9000 8.1.3). Server: seals a token for a client address
+ * (returns its length, 0 on failure). Client: remembers the newest token of
+ * each server (a bounded LRU) and hands it out for the next connection. */
+typedef struct quic_token {
+  size_t len;
+  uint8_t data[];
+} quic_token;
+#define QUIC_TOKEN_CACHE 256
+#define QUIC_TOKEN_MAX 256
+size_t quic_endpoint_make_token(quic_endpoint *ep, const quic_addr *remote, uint8_t *buf, size_t buflen);
+void quic_endpoint_save_token(quic_endpoint *ep, const quic_addr *server, const uint8_t *token, size_t len);
+const quic_token *quic_endpoint_token(quic_endpoint *ep, const quic_addr *server);
 
 #endif

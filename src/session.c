@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <ngtcp2/ngtcp2_crypto.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "endpoint.h"
@@ -336,6 +338,7 @@ quic_dgram *quic_session_take_datagrams(quic_session *s) {
 static int cb_recv_datagram(ngtcp2_conn *conn, uint32_t flags, const uint8_t *data, size_t datalen, void *user) {
   QUIC_UNUSED(conn);
   quic_session *s = user;
+  if (flags & NGTCP2_DATAGRAM_FLAG_0RTT) s->early_received = true;
   /* A peer faster than the application loses datagrams, not our memory. */
   if (s->dgram_in.count >= QUIC_DGRAM_QUEUE) return 0;
   quic_dgram *d = dgram_new(data, datalen);
@@ -368,6 +371,7 @@ static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream
   QUIC_UNUSED(offset);
   quic_session *s = user;
   bool fin = (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0;
+  if (flags & NGTCP2_STREAM_DATA_FLAG_0RTT) s->early_received = true;
   if (s->h3) return quic_http3_recv(s, stream_id, data, datalen, fin);
   quic_stream *st = remote_stream(s, stream_id, stream_user);
   if (st == NULL) return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -496,6 +500,8 @@ static int cb_extend_max_streams(ngtcp2_conn *conn, uint64_t max_streams, void *
   return 0;
 }
 
+static void resend_early_streams(quic_session *s);
+
 static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
   quic_session *s = user;
   if (s->state == QUIC_SESSION_HANDSHAKE) s->state = QUIC_SESSION_OPEN;
@@ -503,6 +509,20 @@ static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
   char alpn[32];
   quic_tls_alpn(&s->tls, alpn, sizeof(alpn));
   if (strcmp(alpn, "h3") == 0 && quic_http3_init(s) != QUIC_OK) return NGTCP2_ERR_CALLBACK_FAILURE;
+  if (!s->server && s->tls.resuming && !quic_tls_early_data_accepted(&s->tls)) {
+    if (ngtcp2_conn_tls_early_data_rejected(conn) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
+    if (s->zero_rtt) {
+      s->early_rejected = true;
+      resend_early_streams(s);
+      dgram_clear(&s->dgram_out);
+    }
+  }
+  if (s->server) {
+    /* A token for the client's next connection (RFC 9000 8.1.3). */
+    uint8_t token[NGTCP2_CRYPTO_MAX_REGULAR_TOKENLEN];
+    size_t n = quic_endpoint_make_token(s->wrap->ep, &s->remote, token, sizeof(token));
+    if (n && ngtcp2_conn_submit_new_token(conn, token, n) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
   if (!s->server) {
     /* The token for the server's first connection ID comes in its
      * transport parameters, not through dcid_status. */
@@ -581,6 +601,41 @@ static int cb_recv_stateless_reset(ngtcp2_conn *conn, const ngtcp2_pkt_stateless
   return 0;
 }
 
+static int cb_recv_new_token(ngtcp2_conn *conn, const uint8_t *token, size_t tokenlen, void *user) {
+  QUIC_UNUSED(conn);
+  quic_session *s = user;
+  quic_endpoint_save_token(s->wrap->ep, &s->remote, token, tokenlen);
+  return 0;
+}
+
+/* The server refused 0-RTT: ngtcp2 forgot the early streams, but their data
+ * is still in our buffers (kept until acknowledged). Queue them to open again
+ * in their original order and send everything from the start as 1-RTT. */
+static void resend_early_streams(quic_session *s) {
+  quic_link again;
+  quic_list_init(&again);
+  quic_keymap_entry *e;
+  QUIC_KEYMAP_EACH(&s->streams, e, tmp) {
+    quic_stream *st = e->ptr;
+    if (!(st->flags & QUIC_STREAM_LOCAL) || !(st->flags & QUIC_STREAM_OPEN)) continue;
+    st->flags &= ~(QUIC_STREAM_OPEN | QUIC_STREAM_FIN_SENT | QUIC_STREAM_BLOCKED | QUIC_STREAM_CLOSED);
+    st->id = -1;
+    st->tx_sent = st->tx_acked;
+    quic_list_remove(&st->send_link);
+    quic_list_push(&again, &st->pending_link);
+    s->live_streams--;
+  }
+  /* Ahead of streams opened later, which were queued behind these. */
+  while (!quic_list_empty(&again)) {
+    quic_link *l = again.prev;
+    quic_list_remove(l);
+    l->prev = &s->pending_open;
+    l->next = s->pending_open.next;
+    s->pending_open.next->prev = l;
+    s->pending_open.next = l;
+  }
+}
+
 static void fill_callbacks(ngtcp2_callbacks *cb, bool server) {
   memset(cb, 0, sizeof(*cb));
   if (server) {
@@ -615,10 +670,22 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server) {
   cb->recv_stateless_reset = cb_recv_stateless_reset;
   cb->dcid_status = cb_dcid_status;
   cb->recv_datagram = cb_recv_datagram;
+  if (!server) cb->recv_new_token = cb_recv_new_token;
+}
+
+/* QUIC_DEBUG_NGTCP2=1 prints ngtcp2's own trace to stderr (diagnostics). */
+static void dbg_log(void *user, const char *fmt, ...) {
+  (void)user;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
 }
 
 static void fill_settings(ngtcp2_settings *st, const quic_session_config *c) {
   ngtcp2_settings_default(st);
+  if (getenv("QUIC_DEBUG_NGTCP2")) st->log_printf = dbg_log;
   st->initial_ts = quic_now();
   st->cc_algo = c->cc_algo;
   st->max_tx_udp_payload_size = QUIC_MIN(QUIC_MAX(c->max_payload_size, MIN_PAYLOAD), MAX_PAYLOAD);
@@ -727,7 +794,8 @@ static void make_path(ngtcp2_path *p, quic_addr *local, quic_addr *remote) {
   p->user_data = NULL;
 }
 
-int quic_session_connect(quic_session **out, quic_wrap *w, const quic_addr *remote, const quic_session_config *cfg) {
+int quic_session_connect(quic_session **out, quic_wrap *w, const quic_addr *remote, const quic_session_config *cfg,
+                         const quic_resume *resume) {
   quic_session *s = session_alloc(w, false);
   if (s == NULL) return QUIC_ERR_NOMEM;
   s->local = w->ep->udp.local;
@@ -742,6 +810,12 @@ int quic_session_connect(quic_session **out, quic_wrap *w, const quic_addr *remo
   fill_callbacks(&cb, false);
   fill_settings(&settings, cfg);
   fill_params(&params, cfg);
+  /* A NEW_TOKEN token from an earlier connection skips address validation. */
+  const quic_token *token = quic_endpoint_token(w->ep, remote);
+  if (token) {
+    settings.token = token->data;
+    settings.tokenlen = token->len;
+  }
   ngtcp2_path path;
   make_path(&path, &s->local, &s->remote);
   int rv = ngtcp2_conn_client_new(&s->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb, &settings, &params,
@@ -755,6 +829,13 @@ int quic_session_connect(quic_session **out, quic_wrap *w, const quic_addr *remo
     quic_session_destroy(s);
     return rv;
   }
+  /* A ticket GnuTLS will not take, or parameters that do not decode, mean a
+   * full handshake (the seed: unusable resume data is ignored). */
+  s->resume_given = resume && resume->ticket_len;
+  if (resume && resume->ticket_len && quic_tls_set_ticket(&s->tls, resume->ticket, resume->ticket_len) == QUIC_OK &&
+      resume->params_len &&
+      ngtcp2_conn_decode_and_set_0rtt_transport_params(s->conn, resume->params, resume->params_len) == 0)
+    s->zero_rtt = true;
   w->ep->counters.client_sessions++;
   quic_wrap_mark_dirty(w, s);
   *out = s;
@@ -929,7 +1010,7 @@ void quic_session_flush(quic_session *s) {
 
   for (int iter = 0; iter < MAX_WRITE_ITERATIONS; iter++) {
     ngtcp2_ssize nwrite;
-    quic_dgram *dg = s->state >= QUIC_SESSION_OPEN ? s->dgram_out.head : NULL;
+    quic_dgram *dg = s->state >= QUIC_SESSION_OPEN || s->zero_rtt ? s->dgram_out.head : NULL;
     if (dg) {
       /* Datagrams go first and share packets with stream data (MORE). */
       int accepted = 0;
@@ -1042,7 +1123,10 @@ void quic_session_flush(quic_session *s) {
 /* ---- application calls ---- */
 
 int quic_session_open_stream(quic_session *s, bool uni, quic_stream **out) {
-  if (s->state != QUIC_SESSION_OPEN) return QUIC_ERR_STATE;
+  /* Resumed sessions may open early: as 0-RTT when the ticket allows it,
+   * otherwise queued until the handshake gives us stream credit. */
+  if (s->state != QUIC_SESSION_OPEN && !(s->state == QUIC_SESSION_HANDSHAKE && s->resume_given))
+    return QUIC_ERR_STATE;
   quic_stream *st = stream_add(s, -1, QUIC_STREAM_LOCAL | (uni ? QUIC_STREAM_UNI : 0));
   if (st == NULL) return QUIC_ERR_NOMEM;
   s->counters.outbound_streams++;
@@ -1168,4 +1252,13 @@ int quic_session_update_key(quic_session *s) {
   if (ngtcp2_conn_initiate_key_update(s->conn, quic_now()) != 0) return QUIC_ERR_STATE;
   quic_wrap_mark_dirty(s->wrap, s);
   return QUIC_OK;
+}
+
+bool quic_session_ticket(quic_session *s, const uint8_t **ticket, size_t *ticket_len, uint8_t *params,
+                         size_t *params_len) {
+  *ticket = quic_tls_ticket(&s->tls, ticket_len);
+  if (*ticket == NULL || s->conn == NULL) return false;
+  ngtcp2_ssize n = ngtcp2_conn_encode_0rtt_transport_params(s->conn, params, *params_len);
+  *params_len = n > 0 ? (size_t)n : 0;
+  return true;
 }

@@ -158,15 +158,31 @@ typedef struct quic_session {
   quic_dgram_queue dgram_in;    /* received, for the application */
 
   quic_session_counters counters;
+  bool resume_given;      /* client: connect() had resume data; streams may open early */
+  bool zero_rtt;          /* client: resumed with 0-RTT parameters (streams go out as 0-RTT) */
+  bool early_rejected;    /* client: the server refused 0-RTT; early streams were resent */
+  bool early_received;    /* server: data arrived in 0-RTT packets */
   void *user;             /* the binding's handle; cleared when freed */
 } quic_session;
 
 #define QUIC_CID_LEN 16
 #define QUIC_TX_PKTS 64
 
+/* What a client resumes from (both optional; borrowed for the call). */
+typedef struct quic_resume {
+  const uint8_t *ticket;
+  size_t ticket_len;
+  const uint8_t *params;  /* the server's 0-RTT transport parameters */
+  size_t params_len;
+} quic_resume;
+
 /* Creates a client session and queues its first flight. */
 int quic_session_connect(quic_session **out, quic_wrap *w, const quic_addr *remote,
-                         const quic_session_config *cfg);
+                         const quic_session_config *cfg, const quic_resume *resume);
+/* Client: the newest ticket and the server's 0-RTT transport parameters,
+ * encoded into buf (ticket first). False when no ticket has arrived. */
+bool quic_session_ticket(quic_session *s, const uint8_t **ticket, size_t *ticket_len, uint8_t *params,
+                         size_t *params_len);
 /* Creates a server session for an accepted Initial packet. odcid/retry_scid
  * come from a validated Retry token (NULL otherwise). */
 int quic_session_accept(quic_session **out, quic_wrap *w, const ngtcp2_pkt_hd *hd,

@@ -5,7 +5,9 @@
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "keymap.h"
 #include "mem.h"
 
 struct quic_tls_ctx {
@@ -17,6 +19,12 @@ struct quic_tls_ctx {
   gnutls_datum_t *alpn;                  /* owned array of views into alpn_buf */
   unsigned nalpn;
   uint8_t *alpn_buf;                     /* owned copy of the wire list */
+  /* Resumption (server). */
+  uint8_t ticket_key[64];                /* GnuTLS's ticket master key size */
+  uint32_t session_timeout_s;
+  gnutls_anti_replay_t anti_replay;      /* owned */
+  quic_keymap replay_seen;               /* 0-RTT ClientHellos in the window; bounded */
+  bool replay_init;
 };
 
 /* TLS 1.3 only; QUIC forbids the middlebox compatibility mode. */
@@ -113,6 +121,151 @@ static int load_alpn(quic_tls_ctx *ctx, const uint8_t *alpn, size_t len) {
   return QUIC_OK;
 }
 
+/* ---- resumption and 0-RTT ----
+ * Servers seal tickets under a 64-byte GnuTLS master key, derived from the
+ * 48-byte ticketKeys Node users know (so a fleet sharing ticketKeys resumes
+ * each other's clients), or random. 0-RTT is accepted only through GnuTLS's
+ * anti-replay check, whose memory of recent ClientHellos is ours: a bounded
+ * table. When it is full, 0-RTT is refused (the handshake still completes). */
+
+#define REPLAY_WINDOW_MS 10000
+#define REPLAY_MAX_ENTRIES 65536
+#define TICKET_MAX 16384
+
+static int replay_add(void *ptr, time_t exp_time, const gnutls_datum_t *key, const gnutls_datum_t *data) {
+  QUIC_UNUSED(data);
+  quic_tls_ctx *ctx = ptr;
+  uint8_t digest[32];
+  if (gnutls_hash_fast(GNUTLS_DIG_SHA256, key->data, key->size, digest) != 0) return GNUTLS_E_DB_ERROR;
+  time_t now = time(NULL);
+  quic_keymap_entry *e;
+  /* Entries go in with the same window, so the oldest expire first. */
+  while ((e = quic_keymap_oldest(&ctx->replay_seen)) != NULL && (time_t)e->a < now) quic_keymap_del(&ctx->replay_seen, e);
+  e = quic_keymap_get(&ctx->replay_seen, digest, sizeof(digest));
+  if (e) return GNUTLS_E_DB_ENTRY_EXISTS;
+  if (ctx->replay_seen.count >= REPLAY_MAX_ENTRIES) return GNUTLS_E_DB_ERROR;
+  e = quic_keymap_put(&ctx->replay_seen, digest, sizeof(digest), NULL);
+  if (e == NULL) return GNUTLS_E_DB_ERROR;
+  e->a = (uint64_t)exp_time;
+  return 0;
+}
+
+static int resumption_init(quic_tls_ctx *ctx, const quic_tls_options *o, char *err, size_t errlen) {
+  int rv;
+  if (o->ticket_keys && o->ticket_keys_len) {
+    static const char label[] = "quic ticket master key";
+    rv = gnutls_hmac_fast(GNUTLS_MAC_SHA512, o->ticket_keys, o->ticket_keys_len, label, sizeof(label) - 1,
+                          ctx->ticket_key);
+    if (rv != 0) {
+      set_err(err, errlen, "cannot derive the ticket key", rv);
+      return QUIC_ERR_TLS;
+    }
+  } else if (quic_tls_random(ctx->ticket_key, sizeof(ctx->ticket_key)) != QUIC_OK) {
+    snprintf(err, errlen, "no randomness for the ticket key");
+    return QUIC_ERR_TLS;
+  }
+  ctx->session_timeout_s = o->session_timeout_s ? o->session_timeout_s : 300;
+  if (quic_keymap_init(&ctx->replay_seen) != QUIC_OK) {
+    snprintf(err, errlen, "out of memory");
+    return QUIC_ERR_NOMEM;
+  }
+  ctx->replay_init = true;
+  if ((rv = gnutls_anti_replay_init(&ctx->anti_replay)) != 0) {
+    ctx->anti_replay = NULL;
+    set_err(err, errlen, "cannot set up 0-RTT anti-replay", rv);
+    return QUIC_ERR_TLS;
+  }
+  gnutls_anti_replay_set_window(ctx->anti_replay, REPLAY_WINDOW_MS);
+  gnutls_anti_replay_set_add_function(ctx->anti_replay, replay_add);
+  gnutls_anti_replay_set_ptr(ctx->anti_replay, ctx);
+  return QUIC_OK;
+}
+
+/* Tickets handed to the application carry a small header of ours: "QTK1"
+ * and the wall-clock time (ms, big endian) at which the server said the
+ * ticket expires. GnuTLS 3.7 fails the whole handshake when asked for 0-RTT
+ * with an expired ticket, so expired tickets are never given back to it. */
+#define TICKET_HDR 12
+static const uint8_t TICKET_MAGIC[4] = {'Q', 'T', 'K', '1'};
+
+static uint64_t wall_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Client: keep the newest ticket (a server may send several). Its
+ * lifetime is read from the message before GnuTLS parses it (the first
+ * field of NewSessionTicket, RFC 8446 4.6.1), the session data after. */
+static int ticket_hook(gnutls_session_t gs, unsigned htype, unsigned when, unsigned incoming,
+                       const gnutls_datum_t *msg) {
+  if (htype != GNUTLS_HANDSHAKE_NEW_SESSION_TICKET || !incoming) return 0;
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(gs);
+  quic_tls_session *ts = QUIC_CONTAINER(ref, quic_tls_session, conn_ref);
+  if (when == GNUTLS_HOOK_PRE) {
+    ts->ticket_lifetime = 0;
+    if (msg && msg->size >= 4)
+      ts->ticket_lifetime = (uint32_t)msg->data[0] << 24 | (uint32_t)msg->data[1] << 16 |
+                            (uint32_t)msg->data[2] << 8 | msg->data[3];
+    return 0;
+  }
+  uint32_t lifetime = ts->ticket_lifetime;
+  gnutls_datum_t d = {0};
+  if (gnutls_session_get_data2(gs, &d) != 0) return 0;
+  if (d.size > 0 && d.size <= TICKET_MAX - TICKET_HDR) {
+    uint8_t *copy = quic_malloc(TICKET_HDR + d.size);
+    if (copy) {
+      uint64_t expiry = wall_ms() + (uint64_t)lifetime * 1000;
+      memcpy(copy, TICKET_MAGIC, 4);
+      for (int i = 0; i < 8; i++) copy[4 + i] = (uint8_t)(expiry >> (56 - 8 * i));
+      memcpy(copy + TICKET_HDR, d.data, d.size);
+      quic_free(ts->ticket);
+      ts->ticket = copy;
+      ts->ticket_len = TICKET_HDR + d.size;
+    }
+  }
+  gnutls_free(d.data);
+  return 0;
+}
+
+static int resumption_session_init(quic_tls_session *ts) {
+  quic_tls_ctx *ctx = ts->ctx;
+  if (!ctx->server) {
+    gnutls_handshake_set_hook_function(ts->gs, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET, GNUTLS_HOOK_BOTH, ticket_hook);
+    return QUIC_OK;
+  }
+  gnutls_datum_t key = {ctx->ticket_key, sizeof(ctx->ticket_key)};
+  if (gnutls_session_ticket_enable_server(ts->gs, &key) != 0) return QUIC_ERR_TLS;
+  gnutls_db_set_cache_expiration(ts->gs, (int)ctx->session_timeout_s);
+  gnutls_anti_replay_enable(ts->gs, ctx->anti_replay);
+  /* QUIC's own flow control bounds 0-RTT data; TLS must not add a limit. */
+  if (gnutls_record_set_max_early_data_size(ts->gs, 0xffffffffu) != 0) return QUIC_ERR_TLS;
+  return QUIC_OK;
+}
+
+int quic_tls_set_ticket(quic_tls_session *ts, const uint8_t *ticket, size_t len) {
+  if (ts->ctx->server || len <= TICKET_HDR || len > TICKET_MAX || memcmp(ticket, TICKET_MAGIC, 4) != 0)
+    return QUIC_ERR_INVALID;
+  uint64_t expiry = 0;
+  for (int i = 0; i < 8; i++) expiry = expiry << 8 | ticket[4 + i];
+  /* A second of margin: GnuTLS measures the ticket's age its own way. */
+  if (wall_ms() + 1000 >= expiry) return QUIC_ERR_STATE;
+  if (gnutls_session_set_data(ts->gs, ticket + TICKET_HDR, len - TICKET_HDR) != 0) return QUIC_ERR_TLS;
+  ts->resuming = true;
+  return QUIC_OK;
+}
+
+const uint8_t *quic_tls_ticket(quic_tls_session *ts, size_t *len) {
+  *len = ts->ticket_len;
+  return ts->ticket;
+}
+
+bool quic_tls_resumed(quic_tls_session *ts) { return gnutls_session_is_resumed(ts->gs) != 0; }
+
+bool quic_tls_early_data_accepted(quic_tls_session *ts) {
+  return (gnutls_session_get_flags(ts->gs) & GNUTLS_SFLAGS_EARLY_DATA) != 0;
+}
+
 int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, size_t errlen) {
   int rv;
   quic_tls_ctx *ctx = quic_calloc(1, sizeof(*ctx));
@@ -172,6 +325,7 @@ int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, s
     goto fail;
   }
   gnutls_certificate_set_verify_function(ctx->cred, verify_peer);
+  if (o->server && resumption_init(ctx, o, err, errlen) != QUIC_OK) goto fail;
   *out = ctx;
   return QUIC_OK;
 
@@ -187,13 +341,17 @@ void quic_tls_ctx_unref(quic_tls_ctx *ctx) {
   if (ctx->cred) gnutls_certificate_free_credentials(ctx->cred);
   quic_free(ctx->alpn);
   quic_free(ctx->alpn_buf);
+  if (ctx->anti_replay) gnutls_anti_replay_deinit(ctx->anti_replay);
+  if (ctx->replay_init) quic_keymap_free(&ctx->replay_seen);
+  gnutls_memset(ctx->ticket_key, 0, sizeof(ctx->ticket_key));
   quic_free(ctx);
 }
 
 int quic_tls_session_init(quic_tls_session *ts, quic_tls_ctx *ctx, ngtcp2_crypto_get_conn get_conn,
                           void *user, const char *sni, const char *verify_name) {
   memset(ts, 0, sizeof(*ts));
-  unsigned flags = (ctx->server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_END_OF_EARLY_DATA;
+  unsigned flags = (ctx->server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_END_OF_EARLY_DATA |
+                   GNUTLS_ENABLE_EARLY_DATA;
   if (gnutls_init(&ts->gs, flags) != 0) return QUIC_ERR_TLS;
   ts->ctx = ctx;
   quic_tls_ctx_ref(ctx);
@@ -211,6 +369,7 @@ int quic_tls_session_init(quic_tls_session *ts, quic_tls_ctx *ctx, ngtcp2_crypto
     unsigned aflags = GNUTLS_ALPN_MANDATORY | (ctx->server ? GNUTLS_ALPN_SERVER_PRECEDENCE : 0);
     if (gnutls_alpn_set_protocols(ts->gs, ctx->alpn, ctx->nalpn, aflags) != 0) goto fail;
   }
+  if (resumption_session_init(ts) != QUIC_OK) goto fail;
   if (!ctx->server) {
     if (sni && *sni && gnutls_server_name_set(ts->gs, GNUTLS_NAME_DNS, sni, strlen(sni)) != 0) goto fail;
     if (verify_name && (ts->verify_name = quic_strdup(verify_name)) == NULL) goto fail;
@@ -232,6 +391,9 @@ void quic_tls_session_free(quic_tls_session *ts) {
   ts->verify_name = NULL;
   quic_free(ts->sni);
   ts->sni = NULL;
+  quic_free(ts->ticket);
+  ts->ticket = NULL;
+  ts->ticket_len = 0;
 }
 
 void *quic_tls_native_handle(quic_tls_session *ts) { return ts->gs; }

@@ -27,6 +27,11 @@ typedef struct quic_tls_options {
   bool reject_unauthorized;   /* client: fail the handshake on a bad peer */
   bool verify_hostname;       /* client: check the name as well as the chain */
   const char *extra_ca_file;  /* NODE_EXTRA_CA_CERTS, added to the system store */
+  /* Resumption (server): tickets sealed under ticket_keys (48 bytes, as
+   * Node's tls; NULL: random per context), valid session_timeout_s. */
+  const uint8_t *ticket_keys;
+  size_t ticket_keys_len;
+  uint32_t session_timeout_s;
 } quic_tls_options;
 
 /* Credentials and settings shared by every session made from one listen()
@@ -47,6 +52,11 @@ typedef struct quic_tls_session {
   /* Outcome of peer verification (client): a Node-style code or NULL. */
   const char *validation_code;
   char validation_reason[160];
+  /* Resumption. */
+  uint8_t *ticket;                /* owned; client: the newest ticket from the server */
+  size_t ticket_len;
+  bool resuming;                  /* client: started from a saved ticket */
+  uint32_t ticket_lifetime;       /* client: of the ticket being received, seconds */
 } quic_tls_session;
 
 /* sni: server name to send (client; NULL for none). verify_name: what the
@@ -73,6 +83,17 @@ const uint8_t *quic_tls_certificate(quic_tls_session *ts, bool peer, size_t *len
 /* The key exchange group, as Node names it ("X25519", "prime256v1", ...),
  * its kind ("ECDH") and size in bits; false before the handshake. */
 bool quic_tls_ephemeral(quic_tls_session *ts, const char **name, const char **type, int *bits);
+
+/* ---- resumption and 0-RTT ---- */
+
+/* Client, before the handshake starts: resume from a saved ticket. Returns
+ * QUIC_OK when GnuTLS took it (0-RTT keys follow if the ticket allows). */
+int quic_tls_set_ticket(quic_tls_session *ts, const uint8_t *ticket, size_t len);
+/* Client: the newest ticket received (borrowed), or NULL. */
+const uint8_t *quic_tls_ticket(quic_tls_session *ts, size_t *len);
+/* After the handshake: the session was resumed / 0-RTT data was accepted. */
+bool quic_tls_resumed(quic_tls_session *ts);
+bool quic_tls_early_data_accepted(quic_tls_session *ts);
 
 /* Fills n bytes of cryptographically strong randomness. */
 int quic_tls_random(void *buf, size_t n);

@@ -119,7 +119,7 @@ int main(int argc, char **argv) {
   cc.sni = quic_strdup("localhost");
   cc.verify_name = quic_strdup("localhost");
   quic_session *s;
-  if (quic_session_connect(&s, client, &server->ep->udp.local, &cc) != QUIC_OK) fail("connect");
+  if (quic_session_connect(&s, client, &server->ep->udp.local, &cc, NULL) != QUIC_OK) fail("connect");
   quic_session_config_clear(&cc);
 
   uv_run(loop, UV_RUN_DEFAULT);
