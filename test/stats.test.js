@@ -312,3 +312,40 @@ test('a destroyed endpoint first read afterwards still answers with bigints', as
   await new Promise((resolve) => setTimeout(resolve, 5));
   assert.strictEqual(ep.stats.duration, d);
 });
+
+test('HTTP/3: stream stats count body bytes both ways', async () => {
+  const REQ = 30000;
+  const RES = 70000;
+  const { certs } = require('./common');
+  let serverStats;
+  const server = new quic.Endpoint();
+  server.onsession = ({ session }) => {
+    session.onstream = async ({ stream, respondWith }) => {
+      serverStats = stream.stats;
+      const body = await readAll(stream.readableNodeStream());
+      respondWith({ body: randomBytes(RES, body.length) });
+    };
+  };
+  server.listen({ secure: { key: certs.key, cert: certs.cert } });
+  const client = new quic.Endpoint();
+  const session = client.connect({ address: '127.0.0.1', port: server.address.port },
+                                 { hostname: 'localhost', secure: { ca: certs.ca } });
+  await within(session.handshake, T, 'handshake');
+  assert.strictEqual(session.alpn, 'h3');
+  const stream = session.open({ headers: { ':method': 'POST' }, body: randomBytes(REQ, 5) });
+  const st = stream.stats;
+  const res = await within(readAll(stream.readableNodeStream()), T, 'response');
+  assert.ok(res.equals(randomBytes(RES, REQ)));
+  assert.strictEqual(st.bytesSent, BigInt(REQ));
+  assert.strictEqual(st.bytesReceived, BigInt(RES));
+  assert.strictEqual(st.finalSize, BigInt(RES));
+  assert.strictEqual(serverStats.bytesReceived, BigInt(REQ));
+  assert.strictEqual(serverStats.bytesSent, BigInt(RES));
+  assert.ok(st.maxOffset > 0n && serverStats.maxOffset > 0n, 'the peers granted send credit');
+  await within(stream.closed, T, 'stream closed');
+  assert.strictEqual(st.maxOffsetAcknowledged, BigInt(REQ));
+  assert.ok(session.stats.deliveryRateSec > 0n);
+  await within(client.close(), T, 'client close');
+  await within(server.close(), T, 'server close');
+  assertAllBigint(st, 'h3 stream');
+});
