@@ -8,6 +8,7 @@
         "src/binding_endpoint.c",
         "src/binding_session.c",
         "src/mem.c",
+        "src/stats.c",
         "src/keymap.c",
         "src/udp.c",
         "src/tls.c",

@@ -43,7 +43,7 @@ class Endpoint extends EventTarget {
     const { options: n, address, resetTokenSecret, tokenSecret } = this.#config;
     this.#handle = binding.endpointCreate(n, address.address, address.port, resetTokenSecret, tokenSecret,
                                           (events, handles) => this.#onEvents(events, handles));
-    this.#stats = new EndpointStats(kPrivate, () => (this.#destroyed ? null : this.#handle));
+    this.#stats = new EndpointStats(kPrivate, () => binding.endpointStats(this.#handle));
   }
 
   get address() { return this.#address; }

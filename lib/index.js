@@ -5,7 +5,7 @@ const { Session } = require('./session');
 const { Stream } = require('./stream');
 const { EndpointConfig, SessionConfig, StreamOptions, ResponseOptions } = require('./config');
 const { SessionEvent, StreamEvent, DatagramEvent } = require('./events');
-const { EndpointStats, SessionStats } = require('./stats');
+const { EndpointStats, SessionStats, StreamStats } = require('./stats');
 const binding = require('./binding');
 
 module.exports = {
@@ -21,6 +21,7 @@ module.exports = {
   DatagramEvent,
   EndpointStats,
   SessionStats,
+  StreamStats,
   // Bytes the C core (ngtcp2 included) holds right now: for leak tests.
   liveMemory: () => binding.liveMemory(),
   versions: { tls: binding.gnutlsVersion },

@@ -2,6 +2,6 @@ import quic from './index.js';
 
 export const {
   Endpoint, EndpointConfig, Session, SessionConfig, Stream, StreamOptions, ResponseOptions,
-  SessionEvent, StreamEvent, DatagramEvent, EndpointStats, SessionStats, liveMemory, versions,
+  SessionEvent, StreamEvent, DatagramEvent, EndpointStats, SessionStats, StreamStats, liveMemory, versions,
 } = quic;
 export default quic;

@@ -63,7 +63,7 @@ class Session extends EventTarget {
     this.#key = key;
     this.#side = side;
     this.#remote = remote;
-    this.#stats = new SessionStats(kPrivate, () => (this.#handle ? this.#handle : null));
+    this.#stats = new SessionStats(kPrivate, () => (this.#handle ? binding.sessionStats(this.#handle) : null));
   }
 
   get side() { return this.#side; }

@@ -9,6 +9,7 @@ const { deferred, settle, kPrivate } = require('./events');
 const { chunksOf } = require('./body');
 const { validateFunction } = require('./validate');
 const http3 = require('./http3');
+const { StreamStats } = require('./stats');
 
 const C = binding.constants;
 const HWM = C.STREAM_TX_HWM;
@@ -53,6 +54,7 @@ class Stream {
   #trailers = null;
   #hintList = [];
   #failReader = null;    // errors the attached reader (set by the consumer)
+  #stats = null;         // StreamStats, made on first use (most streams never need one)
 
   constructor(token, session, handle, key, id, local, uni, h3 = false) {
     if (token !== kPrivate) throw new TypeError('Illegal constructor');
@@ -76,6 +78,21 @@ class Stream {
   }
 
   get id() { return this.#id < 0 ? undefined : BigInt(this.#id); }
+  get stats() {
+    if (this.#stats === null) {
+      this.#stats = new StreamStats(kPrivate, () => (this.#released || !this.#session.nativeAlive
+        ? null : binding.streamStats(this.#handle, this.#key)));
+    }
+    return this.#stats;
+  }
+  // Freezes the stats with the native stream's last values; release(array)
+  // copies them and lets the native stream go in one call.
+  #freezeStats(release) {
+    if (this.#stats === null) this.#stats = new StreamStats(kPrivate, () => null);
+    let done = false;
+    this.#stats[kPrivate]((a) => { release(a); done = true; });
+    if (!done) release();
+  }
   get session() { return this.#session; }
   get unidirectional() { return this.#uni; }
   get serverInitiated() {
@@ -339,7 +356,8 @@ class Stream {
     // everything: data nobody has read yet stays for a late consumer.
     if ((this.#nativeClosed || this.#closed.settled) && this.#readEnded) {
       this.#released = true;
-      if (this.#session.nativeAlive) binding.streamRelease(this.#handle, this.#key);
+      if (this.#session.nativeAlive) this.#freezeStats((a) => binding.streamRelease(this.#handle, this.#key, a));
+      else this.#freezeStats(() => {});
       this.#session[kEvent]('released', this.#key);
     }
   }
@@ -403,6 +421,11 @@ class Stream {
 
   // The session ended: copy what C still holds, then settle everything.
   [kSessionClosed](error) {
+    if (!this.#released) {
+      this.#freezeStats((a) => {
+        if (a && this.#session.nativeAlive) binding.streamStats(this.#handle, this.#key, a);
+      });
+    }
     if (!this.#released && !this.#readEnded && this.#session.nativeAlive) {
       for (;;) {
         let r;

@@ -28,6 +28,10 @@ static void set_consts(napi_env env, napi_value obj) {
   E(CLOSE_TRANSPORT) E(CLOSE_APPLICATION) E(CLOSE_IDLE) E(CLOSE_STATELESS_RESET) E(CLOSE_VERSION_NEGOTIATION)
   E(CLOSE_HANDSHAKE_TIMEOUT) E(STREAM_UNI) E(STREAM_TX_HWM)
 #undef E
+  /* Counters per stats block, so lib/stats.js can check its layout. */
+  quic_napi_set(env, obj, "STATS_ENDPOINT", quic_napi_number(env, sizeof(quic_endpoint_counters) / 8));
+  quic_napi_set(env, obj, "STATS_SESSION", quic_napi_number(env, sizeof(quic_session_counters) / 8));
+  quic_napi_set(env, obj, "STATS_STREAM", quic_napi_number(env, sizeof(quic_stream_counters) / 8));
 }
 
 static napi_value init(napi_env env, napi_value exports) {

@@ -6,6 +6,7 @@
 
 #include "binding.h"
 #include "mem.h"
+#include "stats.h"
 
 #define EVENT_FIELDS 7
 
@@ -342,26 +343,16 @@ static napi_value endpoint_destroy(napi_env env, napi_callback_info info) {
   return quic_napi_undefined(env);
 }
 
-/* endpointStats(handle, BigUint64Array) fills the counters in order. */
+/* endpointStats(handle) -> ArrayBuffer over the counters the core writes
+ * in place (asked once per Endpoint; reads never come back here). */
 static napi_value endpoint_stats(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(env, info, 2);
+  NAPI_ARGS(env, info, 1);
   binding_endpoint *be = get_be(env, argv[0]);
   if (be == NULL) return NULL;
-  uint64_t *o;
-  if (!quic_napi_get_u64_array(env, argv[1], 10, &o)) return NULL;
-  const quic_endpoint_counters *c = &be->wrap->ep->counters;
-  uint64_t now = quic_now();
-  o[0] = c->created_at;
-  o[1] = (c->destroyed_at ? c->destroyed_at : now) - c->created_at;
-  o[2] = c->bytes_received;
-  o[3] = c->bytes_sent;
-  o[4] = c->packets_received;
-  o[5] = c->packets_sent;
-  o[6] = c->server_sessions;
-  o[7] = c->client_sessions;
-  o[8] = c->server_busy_count;
-  o[9] = c->stateless_reset_count;
-  return quic_napi_undefined(env);
+  quic_endpoint *ep = be->wrap->ep;
+  void *d = quic_stats_share(ep->counters, &ep->counters_inline, sizeof(ep->counters_inline));
+  if (d) ep->counters = d;
+  return quic_napi_stats_buffer(env, d, sizeof(ep->counters_inline));
 }
 
 void quic_binding_init_endpoint(napi_env env, napi_value exports) {

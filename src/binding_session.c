@@ -5,6 +5,7 @@
 
 #include "binding.h"
 #include "mem.h"
+#include "stats.h"
 
 /* Largest single read handed to JS; bigger reads cost copies for nothing. */
 #define MAX_READ (1u << 20)
@@ -524,8 +525,10 @@ static napi_value stream_headers(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* streamRelease(handle, key[, array]): the application is done with the
+ * stream; array, if given, receives its stats' last values first. */
 static napi_value stream_release(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(env, info, 2);
+  NAPI_ARGS(env, info, 3);
   quic_session *s = NULL;
   void *p = NULL;
   /* Releasing after the session is gone is a no-op, not an error. */
@@ -534,7 +537,13 @@ static napi_value stream_release(napi_env env, napi_callback_info info) {
   double k;
   if (!quic_napi_get_double(env, argv[1], &k)) return NULL;
   quic_stream *st = quic_session_stream(s, (uint32_t)k);
-  if (st) quic_stream_release(st);
+  if (st == NULL) return quic_napi_undefined(env);
+  if (argc >= 3 && !quic_napi_is_nullish(env, argv[2])) {
+    uint64_t *o;
+    if (!quic_napi_get_u64_array(env, argv[2], sizeof(st->counters_inline) / sizeof(uint64_t), &o)) return NULL;
+    memcpy(o, st->counters, sizeof(st->counters_inline));
+  }
+  quic_stream_release(st);
   return quic_napi_undefined(env);
 }
 
@@ -547,32 +556,35 @@ static napi_value stream_consumer(napi_env env, napi_callback_info info) {
   return quic_napi_undefined(env);
 }
 
-/* sessionStats(handle, BigUint64Array) */
+/* sessionStats(handle) -> ArrayBuffer over the counters the core writes in
+ * place (asked once per Session; reads never come back here). */
 static napi_value session_stats(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(env, info, 2);
+  NAPI_ARGS(env, info, 1);
   GET_SESSION(env, argv[0]);
-  uint64_t *o;
-  if (!quic_napi_get_u64_array(env, argv[1], 16, &o)) return NULL;
-  const quic_session_counters *c = &s->counters;
-  ngtcp2_conn_info ci;
-  quic_session_conn_info(s, &ci);
-  o[0] = c->created_at;
-  o[1] = quic_now() - c->created_at;
-  o[2] = c->handshake_completed_at;
-  o[3] = c->handshake_confirmed_at;
-  o[4] = c->closing_at;
-  o[5] = c->bytes_received;
-  o[6] = c->bytes_sent;
-  o[7] = c->bidi_stream_count;
-  o[8] = c->uni_stream_count;
-  o[9] = c->inbound_streams;
-  o[10] = c->outbound_streams;
-  o[11] = c->block_count;
-  o[12] = c->key_update_count;
-  o[13] = ci.smoothed_rtt;
-  o[14] = ci.cwnd;
-  o[15] = ci.bytes_in_flight;
-  return quic_napi_undefined(env);
+  quic_session_refresh_stats(s);
+  void *d = quic_stats_share(s->counters, &s->counters_inline, sizeof(s->counters_inline));
+  if (d) s->counters = d;
+  return quic_napi_stats_buffer(env, d, sizeof(s->counters_inline));
+}
+
+/* streamStats(handle, key) -> ArrayBuffer over the stream's counters, asked
+ * on the first read of stream.stats. streamStats(handle, key, array) copies
+ * them instead: the last values of a stream whose stats were never read. */
+static napi_value stream_stats(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 3);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  const size_t n = sizeof(st->counters_inline);
+  if (argc >= 3 && !quic_napi_is_nullish(env, argv[2])) {
+    uint64_t *o;
+    if (!quic_napi_get_u64_array(env, argv[2], n / sizeof(uint64_t), &o)) return NULL;
+    memcpy(o, st->counters, n);
+    return quic_napi_undefined(env);
+  }
+  void *d = quic_stats_share(st->counters, &st->counters_inline, n);
+  if (d) st->counters = d;
+  return quic_napi_stats_buffer(env, d, n);
 }
 
 void quic_binding_init_session(napi_env env, napi_value exports) {
@@ -596,6 +608,7 @@ void quic_binding_init_session(napi_env env, napi_value exports) {
       {"streamSubmitHeaders", NULL, stream_submit_headers, NULL, NULL, NULL, napi_default, NULL},
       {"streamHeaders", NULL, stream_headers, NULL, NULL, NULL, napi_default, NULL},
       {"streamConsumer", NULL, stream_consumer, NULL, NULL, NULL, napi_default, NULL},
+      {"streamStats", NULL, stream_stats, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, QUIC_ARRAY_LEN(props), props);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "stats.h"
 
 /* Bounds the per-host table that stateless-reset accounting may grow. */
 #define MAX_HOSTS 65536
@@ -130,8 +131,8 @@ int quic_endpoint_send(quic_endpoint *ep, const quic_addr *remote, const uint8_t
     size_t seg = npkts > 1 ? segsize : len;
     for (size_t off = 0; off < len; off += seg) {
       size_t l = QUIC_MIN(seg, len - off);
-      ep->counters.packets_sent++;
-      ep->counters.bytes_sent += l;
+      ep->counters->packets_sent++;
+      ep->counters->bytes_sent += l;
       if (rand01(ep) < ep->cfg.tx_loss) continue;
       (void)quic_udp_send(&ep->udp, NULL, remote, data + off, l, 0, ecn);
     }
@@ -139,8 +140,8 @@ int quic_endpoint_send(quic_endpoint *ep, const quic_addr *remote, const uint8_t
   }
   int rv = quic_udp_send(&ep->udp, NULL, remote, data, len, segsize, ecn);
   if (rv == 0) {
-    ep->counters.packets_sent += npkts;
-    ep->counters.bytes_sent += len;
+    ep->counters->packets_sent += npkts;
+    ep->counters->bytes_sent += len;
   }
   return rv;
 }
@@ -195,7 +196,7 @@ static void send_stateless_reset(quic_endpoint *ep, const quic_rx_pkt *p, const 
   size_t randlen = total - 1 - NGTCP2_STATELESS_RESET_TOKENLEN;
   (void)quic_tls_random(rnd, randlen);
   ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(buf, sizeof(buf), token, rnd, randlen);
-  if (n > 0 && quic_endpoint_send(ep, &p->remote, buf, (size_t)n, 0, 0) == 0) ep->counters.stateless_reset_count++;
+  if (n > 0 && quic_endpoint_send(ep, &p->remote, buf, (size_t)n, 0, 0) == 0) ep->counters->stateless_reset_count++;
 }
 
 static void send_close(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_pkt_hd *hd, uint64_t code) {
@@ -237,7 +238,7 @@ static void accept_initial(quic_endpoint *ep, quic_rx_pkt *p) {
 
   quic_keymap_entry *host = host_entry(ep, &p->remote, true);
   if (w->live_server_sessions >= ep->cfg.max_connections_total || host == NULL || host->a >= ep->cfg.max_connections_per_host) {
-    ep->counters.server_busy_count++;
+    ep->counters->server_busy_count++;
     send_close(ep, p, &hd, NGTCP2_CONNECTION_REFUSED);
     return;
   }
@@ -299,8 +300,8 @@ static void accept_initial(quic_endpoint *ep, quic_rx_pkt *p) {
 }
 
 static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p) {
-  ep->counters.packets_received++;
-  ep->counters.bytes_received += p->len;
+  ep->counters->packets_received++;
+  ep->counters->bytes_received += p->len;
   if (ep->cfg.rx_loss > 0 && rand01(ep) < ep->cfg.rx_loss) return;
   ngtcp2_version_cid vc;
   int rv = ngtcp2_pkt_decode_version_cid(&vc, p->data, p->len, QUIC_CID_LEN);
@@ -424,7 +425,8 @@ int quic_wrap_new(quic_wrap **out, uv_loop_t *loop, const quic_endpoint_config *
   ep->cfg = *cfg;
   ep->udp.fd = -1;
   quic_list_init(&ep->send_blocked);
-  ep->counters.created_at = quic_now();
+  ep->counters = &ep->counters_inline;
+  ep->counters->created_at = quic_now();
   (void)quic_tls_random(&ep->rng, sizeof(ep->rng));
   ep->rng |= 1;
   ep->wrap = w;
@@ -494,7 +496,7 @@ void quic_wrap_destroy(quic_wrap *w) {
     w->destroyed = true;
     w->listening = false;
     w->closing = true;
-    ep->counters.destroyed_at = quic_now();
+    ep->counters->destroyed_at = quic_now();
     while (!quic_list_empty(&w->sessions))
       quic_session_destroy(QUIC_CONTAINER(w->sessions.next, quic_session, wrap_link));
     quic_list_init(&w->dirty);
@@ -527,6 +529,7 @@ void quic_wrap_destroy(quic_wrap *w) {
   quic_free(ep->rx);
   quic_session_config_clear(&w->server_cfg);
   quic_free(w->events);
+  quic_stats_release(ep->counters, &ep->counters_inline);
   quic_closed_cb closed = w->closed;
   void *user = w->user;
   quic_free(ep);

@@ -59,6 +59,8 @@ typedef struct quic_event {
   quic_session *session;    /* valid only until the deliver hook returns */
 } quic_event;
 
+/* EndpointStats, in the order lib/stats.js reads them (a stats block, see
+ * stats.h). Timestamps are quic_now() nanoseconds; 0 means not yet. */
 typedef struct quic_endpoint_counters {
   uint64_t created_at, destroyed_at;
   uint64_t bytes_received, bytes_sent, packets_received, packets_sent;
@@ -110,7 +112,8 @@ struct quic_endpoint {
   quic_wrap *wrap;          /* the one wrap (borrowed; it holds a reference) */
   quic_link send_blocked;   /* sessions waiting for the socket to drain */
   quic_rx_batch *rx;        /* owned receive buffers */
-  quic_endpoint_counters counters;
+  quic_endpoint_counters *counters; /* &counters_inline, or a shared stats block (stats.h) */
+  quic_endpoint_counters counters_inline;
   uint64_t rng;             /* xorshift state for simulated loss */
 };
 

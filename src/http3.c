@@ -204,7 +204,10 @@ static nghttp3_ssize cb_read_data(nghttp3_conn *conn, int64_t id, nghttp3_vec *v
     return 0;
   }
   size_t n = quic_stream_tx_vec(st, st->tx_h3_read, vec, veccnt);
-  for (size_t i = 0; i < n; i++) st->tx_h3_read += vec[i].len;
+  for (size_t i = 0; i < n; i++) {
+    st->tx_h3_read += vec[i].len;
+    st->counters->bytes_sent += vec[i].len;
+  }
   if (st->tx_h3_read == st->tx_written && (st->flags & QUIC_STREAM_FIN_QUEUED)) {
     *pflags |= NGHTTP3_DATA_FLAG_EOF;
     if (st->has_trailers) {

@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "mem.h"
+#include "stats.h"
 
 static bool pending(napi_env env) {
   bool p = false;
@@ -189,6 +190,26 @@ napi_value quic_napi_string(napi_env env, const char *s) {
 
 bool quic_napi_set(napi_env env, napi_value obj, const char *name, napi_value v) {
   return v != NULL && napi_set_named_property(env, obj, name, v) == napi_ok;
+}
+
+static void finalize_stats(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  quic_stats_release(data, NULL);
+}
+
+napi_value quic_napi_stats_buffer(napi_env env, void *data, size_t size) {
+  napi_value ab;
+  if (data == NULL) {
+    quic_napi_throw(env, "ERR_QUIC_OUT_OF_MEMORY", "stats could not be shared");
+    return NULL;
+  }
+  if (napi_create_external_arraybuffer(env, data, size, finalize_stats, NULL, &ab) != napi_ok) {
+    quic_stats_release(data, NULL);
+    quic_napi_throw_status(env, "napi_create_external_arraybuffer");
+    return NULL;
+  }
+  return ab;
 }
 
 bool quic_napi_get_u64_array(napi_env env, napi_value v, size_t min, uint64_t **out) {

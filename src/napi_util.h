@@ -45,6 +45,11 @@ bool quic_napi_is_nullish(napi_env env, napi_value v);
 /* The storage of a BigUint64Array of at least min elements (stats). */
 bool quic_napi_get_u64_array(napi_env env, napi_value v, size_t min, uint64_t **out);
 
+/* An external ArrayBuffer over a shared stats block (stats.h) that holds
+ * one reference, dropped by its finalizer. NULL data (the block could not
+ * be shared) throws. */
+napi_value quic_napi_stats_buffer(napi_env env, void *data, size_t size);
+
 napi_value quic_napi_undefined(napi_env env);
 napi_value quic_napi_bool(napi_env env, bool b);
 napi_value quic_napi_number(napi_env env, double d);

@@ -10,6 +10,7 @@
 #include "endpoint.h"
 #include "http3.h"
 #include "mem.h"
+#include "stats.h"
 
 #define TX_BUF_SIZE (QUIC_TX_PKTS * 1500)
 #define MAX_PAYLOAD 1472
@@ -78,7 +79,7 @@ static void set_closed(quic_session *s, int kind, uint64_t code, const uint8_t *
     s->close_reason[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
   }
   s->close_reason[n] = 0;
-  s->counters.closing_at = quic_now();
+  s->counters->closing_at = quic_now();
   session_event(s, QUIC_EV_CLOSE);
 }
 
@@ -239,9 +240,10 @@ static quic_stream *remote_stream(quic_session *s, int64_t id, void *stream_user
   if (st == NULL) return NULL;
   ngtcp2_conn_set_stream_user_data(s->conn, id, st);
   s->live_streams++;
-  s->counters.inbound_streams++;
-  if (flags & QUIC_STREAM_UNI) s->counters.uni_stream_count++;
-  else s->counters.bidi_stream_count++;
+  if (!(flags & QUIC_STREAM_UNI)) st->counters->max_offset = ngtcp2_conn_get_max_stream_data_left(s->conn, id);
+  s->counters->inbound_streams++;
+  if (flags & QUIC_STREAM_UNI) s->counters->uni_stream_count++;
+  else s->counters->bidi_stream_count++;
   quic_session_stream_event(st, QUIC_SEV_NEW);
   return st;
 }
@@ -351,8 +353,17 @@ static int cb_recv_datagram(ngtcp2_conn *conn, uint32_t flags, const uint8_t *da
 
 /* ---- ngtcp2 callbacks: record state and mark events; never call JS ---- */
 
+static void stream_closing(quic_stream *st) {
+  if (st->counters->closing_at == 0) st->counters->closing_at = quic_now();
+}
+
 int quic_session_stream_data(quic_stream *st, const uint8_t *data, size_t datalen, bool fin) {
   quic_session *s = st->session;
+  quic_stream_counters *c = st->counters;
+  c->bytes_received += datalen;
+  c->max_offset_received = c->bytes_received; /* ngtcp2 delivers in order */
+  c->last_received_at = quic_now();
+  if (fin) c->final_size = c->bytes_received;
   if (st->flags & QUIC_STREAM_RELEASED) {
     /* Nobody will read it: hand the credit straight back. */
     give_credit(s, st, datalen);
@@ -393,7 +404,8 @@ static int cb_stream_open(ngtcp2_conn *conn, int64_t stream_id, void *user) {
 
 void quic_session_stream_acked(quic_stream *st, uint64_t offset) {
   quic_stream_tx_ack(st, offset);
-  st->last_ack_at = quic_now();
+  st->counters->last_acked_at = quic_now();
+  st->counters->max_offset_acked = st->tx_acked;
   if ((st->flags & QUIC_STREAM_WANT_DRAIN) && quic_stream_tx_pending(st) <= QUIC_STREAM_TX_HWM / 2) {
     st->flags &= ~QUIC_STREAM_WANT_DRAIN;
     quic_session_stream_event(st, QUIC_SEV_DRAIN);
@@ -404,6 +416,7 @@ static int cb_acked_stream_data_offset(ngtcp2_conn *conn, int64_t stream_id, uin
                                        void *user, void *stream_user) {
   QUIC_UNUSED(conn);
   quic_session *s = user;
+  s->counters->stream_bytes_acked += datalen;
   /* With HTTP/3 the stream carries frames; nghttp3 maps them to body bytes. */
   if (s->h3) return quic_http3_acked(s, stream_id, datalen) == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
   if (stream_user) quic_session_stream_acked(stream_user, offset + datalen);
@@ -419,6 +432,7 @@ static int cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
     quic_http3_stream_closed(s, stream_id,
                              (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) ? app_error_code : NGHTTP3_H3_NO_ERROR);
   if (st == NULL) return 0;
+  stream_closing(st);
   st->flags |= QUIC_STREAM_CLOSED;
   if (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) st->close_code = app_error_code;
   quic_list_remove(&st->send_link);
@@ -441,11 +455,12 @@ static int cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
 static int cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size, uint64_t app_error_code,
                            void *user, void *stream_user) {
   QUIC_UNUSED(conn);
-  QUIC_UNUSED(final_size);
   quic_session *s = user;
   if (s->h3) quic_http3_shutdown_read(s, stream_id);
   quic_stream *st = s->h3 ? stream_user : remote_stream(s, stream_id, stream_user);
   if (st == NULL) return s->h3 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+  stream_closing(st);
+  if (!s->h3) st->counters->final_size = final_size; /* HTTP/3: in framed bytes, not body bytes */
   st->flags |= QUIC_STREAM_RX_RESET;
   st->reset_code = app_error_code;
   /* The peer abandoned the data: unread bytes still count against the
@@ -466,6 +481,7 @@ static int cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id, uint64_t
     if (s->h3) ngtcp2_conn_shutdown_stream_write(conn, 0, stream_id, app_error_code);
     return s->h3 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
   }
+  stream_closing(st);
   st->flags |= QUIC_STREAM_TX_STOPPED;
   st->stop_code = app_error_code;
   quic_list_remove(&st->send_link);
@@ -478,7 +494,6 @@ static int cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id, uint64_t
 static int cb_extend_max_stream_data(ngtcp2_conn *conn, int64_t stream_id, uint64_t max_data, void *user,
                                      void *stream_user) {
   QUIC_UNUSED(conn);
-  QUIC_UNUSED(max_data);
   quic_session *s = user;
   if (s->h3) {
     quic_http3_unblock(s, stream_id);
@@ -486,6 +501,7 @@ static int cb_extend_max_stream_data(ngtcp2_conn *conn, int64_t stream_id, uint6
   }
   quic_stream *st = stream_user;
   if (st == NULL) return 0;
+  st->counters->max_offset = max_data;
   st->flags &= ~QUIC_STREAM_BLOCKED;
   queue_send(s, st);
   quic_wrap_mark_dirty(s->wrap, s);
@@ -531,14 +547,18 @@ static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
         quic_endpoint_add_reset_token(s->wrap->ep, p->stateless_reset_token, s) == QUIC_OK)
       s->reset_tokens = true;
   }
-  s->counters.handshake_completed_at = quic_now();
+  s->counters->handshake_completed_at = quic_now();
+  /* RFC 9001 4.1.2: a server's handshake is confirmed when it completes;
+   * ngtcp2 calls handshake_confirmed on clients only. */
+  if (s->server) s->counters->handshake_confirmed_at = s->counters->handshake_completed_at;
   session_event(s, QUIC_EV_HANDSHAKE);
   return 0;
 }
 
 static int cb_handshake_confirmed(ngtcp2_conn *conn, void *user) {
   QUIC_UNUSED(conn);
-  ((quic_session *)user)->counters.handshake_confirmed_at = quic_now();
+  quic_session_counters *c = ((quic_session *)user)->counters;
+  if (c->handshake_confirmed_at == 0) c->handshake_confirmed_at = quic_now();
   return 0;
 }
 
@@ -570,7 +590,7 @@ static int cb_update_key(ngtcp2_conn *conn, uint8_t *rx_secret, uint8_t *tx_secr
   /* ngtcp2 derives the next keys ahead of time: the first call after the
    * handshake is preparation, each later one follows a real key update. */
   quic_session *s = user;
-  if (s->key_derivations++ > 0) s->counters.key_update_count++;
+  if (s->key_derivations++ > 0) s->counters->key_update_count++;
   return ngtcp2_crypto_update_key_cb(conn, rx_secret, tx_secret, rx_aead_ctx, rx_iv, tx_aead_ctx, tx_iv,
                                      current_rx_secret, current_tx_secret, secretlen, user);
 }
@@ -726,6 +746,7 @@ static void on_timer_closed(uv_handle_t *h) {
   quic_tls_session_free(&s->tls);
   quic_free(s->close_pkt);
   quic_free(s->tx_buf);
+  quic_stats_release(s->counters, &s->counters_inline);
   quic_free(s);
   w->live_sessions--;
   w->handles--;
@@ -735,6 +756,9 @@ static void on_timer_closed(uv_handle_t *h) {
 void quic_session_destroy(quic_session *s) {
   if (s->state == QUIC_SESSION_DEAD) return;
   s->state = QUIC_SESSION_DEAD;
+  /* The last values: a view JavaScript holds keeps them after the free. */
+  quic_session_refresh_stats(s);
+  s->counters->destroyed_at = quic_now();
   quic_list_remove(&s->wrap_link);
   quic_list_remove(&s->dirty_link);
   quic_list_remove(&s->event_link);
@@ -761,7 +785,8 @@ static quic_session *session_alloc(quic_wrap *w, bool server) {
   quic_list_init(&s->send_queue);
   quic_list_init(&s->pending_open);
   quic_list_init(&s->stream_events);
-  s->counters.created_at = quic_now();
+  s->counters = &s->counters_inline;
+  s->counters->created_at = quic_now();
   uv_timer_init(w->loop, &s->timer);
   quic_list_push(&w->sessions, &s->wrap_link);
   w->live_sessions++;
@@ -836,7 +861,8 @@ int quic_session_connect(quic_session **out, quic_wrap *w, const quic_addr *remo
       resume->params_len &&
       ngtcp2_conn_decode_and_set_0rtt_transport_params(s->conn, resume->params, resume->params_len) == 0)
     s->zero_rtt = true;
-  w->ep->counters.client_sessions++;
+  w->ep->counters->client_sessions++;
+  s->counters->initial_rtt = settings.initial_rtt;
   quic_wrap_mark_dirty(w, s);
   *out = s;
   return QUIC_OK;
@@ -882,7 +908,8 @@ int quic_session_accept(quic_session **out, quic_wrap *w, const ngtcp2_pkt_hd *h
     quic_session_destroy(s);
     return rv;
   }
-  w->ep->counters.server_sessions++;
+  w->ep->counters->server_sessions++;
+  s->counters->initial_rtt = settings.initial_rtt;
   session_event(s, QUIC_EV_NEW);
   *out = s;
   return QUIC_OK;
@@ -933,8 +960,8 @@ void quic_session_read(quic_session *s, const uint8_t *data, size_t len, const q
   /* Our end of the path is the one the session was created with. */
   make_path(&path, &s->local, &rem);
   ngtcp2_pkt_info pi = {.ecn = ecn};
-  s->counters.bytes_received += len;
-  s->counters.last_received_at = quic_now();
+  s->counters->bytes_received += len;
+  s->counters->last_received_at = quic_now();
   int rv = ngtcp2_conn_read_pkt(s->conn, &path, &pi, data, len, quic_now());
   if (rv != 0) {
     handle_liberr(s, rv);
@@ -953,6 +980,7 @@ static void open_pending(quic_session *s) {
     quic_list_remove(&st->pending_link);
     st->id = id;
     st->flags |= QUIC_STREAM_OPEN;
+    st->counters->max_offset = ngtcp2_conn_get_max_stream_data_left(s->conn, id);
     s->live_streams++;
     quic_session_stream_event(st, QUIC_SEV_OPENED);
     if (s->h3 && st->tx_headers.count) {
@@ -976,8 +1004,8 @@ static bool send_train(quic_session *s, size_t len, size_t seg, const quic_addr 
     return false;
   }
   /* Other errors (unreachable and the like) are loss to QUIC. */
-  s->counters.bytes_sent += len;
-  s->counters.last_sent_at = quic_now();
+  s->counters->bytes_sent += len;
+  s->counters->last_sent_at = quic_now();
   return true;
 }
 
@@ -1076,7 +1104,7 @@ void quic_session_flush(quic_session *s) {
         }
         if (st && !(st->flags & QUIC_STREAM_BLOCKED)) {
           st->flags |= QUIC_STREAM_BLOCKED;
-          s->counters.block_count++;
+          s->counters->block_count++;
           quic_session_stream_event(st, QUIC_SEV_BLOCKED);
         }
         continue;
@@ -1094,6 +1122,7 @@ void quic_session_flush(quic_session *s) {
     }
   have_packet:
     if (nwrite == 0) break;
+    s->counters->last_sent_packet_ts = ts;
     if (npkts > 0 && pi.ecn != ecn) {
       /* A train shares one ECN mark: send what precedes this packet. */
       if (!send_train(s, off, seg, &remote, ecn)) return;
@@ -1118,6 +1147,7 @@ void quic_session_flush(quic_session *s) {
   if (npkts && !send_train(s, off, seg, &remote, ecn)) return;
   ngtcp2_conn_update_pkt_tx_time(s->conn, ts);
   arm_timer(s);
+  quic_session_refresh_stats(s);
 }
 
 /* ---- application calls ---- */
@@ -1129,9 +1159,9 @@ int quic_session_open_stream(quic_session *s, bool uni, quic_stream **out) {
     return QUIC_ERR_STATE;
   quic_stream *st = stream_add(s, -1, QUIC_STREAM_LOCAL | (uni ? QUIC_STREAM_UNI : 0));
   if (st == NULL) return QUIC_ERR_NOMEM;
-  s->counters.outbound_streams++;
-  if (uni) s->counters.uni_stream_count++;
-  else s->counters.bidi_stream_count++;
+  s->counters->outbound_streams++;
+  if (uni) s->counters->uni_stream_count++;
+  else s->counters->bidi_stream_count++;
   quic_list_push(&s->pending_open, &st->pending_link);
   open_pending(s);
   /* The id event for a stream opened right away is not needed. */
@@ -1150,7 +1180,10 @@ int quic_stream_write(quic_stream *st, const uint8_t *data, size_t len, bool fin
   if ((st->flags & (QUIC_STREAM_FIN_QUEUED | QUIC_STREAM_TX_STOPPED | QUIC_STREAM_CLOSED | QUIC_STREAM_TX_DONE_ONLY)))
     return QUIC_ERR_STATE;
   if (len && quic_stream_append_tx(st, data, len) != QUIC_OK) return QUIC_ERR_NOMEM;
-  if (fin) st->flags |= QUIC_STREAM_FIN_QUEUED;
+  if (fin) {
+    st->flags |= QUIC_STREAM_FIN_QUEUED;
+    stream_closing(st);
+  }
   if (quic_stream_tx_pending(st) > QUIC_STREAM_TX_HWM) st->flags |= QUIC_STREAM_WANT_DRAIN;
   queue_send(s, st);
   quic_wrap_mark_dirty(s->wrap, s);
@@ -1169,6 +1202,7 @@ void quic_stream_set_consumer(quic_stream *st) {
 
 void quic_stream_abort(quic_stream *st, uint64_t code, bool reset_tx, bool stop_rx) {
   quic_session *s = st->session;
+  stream_closing(st);
   if (st->id < 0) {
     /* Never opened: just forget it. */
     quic_list_remove(&st->pending_link);
@@ -1217,9 +1251,25 @@ void quic_session_close_now(quic_session *s, bool app, uint64_t code, const char
   enter_closing(s);
 }
 
-void quic_session_conn_info(quic_session *s, ngtcp2_conn_info *info) {
-  memset(info, 0, sizeof(*info));
-  if (s->conn) ngtcp2_conn_get_conn_info(s->conn, info);
+void quic_session_refresh_stats(quic_session *s) {
+  if (s->conn == NULL) return;
+  ngtcp2_conn_info ci;
+  ngtcp2_conn_get_conn_info(s->conn, &ci);
+  quic_session_counters *c = s->counters;
+  c->latest_rtt = ci.latest_rtt;
+  c->smoothed_rtt = ci.smoothed_rtt;
+  c->rtt_var = ci.rttvar;
+  c->cwnd = ci.cwnd;
+  c->ssthresh = ci.ssthresh;
+  c->min_rtt = ci.min_rtt == UINT64_MAX ? 0 : ci.min_rtt; /* no sample yet */
+  c->bytes_in_flight = ci.bytes_in_flight;
+  /* Sampled after each flush, which is when bytes in flight peak. */
+  if (ci.bytes_in_flight > c->max_bytes_in_flight) c->max_bytes_in_flight = ci.bytes_in_flight;
+  c->max_udp_payload_size = ngtcp2_conn_get_path_max_tx_udp_payload_size(s->conn);
+  /* ngtcp2 keeps its own first-sample time private; latest_rtt turns
+   * nonzero with the ACK that gave it, received in this batch. */
+  if (c->first_rtt_sample_ts == 0 && ci.latest_rtt != 0)
+    c->first_rtt_sample_ts = c->last_received_at ? c->last_received_at : quic_now();
 }
 
 void quic_session_reap_stream(quic_stream *st) {

@@ -94,13 +94,17 @@ typedef struct quic_dgram_queue {
  * dropped (unreliable by design, so dropping is the backpressure). */
 #define QUIC_DGRAM_QUEUE 128
 
-/* Counters the binding exposes as stats (SessionStats); C writes them. */
+/* SessionStats, in the order lib/stats.js reads them (a stats block, see
+ * stats.h). Timestamps are quic_now() nanoseconds, 0 until they happen.
+ * The conn_info values are refreshed once per flush, not per read. */
 typedef struct quic_session_counters {
-  uint64_t created_at, handshake_completed_at, handshake_confirmed_at, closing_at;
-  uint64_t last_received_at, last_sent_at;
-  uint64_t bytes_received, bytes_sent;
+  uint64_t created_at, destroyed_at, handshake_completed_at, handshake_confirmed_at, closing_at;
+  uint64_t last_received_at, last_sent_at, last_sent_packet_ts, first_rtt_sample_ts;
+  uint64_t bytes_received, bytes_sent, stream_bytes_acked;
   uint64_t bidi_stream_count, uni_stream_count, inbound_streams, outbound_streams;
   uint64_t block_count, key_update_count;
+  uint64_t initial_rtt, latest_rtt, min_rtt, smoothed_rtt, rtt_var; /* ns */
+  uint64_t cwnd, ssthresh, bytes_in_flight, max_bytes_in_flight, max_udp_payload_size;
 } quic_session_counters;
 
 typedef struct quic_session {
@@ -157,7 +161,8 @@ typedef struct quic_session {
   quic_dgram_queue dgram_out;   /* to send, oldest first */
   quic_dgram_queue dgram_in;    /* received, for the application */
 
-  quic_session_counters counters;
+  quic_session_counters *counters; /* &counters_inline, or a shared stats block (stats.h) */
+  quic_session_counters counters_inline;
   bool resume_given;      /* client: connect() had resume data; streams may open early */
   bool zero_rtt;          /* client: resumed with 0-RTT parameters (streams go out as 0-RTT) */
   bool early_rejected;    /* client: the server refused 0-RTT; early streams were resent */
@@ -244,8 +249,8 @@ void quic_session_close_now(quic_session *s, bool app, uint64_t code, const char
 /* Frees without sending anything (endpoint destroyed). */
 void quic_session_destroy(quic_session *s);
 
-/* Current ngtcp2 connection info, for stats. */
-void quic_session_conn_info(quic_session *s, ngtcp2_conn_info *info);
+/* Copies ngtcp2's connection info into the counters (once per flush). */
+void quic_session_refresh_stats(quic_session *s);
 
 /* ngtcp2 hands us the conn through this (ngtcp2_crypto_conn_ref). */
 ngtcp2_conn *quic_session_get_conn(ngtcp2_crypto_conn_ref *ref);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "stats.h"
 
 /* Received packets carry about 1.2 KB of stream data each; appending them to
  * one larger chunk keeps allocations per byte low. */
@@ -17,7 +18,8 @@ quic_stream *quic_stream_new(quic_session *s, uint32_t key, int64_t id, uint32_t
   st->key = key;
   st->id = id;
   st->flags = flags;
-  st->created_at = quic_now();
+  st->counters = &st->counters_inline;
+  st->counters->created_at = quic_now();
   return st;
 }
 
@@ -35,6 +37,8 @@ void quic_stream_del(quic_stream *st) {
   quic_nvlist_clear(&st->tx_headers);
   quic_nvlist_clear(&st->tx_trailers);
   quic_stream_hblocks_free(st);
+  st->counters->destroyed_at = quic_now();
+  quic_stats_release(st->counters, &st->counters_inline);
   quic_free(st);
 }
 
@@ -131,7 +135,10 @@ size_t quic_stream_tx_vec(const quic_stream *st, uint64_t from, void *vecp, size
   return n;
 }
 
-void quic_stream_tx_advance(quic_stream *st, size_t n) { st->tx_sent += n; }
+void quic_stream_tx_advance(quic_stream *st, size_t n) {
+  st->tx_sent += n;
+  st->counters->bytes_sent += n;
+}
 
 void quic_stream_tx_ack(quic_stream *st, uint64_t offset) {
   if (offset > st->tx_acked) st->tx_acked = offset;
@@ -164,7 +171,6 @@ uint64_t quic_stream_tx_pending(const quic_stream *st) { return st->tx_written -
 
 int quic_stream_append_rx(quic_stream *st, const uint8_t *data, size_t len) {
   st->rx_received += len;
-  st->last_rx_at = quic_now();
   while (len > 0) {
     quic_chunk *t = st->rx_tail;
     if (t && t->len < t->cap) {

@@ -71,6 +71,17 @@ typedef struct quic_nvlist {
   uint32_t count;
 } quic_nvlist;
 
+/* StreamStats, in the order lib/stats.js reads them (a stats block, see
+ * stats.h). Byte counts are application bytes (HTTP/3: body bytes);
+ * timestamps are quic_now() nanoseconds, 0 until they happen. */
+typedef struct quic_stream_counters {
+  uint64_t created_at, destroyed_at, closing_at, last_received_at, last_acked_at;
+  uint64_t bytes_received, bytes_sent, final_size;
+  uint64_t max_offset;          /* the peer's limit on what we may send (MAX_STREAM_DATA) */
+  uint64_t max_offset_acked;    /* contiguous offset the peer acknowledged */
+  uint64_t max_offset_received; /* end of the data received so far */
+} quic_stream_counters;
+
 typedef struct quic_stream {
   quic_session *session; /* borrowed: the session owns its streams */
   uint32_t key;          /* handle the application uses; unique per session */
@@ -110,7 +121,8 @@ typedef struct quic_stream {
   uint64_t reset_code;    /* peer's RESET_STREAM code */
   uint64_t stop_code;     /* peer's STOP_SENDING code */
   uint64_t close_code;    /* code given when ngtcp2 closed the stream */
-  uint64_t created_at, last_rx_at, last_ack_at;
+  quic_stream_counters *counters; /* &counters_inline, or a shared stats block (stats.h) */
+  quic_stream_counters counters_inline;
 } quic_stream;
 
 /* Outbound data the writer may queue beyond what is acknowledged before it

@@ -337,7 +337,7 @@ test('new StreamOptions / ResponseOptions: bad arguments', () => {
 
 test('internal classes cannot be constructed from user code', () => {
   for (const name of ['Session', 'Stream', 'SessionEvent', 'StreamEvent', 'DatagramEvent',
-                      'EndpointStats', 'SessionStats']) {
+                      'EndpointStats', 'SessionStats', 'StreamStats']) {
     assert.throws(() => new quic[name](), TypeError, `new ${name}()`);
     assert.throws(() => new quic[name]({}), TypeError, `new ${name}({})`);
   }

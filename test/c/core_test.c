@@ -7,6 +7,7 @@
 
 #include "../../src/endpoint.h"
 #include "../../src/mem.h"
+#include "../../src/stats.h"
 
 #define SIZE (1u << 20)
 
@@ -121,8 +122,24 @@ int main(int argc, char **argv) {
   quic_session *s;
   if (quic_session_connect(&s, client, &server->ep->udp.local, &cc, NULL) != QUIC_OK) fail("connect");
   quic_session_config_clear(&cc);
+  /* Take the stats views the binding would: they outlive the objects. */
+  quic_session_counters *sview = quic_stats_share(s->counters, &s->counters_inline, sizeof(s->counters_inline));
+  quic_endpoint *cep = client->ep;
+  quic_endpoint_counters *eview = quic_stats_share(cep->counters, &cep->counters_inline, sizeof(cep->counters_inline));
+  if (sview == NULL || eview == NULL) fail("stats share");
+  s->counters = sview;
+  cep->counters = eview;
 
   uv_run(loop, UV_RUN_DEFAULT);
+
+  /* Written in place until the end, then left to the view's owner. */
+  if (sview->bytes_sent < SIZE || sview->bytes_received < SIZE || eview->bytes_sent < sview->bytes_sent)
+    fail("stats byte counts");
+  if (sview->destroyed_at == 0 || sview->handshake_completed_at < sview->created_at || sview->smoothed_rtt == 0)
+    fail("stats session values");
+  if (eview->destroyed_at == 0 || eview->client_sessions != 1) fail("stats endpoint values");
+  quic_stats_release(sview, NULL);
+  quic_stats_release(eview, NULL);
 
   if (closed_wraps != 2) fail("wraps not closed");
   if (server_rx_len != SIZE || memcmp(server_rx, sent, SIZE) != 0) fail("server received wrong data");
