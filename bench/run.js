@@ -1,0 +1,125 @@
+'use strict';
+// `npm run bench`: every case for this project and each peer that can do it,
+// runs alternating between implementations, a table of medians and ratios,
+// and bench/results/latest.json.
+//   node bench/run.js [--quick] [--runs 3] [--cases a,b] [--peers this,gtls] [--out file]
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { opt, optString, flag, median } = require('./common');
+const { CASES } = require('./cases');
+
+const PEERS = ['this', 'gtls', 'node-tls', 'node-http2', 'libp2p-quic', 'matrixai-quic'];
+const QUICK = flag('quick');
+const RUNS = opt('runs', QUICK ? 1 : 3);
+const only = (name, all) => {
+  const v = optString(name, null);
+  return v ? all.filter((x) => v.split(',').includes(typeof x === 'string' ? x : x.name)) : all;
+};
+const cases = only('cases', CASES);
+const peers = only('peers', PEERS);
+const OUT = optString('out', path.join(__dirname, 'results', QUICK ? 'tmp/quick.json' : 'latest.json'));
+
+// The npm peers live in bench/node_modules, installed on demand.
+function installPeers() {
+  const need = peers.some((p) => p === 'libp2p-quic' || p === 'matrixai-quic');
+  if (!need || fs.existsSync(path.join(__dirname, 'node_modules', '@matrixai', 'quic'))) return;
+  console.log('installing the npm peers: npm --prefix bench install');
+  try {
+    execFileSync('npm', ['--prefix', __dirname, 'install', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  } catch (err) {
+    console.log(`npm install failed (${err.message}); those peers will report why they cannot run`);
+  }
+}
+
+function runOne(peer, c, params) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'driver.js'), peer, c.name, JSON.stringify(params)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (line) resolve(JSON.parse(line.slice(7)));
+      else resolve({ error: `exit ${code}: ${(err.trim().split('\n').slice(-3).join(' | ') || 'no output').slice(0, 300)}` });
+    });
+  });
+}
+
+const fmt = (v) => (v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toPrecision(2));
+
+async function main() {
+  installPeers();
+  const report = { date: new Date().toISOString(), node: process.version, quick: QUICK, runs: RUNS, cases: [], notes: {} };
+  for (const c of cases) {
+    const params = QUICK ? c.quick : c.full;
+    const samples = Object.fromEntries(peers.map((p) => [p, []]));
+    const status = {};
+    for (let run = 0; run < RUNS; run++) {
+      // One run of each implementation in turn, so machine noise hits all alike.
+      for (const p of peers) {
+        if (status[p]) continue;
+        const r = await runOne(p, c, params);
+        if (r.cannot) status[p] = { cannot: r.cannot };
+        else if (r.error) status[p] = { error: r.error };
+        else samples[p].push(r);
+        process.stdout.write(`  ${c.name} run ${run + 1}/${RUNS} ${p}: ` +
+          `${r.cannot ? `cannot run: ${r.cannot}` : r.error ? `failed: ${r.error}` : `${fmt(r.value)} ${c.unit}`}\n`);
+      }
+    }
+    const entry = { name: c.name, unit: c.unit, higherIsBetter: c.higherIsBetter, params, results: {}, extra: {} };
+    for (const p of peers) {
+      if (samples[p].length === 0 || status[p]) {
+        if (status[p]) report.notes[`${c.name}/${p}`] = status[p].cannot ? `cannot run: ${status[p].cannot}` : `failed: ${status[p].error}`;
+        continue;
+      }
+      entry.results[p] = Number(median(samples[p].map((s) => s.value)).toPrecision(5));
+      const keys = Object.keys(samples[p][0].extra || {});
+      if (keys.length) {
+        entry.extra[p] = Object.fromEntries(keys.map((k) => [k, Number(median(samples[p].map((s) => s.extra[k])).toPrecision(5))]));
+      }
+    }
+    if (Object.keys(entry.extra).length === 0) delete entry.extra;
+    report.cases.push(entry);
+  }
+  printTable(report);
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  fs.writeFileSync(OUT, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${path.relative(process.cwd(), OUT)}`);
+}
+
+// Ratio = this project's median / the peer's median, turned so that above 1
+// always means this project is better (for lower-is-better cases, peer / this).
+function ratio(entry, p) {
+  const a = entry.results.this;
+  const b = entry.results[p];
+  if (a === undefined || b === undefined || a === 0 || b === 0) return undefined;
+  return entry.higherIsBetter ? a / b : b / a;
+}
+
+function printTable(report) {
+  const others = peers.filter((p) => p !== 'this');
+  const header = ['case', 'unit', 'this', ...others.flatMap((p) => [p, 'ratio'])];
+  const rows = report.cases.map((e) => [
+    e.name, e.unit, fmt(e.results.this),
+    ...others.flatMap((p) => [fmt(e.results[p]), ratio(e, p) === undefined ? '' : `${ratio(e, p).toFixed(2)}x`]),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r) => r.map((x, i) => x.padEnd(widths[i])).join('  ');
+  console.log(`\n${report.quick ? 'QUICK (harness check, not figures) ' : ''}medians of ${report.runs} run(s), ${report.node}; ratio > 1: this project is better`);
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+  const notes = Object.entries(report.notes);
+  if (notes.length) {
+    console.log('\nnot measured:');
+    for (const [k, v] of notes) console.log(`  ${k}: ${v}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
