@@ -96,7 +96,11 @@ async function measure(peerName, caseName, params) {
   const peer = loadPeer(peerName);
   const support = peer.cases[caseName];
   if (support !== true) throw new CannotRun(support || 'not measured for this peer');
+  const why = peer.unavailable ? await peer.unavailable() : null;
+  if (why) throw new CannotRun(why);
   if (peer.measure) return peer.measure(caseName, params, CannotRun);
+  // A peer too slow for the full size moves less (its result says how much).
+  if (params.mb && peer.maxMB && params.mb > peer.maxMB) params = { ...params, mb: peer.maxMB };
   const server = await startServer(peerName, caseName, params);
   let client;
   try {
@@ -119,7 +123,7 @@ async function bulk(client, server, params, dir) {
   const cpuSecs = cpu() + await server.ask('cpu') - c0;
   if (moved !== bytes) throw new Error(`${dir}: ${moved} bytes arrived of ${bytes}`);
   await client.close(conn);
-  return { value: params.mb / secs, extra: { cpuSecondsPerGB: cpuSecs / (params.mb / 1024), seconds: secs } };
+  return { value: params.mb / secs, extra: { cpuSecondsPerGB: cpuSecs / (params.mb / 1024), seconds: secs, mb: params.mb } };
 }
 
 // `total` requests spread over `conns` connections with `inflight` each.

@@ -44,7 +44,11 @@ function runOne(peer, c, params) {
     child.on('close', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (line) resolve(JSON.parse(line.slice(7)));
-      else resolve({ error: `exit ${code}: ${(err.trim().split('\n').slice(-3).join(' | ') || 'no output').slice(0, 300)}` });
+      else {
+        // The error's own lines, not its stack.
+        const lines = err.trim().split('\n').filter((l) => l && !/^\s+at /.test(l));
+        resolve({ error: `exit ${code}: ${(lines.slice(-3).join(' | ') || 'no output').slice(0, 300)}` });
+      }
     });
   });
 }

@@ -1,0 +1,121 @@
+'use strict';
+// gtlsserver / gtlsclient: ngtcp2's own example programs over the same
+// libraries (ngtcp2, nghttp3, GnuTLS), from Debian's ngtcp2-server and
+// ngtcp2-client. C with no JavaScript anywhere: our practical ceiling for
+// bulk and HTTP/3 requests. They speak HTTP/3 only, so bulk here is one
+// request: a GET of a file (down) or a POST of one (up).
+const { spawn, execFileSync } = require('node:child_process');
+const dgram = require('node:dgram');
+const fs = require('node:fs');
+const path = require('node:path');
+const { fixtures, CHUNK, cpuOfPid, median, now, sleep } = require('../common');
+
+const cases = {
+  'bulk-up': true,
+  'bulk-down': true,
+  handshakes: 'gtlsclient makes one connection per process: the figure would be process start-up',
+  'handshakes-resumed': 'gtlsclient makes one connection per process: the figure would be process start-up',
+  'h3-requests-c50': true,
+  'h3-requests-10conn': true,
+  streams: 'the examples carry HTTP/3 only; raw streams are not measurable',
+  datagrams: 'the examples send no datagrams',
+  'mem-idle-conn': 'gtlsclient makes one connection per process',
+  'mem-stalled-reader': 'gtlsclient always reads',
+  'bulk-loss-1': true,
+  'bulk-loss-5': true,
+};
+
+function unavailable() {
+  for (const prog of ['gtlsserver', 'gtlsclient']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${prog}`], { stdio: 'ignore' });
+    } catch {
+      return `${prog} is not installed (Debian ngtcp2-server / ngtcp2-client; scripts/setup-system.sh installs them)`;
+    }
+  }
+  return null;
+}
+
+function freeUdpPort() {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// True once something is bound to UDP `port` (from /proc/net/udp).
+function udpBound(port) {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  return fs.readFileSync('/proc/net/udp', 'utf8').includes(hex);
+}
+
+// Runs gtlsclient; resolves with its wall time and CPU (user+sys, via time(1)).
+function runClient(args) {
+  return new Promise((resolve, reject) => {
+    const t0 = now();
+    const child = spawn('/usr/bin/time', ['-f', 'BENCH-CPU %U %S', 'gtlsclient', '-q', '--exit-on-all-streams-close', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('close', (code) => {
+      const secs = now() - t0;
+      const m = /BENCH-CPU ([\d.]+) ([\d.]+)/.exec(err);
+      if (code !== 0 || !m) reject(new Error(`gtlsclient exited ${code}: ${err.trim().slice(-300)}`));
+      else resolve({ secs, cpu: Number(m[1]) + Number(m[2]) });
+    });
+  });
+}
+
+async function measure(caseName, params) {
+  const tmp = path.join(__dirname, '..', 'results', 'tmp');
+  fs.mkdirSync(tmp, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(tmp, 'gtls-'));
+  const htdocs = path.join(dir, 'htdocs');
+  fs.mkdirSync(htdocs);
+  const bytes = (params.mb || 0) * 1024 * 1024;
+  if (bytes) {
+    const fd = fs.openSync(path.join(htdocs, 'blob'), 'w');
+    for (let n = 0; n < bytes; n += CHUNK.length) fs.writeSync(fd, CHUNK, 0, Math.min(CHUNK.length, bytes - n));
+    fs.closeSync(fd);
+  }
+  fs.writeFileSync(path.join(htdocs, 'small'), 'x'.repeat(100));
+  const port = await freeUdpPort();
+  const loss = params.loss ? [`--tx-loss=${params.loss}`] : [];
+  // Flow-control windows as large as gtlsclient's own, so the upload is not held to the server's 1 MB default.
+  const serverArgs = ['-q', '-d', htdocs, '--max-data=24M', '--max-stream-data-bidi-remote=16M', ...loss];
+  if (caseName.startsWith('h3-')) serverArgs.push(`--max-streams-bidi=${params.inflight}`);
+  const server = spawn('gtlsserver', [...serverArgs, '127.0.0.1', String(port),
+    path.join(fixtures, 'server-key.pem'), path.join(fixtures, 'server-cert.pem')], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100 && !udpBound(port); i++) await sleep(20);
+    if (!udpBound(port)) throw new Error('gtlsserver did not bind its port');
+    const url = (file) => `https://localhost:${port}/${file}`;
+    const base = ['127.0.0.1', String(port)];
+    if (caseName.startsWith('h3-')) {
+      const per = Math.ceil(params.requests / params.conns);
+      const t0 = now();
+      await Promise.all(Array.from({ length: params.conns }, () => runClient(['-n', String(per), ...base, url('small')])));
+      return { value: (per * params.conns) / (now() - t0) };
+    }
+    // Bulk: one request; the cost of a process that only makes a tiny request
+    // (start-up, handshake, close) is measured and taken off.
+    const empty = [];
+    for (let i = 0; i < 3; i++) empty.push(await runClient([...base, url('small')]));
+    const upArgs = caseName === 'bulk-up' ? ['-m', 'POST', '-d', path.join(htdocs, 'blob'), ...base, url('small')] : null;
+    const s0 = cpuOfPid(server.pid);
+    const r = await runClient([...loss, ...(upArgs || [...base, url('blob')])]);
+    const serverCpu = cpuOfPid(server.pid) - s0;
+    const secs = Math.max(r.secs - median(empty.map((e) => e.secs)), 1e-3);
+    const cpu = Math.max(r.cpu - median(empty.map((e) => e.cpu)), 0) + serverCpu;
+    return { value: params.mb / secs, extra: { cpuSecondsPerGB: cpu / (params.mb / 1024), seconds: secs, mb: params.mb } };
+  } finally {
+    server.kill('SIGTERM');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+module.exports = { cases, unavailable, measure };
