@@ -2,7 +2,9 @@
 // `npm run bench`: every case for this project and each peer that can do it,
 // runs alternating between implementations, a table of medians and ratios,
 // and bench/results/latest.json.
-//   node bench/run.js [--quick] [--runs 3] [--cases a,b] [--peers this,gtls] [--out file]
+//   node bench/run.js [--quick] [--runs 3] [--cases a,b] [--peers this,gtls] [--set mb=50,count=100] [--out file]
+// Only a complete run (every case, every peer, full sizes) writes
+// bench/results/latest.json; any other goes to bench/results/tmp/last-run.json.
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -18,7 +20,13 @@ const only = (name, all) => {
 };
 const cases = only('cases', CASES);
 const peers = only('peers', PEERS);
-const OUT = optString('out', path.join(__dirname, 'results', QUICK ? 'tmp/quick.json' : 'latest.json'));
+// `--set k=v,...` overrides case parameters (sizes, counts) where a case has them.
+const SET = Object.fromEntries((optString('set', '') || '').split(',').filter(Boolean).map((kv) => {
+  const [k, v] = kv.split('=');
+  return [k, Number(v)];
+}));
+const complete = !QUICK && cases.length === CASES.length && peers.length === PEERS.length && Object.keys(SET).length === 0;
+const OUT = optString('out', path.join(__dirname, 'results', complete ? 'latest.json' : 'tmp/last-run.json'));
 
 // The npm peers live in bench/node_modules, installed on demand.
 function installPeers() {
@@ -59,7 +67,8 @@ async function main() {
   installPeers();
   const report = { date: new Date().toISOString(), node: process.version, quick: QUICK, runs: RUNS, cases: [], notes: {} };
   for (const c of cases) {
-    const params = QUICK ? c.quick : c.full;
+    const params = { ...(QUICK ? c.quick : c.full) };
+    for (const k of Object.keys(SET)) if (k in params) params[k] = SET[k];
     const samples = Object.fromEntries(peers.map((p) => [p, []]));
     const status = {};
     for (let run = 0; run < RUNS; run++) {
