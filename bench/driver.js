@@ -38,6 +38,8 @@ if (process.argv[2] === '--server') {
 
 async function serverMain(peerName, caseName, params) {
   const peer = loadPeer(peerName);
+  // The driver gone (finished or killed at its time limit) means this server is done too.
+  process.on('disconnect', () => process.exit(0));
   const server = await peer.serve(caseName, params);
   process.on('message', async ({ id, cmd }) => {
     let value;

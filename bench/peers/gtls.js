@@ -93,6 +93,8 @@ async function measure(caseName, params) {
     const child = spawn('gtlsserver', [...serverArgs, ...extra, '127.0.0.1', String(port),
       path.join(fixtures, 'server-key.pem'), path.join(fixtures, 'server-cert.pem')], { stdio: 'ignore' });
     servers.push(child);
+    // Also when the driver exits at its time limit, past the finally below.
+    process.once('exit', () => child.kill('SIGTERM'));
     for (let i = 0; i < 100 && !udpBound(port); i++) await sleep(20);
     if (!udpBound(port)) throw new Error('gtlsserver did not bind its port');
     return { pid: child.pid, base: ['127.0.0.1', String(port)], url: (file) => `https://localhost:${port}/${file}` };

@@ -4,7 +4,7 @@
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const { fixtures } = require('../common');
+const { fixtures, sleep } = require('../common');
 const { load, writeBytes, serveStream, readToEnd } = require('./npm-peer');
 
 // Bulk moves well under 1 MB/s here (CPU-bound in the package's JavaScript
@@ -97,9 +97,10 @@ async function client(caseName, params, port) {
   const open = new Set();
   const ca = pem('ca.pem');
   // Each QUICClient has its own connection (and its own UDP socket).
+  // Bounded: destroy() can wait on a stream whose write is stuck.
   const close = async (c) => {
     open.delete(c);
-    await c.destroy({ force: true }).catch(() => {});
+    await Promise.race([c.destroy({ force: true }).catch(() => {}), sleep(3000)]);
   };
   return {
     async connect() {
@@ -135,8 +136,9 @@ async function client(caseName, params, port) {
       writeBytes(s.write, bytes, () => stopped).catch(() => {});
       return {
         async stop() {
+          // Not awaited: a writer's abort() waits for the write in flight, which is stuck.
           stopped = true;
-          await s.cancel();
+          s.cancel();
         },
       };
     },
