@@ -106,9 +106,10 @@ async function main() {
 
 // Ratio = this project's median / the peer's median, turned so that above 1
 // always means this project is better (for lower-is-better cases, peer / this).
-function ratio(entry, p) {
-  const a = entry.results.this;
-  const b = entry.results[p];
+function ratio(entry, p, key) {
+  const pick = (who) => (key ? entry.extra && entry.extra[who] && entry.extra[who][key] : entry.results[who]);
+  const a = pick('this');
+  const b = pick(p);
   if (a === undefined || b === undefined || a === 0 || b === 0) return undefined;
   return entry.higherIsBetter ? a / b : b / a;
 }
@@ -116,10 +117,19 @@ function ratio(entry, p) {
 function printTable(report) {
   const others = peers.filter((p) => p !== 'this');
   const header = ['case', 'unit', 'this', ...others.flatMap((p) => [p, 'ratio'])];
-  const rows = report.cases.map((e) => [
-    e.name, e.unit, fmt(e.results.this),
-    ...others.flatMap((p) => [fmt(e.results[p]), ratio(e, p) === undefined ? '' : `${ratio(e, p).toFixed(2)}x`]),
-  ]);
+  const rows = [];
+  const cell = (e, p, key) => {
+    const r = ratio(key ? { ...e, higherIsBetter: key.higherIsBetter } : e, p, key && key.key);
+    return r === undefined ? '' : `${r.toFixed(2)}x`;
+  };
+  for (const e of report.cases) {
+    rows.push([e.name, e.unit, fmt(e.results.this), ...others.flatMap((p) => [fmt(e.results[p]), cell(e, p)])]);
+    const c = CASES.find((x) => x.name === e.name);
+    for (const k of (c && c.secondary) || []) {
+      const v = (p) => (e.results[p] === undefined || !e.extra || !e.extra[p] ? undefined : e.extra[p][k.key]);
+      rows.push(['', k.unit, fmt(v('this')), ...others.flatMap((p) => [fmt(v(p)), cell(e, p, k)])]);
+    }
+  }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r) => r.map((x, i) => x.padEnd(widths[i])).join('  ');
   console.log(`\n${report.quick ? 'QUICK (harness check, not figures) ' : ''}medians of ${report.runs} run(s), ${report.node}; ratio > 1: this project is better`);
