@@ -31,7 +31,9 @@ const OUT = optString('out', path.join(__dirname, 'results', complete ? 'latest.
 // The npm peers live in bench/node_modules, installed on demand.
 function installPeers() {
   const need = peers.some((p) => p === 'libp2p-quic' || p === 'matrixai-quic');
-  if (!need || fs.existsSync(path.join(__dirname, 'node_modules', '@matrixai', 'quic'))) return;
+  const have = ['@matrixai/quic', '@chainsafe/libp2p-quic', '@libp2p/crypto', '@matrixai/logger']
+    .every((p) => fs.existsSync(path.join(__dirname, 'node_modules', p, 'package.json')));
+  if (!need || have) return;
   console.log('installing the npm peers: npm --prefix bench install');
   try {
     execFileSync('npm', ['--prefix', __dirname, 'install', '--no-audit', '--no-fund'], { stdio: 'inherit' });
