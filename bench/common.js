@@ -1,5 +1,7 @@
 'use strict';
-// Shared by the benchmarks: command-line options and medians.
+// Shared by the benchmarks: command-line options, medians, CPU and memory
+// readings, payload chunks.
+const fs = require('node:fs');
 const path = require('node:path');
 
 const args = process.argv.slice(2);
@@ -10,9 +12,74 @@ function opt(name, dflt) {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 }
 
+// `--name value` as a string, or the default.
+function optString(name, dflt) {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+}
+
+const flag = (name) => args.includes(`--${name}`);
+
+// The upper median for an even count, so a value is always one that was measured.
 const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// CPU seconds (user + system) this process has used.
+function cpu() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+const rss = () => process.memoryUsage.rss();
+
+// CPU seconds (user + system) of another process, from /proc (Linux).
+function cpuOfPid(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+function rssOfPid(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+}
+
+const now = () => Number(process.hrtime.bigint()) / 1e9;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Rejects if `promise` does not settle within `ms`.
+function within(promise, ms, what) {
+  let t;
+  const timeout = new Promise((_, reject) => {
+    t = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(t));
+}
 
 // The test helpers (certificates, ready-made endpoints) serve the benches too.
 const testCommon = path.join(__dirname, '..', 'test', 'common');
+const fixtures = path.join(__dirname, '..', 'test', 'fixtures');
 
-module.exports = { args, opt, median, testCommon };
+const CHUNK = Buffer.alloc(256 * 1024, 0x61);
+
+// `total` bytes of payload as 256 KiB chunks; the first chunk starts with `head`.
+function* chunks(total, head = null) {
+  let sent = 0;
+  if (head) {
+    yield head;
+    sent = head.length;
+  }
+  while (sent < total) {
+    const n = Math.min(CHUNK.length, total - sent);
+    yield n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n);
+    sent += n;
+  }
+}
+
+async function* asyncChunks(total, head) {
+  yield* chunks(total, head);
+}
+
+module.exports = {
+  args, opt, optString, flag, median, cpu, rss, cpuOfPid, rssOfPid, now, sleep, within,
+  testCommon, fixtures, CHUNK, chunks, asyncChunks,
+};

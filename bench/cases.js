@@ -1,0 +1,28 @@
+'use strict';
+// The benchmark cases: name, unit, direction, and their sizes for a full run
+// and for --quick (which only validates the harness).
+// `secondary`: figures kept in `extra` and printed under the case's row.
+const CPU = { key: 'cpuSecondsPerGB', unit: 'CPU s/GB', higherIsBetter: false };
+const LATENCY = [
+  { key: 'p50ms', unit: 'p50 ms', higherIsBetter: false },
+  { key: 'p99ms', unit: 'p99 ms', higherIsBetter: false },
+];
+
+const CASES = [
+  { name: 'bulk-up', unit: 'MB/s', higherIsBetter: true, full: { mb: 200 }, quick: { mb: 8 }, secondary: [CPU] },
+  { name: 'bulk-down', unit: 'MB/s', higherIsBetter: true, full: { mb: 200 }, quick: { mb: 8 }, secondary: [CPU] },
+  { name: 'handshakes', unit: 'handshakes/s', higherIsBetter: true, full: { count: 500 }, quick: { count: 20 } },
+  { name: 'handshakes-resumed', unit: 'handshakes/s', higherIsBetter: true, full: { count: 500 }, quick: { count: 20 } },
+  { name: 'h3-requests-c50', unit: 'req/s', higherIsBetter: true, full: { requests: 20000, conns: 1, inflight: 50 }, quick: { requests: 500, conns: 1, inflight: 50 }, secondary: LATENCY },
+  { name: 'h3-requests-10conn', unit: 'req/s', higherIsBetter: true, full: { requests: 20000, conns: 10, inflight: 10 }, quick: { requests: 500, conns: 10, inflight: 10 }, secondary: LATENCY },
+  { name: 'streams', unit: 'streams/s', higherIsBetter: true, full: { streams: 10000, inflight: 100 }, quick: { streams: 300, inflight: 100 } },
+  { name: 'datagrams', unit: 'datagrams/s', higherIsBetter: true, full: { count: 100000, size: 1000 }, quick: { count: 2000, size: 1000 },
+    secondary: [{ key: 'lossRatio', unit: 'loss ratio', higherIsBetter: false }] },
+  { name: 'mem-idle-conn', unit: 'KB/conn', higherIsBetter: false, full: { conns: 1000 }, quick: { conns: 50 },
+    secondary: [{ key: 'serverKB', unit: 'server KB/conn', higherIsBetter: false }] },
+  { name: 'mem-stalled-reader', unit: 'MB', higherIsBetter: false, full: { mb: 200, seconds: 5 }, quick: { mb: 20, seconds: 1 } },
+  { name: 'bulk-loss-1', unit: 'MB/s', higherIsBetter: true, full: { mb: 200, loss: 0.01 }, quick: { mb: 4, loss: 0.01 } },
+  { name: 'bulk-loss-5', unit: 'MB/s', higherIsBetter: true, full: { mb: 200, loss: 0.05 }, quick: { mb: 4, loss: 0.05 } },
+];
+
+module.exports = { CASES };

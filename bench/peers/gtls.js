@@ -1,0 +1,133 @@
+'use strict';
+// gtlsserver / gtlsclient: ngtcp2's own example programs over the same
+// libraries (ngtcp2, nghttp3, GnuTLS), from Debian's ngtcp2-server and
+// ngtcp2-client. C with no JavaScript anywhere: our practical ceiling for
+// bulk and HTTP/3 requests. They speak HTTP/3 only, so bulk here is one
+// request: a GET of a file (down) or a POST of one (up).
+const { spawn, execFileSync } = require('node:child_process');
+const dgram = require('node:dgram');
+const fs = require('node:fs');
+const path = require('node:path');
+const { fixtures, CHUNK, cpuOfPid, median, now, sleep } = require('../common');
+
+const cases = {
+  'bulk-up': true,
+  'bulk-down': true,
+  handshakes: 'gtlsclient makes one connection per process: the figure would be process start-up',
+  'handshakes-resumed': 'gtlsclient makes one connection per process: the figure would be process start-up',
+  'h3-requests-c50': true,
+  'h3-requests-10conn': true,
+  streams: 'the examples carry HTTP/3 only; raw streams are not measurable',
+  datagrams: 'the examples send no datagrams',
+  'mem-idle-conn': 'gtlsclient makes one connection per process',
+  'mem-stalled-reader': 'gtlsclient always reads',
+  'bulk-loss-1': true,
+  'bulk-loss-5': true,
+};
+
+function unavailable() {
+  for (const prog of ['gtlsserver', 'gtlsclient']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${prog}`], { stdio: 'ignore' });
+    } catch {
+      return `${prog} is not installed (Debian ngtcp2-server / ngtcp2-client; scripts/setup-system.sh installs them)`;
+    }
+  }
+  return null;
+}
+
+function freeUdpPort() {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// True once something is bound to UDP `port` (from /proc/net/udp).
+function udpBound(port) {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  return fs.readFileSync('/proc/net/udp', 'utf8').includes(hex);
+}
+
+// Runs gtlsclient; resolves with its wall time and CPU (user+sys, via time(1)).
+function runClient(args) {
+  return new Promise((resolve, reject) => {
+    const t0 = now();
+    const child = spawn('/usr/bin/time', ['-f', 'BENCH-CPU %U %S', 'gtlsclient', '-q', '--exit-on-all-streams-close', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('close', (code) => {
+      const secs = now() - t0;
+      const m = /BENCH-CPU ([\d.]+) ([\d.]+)/.exec(err);
+      if (code !== 0 || !m) reject(new Error(`gtlsclient exited ${code}: ${err.trim().slice(-300)}`));
+      else resolve({ secs, cpu: Number(m[1]) + Number(m[2]) });
+    });
+  });
+}
+
+async function measure(caseName, params) {
+  const tmp = path.join(__dirname, '..', 'results', 'tmp');
+  fs.mkdirSync(tmp, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(tmp, 'gtls-'));
+  const htdocs = path.join(dir, 'htdocs');
+  fs.mkdirSync(htdocs);
+  // A whole client process is timed, less one that moves nearly nothing: the
+  // transfer must be long beside that start-up's jitter (tens of ms), so
+  // plain bulk moves at least 64 MB even in --quick.
+  if (params.mb && !params.loss && params.mb < 64) params = { ...params, mb: 64 };
+  const bytes = (params.mb || 0) * 1024 * 1024;
+  if (bytes) {
+    const fd = fs.openSync(path.join(htdocs, 'blob'), 'w');
+    for (let n = 0; n < bytes; n += CHUNK.length) fs.writeSync(fd, CHUNK, 0, Math.min(CHUNK.length, bytes - n));
+    fs.closeSync(fd);
+  }
+  fs.writeFileSync(path.join(htdocs, 'small'), 'x'.repeat(100));
+  const loss = params.loss ? [`--tx-loss=${params.loss}`] : [];
+  // Flow-control windows as large as gtlsclient's own, so the upload is not held to the server's 1 MB default.
+  const serverArgs = ['-q', '-d', htdocs, '--max-data=24M', '--max-stream-data-bidi-remote=16M'];
+  if (caseName.startsWith('h3-')) serverArgs.push(`--max-streams-bidi=${params.inflight}`);
+  const servers = [];
+  const startServer = async (extra) => {
+    const port = await freeUdpPort();
+    const child = spawn('gtlsserver', [...serverArgs, ...extra, '127.0.0.1', String(port),
+      path.join(fixtures, 'server-key.pem'), path.join(fixtures, 'server-cert.pem')], { stdio: 'ignore' });
+    servers.push(child);
+    // Also when the driver exits at its time limit, past the finally below.
+    process.once('exit', () => child.kill('SIGTERM'));
+    for (let i = 0; i < 100 && !udpBound(port); i++) await sleep(20);
+    if (!udpBound(port)) throw new Error('gtlsserver did not bind its port');
+    return { pid: child.pid, base: ['127.0.0.1', String(port)], url: (file) => `https://localhost:${port}/${file}` };
+  };
+  try {
+    const server = await startServer(loss);
+    const { base, url } = server;
+    if (caseName.startsWith('h3-')) {
+      const per = Math.ceil(params.requests / params.conns);
+      const t0 = now();
+      await Promise.all(Array.from({ length: params.conns }, () => runClient(['-n', String(per), ...base, url('small')])));
+      return { value: (per * params.conns) / (now() - t0) };
+    }
+    // Bulk: one request. What a process that only makes a tiny request costs
+    // (start-up, handshake, close) is measured without loss and taken off.
+    const plain = loss.length ? await startServer([]) : server;
+    const empty = [];
+    for (let i = 0; i < 3; i++) empty.push(await runClient([...plain.base, plain.url('small')]));
+    const upArgs = caseName === 'bulk-up' ? ['-m', 'POST', '-d', path.join(htdocs, 'blob'), ...base, url('small')] : null;
+    const s0 = cpuOfPid(server.pid);
+    const r = await runClient([...loss, ...(upArgs || [...base, url('blob')])]);
+    const serverCpu = cpuOfPid(server.pid) - s0;
+    const secs = Math.max(r.secs - median(empty.map((e) => e.secs)), 1e-3);
+    const cpu = Math.max(r.cpu - median(empty.map((e) => e.cpu)), 0) + serverCpu;
+    return { value: params.mb / secs, extra: { cpuSecondsPerGB: cpu / (params.mb / 1024), seconds: secs, mb: params.mb } };
+  } finally {
+    for (const child of servers) child.kill('SIGTERM');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+module.exports = { cases, unavailable, measure };

@@ -1,0 +1,177 @@
+'use strict';
+// This project: raw QUIC (ALPN quic-test) for bulk, streams, datagrams and
+// memory; HTTP/3 for the request cases.
+const { testCommon, asyncChunks, now, sleep } = require('../common');
+
+const cases = {
+  'bulk-up': true,
+  'bulk-down': true,
+  handshakes: true,
+  'handshakes-resumed': true,
+  'h3-requests-c50': true,
+  'h3-requests-10conn': true,
+  streams: true,
+  datagrams: true,
+  'mem-idle-conn': true,
+  'mem-stalled-reader': true,
+  'bulk-loss-1': true,
+  'bulk-loss-5': true,
+};
+
+const isH3 = (name) => name.startsWith('h3-');
+
+function endpointOptions(params) {
+  const o = { maxConnectionsPerHost: 5000, maxConnectionsTotal: 5000 };
+  if (params.loss) o.txPacketLoss = params.loss;
+  return o;
+}
+
+function sessionOptions(caseName) {
+  return {
+    alpn: isH3(caseName) ? 'h3' : 'quic-test',
+    transportParams: { initialMaxStreamsBidi: 1000 },
+  };
+}
+
+// Resolves with the bytes of a stream as one Buffer (small replies only) or their count.
+function consume(stream, keep) {
+  return new Promise((resolve, reject) => {
+    const parts = [];
+    let n = 0;
+    stream.setStreamConsumer((chunks, done) => {
+      for (const c of chunks) {
+        n += c.byteLength;
+        if (keep) parts.push(Buffer.from(c));
+      }
+      if (done) resolve(keep ? Buffer.concat(parts) : n);
+    });
+    stream.closed.catch(reject);
+  });
+}
+
+async function serve(caseName, params) {
+  const { quic, certs } = require(testCommon);
+  const bytes = (params.mb || 0) * 1024 * 1024;
+  const dgrams = { count: 0, first: 0, last: 0 };
+  const server = new quic.Endpoint(endpointOptions(params));
+  server.onsession = ({ session }) => {
+    session.ondatagram = () => {
+      const t = now();
+      if (dgrams.count++ === 0) dgrams.first = t;
+      dgrams.last = t;
+    };
+    session.onstream = async ({ stream, respondWith }) => {
+      try {
+        if (isH3(caseName)) {
+          respondWith({ headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(100) });
+        } else if (caseName === 'bulk-up') {
+          respondWith({ body: String(await consume(stream, false)) });
+        } else if (caseName === 'streams') {
+          respondWith({ body: await consume(stream, true) });
+        } else if (caseName === 'mem-stalled-reader') {
+          // Read one chunk, then never again: the sender must be held back.
+          await stream.readableWebStream().getReader().read();
+        } else {
+          await consume(stream, false);
+          respondWith({ body: asyncChunks(bytes) });
+        }
+      } catch {
+        // The client cancelled or closed; nothing to report.
+      }
+    };
+  };
+  server.listen({ ...sessionOptions(caseName), secure: { key: certs.key, cert: certs.cert } });
+  return {
+    port: server.address.port,
+    report: () => dgrams,
+    liveMemory: () => quic.liveMemory(),
+    close: () => server.close(),
+  };
+}
+
+async function client(caseName, params, port, CannotRun) {
+  const { quic, certs } = require(testCommon);
+  const endpoint = new quic.Endpoint(endpointOptions(params));
+  const address = { address: '127.0.0.1', port };
+  const options = { ...sessionOptions(caseName), hostname: 'localhost', secure: { ca: certs.ca } };
+  const connect = async (resume) => {
+    const session = resume === undefined ? endpoint.connect(address, options) : endpoint.connect(address, options, resume);
+    await session.handshake;
+    return session;
+  };
+  // A graceful close, or destroy if the peer keeps a stream open.
+  const close = async (session) => {
+    let t;
+    const late = new Promise((resolve) => { t = setTimeout(resolve, 2000, 'late'); });
+    const r = await Promise.race([session.close().catch(() => {}), late]);
+    clearTimeout(t);
+    if (r === 'late') session.destroy();
+  };
+  return {
+    connect: () => connect(),
+    close,
+    async upload(session, bytes) {
+      return Number((await consume(session.open({ body: asyncChunks(bytes) }), true)).toString());
+    },
+    download: (session) => consume(session.open({ body: 'd' }), false),
+    echo: async (session, payload) => (await consume(session.open({ body: payload }), true)).length,
+    request: (session) => consume(session.open(), false),
+    stall(session, bytes) {
+      const stream = session.open({ body: asyncChunks(bytes) });
+      stream.closed.catch(() => {});
+      return { stop: async () => stream.cancel() };
+    },
+    async sendDatagrams(session, count, size) {
+      if (session.maxDatagramSize < size) throw new Error(`maxDatagramSize ${session.maxDatagramSize} < ${size}`);
+      const payload = Buffer.alloc(size, 0x63);
+      let sent = 0;
+      for (let i = 0; i < count; i++) {
+        // false while the 128-datagram send queue is full: yield so it drains.
+        for (let tries = 0; !session.datagram(payload); tries++) {
+          if (tries > 100000) throw new Error('datagram() kept returning false');
+          await new Promise(setImmediate);
+        }
+        sent++;
+      }
+      return sent;
+    },
+    async resumedHandshakes(count) {
+      const first = await connect();
+      let ticket;
+      for (let i = 0; i < 20 && !ticket; i++) {
+        ticket = first.sessionTicket;
+        if (!ticket) await sleep(50);
+      }
+      await close(first);
+      // Until resumption exists, connect() throws ERR_QUIC_UNSUPPORTED for any `resume`.
+      const unsupported = (err) => {
+        if (err.code === 'ERR_QUIC_UNSUPPORTED') throw new CannotRun(`connect() with resume throws ERR_QUIC_UNSUPPORTED (${err.message})`);
+        throw err;
+      };
+      if (!ticket) {
+        try {
+          endpoint.connect(address, options, {}).destroy();
+        } catch (err) {
+          if (err.code === 'ERR_QUIC_UNSUPPORTED') unsupported(err);
+        }
+        throw new CannotRun('no session.sessionTicket within 1 s of the handshake');
+      }
+      try {
+        await close(await connect(ticket));
+      } catch (err) {
+        unsupported(err);
+      }
+      const t0 = now();
+      for (let i = 0; i < count; i++) {
+        const s = await connect(ticket);
+        ticket = s.sessionTicket || ticket;
+        await close(s);
+      }
+      return { seconds: now() - t0 };
+    },
+    liveMemory: () => quic.liveMemory(),
+    shutdown: () => endpoint.close(),
+  };
+}
+
+module.exports = { cases, serve, client };
