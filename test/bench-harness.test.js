@@ -40,10 +40,10 @@ for (const [name, params] of cases) {
   });
 }
 
-test('bench case handshakes-resumed runs, or says why it cannot', async () => {
+test('bench case handshakes-resumed runs (the sessions really resume)', async () => {
   const r = await measure('this', 'handshakes-resumed', { count: 3 });
-  if (r.cannot === undefined) assert.ok(Number.isFinite(r.value) && r.value > 0);
-  else assert.match(r.cannot, /ERR_QUIC_UNSUPPORTED|sessionTicket/);
+  assert.strictEqual(r.cannot, undefined, r.cannot);
+  assert.ok(Number.isFinite(r.value) && r.value > 0);
 });
 
 test('bench peer node-tls runs bulk-down beside it', async () => {

@@ -143,24 +143,12 @@ async function client(caseName, params, port, CannotRun) {
         if (!ticket) await sleep(50);
       }
       await close(first);
-      // Until resumption exists, connect() throws ERR_QUIC_UNSUPPORTED for any `resume`.
-      const unsupported = (err) => {
-        if (err.code === 'ERR_QUIC_UNSUPPORTED') throw new CannotRun(`connect() with resume throws ERR_QUIC_UNSUPPORTED (${err.message})`);
-        throw err;
-      };
-      if (!ticket) {
-        try {
-          endpoint.connect(address, options, {}).destroy();
-        } catch (err) {
-          if (err.code === 'ERR_QUIC_UNSUPPORTED') unsupported(err);
-        }
-        throw new CannotRun('no session.sessionTicket within 1 s of the handshake');
-      }
-      try {
-        await close(await connect(ticket));
-      } catch (err) {
-        unsupported(err);
-      }
+      if (!ticket) throw new CannotRun('no session.sessionTicket within 1 s of the handshake');
+      // earlyData is true only when the server took the ticket (and 0-RTT).
+      const check = await connect(ticket);
+      const resumed = check.earlyData;
+      await close(check);
+      if (!resumed) throw new CannotRun('the server did not resume the session from its ticket');
       const t0 = now();
       for (let i = 0; i < count; i++) {
         const s = await connect(ticket);
