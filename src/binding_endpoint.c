@@ -38,6 +38,9 @@ static void finalize_endpoint(napi_env env, void *data, void *hint) {
   QUIC_UNUSED(hint);
   binding_endpoint *be = data;
   be->finalized = true;
+  /* Let go of JS now: the wrap's handles may finish closing after the
+   * environment is torn down (at exit), when N-API calls are no longer valid. */
+  release_js(be);
   /* A JS Endpoint that is collected while open has no owner left. */
   if (be->wrap) quic_wrap_destroy(be->wrap);
   maybe_free(be);

@@ -416,7 +416,8 @@ int quic_wrap_new(quic_wrap **out, uv_loop_t *loop, const quic_endpoint_config *
   quic_wrap *w = quic_calloc(1, sizeof(*w));
   if (ep == NULL || w == NULL) goto nomem;
   ep->rx = quic_malloc(sizeof(*ep->rx));
-  if (ep->rx == NULL) goto nomem;
+  w->tx_buf = quic_malloc(QUIC_TX_BUF_SIZE);
+  if (ep->rx == NULL || w->tx_buf == NULL) goto nomem;
   if (quic_keymap_init(&ep->cids) || quic_keymap_init(&ep->hosts) || quic_keymap_init(&ep->validated) ||
       quic_keymap_init(&ep->reset_tokens) || quic_keymap_init(&ep->tokens))
     goto nomem;
@@ -452,6 +453,7 @@ nomem:
     quic_keymap_free(&ep->tokens);
     quic_free(ep->rx);
   }
+  if (w) quic_free(w->tx_buf);
   quic_free(ep);
   quic_free(w);
   return QUIC_ERR_NOMEM;
@@ -529,6 +531,7 @@ void quic_wrap_destroy(quic_wrap *w) {
   quic_free(ep->rx);
   quic_session_config_clear(&w->server_cfg);
   quic_free(w->events);
+  quic_free(w->tx_buf);
   quic_stats_release(ep->counters, &ep->counters_inline);
   quic_closed_cb closed = w->closed;
   void *user = w->user;

@@ -93,7 +93,12 @@ struct quic_wrap {
   int depth;                /* >0 while inside a callback that will emit */
   int handles;              /* libuv handles still to close before freeing */
   bool free_pending;
+  uint8_t *tx_buf;          /* owned: packet assembly space its sessions share (one thread) */
 };
+
+/* Packets a session assembles per flush before handing them to the socket. */
+#define QUIC_TX_PKTS 64
+#define QUIC_TX_BUF_SIZE (QUIC_TX_PKTS * 1500)
 
 struct quic_endpoint {
   uv_loop_t *loop;          /* borrowed */

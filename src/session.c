@@ -12,7 +12,6 @@
 #include "mem.h"
 #include "stats.h"
 
-#define TX_BUF_SIZE (QUIC_TX_PKTS * 1500)
 #define MAX_PAYLOAD 1472
 #define MIN_PAYLOAD 1200
 /* Bounds one flush so a session cannot starve the loop. */
@@ -745,7 +744,7 @@ static void on_timer_closed(uv_handle_t *h) {
   if (s->conn) ngtcp2_conn_del(s->conn);
   quic_tls_session_free(&s->tls);
   quic_free(s->close_pkt);
-  quic_free(s->tx_buf);
+  quic_free(s->tx_pending);
   quic_stats_release(s->counters, &s->counters_inline);
   quic_free(s);
   w->live_sessions--;
@@ -773,9 +772,7 @@ void quic_session_destroy(quic_session *s) {
 static quic_session *session_alloc(quic_wrap *w, bool server) {
   quic_session *s = quic_calloc(1, sizeof(*s));
   if (s == NULL) return NULL;
-  s->tx_buf = quic_malloc(TX_BUF_SIZE);
-  if (s->tx_buf == NULL || quic_keymap_init(&s->streams) != QUIC_OK) {
-    quic_free(s->tx_buf);
+  if (quic_keymap_init(&s->streams) != QUIC_OK) {
     quic_free(s);
     return NULL;
   }
@@ -991,10 +988,20 @@ static void open_pending(quic_session *s) {
   }
 }
 
-/* Sends the train in s->tx_buf; keeps it when the socket is full. */
-static bool send_train(quic_session *s, size_t len, size_t seg, const quic_addr *remote, uint8_t ecn) {
-  int rv = quic_endpoint_send(s->wrap->ep, remote, s->tx_buf, len, seg, ecn);
+/* Sends a train of packets; keeps a copy when the socket is full (the
+ * assembly buffer is shared by every session of the wrap). */
+static bool send_train(quic_session *s, const uint8_t *buf, size_t len, size_t seg, const quic_addr *remote,
+                       uint8_t ecn) {
+  int rv = quic_endpoint_send(s->wrap->ep, remote, buf, len, seg, ecn);
   if (rv == -EAGAIN) {
+    if (buf != s->tx_pending) {
+      uint8_t *copy = quic_malloc(len);
+      /* No memory: the train is lost, and QUIC retransmits. */
+      if (copy == NULL) return true;
+      memcpy(copy, buf, len);
+      quic_free(s->tx_pending);
+      s->tx_pending = copy;
+    }
     s->tx_len = len;
     s->tx_seg = seg;
     s->tx_remote = *remote;
@@ -1014,8 +1021,11 @@ void quic_session_flush(quic_session *s) {
   if (s->tx_len) {
     size_t len = s->tx_len;
     s->tx_len = 0;
-    if (!send_train(s, len, s->tx_seg, &s->tx_remote, s->tx_ecn)) return;
+    if (!send_train(s, s->tx_pending, len, s->tx_seg, &s->tx_remote, s->tx_ecn)) return;
+    quic_free(s->tx_pending);
+    s->tx_pending = NULL;
   }
+  uint8_t *txb = s->wrap->tx_buf;
   open_pending(s);
   if (s->state == QUIC_SESSION_GRACEFUL && s->live_streams == 0 && quic_list_empty(&s->pending_open)) {
     quic_http3_goaway(s, true);
@@ -1031,7 +1041,7 @@ void quic_session_flush(quic_session *s) {
   size_t pktmax = ngtcp2_conn_get_path_max_tx_udp_payload_size(s->conn);
   size_t quantum = ngtcp2_conn_get_send_quantum(s->conn);
   size_t maxpkts = QUIC_MAX(1, QUIC_MIN(QUIC_TX_PKTS, quantum / pktmax));
-  if (pktmax * maxpkts > TX_BUF_SIZE) maxpkts = TX_BUF_SIZE / pktmax;
+  if (pktmax * maxpkts > QUIC_TX_BUF_SIZE) maxpkts = QUIC_TX_BUF_SIZE / pktmax;
   size_t off = 0, seg = 0, npkts = 0;
   uint8_t ecn = 0;
   quic_addr remote = s->remote;
@@ -1043,7 +1053,7 @@ void quic_session_flush(quic_session *s) {
       /* Datagrams go first and share packets with stream data (MORE). */
       int accepted = 0;
       ngtcp2_vec dv = {dg->data, dg->len};
-      nwrite = ngtcp2_conn_writev_datagram(s->conn, &ps.path, &pi, s->tx_buf + off, pktmax, &accepted,
+      nwrite = ngtcp2_conn_writev_datagram(s->conn, &ps.path, &pi, txb + off, pktmax, &accepted,
                                            NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &dv, 1, ts);
       bool unusable = nwrite == NGTCP2_ERR_INVALID_ARGUMENT || nwrite == NGTCP2_ERR_INVALID_STATE;
       /* Accepted, refused for good, or left out of packets several times
@@ -1080,7 +1090,7 @@ void quic_session_flush(quic_session *s) {
         flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
     }
     ngtcp2_ssize ndatalen = -1;
-    nwrite = ngtcp2_conn_writev_stream(s->conn, &ps.path, &pi, s->tx_buf + off, pktmax, &ndatalen,
+    nwrite = ngtcp2_conn_writev_stream(s->conn, &ps.path, &pi, txb + off, pktmax, &ndatalen,
                                                     flags, stream_id, vec, nvec, ts);
     if (s->h3 && ndatalen >= 0 && stream_id >= 0 && quic_http3_wrote(s, stream_id, (size_t)ndatalen) != 0) {
       handle_liberr(s, NGTCP2_ERR_CALLBACK_FAILURE);
@@ -1125,8 +1135,8 @@ void quic_session_flush(quic_session *s) {
     s->counters->last_sent_packet_ts = ts;
     if (npkts > 0 && pi.ecn != ecn) {
       /* A train shares one ECN mark: send what precedes this packet. */
-      if (!send_train(s, off, seg, &remote, ecn)) return;
-      memmove(s->tx_buf, s->tx_buf + off, (size_t)nwrite);
+      if (!send_train(s, txb, off, seg, &remote, ecn)) return;
+      memmove(txb, txb + off, (size_t)nwrite);
       off = npkts = 0;
     }
     if (npkts == 0) {
@@ -1138,13 +1148,13 @@ void quic_session_flush(quic_session *s) {
     /* A train holds equal-sized packets; a shorter one ends it. */
     if ((size_t)nwrite < seg || npkts >= maxpkts) {
       bool quantum_done = npkts >= maxpkts;
-      if (!send_train(s, off, seg, &remote, ecn)) return;
+      if (!send_train(s, txb, off, seg, &remote, ecn)) return;
       off = npkts = 0;
       /* The send quantum is spent: pacing brings us back via the timer. */
       if (quantum_done) break;
     }
   }
-  if (npkts && !send_train(s, off, seg, &remote, ecn)) return;
+  if (npkts && !send_train(s, txb, off, seg, &remote, ecn)) return;
   ngtcp2_conn_update_pkt_tx_time(s->conn, ts);
   arm_timer(s);
   quic_session_refresh_stats(s);

@@ -153,7 +153,7 @@ typedef struct quic_session {
   bool tx_blocked;        /* the socket returned EAGAIN */
 
   /* A train that could not be sent because the socket was full. */
-  uint8_t *tx_buf;        /* owned, QUIC_TX_BUF bytes */
+  uint8_t *tx_pending;    /* owned, tx_len bytes; only while the socket is full */
   size_t tx_len, tx_seg;
   quic_addr tx_remote;
   uint8_t tx_ecn;
@@ -171,7 +171,6 @@ typedef struct quic_session {
 } quic_session;
 
 #define QUIC_CID_LEN 16
-#define QUIC_TX_PKTS 64
 
 /* What a client resumes from (both optional; borrowed for the call). */
 typedef struct quic_resume {
