@@ -22,6 +22,7 @@ class Endpoint extends EventTarget {
   #destroyed = false;
   #closed = deferred();
   #stats;
+  #serverHooks = null; // TLS hooks the listen() options turned on
 
   constructor(options = {}) {
     super();
@@ -59,6 +60,7 @@ class Endpoint extends EventTarget {
     const { options: n, tls } = config[kNative](this.#config.session);
     this.#bind();
     binding.endpointListen(this.#handle, n, tls);
+    this.#serverHooks = { keylog: tls.keylog };
     this.#listening = true;
   }
 
@@ -78,7 +80,8 @@ class Endpoint extends EventTarget {
     const [handle, key] = binding.endpointConnect(this.#handle, remote.address, remote.port, n, tls);
     const host = config.hostname ?? (net.isIPv6(remote.address) ? `[${remote.address}]` : remote.address);
     const authority = remote.port === 443 ? host : `${host}:${remote.port}`;
-    const session = new Session(kPrivate, this, handle, key, 'client', remote, this.#sessionGone, authority);
+    const session = new Session(kPrivate, this, handle, key, 'client', remote, this.#sessionGone, authority,
+                                { keylog: tls.keylog });
     this.#sessions.set(key, session);
     return session;
   }
@@ -120,7 +123,8 @@ class Endpoint extends EventTarget {
         if (this.#destroyed) continue;
         const info = binding.sessionInfo(handle);
         const remote = { address: info.remoteAddress, port: info.remotePort, family: info.remoteFamily };
-        const session = new Session(kPrivate, this, handle, skey, 'server', remote, this.#sessionGone);
+        const session = new Session(kPrivate, this, handle, skey, 'server', remote, this.#sessionGone, undefined,
+                                    this.#serverHooks);
         this.#sessions.set(skey, session);
         this.dispatchEvent(new SessionEvent(kPrivate, session));
         continue;

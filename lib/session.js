@@ -6,6 +6,7 @@ const { codes } = require('./errors');
 const { StreamEvent, DatagramEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
 const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
 const { X509Certificate } = require('node:crypto');
+const { Readable } = require('node:stream');
 const { Stream, kEvent, kSessionClosed, kSend, kOpened, codeOf } = require('./stream');
 const { StreamOptions, ResponseOptions } = require('./config');
 const { validateBody } = require('./body');
@@ -50,7 +51,9 @@ class Session extends EventTarget {
   #onGone;
   #authority;  // client: what an HTTP/3 request names by default
 
-  constructor(token, endpoint, handle, key, side, remote, onGone, authority) {
+  #keylog;     // stream.Readable of NSS key log lines, when secure.keylog
+
+  constructor(token, endpoint, handle, key, side, remote, onGone, authority, hooks) {
     if (token !== kPrivate) throw new TypeError('Illegal constructor');
     super();
     this.#onGone = onGone;
@@ -61,6 +64,19 @@ class Session extends EventTarget {
     this.#side = side;
     this.#remote = remote;
     this.#stats = new SessionStats(kPrivate, () => (this.#handle ? this.#handle : null));
+    if (hooks?.keylog) this.#keylog = new Readable({ read() {} });
+  }
+
+  get keylog() { return this.#keylog; }
+
+  // Key log lines are collected in C during the handshake and taken here
+  // when it completes or the session closes: never per packet.
+  #drainKeylog() {
+    if (!this.#keylog || !this.#handle) return;
+    let text;
+    try { text = binding.sessionKeylog(this.#handle); } catch { return; } // native side already gone
+    if (text === undefined) return;
+    for (const line of text.split('\n')) if (line) this.#keylog.push(Buffer.from(`${line}\n`, 'latin1'));
   }
 
   get side() { return this.#side; }
@@ -209,6 +225,8 @@ class Session extends EventTarget {
     this.#open = false;
     for (const stream of this.#streams.values()) stream[kSessionClosed](error);
     this.#streams.clear();
+    this.#drainKeylog();
+    this.#keylog?.push(null);
     this.#stats[kPrivate]();
     this.#handle = null;
     settle(this.#handshake, handshakeError || error || codes.ERR_INVALID_STATE('the session closed before the handshake completed'));
@@ -218,6 +236,7 @@ class Session extends EventTarget {
 
   [kHandshake]() {
     this.#info = binding.sessionInfo(this.#handle);
+    this.#drainKeylog();
     this.#open = true;
     settle(this.#handshake, null, undefined);
   }

@@ -87,6 +87,37 @@ static bool get_blobs(napi_env env, napi_value obj, const char *name, quic_blob 
   return true;
 }
 
+/* An array of strings or nulls (validated in JS) into owned C strings;
+ * entries that are null stay NULL. */
+static bool get_strings(napi_env env, napi_value obj, const char *name, char ***out, size_t *n) {
+  napi_value arr;
+  *out = NULL;
+  *n = 0;
+  if (!get_prop(env, obj, name, &arr)) return false;
+  if (arr == NULL) return true;
+  uint32_t len;
+  if (napi_get_array_length(env, arr, &len) != napi_ok) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "%s must be an array", name);
+    return false;
+  }
+  if (len == 0) return true;
+  char **v = quic_calloc(len, sizeof(*v));
+  if (v == NULL) return false;
+  *out = v;
+  *n = len;
+  for (uint32_t i = 0; i < len; i++) {
+    napi_value el;
+    if (napi_get_element(env, arr, i, &el) != napi_ok) return false;
+    if (!quic_napi_is_nullish(env, el) && !quic_napi_get_string(env, el, &v[i])) return false;
+  }
+  return true;
+}
+
+static void free_strings(char **v, size_t n) {
+  for (size_t i = 0; v && i < n; i++) quic_free(v[i]);
+  quic_free(v);
+}
+
 static bool get_flag(napi_env env, napi_value obj, const char *name, bool dflt, bool *out) {
   napi_value v;
   if (!get_prop(env, obj, name, &v)) return false;
@@ -138,8 +169,10 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   quic_tls_options to;
   memset(&to, 0, sizeof(to));
   to.server = server;
-  quic_blob *keys = NULL, *certs = NULL, *cas = NULL;
-  char *pass = NULL, *sni = NULL, *verify = NULL, *extra = NULL;
+  quic_blob *keys = NULL, *certs = NULL, *cas = NULL, *pfx = NULL, *crls = NULL;
+  char *pass = NULL, *sni = NULL, *verify = NULL, *extra = NULL, *priority = NULL;
+  char **key_pass = NULL, **pfx_pass = NULL;
+  size_t nkey_pass = 0, npfx_pass = 0;
   napi_value v;
   bool ok = false;
   if (!get_blobs(env, tls, "key", &keys, &to.nkeys) || !get_blobs(env, tls, "cert", &certs, &to.ncerts) ||
@@ -159,6 +192,23 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
     goto out;
   to.passphrase = pass;
   to.extra_ca_file = extra;
+  /* TLS hooks (issue 4). */
+  if (!get_blobs(env, tls, "pfx", &pfx, &to.npfx) || !get_blobs(env, tls, "crl", &crls, &to.ncrls) ||
+      !get_strings(env, tls, "keyPassphrases", &key_pass, &nkey_pass) ||
+      !get_strings(env, tls, "pfxPassphrases", &pfx_pass, &npfx_pass))
+    goto out;
+  if (!get_prop(env, tls, "priority", &v) || (v && !quic_napi_get_string(env, v, &priority))) goto out;
+  if (!get_flag(env, tls, "requestCert", false, &to.request_cert) || !get_flag(env, tls, "keylog", false, &to.keylog))
+    goto out;
+  if ((key_pass && nkey_pass != to.nkeys) || (pfx_pass && npfx_pass != to.npfx)) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "one passphrase entry per key and per pfx");
+    goto out;
+  }
+  to.pfx = pfx;
+  to.crls = crls;
+  to.key_passphrases = (const char *const *)key_pass;
+  to.pfx_passphrases = (const char *const *)pfx_pass;
+  to.priority = priority;
   char err[256];
   if (quic_tls_ctx_new(&cfg->tls, &to, err, sizeof(err)) != QUIC_OK) {
     quic_napi_throw(env, "ERR_QUIC_TLS", "%s", err);
@@ -176,6 +226,11 @@ out:
   quic_free(sni);
   quic_free(verify);
   quic_free(extra);
+  quic_free(pfx);
+  quic_free(crls);
+  quic_free(priority);
+  free_strings(key_pass, nkey_pass);
+  free_strings(pfx_pass, npfx_pass);
   if (!ok) quic_session_config_clear(cfg);
   return ok;
 }
@@ -537,6 +592,21 @@ static napi_value session_stats(napi_env env, napi_callback_info info) {
   return quic_napi_undefined(env);
 }
 
+/* sessionKeylog(handle) -> the NSS key log lines collected since the last
+ * call, or undefined. Called at the handshake and at close, not per packet. */
+static napi_value session_keylog(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  size_t len;
+  char *text = quic_tls_take_keylog(&s->tls, &len);
+  if (text == NULL) return quic_napi_undefined(env);
+  napi_value v;
+  napi_status st = napi_create_string_latin1(env, text, len, &v);
+  quic_free(text);
+  NAPI_CALL(env, st);
+  return v;
+}
+
 void quic_binding_init_session(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sessionInfo", NULL, session_info, NULL, NULL, NULL, napi_default, NULL},
@@ -549,6 +619,7 @@ void quic_binding_init_session(napi_env env, napi_value exports) {
       {"sessionDatagrams", NULL, session_datagrams, NULL, NULL, NULL, napi_default, NULL},
       {"sessionCancel", NULL, session_cancel, NULL, NULL, NULL, napi_default, NULL},
       {"sessionStats", NULL, session_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionKeylog", NULL, session_keylog, NULL, NULL, NULL, napi_default, NULL},
       {"streamWrite", NULL, stream_write, NULL, NULL, NULL, napi_default, NULL},
       {"streamRead", NULL, stream_read, NULL, NULL, NULL, napi_default, NULL},
       {"streamAbort", NULL, stream_abort, NULL, NULL, NULL, napi_default, NULL},

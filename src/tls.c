@@ -17,6 +17,10 @@ struct quic_tls_ctx {
   gnutls_datum_t *alpn;                  /* owned array of views into alpn_buf */
   unsigned nalpn;
   uint8_t *alpn_buf;                     /* owned copy of the wire list */
+  /* TLS hooks (issue 4). */
+  gnutls_priority_t priority;            /* owned; NULL: PRIORITY */
+  bool request_cert;
+  bool keylog;
 };
 
 /* TLS 1.3 only; QUIC forbids the middlebox compatibility mode. */
@@ -59,7 +63,7 @@ static int verify_peer(gnutls_session_t gs) {
   ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(gs);
   quic_tls_session *ts = QUIC_CONTAINER(ref, quic_tls_session, conn_ref);
   quic_tls_ctx *ctx = ts->ctx;
-  if (ctx->server) return 0; /* client certificates: not requested yet */
+  if (ctx->server && !ctx->request_cert) return 0;
 
   unsigned ncerts = 0;
   const gnutls_datum_t *certs = gnutls_certificate_get_peers(gs, &ncerts);
@@ -113,6 +117,105 @@ static int load_alpn(quic_tls_ctx *ctx, const uint8_t *alpn, size_t len) {
   return QUIC_OK;
 }
 
+/* ---- TLS hooks (issue 4): pfx, CRLs, priorities, client certificates,
+ * key log. ---- */
+
+/* Loads the options beyond key/cert/ca into a context being built. */
+static int load_hook_options(quic_tls_ctx *ctx, const quic_tls_options *o, char *err, size_t errlen) {
+  int rv;
+  ctx->request_cert = o->server && o->request_cert;
+  ctx->keylog = o->keylog;
+  for (size_t i = 0; i < o->npfx; i++) {
+    gnutls_datum_t d = datum(&o->pfx[i]);
+    const char *pass = o->pfx_passphrases && o->pfx_passphrases[i] ? o->pfx_passphrases[i] : o->passphrase;
+    rv = gnutls_certificate_set_x509_simple_pkcs12_mem(
+        ctx->cred, &d, is_pem(&o->pfx[i]) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER, pass ? pass : "");
+    if (rv < 0) {
+      char what[48];
+      snprintf(what, sizeof(what), "cannot load secure.pfx[%zu]", i);
+      set_err(err, errlen, what, rv);
+      return QUIC_ERR_TLS;
+    }
+  }
+  for (size_t i = 0; i < o->ncrls; i++) {
+    gnutls_datum_t d = datum(&o->crls[i]);
+    rv = gnutls_certificate_set_x509_crl_mem(ctx->cred, &d,
+                                             is_pem(&o->crls[i]) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER);
+    if (rv < 0) {
+      set_err(err, errlen, "cannot load secure.crl", rv);
+      return QUIC_ERR_TLS;
+    }
+  }
+  if (o->priority && *o->priority) {
+    /* lib/config.js maps Node's names onto GnuTLS items; GnuTLS still
+     * has the last word on whether the result is usable. */
+    size_t n = sizeof(PRIORITY) + strlen(o->priority) + 1;
+    char *str = quic_malloc(n);
+    if (str == NULL) {
+      snprintf(err, errlen, "out of memory");
+      return QUIC_ERR_NOMEM;
+    }
+    snprintf(str, n, "%s:%s", PRIORITY, o->priority);
+    const char *pos = NULL;
+    rv = gnutls_priority_init(&ctx->priority, str, &pos);
+    if (rv < 0) {
+      snprintf(err, errlen, "invalid cipher, group or signature algorithm list near '%.40s': %s", pos ? pos : "",
+               gnutls_strerror(rv));
+      ctx->priority = NULL;
+    }
+    quic_free(str);
+    if (rv < 0) return QUIC_ERR_TLS;
+  }
+  return QUIC_OK;
+}
+
+/* NSS key log format: LABEL <client random, hex> <secret, hex>. */
+#define KEYLOG_MAX 8192
+
+static int keylog_line(gnutls_session_t gs, const char *label, const gnutls_datum_t *secret) {
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(gs);
+  quic_tls_session *ts = QUIC_CONTAINER(ref, quic_tls_session, conn_ref);
+  gnutls_datum_t crandom, srandom;
+  gnutls_session_get_random(gs, &crandom, &srandom);
+  size_t need = strlen(label) + 1 + 2 * (size_t)crandom.size + 1 + 2 * (size_t)secret->size + 1;
+  /* Bounded: a handshake logs five or six lines; beyond the cap they are
+   * dropped rather than held. */
+  if (ts->keylog_len + need > KEYLOG_MAX) return 0;
+  if (ts->keylog == NULL && (ts->keylog = quic_malloc(KEYLOG_MAX)) == NULL) return 0;
+  static const char hex[] = "0123456789abcdef";
+  char *p = ts->keylog + ts->keylog_len;
+  size_t l = strlen(label);
+  memcpy(p, label, l);
+  p += l;
+  *p++ = ' ';
+  for (unsigned i = 0; i < crandom.size; i++) {
+    *p++ = hex[crandom.data[i] >> 4];
+    *p++ = hex[crandom.data[i] & 15];
+  }
+  *p++ = ' ';
+  for (unsigned i = 0; i < secret->size; i++) {
+    *p++ = hex[secret->data[i] >> 4];
+    *p++ = hex[secret->data[i] & 15];
+  }
+  *p++ = '\n';
+  ts->keylog_len = (size_t)(p - ts->keylog);
+  return 0;
+}
+
+char *quic_tls_take_keylog(quic_tls_session *ts, size_t *len) {
+  char *out = ts->keylog;
+  *len = ts->keylog_len;
+  ts->keylog = NULL;
+  ts->keylog_len = 0;
+  if (*len == 0) {
+    quic_free(out);
+    return NULL;
+  }
+  return out;
+}
+
+/* ---- end of TLS hooks ---- */
+
 int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, size_t errlen) {
   int rv;
   quic_tls_ctx *ctx = quic_calloc(1, sizeof(*ctx));
@@ -145,7 +248,8 @@ int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, s
       snprintf(err, errlen, "secure.key[%zu] and secure.cert[%zu] must both be PEM or both DER", i, i);
       goto fail;
     }
-    rv = gnutls_certificate_set_x509_key_mem2(ctx->cred, &c, &k, fmt, o->passphrase, 0);
+    const char *pass = o->key_passphrases && o->key_passphrases[i] ? o->key_passphrases[i] : o->passphrase;
+    rv = gnutls_certificate_set_x509_key_mem2(ctx->cred, &c, &k, fmt, pass, 0);
     if (rv < 0) {
       set_err(err, errlen, "cannot load secure.key / secure.cert", rv);
       goto fail;
@@ -160,6 +264,7 @@ int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, s
       goto fail;
     }
   }
+  if (load_hook_options(ctx, o, err, errlen) != QUIC_OK) goto fail;
   if (o->ncas == 0 && !o->server) {
     /* Like Node: the system store plus NODE_EXTRA_CA_CERTS. A missing system
      * store is not fatal; verification then fails with a clear code. */
@@ -167,7 +272,7 @@ int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, s
     if (o->extra_ca_file && *o->extra_ca_file)
       (void)gnutls_certificate_set_x509_trust_file(ctx->cred, o->extra_ca_file, GNUTLS_X509_FMT_PEM);
   }
-  if (o->server && o->nkeys == 0) {
+  if (o->server && o->nkeys == 0 && o->npfx == 0) {
     snprintf(err, errlen, "a server needs secure.key and secure.cert");
     goto fail;
   }
@@ -185,6 +290,7 @@ void quic_tls_ctx_ref(quic_tls_ctx *ctx) { ctx->refs++; }
 void quic_tls_ctx_unref(quic_tls_ctx *ctx) {
   if (ctx == NULL || --ctx->refs > 0) return;
   if (ctx->cred) gnutls_certificate_free_credentials(ctx->cred);
+  if (ctx->priority) gnutls_priority_deinit(ctx->priority);
   quic_free(ctx->alpn);
   quic_free(ctx->alpn_buf);
   quic_free(ctx);
@@ -199,7 +305,9 @@ int quic_tls_session_init(quic_tls_session *ts, quic_tls_ctx *ctx, ngtcp2_crypto
   quic_tls_ctx_ref(ctx);
   ts->conn_ref.get_conn = get_conn;
   ts->conn_ref.user_data = user;
-  if (gnutls_priority_set_direct(ts->gs, PRIORITY, NULL) != 0) goto fail;
+  if ((ctx->priority ? gnutls_priority_set(ts->gs, ctx->priority)
+                     : gnutls_priority_set_direct(ts->gs, PRIORITY, NULL)) != 0)
+    goto fail;
   int rv = ctx->server ? ngtcp2_crypto_gnutls_configure_server_session(ts->gs)
                        : ngtcp2_crypto_gnutls_configure_client_session(ts->gs);
   if (rv != 0) goto fail;
@@ -211,6 +319,9 @@ int quic_tls_session_init(quic_tls_session *ts, quic_tls_ctx *ctx, ngtcp2_crypto
     unsigned aflags = GNUTLS_ALPN_MANDATORY | (ctx->server ? GNUTLS_ALPN_SERVER_PRECEDENCE : 0);
     if (gnutls_alpn_set_protocols(ts->gs, ctx->alpn, ctx->nalpn, aflags) != 0) goto fail;
   }
+  if (ctx->server && ctx->request_cert)
+    gnutls_certificate_server_set_request(ts->gs, ctx->reject_unauthorized ? GNUTLS_CERT_REQUIRE : GNUTLS_CERT_REQUEST);
+  if (ctx->keylog) gnutls_session_set_keylog_function(ts->gs, keylog_line);
   if (!ctx->server) {
     if (sni && *sni && gnutls_server_name_set(ts->gs, GNUTLS_NAME_DNS, sni, strlen(sni)) != 0) goto fail;
     if (verify_name && (ts->verify_name = quic_strdup(verify_name)) == NULL) goto fail;
@@ -232,6 +343,9 @@ void quic_tls_session_free(quic_tls_session *ts) {
   ts->verify_name = NULL;
   quic_free(ts->sni);
   ts->sni = NULL;
+  quic_free(ts->keylog);
+  ts->keylog = NULL;
+  ts->keylog_len = 0;
 }
 
 void *quic_tls_native_handle(quic_tls_session *ts) { return ts->gs; }

@@ -27,6 +27,16 @@ typedef struct quic_tls_options {
   bool reject_unauthorized;   /* client: fail the handshake on a bad peer */
   bool verify_hostname;       /* client: check the name as well as the chain */
   const char *extra_ca_file;  /* NODE_EXTRA_CA_CERTS, added to the system store */
+  /* TLS hooks (issue 4). */
+  const char *const *key_passphrases; /* nkeys entries, each NULL (use passphrase) or a string */
+  const quic_blob *pfx;       /* PKCS#12 (DER or PEM) holding a key and its chain */
+  size_t npfx;
+  const char *const *pfx_passphrases; /* npfx entries, each NULL (use passphrase) or a string */
+  const quic_blob *crls;      /* revocation lists checked with the peer's chain */
+  size_t ncrls;
+  const char *priority;       /* extra GnuTLS priority items (ciphers, groups, sigalgs) or NULL */
+  bool request_cert;          /* server: ask the client for a certificate */
+  bool keylog;                /* collect NSS key log lines */
 } quic_tls_options;
 
 /* Credentials and settings shared by every session made from one listen()
@@ -47,6 +57,9 @@ typedef struct quic_tls_session {
   /* Outcome of peer verification (client): a Node-style code or NULL. */
   const char *validation_code;
   char validation_reason[160];
+  /* TLS hooks (issue 4). */
+  char *keylog;                   /* owned: NSS key log lines not yet taken */
+  size_t keylog_len;
 } quic_tls_session;
 
 /* sni: server name to send (client; NULL for none). verify_name: what the
@@ -73,6 +86,10 @@ const uint8_t *quic_tls_certificate(quic_tls_session *ts, bool peer, size_t *len
 /* The key exchange group, as Node names it ("X25519", "prime256v1", ...),
  * its kind ("ECDH") and size in bits; false before the handshake. */
 bool quic_tls_ephemeral(quic_tls_session *ts, const char **name, const char **type, int *bits);
+
+/* Takes the NSS key log lines collected so far (the caller frees them with
+ * quic_free); NULL if none. */
+char *quic_tls_take_keylog(quic_tls_session *ts, size_t *len);
 
 /* Fills n bytes of cryptographically strong randomness. */
 int quic_tls_random(void *buf, size_t n);
