@@ -202,7 +202,7 @@ test('new SessionConfig: unsupported options throw ERR_QUIC_UNSUPPORTED', () => 
   const cases = [
     ['secure.ocsp true', { alpn: ALPN, secure: { ocsp: true } }],
     ['secure.clientHello true', { alpn: ALPN, secure: { clientHello: true } }],
-    ['secure.keylog true', { alpn: ALPN, secure: { keylog: true } }],
+    ['secure.enableTLSTrace true', { alpn: ALPN, secure: { enableTLSTrace: true } }],
     ['qlog true', { alpn: ALPN, qlog: true }],
   ];
   for (const [label, opts] of cases) {
