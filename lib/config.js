@@ -175,7 +175,6 @@ function encodeAlpn(alpn) {
 // Secure options this build does not implement, and why (docs/api.md).
 const TLS_UNSUPPORTED = {
   clientCertEngine: 'OpenSSL engines do not exist in GnuTLS',
-  clientHello: 'the client hello hook is not implemented yet',
   enableTLSTrace: 'OpenSSL tracing does not exist in GnuTLS (GNUTLS_DEBUG_LEVEL=n in the environment logs to stderr)',
   ocsp: 'OCSP stapling is not implemented yet',
   privateKey: 'OpenSSL engines do not exist in GnuTLS',
@@ -304,6 +303,7 @@ class SessionConfig {
       priority: priorityFor(secure, 'options.secure'),
       requestCert: optBool(secure, 'requestPeerCertificate', 'options.secure', false),
       keylog: optBool(secure, 'keylog', 'options.secure', false),
+      clientHello: side === 'server' && optBool(secure, 'clientHello', 'options.secure', false),
     };
     if (tls.key && keyPassphrases.length) tls.keyPassphrases = Array.from(tls.key, (_, i) => keyPassphrases[i] ?? null);
     if (tls.pfx && pfxPassphrases.length) tls.pfxPassphrases = Array.from(tls.pfx, (_, i) => pfxPassphrases[i] ?? null);

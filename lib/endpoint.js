@@ -5,7 +5,7 @@ const binding = require('./binding');
 const { codes } = require('./errors');
 const { SessionEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
 const { EndpointConfig, SessionConfig, readAddress, kNative } = require('./config');
-const { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams } = require('./session');
+const { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello } = require('./session');
 const { EndpointStats } = require('./stats');
 const { validateObject } = require('./validate');
 
@@ -60,7 +60,8 @@ class Endpoint extends EventTarget {
     const { options: n, tls } = config[kNative](this.#config.session);
     this.#bind();
     binding.endpointListen(this.#handle, n, tls);
-    this.#serverHooks = { keylog: tls.keylog };
+    this.#serverHooks = { keylog: tls.keylog, clientHello: tls.clientHello, alpn: config.alpn,
+                          endpointSession: this.#config.session };
     this.#listening = true;
   }
 
@@ -142,6 +143,9 @@ class Endpoint extends EventTarget {
           break;
         case C.E_SESSION_DATAGRAM:
           session[kDatagrams]();
+          break;
+        case C.E_SESSION_CLIENT_HELLO:
+          session[kClientHello]();
           break;
         default:
           session[kStreamEvent](type, ev[i + 2], ev[i + 4], ev[i + 3], code);

@@ -7,6 +7,7 @@ const { EndpointConfig, SessionConfig, StreamOptions, ResponseOptions } = requir
 const { SessionEvent, StreamEvent, DatagramEvent } = require('./events');
 const { EndpointStats, SessionStats } = require('./stats');
 const binding = require('./binding');
+const { ClientHello, SecureContext, createSecureContext } = require('./tls-hooks');
 
 module.exports = {
   Endpoint,
@@ -21,6 +22,9 @@ module.exports = {
   DatagramEvent,
   EndpointStats,
   SessionStats,
+  ClientHello,
+  SecureContext,
+  createSecureContext,
   // Bytes the C core (ngtcp2 included) holds right now: for leak tests.
   liveMemory: () => binding.liveMemory(),
   versions: { tls: binding.gnutlsVersion },

@@ -12,6 +12,7 @@ const { StreamOptions, ResponseOptions } = require('./config');
 const { validateBody } = require('./body');
 const { SessionStats } = require('./stats');
 const http3 = require('./http3');
+const { ClientHello, contextNative } = require('./tls-hooks');
 
 const C = binding.constants;
 const kHandshake = Symbol('kHandshake');
@@ -19,6 +20,7 @@ const kNativeClose = Symbol('kNativeClose');
 const kStreamEvent = Symbol('kStreamEvent');
 const kDestroy = Symbol('kDestroy');
 const kDatagrams = Symbol('kDatagrams');
+const kClientHello = Symbol('kClientHello');
 
 function closeError(kind, code, reason, h3) {
   switch (kind) {
@@ -52,6 +54,8 @@ class Session extends EventTarget {
   #authority;  // client: what an HTTP/3 request names by default
 
   #keylog;     // stream.Readable of NSS key log lines, when secure.keylog
+  #hooks;      // TLS hooks the config turned on (see Endpoint)
+  #clienthello; // deferred ClientHello, server with secure.clientHello
 
   constructor(token, endpoint, handle, key, side, remote, onGone, authority, hooks) {
     if (token !== kPrivate) throw new TypeError('Illegal constructor');
@@ -65,6 +69,28 @@ class Session extends EventTarget {
     this.#remote = remote;
     this.#stats = new SessionStats(kPrivate, () => (this.#handle ? this.#handle : null));
     if (hooks?.keylog) this.#keylog = new Readable({ read() {} });
+    this.#hooks = hooks;
+    if (hooks?.clientHello && side === 'server') this.#clienthello = deferred();
+  }
+
+  get clienthello() { return this.#clienthello?.promise; }
+
+  // The server holds the client's first flight until done() is called.
+  [kClientHello]() {
+    if (!this.#clienthello || !this.#handle) return;
+    const info = binding.sessionClientHello(this.#handle);
+    if (info === undefined) return;
+    let called = false;
+    const done = (context) => {
+      if (called) throw codes.ERR_INVALID_STATE('clientHello.done() was already called');
+      if (!this.#handle) throw codes.ERR_INVALID_STATE('the session is closed');
+      const n = context === undefined ? null : contextNative(context, this.#hooks.alpn, this.#hooks.endpointSession);
+      const ok = n ? binding.sessionClientHelloDone(this.#handle, n.options, n.tls)
+        : binding.sessionClientHelloDone(this.#handle);
+      if (!ok) throw codes.ERR_INVALID_STATE('the session is no longer waiting on its client hello');
+      called = true;
+    };
+    settle(this.#clienthello, null, new ClientHello(kPrivate, info, done));
   }
 
   get keylog() { return this.#keylog; }
@@ -227,6 +253,9 @@ class Session extends EventTarget {
     this.#streams.clear();
     this.#drainKeylog();
     this.#keylog?.push(null);
+    if (this.#clienthello) {
+      settle(this.#clienthello, error || codes.ERR_INVALID_STATE('the session closed before its client hello'));
+    }
     this.#stats[kPrivate]();
     this.#handle = null;
     settle(this.#handshake, handshakeError || error || codes.ERR_INVALID_STATE('the session closed before the handshake completed'));
@@ -333,4 +362,4 @@ class Session extends EventTarget {
 defineEventHandler(Session.prototype, 'stream');
 defineEventHandler(Session.prototype, 'datagram');
 
-module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams };
+module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello };

@@ -198,7 +198,8 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
       !get_strings(env, tls, "pfxPassphrases", &pfx_pass, &npfx_pass))
     goto out;
   if (!get_prop(env, tls, "priority", &v) || (v && !quic_napi_get_string(env, v, &priority))) goto out;
-  if (!get_flag(env, tls, "requestCert", false, &to.request_cert) || !get_flag(env, tls, "keylog", false, &to.keylog))
+  if (!get_flag(env, tls, "requestCert", false, &to.request_cert) || !get_flag(env, tls, "keylog", false, &to.keylog) ||
+      !get_flag(env, tls, "clientHello", false, &to.client_hello))
     goto out;
   if ((key_pass && nkey_pass != to.nkeys) || (pfx_pass && npfx_pass != to.npfx)) {
     quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "one passphrase entry per key and per pfx");
@@ -607,6 +608,60 @@ static napi_value session_keylog(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* sessionClientHello(handle) -> { servername, alpn: [string], ciphers: [name] }
+ * of the held ClientHello, or undefined when the session is not waiting. */
+static napi_value session_client_hello(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  size_t len;
+  const uint8_t *data = quic_session_hello(s, &len);
+  if (data == NULL) return quic_napi_undefined(env);
+  quic_tls_hello h;
+  quic_tls_parse_hello(data, len, &h);
+  napi_value o, alpn, ciphers;
+  NAPI_CALL(env, napi_create_object(env, &o));
+  NAPI_CALL(env, napi_create_array(env, &alpn));
+  NAPI_CALL(env, napi_create_array(env, &ciphers));
+  quic_napi_set(env, o, "servername", quic_napi_string(env, h.servername));
+  uint32_t n = 0;
+  for (size_t i = 0; i < h.alpnlen;) {
+    size_t l = h.alpn[i];
+    if (l == 0 || i + 1 + l > h.alpnlen) break;
+    napi_value v;
+    NAPI_CALL(env, napi_create_string_latin1(env, (const char *)h.alpn + i + 1, l, &v));
+    NAPI_CALL(env, napi_set_element(env, alpn, n++, v));
+    i += 1 + l;
+  }
+  n = 0;
+  for (size_t i = 0; i < h.nsuites; i++) {
+    const char *name = quic_tls_suite_name((unsigned)(h.suites[2 * i] << 8 | h.suites[2 * i + 1]));
+    if (name) {
+      NAPI_CALL(env, napi_set_element(env, ciphers, n++, quic_napi_string(env, name)));
+    }
+  }
+  quic_napi_set(env, o, "alpn", alpn);
+  quic_napi_set(env, o, "ciphers", ciphers);
+  return o;
+}
+
+/* sessionClientHelloDone(handle[, sessionOptions, tls]) -> bool: resumes the
+ * handshake, on new credentials when tls is given; false when not waiting. */
+static napi_value session_client_hello_done(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 3);
+  GET_SESSION(env, argv[0]);
+  if (quic_session_hello(s, &(size_t){0}) == NULL) return quic_napi_bool(env, false);
+  quic_session_config cfg;
+  bool have = argc > 2 && !quic_napi_is_nullish(env, argv[2]);
+  if (have && !quic_binding_session_config(env, argv[1], argv[2], true, &cfg)) return NULL;
+  int rv = quic_session_hello_done(s, have ? cfg.tls : NULL);
+  if (have) quic_session_config_clear(&cfg);
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "clientHello.done");
+    return NULL;
+  }
+  return quic_napi_bool(env, true);
+}
+
 void quic_binding_init_session(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sessionInfo", NULL, session_info, NULL, NULL, NULL, napi_default, NULL},
@@ -620,6 +675,8 @@ void quic_binding_init_session(napi_env env, napi_value exports) {
       {"sessionCancel", NULL, session_cancel, NULL, NULL, NULL, napi_default, NULL},
       {"sessionStats", NULL, session_stats, NULL, NULL, NULL, napi_default, NULL},
       {"sessionKeylog", NULL, session_keylog, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionClientHello", NULL, session_client_hello, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionClientHelloDone", NULL, session_client_hello_done, NULL, NULL, NULL, napi_default, NULL},
       {"streamWrite", NULL, stream_write, NULL, NULL, NULL, napi_default, NULL},
       {"streamRead", NULL, stream_read, NULL, NULL, NULL, napi_default, NULL},
       {"streamAbort", NULL, stream_abort, NULL, NULL, NULL, napi_default, NULL},

@@ -74,7 +74,13 @@ enum {
   QUIC_EV_CLOSE = 1u << 1,
   QUIC_EV_NEW = 1u << 2,
   QUIC_EV_DATAGRAM = 1u << 3,
+  QUIC_EV_CLIENT_HELLO = 1u << 4, /* a held ClientHello waits for the application */
 };
+
+/* Server: where a session stands with secure.clientHello. */
+enum { QUIC_HELLO_OFF = 0, QUIC_HELLO_COLLECT, QUIC_HELLO_WAIT, QUIC_HELLO_DONE };
+/* The most Initial CRYPTO data a session holds for the application. */
+#define QUIC_HELLO_MAX (64 * 1024)
 
 /* A datagram queued to send or received and not yet taken. */
 typedef struct quic_dgram {
@@ -159,6 +165,10 @@ typedef struct quic_session {
 
   quic_session_counters counters;
   void *user;             /* the binding's handle; cleared when freed */
+  /* TLS hooks (issue 4): the ClientHello held while the application decides. */
+  int hello_state;        /* QUIC_HELLO_* */
+  uint8_t *hello_buf;     /* owned: Initial CRYPTO data not yet given to GnuTLS */
+  size_t hello_len;
 } quic_session;
 
 #define QUIC_CID_LEN 16
@@ -227,6 +237,12 @@ void quic_session_close_graceful(quic_session *s);
 void quic_session_close_now(quic_session *s, bool app, uint64_t code, const char *reason);
 /* Frees without sending anything (endpoint destroyed). */
 void quic_session_destroy(quic_session *s);
+
+/* secure.clientHello: the held ClientHello (NULL unless waiting), and
+ * resuming the handshake, optionally on other credentials (ctx may be NULL).
+ * QUIC_ERR_STATE unless the session is waiting. */
+const uint8_t *quic_session_hello(quic_session *s, size_t *len);
+int quic_session_hello_done(quic_session *s, quic_tls_ctx *ctx);
 
 /* Current ngtcp2 connection info, for stats. */
 void quic_session_conn_info(quic_session *s, ngtcp2_conn_info *info);

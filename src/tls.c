@@ -21,6 +21,7 @@ struct quic_tls_ctx {
   gnutls_priority_t priority;            /* owned; NULL: PRIORITY */
   bool request_cert;
   bool keylog;
+  bool client_hello;
 };
 
 /* TLS 1.3 only; QUIC forbids the middlebox compatibility mode. */
@@ -125,6 +126,7 @@ static int load_hook_options(quic_tls_ctx *ctx, const quic_tls_options *o, char 
   int rv;
   ctx->request_cert = o->server && o->request_cert;
   ctx->keylog = o->keylog;
+  ctx->client_hello = o->server && o->client_hello;
   for (size_t i = 0; i < o->npfx; i++) {
     gnutls_datum_t d = datum(&o->pfx[i]);
     const char *pass = o->pfx_passphrases && o->pfx_passphrases[i] ? o->pfx_passphrases[i] : o->passphrase;
@@ -212,6 +214,119 @@ char *quic_tls_take_keylog(quic_tls_session *ts, size_t *len) {
     return NULL;
   }
   return out;
+}
+
+bool quic_tls_wants_hello(quic_tls_session *ts) { return ts->ctx && ts->ctx->client_hello; }
+
+static uint32_t get_be(const uint8_t *p, size_t n) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < n; i++) v = (v << 8) | p[i];
+  return v;
+}
+
+int quic_tls_hello_complete(const uint8_t *data, size_t len) {
+  if (len >= 1 && data[0] != 1) return -1; /* handshake type client_hello */
+  if (len < 4) return 0;
+  return len >= 4 + (size_t)get_be(data + 1, 3) ? 1 : 0;
+}
+
+/* A bounds-checked reader over the message. */
+typedef struct {
+  const uint8_t *p;
+  size_t left;
+  bool bad;
+} reader;
+
+static const uint8_t *take(reader *r, size_t n) {
+  if (r->bad || n > r->left) {
+    r->bad = true;
+    return NULL;
+  }
+  const uint8_t *p = r->p;
+  r->p += n;
+  r->left -= n;
+  return p;
+}
+
+static size_t take_len(reader *r, size_t n) {
+  const uint8_t *p = take(r, n);
+  return p ? get_be(p, n) : 0;
+}
+
+void quic_tls_parse_hello(const uint8_t *data, size_t len, quic_tls_hello *out) {
+  memset(out, 0, sizeof(*out));
+  reader r = {data, len, false};
+  take(&r, 4);                          /* type, length */
+  take(&r, 2 + 32);                     /* legacy_version, random */
+  take(&r, take_len(&r, 1));            /* legacy_session_id */
+  size_t slen = take_len(&r, 2);
+  const uint8_t *suites = take(&r, slen);
+  if (suites && slen % 2 == 0) {
+    out->suites = suites;
+    out->nsuites = slen / 2;
+  }
+  take(&r, take_len(&r, 1));            /* legacy_compression_methods */
+  size_t elen = take_len(&r, 2);
+  const uint8_t *ext = take(&r, elen);
+  if (ext == NULL) return;
+  reader e = {ext, elen, false};
+  while (e.left && !e.bad) {
+    unsigned type = (unsigned)take_len(&e, 2);
+    size_t n = take_len(&e, 2);
+    const uint8_t *body = take(&e, n);
+    if (body == NULL) break;
+    reader b = {body, n, false};
+    if (type == 0) { /* server_name: the first host_name entry */
+      take_len(&b, 2);
+      while (b.left && !b.bad) {
+        unsigned kind = (unsigned)take_len(&b, 1);
+        size_t nl = take_len(&b, 2);
+        const uint8_t *name = take(&b, nl);
+        if (name && kind == 0 && nl < sizeof(out->servername) && !memchr(name, 0, nl)) {
+          memcpy(out->servername, name, nl);
+          out->servername[nl] = 0;
+          break;
+        }
+      }
+    } else if (type == 16) { /* application_layer_protocol_negotiation */
+      size_t al = take_len(&b, 2);
+      const uint8_t *list = take(&b, al);
+      if (list) {
+        out->alpn = list;
+        out->alpnlen = al;
+      }
+    }
+  }
+}
+
+const char *quic_tls_suite_name(unsigned code) {
+  switch (code) {
+  case 0x1301: return "TLS_AES_128_GCM_SHA256";
+  case 0x1302: return "TLS_AES_256_GCM_SHA384";
+  case 0x1303: return "TLS_CHACHA20_POLY1305_SHA256";
+  case 0x1304: return "TLS_AES_128_CCM_SHA256";
+  case 0x1305: return "TLS_AES_128_CCM_8_SHA256";
+  default: return NULL;
+  }
+}
+
+int quic_tls_session_set_ctx(quic_tls_session *ts, quic_tls_ctx *ctx) {
+  if (!ctx->server) return QUIC_ERR_INVALID;
+  if (gnutls_credentials_set(ts->gs, GNUTLS_CRD_CERTIFICATE, ctx->cred) != 0) return QUIC_ERR_TLS;
+  if ((ctx->priority ? gnutls_priority_set(ts->gs, ctx->priority)
+                     : gnutls_priority_set_direct(ts->gs, PRIORITY, NULL)) != 0)
+    return QUIC_ERR_TLS;
+  if (ctx->nalpn &&
+      gnutls_alpn_set_protocols(ts->gs, ctx->alpn, ctx->nalpn, GNUTLS_ALPN_MANDATORY | GNUTLS_ALPN_SERVER_PRECEDENCE) != 0)
+    return QUIC_ERR_TLS;
+  gnutls_certificate_server_set_request(ts->gs, !ctx->request_cert ? GNUTLS_CERT_IGNORE
+                                                : ctx->reject_unauthorized ? GNUTLS_CERT_REQUIRE
+                                                                           : GNUTLS_CERT_REQUEST);
+  /* The key log stays as the listen() options set it. */
+  quic_tls_ctx_ref(ctx);
+  quic_tls_ctx_unref(ts->ctx);
+  ts->ctx = ctx;
+  return QUIC_OK;
 }
 
 /* ---- end of TLS hooks ---- */

@@ -37,6 +37,7 @@ typedef struct quic_tls_options {
   const char *priority;       /* extra GnuTLS priority items (ciphers, groups, sigalgs) or NULL */
   bool request_cert;          /* server: ask the client for a certificate */
   bool keylog;                /* collect NSS key log lines */
+  bool client_hello;          /* server: hold the ClientHello for the application */
 } quic_tls_options;
 
 /* Credentials and settings shared by every session made from one listen()
@@ -90,6 +91,30 @@ bool quic_tls_ephemeral(quic_tls_session *ts, const char **name, const char **ty
 /* Takes the NSS key log lines collected so far (the caller frees them with
  * quic_free); NULL if none. */
 char *quic_tls_take_keylog(quic_tls_session *ts, size_t *len);
+
+/* Server: whether sessions hold the ClientHello until the application
+ * says done (secure.clientHello). */
+bool quic_tls_wants_hello(quic_tls_session *ts);
+/* 1 when data (the start of the Initial CRYPTO stream) holds a whole
+ * ClientHello, 0 when more is needed, -1 when it is no ClientHello. */
+int quic_tls_hello_complete(const uint8_t *data, size_t len);
+
+/* What the application sees of a held ClientHello; pointers borrow data. */
+typedef struct quic_tls_hello {
+  char servername[256];       /* SNI host name, or empty */
+  const uint8_t *alpn;        /* the client's ALPN list, wire format */
+  size_t alpnlen;
+  const uint8_t *suites;      /* cipher suite code points, 2 bytes each */
+  size_t nsuites;
+} quic_tls_hello;
+/* Parses a complete ClientHello; fields it cannot read stay empty (GnuTLS
+ * judges the message when the handshake resumes). */
+void quic_tls_parse_hello(const uint8_t *data, size_t len, quic_tls_hello *out);
+/* The IANA name of a TLS 1.3 suite code point, or NULL. */
+const char *quic_tls_suite_name(unsigned code);
+/* Moves a session paused on its ClientHello onto other credentials, before
+ * the handshake resumes. */
+int quic_tls_session_set_ctx(quic_tls_session *ts, quic_tls_ctx *ctx);
 
 /* Fills n bytes of cryptographically strong randomness. */
 int quic_tls_random(void *buf, size_t n);

@@ -247,3 +247,73 @@ test('OpenSSL-only options: each is either honoured as Node does over TLS 1.3 or
   assert.throws(() => new quic.SessionConfig('server', { secure: { key: certs.key, cert: certs.cert, dhparam: 5 } }),
                 { code: 'ERR_INVALID_ARG_TYPE' });
 });
+
+test('clientHello: the handshake waits for done(); done(context) switches the certificate', async () => {
+  const seen = [];
+  const srv = echoServer({
+    secure: { clientHello: true },
+  });
+  srv.server.addEventListener('session', ({ session }) => {
+    session.clienthello.then((hello) => {
+      seen.push(hello);
+      assert.ok(hello instanceof quic.ClientHello);
+      // Paused: the client cannot finish while the server holds its hello.
+      setTimeout(() => hello.done({ key: certs.wrongHostKey, cert: certs.wrongHostCert }), 100);
+    });
+  });
+  const c = connect(srv.server, { secure: { verifyHostnameIdentity: false } });
+  let finished = false;
+  c.session.handshake.then(() => { finished = true; }, () => {});
+  await until(() => seen.length === 1, 5000, 'client hello');
+  assert.strictEqual(finished, false, 'the handshake waits on done()');
+  const [hello] = seen;
+  assert.strictEqual(hello.servername, 'localhost');
+  assert.strictEqual(hello.alpn, 'quic-test');
+  assert.deepStrictEqual(hello.protocols, ['quic-test']);
+  assert.ok(hello.ciphers.some((c) => c.name === 'TLS_AES_128_GCM_SHA256' && c.version === 'TLSv1.3'));
+  for (const c of hello.ciphers) assert.strictEqual(c.standardName, c.name);
+  await within(c.session.handshake, 5000, 'handshake');
+  assert.strictEqual(await roundTrip(c.session), 'ping');
+  const expected = new X509Certificate(certs.wrongHostCert);
+  assert.strictEqual(c.session.peerCertificate.fingerprint256, expected.fingerprint256, 'the client saw the new cert');
+  assert.strictEqual(srv.session.certificate.fingerprint256, expected.fingerprint256);
+  assert.throws(() => hello.done(), { code: 'ERR_INVALID_STATE' }, 'a second done()');
+  await closeAll(c.client, srv.server);
+});
+
+test('clientHello: done() with no context keeps the listen() certificate; a SecureContext works too', async () => {
+  for (const make of [() => undefined, () => quic.createSecureContext({ key: certs.wrongHostKey, cert: certs.wrongHostCert })]) {
+    const context = make();
+    const srv = echoServer({ secure: { clientHello: true } });
+    srv.server.addEventListener('session', ({ session }) => {
+      session.clienthello.then(({ done }) => done(context));
+    });
+    const c = connect(srv.server, { secure: { verifyHostnameIdentity: false } });
+    await within(c.session.handshake, 5000, 'handshake');
+    assert.strictEqual(await roundTrip(c.session), 'ping');
+    const expected = new X509Certificate(context ? certs.wrongHostCert : certs.cert);
+    assert.strictEqual(c.session.peerCertificate.fingerprint256, expected.fingerprint256);
+    await closeAll(c.client, srv.server);
+  }
+});
+
+test('clientHello: bad contexts throw and leave the handshake waiting; no done() ends in the handshake timeout', async () => {
+  const srv = echoServer({ secure: { clientHello: true }, session: { handshakeTimeout: 1000 } });
+  const outcomes = [];
+  srv.server.addEventListener('session', ({ session }) => {
+    session.clienthello.then((hello) => {
+      const tls = require('node:tls');
+      assert.throws(() => hello.done(tls.createSecureContext({})), { code: 'ERR_INVALID_ARG_TYPE' });
+      assert.throws(() => hello.done({ key: certs.key }), { code: 'ERR_INVALID_ARG_VALUE' });
+      assert.throws(() => hello.done({ key: certs.key, cert: certs.wrongHostCert }), { code: 'ERR_QUIC_TLS' });
+      outcomes.push('checked');
+      // ...and never call done(): the handshake timeout still applies.
+    });
+  });
+  const c = connect(srv.server, { session: { handshakeTimeout: 1500 } });
+  await assert.rejects(within(c.session.handshake, 10000, 'client handshake'), (err) => /ERR_QUIC_/.test(err.code));
+  assert.deepStrictEqual(outcomes, ['checked']);
+  await assert.rejects(within(srv.session.handshake, 10000, 'server handshake'), { code: 'ERR_QUIC_HANDSHAKE_TIMEOUT' });
+  await assert.rejects(srv.session.clienthello.then(({ done }) => done()), { code: 'ERR_INVALID_STATE' });
+  await closeAll(c.client, srv.server);
+});
