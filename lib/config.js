@@ -176,7 +176,6 @@ function encodeAlpn(alpn) {
 const TLS_UNSUPPORTED = {
   clientCertEngine: 'OpenSSL engines do not exist in GnuTLS',
   enableTLSTrace: 'OpenSSL tracing does not exist in GnuTLS (GNUTLS_DEBUG_LEVEL=n in the environment logs to stderr)',
-  ocsp: 'OCSP stapling is not implemented yet',
   privateKey: 'OpenSSL engines do not exist in GnuTLS',
   pskCallback: 'external pre-shared keys are not implemented',
   secureOptions: 'SSL_OP_* flags are OpenSSL settings with no GnuTLS meaning',
@@ -304,6 +303,7 @@ class SessionConfig {
       requestCert: optBool(secure, 'requestPeerCertificate', 'options.secure', false),
       keylog: optBool(secure, 'keylog', 'options.secure', false),
       clientHello: side === 'server' && optBool(secure, 'clientHello', 'options.secure', false),
+      ocsp: optBool(secure, 'ocsp', 'options.secure', false),
     };
     if (tls.key && keyPassphrases.length) tls.keyPassphrases = Array.from(tls.key, (_, i) => keyPassphrases[i] ?? null);
     if (tls.pfx && pfxPassphrases.length) tls.pfxPassphrases = Array.from(tls.pfx, (_, i) => pfxPassphrases[i] ?? null);

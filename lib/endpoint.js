@@ -5,7 +5,9 @@ const binding = require('./binding');
 const { codes } = require('./errors');
 const { SessionEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
 const { EndpointConfig, SessionConfig, readAddress, kNative } = require('./config');
-const { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello } = require('./session');
+const {
+  Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp,
+} = require('./session');
 const { EndpointStats } = require('./stats');
 const { validateObject } = require('./validate');
 
@@ -60,7 +62,7 @@ class Endpoint extends EventTarget {
     const { options: n, tls } = config[kNative](this.#config.session);
     this.#bind();
     binding.endpointListen(this.#handle, n, tls);
-    this.#serverHooks = { keylog: tls.keylog, clientHello: tls.clientHello, alpn: config.alpn,
+    this.#serverHooks = { keylog: tls.keylog, clientHello: tls.clientHello, ocsp: tls.ocsp, alpn: config.alpn,
                           endpointSession: this.#config.session };
     this.#listening = true;
   }
@@ -82,7 +84,7 @@ class Endpoint extends EventTarget {
     const host = config.hostname ?? (net.isIPv6(remote.address) ? `[${remote.address}]` : remote.address);
     const authority = remote.port === 443 ? host : `${host}:${remote.port}`;
     const session = new Session(kPrivate, this, handle, key, 'client', remote, this.#sessionGone, authority,
-                                { keylog: tls.keylog });
+                                { keylog: tls.keylog, ocsp: tls.ocsp });
     this.#sessions.set(key, session);
     return session;
   }
@@ -146,6 +148,9 @@ class Endpoint extends EventTarget {
           break;
         case C.E_SESSION_CLIENT_HELLO:
           session[kClientHello]();
+          break;
+        case C.E_SESSION_OCSP:
+          session[kOcsp]();
           break;
         default:
           session[kStreamEvent](type, ev[i + 2], ev[i + 4], ev[i + 3], code);

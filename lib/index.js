@@ -7,7 +7,7 @@ const { EndpointConfig, SessionConfig, StreamOptions, ResponseOptions } = requir
 const { SessionEvent, StreamEvent, DatagramEvent } = require('./events');
 const { EndpointStats, SessionStats } = require('./stats');
 const binding = require('./binding');
-const { ClientHello, SecureContext, createSecureContext } = require('./tls-hooks');
+const { ClientHello, OCSPRequest, OCSPResponse, SecureContext, createSecureContext } = require('./tls-hooks');
 
 module.exports = {
   Endpoint,
@@ -23,6 +23,8 @@ module.exports = {
   EndpointStats,
   SessionStats,
   ClientHello,
+  OCSPRequest,
+  OCSPResponse,
   SecureContext,
   createSecureContext,
   // Bytes the C core (ngtcp2 included) holds right now: for leak tests.

@@ -12,7 +12,7 @@ const { StreamOptions, ResponseOptions } = require('./config');
 const { validateBody } = require('./body');
 const { SessionStats } = require('./stats');
 const http3 = require('./http3');
-const { ClientHello, contextNative } = require('./tls-hooks');
+const { ClientHello, OCSPRequest, OCSPResponse, contextNative } = require('./tls-hooks');
 
 const C = binding.constants;
 const kHandshake = Symbol('kHandshake');
@@ -21,6 +21,7 @@ const kStreamEvent = Symbol('kStreamEvent');
 const kDestroy = Symbol('kDestroy');
 const kDatagrams = Symbol('kDatagrams');
 const kClientHello = Symbol('kClientHello');
+const kOcsp = Symbol('kOcsp');
 
 function closeError(kind, code, reason, h3) {
   switch (kind) {
@@ -56,6 +57,7 @@ class Session extends EventTarget {
   #keylog;     // stream.Readable of NSS key log lines, when secure.keylog
   #hooks;      // TLS hooks the config turned on (see Endpoint)
   #clienthello; // deferred ClientHello, server with secure.clientHello
+  #ocsp;        // deferred OCSPRequest (server) or OCSPResponse (client), secure.ocsp
 
   constructor(token, endpoint, handle, key, side, remote, onGone, authority, hooks) {
     if (token !== kPrivate) throw new TypeError('Illegal constructor');
@@ -71,9 +73,24 @@ class Session extends EventTarget {
     if (hooks?.keylog) this.#keylog = new Readable({ read() {} });
     this.#hooks = hooks;
     if (hooks?.clientHello && side === 'server') this.#clienthello = deferred();
+    if (hooks?.ocsp) this.#ocsp = deferred();
   }
 
   get clienthello() { return this.#clienthello?.promise; }
+  get ocsp() { return this.#ocsp?.promise; }
+
+  // Server: the client asked for a stapled OCSP response; the handshake
+  // waits for respondWith().
+  [kOcsp]() {
+    if (!this.#ocsp || !this.#handle) return;
+    const info = binding.sessionOcsp(this.#handle);
+    if (info === undefined) return;
+    settle(this.#ocsp, null, new OCSPRequest(kPrivate, info, (bytes) => {
+      if (!this.#handle || !binding.sessionOcspRespond(this.#handle, bytes)) {
+        throw codes.ERR_INVALID_STATE('the session is no longer waiting for an OCSP response');
+      }
+    }));
+  }
 
   // The server holds the client's first flight until done() is called.
   [kClientHello]() {
@@ -84,7 +101,8 @@ class Session extends EventTarget {
     const done = (context) => {
       if (called) throw codes.ERR_INVALID_STATE('clientHello.done() was already called');
       if (!this.#handle) throw codes.ERR_INVALID_STATE('the session is closed');
-      const n = context === undefined ? null : contextNative(context, this.#hooks.alpn, this.#hooks.endpointSession);
+      const n = context === undefined ? null
+        : contextNative(context, this.#hooks.alpn, this.#hooks.endpointSession, this.#hooks.ocsp);
       const ok = n ? binding.sessionClientHelloDone(this.#handle, n.options, n.tls)
         : binding.sessionClientHelloDone(this.#handle);
       if (!ok) throw codes.ERR_INVALID_STATE('the session is no longer waiting on its client hello');
@@ -256,6 +274,7 @@ class Session extends EventTarget {
     if (this.#clienthello) {
       settle(this.#clienthello, error || codes.ERR_INVALID_STATE('the session closed before its client hello'));
     }
+    if (this.#ocsp) settle(this.#ocsp, error || codes.ERR_INVALID_STATE('the session closed before any OCSP exchange'));
     this.#stats[kPrivate]();
     this.#handle = null;
     settle(this.#handshake, handshakeError || error || codes.ERR_INVALID_STATE('the session closed before the handshake completed'));
@@ -266,6 +285,9 @@ class Session extends EventTarget {
   [kHandshake]() {
     this.#info = binding.sessionInfo(this.#handle);
     this.#drainKeylog();
+    if (this.#ocsp && this.#side === 'client') {
+      settle(this.#ocsp, null, new OCSPResponse(kPrivate, binding.sessionOcsp(this.#handle)));
+    }
     this.#open = true;
     settle(this.#handshake, null, undefined);
   }
@@ -362,4 +384,4 @@ class Session extends EventTarget {
 defineEventHandler(Session.prototype, 'stream');
 defineEventHandler(Session.prototype, 'datagram');
 
-module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello };
+module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp };

@@ -1,11 +1,11 @@
 'use strict';
 // The objects the TLS hooks hand to the application: ClientHello (server,
-// secure.clientHello) and SecureContext, the credentials clientHello.done()
-// can switch to.
+// secure.clientHello), OCSPRequest / OCSPResponse (secure.ocsp), and
+// SecureContext, the credentials clientHello.done() can switch to.
 const { codes } = require('./errors');
 const { kPrivate } = require('./events');
 const { SessionConfig, kNative } = require('./config');
-const { validateObject } = require('./validate');
+const { validateObject, toBuffer } = require('./validate');
 
 const kOptions = Symbol('kOptions');
 
@@ -30,7 +30,7 @@ function createSecureContext(options) {
 }
 
 // Turns done()'s argument into what the binding takes.
-function contextNative(context, alpn, endpointSession) {
+function contextNative(context, alpn, endpointSession, ocsp) {
   let options;
   if (context instanceof SecureContext) {
     options = context[kOptions];
@@ -41,9 +41,10 @@ function contextNative(context, alpn, endpointSession) {
     validateObject(context, 'context');
     options = context;
   }
-  const { clientHello, keylog, ...secure } = options; // these stay as listen() set them
-  void clientHello; void keylog;
-  return new SessionConfig('server', { alpn, secure })[kNative](endpointSession);
+  // These stay as listen() set them.
+  const { clientHello, keylog, ocsp: ignored, ...secure } = options;
+  void clientHello; void keylog; void ignored;
+  return new SessionConfig('server', { alpn, secure: { ...secure, ocsp } })[kNative](endpointSession);
 }
 
 class ClientHello {
@@ -69,4 +70,41 @@ class ClientHello {
   get [Symbol.toStringTag]() { return 'ClientHello'; }
 }
 
-module.exports = { ClientHello, SecureContext, createSecureContext, contextNative };
+const toArrayBuffer = (buf) => (buf === undefined ? undefined
+  : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+
+// Server: the certificate whose status the client asked for. The handshake
+// waits until respondWith() is called.
+class OCSPRequest {
+  #certificate;
+  #issuer;
+  constructor(token, info, respond) {
+    if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    this.#certificate = toArrayBuffer(info.certificate);
+    this.#issuer = toArrayBuffer(info.issuer);
+    let called = false;
+    const respondWith = (response) => {
+      if (called) throw codes.ERR_INVALID_STATE('respondWith() was already called');
+      const bytes = response === undefined ? undefined : toBuffer(response, 'response');
+      respond(bytes);
+      called = true;
+    };
+    Object.defineProperty(this, 'respondWith', { value: respondWith, enumerable: true });
+  }
+  get certificate() { return this.#certificate; }
+  get issuer() { return this.#issuer; }
+  get [Symbol.toStringTag]() { return 'OCSPRequest'; }
+}
+
+// Client: the response the server stapled (undefined when it sent none).
+class OCSPResponse {
+  #response;
+  constructor(token, response) {
+    if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    this.#response = toArrayBuffer(response);
+  }
+  get response() { return this.#response; }
+  get [Symbol.toStringTag]() { return 'OCSPResponse'; }
+}
+
+module.exports = { ClientHello, OCSPRequest, OCSPResponse, SecureContext, createSecureContext, contextNative };

@@ -199,7 +199,7 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
     goto out;
   if (!get_prop(env, tls, "priority", &v) || (v && !quic_napi_get_string(env, v, &priority))) goto out;
   if (!get_flag(env, tls, "requestCert", false, &to.request_cert) || !get_flag(env, tls, "keylog", false, &to.keylog) ||
-      !get_flag(env, tls, "clientHello", false, &to.client_hello))
+      !get_flag(env, tls, "clientHello", false, &to.client_hello) || !get_flag(env, tls, "ocsp", false, &to.ocsp))
     goto out;
   if ((key_pass && nkey_pass != to.nkeys) || (pfx_pass && npfx_pass != to.npfx)) {
     quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "one passphrase entry per key and per pfx");
@@ -662,6 +662,50 @@ static napi_value session_client_hello_done(napi_env env, napi_callback_info inf
   return quic_napi_bool(env, true);
 }
 
+static napi_value copy_buffer(napi_env env, const uint8_t *data, size_t len) {
+  void *p;
+  napi_value buf;
+  if (data == NULL || napi_create_buffer_copy(env, len, data, &p, &buf) != napi_ok) return quic_napi_undefined(env);
+  return buf;
+}
+
+/* sessionOcsp(handle) -> server: { certificate, issuer } while the handshake
+ * waits for a response, else undefined; client: the stapled response
+ * (Buffer) or undefined. */
+static napi_value session_ocsp(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  size_t len = 0;
+  if (!s->server) {
+    const uint8_t *resp = quic_tls_ocsp_received(&s->tls, &len);
+    return copy_buffer(env, resp, len);
+  }
+  if (!quic_session_ocsp_waiting(s)) return quic_napi_undefined(env);
+  napi_value o;
+  NAPI_CALL(env, napi_create_object(env, &o));
+  const uint8_t *der = quic_tls_ocsp_certificate(&s->tls, false, &len);
+  quic_napi_set(env, o, "certificate", copy_buffer(env, der, len));
+  der = quic_tls_ocsp_certificate(&s->tls, true, &len);
+  quic_napi_set(env, o, "issuer", copy_buffer(env, der, len));
+  return o;
+}
+
+/* sessionOcspRespond(handle, response|undefined) -> bool (false: not waiting) */
+static napi_value session_ocsp_respond(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  const uint8_t *data = NULL;
+  size_t len = 0;
+  if (argc > 1 && !quic_napi_is_nullish(env, argv[1]) && !quic_napi_get_bytes(env, argv[1], &data, &len)) return NULL;
+  if (!quic_session_ocsp_waiting(s)) return quic_napi_bool(env, false);
+  int rv = quic_session_ocsp_respond(s, data, len);
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "respondWith");
+    return NULL;
+  }
+  return quic_napi_bool(env, true);
+}
+
 void quic_binding_init_session(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sessionInfo", NULL, session_info, NULL, NULL, NULL, napi_default, NULL},
@@ -677,6 +721,8 @@ void quic_binding_init_session(napi_env env, napi_value exports) {
       {"sessionKeylog", NULL, session_keylog, NULL, NULL, NULL, napi_default, NULL},
       {"sessionClientHello", NULL, session_client_hello, NULL, NULL, NULL, napi_default, NULL},
       {"sessionClientHelloDone", NULL, session_client_hello_done, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionOcsp", NULL, session_ocsp, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionOcspRespond", NULL, session_ocsp_respond, NULL, NULL, NULL, napi_default, NULL},
       {"streamWrite", NULL, stream_write, NULL, NULL, NULL, napi_default, NULL},
       {"streamRead", NULL, stream_read, NULL, NULL, NULL, napi_default, NULL},
       {"streamAbort", NULL, stream_abort, NULL, NULL, NULL, napi_default, NULL},

@@ -48,6 +48,7 @@ enum {
   QUIC_E_STREAM_HEADERS,    /* HTTP/3: header blocks can be taken */
   QUIC_E_SESSION_DATAGRAM,  /* datagrams can be taken */
   QUIC_E_SESSION_CLIENT_HELLO, /* secure.clientHello: the handshake waits */
+  QUIC_E_SESSION_OCSP,      /* secure.ocsp (server): the handshake waits for a response */
 };
 
 typedef struct quic_event {

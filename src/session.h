@@ -75,10 +75,11 @@ enum {
   QUIC_EV_NEW = 1u << 2,
   QUIC_EV_DATAGRAM = 1u << 3,
   QUIC_EV_CLIENT_HELLO = 1u << 4, /* a held ClientHello waits for the application */
+  QUIC_EV_OCSP = 1u << 5,         /* server: the handshake waits for an OCSP response */
 };
 
 /* Server: where a session stands with secure.clientHello. */
-enum { QUIC_HELLO_OFF = 0, QUIC_HELLO_COLLECT, QUIC_HELLO_WAIT, QUIC_HELLO_DONE };
+enum { QUIC_HELLO_OFF = 0, QUIC_HELLO_COLLECT, QUIC_HELLO_WAIT, QUIC_HELLO_DONE, QUIC_HELLO_OCSP };
 /* The most Initial CRYPTO data a session holds for the application. */
 #define QUIC_HELLO_MAX (64 * 1024)
 
@@ -243,6 +244,10 @@ void quic_session_destroy(quic_session *s);
  * QUIC_ERR_STATE unless the session is waiting. */
 const uint8_t *quic_session_hello(quic_session *s, size_t *len);
 int quic_session_hello_done(quic_session *s, quic_tls_ctx *ctx);
+/* secure.ocsp (server): true while the handshake waits for the response;
+ * responding (len 0: staple nothing) resumes it. */
+bool quic_session_ocsp_waiting(quic_session *s);
+int quic_session_ocsp_respond(quic_session *s, const uint8_t *data, size_t len);
 
 /* Current ngtcp2 connection info, for stats. */
 void quic_session_conn_info(quic_session *s, ngtcp2_conn_info *info);

@@ -22,6 +22,7 @@ struct quic_tls_ctx {
   bool request_cert;
   bool keylog;
   bool client_hello;
+  bool ocsp;
 };
 
 /* TLS 1.3 only; QUIC forbids the middlebox compatibility mode. */
@@ -75,6 +76,11 @@ static int verify_peer(gnutls_session_t gs) {
   }
   unsigned status = 0;
   int rv = gnutls_certificate_verify_peers2(gs, &status);
+  /* A stapled OCSP response is the application's to judge (session.ocsp),
+   * as in Node: it does not fail the chain. */
+  if ((status & GNUTLS_CERT_INVALID_OCSP_STATUS) &&
+      (status & ~(unsigned)(GNUTLS_CERT_INVALID | GNUTLS_CERT_INVALID_OCSP_STATUS)) == 0)
+    status = 0;
   gnutls_x509_crt_t leaf = NULL;
   bool self_signed = false;
   if (gnutls_x509_crt_init(&leaf) == 0 && gnutls_x509_crt_import(leaf, &certs[0], GNUTLS_X509_FMT_DER) == 0) {
@@ -121,12 +127,28 @@ static int load_alpn(quic_tls_ctx *ctx, const uint8_t *alpn, size_t len) {
 /* ---- TLS hooks (issue 4): pfx, CRLs, priorities, client certificates,
  * key log. ---- */
 
+/* GnuTLS asks what to staple (TLS 1.3: in the Certificate message); the
+ * answer is the session's own, given by ocspRequest.respondWith(). */
+static int staple(gnutls_session_t gs, void *ptr, gnutls_datum_t *out) {
+  QUIC_UNUSED(ptr);
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(gs);
+  quic_tls_session *ts = QUIC_CONTAINER(ref, quic_tls_session, conn_ref);
+  if (ts->ocsp_response == NULL || ts->ocsp_response_len == 0) return GNUTLS_E_NO_CERTIFICATE_STATUS;
+  out->data = gnutls_malloc(ts->ocsp_response_len); /* GnuTLS frees it */
+  if (out->data == NULL) return GNUTLS_E_MEMORY_ERROR;
+  memcpy(out->data, ts->ocsp_response, ts->ocsp_response_len);
+  out->size = (unsigned)ts->ocsp_response_len;
+  return 0;
+}
+
 /* Loads the options beyond key/cert/ca into a context being built. */
 static int load_hook_options(quic_tls_ctx *ctx, const quic_tls_options *o, char *err, size_t errlen) {
   int rv;
   ctx->request_cert = o->server && o->request_cert;
   ctx->keylog = o->keylog;
   ctx->client_hello = o->server && o->client_hello;
+  ctx->ocsp = o->ocsp;
+  if (o->server && o->ocsp) gnutls_certificate_set_ocsp_status_request_function(ctx->cred, staple, NULL);
   for (size_t i = 0; i < o->npfx; i++) {
     gnutls_datum_t d = datum(&o->pfx[i]);
     const char *pass = o->pfx_passphrases && o->pfx_passphrases[i] ? o->pfx_passphrases[i] : o->passphrase;
@@ -288,6 +310,8 @@ void quic_tls_parse_hello(const uint8_t *data, size_t len, quic_tls_hello *out) 
           break;
         }
       }
+    } else if (type == 5) { /* status_request */
+      out->status_request = true;
     } else if (type == 16) { /* application_layer_protocol_negotiation */
       size_t al = take_len(&b, 2);
       const uint8_t *list = take(&b, al);
@@ -327,6 +351,36 @@ int quic_tls_session_set_ctx(quic_tls_session *ts, quic_tls_ctx *ctx) {
   quic_tls_ctx_unref(ts->ctx);
   ts->ctx = ctx;
   return QUIC_OK;
+}
+
+bool quic_tls_wants_ocsp(quic_tls_session *ts) { return ts->ctx && ts->ctx->server && ts->ctx->ocsp; }
+
+const uint8_t *quic_tls_ocsp_certificate(quic_tls_session *ts, bool issuer, size_t *len) {
+  gnutls_datum_t d = {0};
+  if (gnutls_certificate_get_crt_raw(ts->ctx->cred, 0, issuer ? 1 : 0, &d) < 0 || d.size == 0) return NULL;
+  *len = d.size;
+  return d.data;
+}
+
+int quic_tls_set_ocsp_response(quic_tls_session *ts, const uint8_t *data, size_t len) {
+  quic_free(ts->ocsp_response);
+  ts->ocsp_response = NULL;
+  ts->ocsp_response_len = 0;
+  if (len == 0) return QUIC_OK;
+  if ((ts->ocsp_response = quic_malloc(len)) == NULL) return QUIC_ERR_NOMEM;
+  memcpy(ts->ocsp_response, data, len);
+  ts->ocsp_response_len = len;
+  return QUIC_OK;
+}
+
+const uint8_t *quic_tls_ocsp_received(quic_tls_session *ts, size_t *len) {
+  gnutls_datum_t d = {0};
+  if (ts->ctx->server) return NULL;
+  /* TLS 1.3 staples per certificate; index 0 is the leaf. */
+  int rv = gnutls_ocsp_status_request_get2(ts->gs, 0, &d);
+  if (rv < 0 || d.size == 0) return NULL;
+  *len = d.size;
+  return d.data;
 }
 
 /* ---- end of TLS hooks ---- */
@@ -437,6 +491,7 @@ int quic_tls_session_init(quic_tls_session *ts, quic_tls_ctx *ctx, ngtcp2_crypto
   if (ctx->server && ctx->request_cert)
     gnutls_certificate_server_set_request(ts->gs, ctx->reject_unauthorized ? GNUTLS_CERT_REQUIRE : GNUTLS_CERT_REQUEST);
   if (ctx->keylog) gnutls_session_set_keylog_function(ts->gs, keylog_line);
+  if (!ctx->server && ctx->ocsp && gnutls_ocsp_status_request_enable_client(ts->gs, NULL, 0, NULL) < 0) goto fail;
   if (!ctx->server) {
     if (sni && *sni && gnutls_server_name_set(ts->gs, GNUTLS_NAME_DNS, sni, strlen(sni)) != 0) goto fail;
     if (verify_name && (ts->verify_name = quic_strdup(verify_name)) == NULL) goto fail;
@@ -461,6 +516,9 @@ void quic_tls_session_free(quic_tls_session *ts) {
   quic_free(ts->keylog);
   ts->keylog = NULL;
   ts->keylog_len = 0;
+  quic_free(ts->ocsp_response);
+  ts->ocsp_response = NULL;
+  ts->ocsp_response_len = 0;
 }
 
 void *quic_tls_native_handle(quic_tls_session *ts) { return ts->gs; }

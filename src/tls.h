@@ -38,6 +38,7 @@ typedef struct quic_tls_options {
   bool request_cert;          /* server: ask the client for a certificate */
   bool keylog;                /* collect NSS key log lines */
   bool client_hello;          /* server: hold the ClientHello for the application */
+  bool ocsp;                  /* server: staple what the application gives; client: ask for it */
 } quic_tls_options;
 
 /* Credentials and settings shared by every session made from one listen()
@@ -61,6 +62,8 @@ typedef struct quic_tls_session {
   /* TLS hooks (issue 4). */
   char *keylog;                   /* owned: NSS key log lines not yet taken */
   size_t keylog_len;
+  uint8_t *ocsp_response;         /* owned: server, the response to staple */
+  size_t ocsp_response_len;
 } quic_tls_session;
 
 /* sni: server name to send (client; NULL for none). verify_name: what the
@@ -106,6 +109,7 @@ typedef struct quic_tls_hello {
   size_t alpnlen;
   const uint8_t *suites;      /* cipher suite code points, 2 bytes each */
   size_t nsuites;
+  bool status_request;        /* the client asked for OCSP stapling */
 } quic_tls_hello;
 /* Parses a complete ClientHello; fields it cannot read stay empty (GnuTLS
  * judges the message when the handshake resumes). */
@@ -115,6 +119,15 @@ const char *quic_tls_suite_name(unsigned code);
 /* Moves a session paused on its ClientHello onto other credentials, before
  * the handshake resumes. */
 int quic_tls_session_set_ctx(quic_tls_session *ts, quic_tls_ctx *ctx);
+
+/* OCSP (secure.ocsp). Server: whether it staples, the DER of its first
+ * certificate and of that certificate's issuer when the chain holds it
+ * (borrowed from the credentials), and the response to staple (copied).
+ * Client: the stapled response received (borrowed), or NULL. */
+bool quic_tls_wants_ocsp(quic_tls_session *ts);
+const uint8_t *quic_tls_ocsp_certificate(quic_tls_session *ts, bool issuer, size_t *len);
+int quic_tls_set_ocsp_response(quic_tls_session *ts, const uint8_t *data, size_t len);
+const uint8_t *quic_tls_ocsp_received(quic_tls_session *ts, size_t *len);
 
 /* Fills n bytes of cryptographically strong randomness. */
 int quic_tls_random(void *buf, size_t n);

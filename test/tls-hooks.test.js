@@ -319,3 +319,81 @@ test('clientHello: bad contexts throw and leave the handshake waiting; no done()
   await assert.rejects(srv.session.clienthello.then(({ done }) => done()), { code: 'ERR_INVALID_STATE' });
   await closeAll(c.client, srv.server);
 });
+
+const der = (pem) => Buffer.from(new X509Certificate(pem).raw);
+
+test('ocsp: the server is asked for a staple, the handshake waits for respondWith(), the client receives it', async () => {
+  const staple = Buffer.from('30030a0100', 'hex'); // any bytes: judging them is the client's business
+  const requests = [];
+  const srv = echoServer({ secure: { ocsp: true, cert: Buffer.concat([certs.cert, certs.ca]) } });
+  srv.server.addEventListener('session', ({ session }) => {
+    session.ocsp.then((request) => {
+      requests.push(request);
+      setTimeout(() => request.respondWith(new Uint8Array(staple)), 100);
+    }, () => {});
+  });
+  const c = connect(srv.server, { secure: { ocsp: true } });
+  let finished = false;
+  c.session.handshake.then(() => { finished = true; }, () => {});
+  await until(() => requests.length === 1, 5000, 'OCSP request');
+  assert.strictEqual(finished, false, 'the handshake waits on respondWith()');
+  const [request] = requests;
+  assert.ok(request instanceof quic.OCSPRequest);
+  assert.ok(request.certificate instanceof ArrayBuffer);
+  assert.deepStrictEqual(Buffer.from(request.certificate), der(certs.cert));
+  assert.deepStrictEqual(Buffer.from(request.issuer), der(certs.ca));
+  await within(c.session.handshake, 5000, 'handshake');
+  const response = await within(c.session.ocsp, 5000, 'client ocsp');
+  assert.ok(response instanceof quic.OCSPResponse);
+  assert.ok(response.response instanceof ArrayBuffer);
+  assert.deepStrictEqual(Buffer.from(response.response), staple);
+  assert.strictEqual(c.session.validationError, undefined, 'the staple does not fail the chain');
+  assert.strictEqual(await roundTrip(c.session), 'ping');
+  assert.throws(() => request.respondWith('again'), { code: 'ERR_INVALID_STATE' });
+  await closeAll(c.client, srv.server);
+});
+
+test('ocsp: respondWith() with nothing, and a server without ocsp: the client gets no response', async () => {
+  const srv = echoServer({ secure: { ocsp: true } });
+  srv.server.addEventListener('session', ({ session }) => {
+    session.ocsp.then(({ certificate, issuer, respondWith }) => {
+      assert.deepStrictEqual(Buffer.from(certificate), der(certs.cert));
+      assert.strictEqual(issuer, undefined, 'the chain does not hold the issuer');
+      respondWith();
+    }, () => {});
+  });
+  const plain = echoServer();
+  for (const server of [srv.server, plain.server]) {
+    const c = connect(server, { secure: { ocsp: true } });
+    await within(c.session.handshake, 5000, 'handshake');
+    const response = await within(c.session.ocsp, 5000, 'client ocsp');
+    assert.strictEqual(response.response, undefined);
+    assert.strictEqual(await roundTrip(c.session), 'ping');
+    await within(c.client.close(), 5000, 'client close');
+  }
+  const c = connect(plain.server);
+  assert.strictEqual(c.session.ocsp, undefined, 'no promise unless asked');
+  await closeAll(c.client, srv.server, plain.server);
+});
+
+test('ocsp with clientHello: the OCSP request names the certificate done() switched to', async () => {
+  const seen = [];
+  const srv = echoServer({ secure: { ocsp: true, clientHello: true } });
+  srv.server.addEventListener('session', ({ session }) => {
+    session.clienthello.then(({ done }) => {
+      seen.push('hello');
+      done({ key: certs.wrongHostKey, cert: certs.wrongHostCert });
+    }, () => {});
+    session.ocsp.then(({ certificate, respondWith }) => {
+      seen.push('ocsp');
+      assert.deepStrictEqual(Buffer.from(certificate), der(certs.wrongHostCert));
+      respondWith('staple');
+    }, () => {});
+  });
+  const c = connect(srv.server, { secure: { ocsp: true, verifyHostnameIdentity: false } });
+  await within(c.session.handshake, 5000, 'handshake');
+  assert.deepStrictEqual(seen, ['hello', 'ocsp']);
+  assert.strictEqual(Buffer.from((await c.session.ocsp).response).toString(), 'staple');
+  assert.strictEqual(c.session.peerCertificate.subject, 'CN=other.example');
+  await closeAll(c.client, srv.server);
+});
