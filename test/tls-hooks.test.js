@@ -397,3 +397,9 @@ test('ocsp with clientHello: the OCSP request names the certificate done() switc
   assert.strictEqual(c.session.peerCertificate.subject, 'CN=other.example');
   await closeAll(c.client, srv.server);
 });
+
+test('everything the hooks held is freed once the endpoints are gone', async () => {
+  // Each test above closed its endpoints; held hellos, staples and key log
+  // buffers belong to sessions, so nothing may remain.
+  await until(() => quic.liveMemory().bytes === 0, 5000, 'live memory back to 0');
+});
