@@ -398,6 +398,25 @@ test('ocsp with clientHello: the OCSP request names the certificate done() switc
   await closeAll(c.client, srv.server);
 });
 
+test('hook options: wrong types are refused with Node\'s codes', () => {
+  const server = (secure) => new quic.SessionConfig('server', { secure: { key: certs.key, cert: certs.cert, ...secure } });
+  assert.throws(() => server({ crl: 5 }), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => server({ pfx: [{ buf: 5 }] }), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => server({ pfx: [{ buf: Buffer.alloc(1), passphrase: 5 }] }), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => server({ key: [{ pem: certs.key, passphrase: 5 }] }), { code: 'ERR_INVALID_ARG_TYPE' });
+  for (const key of ['requestPeerCertificate', 'clientHello', 'ocsp', 'keylog']) {
+    assert.throws(() => server({ [key]: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' }, key);
+  }
+  assert.throws(() => quic.createSecureContext({ key: certs.key }), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => quic.createSecureContext('x'), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.ok(quic.createSecureContext({ pfx: fixture('server.pfx'), passphrase: 'pfx-pass' }) instanceof quic.SecureContext);
+  assert.throws(() => new quic.ClientHello(), TypeError);
+  assert.throws(() => new quic.OCSPRequest(), TypeError);
+  assert.throws(() => new quic.OCSPResponse(), TypeError);
+  // A server needs key/cert or pfx.
+  assert.throws(() => new quic.SessionConfig('server', { secure: {} }), { code: 'ERR_INVALID_ARG_VALUE' });
+});
+
 test('everything the hooks held is freed once the endpoints are gone', async () => {
   // Each test above closed its endpoints; held hellos, staples and key log
   // buffers belong to sessions, so nothing may remain.
