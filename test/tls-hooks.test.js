@@ -297,6 +297,22 @@ test('clientHello: done() with no context keeps the listen() certificate; a Secu
   }
 });
 
+test('clientHello: a HelloRetryRequest after done() needs no second done()', async () => {
+  // The client's default key shares do not include P-384: the server asks
+  // for another ClientHello, which goes straight to GnuTLS.
+  let hellos = 0;
+  const srv = echoServer({ secure: { clientHello: true, ecdhCurve: 'P-384' } });
+  srv.server.addEventListener('session', ({ session }) => {
+    session.clienthello.then(({ done }) => { hellos++; done(); }, () => {});
+  });
+  const c = connect(srv.server);
+  await within(c.session.handshake, 5000, 'handshake');
+  assert.strictEqual(await roundTrip(c.session), 'ping');
+  assert.strictEqual(hellos, 1);
+  assert.deepStrictEqual(c.session.ephemeralKeyInfo, { type: 'ECDH', name: 'secp384r1', size: 384 });
+  await closeAll(c.client, srv.server);
+});
+
 test('clientHello: bad contexts throw and leave the handshake waiting; no done() ends in the handshake timeout', async () => {
   // The client gives up first, so it sends nothing that would start a
   // second server session.
