@@ -6,6 +6,7 @@ const net = require('node:net');
 const fs = require('node:fs');
 const binding = require('./binding');
 const { codes } = require('./errors');
+const { priorityFor } = require('./tls-names');
 const {
   validateObject, validateString, validateBoolean, validateInteger, validateProbability, toBuffer,
 } = require('./validate');
@@ -139,15 +140,21 @@ class EndpointConfig {
   }
 }
 
-function toBufferList(value, name) {
+// `field` names Node's object form ({ pem, passphrase } for keys,
+// { buf, passphrase } for pfx); `passphrases` collects their passphrases.
+function toBufferList(value, name, field = 'pem', passphrases = null) {
   if (value === undefined) return undefined;
   const list = Array.isArray(value) ? value : [value];
   return list.map((v, i) => {
-    if (v != null && typeof v === 'object' && !Array.isArray(v) && 'pem' in v) {
-      // Node's { pem, passphrase } form for keys.
-      return toBuffer(v.pem, `${name}[${i}].pem`);
+    const at = Array.isArray(value) ? `${name}[${i}]` : name;
+    if (v != null && typeof v === 'object' && !Array.isArray(v) && field in v) {
+      if (passphrases && v.passphrase !== undefined) {
+        validateString(v.passphrase, `${at}.passphrase`);
+        passphrases[i] = v.passphrase;
+      }
+      return Buffer.from(toBuffer(v[field], `${at}.${field}`));
     }
-    return Buffer.from(toBuffer(v, Array.isArray(value) ? `${name}[${i}]` : name));
+    return Buffer.from(toBuffer(v, at));
   });
 }
 
@@ -165,12 +172,15 @@ function encodeAlpn(alpn) {
   return { list, wire: Buffer.concat(parts) };
 }
 
-// Secure options this build does not implement yet (issue: the TLS hooks).
-const TLS_UNSUPPORTED = [
-  'ciphers', 'clientCertEngine', 'clientHello', 'crl', 'dhparam', 'enableTLSTrace', 'ecdhCurve', 'keylog',
-  'ocsp', 'pfx', 'privateKey', 'pskCallback', 'requestPeerCertificate', 'secureOptions', 'sessionIdContext',
-  'sigalgs',
-];
+// Secure options this build does not implement, and why (docs/api.md).
+const TLS_UNSUPPORTED = {
+  clientCertEngine: 'OpenSSL engines do not exist in GnuTLS',
+  enableTLSTrace: 'OpenSSL tracing does not exist in GnuTLS (GNUTLS_DEBUG_LEVEL=n in the environment logs to stderr)',
+  privateKey: 'OpenSSL engines do not exist in GnuTLS',
+  pskCallback: 'external pre-shared keys are not implemented',
+  secureOptions: 'SSL_OP_* flags are OpenSSL settings with no GnuTLS meaning',
+  sessionIdContext: 'GnuTLS resumes TLS 1.3 sessions from tickets only; separate ticketKeys keep servers apart',
+};
 
 const TP = [
   // name, native index, min, max, default
@@ -271,20 +281,35 @@ class SessionConfig {
 
     const secure = options.secure === undefined ? {} : options.secure;
     validateObject(secure, 'options.secure');
-    for (const key of TLS_UNSUPPORTED) {
+    for (const [key, why] of Object.entries(TLS_UNSUPPORTED)) {
       const v = secure[key];
-      if (v !== undefined && v !== false) {
-        unsupported(`options.secure.${key}`, 'this TLS option is not implemented yet');
-      }
+      if (v !== undefined && v !== false) unsupported(`options.secure.${key}`, why);
     }
+    const keyPassphrases = [];
+    const pfxPassphrases = [];
     const tls = {
-      key: toBufferList(secure.key, 'options.secure.key'),
+      key: toBufferList(secure.key, 'options.secure.key', 'pem', keyPassphrases),
       cert: toBufferList(secure.cert, 'options.secure.cert'),
       ca: toBufferList(secure.ca, 'options.secure.ca'),
       alpn: alpn.wire,
       rejectUnauthorized: optBool(secure, 'rejectUnauthorized', 'options.secure', true),
       verifyHostname: optBool(secure, 'verifyHostnameIdentity', 'options.secure', true),
+      // TLS hooks (issue 4).
+      pfx: toBufferList(secure.pfx, 'options.secure.pfx', 'buf', pfxPassphrases),
+      crl: toBufferList(secure.crl, 'options.secure.crl'),
+      priority: priorityFor(secure, 'options.secure'),
+      requestCert: optBool(secure, 'requestPeerCertificate', 'options.secure', false),
+      keylog: optBool(secure, 'keylog', 'options.secure', false),
+      clientHello: side === 'server' && optBool(secure, 'clientHello', 'options.secure', false),
+      ocsp: optBool(secure, 'ocsp', 'options.secure', false),
     };
+    if (tls.key && keyPassphrases.length) tls.keyPassphrases = Array.from(tls.key, (_, i) => keyPassphrases[i] ?? null);
+    if (tls.pfx && pfxPassphrases.length) tls.pfxPassphrases = Array.from(tls.pfx, (_, i) => pfxPassphrases[i] ?? null);
+    if (secure.dhparam !== undefined && secure.dhparam !== 'auto') {
+      // TLS 1.3 negotiates named groups only, so custom DH parameters are
+      // never used (Node's tls ignores them over TLS 1.3 too); checked, kept out.
+      toBuffer(secure.dhparam, 'options.secure.dhparam');
+    }
     if (secure.passphrase !== undefined) {
       validateString(secure.passphrase, 'options.secure.passphrase');
       tls.passphrase = secure.passphrase;
@@ -305,8 +330,8 @@ class SessionConfig {
       throw codes.ERR_INVALID_ARG_VALUE('options.secure', '{ key, cert }',
                                         'must have as many key entries as cert entries');
     }
-    if (side === 'server' && !tls.key) {
-      throw codes.ERR_INVALID_ARG_VALUE('options.secure', secure, 'needs key and cert for a server');
+    if (side === 'server' && !tls.key && !tls.pfx) {
+      throw codes.ERR_INVALID_ARG_VALUE('options.secure', secure, 'needs key and cert (or pfx) for a server');
     }
     if (side === 'client' && !tls.ca && process.env.NODE_EXTRA_CA_CERTS) {
       // Node's tls honours NODE_EXTRA_CA_CERTS on top of the system store.

@@ -5,7 +5,9 @@ const binding = require('./binding');
 const { codes } = require('./errors');
 const { SessionEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
 const { EndpointConfig, SessionConfig, readAddress, kNative } = require('./config');
-const { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams } = require('./session');
+const {
+  Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp,
+} = require('./session');
 const { EndpointStats } = require('./stats');
 const { validateObject } = require('./validate');
 const { isAnyArrayBuffer, isArrayBufferView } = require('node:util/types');
@@ -35,6 +37,7 @@ class Endpoint extends EventTarget {
   #destroyed = false;
   #closed = deferred();
   #stats;
+  #serverHooks = null; // TLS hooks the listen() options turned on
 
   constructor(options = {}) {
     super();
@@ -72,6 +75,8 @@ class Endpoint extends EventTarget {
     const { options: n, tls } = config[kNative](this.#config.session);
     this.#bind();
     binding.endpointListen(this.#handle, n, tls);
+    this.#serverHooks = { keylog: tls.keylog, clientHello: tls.clientHello, ocsp: tls.ocsp, alpn: config.alpn,
+                          endpointSession: this.#config.session };
     this.#listening = true;
   }
 
@@ -95,7 +100,7 @@ class Endpoint extends EventTarget {
     const host = config.hostname ?? (net.isIPv6(remote.address) ? `[${remote.address}]` : remote.address);
     const authority = remote.port === 443 ? host : `${host}:${remote.port}`;
     const session = new Session(kPrivate, this, handle, key, 'client', remote, this.#sessionGone, authority,
-                                config.alpn.includes('h3'));
+                                { keylog: tls.keylog, ocsp: tls.ocsp, offersH3: config.alpn.includes('h3') });
     this.#sessions.set(key, session);
     return session;
   }
@@ -137,7 +142,8 @@ class Endpoint extends EventTarget {
         if (this.#destroyed) continue;
         const info = binding.sessionInfo(handle);
         const remote = { address: info.remoteAddress, port: info.remotePort, family: info.remoteFamily };
-        const session = new Session(kPrivate, this, handle, skey, 'server', remote, this.#sessionGone);
+        const session = new Session(kPrivate, this, handle, skey, 'server', remote, this.#sessionGone, undefined,
+                                    this.#serverHooks);
         this.#sessions.set(skey, session);
         this.dispatchEvent(new SessionEvent(kPrivate, session));
         continue;
@@ -155,6 +161,12 @@ class Endpoint extends EventTarget {
           break;
         case C.E_SESSION_DATAGRAM:
           session[kDatagrams]();
+          break;
+        case C.E_SESSION_CLIENT_HELLO:
+          session[kClientHello]();
+          break;
+        case C.E_SESSION_OCSP:
+          session[kOcsp]();
           break;
         default:
           session[kStreamEvent](type, ev[i + 2], ev[i + 4], ev[i + 3], code);

@@ -7,6 +7,7 @@ const { EndpointConfig, SessionConfig, StreamOptions, ResponseOptions } = requir
 const { SessionEvent, StreamEvent, DatagramEvent } = require('./events');
 const { EndpointStats, SessionStats, StreamStats } = require('./stats');
 const binding = require('./binding');
+const { ClientHello, OCSPRequest, OCSPResponse, SecureContext, createSecureContext } = require('./tls-hooks');
 
 module.exports = {
   Endpoint,
@@ -22,6 +23,11 @@ module.exports = {
   EndpointStats,
   SessionStats,
   StreamStats,
+  ClientHello,
+  OCSPRequest,
+  OCSPResponse,
+  SecureContext,
+  createSecureContext,
   // Bytes the C core (ngtcp2 included) holds right now: for leak tests.
   liveMemory: () => binding.liveMemory(),
   versions: { tls: binding.gnutlsVersion },

@@ -3,5 +3,6 @@ import quic from './index.js';
 export const {
   Endpoint, EndpointConfig, Session, SessionConfig, Stream, StreamOptions, ResponseOptions,
   SessionEvent, StreamEvent, DatagramEvent, EndpointStats, SessionStats, StreamStats, liveMemory, versions,
+  ClientHello, OCSPRequest, OCSPResponse, SecureContext, createSecureContext,
 } = quic;
 export default quic;

@@ -6,11 +6,13 @@ const { codes } = require('./errors');
 const { StreamEvent, DatagramEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
 const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
 const { X509Certificate } = require('node:crypto');
+const { Readable } = require('node:stream');
 const { Stream, kEvent, kSessionClosed, kSend, kOpened, codeOf } = require('./stream');
 const { StreamOptions, ResponseOptions } = require('./config');
 const { validateBody } = require('./body');
 const { SessionStats } = require('./stats');
 const http3 = require('./http3');
+const { ClientHello, OCSPRequest, OCSPResponse, contextNative } = require('./tls-hooks');
 
 const C = binding.constants;
 const kHandshake = Symbol('kHandshake');
@@ -18,6 +20,8 @@ const kNativeClose = Symbol('kNativeClose');
 const kStreamEvent = Symbol('kStreamEvent');
 const kDestroy = Symbol('kDestroy');
 const kDatagrams = Symbol('kDatagrams');
+const kClientHello = Symbol('kClientHello');
+const kOcsp = Symbol('kOcsp');
 
 function closeError(kind, code, reason, h3) {
   switch (kind) {
@@ -52,10 +56,15 @@ class Session extends EventTarget {
   #offersH3;   // client: 'h3' is among the offered ALPNs
   #ticket;     // client: the last session ticket seen, kept after close
 
-  constructor(token, endpoint, handle, key, side, remote, onGone, authority, offersH3 = false) {
+  #keylog;     // stream.Readable of NSS key log lines, when secure.keylog
+  #hooks;      // TLS hooks the config turned on (see Endpoint)
+  #clienthello; // deferred ClientHello, server with secure.clientHello
+  #ocsp;        // deferred OCSPRequest (server) or OCSPResponse (client), secure.ocsp
+
+  constructor(token, endpoint, handle, key, side, remote, onGone, authority, hooks) {
     if (token !== kPrivate) throw new TypeError('Illegal constructor');
     super();
-    this.#offersH3 = offersH3;
+    this.#offersH3 = hooks?.offersH3 === true;
     this.#onGone = onGone;
     this.#authority = authority;
     this.#endpoint = endpoint;
@@ -64,6 +73,57 @@ class Session extends EventTarget {
     this.#side = side;
     this.#remote = remote;
     this.#stats = new SessionStats(kPrivate, () => (this.#handle ? binding.sessionStats(this.#handle) : null));
+    if (hooks?.keylog) this.#keylog = new Readable({ read() {} });
+    this.#hooks = hooks;
+    if (hooks?.clientHello && side === 'server') this.#clienthello = deferred();
+    if (hooks?.ocsp) this.#ocsp = deferred();
+  }
+
+  get clienthello() { return this.#clienthello?.promise; }
+  get ocsp() { return this.#ocsp?.promise; }
+
+  // Server: the client asked for a stapled OCSP response; the handshake
+  // waits for respondWith().
+  [kOcsp]() {
+    if (!this.#ocsp || !this.#handle) return;
+    const info = binding.sessionOcsp(this.#handle);
+    if (info === undefined) return;
+    settle(this.#ocsp, null, new OCSPRequest(kPrivate, info, (bytes) => {
+      if (!this.#handle || !binding.sessionOcspRespond(this.#handle, bytes)) {
+        throw codes.ERR_INVALID_STATE('the session is no longer waiting for an OCSP response');
+      }
+    }));
+  }
+
+  // The server holds the client's first flight until done() is called.
+  [kClientHello]() {
+    if (!this.#clienthello || !this.#handle) return;
+    const info = binding.sessionClientHello(this.#handle);
+    if (info === undefined) return;
+    let called = false;
+    const done = (context) => {
+      if (called) throw codes.ERR_INVALID_STATE('clientHello.done() was already called');
+      if (!this.#handle) throw codes.ERR_INVALID_STATE('the session is closed');
+      const n = context === undefined ? null
+        : contextNative(context, this.#hooks.alpn, this.#hooks.endpointSession, this.#hooks.ocsp);
+      const ok = n ? binding.sessionClientHelloDone(this.#handle, n.options, n.tls)
+        : binding.sessionClientHelloDone(this.#handle);
+      if (!ok) throw codes.ERR_INVALID_STATE('the session is no longer waiting on its client hello');
+      called = true;
+    };
+    settle(this.#clienthello, null, new ClientHello(kPrivate, info, done));
+  }
+
+  get keylog() { return this.#keylog; }
+
+  // Key log lines are collected in C during the handshake and taken here
+  // when it completes or the session closes: never per packet.
+  #drainKeylog() {
+    if (!this.#keylog || !this.#handle) return;
+    let text;
+    try { text = binding.sessionKeylog(this.#handle); } catch { return; } // native side already gone
+    if (text === undefined) return;
+    for (const line of text.split('\n')) if (line) this.#keylog.push(Buffer.from(`${line}\n`, 'latin1'));
   }
 
   get side() { return this.#side; }
@@ -240,6 +300,12 @@ class Session extends EventTarget {
     this.#open = false;
     for (const stream of this.#streams.values()) stream[kSessionClosed](error);
     this.#streams.clear();
+    this.#drainKeylog();
+    this.#keylog?.push(null);
+    if (this.#clienthello) {
+      settle(this.#clienthello, error || codes.ERR_INVALID_STATE('the session closed before its client hello'));
+    }
+    if (this.#ocsp) settle(this.#ocsp, error || codes.ERR_INVALID_STATE('the session closed before any OCSP exchange'));
     this.#stats[kPrivate]();
     this.#handle = null;
     settle(this.#handshake, handshakeError || error || codes.ERR_INVALID_STATE('the session closed before the handshake completed'));
@@ -249,6 +315,10 @@ class Session extends EventTarget {
 
   [kHandshake]() {
     this.#info = binding.sessionInfo(this.#handle);
+    this.#drainKeylog();
+    if (this.#ocsp && this.#side === 'client') {
+      settle(this.#ocsp, null, new OCSPResponse(kPrivate, binding.sessionOcsp(this.#handle)));
+    }
     this.#open = true;
     settle(this.#handshake, null, undefined);
   }
@@ -346,4 +416,4 @@ class Session extends EventTarget {
 defineEventHandler(Session.prototype, 'stream');
 defineEventHandler(Session.prototype, 'datagram');
 
-module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams };
+module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp };

@@ -88,6 +88,37 @@ static bool get_blobs(napi_env env, napi_value obj, const char *name, quic_blob 
   return true;
 }
 
+/* An array of strings or nulls (validated in JS) into owned C strings;
+ * entries that are null stay NULL. */
+static bool get_strings(napi_env env, napi_value obj, const char *name, char ***out, size_t *n) {
+  napi_value arr;
+  *out = NULL;
+  *n = 0;
+  if (!get_prop(env, obj, name, &arr)) return false;
+  if (arr == NULL) return true;
+  uint32_t len;
+  if (napi_get_array_length(env, arr, &len) != napi_ok) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "%s must be an array", name);
+    return false;
+  }
+  if (len == 0) return true;
+  char **v = quic_calloc(len, sizeof(*v));
+  if (v == NULL) return false;
+  *out = v;
+  *n = len;
+  for (uint32_t i = 0; i < len; i++) {
+    napi_value el;
+    if (napi_get_element(env, arr, i, &el) != napi_ok) return false;
+    if (!quic_napi_is_nullish(env, el) && !quic_napi_get_string(env, el, &v[i])) return false;
+  }
+  return true;
+}
+
+static void free_strings(char **v, size_t n) {
+  for (size_t i = 0; v && i < n; i++) quic_free(v[i]);
+  quic_free(v);
+}
+
 static bool get_flag(napi_env env, napi_value obj, const char *name, bool dflt, bool *out) {
   napi_value v;
   if (!get_prop(env, obj, name, &v)) return false;
@@ -139,8 +170,10 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   quic_tls_options to;
   memset(&to, 0, sizeof(to));
   to.server = server;
-  quic_blob *keys = NULL, *certs = NULL, *cas = NULL;
-  char *pass = NULL, *sni = NULL, *verify = NULL, *extra = NULL;
+  quic_blob *keys = NULL, *certs = NULL, *cas = NULL, *pfx = NULL, *crls = NULL;
+  char *pass = NULL, *sni = NULL, *verify = NULL, *extra = NULL, *priority = NULL;
+  char **key_pass = NULL, **pfx_pass = NULL;
+  size_t nkey_pass = 0, npfx_pass = 0;
   napi_value v;
   bool ok = false;
   if (!get_blobs(env, tls, "key", &keys, &to.nkeys) || !get_blobs(env, tls, "cert", &certs, &to.ncerts) ||
@@ -166,6 +199,24 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   double timeout = 0;
   if (!get_prop(env, tls, "sessionTimeout", &v) || (v && !quic_napi_get_double(env, v, &timeout))) goto out;
   to.session_timeout_s = (uint32_t)timeout;
+  /* TLS hooks (issue 4). */
+  if (!get_blobs(env, tls, "pfx", &pfx, &to.npfx) || !get_blobs(env, tls, "crl", &crls, &to.ncrls) ||
+      !get_strings(env, tls, "keyPassphrases", &key_pass, &nkey_pass) ||
+      !get_strings(env, tls, "pfxPassphrases", &pfx_pass, &npfx_pass))
+    goto out;
+  if (!get_prop(env, tls, "priority", &v) || (v && !quic_napi_get_string(env, v, &priority))) goto out;
+  if (!get_flag(env, tls, "requestCert", false, &to.request_cert) || !get_flag(env, tls, "keylog", false, &to.keylog) ||
+      !get_flag(env, tls, "clientHello", false, &to.client_hello) || !get_flag(env, tls, "ocsp", false, &to.ocsp))
+    goto out;
+  if ((key_pass && nkey_pass != to.nkeys) || (pfx_pass && npfx_pass != to.npfx)) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "one passphrase entry per key and per pfx");
+    goto out;
+  }
+  to.pfx = pfx;
+  to.crls = crls;
+  to.key_passphrases = (const char *const *)key_pass;
+  to.pfx_passphrases = (const char *const *)pfx_pass;
+  to.priority = priority;
   char err[256];
   if (quic_tls_ctx_new(&cfg->tls, &to, err, sizeof(err)) != QUIC_OK) {
     quic_napi_throw(env, "ERR_QUIC_TLS", "%s", err);
@@ -183,6 +234,11 @@ out:
   quic_free(sni);
   quic_free(verify);
   quic_free(extra);
+  quic_free(pfx);
+  quic_free(crls);
+  quic_free(priority);
+  free_strings(key_pass, nkey_pass);
+  free_strings(pfx_pass, npfx_pass);
   if (!ok) quic_session_config_clear(cfg);
   return ok;
 }
@@ -587,6 +643,119 @@ static napi_value stream_stats(napi_env env, napi_callback_info info) {
   return quic_napi_stats_buffer(env, d, n);
 }
 
+/* sessionKeylog(handle) -> the NSS key log lines collected since the last
+ * call, or undefined. Called at the handshake and at close, not per packet. */
+static napi_value session_keylog(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  size_t len;
+  char *text = quic_tls_take_keylog(&s->tls, &len);
+  if (text == NULL) return quic_napi_undefined(env);
+  napi_value v;
+  napi_status st = napi_create_string_latin1(env, text, len, &v);
+  quic_free(text);
+  NAPI_CALL(env, st);
+  return v;
+}
+
+/* sessionClientHello(handle) -> { servername, alpn: [string], ciphers: [name] }
+ * of the held ClientHello, or undefined when the session is not waiting. */
+static napi_value session_client_hello(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  size_t len;
+  const uint8_t *data = quic_session_hello(s, &len);
+  if (data == NULL) return quic_napi_undefined(env);
+  quic_tls_hello h;
+  quic_tls_parse_hello(data, len, &h);
+  napi_value o, alpn, ciphers;
+  NAPI_CALL(env, napi_create_object(env, &o));
+  NAPI_CALL(env, napi_create_array(env, &alpn));
+  NAPI_CALL(env, napi_create_array(env, &ciphers));
+  quic_napi_set(env, o, "servername", quic_napi_string(env, h.servername));
+  uint32_t n = 0;
+  for (size_t i = 0; i < h.alpnlen;) {
+    size_t l = h.alpn[i];
+    if (l == 0 || i + 1 + l > h.alpnlen) break;
+    napi_value v;
+    NAPI_CALL(env, napi_create_string_latin1(env, (const char *)h.alpn + i + 1, l, &v));
+    NAPI_CALL(env, napi_set_element(env, alpn, n++, v));
+    i += 1 + l;
+  }
+  n = 0;
+  for (size_t i = 0; i < h.nsuites; i++) {
+    const char *name = quic_tls_suite_name((unsigned)(h.suites[2 * i] << 8 | h.suites[2 * i + 1]));
+    if (name) {
+      NAPI_CALL(env, napi_set_element(env, ciphers, n++, quic_napi_string(env, name)));
+    }
+  }
+  quic_napi_set(env, o, "alpn", alpn);
+  quic_napi_set(env, o, "ciphers", ciphers);
+  return o;
+}
+
+/* sessionClientHelloDone(handle[, sessionOptions, tls]) -> bool: resumes the
+ * handshake, on new credentials when tls is given; false when not waiting. */
+static napi_value session_client_hello_done(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 3);
+  GET_SESSION(env, argv[0]);
+  if (quic_session_hello(s, &(size_t){0}) == NULL) return quic_napi_bool(env, false);
+  quic_session_config cfg;
+  bool have = argc > 2 && !quic_napi_is_nullish(env, argv[2]);
+  if (have && !quic_binding_session_config(env, argv[1], argv[2], true, &cfg)) return NULL;
+  int rv = quic_session_hello_done(s, have ? cfg.tls : NULL);
+  if (have) quic_session_config_clear(&cfg);
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "clientHello.done");
+    return NULL;
+  }
+  return quic_napi_bool(env, true);
+}
+
+static napi_value copy_buffer(napi_env env, const uint8_t *data, size_t len) {
+  void *p;
+  napi_value buf;
+  if (data == NULL || napi_create_buffer_copy(env, len, data, &p, &buf) != napi_ok) return quic_napi_undefined(env);
+  return buf;
+}
+
+/* sessionOcsp(handle) -> server: { certificate, issuer } while the handshake
+ * waits for a response, else undefined; client: the stapled response
+ * (Buffer) or undefined. */
+static napi_value session_ocsp(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  size_t len = 0;
+  if (!s->server) {
+    const uint8_t *resp = quic_tls_ocsp_received(&s->tls, &len);
+    return copy_buffer(env, resp, len);
+  }
+  if (!quic_session_ocsp_waiting(s)) return quic_napi_undefined(env);
+  napi_value o;
+  NAPI_CALL(env, napi_create_object(env, &o));
+  const uint8_t *der = quic_tls_ocsp_certificate(&s->tls, false, &len);
+  quic_napi_set(env, o, "certificate", copy_buffer(env, der, len));
+  der = quic_tls_ocsp_certificate(&s->tls, true, &len);
+  quic_napi_set(env, o, "issuer", copy_buffer(env, der, len));
+  return o;
+}
+
+/* sessionOcspRespond(handle, response|undefined) -> bool (false: not waiting) */
+static napi_value session_ocsp_respond(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  const uint8_t *data = NULL;
+  size_t len = 0;
+  if (argc > 1 && !quic_napi_is_nullish(env, argv[1]) && !quic_napi_get_bytes(env, argv[1], &data, &len)) return NULL;
+  if (!quic_session_ocsp_waiting(s)) return quic_napi_bool(env, false);
+  int rv = quic_session_ocsp_respond(s, data, len);
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "respondWith");
+    return NULL;
+  }
+  return quic_napi_bool(env, true);
+}
+
 void quic_binding_init_session(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sessionInfo", NULL, session_info, NULL, NULL, NULL, napi_default, NULL},
@@ -601,6 +770,11 @@ void quic_binding_init_session(napi_env env, napi_value exports) {
       {"sessionDatagrams", NULL, session_datagrams, NULL, NULL, NULL, napi_default, NULL},
       {"sessionCancel", NULL, session_cancel, NULL, NULL, NULL, napi_default, NULL},
       {"sessionStats", NULL, session_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionKeylog", NULL, session_keylog, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionClientHello", NULL, session_client_hello, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionClientHelloDone", NULL, session_client_hello_done, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionOcsp", NULL, session_ocsp, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionOcspRespond", NULL, session_ocsp_respond, NULL, NULL, NULL, napi_default, NULL},
       {"streamWrite", NULL, stream_write, NULL, NULL, NULL, napi_default, NULL},
       {"streamRead", NULL, stream_read, NULL, NULL, NULL, napi_default, NULL},
       {"streamAbort", NULL, stream_abort, NULL, NULL, NULL, napi_default, NULL},

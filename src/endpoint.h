@@ -47,6 +47,8 @@ enum {
   QUIC_E_STREAM_CLOSE,      /* both directions done; code if aborted; aux 1 if nothing unread */
   QUIC_E_STREAM_HEADERS,    /* HTTP/3: header blocks can be taken */
   QUIC_E_SESSION_DATAGRAM,  /* datagrams can be taken */
+  QUIC_E_SESSION_CLIENT_HELLO, /* secure.clientHello: the handshake waits */
+  QUIC_E_SESSION_OCSP,      /* secure.ocsp (server): the handshake waits for a response */
 };
 
 typedef struct quic_event {

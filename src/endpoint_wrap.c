@@ -97,6 +97,8 @@ void quic_wrap_emit(quic_wrap *w) {
     uint32_t ev = s->events;
     s->events = 0;
     if (ev & QUIC_EV_NEW) push_event(w, QUIC_E_SESSION_NEW, s, NULL, 0, 0);
+    if (ev & QUIC_EV_CLIENT_HELLO) push_event(w, QUIC_E_SESSION_CLIENT_HELLO, s, NULL, 0, 0);
+    if (ev & QUIC_EV_OCSP) push_event(w, QUIC_E_SESSION_OCSP, s, NULL, 0, 0);
     if (ev & QUIC_EV_HANDSHAKE) push_event(w, QUIC_E_SESSION_HANDSHAKE, s, NULL, 0, 0);
     if (ev & QUIC_EV_DATAGRAM) push_event(w, QUIC_E_SESSION_DATAGRAM, s, NULL, 0, 0);
     collect_stream_events(w, s);

@@ -655,6 +655,104 @@ static void resend_early_streams(quic_session *s) {
   }
 }
 
+/* ---- TLS hooks (issue 4): the ClientHello pause ----
+ * With secure.clientHello or secure.ocsp, a server keeps the Initial CRYPTO
+ * data to itself until the application has answered (clientHello.done(),
+ * then ocspRequest.respondWith() if the client asked for a staple): GnuTLS
+ * sees nothing until then, so it picks the certificate only after the
+ * application may have changed it. What is held is bounded
+ * (QUIC_HELLO_MAX) and the handshake timeout still runs. */
+
+/* Gives the held data to GnuTLS: the handshake goes on. */
+static int hello_resume(quic_session *s) {
+  s->hello_state = QUIC_HELLO_DONE;
+  uint8_t *buf = s->hello_buf;
+  size_t len = s->hello_len;
+  s->hello_buf = NULL;
+  s->hello_len = 0;
+  int rv = ngtcp2_crypto_recv_crypto_data_cb(s->conn, NGTCP2_ENCRYPTION_LEVEL_INITIAL, 0, buf, len, s);
+  quic_free(buf);
+  return rv;
+}
+
+/* The next thing the handshake waits on once the hello is complete and the
+ * client hello hook (if any) is done: an OCSP response, or nothing. */
+static int hello_next(quic_session *s) {
+  if (quic_tls_wants_ocsp(&s->tls)) {
+    quic_tls_hello h;
+    quic_tls_parse_hello(s->hello_buf, s->hello_len, &h);
+    if (h.status_request) {
+      s->hello_state = QUIC_HELLO_OCSP;
+      session_event(s, QUIC_EV_OCSP);
+      return 0;
+    }
+  }
+  return hello_resume(s);
+}
+
+static int cb_recv_crypto_data(ngtcp2_conn *conn, ngtcp2_encryption_level level, uint64_t offset,
+                               const uint8_t *data, size_t datalen, void *user) {
+  quic_session *s = user;
+  if (s->hello_state == QUIC_HELLO_OFF || s->hello_state == QUIC_HELLO_DONE)
+    return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, datalen, user);
+  /* Nothing but Initial data can come before the server answers. */
+  if (level != NGTCP2_ENCRYPTION_LEVEL_INITIAL || s->hello_len + datalen > QUIC_HELLO_MAX) {
+    ngtcp2_ccerr_set_transport_error(&s->ccerr, NGTCP2_CRYPTO_BUFFER_EXCEEDED, NULL, 0);
+    s->ccerr_set = true;
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  uint8_t *buf = quic_realloc(s->hello_buf, s->hello_len + datalen);
+  if (buf == NULL) return NGTCP2_ERR_NOMEM;
+  memcpy(buf + s->hello_len, data, datalen);
+  s->hello_buf = buf;
+  s->hello_len += datalen;
+  if (s->hello_state != QUIC_HELLO_COLLECT) return 0;
+  int rv = quic_tls_hello_complete(s->hello_buf, s->hello_len);
+  if (rv < 0) {
+    ngtcp2_ccerr_set_tls_alert(&s->ccerr, 10 /* unexpected_message */, NULL, 0);
+    s->ccerr_set = true;
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  if (rv == 0) return 0;
+  if (quic_tls_wants_hello(&s->tls)) {
+    s->hello_state = QUIC_HELLO_WAIT;
+    session_event(s, QUIC_EV_CLIENT_HELLO);
+    return 0;
+  }
+  return hello_next(s);
+}
+
+const uint8_t *quic_session_hello(quic_session *s, size_t *len) {
+  if (s->hello_state != QUIC_HELLO_WAIT) return NULL;
+  *len = s->hello_len;
+  return s->hello_buf;
+}
+
+int quic_session_hello_done(quic_session *s, quic_tls_ctx *ctx) {
+  if (s->hello_state != QUIC_HELLO_WAIT || s->state >= QUIC_SESSION_CLOSING) return QUIC_ERR_STATE;
+  if (ctx && quic_tls_session_set_ctx(&s->tls, ctx) != QUIC_OK) return QUIC_ERR_TLS;
+  int rv = hello_next(s);
+  if (rv != 0) handle_liberr(s, rv);
+  else quic_wrap_mark_dirty(s->wrap, s);
+  return QUIC_OK;
+}
+
+bool quic_session_ocsp_waiting(quic_session *s) {
+  return s->hello_state == QUIC_HELLO_OCSP && s->state < QUIC_SESSION_CLOSING;
+}
+
+int quic_session_ocsp_respond(quic_session *s, const uint8_t *data, size_t len) {
+  if (!quic_session_ocsp_waiting(s)) return QUIC_ERR_STATE;
+  int rv = quic_tls_set_ocsp_response(&s->tls, data, len);
+  if (rv != QUIC_OK) return rv;
+  rv = hello_resume(s);
+  if (rv != 0) handle_liberr(s, rv);
+  else quic_wrap_mark_dirty(s->wrap, s);
+  return QUIC_OK;
+}
+
+/* ---- end of the ClientHello pause ---- */
+
 static void fill_callbacks(ngtcp2_callbacks *cb, bool server) {
   memset(cb, 0, sizeof(*cb));
   if (server) {
@@ -663,7 +761,7 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server) {
     cb->client_initial = ngtcp2_crypto_client_initial_cb;
     cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
   }
-  cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+  cb->recv_crypto_data = cb_recv_crypto_data;
   cb->encrypt = ngtcp2_crypto_encrypt_cb;
   cb->decrypt = ngtcp2_crypto_decrypt_cb;
   cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
@@ -743,6 +841,7 @@ static void on_timer_closed(uv_handle_t *h) {
   dgram_clear(&s->dgram_in);
   if (s->conn) ngtcp2_conn_del(s->conn);
   quic_tls_session_free(&s->tls);
+  quic_free(s->hello_buf);
   quic_free(s->close_pkt);
   quic_free(s->tx_pending);
   quic_stats_release(s->counters, &s->counters_inline);
@@ -799,6 +898,7 @@ static int session_finish_init(quic_session *s, const quic_session_config *cfg) 
   int rv = quic_tls_session_init(&s->tls, cfg->tls, quic_session_get_conn, s, cfg->sni, cfg->verify_name);
   if (rv != QUIC_OK) return rv;
   ngtcp2_conn_set_tls_native_handle(s->conn, quic_tls_native_handle(&s->tls));
+  if (s->server && (quic_tls_wants_hello(&s->tls) || quic_tls_wants_ocsp(&s->tls))) s->hello_state = QUIC_HELLO_COLLECT;
   ngtcp2_cid scids[8];
   size_t n = ngtcp2_conn_get_scid(s->conn, NULL);
   if (n > QUIC_ARRAY_LEN(scids)) n = QUIC_ARRAY_LEN(scids);

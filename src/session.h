@@ -74,7 +74,14 @@ enum {
   QUIC_EV_CLOSE = 1u << 1,
   QUIC_EV_NEW = 1u << 2,
   QUIC_EV_DATAGRAM = 1u << 3,
+  QUIC_EV_CLIENT_HELLO = 1u << 4, /* a held ClientHello waits for the application */
+  QUIC_EV_OCSP = 1u << 5,         /* server: the handshake waits for an OCSP response */
 };
+
+/* Server: where a session stands with secure.clientHello. */
+enum { QUIC_HELLO_OFF = 0, QUIC_HELLO_COLLECT, QUIC_HELLO_WAIT, QUIC_HELLO_DONE, QUIC_HELLO_OCSP };
+/* The most Initial CRYPTO data a session holds for the application. */
+#define QUIC_HELLO_MAX (64 * 1024)
 
 /* A datagram queued to send or received and not yet taken. */
 typedef struct quic_dgram {
@@ -168,6 +175,10 @@ typedef struct quic_session {
   bool early_rejected;    /* client: the server refused 0-RTT; early streams were resent */
   bool early_received;    /* server: data arrived in 0-RTT packets */
   void *user;             /* the binding's handle; cleared when freed */
+  /* TLS hooks (issue 4): the ClientHello held while the application decides. */
+  int hello_state;        /* QUIC_HELLO_* */
+  uint8_t *hello_buf;     /* owned: Initial CRYPTO data not yet given to GnuTLS */
+  size_t hello_len;
 } quic_session;
 
 #define QUIC_CID_LEN 16
@@ -250,6 +261,16 @@ void quic_session_destroy(quic_session *s);
 
 /* Copies ngtcp2's connection info into the counters (once per flush). */
 void quic_session_refresh_stats(quic_session *s);
+/* secure.clientHello: the held ClientHello (NULL unless waiting), and
+ * resuming the handshake, optionally on other credentials (ctx may be NULL).
+ * QUIC_ERR_STATE unless the session is waiting. */
+const uint8_t *quic_session_hello(quic_session *s, size_t *len);
+int quic_session_hello_done(quic_session *s, quic_tls_ctx *ctx);
+/* secure.ocsp (server): true while the handshake waits for the response;
+ * responding (len 0: staple nothing) resumes it. */
+bool quic_session_ocsp_waiting(quic_session *s);
+int quic_session_ocsp_respond(quic_session *s, const uint8_t *data, size_t len);
+
 
 /* ngtcp2 hands us the conn through this (ngtcp2_crypto_conn_ref). */
 ngtcp2_conn *quic_session_get_conn(ngtcp2_crypto_conn_ref *ref);

@@ -25,6 +25,12 @@ struct quic_tls_ctx {
   gnutls_anti_replay_t anti_replay;      /* owned */
   quic_keymap replay_seen;               /* 0-RTT ClientHellos in the window; bounded */
   bool replay_init;
+  /* TLS hooks (issue 4). */
+  gnutls_priority_t priority;            /* owned; NULL: PRIORITY */
+  bool request_cert;
+  bool keylog;
+  bool client_hello;
+  bool ocsp;
 };
 
 /* TLS 1.3 only; QUIC forbids the middlebox compatibility mode. */
@@ -67,7 +73,7 @@ static int verify_peer(gnutls_session_t gs) {
   ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(gs);
   quic_tls_session *ts = QUIC_CONTAINER(ref, quic_tls_session, conn_ref);
   quic_tls_ctx *ctx = ts->ctx;
-  if (ctx->server) return 0; /* client certificates: not requested yet */
+  if (ctx->server && !ctx->request_cert) return 0;
 
   unsigned ncerts = 0;
   const gnutls_datum_t *certs = gnutls_certificate_get_peers(gs, &ncerts);
@@ -78,6 +84,11 @@ static int verify_peer(gnutls_session_t gs) {
   }
   unsigned status = 0;
   int rv = gnutls_certificate_verify_peers2(gs, &status);
+  /* A stapled OCSP response is the application's to judge (session.ocsp),
+   * as in Node: it does not fail the chain. */
+  if ((status & GNUTLS_CERT_INVALID_OCSP_STATUS) &&
+      (status & ~(unsigned)(GNUTLS_CERT_INVALID | GNUTLS_CERT_INVALID_OCSP_STATUS)) == 0)
+    status = 0;
   gnutls_x509_crt_t leaf = NULL;
   bool self_signed = false;
   if (gnutls_x509_crt_init(&leaf) == 0 && gnutls_x509_crt_import(leaf, &certs[0], GNUTLS_X509_FMT_DER) == 0) {
@@ -266,6 +277,270 @@ bool quic_tls_early_data_accepted(quic_tls_session *ts) {
   return (gnutls_session_get_flags(ts->gs) & GNUTLS_SFLAGS_EARLY_DATA) != 0;
 }
 
+/* ---- TLS hooks (issue 4): pfx, CRLs, priorities, client certificates,
+ * key log. ---- */
+
+/* GnuTLS asks what to staple (TLS 1.3: in the Certificate message); the
+ * answer is the session's own, given by ocspRequest.respondWith(). */
+static int staple(gnutls_session_t gs, void *ptr, gnutls_datum_t *out) {
+  QUIC_UNUSED(ptr);
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(gs);
+  quic_tls_session *ts = QUIC_CONTAINER(ref, quic_tls_session, conn_ref);
+  if (ts->ocsp_response == NULL || ts->ocsp_response_len == 0) return GNUTLS_E_NO_CERTIFICATE_STATUS;
+  out->data = gnutls_malloc(ts->ocsp_response_len); /* GnuTLS frees it */
+  if (out->data == NULL) return GNUTLS_E_MEMORY_ERROR;
+  memcpy(out->data, ts->ocsp_response, ts->ocsp_response_len);
+  out->size = (unsigned)ts->ocsp_response_len;
+  return 0;
+}
+
+/* Loads the options beyond key/cert/ca into a context being built. */
+static int load_hook_options(quic_tls_ctx *ctx, const quic_tls_options *o, char *err, size_t errlen) {
+  int rv;
+  ctx->request_cert = o->server && o->request_cert;
+  ctx->keylog = o->keylog;
+  ctx->client_hello = o->server && o->client_hello;
+  ctx->ocsp = o->ocsp;
+  if (o->server && o->ocsp) gnutls_certificate_set_ocsp_status_request_function(ctx->cred, staple, NULL);
+  for (size_t i = 0; i < o->npfx; i++) {
+    gnutls_datum_t d = datum(&o->pfx[i]);
+    const char *pass = o->pfx_passphrases && o->pfx_passphrases[i] ? o->pfx_passphrases[i] : o->passphrase;
+    rv = gnutls_certificate_set_x509_simple_pkcs12_mem(
+        ctx->cred, &d, is_pem(&o->pfx[i]) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER, pass ? pass : "");
+    if (rv < 0) {
+      char what[48];
+      snprintf(what, sizeof(what), "cannot load secure.pfx[%zu]", i);
+      set_err(err, errlen, what, rv);
+      return QUIC_ERR_TLS;
+    }
+  }
+  for (size_t i = 0; i < o->ncrls; i++) {
+    gnutls_datum_t d = datum(&o->crls[i]);
+    rv = gnutls_certificate_set_x509_crl_mem(ctx->cred, &d,
+                                             is_pem(&o->crls[i]) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER);
+    if (rv < 0) {
+      set_err(err, errlen, "cannot load secure.crl", rv);
+      return QUIC_ERR_TLS;
+    }
+  }
+  if (o->priority && *o->priority) {
+    /* lib/config.js maps Node's names onto GnuTLS items; GnuTLS still
+     * has the last word on whether the result is usable. */
+    size_t n = sizeof(PRIORITY) + strlen(o->priority) + 1;
+    char *str = quic_malloc(n);
+    if (str == NULL) {
+      snprintf(err, errlen, "out of memory");
+      return QUIC_ERR_NOMEM;
+    }
+    snprintf(str, n, "%s:%s", PRIORITY, o->priority);
+    const char *pos = NULL;
+    rv = gnutls_priority_init(&ctx->priority, str, &pos);
+    if (rv < 0) {
+      snprintf(err, errlen, "invalid cipher, group or signature algorithm list near '%.40s': %s", pos ? pos : "",
+               gnutls_strerror(rv));
+      ctx->priority = NULL;
+    }
+    quic_free(str);
+    if (rv < 0) return QUIC_ERR_TLS;
+  }
+  return QUIC_OK;
+}
+
+/* NSS key log format: LABEL <client random, hex> <secret, hex>. */
+#define KEYLOG_MAX 8192
+
+static int keylog_line(gnutls_session_t gs, const char *label, const gnutls_datum_t *secret) {
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(gs);
+  quic_tls_session *ts = QUIC_CONTAINER(ref, quic_tls_session, conn_ref);
+  gnutls_datum_t crandom, srandom;
+  gnutls_session_get_random(gs, &crandom, &srandom);
+  size_t need = strlen(label) + 1 + 2 * (size_t)crandom.size + 1 + 2 * (size_t)secret->size + 1;
+  /* Bounded: a handshake logs five or six lines; beyond the cap they are
+   * dropped rather than held. */
+  if (ts->keylog_len + need > KEYLOG_MAX) return 0;
+  if (ts->keylog == NULL && (ts->keylog = quic_malloc(KEYLOG_MAX)) == NULL) return 0;
+  static const char hex[] = "0123456789abcdef";
+  char *p = ts->keylog + ts->keylog_len;
+  size_t l = strlen(label);
+  memcpy(p, label, l);
+  p += l;
+  *p++ = ' ';
+  for (unsigned i = 0; i < crandom.size; i++) {
+    *p++ = hex[crandom.data[i] >> 4];
+    *p++ = hex[crandom.data[i] & 15];
+  }
+  *p++ = ' ';
+  for (unsigned i = 0; i < secret->size; i++) {
+    *p++ = hex[secret->data[i] >> 4];
+    *p++ = hex[secret->data[i] & 15];
+  }
+  *p++ = '\n';
+  ts->keylog_len = (size_t)(p - ts->keylog);
+  return 0;
+}
+
+char *quic_tls_take_keylog(quic_tls_session *ts, size_t *len) {
+  char *out = ts->keylog;
+  *len = ts->keylog_len;
+  ts->keylog = NULL;
+  ts->keylog_len = 0;
+  if (*len == 0) {
+    quic_free(out);
+    return NULL;
+  }
+  return out;
+}
+
+bool quic_tls_wants_hello(quic_tls_session *ts) { return ts->ctx && ts->ctx->client_hello; }
+
+static uint32_t get_be(const uint8_t *p, size_t n) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < n; i++) v = (v << 8) | p[i];
+  return v;
+}
+
+int quic_tls_hello_complete(const uint8_t *data, size_t len) {
+  if (len >= 1 && data[0] != 1) return -1; /* handshake type client_hello */
+  if (len < 4) return 0;
+  return len >= 4 + (size_t)get_be(data + 1, 3) ? 1 : 0;
+}
+
+/* A bounds-checked reader over the message. */
+typedef struct {
+  const uint8_t *p;
+  size_t left;
+  bool bad;
+} reader;
+
+static const uint8_t *take(reader *r, size_t n) {
+  if (r->bad || n > r->left) {
+    r->bad = true;
+    return NULL;
+  }
+  const uint8_t *p = r->p;
+  r->p += n;
+  r->left -= n;
+  return p;
+}
+
+static size_t take_len(reader *r, size_t n) {
+  const uint8_t *p = take(r, n);
+  return p ? get_be(p, n) : 0;
+}
+
+void quic_tls_parse_hello(const uint8_t *data, size_t len, quic_tls_hello *out) {
+  memset(out, 0, sizeof(*out));
+  reader r = {data, len, false};
+  take(&r, 4);                          /* type, length */
+  take(&r, 2 + 32);                     /* legacy_version, random */
+  take(&r, take_len(&r, 1));            /* legacy_session_id */
+  size_t slen = take_len(&r, 2);
+  const uint8_t *suites = take(&r, slen);
+  if (suites && slen % 2 == 0) {
+    out->suites = suites;
+    out->nsuites = slen / 2;
+  }
+  take(&r, take_len(&r, 1));            /* legacy_compression_methods */
+  size_t elen = take_len(&r, 2);
+  const uint8_t *ext = take(&r, elen);
+  if (ext == NULL) return;
+  reader e = {ext, elen, false};
+  while (e.left && !e.bad) {
+    unsigned type = (unsigned)take_len(&e, 2);
+    size_t n = take_len(&e, 2);
+    const uint8_t *body = take(&e, n);
+    if (body == NULL) break;
+    reader b = {body, n, false};
+    if (type == 0) { /* server_name: the first host_name entry */
+      take_len(&b, 2);
+      while (b.left && !b.bad) {
+        unsigned kind = (unsigned)take_len(&b, 1);
+        size_t nl = take_len(&b, 2);
+        const uint8_t *name = take(&b, nl);
+        if (name && kind == 0 && nl < sizeof(out->servername) && !memchr(name, 0, nl)) {
+          memcpy(out->servername, name, nl);
+          out->servername[nl] = 0;
+          break;
+        }
+      }
+    } else if (type == 5) { /* status_request */
+      out->status_request = true;
+    } else if (type == 16) { /* application_layer_protocol_negotiation */
+      size_t al = take_len(&b, 2);
+      const uint8_t *list = take(&b, al);
+      if (list) {
+        out->alpn = list;
+        out->alpnlen = al;
+      }
+    }
+  }
+}
+
+const char *quic_tls_suite_name(unsigned code) {
+  switch (code) {
+  case 0x1301: return "TLS_AES_128_GCM_SHA256";
+  case 0x1302: return "TLS_AES_256_GCM_SHA384";
+  case 0x1303: return "TLS_CHACHA20_POLY1305_SHA256";
+  case 0x1304: return "TLS_AES_128_CCM_SHA256";
+  case 0x1305: return "TLS_AES_128_CCM_8_SHA256";
+  default: return NULL;
+  }
+}
+
+int quic_tls_session_set_ctx(quic_tls_session *ts, quic_tls_ctx *ctx) {
+  if (!ctx->server) return QUIC_ERR_INVALID;
+  if (gnutls_credentials_set(ts->gs, GNUTLS_CRD_CERTIFICATE, ctx->cred) != 0) return QUIC_ERR_TLS;
+  if ((ctx->priority ? gnutls_priority_set(ts->gs, ctx->priority)
+                     : gnutls_priority_set_direct(ts->gs, PRIORITY, NULL)) != 0)
+    return QUIC_ERR_TLS;
+  if (ctx->nalpn &&
+      gnutls_alpn_set_protocols(ts->gs, ctx->alpn, ctx->nalpn, GNUTLS_ALPN_MANDATORY | GNUTLS_ALPN_SERVER_PRECEDENCE) != 0)
+    return QUIC_ERR_TLS;
+  gnutls_certificate_server_set_request(ts->gs, !ctx->request_cert ? GNUTLS_CERT_IGNORE
+                                                : ctx->reject_unauthorized ? GNUTLS_CERT_REQUIRE
+                                                                           : GNUTLS_CERT_REQUEST);
+  /* The key log stays as the listen() options set it. The first context
+   * stays referenced too: its ticket key and anti-replay memory remain in
+   * use by this session. */
+  quic_tls_ctx_ref(ctx);
+  if (ts->first_ctx == NULL) ts->first_ctx = ts->ctx;
+  else quic_tls_ctx_unref(ts->ctx);
+  ts->ctx = ctx;
+  return QUIC_OK;
+}
+
+bool quic_tls_wants_ocsp(quic_tls_session *ts) { return ts->ctx && ts->ctx->server && ts->ctx->ocsp; }
+
+const uint8_t *quic_tls_ocsp_certificate(quic_tls_session *ts, bool issuer, size_t *len) {
+  gnutls_datum_t d = {0};
+  if (gnutls_certificate_get_crt_raw(ts->ctx->cred, 0, issuer ? 1 : 0, &d) < 0 || d.size == 0) return NULL;
+  *len = d.size;
+  return d.data;
+}
+
+int quic_tls_set_ocsp_response(quic_tls_session *ts, const uint8_t *data, size_t len) {
+  quic_free(ts->ocsp_response);
+  ts->ocsp_response = NULL;
+  ts->ocsp_response_len = 0;
+  if (len == 0) return QUIC_OK;
+  if ((ts->ocsp_response = quic_malloc(len)) == NULL) return QUIC_ERR_NOMEM;
+  memcpy(ts->ocsp_response, data, len);
+  ts->ocsp_response_len = len;
+  return QUIC_OK;
+}
+
+const uint8_t *quic_tls_ocsp_received(quic_tls_session *ts, size_t *len) {
+  gnutls_datum_t d = {0};
+  if (ts->ctx->server) return NULL;
+  /* TLS 1.3 staples per certificate; index 0 is the leaf. */
+  int rv = gnutls_ocsp_status_request_get2(ts->gs, 0, &d);
+  if (rv < 0 || d.size == 0) return NULL;
+  *len = d.size;
+  return d.data;
+}
+
+/* ---- end of TLS hooks ---- */
+
 int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, size_t errlen) {
   int rv;
   quic_tls_ctx *ctx = quic_calloc(1, sizeof(*ctx));
@@ -298,7 +573,8 @@ int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, s
       snprintf(err, errlen, "secure.key[%zu] and secure.cert[%zu] must both be PEM or both DER", i, i);
       goto fail;
     }
-    rv = gnutls_certificate_set_x509_key_mem2(ctx->cred, &c, &k, fmt, o->passphrase, 0);
+    const char *pass = o->key_passphrases && o->key_passphrases[i] ? o->key_passphrases[i] : o->passphrase;
+    rv = gnutls_certificate_set_x509_key_mem2(ctx->cred, &c, &k, fmt, pass, 0);
     if (rv < 0) {
       set_err(err, errlen, "cannot load secure.key / secure.cert", rv);
       goto fail;
@@ -313,6 +589,7 @@ int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, s
       goto fail;
     }
   }
+  if (load_hook_options(ctx, o, err, errlen) != QUIC_OK) goto fail;
   if (o->ncas == 0 && !o->server) {
     /* Like Node: the system store plus NODE_EXTRA_CA_CERTS. A missing system
      * store is not fatal; verification then fails with a clear code. */
@@ -320,7 +597,7 @@ int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, s
     if (o->extra_ca_file && *o->extra_ca_file)
       (void)gnutls_certificate_set_x509_trust_file(ctx->cred, o->extra_ca_file, GNUTLS_X509_FMT_PEM);
   }
-  if (o->server && o->nkeys == 0) {
+  if (o->server && o->nkeys == 0 && o->npfx == 0) {
     snprintf(err, errlen, "a server needs secure.key and secure.cert");
     goto fail;
   }
@@ -339,6 +616,7 @@ void quic_tls_ctx_ref(quic_tls_ctx *ctx) { ctx->refs++; }
 void quic_tls_ctx_unref(quic_tls_ctx *ctx) {
   if (ctx == NULL || --ctx->refs > 0) return;
   if (ctx->cred) gnutls_certificate_free_credentials(ctx->cred);
+  if (ctx->priority) gnutls_priority_deinit(ctx->priority);
   quic_free(ctx->alpn);
   quic_free(ctx->alpn_buf);
   if (ctx->anti_replay) gnutls_anti_replay_deinit(ctx->anti_replay);
@@ -357,7 +635,9 @@ int quic_tls_session_init(quic_tls_session *ts, quic_tls_ctx *ctx, ngtcp2_crypto
   quic_tls_ctx_ref(ctx);
   ts->conn_ref.get_conn = get_conn;
   ts->conn_ref.user_data = user;
-  if (gnutls_priority_set_direct(ts->gs, PRIORITY, NULL) != 0) goto fail;
+  if ((ctx->priority ? gnutls_priority_set(ts->gs, ctx->priority)
+                     : gnutls_priority_set_direct(ts->gs, PRIORITY, NULL)) != 0)
+    goto fail;
   int rv = ctx->server ? ngtcp2_crypto_gnutls_configure_server_session(ts->gs)
                        : ngtcp2_crypto_gnutls_configure_client_session(ts->gs);
   if (rv != 0) goto fail;
@@ -370,6 +650,10 @@ int quic_tls_session_init(quic_tls_session *ts, quic_tls_ctx *ctx, ngtcp2_crypto
     if (gnutls_alpn_set_protocols(ts->gs, ctx->alpn, ctx->nalpn, aflags) != 0) goto fail;
   }
   if (resumption_session_init(ts) != QUIC_OK) goto fail;
+  if (ctx->server && ctx->request_cert)
+    gnutls_certificate_server_set_request(ts->gs, ctx->reject_unauthorized ? GNUTLS_CERT_REQUIRE : GNUTLS_CERT_REQUEST);
+  if (ctx->keylog) gnutls_session_set_keylog_function(ts->gs, keylog_line);
+  if (!ctx->server && ctx->ocsp && gnutls_ocsp_status_request_enable_client(ts->gs, NULL, 0, NULL) < 0) goto fail;
   if (!ctx->server) {
     if (sni && *sni && gnutls_server_name_set(ts->gs, GNUTLS_NAME_DNS, sni, strlen(sni)) != 0) goto fail;
     if (verify_name && (ts->verify_name = quic_strdup(verify_name)) == NULL) goto fail;
@@ -387,6 +671,8 @@ void quic_tls_session_free(quic_tls_session *ts) {
   ts->gs = NULL;
   if (ts->ctx) quic_tls_ctx_unref(ts->ctx);
   ts->ctx = NULL;
+  if (ts->first_ctx) quic_tls_ctx_unref(ts->first_ctx);
+  ts->first_ctx = NULL;
   quic_free(ts->verify_name);
   ts->verify_name = NULL;
   quic_free(ts->sni);
@@ -394,6 +680,12 @@ void quic_tls_session_free(quic_tls_session *ts) {
   quic_free(ts->ticket);
   ts->ticket = NULL;
   ts->ticket_len = 0;
+  quic_free(ts->keylog);
+  ts->keylog = NULL;
+  ts->keylog_len = 0;
+  quic_free(ts->ocsp_response);
+  ts->ocsp_response = NULL;
+  ts->ocsp_response_len = 0;
 }
 
 void *quic_tls_native_handle(quic_tls_session *ts) { return ts->gs; }

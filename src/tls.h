@@ -32,6 +32,18 @@ typedef struct quic_tls_options {
   const uint8_t *ticket_keys;
   size_t ticket_keys_len;
   uint32_t session_timeout_s;
+  /* TLS hooks (issue 4). */
+  const char *const *key_passphrases; /* nkeys entries, each NULL (use passphrase) or a string */
+  const quic_blob *pfx;       /* PKCS#12 (DER or PEM) holding a key and its chain */
+  size_t npfx;
+  const char *const *pfx_passphrases; /* npfx entries, each NULL (use passphrase) or a string */
+  const quic_blob *crls;      /* revocation lists checked with the peer's chain */
+  size_t ncrls;
+  const char *priority;       /* extra GnuTLS priority items (ciphers, groups, sigalgs) or NULL */
+  bool request_cert;          /* server: ask the client for a certificate */
+  bool keylog;                /* collect NSS key log lines */
+  bool client_hello;          /* server: hold the ClientHello for the application */
+  bool ocsp;                  /* server: staple what the application gives; client: ask for it */
 } quic_tls_options;
 
 /* Credentials and settings shared by every session made from one listen()
@@ -46,6 +58,7 @@ void quic_tls_ctx_unref(quic_tls_ctx *ctx);
 typedef struct quic_tls_session {
   gnutls_session_t gs;            /* owned */
   quic_tls_ctx *ctx;              /* reference */
+  quic_tls_ctx *first_ctx;        /* reference; the listen() context after clientHello.done() switched */
   ngtcp2_crypto_conn_ref conn_ref; /* gnutls' session pointer points here */
   char *verify_name;              /* owned; client: name checked against the cert */
   char *sni;                      /* owned; client: the server name sent */
@@ -57,6 +70,11 @@ typedef struct quic_tls_session {
   size_t ticket_len;
   bool resuming;                  /* client: started from a saved ticket */
   uint32_t ticket_lifetime;       /* client: of the ticket being received, seconds */
+  /* TLS hooks (issue 4). */
+  char *keylog;                   /* owned: NSS key log lines not yet taken */
+  size_t keylog_len;
+  uint8_t *ocsp_response;         /* owned: server, the response to staple */
+  size_t ocsp_response_len;
 } quic_tls_session;
 
 /* sni: server name to send (client; NULL for none). verify_name: what the
@@ -94,6 +112,43 @@ const uint8_t *quic_tls_ticket(quic_tls_session *ts, size_t *len);
 /* After the handshake: the session was resumed / 0-RTT data was accepted. */
 bool quic_tls_resumed(quic_tls_session *ts);
 bool quic_tls_early_data_accepted(quic_tls_session *ts);
+/* Takes the NSS key log lines collected so far (the caller frees them with
+ * quic_free); NULL if none. */
+char *quic_tls_take_keylog(quic_tls_session *ts, size_t *len);
+
+/* Server: whether sessions hold the ClientHello until the application
+ * says done (secure.clientHello). */
+bool quic_tls_wants_hello(quic_tls_session *ts);
+/* 1 when data (the start of the Initial CRYPTO stream) holds a whole
+ * ClientHello, 0 when more is needed, -1 when it is no ClientHello. */
+int quic_tls_hello_complete(const uint8_t *data, size_t len);
+
+/* What the application sees of a held ClientHello; pointers borrow data. */
+typedef struct quic_tls_hello {
+  char servername[256];       /* SNI host name, or empty */
+  const uint8_t *alpn;        /* the client's ALPN list, wire format */
+  size_t alpnlen;
+  const uint8_t *suites;      /* cipher suite code points, 2 bytes each */
+  size_t nsuites;
+  bool status_request;        /* the client asked for OCSP stapling */
+} quic_tls_hello;
+/* Parses a complete ClientHello; fields it cannot read stay empty (GnuTLS
+ * judges the message when the handshake resumes). */
+void quic_tls_parse_hello(const uint8_t *data, size_t len, quic_tls_hello *out);
+/* The IANA name of a TLS 1.3 suite code point, or NULL. */
+const char *quic_tls_suite_name(unsigned code);
+/* Moves a session paused on its ClientHello onto other credentials, before
+ * the handshake resumes. */
+int quic_tls_session_set_ctx(quic_tls_session *ts, quic_tls_ctx *ctx);
+
+/* OCSP (secure.ocsp). Server: whether it staples, the DER of its first
+ * certificate and of that certificate's issuer when the chain holds it
+ * (borrowed from the credentials), and the response to staple (copied).
+ * Client: the stapled response received (borrowed), or NULL. */
+bool quic_tls_wants_ocsp(quic_tls_session *ts);
+const uint8_t *quic_tls_ocsp_certificate(quic_tls_session *ts, bool issuer, size_t *len);
+int quic_tls_set_ocsp_response(quic_tls_session *ts, const uint8_t *data, size_t len);
+const uint8_t *quic_tls_ocsp_received(quic_tls_session *ts, size_t *len);
 
 /* Fills n bytes of cryptographically strong randomness. */
 int quic_tls_random(void *buf, size_t n);

@@ -200,9 +200,9 @@ test('new SessionConfig: secure, hostname and other options', () => {
 
 test('new SessionConfig: unsupported options throw ERR_QUIC_UNSUPPORTED', () => {
   const cases = [
-    ['secure.ocsp true', { alpn: ALPN, secure: { ocsp: true } }],
-    ['secure.clientHello true', { alpn: ALPN, secure: { clientHello: true } }],
-    ['secure.keylog true', { alpn: ALPN, secure: { keylog: true } }],
+    ['secure.pskCallback', { alpn: ALPN, secure: { pskCallback: () => {} } }],
+    ['secure.secureOptions', { alpn: ALPN, secure: { secureOptions: 4 } }],
+    ['secure.enableTLSTrace true', { alpn: ALPN, secure: { enableTLSTrace: true } }],
     ['qlog true', { alpn: ALPN, qlog: true }],
   ];
   for (const [label, opts] of cases) {
