@@ -135,6 +135,10 @@ static void respond(quic_stream *st) {
 
 void fuzz_server_events(quic_wrap *w, void *user) {
   (void)user;
+  fuzz_app_events(w, true);
+}
+
+void fuzz_app_events(quic_wrap *w, bool server) {
   static uint8_t sink[65536];
   for (size_t i = 0; i < w->nevents; i++) {
     quic_event *e = &w->events[i];
@@ -152,7 +156,7 @@ void fuzz_server_events(quic_wrap *w, void *user) {
         st->hb_head = b->next;
         if (st->hb_head == NULL) st->hb_tail = NULL;
         quic_free(b);
-        if (request && !(st->flags & QUIC_STREAM_UNI)) respond(st);
+        if (server && request && !(st->flags & QUIC_STREAM_UNI)) respond(st);
       }
       break;
     case QUIC_E_STREAM_CLOSE:

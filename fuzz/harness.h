@@ -36,8 +36,10 @@ void fuzz_on_closed(quic_wrap *w, void *user);
  * 1 ms tick) is spent. */
 void fuzz_run_until(bool *done, int max_iterations);
 
-/* The server's side of an application: reads all stream data, takes
- * header blocks, answers HTTP/3 requests, releases closed streams. */
+/* A plain application: reads all stream data, takes header blocks (and,
+ * as a server, answers HTTP/3 requests), releases closed streams, takes
+ * datagrams. fuzz_server_events is it as a wrap's deliver hook. */
+void fuzz_app_events(quic_wrap *w, bool server);
 void fuzz_server_events(quic_wrap *w, void *user);
 
 #endif

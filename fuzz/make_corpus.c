@@ -279,6 +279,79 @@ static void h3_seed(const char *dir, const char *name, int nreq, const char *req
   save(dir, name, &out);
 }
 
+/* Responses as nghttp3's server writes them, to the request nghttp3's
+ * client wrote: for fuzz_stream's reverse mode (the client parses them). */
+static int64_t server_stream_of_request = -1;
+
+static int on_begin_headers(nghttp3_conn *conn, int64_t id, void *user, void *stream_user) {
+  (void)conn;
+  (void)user;
+  (void)stream_user;
+  server_stream_of_request = id;
+  return 0;
+}
+
+static void collect(nghttp3_conn *c, buf *streams, bool *fins) {
+  for (;;) {
+    int64_t id;
+    int fin;
+    nghttp3_vec v[16];
+    nghttp3_ssize n = nghttp3_conn_writev_stream(c, &id, &fin, v, 16);
+    if (n < 0) abort();
+    if (id < 0) break;
+    size_t total = 0;
+    for (nghttp3_ssize k = 0; k < n; k++) {
+      put(&streams[id % 16], v[k].base, v[k].len);
+      total += v[k].len;
+    }
+    if (fin) fins[id % 16] = true;
+    if (nghttp3_conn_add_write_offset(c, id, total) != 0) abort();
+    if (total == 0 && !fin) break;
+  }
+}
+
+static void h3_response_seed(const char *dir, const char *name, bool informational, const char *resp_body,
+                             bool trailers) {
+  nghttp3_conn *cl, *sv;
+  nghttp3_callbacks ccb, scb;
+  memset(&ccb, 0, sizeof(ccb));
+  memset(&scb, 0, sizeof(scb));
+  scb.begin_headers = on_begin_headers;
+  nghttp3_settings set;
+  nghttp3_settings_default(&set);
+  if (nghttp3_conn_client_new(&cl, &ccb, &set, quic_mem_nghttp3(), NULL) != 0 ||
+      nghttp3_conn_server_new(&sv, &scb, &set, quic_mem_nghttp3(), NULL) != 0)
+    abort();
+  nghttp3_conn_bind_control_stream(cl, 2);
+  nghttp3_conn_bind_qpack_streams(cl, 6, 10);
+  nghttp3_conn_bind_control_stream(sv, 3);
+  nghttp3_conn_bind_qpack_streams(sv, 7, 11);
+  nghttp3_nv get[] = {NV(":method", "GET"), NV(":scheme", "https"), NV(":authority", "localhost"), NV(":path", "/")};
+  if (nghttp3_conn_submit_request(cl, 0, get, 4, NULL, NULL) != 0) abort();
+  static buf cs[16], ss[16];
+  static bool cf[16], sf[16];
+  for (int i = 0; i < 16; i++) cs[i].len = ss[i].len = 0, cf[i] = sf[i] = false;
+  collect(cl, cs, cf);
+  server_stream_of_request = -1;
+  if (nghttp3_conn_read_stream(sv, 0, cs[0].data, cs[0].len, cf[0]) < 0 || server_stream_of_request != 0) abort();
+  nghttp3_nv info[] = {NV(":status", "103"), NV("link", "</style.css>; rel=preload")};
+  nghttp3_nv ok[] = {NV(":status", "200"), NV("content-type", "text/plain"), NV("server", "make_corpus")};
+  if (informational && nghttp3_conn_submit_info(sv, 0, info, 2) != 0) abort();
+  nghttp3_data_reader dr = {read_body};
+  body = resp_body;
+  want_trailers = trailers;
+  if (nghttp3_conn_submit_response(sv, 0, ok, 3, resp_body ? &dr : NULL) != 0) abort();
+  collect(sv, ss, sf);
+  nghttp3_conn_del(cl);
+  nghttp3_conn_del(sv);
+  buf out;
+  out.len = 0;
+  uint8_t flags = 1 | 2;
+  put(&out, &flags, 1);
+  put_record(&out, sf[0] ? 2 : 0, ss[0].data, ss[0].len);
+  save(dir, name, &out);
+}
+
 static void raw_seeds(const char *dir) {
   buf out;
   out.len = 0;
@@ -297,6 +370,14 @@ static void raw_seeds(const char *dir) {
   put_record(&out, 1 | 4, (const uint8_t *)"\x02", 1);              /* h3: a second QPACK encoder stream */
   put_record(&out, 16, (const uint8_t *)"\x01\x00", 2);             /* empty HEADERS, then reset */
   save(dir, "h3-odd-streams", &out);
+  /* Reverse: the server answers the client's streams and opens its own. */
+  out.len = 0;
+  flags = 2;
+  put(&out, &flags, 1);
+  put_record(&out, 2, (const uint8_t *)"pong\n", 5);               /* answer on client stream 0, FIN */
+  put_record(&out, 4 | 16, (const uint8_t *)"half", 4);             /* answer on stream 4, then reset */
+  put_record(&out, 1 | 2, (const uint8_t *)"from the server", 15);  /* server uni stream, FIN */
+  save(dir, "raw-reverse", &out);
 }
 
 int main(int argc, char **argv) {
@@ -314,6 +395,9 @@ int main(int argc, char **argv) {
   h3_seed(stream, "h3-two-posts", 2, "a=1&b=2", false, false);
   h3_seed(stream, "h3-post-trailers", 1, "x", false, true);
   h3_seed(stream, "h3-second-control-stream", 1, NULL, true, false);
+  h3_response_seed(stream, "h3-response", false, "hello\n", false);
+  h3_response_seed(stream, "h3-response-103-trailers", true, "body", true);
+  h3_response_seed(stream, "h3-response-no-body", false, NULL, false);
   raw_seeds(stream);
   printf("make_corpus: seeds written under %s\n", argv[1]);
   return 0;
