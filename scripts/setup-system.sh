@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages quic needs: ngtcp2 >= 1.11 and nghttp3 >= 1.8
 # with GnuTLS crypto glue, a C toolchain, and the independent QUIC peers used
-# by the tests. On Debian 12 these come from bookworm-backports, which this
+# by the tests, and clang with its compiler-rt (libFuzzer, ASan, UBSan) for
+# fuzz/. On Debian 12 these come from bookworm-backports, which this
 # script enables by reusing the mirror already configured for bookworm (no
 # host name is written here). Newer Debian releases carry them directly.
 set -euo pipefail
@@ -16,7 +17,8 @@ codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 
 pkgs=(build-essential python3 pkg-config
       libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev libgnutls28-dev
-      ngtcp2-server ngtcp2-client libuv1-dev chromium)
+      ngtcp2-server ngtcp2-client libuv1-dev chromium
+      clang libclang-rt-dev)
 pkgs+=("$@")
 
 apt_target=()

@@ -16,7 +16,9 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// Every file must end with no native memory, handles or sessions left.
+const leakCheck = path.join(dir, 'common', 'leak-check.js');
 const r = spawnSync(process.execPath,
-  ['--test', '--test-concurrency=1', '--test-timeout=180000', '--test-reporter=spec', ...files],
+  ['--require', leakCheck, '--test', '--test-concurrency=1', '--test-timeout=180000', '--test-reporter=spec', ...files],
   { stdio: 'inherit' });
 process.exit(r.status ?? 1);

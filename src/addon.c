@@ -9,6 +9,9 @@ static napi_value live_bytes(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_create_object(env, &o));
   quic_napi_set(env, o, "bytes", quic_napi_number(env, (double)quic_mem_live_bytes()));
   quic_napi_set(env, o, "allocations", quic_napi_number(env, (double)quic_mem_live_allocs()));
+  quic_napi_set(env, o, "handles", quic_napi_number(env, (double)quic_live_count(QUIC_LIVE_HANDLES)));
+  quic_napi_set(env, o, "sessions", quic_napi_number(env, (double)quic_live_count(QUIC_LIVE_SESSIONS)));
+  quic_napi_set(env, o, "endpoints", quic_napi_number(env, (double)quic_live_count(QUIC_LIVE_ENDPOINTS)));
   return o;
 }
 

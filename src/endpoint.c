@@ -332,6 +332,8 @@ static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p) {
   accept_initial(ep, p);
 }
 
+void quic_endpoint_receive(quic_endpoint *ep, quic_rx_pkt *p) { handle_packet(ep, p); }
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   quic_endpoint *ep = QUIC_CONTAINER(h, quic_endpoint, poll);
   quic_wrap *w = ep->wrap;
@@ -441,6 +443,8 @@ int quic_wrap_new(quic_wrap **out, uv_loop_t *loop, const quic_endpoint_config *
   w->user = user;
   uv_idle_init(loop, &w->idle);
   w->handles = 1;
+  quic_live_add(QUIC_LIVE_HANDLES, 1);
+  quic_live_add(QUIC_LIVE_ENDPOINTS, 1);
   *out = w;
   return QUIC_OK;
 
@@ -472,6 +476,7 @@ int quic_wrap_bind(quic_wrap *w, int *sys_errno) {
   }
   ep->poll_init = true;
   w->handles++;
+  quic_live_add(QUIC_LIVE_HANDLES, 1);
   ep->poll_events = 0;
   update_poll(ep);
   ep->bound = true;
@@ -489,6 +494,7 @@ int quic_wrap_listen(quic_wrap *w, quic_session_config *cfg) {
 static void on_handle_closed(uv_handle_t *h) {
   quic_wrap *w = h->data;
   w->handles--;
+  quic_live_add(QUIC_LIVE_HANDLES, -1);
   quic_wrap_destroy(w);
 }
 
@@ -537,5 +543,6 @@ void quic_wrap_destroy(quic_wrap *w) {
   void *user = w->user;
   quic_free(ep);
   quic_free(w);
+  quic_live_add(QUIC_LIVE_ENDPOINTS, -1);
   if (closed) closed(NULL, user);
 }

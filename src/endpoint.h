@@ -160,6 +160,10 @@ void quic_endpoint_session_gone(quic_endpoint *ep, quic_session *s);
  * simulated tx loss and counts stats. */
 int quic_endpoint_send(quic_endpoint *ep, const quic_addr *remote, const uint8_t *data, size_t len,
                        size_t segsize, uint8_t ecn);
+/* One received datagram through the whole receive path (routing, accept,
+ * resets), as on_poll does for each datagram of a batch; the caller flushes
+ * afterwards. fuzz/ calls it with arbitrary bytes. */
+void quic_endpoint_receive(quic_endpoint *ep, quic_rx_pkt *p);
 void quic_endpoint_wait_writable(quic_endpoint *ep, quic_session *s);
 void quic_endpoint_gen_cid(quic_endpoint *ep, ngtcp2_cid *cid, uint8_t *reset_token);
 

@@ -65,6 +65,13 @@ char *quic_strdup(const char *s) {
 int64_t quic_mem_live_bytes(void) { return atomic_load(&live_bytes); }
 int64_t quic_mem_live_allocs(void) { return atomic_load(&live_allocs); }
 
+static _Atomic int64_t live_objects[QUIC_LIVE_KINDS];
+
+void quic_live_add(quic_live_kind k, int delta) {
+  atomic_fetch_add_explicit(&live_objects[k], delta, memory_order_relaxed);
+}
+int64_t quic_live_count(quic_live_kind k) { return atomic_load(&live_objects[k]); }
+
 static void *m_malloc(size_t n, void *u) { (void)u; return quic_malloc(n); }
 static void m_free(void *p, void *u) { (void)u; quic_free(p); }
 static void *m_calloc(size_t n, size_t s, void *u) { (void)u; return quic_calloc(n, s); }

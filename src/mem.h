@@ -23,4 +23,11 @@ const nghttp3_mem *quic_mem_nghttp3(void);
 int64_t quic_mem_live_bytes(void);
 int64_t quic_mem_live_allocs(void);
 
+/* Live core objects, for the same leak checks: libuv handles the core has
+ * initialised and not yet seen closed, sessions not yet freed, endpoints
+ * not yet freed. */
+typedef enum { QUIC_LIVE_HANDLES, QUIC_LIVE_SESSIONS, QUIC_LIVE_ENDPOINTS, QUIC_LIVE_KINDS } quic_live_kind;
+void quic_live_add(quic_live_kind k, int delta);
+int64_t quic_live_count(quic_live_kind k);
+
 #endif

@@ -848,6 +848,8 @@ static void on_timer_closed(uv_handle_t *h) {
   quic_free(s);
   w->live_sessions--;
   w->handles--;
+  quic_live_add(QUIC_LIVE_SESSIONS, -1);
+  quic_live_add(QUIC_LIVE_HANDLES, -1);
   if (w->free_pending) quic_wrap_destroy(w);
 }
 
@@ -887,6 +889,8 @@ static quic_session *session_alloc(quic_wrap *w, bool server) {
   quic_list_push(&w->sessions, &s->wrap_link);
   w->live_sessions++;
   w->handles++;
+  quic_live_add(QUIC_LIVE_SESSIONS, 1);
+  quic_live_add(QUIC_LIVE_HANDLES, 1);
   return s;
 }
 

@@ -8,6 +8,7 @@ const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 const os = require('node:os');
 const fs = require('node:fs');
+const { peerEnv } = require('./common');
 
 const dir = path.join(__dirname, 'c');
 const fixtures = path.join(__dirname, 'fixtures');
@@ -15,12 +16,12 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), 'quic-core-'));
 
 function buildAndRun(name, extra) {
   const bin = path.join(out, name);
-  const b = spawnSync('make', ['-s', `OUT=${bin}`, ...extra], { cwd: dir, encoding: 'utf8', timeout: 120000 });
+  const b = spawnSync('make', ['-s', `OUT=${bin}`, ...extra], { cwd: dir, encoding: 'utf8', timeout: 120000, env: peerEnv() });
   assert.strictEqual(b.status, 0, `build failed:\n${b.stdout}\n${b.stderr}`);
   assert.strictEqual(b.stderr.includes('warning'), false, b.stderr);
   const r = spawnSync(bin, [fixtures], {
     encoding: 'utf8', timeout: 60000,
-    env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1', UBSAN_OPTIONS: 'halt_on_error=1' },
+    env: peerEnv({ ASAN_OPTIONS: 'detect_leaks=1', UBSAN_OPTIONS: 'halt_on_error=1' }),
   });
   assert.strictEqual(r.status, 0, `${name} failed:\n${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /1 MB echoed through the C core without Node\.js; 0 live bytes/);

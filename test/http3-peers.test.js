@@ -11,13 +11,13 @@ const dgram = require('node:dgram');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { quic, certs, readAll, sha256, randomBytes, within } = require('./common');
+const { quic, certs, readAll, sha256, randomBytes, within, peerEnv } = require('./common');
 
 const T = 20000;
 const fixtures = path.join(__dirname, 'fixtures');
 
 function requireBinary(name) {
-  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8', env: peerEnv() });
   assert.strictEqual(r.status, 0, `${name} is not installed: run scripts/setup.sh`);
   return r.stdout.trim();
 }
@@ -33,7 +33,7 @@ async function freePort() {
 
 function run(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: peerEnv(), ...opts });
     let out = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { out += d; });
@@ -84,7 +84,7 @@ test('our HTTP/3 client fetches from gtlsserver (ngtcp2 example server) serving 
   const port = await freePort();
   const child = spawn(gtlsserver, ['-q', `--htdocs=${dir}`, '127.0.0.1', String(port),
                                    path.join(fixtures, 'server-key.pem'), path.join(fixtures, 'server-cert.pem')],
-                      { stdio: 'ignore' });
+                      { stdio: 'ignore', env: peerEnv() });
   const client = new quic.Endpoint();
   try {
     // The server needs a moment to bind: retry the handshake a few times.
@@ -146,6 +146,7 @@ test('headless chromium loads a page from our HTTP/3 server over h3', async () =
   try {
     browser = await chromium.launchPersistentContext(userDataDir, {
       executablePath,
+      env: peerEnv(),
       headless: true,
       args: [
         '--no-sandbox', '--headless', '--disable-background-networking', '--disable-component-update',

@@ -89,4 +89,18 @@ function randomBytes(n, seed = 1) {
   return out;
 }
 
-module.exports = { quic, certs, ALPN, makeServer, connect, sha256, hashOf, readAll, within, randomBytes, fixture };
+// Environment for programs that are not Node.js (peers, compilers): under
+// `npm run test:asan` the ASan runtime is preloaded into Node.js, and these
+// must not get it.
+function peerEnv(extra = {}) {
+  const env = { ...process.env };
+  if (process.env.QUIC_ASAN) {
+    delete env.LD_PRELOAD;
+    delete env.ASAN_OPTIONS;
+    delete env.UBSAN_OPTIONS;
+  }
+  return { ...env, ...extra };
+}
+
+module.exports = { quic, certs, ALPN, makeServer, connect, sha256, hashOf, readAll, within, randomBytes, fixture,
+                   peerEnv };
