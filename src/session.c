@@ -510,6 +510,14 @@ static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
     if (p && p->stateless_reset_token_present &&
         quic_endpoint_add_reset_token(s->wrap->ep, p->stateless_reset_token, s) == QUIC_OK)
       s->reset_tokens = true;
+    /* Test-only switch (test/hostile.test.js): act as a peer that ignores
+     * the server's per-stream credit, so the server's FLOW_CONTROL_ERROR
+     * path can be tested. Streams opened from now on take these limits. */
+    const char *greedy = getenv("QUIC_TEST_IGNORE_STREAM_CREDIT");
+    if (p && greedy && *greedy && *greedy != '0') {
+      ngtcp2_transport_params *wp = (ngtcp2_transport_params *)p;
+      wp->initial_max_stream_data_bidi_remote = wp->initial_max_stream_data_uni = (uint64_t)1 << 30;
+    }
   }
   s->counters.handshake_completed_at = quic_now();
   session_event(s, QUIC_EV_HANDSHAKE);
@@ -682,9 +690,9 @@ void quic_session_destroy(quic_session *s) {
 static quic_session *session_alloc(quic_wrap *w, bool server) {
   quic_session *s = quic_calloc(1, sizeof(*s));
   if (s == NULL) return NULL;
-  s->tx_buf = quic_malloc(TX_BUF_SIZE);
-  if (s->tx_buf == NULL || quic_keymap_init(&s->streams) != QUIC_OK) {
-    quic_free(s->tx_buf);
+  /* tx_buf waits for the first flush: a server session whose first packet
+   * is junk never needs one, and a flood of those stays small. */
+  if (quic_keymap_init(&s->streams) != QUIC_OK) {
     quic_free(s);
     return NULL;
   }
@@ -902,6 +910,10 @@ static bool send_train(quic_session *s, size_t len, size_t seg, const quic_addr 
 
 void quic_session_flush(quic_session *s) {
   if (s->state >= QUIC_SESSION_CLOSING || s->tx_blocked) return;
+  if (s->tx_buf == NULL && (s->tx_buf = quic_malloc(TX_BUF_SIZE)) == NULL) {
+    handle_liberr(s, NGTCP2_ERR_NOMEM);
+    return;
+  }
   if (s->tx_len) {
     size_t len = s->tx_len;
     s->tx_len = 0;

@@ -149,7 +149,7 @@ typedef struct quic_session {
   bool tx_blocked;        /* the socket returned EAGAIN */
 
   /* A train that could not be sent because the socket was full. */
-  uint8_t *tx_buf;        /* owned, QUIC_TX_BUF bytes */
+  uint8_t *tx_buf;        /* owned, TX_BUF_SIZE bytes; allocated at the first flush */
   size_t tx_len, tx_seg;
   quic_addr tx_remote;
   uint8_t tx_ecn;
