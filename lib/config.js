@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const binding = require('./binding');
 const { codes } = require('./errors');
 const {
-  validateObject, validateString, validateBoolean, validateInteger, validateProbability, toBuffer,
+  validateNotRevoked, validateObject, validateString, validateBoolean, validateInteger, validateProbability, toBuffer,
 } = require('./validate');
 
 const C = binding.constants;
@@ -23,10 +23,12 @@ function unsupported(what, why) {
 
 function readAddress(value, name, defaults) {
   if (value === undefined) return { ...defaults };
+  validateNotRevoked(value, name);
   if (value instanceof net.SocketAddress) {
     return { address: value.address, port: value.port, family: value.family };
   }
   validateObject(value, name);
+  if (value.address !== undefined) validateString(value.address, `${name}.address`);
   const family = value.family === undefined ? (net.isIPv6(value.address || '') ? 'ipv6' : 'ipv4') : value.family;
   if (family !== 'ipv4' && family !== 'ipv6') {
     throw codes.ERR_INVALID_ARG_VALUE(`${name}.family`, family, "must be 'ipv4' or 'ipv6'");
@@ -139,9 +141,16 @@ class EndpointConfig {
   }
 }
 
+// Longest key, certificate or CA lists and ALPN lists accepted.
+const MAX_PEM_LIST = 65536;
+const MAX_ALPN_LIST = 1024;
+
 function toBufferList(value, name) {
   if (value === undefined) return undefined;
+  validateNotRevoked(value, name);
   const list = Array.isArray(value) ? value : [value];
+  // A bound, so a huge (sparse) array cannot stall the thread.
+  if (list.length > MAX_PEM_LIST) throw codes.ERR_OUT_OF_RANGE(`${name}.length`, `<= ${MAX_PEM_LIST}`, list.length);
   return list.map((v, i) => {
     if (v != null && typeof v === 'object' && !Array.isArray(v) && 'pem' in v) {
       // Node's { pem, passphrase } form for keys.
@@ -152,8 +161,10 @@ function toBufferList(value, name) {
 }
 
 function encodeAlpn(alpn) {
+  validateNotRevoked(alpn, 'options.alpn');
   const list = Array.isArray(alpn) ? alpn : [alpn];
   if (list.length === 0) throw codes.ERR_INVALID_ARG_VALUE('options.alpn', alpn, 'must not be empty');
+  if (list.length > MAX_ALPN_LIST) throw codes.ERR_OUT_OF_RANGE('options.alpn.length', `<= ${MAX_ALPN_LIST}`, list.length);
   const parts = list.map((p, i) => {
     if (typeof p !== 'string') throw codes.ERR_INVALID_ARG_TYPE(`options.alpn[${i}]`, 'of type string', p);
     const b = Buffer.from(p, 'latin1');
@@ -332,6 +343,7 @@ class SessionConfig {
 function validateHeaderOptions(options, keys) {
   for (const key of keys) {
     const v = options[key];
+    validateNotRevoked(v, `options.${key}`);
     if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) {
       throw codes.ERR_INVALID_ARG_TYPE(`options.${key}`, 'an object or a Promise', v);
     }

@@ -7,7 +7,7 @@ const { SessionEvent, defineEventHandler, deferred, settle, kPrivate } = require
 const { EndpointConfig, SessionConfig, readAddress, kNative } = require('./config');
 const { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams } = require('./session');
 const { EndpointStats } = require('./stats');
-const { validateObject } = require('./validate');
+const { validateObject, validateNotRevoked } = require('./validate');
 
 const C = binding.constants;
 const FIELDS = 7;
@@ -22,6 +22,11 @@ class Endpoint extends EventTarget {
   #destroyed = false;
   #closed = deferred();
   #stats;
+
+  // Methods called on something else (Reflect.apply, .call) fail with a code.
+  static #check(self) {
+    if (self === null || typeof self !== 'object' || !(#handle in self)) throw codes.ERR_INVALID_THIS('Endpoint');
+  }
 
   constructor(options = {}) {
     super();
@@ -52,6 +57,7 @@ class Endpoint extends EventTarget {
   }
 
   listen(options = {}) {
+    Endpoint.#check(this);
     this.#checkUsable('listen()');
     if (this.#listening) throw codes.ERR_INVALID_STATE('listen(): the endpoint is already listening');
     const config = SessionConfig.isSessionConfig(options) ? options : new SessionConfig('server', options);
@@ -63,7 +69,9 @@ class Endpoint extends EventTarget {
   }
 
   connect(address, options = {}, resume) {
+    Endpoint.#check(this);
     this.#checkUsable('connect()');
+    validateNotRevoked(address, 'address');
     if (!(address instanceof net.SocketAddress)) validateObject(address, 'address');
     const remote = readAddress(address, 'address', { address: '127.0.0.1', port: 0 });
     if (remote.port === 0) throw codes.ERR_OUT_OF_RANGE('address.port', '>= 1 && <= 65535', remote.port);
@@ -84,6 +92,7 @@ class Endpoint extends EventTarget {
   }
 
   close() {
+    Endpoint.#check(this);
     if (this.#destroyed || this.#closing) return this.#closed.promise;
     this.#closing = true;
     this.#listening = false;
@@ -93,6 +102,7 @@ class Endpoint extends EventTarget {
   }
 
   destroy(error) {
+    Endpoint.#check(this);
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#listening = false;

@@ -1,6 +1,7 @@
 'use strict';
 // Stats views. Values are bigint; after the owner closes they stay readable,
 // frozen at their last values.
+const { codes } = require('./errors');
 const binding = require('./binding');
 const { kPrivate } = require('./events');
 
@@ -14,7 +15,7 @@ function statsClass(name, fields, fill) {
     #source;
     #frozen = false;
     constructor(token, source) {
-      if (token !== kPrivate) throw new TypeError('Illegal constructor');
+      if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
       this.#source = source;
     }
     [kRead]() {
