@@ -946,8 +946,9 @@ void quic_session_flush(quic_session *s) {
       /* Datagrams go first and share packets with stream data (MORE). */
       int accepted = 0;
       ngtcp2_vec dv = {dg->data, dg->len};
+      /* An empty datagram is no vector at all: ngtcp2 asserts on empty ones. */
       nwrite = ngtcp2_conn_writev_datagram(s->conn, &ps.path, &pi, s->tx_buf + off, pktmax, &accepted,
-                                           NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &dv, 1, ts);
+                                           NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &dv, dg->len ? 1 : 0, ts);
       bool unusable = nwrite == NGTCP2_ERR_INVALID_ARGUMENT || nwrite == NGTCP2_ERR_INVALID_STATE;
       /* Accepted, refused for good, or left out of packets several times
        * (it does not fit this path): either way it leaves the queue. */

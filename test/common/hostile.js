@@ -36,7 +36,7 @@ const digest = (b) => crypto.createHash('sha256').update(b).digest('hex');
 // `size` bytes each way, through whatever `via` (a relay port or the
 // server) does to the packets; checks both hashes and a clean close.
 async function twoWayTransfer(t, { size, server, port, clientEndpoint = {}, timeout }) {
-  const { client, session } = connect(port ?? server, { endpoint: clientEndpoint, session: IDLE });
+  const { client, session } = connect(port ?? server, { endpoint: clientEndpoint, session: { ...IDLE, handshakeTimeout: 30000 } });
   const t0 = Date.now();
   await within(session.handshake, 30000, 'handshake');
   const data = randomBytes(size, 33);
