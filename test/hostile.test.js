@@ -49,6 +49,8 @@ test('Initial flood from many ports with validateAddress: answered by Retry only
   assert.ok(report.sent >= 64, 'the flood went out');
   assert.ok(report.retries >= 64, 'every port got a Retry');
   assert.strictEqual(report.retries, report.received, 'nothing but Retry came back');
+  // Retries per address are capped (retryLimit, 10 by default): no reflector.
+  assert.ok(report.retries <= 64 * 10, `${report.retries} Retry packets for 64 addresses`);
   assert.strictEqual(server.stats.serverSessions, 0n, 'no session for an unvalidated address');
   // What validation remembers is bounded by addressLRUSize (1000 entries).
   assert.ok(memAfter - memBefore < 1 * MB, `liveMemory grew by ${memAfter - memBefore} bytes`);
@@ -85,6 +87,8 @@ test('Initial flood from many ports without validation: junk never becomes a ses
     // no 'session' event, not counted, nothing held.
     assert.strictEqual(announced, 1, 'only the real client was announced');
     assert.strictEqual(stats.serverSessions, 1n);
+    // Junk holds none of the 20 slots this host has.
+    assert.strictEqual(stats.serverBusyCount, 0n);
     assert.strictEqual(report.received, 0, 'junk gets no answer');
     assert.ok(peak - memBefore < 8 * MB, `liveMemory peak ${peak - memBefore} bytes above the start`);
   } finally {
