@@ -94,6 +94,9 @@ function flood(port, ms, kind, sockets) {
 // one after the other, for the whole time; memory stays bounded.
 async function garbageFlood(t, ms, { memoryBound = 64 * 1024 * 1024 } = {}) {
   const server = makeServer({
+    // The flood overflows the socket's queue, so a client's CONNECTION_CLOSE
+    // can be lost: its server session then ends by this idle timeout.
+    session: { transportParams: { maxIdleTimeout: 3000 } },
     onsession: (s) => {
       s.onstream = async ({ stream, respondWith }) => respondWith({ body: await readAll(stream.readableNodeStream()) });
     },
