@@ -4,6 +4,7 @@
 const { Readable } = require('node:stream');
 const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
 const { codes } = require('./errors');
+const { validateNotRevoked } = require('./validate');
 
 // Writes larger than this are sliced, so a big Buffer is fed as it drains.
 const SLICE = 256 * 1024;
@@ -15,8 +16,13 @@ function* sliceBytes(buf) {
 function bytesOf(chunk) {
   if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
   if (Buffer.isBuffer(chunk)) return chunk;
-  if (isArrayBufferView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  if (isAnyArrayBuffer(chunk)) return Buffer.from(chunk);
+  if (isArrayBufferView(chunk) || isAnyArrayBuffer(chunk)) {
+    try {
+      return isAnyArrayBuffer(chunk) ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    } catch {
+      throw codes.ERR_INVALID_ARG_VALUE('body', chunk, 'is a detached ArrayBuffer or a view on one');
+    }
+  }
   return null;
 }
 
@@ -27,6 +33,7 @@ function isReadableStream(v) {
 // Validates synchronously what can be checked up front.
 function validateBody(body, name = 'options.body') {
   if (body === undefined || body === null) return;
+  validateNotRevoked(body, name);
   if (typeof body === 'string' || bytesOf(body) || typeof body === 'function' ||
       typeof body.then === 'function' || body instanceof Blob || body instanceof Readable ||
       isReadableStream(body) || typeof body[Symbol.asyncIterator] === 'function' ||

@@ -8,7 +8,7 @@ const binding = require('./binding');
 const { codes } = require('./errors');
 const { priorityFor } = require('./tls-names');
 const {
-  validateObject, validateString, validateBoolean, validateInteger, validateProbability, toBuffer,
+  validateNotRevoked, validateObject, validateString, validateBoolean, validateInteger, validateProbability, toBuffer,
 } = require('./validate');
 
 const C = binding.constants;
@@ -24,10 +24,12 @@ function unsupported(what, why) {
 
 function readAddress(value, name, defaults) {
   if (value === undefined) return { ...defaults };
+  validateNotRevoked(value, name);
   if (value instanceof net.SocketAddress) {
     return { address: value.address, port: value.port, family: value.family };
   }
   validateObject(value, name);
+  if (value.address !== undefined) validateString(value.address, `${name}.address`);
   const family = value.family === undefined ? (net.isIPv6(value.address || '') ? 'ipv6' : 'ipv4') : value.family;
   if (family !== 'ipv4' && family !== 'ipv6') {
     throw codes.ERR_INVALID_ARG_VALUE(`${name}.family`, family, "must be 'ipv4' or 'ipv6'");
@@ -140,11 +142,18 @@ class EndpointConfig {
   }
 }
 
+// Longest key, certificate or CA lists and ALPN lists accepted.
+const MAX_PEM_LIST = 65536;
+const MAX_ALPN_LIST = 1024;
+
 // `field` names Node's object form ({ pem, passphrase } for keys,
 // { buf, passphrase } for pfx); `passphrases` collects their passphrases.
 function toBufferList(value, name, field = 'pem', passphrases = null) {
   if (value === undefined) return undefined;
+  validateNotRevoked(value, name);
   const list = Array.isArray(value) ? value : [value];
+  // A bound, so a huge (sparse) array cannot stall the thread.
+  if (list.length > MAX_PEM_LIST) throw codes.ERR_OUT_OF_RANGE(`${name}.length`, `<= ${MAX_PEM_LIST}`, list.length);
   return list.map((v, i) => {
     const at = Array.isArray(value) ? `${name}[${i}]` : name;
     if (v != null && typeof v === 'object' && !Array.isArray(v) && field in v) {
@@ -159,8 +168,10 @@ function toBufferList(value, name, field = 'pem', passphrases = null) {
 }
 
 function encodeAlpn(alpn) {
+  validateNotRevoked(alpn, 'options.alpn');
   const list = Array.isArray(alpn) ? alpn : [alpn];
   if (list.length === 0) throw codes.ERR_INVALID_ARG_VALUE('options.alpn', alpn, 'must not be empty');
+  if (list.length > MAX_ALPN_LIST) throw codes.ERR_OUT_OF_RANGE('options.alpn.length', `<= ${MAX_ALPN_LIST}`, list.length);
   const parts = list.map((p, i) => {
     if (typeof p !== 'string') throw codes.ERR_INVALID_ARG_TYPE(`options.alpn[${i}]`, 'of type string', p);
     const b = Buffer.from(p, 'latin1');
@@ -369,6 +380,7 @@ class SessionConfig {
 function validateHeaderOptions(options, keys) {
   for (const key of keys) {
     const v = options[key];
+    validateNotRevoked(v, `options.${key}`);
     if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) {
       throw codes.ERR_INVALID_ARG_TYPE(`options.${key}`, 'an object or a Promise', v);
     }

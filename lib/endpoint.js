@@ -9,7 +9,7 @@ const {
   Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp,
 } = require('./session');
 const { EndpointStats } = require('./stats');
-const { validateObject } = require('./validate');
+const { validateObject, validateNotRevoked } = require('./validate');
 const { isAnyArrayBuffer, isArrayBufferView } = require('node:util/types');
 
 const C = binding.constants;
@@ -38,6 +38,11 @@ class Endpoint extends EventTarget {
   #closed = deferred();
   #stats;
   #serverHooks = null; // TLS hooks the listen() options turned on
+
+  // Methods called on something else (Reflect.apply, .call) fail with a code.
+  static #check(self) {
+    if (self === null || typeof self !== 'object' || !(#handle in self)) throw codes.ERR_INVALID_THIS('Endpoint');
+  }
 
   constructor(options = {}) {
     super();
@@ -68,6 +73,7 @@ class Endpoint extends EventTarget {
   }
 
   listen(options = {}) {
+    Endpoint.#check(this);
     this.#checkUsable('listen()');
     if (this.#listening) throw codes.ERR_INVALID_STATE('listen(): the endpoint is already listening');
     const config = SessionConfig.isSessionConfig(options) ? options : new SessionConfig('server', options);
@@ -81,7 +87,9 @@ class Endpoint extends EventTarget {
   }
 
   connect(address, options = {}, resume) {
+    Endpoint.#check(this);
     this.#checkUsable('connect()');
+    validateNotRevoked(address, 'address');
     if (!(address instanceof net.SocketAddress)) validateObject(address, 'address');
     const remote = readAddress(address, 'address', { address: '127.0.0.1', port: 0 });
     if (remote.port === 0) throw codes.ERR_OUT_OF_RANGE('address.port', '>= 1 && <= 65535', remote.port);
@@ -106,6 +114,7 @@ class Endpoint extends EventTarget {
   }
 
   close() {
+    Endpoint.#check(this);
     if (this.#destroyed || this.#closing) return this.#closed.promise;
     this.#closing = true;
     this.#listening = false;
@@ -115,6 +124,7 @@ class Endpoint extends EventTarget {
   }
 
   destroy(error) {
+    Endpoint.#check(this);
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#listening = false;

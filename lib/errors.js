@@ -2,7 +2,21 @@
 // Errors in Node's style: a class by kind, and a `code` to match on.
 const { inspect } = require('node:util');
 
+// Describing a hostile value (a revoked proxy, a throwing getter) must not
+// throw in place of the coded error being built.
+function safe(fn, fallback) {
+  try { return fn(); } catch { return fallback; }
+}
+
 function describe(value) {
+  return safe(() => describeValue(value), ` Received type ${typeof value}`);
+}
+
+function show(value) {
+  return safe(() => inspect(value, { depth: 0 }).slice(0, 64), `type ${typeof value}`);
+}
+
+function describeValue(value) {
   if (value == null) return ` Received ${value}`;
   if (typeof value === 'function') return ` Received function ${value.name || '<anonymous>'}`;
   if (typeof value === 'object') {
@@ -26,10 +40,12 @@ const codes = {
     make(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" argument must be ${expected}.${describe(actual)}`),
   ERR_INVALID_ARG_VALUE: (name, value, reason = 'is invalid') =>
     make(TypeError, 'ERR_INVALID_ARG_VALUE',
-         `The argument '${name}' ${reason}. Received ${inspect(value, { depth: 0 }).slice(0, 64)}`),
+         `The argument '${name}' ${reason}. Received ${show(value)}`),
   ERR_OUT_OF_RANGE: (name, range, value) =>
     make(RangeError, 'ERR_OUT_OF_RANGE',
-         `The value of "${name}" is out of range. It must be ${range}. Received ${inspect(value).slice(0, 64)}`),
+         `The value of "${name}" is out of range. It must be ${range}. Received ${show(value)}`),
+  ERR_INVALID_THIS: (type) => make(TypeError, 'ERR_INVALID_THIS', `Value of "this" must be of type ${type}`),
+  ERR_ILLEGAL_CONSTRUCTOR: () => make(TypeError, 'ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor'),
   ERR_INVALID_STATE: (message) => make(Error, 'ERR_INVALID_STATE', `Invalid state: ${message}`),
   ERR_QUIC_UNSUPPORTED: (what, why) =>
     make(Error, 'ERR_QUIC_UNSUPPORTED', `${what} is not supported${why ? `: ${why}` : ''}`),

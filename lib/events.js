@@ -1,11 +1,12 @@
 'use strict';
 // Event classes of the seed, and the on<name> property helper.
+const { codes } = require('./errors');
 const kPrivate = Symbol('kPrivate');
 
 class SessionEvent extends Event {
   #session;
   constructor(token, session) {
-    if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
     super('session');
     this.#session = session;
   }
@@ -17,7 +18,7 @@ class StreamEvent extends Event {
   #stream;
   #respondWith;
   constructor(token, stream, respondWith) {
-    if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
     super('stream');
     this.#stream = stream;
     this.#respondWith = respondWith;
@@ -33,7 +34,7 @@ class DatagramEvent extends Event {
   #early;
   #session;
   constructor(token, datagram, early, session) {
-    if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
     super('datagram');
     this.#datagram = datagram;
     this.#early = early;

@@ -2,6 +2,7 @@
 // HTTP/3 header fields: validation and defaults on the way out, null-
 // prototype objects on the way in. Names are lowercased (HTTP/3 forbids
 // uppercase), connection-specific fields are refused (RFC 9114 4.2).
+const { validateNotRevoked } = require('./validate');
 const { codes } = require('./errors');
 
 const C = require('./binding').constants;
@@ -23,6 +24,7 @@ function isPromise(v) {
 // 'request', 'response', 'informational' or 'trailers'.
 function toFields(headers, kind, name) {
   if (headers === undefined || headers === null) headers = {};
+  validateNotRevoked(headers, name);
   if (typeof headers !== 'object' || Array.isArray(headers)) {
     throw codes.ERR_INVALID_ARG_TYPE(name, 'an object', headers);
   }

@@ -51,6 +51,11 @@ class Session extends EventTarget {
   #remote;
   #stats;
 
+  // Methods called on something else (Reflect.apply, .call) fail with a code.
+  static #check(self) {
+    if (self === null || typeof self !== 'object' || !(#key in self)) throw codes.ERR_INVALID_THIS('Session');
+  }
+
   #onGone;
   #authority;  // client: what an HTTP/3 request names by default
   #offersH3;   // client: 'h3' is among the offered ALPNs
@@ -62,7 +67,7 @@ class Session extends EventTarget {
   #ocsp;        // deferred OCSPRequest (server) or OCSPResponse (client), secure.ocsp
 
   constructor(token, endpoint, handle, key, side, remote, onGone, authority, hooks) {
-    if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
     super();
     this.#offersH3 = hooks?.offersH3 === true;
     this.#onGone = onGone;
@@ -164,6 +169,7 @@ class Session extends EventTarget {
 
   // Starts a key update (RFC 9001 6): both sides move to new keys.
   updateKey() {
+    Session.#check(this);
     if (!this.#open || this.#closing) throw codes.ERR_INVALID_STATE('the session is not open');
     if (!binding.sessionUpdateKey(this.#handle)) {
       throw codes.ERR_INVALID_STATE('a key update is in progress, or the handshake is not confirmed yet');
@@ -195,6 +201,7 @@ class Session extends EventTarget {
   get isHttp3() { return this.#info?.alpn === 'h3'; }
 
   open(options = {}) {
+    Session.#check(this);
     const opts = StreamOptions.isStreamOptions(options) ? options : new StreamOptions(options);
     validateBody(opts.body);
     if (this.#closed.settled || this.#closing) throw codes.ERR_INVALID_STATE('the session is closing or closed');
@@ -240,6 +247,7 @@ class Session extends EventTarget {
   // too large, the peer takes none, the queue is full, or the session is
   // closing. Before the handshake it is queued (bounded).
   datagram(data, encoding) {
+    Session.#check(this);
     let buf;
     if (typeof data === 'string') {
       if (encoding !== undefined && !Buffer.isEncoding(encoding)) {
@@ -270,6 +278,7 @@ class Session extends EventTarget {
   }
 
   close() {
+    Session.#check(this);
     if (!this.#closing && !this.#closed.settled) {
       this.#closing = true;
       binding.sessionClose(this.#handle);
@@ -278,10 +287,14 @@ class Session extends EventTarget {
   }
 
   cancel(reason) {
+    Session.#check(this);
     if (this.#closed.settled) return this.#closed.promise;
     this.#closing = true;
     if (this.#handle) {
-      const message = reason instanceof Error ? reason.message : reason === undefined ? '' : String(reason);
+      let message = '';
+      try {
+        message = reason instanceof Error ? String(reason.message) : reason === undefined ? '' : String(reason);
+      } catch { /* a reason with no string form is sent without one */ }
       let code = codeOf(reason);
       if (this.isHttp3 && code === 0n) code = http3.H3_NO_ERROR;
       binding.sessionCancel(this.#handle, true, code, message.slice(0, 100));

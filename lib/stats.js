@@ -3,6 +3,7 @@
 // BigUint64Array here views (src/stats.h), so a read is an array load and
 // never a call into C. The view is asked for once, on the first read. When
 // the owner closes, the values are copied and stay frozen, duration too.
+const { codes } = require('./errors');
 const binding = require('./binding');
 const { kPrivate } = require('./events');
 
@@ -37,7 +38,7 @@ function statsClass(name, slots, count, fields) {
     #source;        // () => ArrayBuffer shared with C
     #frozen = false;
     constructor(token, source) {
-      if (token !== kPrivate) throw new TypeError('Illegal constructor');
+      if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
       this.#source = source;
     }
     [kValues]() {

@@ -23,7 +23,10 @@ const kOpened = Symbol('kOpened');
 // or on HTTP/3 H3_REQUEST_CANCELLED either way (codes 0 and 1 mean nothing
 // there).
 function codeOf(reason, h3 = false) {
-  const c = reason == null ? undefined : reason.errorCode ?? reason.code;
+  let c;
+  try {
+    c = reason == null ? undefined : reason.errorCode ?? reason.code;
+  } catch { /* a reason we cannot read (a revoked Proxy) has no code */ }
   if (typeof c === 'bigint' && c >= 0n && c < 2n ** 62n) return c;
   if (Number.isSafeInteger(c) && c >= 0) return BigInt(c);
   if (h3) return 0x10cn;
@@ -56,8 +59,13 @@ class Stream {
   #failReader = null;    // errors the attached reader (set by the consumer)
   #stats = null;         // StreamStats, made on first use (most streams never need one)
 
+  // Methods called on something else (Reflect.apply, .call) fail with a code.
+  static #check(self) {
+    if (self === null || typeof self !== 'object' || !(#key in self)) throw codes.ERR_INVALID_THIS('Stream');
+  }
+
   constructor(token, session, handle, key, id, local, uni, h3 = false) {
-    if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
     this.#h3 = h3;
     if (h3) {
       this.#headers = deferred();
@@ -172,6 +180,7 @@ class Stream {
   }
 
   readableNodeStream() {
+    Stream.#check(this);
     this.#lock('node');
     // Node's Readable calls read() once and waits for a push; when nothing
     // is buffered we push later, from the data event.
@@ -214,6 +223,7 @@ class Stream {
   }
 
   readableWebStream() {
+    Stream.#check(this);
     this.#lock('web');
     let failed = null;
     const stream = new ReadableStream({
@@ -259,6 +269,7 @@ class Stream {
   }
 
   setStreamConsumer(callback) {
+    Stream.#check(this);
     validateFunction(callback, 'callback');
     this.#lock('callback');
     if (this.#session.nativeAlive && !this.#released) binding.streamConsumer(this.#handle, this.#key);
@@ -338,6 +349,7 @@ class Stream {
   }
 
   cancel(reason) {
+    Stream.#check(this);
     if (!this.#closed.settled) {
       this.#writeDone = true;
       this.#wakeWriters();

@@ -53,7 +53,7 @@ class ClientHello {
   #ciphers;
   #servername;
   constructor(token, info, done) {
-    if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
     this.#protocols = Object.freeze(info.alpn.slice());
     this.#alpn = info.alpn[0];
     this.#ciphers = Object.freeze(info.ciphers.map((name) =>
@@ -79,7 +79,7 @@ class OCSPRequest {
   #certificate;
   #issuer;
   constructor(token, info, respond) {
-    if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
     this.#certificate = toArrayBuffer(info.certificate);
     this.#issuer = toArrayBuffer(info.issuer);
     let called = false;
@@ -100,7 +100,7 @@ class OCSPRequest {
 class OCSPResponse {
   #response;
   constructor(token, response) {
-    if (token !== kPrivate) throw new TypeError('Illegal constructor');
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
     this.#response = toArrayBuffer(response);
   }
   get response() { return this.#response; }

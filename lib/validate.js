@@ -1,10 +1,30 @@
 'use strict';
 // Argument validators in the manner of Node's internal/validators.
 const { codes } = require('./errors');
-const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
+const { isArrayBufferView, isAnyArrayBuffer, isProxy } = require('node:util/types');
+
+// A revoked Proxy throws on every use; it is refused up front, by type.
+function isRevoked(value) {
+  if (!isProxy(value)) return false;
+  try {
+    Reflect.getPrototypeOf(value);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function validateNotRevoked(value, name) {
+  if (isRevoked(value)) throw codes.ERR_INVALID_ARG_TYPE(name, 'a usable value, not a revoked Proxy', value);
+}
+
+// Array.isArray throws on a revoked proxy: that is no object we can read.
+function isArraySafe(value) {
+  try { return Array.isArray(value); } catch { return true; }
+}
 
 function validateObject(value, name, { nullable = false } = {}) {
-  if ((value === null && !nullable) || typeof value !== 'object' || Array.isArray(value)) {
+  if ((value === null && !nullable) || typeof value !== 'object' || isArraySafe(value)) {
     if (value === null && nullable) return;
     throw codes.ERR_INVALID_ARG_TYPE(name, 'of type object', value);
   }
@@ -48,13 +68,18 @@ function isBytes(value) {
 // strings; a view otherwise).
 function toBuffer(value, name, encoding = 'utf8') {
   if (typeof value === 'string') return Buffer.from(value, encoding);
-  if (Buffer.isBuffer(value)) return value;
-  if (isArrayBufferView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  if (isAnyArrayBuffer(value)) return Buffer.from(value);
+  if (isArrayBufferView(value) || isAnyArrayBuffer(value)) {
+    try {
+      if (isAnyArrayBuffer(value)) return Buffer.from(value);
+      return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    } catch {
+      throw codes.ERR_INVALID_ARG_VALUE(name, value, 'is a detached ArrayBuffer or a view on one');
+    }
+  }
   throw codes.ERR_INVALID_ARG_TYPE(name, 'a string, ArrayBuffer, TypedArray, DataView or Buffer', value);
 }
 
 module.exports = {
-  validateObject, validateString, validateBoolean, validateFunction, validateInteger,
+  validateNotRevoked, validateObject, validateString, validateBoolean, validateFunction, validateInteger,
   validateProbability, isBytes, toBuffer,
 };

@@ -5,8 +5,11 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const dir = path.join(__dirname, '..', 'test');
-const only = process.argv.slice(2);
+// `--stress` runs test/stress/ instead (npm run test:stress): the full-size
+// loss, corruption and flood runs, each allowed far longer.
+const stress = process.argv.includes('--stress');
+const dir = path.join(__dirname, '..', 'test', ...(stress ? ['stress'] : []));
+const only = process.argv.slice(2).filter((a) => a !== '--stress');
 const files = fs.readdirSync(dir)
   .filter((f) => f.endsWith('.test.js') || f.endsWith('.test.mjs'))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
@@ -19,6 +22,6 @@ if (files.length === 0) {
 // Every file must end with no native memory, handles or sessions left.
 const leakCheck = path.join(dir, 'common', 'leak-check.js');
 const r = spawnSync(process.execPath,
-  ['--require', leakCheck, '--test', '--test-concurrency=1', '--test-timeout=180000', '--test-reporter=spec', ...files],
+  ['--require', leakCheck, '--test', '--test-concurrency=1', `--test-timeout=${stress ? 1200000 : 180000}`, '--test-reporter=spec', ...files],
   { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -297,6 +297,15 @@ static void accept_initial(quic_endpoint *ep, quic_rx_pkt *p) {
   w->live_server_sessions++;
   s->counted = true;
   quic_session_read(s, p->data, p->len, &p->local, &p->remote, p->ecn);
+  if (s->state >= QUIC_SESSION_CLOSING && s->close_kind == QUIC_CLOSE_TRANSPORT && s->close_code == 0 &&
+      s->close_pkt == NULL) {
+    /* ngtcp2 dropped the first packet (it did not decrypt: junk or a
+     * forgery). Nobody hears of this session; it goes now. */
+    s->events = 0;
+    quic_list_remove(&s->event_link);
+    ep->counters->server_sessions--;
+    quic_session_destroy(s);
+  }
 }
 
 static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p) {

@@ -545,6 +545,14 @@ static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
     if (p && p->stateless_reset_token_present &&
         quic_endpoint_add_reset_token(s->wrap->ep, p->stateless_reset_token, s) == QUIC_OK)
       s->reset_tokens = true;
+    /* Test-only switch (test/hostile.test.js): act as a peer that ignores
+     * the server's per-stream credit, so the server's FLOW_CONTROL_ERROR
+     * path can be tested. Streams opened from now on take these limits. */
+    const char *greedy = getenv("QUIC_TEST_IGNORE_STREAM_CREDIT");
+    if (p && greedy && *greedy && *greedy != '0') {
+      ngtcp2_transport_params *wp = (ngtcp2_transport_params *)p;
+      wp->initial_max_stream_data_bidi_remote = wp->initial_max_stream_data_uni = (uint64_t)1 << 30;
+    }
   }
   s->counters->handshake_completed_at = quic_now();
   /* RFC 9001 4.1.2: a server's handshake is confirmed when it completes;
@@ -1157,8 +1165,9 @@ void quic_session_flush(quic_session *s) {
       /* Datagrams go first and share packets with stream data (MORE). */
       int accepted = 0;
       ngtcp2_vec dv = {dg->data, dg->len};
+      /* An empty datagram is no vector at all: ngtcp2 asserts on empty ones. */
       nwrite = ngtcp2_conn_writev_datagram(s->conn, &ps.path, &pi, txb + off, pktmax, &accepted,
-                                           NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &dv, 1, ts);
+                                           NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &dv, dg->len ? 1 : 0, ts);
       bool unusable = nwrite == NGTCP2_ERR_INVALID_ARGUMENT || nwrite == NGTCP2_ERR_INVALID_STATE;
       /* Accepted, refused for good, or left out of packets several times
        * (it does not fit this path): either way it leaves the queue. */
