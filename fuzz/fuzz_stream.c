@@ -132,7 +132,7 @@ static bool settled(void) {
   if (closed) return true;
   if (writer == NULL || pending_slots > 0) return false;
   ngtcp2_conn_info info;
-  quic_session_conn_info(writer, &info);
+  ngtcp2_conn_get_conn_info(writer->conn, &info);
   return quic_list_empty(&writer->send_queue) && quic_list_empty(&writer->pending_open) && info.bytes_in_flight == 0;
 }
 
@@ -162,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (quic_wrap_listen(server, &sc) != QUIC_OK) abort();
   fuzz_client_config(&cc, alpn);
   quic_session *s;
-  if (quic_session_connect(&s, client, &server->ep->udp.local, &cc) != QUIC_OK) abort();
+  if (quic_session_connect(&s, client, &server->ep->udp.local, &cc, NULL) != QUIC_OK) abort();
   quic_session_config_clear(&cc);
 
   bool done = false;

@@ -25,7 +25,8 @@ function check(t, out) {
   assert.strictEqual(out.states.pending, undefined);
   assert.strictEqual(out.states.uncoded, undefined);
   for (const code of Object.keys(out.codes)) assert.match(code, /^ERR_/, `a rejection without a code: ${code}`);
-  assert.deepStrictEqual(out.liveMemory, { bytes: 0, allocations: 0 }, 'native memory left');
+  assert.deepStrictEqual(out.liveMemory, { bytes: 0, allocations: 0, handles: 0, sessions: 0, endpoints: 0 },
+                         'native memory, handles, sessions or endpoints left');
   assert.deepStrictEqual(out.resources, [], 'handles left open');
   assert.ok(out.closedServerAt >= 0, 'the endpoints were closed in the middle');
 }
