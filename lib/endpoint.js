@@ -108,7 +108,8 @@ class Endpoint extends EventTarget {
     const host = config.hostname ?? (net.isIPv6(remote.address) ? `[${remote.address}]` : remote.address);
     const authority = remote.port === 443 ? host : `${host}:${remote.port}`;
     const session = new Session(kPrivate, this, handle, key, 'client', remote, this.#sessionGone, authority,
-                                { keylog: tls.keylog, ocsp: tls.ocsp, offersH3: config.alpn.includes('h3') });
+                                { keylog: tls.keylog, ocsp: tls.ocsp, offersH3: config.alpn.includes('h3'),
+                                  onlyH3: config.alpn.length === 1 && config.alpn[0] === 'h3' });
     this.#sessions.set(key, session);
     return session;
   }

@@ -59,6 +59,7 @@ class Session extends EventTarget {
   #onGone;
   #authority;  // client: what an HTTP/3 request names by default
   #offersH3;   // client: 'h3' is among the offered ALPNs
+  #onlyH3;     // client: 'h3' is the only offered ALPN (known before the handshake)
   #ticket;     // client: the last session ticket seen, kept after close
 
   #keylog;     // stream.Readable of NSS key log lines, when secure.keylog
@@ -70,6 +71,7 @@ class Session extends EventTarget {
     if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
     super();
     this.#offersH3 = hooks?.offersH3 === true;
+    this.#onlyH3 = hooks?.onlyH3 === true;
     this.#onGone = onGone;
     this.#authority = authority;
     this.#endpoint = endpoint;
@@ -205,16 +207,19 @@ class Session extends EventTarget {
     const opts = StreamOptions.isStreamOptions(options) ? options : new StreamOptions(options);
     validateBody(opts.body);
     if (this.#closed.settled || this.#closing) throw codes.ERR_INVALID_STATE('the session is closing or closed');
+    let early = false;
     if (!this.#open) {
       // A session resumed from a ticket may send streams as 0-RTT.
       if (this.#side !== 'client' || !this.#handle || !binding.sessionZeroRtt(this.#handle)) {
         throw codes.ERR_INVALID_STATE('the handshake has not completed');
       }
-      if (this.#offersH3) {
-        throw codes.ERR_INVALID_STATE('HTTP/3 requests wait for the handshake (0-RTT requests are not supported yet)');
+      // Early requests need the ALPN known before the handshake.
+      if (this.#offersH3 && !this.#onlyH3) {
+        throw codes.ERR_INVALID_STATE("0-RTT requests need alpn 'h3' alone; with several ALPNs, wait for the handshake");
       }
+      early = this.#onlyH3;
     }
-    const h3 = this.isHttp3;
+    const h3 = this.isHttp3 || early;
     let headers = null;
     let pendingHeaders = null;
     if (h3) {
@@ -354,7 +359,7 @@ class Session extends EventTarget {
   [kStreamEvent](type, key, id, aux, code) {
     if (type === C.E_STREAM_NEW) {
       const uni = (aux & C.STREAM_UNI) !== 0;
-      const h3 = this.isHttp3;
+      const h3 = (aux & C.STREAM_NEW_H3) !== 0;
       const stream = new Stream(kPrivate, this, this.#handle, key, id, false, uni, h3);
       this.#streams.set(key, stream);
       let respondWith;

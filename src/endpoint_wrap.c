@@ -73,7 +73,9 @@ static void collect_stream_events(quic_wrap *w, quic_session *s) {
     quic_list_remove(&st->event_link);
     uint32_t ev = st->events;
     st->events = 0;
-    if (ev & QUIC_SEV_NEW) push_event(w, QUIC_E_STREAM_NEW, s, st, st->flags, 0);
+    /* The HTTP/3 bit: a 0-RTT request can arrive before the handshake
+     * tells the application the ALPN. */
+    if (ev & QUIC_SEV_NEW) push_event(w, QUIC_E_STREAM_NEW, s, st, st->flags | (s->h3 ? QUIC_STREAM_NEW_H3 : 0), 0);
     if (ev & QUIC_SEV_OPENED) push_event(w, QUIC_E_STREAM_OPENED, s, st, 0, 0);
     if (ev & QUIC_SEV_HEADERS) push_event(w, QUIC_E_STREAM_HEADERS, s, st, 0, 0);
     if (ev & QUIC_SEV_STOP) push_event(w, QUIC_E_STREAM_STOP, s, st, 0, st->stop_code);

@@ -181,6 +181,14 @@ static void handle_liberr(quic_session *s, int rv) {
 
 /* ---- streams ---- */
 
+/* Server: HTTP/3 starts with the first 0-RTT stream when the ALPN (already
+ * chosen from the ClientHello) is h3, before the handshake completes. */
+static int early_h3(quic_session *s) {
+  char alpn[32];
+  quic_tls_alpn(&s->tls, alpn, sizeof(alpn));
+  return strcmp(alpn, "h3") == 0 ? quic_http3_init(s) : QUIC_OK;
+}
+
 static quic_stream *stream_add(quic_session *s, int64_t id, uint32_t flags) {
   quic_stream *st = quic_stream_new(s, ++s->next_stream_key, id, flags);
   if (st == NULL) return NULL;
@@ -381,7 +389,12 @@ static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream
   QUIC_UNUSED(offset);
   quic_session *s = user;
   bool fin = (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0;
-  if (flags & NGTCP2_STREAM_DATA_FLAG_0RTT) s->early_received = true;
+  if (flags & NGTCP2_STREAM_DATA_FLAG_0RTT) {
+    s->early_received = true;
+    /* 0-RTT requests come before the handshake completes: the ALPN is
+     * already chosen, so HTTP/3 starts now. */
+    if (s->server && s->h3 == NULL && early_h3(s) != QUIC_OK) return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
   if (s->h3) return quic_http3_recv(s, stream_id, data, datalen, fin);
   quic_stream *st = remote_stream(s, stream_id, stream_user);
   if (st == NULL) return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -390,6 +403,8 @@ static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream
 
 static int cb_stream_open(ngtcp2_conn *conn, int64_t stream_id, void *user) {
   quic_session *s = user;
+  if (s->server && s->h3 == NULL && s->state == QUIC_SESSION_HANDSHAKE && early_h3(s) != QUIC_OK)
+    return NGTCP2_ERR_CALLBACK_FAILURE;
   if (s->state >= QUIC_SESSION_GRACEFUL && (!s->h3 || ngtcp2_is_bidi_stream(stream_id))) {
     /* close() was called: new peer streams are refused. */
     ngtcp2_conn_shutdown_stream(conn, 0, stream_id, s->h3 ? NGHTTP3_H3_REQUEST_REJECTED : 0);
@@ -523,13 +538,24 @@ static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
   if (s->dgram_out.count && quic_session_max_datagram(s) == 0) dgram_clear(&s->dgram_out);
   char alpn[32];
   quic_tls_alpn(&s->tls, alpn, sizeof(alpn));
-  if (strcmp(alpn, "h3") == 0 && quic_http3_init(s) != QUIC_OK) return NGTCP2_ERR_CALLBACK_FAILURE;
   if (!s->server && s->tls.resuming && !quic_tls_early_data_accepted(&s->tls)) {
     if (ngtcp2_conn_tls_early_data_rejected(conn) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
     if (s->zero_rtt) {
       s->early_rejected = true;
+      /* HTTP/3's control and QPACK streams went with the 0-RTT state. */
+      quic_http3_free(s);
       resend_early_streams(s);
       dgram_clear(&s->dgram_out);
+    }
+  }
+  if (strcmp(alpn, "h3") == 0 && s->h3 == NULL && quic_http3_init(s) != QUIC_OK) return NGTCP2_ERR_CALLBACK_FAILURE;
+  if (!s->server && s->zero_rtt && !s->early_rejected) {
+    /* 0-RTT requests were accepted: the header copies kept in case they
+     * had to be sent again are no longer needed. */
+    quic_keymap_entry *e;
+    QUIC_KEYMAP_EACH(&s->streams, e, tmp) {
+      quic_stream *st = e->ptr;
+      if (st->id >= 0) quic_nvlist_clear(&st->tx_headers);
     }
   }
   if (s->server) {
@@ -648,6 +674,8 @@ static void resend_early_streams(quic_session *s) {
     st->flags &= ~(QUIC_STREAM_OPEN | QUIC_STREAM_FIN_SENT | QUIC_STREAM_BLOCKED | QUIC_STREAM_CLOSED);
     st->id = -1;
     st->tx_sent = st->tx_acked;
+    st->tx_h3_read = 0;
+    st->has_trailers = st->tx_trailers.count > 0;
     quic_list_remove(&st->send_link);
     quic_list_push(&again, &st->pending_link);
     s->live_streams--;
@@ -970,6 +998,12 @@ int quic_session_connect(quic_session **out, quic_wrap *w, const quic_addr *remo
       resume->params_len &&
       ngtcp2_conn_decode_and_set_0rtt_transport_params(s->conn, resume->params, resume->params_len) == 0)
     s->zero_rtt = true;
+  /* A client that offers only h3 knows its ALPN before the handshake, so
+   * its requests can go out as 0-RTT. */
+  if (s->zero_rtt && quic_tls_offers_only(cfg->tls, "h3") && quic_http3_init(s) != QUIC_OK) {
+    quic_session_destroy(s);
+    return QUIC_ERR_NOMEM;
+  }
   w->ep->counters->client_sessions++;
   s->counters->initial_rtt = settings.initial_rtt;
   quic_wrap_mark_dirty(w, s);
@@ -1094,7 +1128,8 @@ static void open_pending(quic_session *s) {
     quic_session_stream_event(st, QUIC_SEV_OPENED);
     if (s->h3 && st->tx_headers.count) {
       (void)quic_http3_submit(st, QUIC_HEADERS_INITIAL, &st->tx_headers);
-      quic_nvlist_clear(&st->tx_headers);
+      /* A 0-RTT request keeps its headers until the server accepts 0-RTT. */
+      if (s->state != QUIC_SESSION_HANDSHAKE) quic_nvlist_clear(&st->tx_headers);
     }
     queue_send(s, st);
   }
@@ -1409,7 +1444,14 @@ int quic_stream_submit_headers(quic_stream *st, int kind, quic_nvlist *nv) {
     memset(nv, 0, sizeof(*nv));
     return QUIC_OK;
   }
-  return quic_http3_submit(st, kind, nv);
+  int rv = quic_http3_submit(st, kind, nv);
+  if (rv == QUIC_OK && kind == QUIC_HEADERS_INITIAL && s->state == QUIC_SESSION_HANDSHAKE && !s->server) {
+    /* A 0-RTT request: keep its headers in case the server refuses 0-RTT. */
+    quic_nvlist_clear(&st->tx_headers);
+    st->tx_headers = *nv;
+    memset(nv, 0, sizeof(*nv));
+  }
+  return rv;
 }
 
 int quic_stream_set_trailers(quic_stream *st, quic_nvlist *nv) {

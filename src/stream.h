@@ -32,6 +32,7 @@ enum {
   QUIC_STREAM_WANT_DRAIN = 1u << 12, /* writer waits for room */
   QUIC_STREAM_CONSUMER = 1u << 13,   /* credit returned on arrival */
   QUIC_STREAM_HIDDEN = 1u << 14,     /* HTTP/3 request not yet announced (headers incomplete) */
+  QUIC_STREAM_NEW_H3 = 1u << 15,     /* only in the new-stream event: the session speaks HTTP/3 */
 };
 
 /* Per-stream event bits, collected during a batch and emitted once. */

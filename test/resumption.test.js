@@ -262,14 +262,15 @@ test('resumption arguments: bad tickets are ignored; bad options and early opens
   assert.throws(() => new quic.SessionConfig('server', { secure: { ...kc, sessionTimeout: '300' } }),
                 { code: 'ERR_INVALID_ARG_TYPE' });
 
-  // HTTP/3 requests wait for the handshake: 0-RTT requests are not supported.
+  // With several ALPNs the protocol is unknown before the handshake, so an
+  // early request cannot be framed: open() waits for the handshake.
   const h3server = new quic.Endpoint();
-  h3server.listen({ secure: { key: certs.key, cert: certs.cert } });
+  h3server.listen({ alpn: ['h3', ALPN], secure: { key: certs.key, cert: certs.cert } });
   h3server.onsession = ({ session }) => {
     session.onstream = ({ respondWith }) => respondWith({ headers: { ':status': 200 }, body: 'h3' });
   };
-  const h3first = client.connect({ address: '127.0.0.1', port: h3server.address.port },
-                                 { hostname: 'localhost', secure: { ca: certs.ca } });
+  const both = { alpn: ['h3', ALPN], hostname: 'localhost', secure: { ca: certs.ca } };
+  const h3first = client.connect({ address: '127.0.0.1', port: h3server.address.port }, both);
   await within(h3first.handshake, 5000, 'h3 handshake');
   await readAll(h3first.open({ headers: { ':method': 'GET' } }).readableNodeStream());
   let deadline = Date.now() + 3000;
@@ -277,8 +278,7 @@ test('resumption arguments: bad tickets are ignored; bad options and early opens
   const h3ticket = h3first.sessionTicket;
   assert.ok(h3ticket);
   await within(h3first.close(), 5000, 'h3 close');
-  const h3again = client.connect({ address: '127.0.0.1', port: h3server.address.port },
-                                 { hostname: 'localhost', secure: { ca: certs.ca } }, h3ticket);
+  const h3again = client.connect({ address: '127.0.0.1', port: h3server.address.port }, both, h3ticket);
   assert.throws(() => h3again.open({ headers: { ':method': 'GET' } }), { code: 'ERR_INVALID_STATE' });
   await within(h3again.handshake, 5000, 'h3 resumed handshake');
   const r = h3again.open({ headers: { ':method': 'GET' } });
@@ -288,4 +288,55 @@ test('resumption arguments: bad tickets are ignored; bad options and early opens
   await within(plain.client.close(), 5000, 'plain client close');
   await within(server.close(), 5000, 'server close');
   await within(h3server.close(), 5000, 'h3 server close');
+});
+
+// An HTTP/3 server that echoes what it knew about each request.
+function h3Server(ticketKeys, seen) {
+  const server = new quic.Endpoint();
+  server.listen({ secure: { key: certs.key, cert: certs.cert, ticketKeys } });
+  server.onsession = ({ session }) => {
+    session.onstream = async ({ stream, respondWith }) => {
+      const headers = await stream.headers;
+      const body = await readAll(stream.readableNodeStream());
+      const trailers = await stream.trailers;
+      seen.push({ path: headers[':path'], hash: sha256(body), trailer: trailers?.['x-check'] });
+      respondWith({ headers: { ':status': 200 }, body: `${headers[':path']} ${body.length}` });
+    };
+  };
+  return server;
+}
+
+test('HTTP/3 0-RTT: requests sent before the handshake, accepted, and resent as 1-RTT when refused', async () => {
+  const seen = [];
+  const a = h3Server(KEYS_A, seen);
+  const b = h3Server(KEYS_B, seen);
+  const client = new quic.Endpoint();
+  const opts = { hostname: 'localhost', secure: { ca: certs.ca } }; // alpn: 'h3' only (the default)
+  const first = client.connect({ address: '127.0.0.1', port: a.address.port }, opts);
+  await within(first.handshake, 5000, 'first handshake');
+  await readAll(first.open({ headers: { ':method': 'GET', ':path': '/first' } }).readableNodeStream());
+  let deadline = Date.now() + 3000;
+  while (first.sessionTicket === undefined && Date.now() < deadline) await sleep(10);
+  const ticket = first.sessionTicket;
+  assert.ok(ticket);
+  await within(first.close(), 5000, 'first close');
+
+  for (const [server, accepted] of [[a, true], [b, false]]) {
+    const s = client.connect({ address: '127.0.0.1', port: server.address.port }, opts, ticket);
+    const body = randomBytes(60000, accepted ? 21 : 22);
+    const post = s.open({ headers: { ':method': 'POST', ':path': '/post' }, body, trailers: { 'x-check': 'yes' } });
+    const get = s.open({ headers: { ':method': 'GET', ':path': '/get' } });
+    await within(s.handshake, 5000, 'resumed handshake');
+    assert.strictEqual(s.earlyData, accepted);
+    assert.strictEqual((await post.headers)[':status'], 200);
+    assert.strictEqual((await readAll(post.readableNodeStream())).toString(), '/post 60000');
+    assert.strictEqual((await readAll(get.readableNodeStream())).toString(), '/get 0');
+    const mine = seen.filter((x) => x.path === '/post' && x.hash === sha256(body));
+    assert.strictEqual(mine.length, 1, 'the request arrived exactly once');
+    assert.strictEqual(mine[0].trailer, 'yes');
+    await within(s.close(), 5000, 'close');
+  }
+  await within(client.close(), 5000, 'client close');
+  await within(a.close(), 5000, 'server a close');
+  await within(b.close(), 5000, 'server b close');
 });
