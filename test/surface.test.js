@@ -182,8 +182,13 @@ function qlogSupported() {
   }
 }
 
+// Polls fn() every 10 ms; gives up (and stops polling) after `ms`.
 async function until(fn, ms, what) {
-  await within((async () => { while (!fn()) await new Promise((r) => setTimeout(r, 10)); })(), ms, what);
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`${what} did not happen within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 // Builds every object the seed describes. `calls` records what the
@@ -230,13 +235,15 @@ async function buildLive(endpoints, calls) {
   await within(cs.handshake, 5000, 'handshake');
   await until(() => got.sessionEvent?.session.alpn !== undefined, 5000, 'server handshake');
   got.ocspResponse = await within(cs.ocsp, 5000, 'client ocsp');
+  assert.ok(got.clientHello && got.ocspRequest, 'the server saw the client hello and the OCSP request');
+  assert.deepStrictEqual(Buffer.from(got.ocspResponse.response), staple, 'the staple reached the client');
 
   const stream = cs.open({ body: 'ping' });
   calls.set('Session.open', stream);
   const web = stream.readableWebStream();
   calls.set('Stream.readableWebStream', web);
   const chunks = [];
-  for await (const chunk of web) chunks.push(Buffer.from(chunk));
+  await within((async () => { for await (const chunk of web) chunks.push(Buffer.from(chunk)); })(), 5000, 'response');
   assert.strictEqual(Buffer.concat(chunks).toString(), 'pong', 'data crossed the wire both ways');
   assert.strictEqual(got.serverBody, 'ping');
 
@@ -245,7 +252,7 @@ async function buildLive(endpoints, calls) {
   await until(() => got.streamEvents.length === 2, 5000, 'unidirectional stream event');
   const uniEvent = got.streamEvents[1];
   assert.strictEqual(uniEvent.respondWith, undefined, 'seed: respondWith is undefined on a unidirectional stream');
-  await readAll(uniEvent.stream.readableNodeStream());
+  assert.strictEqual((await within(readAll(uniEvent.stream.readableNodeStream()), 5000, 'uni data')).toString(), 'uni');
 
   // Datagrams need a non-h3 ALPN (the common ALPN is 'quic-test').
   for (let i = 0; i < 50 && !got.datagramEvent; i++) {
