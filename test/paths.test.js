@@ -9,11 +9,15 @@ const { makeServer, connect, readAll, sha256, randomBytes, within, quic, certs, 
 
 async function echo(server, clientOptions, data) {
   const { client, session } = connect(server, clientOptions);
-  await within(session.handshake, 5000, 'handshake');
-  const stream = session.open({ body: data });
-  const back = await within(readAll(stream.readableNodeStream()), 30000, 'echo');
-  await within(client.close(), 5000, 'client close');
-  return back;
+  try {
+    await within(session.handshake, 15000, 'handshake');
+    const stream = session.open({ body: data });
+    const back = await within(readAll(stream.readableNodeStream()), 30000, 'echo');
+    await within(client.close(), 5000, 'client close');
+    return back;
+  } finally {
+    client.destroy(); // a failed run must not keep the file alive
+  }
 }
 
 function echoServer(options = {}) {
@@ -52,13 +56,20 @@ test('a dual-stack IPv6 endpoint serves an IPv4 client', async () => {
 });
 
 test('simulated loss: 1 MB intact through 10% loss in both directions', async () => {
-  const server = echoServer({ endpoint: { rxPacketLoss: 0.1, txPacketLoss: 0.1 } });
-  const data = randomBytes(1024 * 1024, 5);
-  const back = await echo(server, { endpoint: { rxPacketLoss: 0.1, txPacketLoss: 0.1 } }, data);
-  assert.strictEqual(sha256(back), sha256(data));
-  const stats = server.stats;
-  assert.ok(stats.packetsSent > 0n && stats.packetsReceived > 0n);
-  await server.close();
+  // Each direction passes a sender's tx and a receiver's rx drop: p on each
+  // makes 1-(1-p)^2 per direction, so p = 1-sqrt(0.9) gives 10%.
+  const p = 1 - Math.sqrt(0.9);
+  const server = echoServer({ endpoint: { rxPacketLoss: p, txPacketLoss: p } });
+  try {
+    const data = randomBytes(1024 * 1024, 5);
+    const back = await echo(server, { endpoint: { rxPacketLoss: p, txPacketLoss: p } }, data);
+    assert.strictEqual(sha256(back), sha256(data));
+    const stats = server.stats;
+    assert.ok(stats.packetsSent > 0n && stats.packetsReceived > 0n);
+    await server.close();
+  } finally {
+    server.destroy();
+  }
 });
 
 for (const cc of ['cubic', 'reno', 'bbr']) {
