@@ -26,7 +26,7 @@ struct quic_tls_ctx {
   quic_keymap replay_seen;               /* 0-RTT ClientHellos in the window; bounded */
   bool replay_init;
   /* TLS hooks (issue 4). */
-  gnutls_priority_t priority;            /* owned; NULL: PRIORITY */
+  gnutls_priority_t priority;            /* owned: PRIORITY plus any ciphers/groups/sigalgs */
   bool request_cert;
   bool keylog;
   bool client_hello;
@@ -347,6 +347,12 @@ static int load_hook_options(quic_tls_ctx *ctx, const quic_tls_options *o, char 
     }
     quic_free(str);
     if (rv < 0) return QUIC_ERR_TLS;
+  } else if ((rv = gnutls_priority_init(&ctx->priority, PRIORITY, NULL)) < 0) {
+    /* Parsed once per context: gnutls_priority_set_direct would parse the
+     * string again, and keep a copy, for every session. */
+    ctx->priority = NULL;
+    set_err(err, errlen, "cannot set up the TLS priorities", rv);
+    return QUIC_ERR_TLS;
   }
   return QUIC_OK;
 }
