@@ -141,8 +141,21 @@ int quic_udp_recv_batch(quic_udp *u, quic_rx_batch *b) {
   return out;
 }
 
-/* Builds the control data: GSO segment size and the ECN codepoint. */
-static size_t build_cmsgs(quic_udp *u, const quic_addr *remote, uint8_t *ctl, size_t ctllen,
+/* Room for GSO, ECN and a source address. */
+#define CTL_SPACE (CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
+
+/* A socket bound to a wildcard address answers from the address the peer
+ * used (a server's preferred address): only then is PKTINFO given. */
+static bool wants_source(const quic_udp *u, const quic_addr *local) {
+  if (local == NULL || local->u.sa.sa_family != u->family) return false;
+  if (u->family == AF_INET)
+    return u->local.u.in.sin_addr.s_addr == htonl(INADDR_ANY) && local->u.in.sin_addr.s_addr != htonl(INADDR_ANY);
+  return IN6_IS_ADDR_UNSPECIFIED(&u->local.u.in6.sin6_addr) && !IN6_IS_ADDR_UNSPECIFIED(&local->u.in6.sin6_addr);
+}
+
+/* Builds the control data: GSO segment size, the ECN codepoint and the
+ * source address. */
+static size_t build_cmsgs(quic_udp *u, const quic_addr *local, const quic_addr *remote, uint8_t *ctl, size_t ctllen,
                           size_t segsize, bool gso, uint8_t ecn) {
   struct msghdr mh;
   memset(&mh, 0, sizeof(mh));
@@ -169,13 +182,35 @@ static size_t build_cmsgs(quic_udp *u, const quic_addr *remote, uint8_t *ctl, si
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &tos, sizeof(tos));
     used += CMSG_SPACE(sizeof(int));
+    c = (struct cmsghdr *)(ctl + used);
+  }
+  if (wants_source(u, local)) {
+    if (u->family == AF_INET) {
+      struct in_pktinfo pi;
+      memset(&pi, 0, sizeof(pi));
+      pi.ipi_spec_dst = local->u.in.sin_addr;
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(pi));
+      memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+      used += CMSG_SPACE(sizeof(pi));
+    } else {
+      struct in6_pktinfo pi;
+      memset(&pi, 0, sizeof(pi));
+      pi.ipi6_addr = local->u.in6.sin6_addr;
+      c->cmsg_level = IPPROTO_IPV6;
+      c->cmsg_type = IPV6_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(pi));
+      memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+      used += CMSG_SPACE(sizeof(pi));
+    }
   }
   return used;
 }
 
-static int send_one(quic_udp *u, const quic_addr *remote, const uint8_t *data, size_t len,
+static int send_one(quic_udp *u, const quic_addr *local, const quic_addr *remote, const uint8_t *data, size_t len,
                     size_t segsize, bool gso, uint8_t ecn) {
-  uint8_t ctl[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(int))];
+  uint8_t ctl[CTL_SPACE];
   struct iovec iov = {(void *)data, len};
   struct msghdr mh;
   memset(&mh, 0, sizeof(mh));
@@ -183,7 +218,7 @@ static int send_one(quic_udp *u, const quic_addr *remote, const uint8_t *data, s
   mh.msg_namelen = remote->len;
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
-  size_t cl = build_cmsgs(u, remote, ctl, sizeof(ctl), segsize, gso, ecn);
+  size_t cl = build_cmsgs(u, local, remote, ctl, sizeof(ctl), segsize, gso, ecn);
   mh.msg_control = cl ? ctl : NULL;
   mh.msg_controllen = cl;
   ssize_t n;
@@ -195,10 +230,9 @@ static int send_one(quic_udp *u, const quic_addr *remote, const uint8_t *data, s
 
 int quic_udp_send(quic_udp *u, const quic_addr *local, const quic_addr *remote, const uint8_t *data,
                   size_t len, size_t segsize, uint8_t ecn) {
-  QUIC_UNUSED(local);
-  if (segsize == 0 || segsize >= len) return send_one(u, remote, data, len, 0, false, ecn);
+  if (segsize == 0 || segsize >= len) return send_one(u, local, remote, data, len, 0, false, ecn);
   if (u->gso) {
-    int rv = send_one(u, remote, data, len, segsize, true, ecn);
+    int rv = send_one(u, local, remote, data, len, segsize, true, ecn);
     /* EIO means the device cannot segment (no checksum offload): fall back
      * for good, as curl and quiche do. */
     if (rv != -EIO) return rv;
@@ -206,7 +240,7 @@ int quic_udp_send(quic_udp *u, const quic_addr *local, const quic_addr *remote, 
   }
   struct mmsghdr msgs[QUIC_UDP_BATCH];
   struct iovec iov[QUIC_UDP_BATCH];
-  uint8_t ctl[QUIC_UDP_BATCH][CMSG_SPACE(sizeof(int))];
+  uint8_t ctl[QUIC_UDP_BATCH][CTL_SPACE];
   size_t off = 0;
   bool sent_any = false;
   while (off < len) {
@@ -220,7 +254,7 @@ int quic_udp_send(quic_udp *u, const quic_addr *local, const quic_addr *remote, 
       msgs[n].msg_hdr.msg_namelen = remote->len;
       msgs[n].msg_hdr.msg_iov = &iov[n];
       msgs[n].msg_hdr.msg_iovlen = 1;
-      size_t cl = build_cmsgs(u, remote, ctl[n], sizeof(ctl[n]), 0, false, ecn);
+      size_t cl = build_cmsgs(u, local, remote, ctl[n], sizeof(ctl[n]), 0, false, ecn);
       msgs[n].msg_hdr.msg_control = cl ? ctl[n] : NULL;
       msgs[n].msg_hdr.msg_controllen = cl;
       off += l;
