@@ -22,7 +22,9 @@ function unsupported(what, why) {
   throw codes.ERR_QUIC_UNSUPPORTED(what, why);
 }
 
-function readAddress(value, name, defaults) {
+// allowFlowlabel: the endpoint's own address carries a flow label (issue 4);
+// elsewhere a non-zero label is still unsupported.
+function readAddress(value, name, defaults, allowFlowlabel = false) {
   if (value === undefined) return { ...defaults };
   if (value instanceof net.SocketAddress) {
     return { address: value.address, port: value.port, family: value.family };
@@ -42,7 +44,9 @@ function readAddress(value, name, defaults) {
   const port = value.port === undefined ? defaults.port : validateInteger(value.port, `${name}.port`, 0, 65535);
   if (value.flowlabel !== undefined) {
     validateInteger(value.flowlabel, `${name}.flowlabel`, 0, 0xfffff);
-    if (value.flowlabel !== 0) unsupported(`${name}.flowlabel`, 'IPv6 flow labels are not implemented yet');
+    if (value.flowlabel !== 0 && !allowFlowlabel) {
+      unsupported(`${name}.flowlabel`, 'IPv6 flow labels are only supported on the endpoint address');
+    }
   }
   return { address, port, family };
 }
@@ -84,7 +88,10 @@ class EndpointConfig {
   constructor(options = {}) {
     validateObject(options, 'options');
     const n = new Float64Array(C.EPO_COUNT);
-    this.#address = readAddress(options.address, 'options.address', { address: '127.0.0.1', port: 0 });
+    this.#address = readAddress(options.address, 'options.address', { address: '127.0.0.1', port: 0 }, true);
+    // Sent on every IPv6 packet of this endpoint; IPv4 has no flow label.
+    const label = options.address?.flowlabel;
+    if (label !== undefined && this.#address.family === 'ipv6') n[C.EPO_FLOWLABEL] = Number(label);
     this.#resetTokenSecret = optSecret(options, 'resetTokenSecret', 'options', 16);
     this.#tokenSecret = optSecret(options, 'tokenSecret', 'options', 32);
     n[C.EPO_ADDRESS_LRU_SIZE] = optInt(options, 'addressLRUSize', 'options', 0, 1e7, 1000);

@@ -15,6 +15,10 @@
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
+/* From linux/in6.h (glibc's netinet/in.h lacks it). */
+#ifndef IPV6_FLOWINFO_SEND
+#define IPV6_FLOWINFO_SEND 33
+#endif
 
 /* Large enough that a burst of a few hundred packets survives a slow loop
  * turn; the kernel clamps to rmem_max/wmem_max. */
@@ -28,6 +32,7 @@ static void set_bufsize(int fd, int opt, uint32_t want) {
 int quic_udp_open(quic_udp *u, const quic_addr *bind_addr, const quic_udp_options *o, int *sys_errno) {
   int one = 1;
   u->fd = -1;
+  u->flowlabel = 0;
   u->family = bind_addr->u.sa.sa_family;
   int fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) goto fail;
@@ -37,6 +42,9 @@ int quic_udp_open(quic_udp *u, const quic_addr *bind_addr, const quic_udp_option
     (void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
     (void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof(one));
     if (o->ttl > 0) (void)setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &o->ttl, sizeof(o->ttl));
+    /* The label travels in each destination's sin6_flowinfo (see dest()). */
+    if (o->flowlabel && setsockopt(fd, IPPROTO_IPV6, IPV6_FLOWINFO_SEND, &one, sizeof(one)) != 0) goto fail;
+    u->flowlabel = o->flowlabel;
   }
   /* Dual-stack sockets receive IPv4 too, so ask for v4 ancillary data as well. */
   (void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
@@ -141,6 +149,16 @@ int quic_udp_recv_batch(quic_udp *u, quic_rx_batch *b) {
   return out;
 }
 
+/* The destination as given to the kernel: with a flow label, a copy that
+ * carries it (IPv4 and v4-mapped destinations have none). */
+static const struct sockaddr *dest(const quic_udp *u, const quic_addr *remote, struct sockaddr_in6 *tmp) {
+  if (u->flowlabel == 0 || remote->u.sa.sa_family != AF_INET6 || IN6_IS_ADDR_V4MAPPED(&remote->u.in6.sin6_addr))
+    return &remote->u.sa;
+  *tmp = remote->u.in6;
+  tmp->sin6_flowinfo = htonl(u->flowlabel);
+  return (const struct sockaddr *)tmp;
+}
+
 /* Room for GSO, ECN and a source address. */
 #define CTL_SPACE (CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
 
@@ -214,7 +232,8 @@ static int send_one(quic_udp *u, const quic_addr *local, const quic_addr *remote
   struct iovec iov = {(void *)data, len};
   struct msghdr mh;
   memset(&mh, 0, sizeof(mh));
-  mh.msg_name = (void *)&remote->u.sa;
+  struct sockaddr_in6 tmp;
+  mh.msg_name = (void *)dest(u, remote, &tmp);
   mh.msg_namelen = remote->len;
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
@@ -241,6 +260,7 @@ int quic_udp_send(quic_udp *u, const quic_addr *local, const quic_addr *remote, 
   struct mmsghdr msgs[QUIC_UDP_BATCH];
   struct iovec iov[QUIC_UDP_BATCH];
   uint8_t ctl[QUIC_UDP_BATCH][CTL_SPACE];
+  struct sockaddr_in6 tmp;
   size_t off = 0;
   bool sent_any = false;
   while (off < len) {
@@ -250,7 +270,7 @@ int quic_udp_send(quic_udp *u, const quic_addr *local, const quic_addr *remote, 
       size_t l = QUIC_MIN(segsize, len - off);
       iov[n].iov_base = (void *)(data + off);
       iov[n].iov_len = l;
-      msgs[n].msg_hdr.msg_name = (void *)&remote->u.sa;
+      msgs[n].msg_hdr.msg_name = (void *)dest(u, remote, &tmp);
       msgs[n].msg_hdr.msg_namelen = remote->len;
       msgs[n].msg_hdr.msg_iov = &iov[n];
       msgs[n].msg_hdr.msg_iovlen = 1;

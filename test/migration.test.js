@@ -298,3 +298,42 @@ test('dcid, scid, qlog, preferredAddress: argument checks', () => {
   assert.throws(() => srv(5), { code: 'ERR_INVALID_ARG_TYPE' });
   srv({ ipv4: { address: '127.0.0.2', port: 1234 }, ipv6: new (require('node:net').SocketAddress)({ address: '::1', family: 'ipv6' }) });
 });
+
+test('address.flowlabel: IPv6 packets of the endpoint carry the flow label', async () => {
+  const { spawn, spawnSync } = require('node:child_process');
+  const os = require('node:os');
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quic-flowlabel-'));
+  const bin = path.join(dir, 'flowlabel_rx');
+  try {
+    const b = spawnSync('cc', ['-Wall', '-Wextra', '-O1', '-o', bin, path.join(__dirname, 'c', 'flowlabel_rx.c')],
+                        { encoding: 'utf8', timeout: 60000 });
+    assert.strictEqual(b.status, 0, `building the receiver failed:\n${b.stderr}`);
+    for (const label of [0x12345, 0xfffff]) {
+      // The receiver is not a QUIC server: the client's Initials (and their
+      // retransmissions) are what it sees.
+      const rx = spawn(bin, ['2'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      const port = await within(new Promise((resolve) => {
+        rx.stdout.on('data', (d) => {
+          out += d;
+          const m = /port (\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+      }), 5000, 'receiver port');
+      const exited = new Promise((resolve) => rx.once('exit', resolve));
+      const client = new quic.Endpoint({ address: { address: '::1', family: 'ipv6', flowlabel: label } });
+      const session = client.connect({ address: '::1', port, family: 'ipv6' },
+                                     { alpn: ALPN, hostname: 'localhost', secure: { ca: certs.ca } });
+      session.closed.catch(() => {});
+      await within(exited, 10000, 'receiver exit');
+      client.destroy();
+      const labels = [...out.matchAll(/label 0x([0-9a-f]+)/g)].map((m) => parseInt(m[1], 16));
+      assert.strictEqual(labels.length, 2, out);
+      for (const l of labels) assert.strictEqual(l, label);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
