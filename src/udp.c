@@ -115,7 +115,10 @@ static void read_cmsgs(struct msghdr *mh, quic_rx_pkt *p, uint16_t local_port) {
 int quic_udp_recv_batch(quic_udp *u, quic_rx_batch *b) {
   struct mmsghdr msgs[QUIC_UDP_BATCH];
   struct iovec iov[QUIC_UDP_BATCH];
-  uint8_t ctl[QUIC_UDP_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
+  /* A dual-stack socket may get both families' PKTINFO and TOS/TCLASS for
+   * one datagram: room for all four, or the local address is cut off. */
+  uint8_t ctl[QUIC_UDP_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
+                              2 * CMSG_SPACE(sizeof(int))];
   memset(msgs, 0, sizeof(msgs));
   for (int i = 0; i < QUIC_UDP_BATCH; i++) {
     iov[i].iov_base = b->buf[i];
@@ -143,6 +146,7 @@ int quic_udp_recv_batch(quic_udp *u, quic_rx_batch *b) {
     p->data = b->buf[i];
     p->len = msgs[i].msg_len;
     read_cmsgs(&msgs[i].msg_hdr, p, port);
+    if (msgs[i].msg_hdr.msg_flags & MSG_CTRUNC) p->local.len = 0;
     if (p->local.len == 0) p->local = u->local;
     out++;
   }
@@ -165,10 +169,13 @@ static const struct sockaddr *dest(const quic_udp *u, const quic_addr *remote, s
 /* A socket bound to a wildcard address answers from the address the peer
  * used (a server's preferred address): only then is PKTINFO given. */
 static bool wants_source(const quic_udp *u, const quic_addr *local) {
-  if (local == NULL || local->u.sa.sa_family != u->family) return false;
-  if (u->family == AF_INET)
-    return u->local.u.in.sin_addr.s_addr == htonl(INADDR_ANY) && local->u.in.sin_addr.s_addr != htonl(INADDR_ANY);
-  return IN6_IS_ADDR_UNSPECIFIED(&u->local.u.in6.sin6_addr) && !IN6_IS_ADDR_UNSPECIFIED(&local->u.in6.sin6_addr);
+  if (local == NULL) return false;
+  bool wildcard = u->family == AF_INET ? u->local.u.in.sin_addr.s_addr == htonl(INADDR_ANY)
+                                       : IN6_IS_ADDR_UNSPECIFIED(&u->local.u.in6.sin6_addr);
+  if (!wildcard) return false;
+  /* A dual-stack socket answers IPv4 peers with IP_PKTINFO too. */
+  if (local->u.sa.sa_family == AF_INET) return local->u.in.sin_addr.s_addr != htonl(INADDR_ANY);
+  return local->u.sa.sa_family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&local->u.in6.sin6_addr);
 }
 
 /* Builds the control data: GSO segment size, the ECN codepoint and the
@@ -203,7 +210,7 @@ static size_t build_cmsgs(quic_udp *u, const quic_addr *local, const quic_addr *
     c = (struct cmsghdr *)(ctl + used);
   }
   if (wants_source(u, local)) {
-    if (u->family == AF_INET) {
+    if (local->u.sa.sa_family == AF_INET) {
       struct in_pktinfo pi;
       memset(&pi, 0, sizeof(pi));
       pi.ipi_spec_dst = local->u.in.sin_addr;

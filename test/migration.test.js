@@ -197,11 +197,11 @@ test('transportParams: every field reaches the peer as given (read from the peer
   await server.close();
 });
 
-// The server's socket is bound to 0.0.0.0, so it receives on 127.0.0.2 as
-// well and answers from it: one Endpoint serves both addresses.
-async function preferredExchange(strategy) {
+// The server's socket is bound to a wildcard address, so it receives on
+// 127.0.0.2 as well and answers from it: one Endpoint serves both addresses.
+async function preferredExchange(strategy, bind = '0.0.0.0') {
   const { server, sessions } = echoServer({
-    endpoint: { address: { address: '0.0.0.0', port: 0 } },
+    endpoint: { address: { address: bind, port: 0 } },
     session: { transportParams: { preferredAddress: { ipv4: { address: '127.0.0.2' } } } },
   });
   const port = server.address.port;
@@ -224,6 +224,12 @@ async function preferredExchange(strategy) {
 
 test("preferredAddress with 'use': the client moves to the server's preferred address", async () => {
   const { remote, port } = await preferredExchange('use');
+  assert.strictEqual(remote.address, '127.0.0.2');
+  assert.strictEqual(remote.port, port);
+});
+
+test("preferredAddress with 'use' on a dual-stack server (bound to ::): the IPv4 client moves too", async () => {
+  const { remote, port } = await preferredExchange('use', '::');
   assert.strictEqual(remote.address, '127.0.0.2');
   assert.strictEqual(remote.port, port);
 });
