@@ -798,13 +798,18 @@ static void cb_qlog(void *user, uint32_t flags, const void *data, size_t len) {
     s->qlog_dropped += len;
     return;
   }
-  char *b = quic_realloc(s->qlog, s->qlog_len + len);
-  if (b == NULL) {
-    s->qlog_dropped += len;
-    return;
+  if (s->qlog_len + len > s->qlog_cap) {
+    size_t cap = QUIC_MAX(s->qlog_cap * 2, QUIC_MAX(s->qlog_len + len, 4096));
+    cap = QUIC_MIN(cap, QUIC_QLOG_MAX);
+    char *b = quic_realloc(s->qlog, cap);
+    if (b == NULL) {
+      s->qlog_dropped += len;
+      return;
+    }
+    s->qlog = b;
+    s->qlog_cap = cap;
   }
-  memcpy(b + s->qlog_len, data, len);
-  s->qlog = b;
+  memcpy(s->qlog + s->qlog_len, data, len);
   s->qlog_len += len;
 }
 
@@ -814,7 +819,7 @@ char *quic_session_take_qlog(quic_session *s, size_t *len, bool *fin, uint64_t *
   *fin = s->qlog_fin;
   *dropped = s->qlog_dropped;
   s->qlog = NULL;
-  s->qlog_len = 0;
+  s->qlog_len = s->qlog_cap = 0;
   return out;
 }
 

@@ -189,8 +189,8 @@ typedef struct quic_session {
   size_t hello_len;
   /* qlog (issue 4): JSON-SEQ text not yet taken by JavaScript, at most
    * QUIC_QLOG_MAX bytes; records beyond that are dropped and counted. */
-  char *qlog;             /* owned */
-  size_t qlog_len;
+  char *qlog;             /* owned; qlog_cap bytes */
+  size_t qlog_len, qlog_cap;
   uint64_t qlog_dropped;  /* bytes dropped because nobody read */
   bool qlog_fin;
   bool ignore_preferred;  /* client: preferredAddressStrategy 'ignore' */
