@@ -211,6 +211,12 @@ async function preferredExchange(strategy, bind = '0.0.0.0') {
   const data = randomBytes(2 * 1024 * 1024, 14);
   const back = await within(readAll(session.open({ body: data }).readableNodeStream()), 30000, 'echo');
   assert.strictEqual(sha256(back), sha256(data));
+  // The move starts once the handshake is confirmed and takes a path
+  // validation round trip: wait for it (bounded), or give 'ignore' as long.
+  const deadline = Date.now() + (strategy === 'use' ? 5000 : 300);
+  while (session.remoteAddress.address === '127.0.0.1' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   // Data keeps flowing after the move (or the decision to stay).
   const more = randomBytes(100000, 15);
   const back2 = await within(readAll(session.open({ body: more }).readableNodeStream()), 30000, 'second echo');
