@@ -306,7 +306,12 @@ static napi_value endpoint_connect(napi_env env, napi_callback_info info) {
   }
   quic_session *s = NULL;
   rv = quic_session_connect(&s, be->wrap, &remote, &cfg, &resume);
+  bool chosen_scid = cfg.scidlen > 0;
   quic_session_config_clear(&cfg);
+  if (rv == QUIC_ERR_INVALID && chosen_scid) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "connect: options.scid is in use by another session of this endpoint");
+    return NULL;
+  }
   if (rv != QUIC_OK) {
     quic_napi_throw_core(env, rv, "connect");
     return NULL;
