@@ -98,6 +98,8 @@ static void read_cmsgs(struct msghdr *mh, quic_rx_pkt *p, uint16_t local_port) {
       p->local.u.in6.sin6_family = AF_INET6;
       p->local.u.in6.sin6_addr = pi.ipi6_addr;
       p->local.u.in6.sin6_port = local_port;
+      /* A link-local source needs its interface when we answer from it. */
+      if (IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr)) p->local.u.in6.sin6_scope_id = (uint32_t)pi.ipi6_ifindex;
       p->local.len = sizeof(struct sockaddr_in6);
     } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) ||
                (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS)) {
@@ -223,6 +225,7 @@ static size_t build_cmsgs(quic_udp *u, const quic_addr *local, const quic_addr *
       struct in6_pktinfo pi;
       memset(&pi, 0, sizeof(pi));
       pi.ipi6_addr = local->u.in6.sin6_addr;
+      pi.ipi6_ifindex = local->u.in6.sin6_scope_id;
       c->cmsg_level = IPPROTO_IPV6;
       c->cmsg_type = IPV6_PKTINFO;
       c->cmsg_len = CMSG_LEN(sizeof(pi));
