@@ -22,7 +22,9 @@ function unsupported(what, why) {
   throw codes.ERR_QUIC_UNSUPPORTED(what, why);
 }
 
-function readAddress(value, name, defaults) {
+// allowFlowlabel: the endpoint's own address carries a flow label (issue 4);
+// elsewhere a non-zero label is still unsupported.
+function readAddress(value, name, defaults, allowFlowlabel = false) {
   if (value === undefined) return { ...defaults };
   validateNotRevoked(value, name);
   if (value instanceof net.SocketAddress) {
@@ -44,7 +46,9 @@ function readAddress(value, name, defaults) {
   const port = value.port === undefined ? defaults.port : validateInteger(value.port, `${name}.port`, 0, 65535);
   if (value.flowlabel !== undefined) {
     validateInteger(value.flowlabel, `${name}.flowlabel`, 0, 0xfffff);
-    if (value.flowlabel !== 0) unsupported(`${name}.flowlabel`, 'IPv6 flow labels are not implemented yet');
+    if (value.flowlabel !== 0 && !allowFlowlabel) {
+      unsupported(`${name}.flowlabel`, 'IPv6 flow labels are only supported on the endpoint address');
+    }
   }
   return { address, port, family };
 }
@@ -86,7 +90,10 @@ class EndpointConfig {
   constructor(options = {}) {
     validateObject(options, 'options');
     const n = new Float64Array(C.EPO_COUNT);
-    this.#address = readAddress(options.address, 'options.address', { address: '127.0.0.1', port: 0 });
+    this.#address = readAddress(options.address, 'options.address', { address: '127.0.0.1', port: 0 }, true);
+    // Sent on every IPv6 packet of this endpoint; IPv4 has no flow label.
+    const label = options.address?.flowlabel;
+    if (label !== undefined && this.#address.family === 'ipv6') n[C.EPO_FLOWLABEL] = Number(label);
     this.#resetTokenSecret = optSecret(options, 'resetTokenSecret', 'options', 16);
     this.#tokenSecret = optSecret(options, 'tokenSecret', 'options', 32);
     n[C.EPO_ADDRESS_LRU_SIZE] = optInt(options, 'addressLRUSize', 'options', 0, 1e7, 1000);
@@ -247,11 +254,17 @@ class SessionConfig {
     }
     this.#hostname = options.hostname;
 
+    // Connection IDs, preferred addresses and qlog (issue 4), for the binding.
+    const paths = { qlog: optBool(options, 'qlog', 'options', false) };
     for (const key of ['dcid', 'scid']) {
       if (options[key] !== undefined) {
-        const b = toBuffer(options[key], `options.${key}`);
+        const b = Buffer.from(toBuffer(options[key], `options.${key}`));
         if (b.length > 20) throw codes.ERR_OUT_OF_RANGE(`options.${key}`, 'at most 20 bytes', b.length);
-        unsupported(`options.${key}`, 'choosing connection IDs is not implemented yet');
+        // RFC 9000 7.2: a client's first DCID has at least 8 bytes (servers drop shorter ones).
+        if (key === 'dcid' && b.length < 8) throw codes.ERR_OUT_OF_RANGE('options.dcid', '8 to 20 bytes', b.length);
+        // A zero-length SCID would need routing by address, which endpoints do not do.
+        if (key === 'scid' && b.length === 0) unsupported('options.scid', 'zero-length connection IDs are not supported');
+        paths[key] = b;
       }
     }
     if (options.preferredAddressStrategy !== undefined) {
@@ -259,10 +272,7 @@ class SessionConfig {
         throw codes.ERR_INVALID_ARG_VALUE('options.preferredAddressStrategy', options.preferredAddressStrategy,
                                           "must be 'use' or 'ignore'");
       }
-    }
-    if (options.qlog !== undefined) {
-      validateBoolean(options.qlog, 'options.qlog');
-      if (options.qlog) unsupported('options.qlog', 'qlog output is not implemented yet');
+      paths.ignorePreferred = options.preferredAddressStrategy === 'ignore';
     }
 
     const tp = options.transportParams === undefined ? {} : options.transportParams;
@@ -283,8 +293,22 @@ class SessionConfig {
                                    n[C.SO_INITIAL_MAX_STREAMS_UNI]);
     }
     if (tp.preferredAddress !== undefined) {
-      validateObject(tp.preferredAddress, 'options.transportParams.preferredAddress');
-      unsupported('options.transportParams.preferredAddress', 'preferred addresses are not implemented yet');
+      const pa = tp.preferredAddress;
+      validateObject(pa, 'options.transportParams.preferredAddress');
+      for (const family of ['ipv4', 'ipv6']) {
+        if (pa[family] === undefined) continue;
+        const at = `options.transportParams.preferredAddress.${family}`;
+        const v = pa[family];
+        if (!(v instanceof net.SocketAddress)) validateObject(v, at);
+        const r = readAddress(v instanceof net.SocketAddress ? v : { ...v, family }, at,
+                              { address: '0.0.0.0', v6: '::', port: 0 });
+        if (r.family !== family) throw codes.ERR_INVALID_ARG_VALUE(`${at}.family`, r.family, `must be '${family}'`);
+        // An unspecified address cannot be moved to; port 0 means the listening endpoint's own port.
+        if (r.address === '0.0.0.0' || r.address === '::') {
+          throw codes.ERR_INVALID_ARG_VALUE(`${at}.address`, r.address, 'must be a specific address');
+        }
+        paths[family === 'ipv4' ? 'preferredIpv4' : 'preferredIpv6'] = { address: r.address, port: r.port };
+      }
     }
     // A session whose handshake has not completed this long after it was
     // created gives up (ms; 0 = never).
@@ -348,6 +372,7 @@ class SessionConfig {
       // Node's tls honours NODE_EXTRA_CA_CERTS on top of the system store.
       if (fs.existsSync(process.env.NODE_EXTRA_CA_CERTS)) tls.extraCaFile = process.env.NODE_EXTRA_CA_CERTS;
     }
+    tls.paths = paths;
     this.#tls = tls;
     this.#native = n;
   }

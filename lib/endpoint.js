@@ -81,7 +81,7 @@ class Endpoint extends EventTarget {
     const { options: n, tls } = config[kNative](this.#config.session);
     this.#bind();
     binding.endpointListen(this.#handle, n, tls);
-    this.#serverHooks = { keylog: tls.keylog, clientHello: tls.clientHello, ocsp: tls.ocsp, alpn: config.alpn,
+    this.#serverHooks = { keylog: tls.keylog, qlog: tls.paths?.qlog, clientHello: tls.clientHello, ocsp: tls.ocsp, alpn: config.alpn,
                           endpointSession: this.#config.session };
     this.#listening = true;
   }
@@ -108,7 +108,7 @@ class Endpoint extends EventTarget {
     const host = config.hostname ?? (net.isIPv6(remote.address) ? `[${remote.address}]` : remote.address);
     const authority = remote.port === 443 ? host : `${host}:${remote.port}`;
     const session = new Session(kPrivate, this, handle, key, 'client', remote, this.#sessionGone, authority,
-                                { keylog: tls.keylog, ocsp: tls.ocsp, offersH3: config.alpn.includes('h3'),
+                                { keylog: tls.keylog, qlog: tls.paths?.qlog, ocsp: tls.ocsp, offersH3: config.alpn.includes('h3'),
                                   onlyH3: config.alpn.length === 1 && config.alpn[0] === 'h3' });
     this.#sessions.set(key, session);
     return session;

@@ -63,6 +63,8 @@ class Session extends EventTarget {
   #ticket;     // client: the last session ticket seen, kept after close
 
   #keylog;     // stream.Readable of NSS key log lines, when secure.keylog
+  #qlog;       // stream.Readable of qlog JSON-SEQ text, when qlog: true
+  #qlogTimer;  // polls the C buffer while a reader waits (not per packet)
   #hooks;      // TLS hooks the config turned on (see Endpoint)
   #clienthello; // deferred ClientHello, server with secure.clientHello
   #ocsp;        // deferred OCSPRequest (server) or OCSPResponse (client), secure.ocsp
@@ -81,6 +83,7 @@ class Session extends EventTarget {
     this.#remote = remote;
     this.#stats = new SessionStats(kPrivate, () => (this.#handle ? binding.sessionStats(this.#handle) : null));
     if (hooks?.keylog) this.#keylog = new Readable({ read() {} });
+    if (hooks?.qlog) this.#qlog = new Readable({ read: () => this.#pullQlog() });
     this.#hooks = hooks;
     if (hooks?.clientHello && side === 'server') this.#clienthello = deferred();
     if (hooks?.ocsp) this.#ocsp = deferred();
@@ -133,6 +136,29 @@ class Session extends EventTarget {
     for (const line of text.split('\n')) if (line) this.#keylog.push(Buffer.from(`${line}\n`, 'latin1'));
   }
 
+  get qlog() { return this.#qlog; }
+
+  // qlog records are collected in C (bounded, QUIC_QLOG_MAX) and taken when
+  // the reader asks; with nothing new, look again shortly while it waits.
+  #pullQlog() {
+    if (!this.#drainQlog() && this.#handle && !this.#qlogTimer) {
+      this.#qlogTimer = setTimeout(() => {
+        this.#qlogTimer = null;
+        this.#pullQlog();
+      }, 50);
+      this.#qlogTimer.unref?.();
+    }
+  }
+
+  #drainQlog() {
+    if (!this.#qlog || !this.#handle) return false;
+    let out;
+    try { out = binding.sessionQlog(this.#handle); } catch { return false; } // native side already gone
+    if (out[0] === undefined) return false;
+    this.#qlog.push(Buffer.from(out[0], 'utf8'));
+    return true;
+  }
+
   get side() { return this.#side; }
   get endpoint() { return this.#endpoint; }
   get handshake() { return this.#handshake.promise; }
@@ -149,6 +175,8 @@ class Session extends EventTarget {
     return { code: this.#info.validationCode, reason: this.#info.validationReason };
   }
   get remoteAddress() {
+    // The path changes when either side migrates: ask again while open.
+    if (this.#info && this.#handle) this.#info = binding.sessionInfo(this.#handle);
     const r = this.#info ? { address: this.#info.remoteAddress, port: this.#info.remotePort,
                               family: this.#info.remoteFamily } : this.#remote;
     return r ? new net.SocketAddress(r) : undefined;
@@ -320,6 +348,10 @@ class Session extends EventTarget {
     this.#streams.clear();
     this.#drainKeylog();
     this.#keylog?.push(null);
+    this.#drainQlog();
+    clearTimeout(this.#qlogTimer);
+    this.#qlogTimer = null;
+    this.#qlog?.push(null);
     if (this.#clienthello) {
       settle(this.#clienthello, error || codes.ERR_INVALID_STATE('the session closed before its client hello'));
     }

@@ -9,7 +9,7 @@
 #define QUIC_ENDPOINT_OPTIONS(V)                                                                               \
   V(IPV6_ONLY) V(RECEIVE_BUFFER_SIZE) V(SEND_BUFFER_SIZE) V(TTL) V(DISABLE_STATELESS_RESET)                   \
   V(VALIDATE_ADDRESS) V(MAX_STATELESS_RESETS) V(RETRY_TOKEN_EXPIRATION) V(TOKEN_EXPIRATION) V(RETRY_LIMIT)      \
-  V(ADDRESS_LRU_SIZE) V(MAX_CONNECTIONS_PER_HOST) V(MAX_CONNECTIONS_TOTAL) V(RX_PACKET_LOSS) V(TX_PACKET_LOSS)
+  V(ADDRESS_LRU_SIZE) V(MAX_CONNECTIONS_PER_HOST) V(MAX_CONNECTIONS_TOTAL) V(RX_PACKET_LOSS) V(TX_PACKET_LOSS) V(FLOWLABEL)
 
 /* Indices of the session options Float64Array. */
 #define QUIC_SESSION_OPTIONS(V)                                                                                \

@@ -163,6 +163,7 @@ static napi_value endpoint_create(napi_env env, napi_callback_info info) {
   cfg.udp.receive_buffer_size = (uint32_t)o[QUIC_EPO_RECEIVE_BUFFER_SIZE];
   cfg.udp.send_buffer_size = (uint32_t)o[QUIC_EPO_SEND_BUFFER_SIZE];
   cfg.udp.ttl = (int)o[QUIC_EPO_TTL];
+  cfg.udp.flowlabel = (uint32_t)o[QUIC_EPO_FLOWLABEL] & 0xfffff;
   cfg.disable_stateless_reset = o[QUIC_EPO_DISABLE_STATELESS_RESET] != 0;
   cfg.validate_address = o[QUIC_EPO_VALIDATE_ADDRESS] != 0;
   cfg.max_stateless_resets = (uint64_t)o[QUIC_EPO_MAX_STATELESS_RESETS];
@@ -305,7 +306,12 @@ static napi_value endpoint_connect(napi_env env, napi_callback_info info) {
   }
   quic_session *s = NULL;
   rv = quic_session_connect(&s, be->wrap, &remote, &cfg, &resume);
+  bool chosen_scid = cfg.scidlen > 0;
   quic_session_config_clear(&cfg);
+  if (rv == QUIC_ERR_INVALID && chosen_scid) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "connect: options.scid is in use by another session of this endpoint");
+    return NULL;
+  }
   if (rv != QUIC_OK) {
     quic_napi_throw_core(env, rv, "connect");
     return NULL;

@@ -126,6 +126,47 @@ static bool get_flag(napi_env env, napi_value obj, const char *name, bool dflt, 
   return v == NULL || quic_napi_get_bool(env, v, out);
 }
 
+/* A preferred address { address, port } checked by lib/config.js. */
+static bool get_preferred(napi_env env, napi_value obj, const char *name, int family, quic_addr *out, bool *present) {
+  napi_value v, a, p;
+  *present = false;
+  if (!get_prop(env, obj, name, &v)) return false;
+  if (v == NULL) return true;
+  char *host = NULL;
+  double port = 0;
+  if (!get_prop(env, v, "address", &a) || a == NULL || !quic_napi_get_string(env, a, &host)) return false;
+  bool ok = get_prop(env, v, "port", &p) && p != NULL && quic_napi_get_double(env, p, &port) &&
+            quic_addr_parse(out, host, (uint16_t)port) == QUIC_OK && out->u.sa.sa_family == family;
+  quic_free(host);
+  if (!ok) quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "invalid preferred address %s", name);
+  *present = ok;
+  return ok;
+}
+
+/* Connection IDs, preferred addresses and qlog (issue 4): tls.paths. */
+static bool get_paths(napi_env env, napi_value tls, quic_session_config *cfg) {
+  napi_value paths, v;
+  if (!get_prop(env, tls, "paths", &paths)) return false;
+  if (paths == NULL) return true;
+  const uint8_t *d;
+  size_t n;
+  if (!get_prop(env, paths, "dcid", &v)) return false;
+  if (v && (!quic_napi_get_bytes(env, v, &d, &n) || n > sizeof(cfg->dcid))) return false;
+  if (v) memcpy(cfg->dcid, d, cfg->dcidlen = n);
+  if (!get_prop(env, paths, "scid", &v)) return false;
+  if (v && (!quic_napi_get_bytes(env, v, &d, &n) || n > sizeof(cfg->scid))) return false;
+  if (v) memcpy(cfg->scid, d, cfg->scidlen = n);
+  if (!get_flag(env, paths, "ignorePreferred", false, &cfg->ignore_preferred) ||
+      !get_flag(env, paths, "qlog", false, &cfg->qlog))
+    return false;
+  quic_addr a;
+  if (!get_preferred(env, paths, "preferredIpv4", AF_INET, &a, &cfg->pa_v4)) return false;
+  if (cfg->pa_v4) memcpy(&cfg->pa_ipv4, &a.u.in, sizeof(cfg->pa_ipv4));
+  if (!get_preferred(env, paths, "preferredIpv6", AF_INET6, &a, &cfg->pa_v6)) return false;
+  if (cfg->pa_v6) memcpy(&cfg->pa_ipv6, &a.u.in6, sizeof(cfg->pa_ipv6));
+  return true;
+}
+
 bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, bool server,
                                  quic_session_config *cfg) {
   quic_session_config_defaults(cfg);
@@ -166,6 +207,12 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   cfg->h3.qpack_max_dtable_capacity = (uint64_t)o[QUIC_SO_QPACK_MAX_DTABLE_CAPACITY];
   cfg->h3.qpack_encoder_max_dtable_capacity = (uint64_t)o[QUIC_SO_QPACK_ENCODER_MAX_DTABLE_CAPACITY];
   cfg->h3.qpack_blocked_streams = (uint64_t)o[QUIC_SO_QPACK_BLOCKED_STREAMS];
+  if (!get_paths(env, tls, cfg)) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "invalid connection ID");
+    return false;
+  }
 
   quic_tls_options to;
   memset(&to, 0, sizeof(to));
@@ -310,13 +357,16 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
     quic_napi_set(env, o, "validationCode", quic_napi_string(env, s->tls.validation_code));
     quic_napi_set(env, o, "validationReason", quic_napi_string(env, s->tls.validation_reason));
   }
-  uint16_t port = quic_addr_format(&s->remote, buf, sizeof(buf));
+  /* The current path: it changes when either side migrates. */
+  quic_addr cur_local, cur_remote;
+  quic_session_current_path(s, &cur_local, &cur_remote);
+  uint16_t port = quic_addr_format(&cur_remote, buf, sizeof(buf));
   const char *host = buf;
   /* Report IPv4-mapped peers as the IPv4 address they are. */
   if (strncmp(buf, "::ffff:", 7) == 0 && strchr(buf + 7, '.')) host = buf + 7;
   quic_napi_set(env, o, "remoteAddress", quic_napi_string(env, host));
   quic_napi_set(env, o, "remotePort", quic_napi_number(env, port));
-  quic_napi_set(env, o, "remoteFamily", quic_napi_string(env, host == buf && s->remote.u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
+  quic_napi_set(env, o, "remoteFamily", quic_napi_string(env, host == buf && cur_remote.u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
   quic_napi_set(env, o, "closeReason", quic_napi_string(env, s->close_reason));
   quic_napi_set(env, o, "goaway", quic_napi_bool(env, s->goaway_received));
   bool done = s->state != QUIC_SESSION_HANDSHAKE;
@@ -658,6 +708,27 @@ static napi_value session_keylog(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* sessionQlog(handle) -> [text | undefined, fin, droppedBytes]: the qlog
+ * records collected since the last call. Called when the application reads
+ * session.qlog and at close, not per packet. */
+static napi_value session_qlog(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  size_t len;
+  bool fin;
+  uint64_t dropped;
+  char *text = quic_session_take_qlog(s, &len, &fin, &dropped);
+  napi_value arr, v = quic_napi_undefined(env);
+  napi_status st = text ? napi_create_string_utf8(env, text, len, &v) : napi_ok;
+  quic_free(text);
+  NAPI_CALL(env, st);
+  NAPI_CALL(env, napi_create_array_with_length(env, 3, &arr));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, v));
+  NAPI_CALL(env, napi_set_element(env, arr, 1, quic_napi_bool(env, fin)));
+  NAPI_CALL(env, napi_set_element(env, arr, 2, quic_napi_number(env, (double)dropped)));
+  return arr;
+}
+
 /* sessionClientHello(handle) -> { servername, alpn: [string], ciphers: [name] }
  * of the held ClientHello, or undefined when the session is not waiting. */
 static napi_value session_client_hello(napi_env env, napi_callback_info info) {
@@ -771,6 +842,7 @@ void quic_binding_init_session(napi_env env, napi_value exports) {
       {"sessionCancel", NULL, session_cancel, NULL, NULL, NULL, napi_default, NULL},
       {"sessionStats", NULL, session_stats, NULL, NULL, NULL, napi_default, NULL},
       {"sessionKeylog", NULL, session_keylog, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionQlog", NULL, session_qlog, NULL, NULL, NULL, napi_default, NULL},
       {"sessionClientHello", NULL, session_client_hello, NULL, NULL, NULL, napi_default, NULL},
       {"sessionClientHelloDone", NULL, session_client_hello_done, NULL, NULL, NULL, napi_default, NULL},
       {"sessionOcsp", NULL, session_ocsp, NULL, NULL, NULL, napi_default, NULL},

@@ -112,6 +112,7 @@ struct quic_endpoint {
   bool poll_init;
   int poll_events;
   quic_keymap cids;         /* connection ID -> quic_session* (borrowed) */
+  uint32_t cid_lens;        /* bit n: a client chose an n-byte SCID (issue 4); short headers are tried at these lengths too */
   quic_keymap hosts;        /* remote IP -> a: live sessions, b: resets sent */
   quic_keymap validated;    /* remote IP+port -> a: retries sent; LRU bounded */
   quic_keymap reset_tokens; /* peer's stateless reset token -> quic_session* (borrowed) */
@@ -158,6 +159,10 @@ void quic_endpoint_session_closing(quic_endpoint *ep, quic_session *s);
 void quic_endpoint_session_gone(quic_endpoint *ep, quic_session *s);
 /* Sends a packet (or train); returns 0, -EAGAIN or another -errno. Applies
  * simulated tx loss and counts stats. */
+/* As quic_endpoint_send, from a given local address (NULL: the kernel's
+ * choice); used when the socket is bound to a wildcard address. */
+int quic_endpoint_send_from(quic_endpoint *ep, const quic_addr *local, const quic_addr *remote, const uint8_t *data,
+                            size_t len, size_t segsize, uint8_t ecn);
 int quic_endpoint_send(quic_endpoint *ep, const quic_addr *remote, const uint8_t *data, size_t len,
                        size_t segsize, uint8_t ecn);
 /* One received datagram through the whole receive path (routing, accept,
@@ -166,6 +171,9 @@ int quic_endpoint_send(quic_endpoint *ep, const quic_addr *remote, const uint8_t
 void quic_endpoint_receive(quic_endpoint *ep, quic_rx_pkt *p);
 void quic_endpoint_wait_writable(quic_endpoint *ep, quic_session *s);
 void quic_endpoint_gen_cid(quic_endpoint *ep, ngtcp2_cid *cid, uint8_t *reset_token);
+/* As quic_endpoint_gen_cid with a given length: a client that chose its SCID
+ * must issue more IDs of that length (issue 4). */
+void quic_endpoint_gen_cid_len(quic_endpoint *ep, ngtcp2_cid *cid, size_t len, uint8_t *reset_token);
 
 /* NEW_TOKEN (RFC 9000 8.1.3). Server: seals a token for a client address
  * (returns its length, 0 on failure). Client: remembers the newest token of

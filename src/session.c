@@ -126,7 +126,9 @@ static void enter_closing(quic_session *s) {
         memcpy(s->close_pkt, buf, (size_t)n);
         s->close_pkt_len = (size_t)n;
       }
-      (void)quic_endpoint_send(s->wrap->ep, &s->remote, buf, (size_t)n, 0, pi.ecn);
+      quic_addr local, remote;
+      quic_session_current_path(s, &local, &remote);
+      (void)quic_endpoint_send_from(s->wrap->ep, &local, &remote, buf, (size_t)n, 0, pi.ecn);
     }
   }
   report_ccerr(s, &s->ccerr);
@@ -603,9 +605,12 @@ static void cb_rand(uint8_t *dest, size_t destlen, const ngtcp2_rand_ctx *ctx) {
 static int cb_get_new_connection_id(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
                                     void *user) {
   QUIC_UNUSED(conn);
-  QUIC_UNUSED(cidlen);
   quic_session *s = user;
-  quic_endpoint_gen_cid(s->wrap->ep, cid, token);
+  quic_endpoint_gen_cid_len(s->wrap->ep, cid, cidlen, token);
+  /* A short ID a client chose may collide with another session's. */
+  for (int i = 0; i < 8 && quic_keymap_get(&s->wrap->ep->cids, cid->data, cid->datalen); i++)
+    quic_endpoint_gen_cid_len(s->wrap->ep, cid, cidlen, token);
+  if (quic_keymap_get(&s->wrap->ep->cids, cid->data, cid->datalen)) return NGTCP2_ERR_CALLBACK_FAILURE;
   return quic_endpoint_add_cid(s->wrap->ep, cid, s) == QUIC_OK ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
 }
 
@@ -789,6 +794,94 @@ int quic_session_ocsp_respond(quic_session *s, const uint8_t *data, size_t len) 
 
 /* ---- end of the ClientHello pause ---- */
 
+/* ---- paths and qlog (issue 4) ---- */
+
+/* Client: move to the server's preferred address of our family, unless the
+ * application said 'ignore'. ngtcp2 validates the new path before using it. */
+static int cb_select_preferred_addr(ngtcp2_conn *conn, ngtcp2_path *dest, const ngtcp2_preferred_addr *pa,
+                                    void *user) {
+  QUIC_UNUSED(conn);
+  quic_session *s = user;
+  if (s->ignore_preferred) return 0;
+  const quic_addr *r = &s->remote;
+  bool mapped = r->u.sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&r->u.in6.sin6_addr);
+  if (r->u.sa.sa_family == AF_INET && pa->ipv4_present) {
+    memcpy(dest->remote.addr, &pa->ipv4, sizeof(pa->ipv4));
+    dest->remote.addrlen = sizeof(pa->ipv4);
+  } else if (mapped && pa->ipv4_present) {
+    struct sockaddr_in6 m;
+    memset(&m, 0, sizeof(m));
+    m.sin6_family = AF_INET6;
+    m.sin6_port = pa->ipv4.sin_port;
+    m.sin6_addr.s6_addr[10] = m.sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&m.sin6_addr.s6_addr[12], &pa->ipv4.sin_addr, 4);
+    memcpy(dest->remote.addr, &m, sizeof(m));
+    dest->remote.addrlen = sizeof(m);
+  } else if (r->u.sa.sa_family == AF_INET6 && !mapped && pa->ipv6_present) {
+    memcpy(dest->remote.addr, &pa->ipv6, sizeof(pa->ipv6));
+    dest->remote.addrlen = sizeof(pa->ipv6);
+  }
+  return 0;
+}
+
+/* Collects ngtcp2's qlog (one call per record) up to QUIC_QLOG_MAX; whole
+ * records beyond that are dropped, so the JSON-SEQ stays parseable. */
+static void cb_qlog(void *user, uint32_t flags, const void *data, size_t len) {
+  quic_session *s = user;
+  if (flags & NGTCP2_QLOG_WRITE_FLAG_FIN) s->qlog_fin = true;
+  if (len == 0) return;
+  if (s->qlog_len + len > QUIC_QLOG_MAX) {
+    s->qlog_dropped += len;
+    return;
+  }
+  if (s->qlog_len + len > s->qlog_cap) {
+    size_t cap = QUIC_MAX(s->qlog_cap * 2, QUIC_MAX(s->qlog_len + len, 4096));
+    cap = QUIC_MIN(cap, QUIC_QLOG_MAX);
+    char *b = quic_realloc(s->qlog, cap);
+    if (b == NULL) {
+      s->qlog_dropped += len;
+      return;
+    }
+    s->qlog = b;
+    s->qlog_cap = cap;
+  }
+  memcpy(s->qlog + s->qlog_len, data, len);
+  s->qlog_len += len;
+}
+
+char *quic_session_take_qlog(quic_session *s, size_t *len, bool *fin, uint64_t *dropped) {
+  char *out = s->qlog;
+  *len = s->qlog_len;
+  *fin = s->qlog_fin;
+  *dropped = s->qlog_dropped;
+  s->qlog = NULL;
+  s->qlog_len = s->qlog_cap = 0;
+  return out;
+}
+
+static void addr_from(quic_addr *a, const ngtcp2_addr *na) {
+  memset(a, 0, sizeof(*a));
+  if (na->addrlen <= sizeof(a->u)) {
+    memcpy(&a->u.sa, na->addr, na->addrlen);
+    a->len = (socklen_t)na->addrlen;
+  }
+}
+
+static bool addr_is(const ngtcp2_addr *na, const quic_addr *a) {
+  return na->addrlen == a->len && memcmp(na->addr, &a->u.sa, a->len) == 0;
+}
+
+void quic_session_current_path(quic_session *s, quic_addr *local, quic_addr *remote) {
+  if (s->conn == NULL) {
+    *local = s->local;
+    *remote = s->remote;
+    return;
+  }
+  const ngtcp2_path *p = ngtcp2_conn_get_path(s->conn);
+  addr_from(local, &p->local);
+  addr_from(remote, &p->remote);
+}
+
 static void fill_callbacks(ngtcp2_callbacks *cb, bool server) {
   memset(cb, 0, sizeof(*cb));
   if (server) {
@@ -824,6 +917,7 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server) {
   cb->dcid_status = cb_dcid_status;
   cb->recv_datagram = cb_recv_datagram;
   if (!server) cb->recv_new_token = cb_recv_new_token;
+  if (!server) cb->select_preferred_addr = cb_select_preferred_addr;
 }
 
 /* QUIC_DEBUG_NGTCP2=1 prints ngtcp2's own trace to stderr (diagnostics). */
@@ -878,6 +972,7 @@ static void on_timer_closed(uv_handle_t *h) {
   if (s->conn) ngtcp2_conn_del(s->conn);
   quic_tls_session_free(&s->tls);
   quic_free(s->hello_buf);
+  quic_free(s->qlog);
   quic_free(s->close_pkt);
   quic_free(s->tx_pending);
   quic_stats_release(s->counters, &s->counters_inline);
@@ -965,13 +1060,24 @@ int quic_session_connect(quic_session **out, quic_wrap *w, const quic_addr *remo
   ngtcp2_cid dcid, scid;
   dcid.datalen = 18;
   (void)quic_tls_random(dcid.data, dcid.datalen);
+  if (cfg->dcidlen) ngtcp2_cid_init(&dcid, cfg->dcid, cfg->dcidlen);
   quic_endpoint_gen_cid(w->ep, &scid, NULL);
+  if (cfg->scidlen) {
+    ngtcp2_cid_init(&scid, cfg->scid, cfg->scidlen);
+    /* Another session of this endpoint already receives on it. */
+    if (quic_keymap_get(&w->ep->cids, scid.data, scid.datalen)) {
+      quic_session_destroy(s);
+      return QUIC_ERR_INVALID;
+    }
+  }
+  s->ignore_preferred = cfg->ignore_preferred;
   ngtcp2_callbacks cb;
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
   fill_callbacks(&cb, false);
   fill_settings(&settings, cfg);
   fill_params(&params, cfg);
+  if (cfg->qlog) settings.qlog_write = cb_qlog;
   /* A NEW_TOKEN token from an earlier connection skips address validation. */
   const quic_token *token = quic_endpoint_token(w->ep, remote);
   if (token) {
@@ -1036,6 +1142,21 @@ int quic_session_accept(quic_session **out, quic_wrap *w, const ngtcp2_pkt_hd *h
   }
   settings.token = hd->token;
   settings.tokenlen = hd->tokenlen;
+  if (cfg->qlog) settings.qlog_write = cb_qlog;
+  if (cfg->pa_v4 || cfg->pa_v6) {
+    /* ngtcp2 adds this CID as sequence 1; session_finish_init routes it. */
+    params.preferred_addr_present = 1;
+    quic_endpoint_gen_cid(w->ep, &params.preferred_addr.cid, params.preferred_addr.stateless_reset_token);
+    params.preferred_addr.ipv4_present = cfg->pa_v4;
+    params.preferred_addr.ipv4 = cfg->pa_ipv4;
+    params.preferred_addr.ipv6_present = cfg->pa_v6;
+    params.preferred_addr.ipv6 = cfg->pa_ipv6;
+    /* Port 0: the port this endpoint listens on. */
+    const quic_addr *own = &w->ep->udp.local;
+    uint16_t port = own->u.sa.sa_family == AF_INET6 ? own->u.in6.sin6_port : own->u.in.sin_port;
+    if (cfg->pa_v4 && params.preferred_addr.ipv4.sin_port == 0) params.preferred_addr.ipv4.sin_port = port;
+    if (cfg->pa_v6 && params.preferred_addr.ipv6.sin6_port == 0) params.preferred_addr.ipv6.sin6_port = port;
+  }
   ngtcp2_path path;
   make_path(&path, &s->local, &s->remote);
   int rv = ngtcp2_conn_server_new(&s->conn, &hd->scid, &scid, &path, hd->version, &cb, &settings, &params,
@@ -1088,20 +1209,24 @@ static void on_timer(uv_timer_t *t) {
 
 void quic_session_read(quic_session *s, const uint8_t *data, size_t len, const quic_addr *local,
                        const quic_addr *remote, uint8_t ecn) {
-  QUIC_UNUSED(local);
   if (s->state == QUIC_SESSION_CLOSING) {
     /* RFC 9000 10.2.1: answer with the CONNECTION_CLOSE again, sparingly. */
     s->close_resends++;
     /* Resend on the 1st, 2nd, 4th, 8th... packet, so a flood gets little. */
-    if (s->close_pkt && (s->close_resends & (s->close_resends - 1)) == 0)
-      (void)quic_endpoint_send(s->wrap->ep, &s->remote, s->close_pkt, s->close_pkt_len, 0, 0);
+    if (s->close_pkt && (s->close_resends & (s->close_resends - 1)) == 0) {
+      quic_addr l, r;
+      quic_session_current_path(s, &l, &r);
+      (void)quic_endpoint_send_from(s->wrap->ep, &l, &r, s->close_pkt, s->close_pkt_len, 0, 0);
+    }
     return;
   }
   if (s->state == QUIC_SESSION_DEAD) return;
-  quic_addr rem = *remote;
+  quic_addr rem = *remote, loc = *local;
   ngtcp2_path path;
-  /* Our end of the path is the one the session was created with. */
-  make_path(&path, &s->local, &rem);
+  /* A client's end is the one it was created with (its socket may be bound
+   * to a wildcard); a server's is the address the packet was sent to, which
+   * changes when a client moves to the preferred address. */
+  make_path(&path, s->server ? &loc : &s->local, &rem);
   ngtcp2_pkt_info pi = {.ecn = ecn};
   s->counters->bytes_received += len;
   s->counters->last_received_at = quic_now();
@@ -1137,9 +1262,9 @@ static void open_pending(quic_session *s) {
 
 /* Sends a train of packets; keeps a copy when the socket is full (the
  * assembly buffer is shared by every session of the wrap). */
-static bool send_train(quic_session *s, const uint8_t *buf, size_t len, size_t seg, const quic_addr *remote,
-                       uint8_t ecn) {
-  int rv = quic_endpoint_send(s->wrap->ep, remote, buf, len, seg, ecn);
+static bool send_train(quic_session *s, const uint8_t *buf, size_t len, size_t seg, const quic_addr *local,
+                       const quic_addr *remote, uint8_t ecn) {
+  int rv = quic_endpoint_send_from(s->wrap->ep, local, remote, buf, len, seg, ecn);
   if (rv == -EAGAIN) {
     if (buf != s->tx_pending) {
       uint8_t *copy = quic_malloc(len);
@@ -1152,6 +1277,7 @@ static bool send_train(quic_session *s, const uint8_t *buf, size_t len, size_t s
     s->tx_len = len;
     s->tx_seg = seg;
     s->tx_remote = *remote;
+    s->tx_local = *local;
     s->tx_ecn = ecn;
     s->tx_blocked = true;
     quic_endpoint_wait_writable(s->wrap->ep, s);
@@ -1168,7 +1294,7 @@ void quic_session_flush(quic_session *s) {
   if (s->tx_len) {
     size_t len = s->tx_len;
     s->tx_len = 0;
-    if (!send_train(s, s->tx_pending, len, s->tx_seg, &s->tx_remote, s->tx_ecn)) return;
+    if (!send_train(s, s->tx_pending, len, s->tx_seg, &s->tx_local, &s->tx_remote, s->tx_ecn)) return;
     quic_free(s->tx_pending);
     s->tx_pending = NULL;
   }
@@ -1191,7 +1317,10 @@ void quic_session_flush(quic_session *s) {
   if (pktmax * maxpkts > QUIC_TX_BUF_SIZE) maxpkts = QUIC_TX_BUF_SIZE / pktmax;
   size_t off = 0, seg = 0, npkts = 0;
   uint8_t ecn = 0;
-  quic_addr remote = s->remote;
+  /* The train's path: packets follow ngtcp2's choice (path validation
+   * probes, a migrated peer, the server's preferred address). */
+  quic_addr local, remote;
+  quic_session_current_path(s, &local, &remote);
 
   for (int iter = 0; iter < MAX_WRITE_ITERATIONS; iter++) {
     ngtcp2_ssize nwrite;
@@ -1281,11 +1410,16 @@ void quic_session_flush(quic_session *s) {
   have_packet:
     if (nwrite == 0) break;
     s->counters->last_sent_packet_ts = ts;
-    if (npkts > 0 && pi.ecn != ecn) {
-      /* A train shares one ECN mark: send what precedes this packet. */
-      if (!send_train(s, txb, off, seg, &remote, ecn)) return;
+    bool same_path = addr_is(&ps.path.remote, &remote) && addr_is(&ps.path.local, &local);
+    if (npkts > 0 && (pi.ecn != ecn || !same_path)) {
+      /* A train shares one ECN mark and one path: send what precedes this packet. */
+      if (!send_train(s, txb, off, seg, &local, &remote, ecn)) return;
       memmove(txb, txb + off, (size_t)nwrite);
       off = npkts = 0;
+    }
+    if (!same_path) {
+      addr_from(&local, &ps.path.local);
+      addr_from(&remote, &ps.path.remote);
     }
     if (npkts == 0) {
       seg = (size_t)nwrite;
@@ -1296,13 +1430,13 @@ void quic_session_flush(quic_session *s) {
     /* A train holds equal-sized packets; a shorter one ends it. */
     if ((size_t)nwrite < seg || npkts >= maxpkts) {
       bool quantum_done = npkts >= maxpkts;
-      if (!send_train(s, txb, off, seg, &remote, ecn)) return;
+      if (!send_train(s, txb, off, seg, &local, &remote, ecn)) return;
       off = npkts = 0;
       /* The send quantum is spent: pacing brings us back via the timer. */
       if (quantum_done) break;
     }
   }
-  if (npkts && !send_train(s, txb, off, seg, &remote, ecn)) return;
+  if (npkts && !send_train(s, txb, off, seg, &local, &remote, ecn)) return;
   ngtcp2_conn_update_pkt_tx_time(s->conn, ts);
   arm_timer(s);
   quic_session_refresh_stats(s);

@@ -44,6 +44,14 @@ typedef struct quic_session_config {
   } h3;                         /* HTTP/3 settings, used when ALPN is h3 */
   char *sni;                    /* owned; client */
   char *verify_name;            /* owned; client */
+  /* Paths (issue 4). */
+  uint8_t dcid[20], scid[20];   /* client: chosen initial connection IDs */
+  size_t dcidlen, scidlen;      /* 0: random */
+  bool ignore_preferred;        /* client: preferredAddressStrategy 'ignore' */
+  bool qlog;                    /* collect ngtcp2's qlog (bounded, see QUIC_QLOG_MAX) */
+  bool pa_v4, pa_v6;            /* server: preferred addresses to advertise */
+  ngtcp2_sockaddr_in pa_ipv4;
+  ngtcp2_sockaddr_in6 pa_ipv6;
 } quic_session_config;
 
 void quic_session_config_defaults(quic_session_config *c);
@@ -162,7 +170,7 @@ typedef struct quic_session {
   /* A train that could not be sent because the socket was full. */
   uint8_t *tx_pending;    /* owned, tx_len bytes; only while the socket is full */
   size_t tx_len, tx_seg;
-  quic_addr tx_remote;
+  quic_addr tx_remote, tx_local;
   uint8_t tx_ecn;
 
   quic_dgram_queue dgram_out;   /* to send, oldest first */
@@ -179,9 +187,24 @@ typedef struct quic_session {
   int hello_state;        /* QUIC_HELLO_* */
   uint8_t *hello_buf;     /* owned: Initial CRYPTO data not yet given to GnuTLS */
   size_t hello_len;
+  /* qlog (issue 4): JSON-SEQ text not yet taken by JavaScript, at most
+   * QUIC_QLOG_MAX bytes; records beyond that are dropped and counted. */
+  char *qlog;             /* owned; qlog_cap bytes */
+  size_t qlog_len, qlog_cap;
+  uint64_t qlog_dropped;  /* bytes dropped because nobody read */
+  bool qlog_fin;
+  bool ignore_preferred;  /* client: preferredAddressStrategy 'ignore' */
 } quic_session;
 
+#define QUIC_QLOG_MAX (1u << 20)
+
 #define QUIC_CID_LEN 16
+
+/* qlog text collected since the last call (caller frees), or NULL. *fin is
+ * true once ngtcp2 wrote its last record. */
+char *quic_session_take_qlog(quic_session *s, size_t *len, bool *fin, uint64_t *dropped);
+/* The path packets currently go out on (follows migration). */
+void quic_session_current_path(quic_session *s, quic_addr *local, quic_addr *remote);
 
 /* What a client resumes from (both optional; borrowed for the call). */
 typedef struct quic_resume {

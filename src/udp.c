@@ -15,6 +15,10 @@
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
+/* From linux/in6.h (glibc's netinet/in.h lacks it). */
+#ifndef IPV6_FLOWINFO_SEND
+#define IPV6_FLOWINFO_SEND 33
+#endif
 
 /* Large enough that a burst of a few hundred packets survives a slow loop
  * turn; the kernel clamps to rmem_max/wmem_max. */
@@ -28,6 +32,7 @@ static void set_bufsize(int fd, int opt, uint32_t want) {
 int quic_udp_open(quic_udp *u, const quic_addr *bind_addr, const quic_udp_options *o, int *sys_errno) {
   int one = 1;
   u->fd = -1;
+  u->flowlabel = 0;
   u->family = bind_addr->u.sa.sa_family;
   int fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) goto fail;
@@ -37,6 +42,9 @@ int quic_udp_open(quic_udp *u, const quic_addr *bind_addr, const quic_udp_option
     (void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
     (void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof(one));
     if (o->ttl > 0) (void)setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &o->ttl, sizeof(o->ttl));
+    /* The label travels in each destination's sin6_flowinfo (see dest()). */
+    if (o->flowlabel && setsockopt(fd, IPPROTO_IPV6, IPV6_FLOWINFO_SEND, &one, sizeof(one)) != 0) goto fail;
+    u->flowlabel = o->flowlabel;
   }
   /* Dual-stack sockets receive IPv4 too, so ask for v4 ancillary data as well. */
   (void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
@@ -90,6 +98,8 @@ static void read_cmsgs(struct msghdr *mh, quic_rx_pkt *p, uint16_t local_port) {
       p->local.u.in6.sin6_family = AF_INET6;
       p->local.u.in6.sin6_addr = pi.ipi6_addr;
       p->local.u.in6.sin6_port = local_port;
+      /* A link-local source needs its interface when we answer from it. */
+      if (IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr)) p->local.u.in6.sin6_scope_id = (uint32_t)pi.ipi6_ifindex;
       p->local.len = sizeof(struct sockaddr_in6);
     } else if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) ||
                (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS)) {
@@ -107,7 +117,10 @@ static void read_cmsgs(struct msghdr *mh, quic_rx_pkt *p, uint16_t local_port) {
 int quic_udp_recv_batch(quic_udp *u, quic_rx_batch *b) {
   struct mmsghdr msgs[QUIC_UDP_BATCH];
   struct iovec iov[QUIC_UDP_BATCH];
-  uint8_t ctl[QUIC_UDP_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
+  /* A dual-stack socket may get both families' PKTINFO and TOS/TCLASS for
+   * one datagram: room for all four, or the local address is cut off. */
+  uint8_t ctl[QUIC_UDP_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
+                              2 * CMSG_SPACE(sizeof(int))];
   memset(msgs, 0, sizeof(msgs));
   for (int i = 0; i < QUIC_UDP_BATCH; i++) {
     iov[i].iov_base = b->buf[i];
@@ -135,14 +148,41 @@ int quic_udp_recv_batch(quic_udp *u, quic_rx_batch *b) {
     p->data = b->buf[i];
     p->len = msgs[i].msg_len;
     read_cmsgs(&msgs[i].msg_hdr, p, port);
+    if (msgs[i].msg_hdr.msg_flags & MSG_CTRUNC) p->local.len = 0;
     if (p->local.len == 0) p->local = u->local;
     out++;
   }
   return out;
 }
 
-/* Builds the control data: GSO segment size and the ECN codepoint. */
-static size_t build_cmsgs(quic_udp *u, const quic_addr *remote, uint8_t *ctl, size_t ctllen,
+/* The destination as given to the kernel: with a flow label, a copy that
+ * carries it (IPv4 and v4-mapped destinations have none). */
+static const struct sockaddr *dest(const quic_udp *u, const quic_addr *remote, struct sockaddr_in6 *tmp) {
+  if (u->flowlabel == 0 || remote->u.sa.sa_family != AF_INET6 || IN6_IS_ADDR_V4MAPPED(&remote->u.in6.sin6_addr))
+    return &remote->u.sa;
+  *tmp = remote->u.in6;
+  tmp->sin6_flowinfo = htonl(u->flowlabel);
+  return (const struct sockaddr *)tmp;
+}
+
+/* Room for GSO, ECN and a source address. */
+#define CTL_SPACE (CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
+
+/* A socket bound to a wildcard address answers from the address the peer
+ * used (a server's preferred address): only then is PKTINFO given. */
+static bool wants_source(const quic_udp *u, const quic_addr *local) {
+  if (local == NULL) return false;
+  bool wildcard = u->family == AF_INET ? u->local.u.in.sin_addr.s_addr == htonl(INADDR_ANY)
+                                       : IN6_IS_ADDR_UNSPECIFIED(&u->local.u.in6.sin6_addr);
+  if (!wildcard) return false;
+  /* A dual-stack socket answers IPv4 peers with IP_PKTINFO too. */
+  if (local->u.sa.sa_family == AF_INET) return local->u.in.sin_addr.s_addr != htonl(INADDR_ANY);
+  return local->u.sa.sa_family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&local->u.in6.sin6_addr);
+}
+
+/* Builds the control data: GSO segment size, the ECN codepoint and the
+ * source address. */
+static size_t build_cmsgs(quic_udp *u, const quic_addr *local, const quic_addr *remote, uint8_t *ctl, size_t ctllen,
                           size_t segsize, bool gso, uint8_t ecn) {
   struct msghdr mh;
   memset(&mh, 0, sizeof(mh));
@@ -169,21 +209,45 @@ static size_t build_cmsgs(quic_udp *u, const quic_addr *remote, uint8_t *ctl, si
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &tos, sizeof(tos));
     used += CMSG_SPACE(sizeof(int));
+    c = (struct cmsghdr *)(ctl + used);
+  }
+  if (wants_source(u, local)) {
+    if (local->u.sa.sa_family == AF_INET) {
+      struct in_pktinfo pi;
+      memset(&pi, 0, sizeof(pi));
+      pi.ipi_spec_dst = local->u.in.sin_addr;
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(pi));
+      memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+      used += CMSG_SPACE(sizeof(pi));
+    } else {
+      struct in6_pktinfo pi;
+      memset(&pi, 0, sizeof(pi));
+      pi.ipi6_addr = local->u.in6.sin6_addr;
+      pi.ipi6_ifindex = local->u.in6.sin6_scope_id;
+      c->cmsg_level = IPPROTO_IPV6;
+      c->cmsg_type = IPV6_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(pi));
+      memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+      used += CMSG_SPACE(sizeof(pi));
+    }
   }
   return used;
 }
 
-static int send_one(quic_udp *u, const quic_addr *remote, const uint8_t *data, size_t len,
+static int send_one(quic_udp *u, const quic_addr *local, const quic_addr *remote, const uint8_t *data, size_t len,
                     size_t segsize, bool gso, uint8_t ecn) {
-  uint8_t ctl[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(int))];
+  uint8_t ctl[CTL_SPACE];
   struct iovec iov = {(void *)data, len};
   struct msghdr mh;
   memset(&mh, 0, sizeof(mh));
-  mh.msg_name = (void *)&remote->u.sa;
+  struct sockaddr_in6 tmp;
+  mh.msg_name = (void *)dest(u, remote, &tmp);
   mh.msg_namelen = remote->len;
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
-  size_t cl = build_cmsgs(u, remote, ctl, sizeof(ctl), segsize, gso, ecn);
+  size_t cl = build_cmsgs(u, local, remote, ctl, sizeof(ctl), segsize, gso, ecn);
   mh.msg_control = cl ? ctl : NULL;
   mh.msg_controllen = cl;
   ssize_t n;
@@ -195,10 +259,9 @@ static int send_one(quic_udp *u, const quic_addr *remote, const uint8_t *data, s
 
 int quic_udp_send(quic_udp *u, const quic_addr *local, const quic_addr *remote, const uint8_t *data,
                   size_t len, size_t segsize, uint8_t ecn) {
-  QUIC_UNUSED(local);
-  if (segsize == 0 || segsize >= len) return send_one(u, remote, data, len, 0, false, ecn);
+  if (segsize == 0 || segsize >= len) return send_one(u, local, remote, data, len, 0, false, ecn);
   if (u->gso) {
-    int rv = send_one(u, remote, data, len, segsize, true, ecn);
+    int rv = send_one(u, local, remote, data, len, segsize, true, ecn);
     /* EIO means the device cannot segment (no checksum offload): fall back
      * for good, as curl and quiche do. */
     if (rv != -EIO) return rv;
@@ -206,7 +269,8 @@ int quic_udp_send(quic_udp *u, const quic_addr *local, const quic_addr *remote, 
   }
   struct mmsghdr msgs[QUIC_UDP_BATCH];
   struct iovec iov[QUIC_UDP_BATCH];
-  uint8_t ctl[QUIC_UDP_BATCH][CMSG_SPACE(sizeof(int))];
+  uint8_t ctl[QUIC_UDP_BATCH][CTL_SPACE];
+  struct sockaddr_in6 tmp;
   size_t off = 0;
   bool sent_any = false;
   while (off < len) {
@@ -216,11 +280,11 @@ int quic_udp_send(quic_udp *u, const quic_addr *local, const quic_addr *remote, 
       size_t l = QUIC_MIN(segsize, len - off);
       iov[n].iov_base = (void *)(data + off);
       iov[n].iov_len = l;
-      msgs[n].msg_hdr.msg_name = (void *)&remote->u.sa;
+      msgs[n].msg_hdr.msg_name = (void *)dest(u, remote, &tmp);
       msgs[n].msg_hdr.msg_namelen = remote->len;
       msgs[n].msg_hdr.msg_iov = &iov[n];
       msgs[n].msg_hdr.msg_iovlen = 1;
-      size_t cl = build_cmsgs(u, remote, ctl[n], sizeof(ctl[n]), 0, false, ecn);
+      size_t cl = build_cmsgs(u, local, remote, ctl[n], sizeof(ctl[n]), 0, false, ecn);
       msgs[n].msg_hdr.msg_control = cl ? ctl[n] : NULL;
       msgs[n].msg_hdr.msg_controllen = cl;
       off += l;

@@ -23,11 +23,13 @@ typedef struct quic_udp_options {
   uint32_t receive_buffer_size; /* 0: our default */
   uint32_t send_buffer_size;    /* 0: our default */
   int ttl;                      /* 0: system default */
+  uint32_t flowlabel;           /* IPv6 flow label on sent packets (0: none) */
 } quic_udp_options;
 
 typedef struct quic_udp {
   int fd;                 /* owned; -1 when closed */
   int family;             /* AF_INET or AF_INET6 */
+  uint32_t flowlabel;     /* IPv6 flow label set on each IPv6 destination (IPV6_FLOWINFO_SEND) */
   bool gso;               /* UDP_SEGMENT usable; cleared on the first EIO */
   quic_addr local;        /* the bound address, as getsockname tells it */
 } quic_udp;
@@ -58,7 +60,8 @@ void quic_udp_close(quic_udp *u);
  * would block) or -errno. */
 int quic_udp_recv_batch(quic_udp *u, quic_rx_batch *b);
 
-/* Sends len bytes to remote. With segsize < len the buffer is a GSO train of
+/* Sends len bytes to remote, from local when the socket is bound to a
+ * wildcard address (NULL: the kernel chooses). With segsize < len the buffer is a GSO train of
  * segsize-byte packets (the last may be shorter); without GSO support the
  * train is sent as separate datagrams. Returns 0, -EAGAIN when the socket is
  * full (nothing of the train was sent), or another -errno. */

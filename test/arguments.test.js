@@ -203,7 +203,7 @@ test('new SessionConfig: unsupported options throw ERR_QUIC_UNSUPPORTED', () => 
     ['secure.pskCallback', { alpn: ALPN, secure: { pskCallback: () => {} } }],
     ['secure.secureOptions', { alpn: ALPN, secure: { secureOptions: 4 } }],
     ['secure.enableTLSTrace true', { alpn: ALPN, secure: { enableTLSTrace: true } }],
-    ['qlog true', { alpn: ALPN, qlog: true }],
+    ['scid of zero bytes', { alpn: ALPN, scid: Buffer.alloc(0) }],
   ];
   for (const [label, opts] of cases) {
     throwsWith(() => new SessionConfig('client', opts), UNSUPPORTED, label);

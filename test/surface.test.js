@@ -156,13 +156,7 @@ const MAY_BE_UNDEFINED = {
 // Documented members the live objects still lack or mistype. Each entry
 // is asserted to still fail its check, so fixing one fails this test until
 // the entry is removed.
-const KNOWN_GAPS = {
-  // Another branch is adding qlog (with dcid/scid, preferredAddress,
-  // migration and flowlabel, which are options, not members). Until then
-  // `qlog: true` throws ERR_QUIC_UNSUPPORTED and session.qlog is absent.
-  'Session.qlog@client session': 'not yet: qlog is being added in another branch',
-  'Session.qlog@server session': 'not yet: qlog is being added in another branch',
-};
+const KNOWN_GAPS = {};
 
 // ---- live objects ----
 
