@@ -5,6 +5,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const dgram = require('node:dgram');
 const { quic, certs, ALPN, makeServer, connect, readAll, sha256, within, randomBytes } = require('./common');
+const { createRelay, isLongHeader, longType } = require('./common/relay');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const KEYS_A = Buffer.alloc(48, 0xa5);
@@ -141,24 +142,16 @@ test('0-RTT anti-replay: a replayed first flight does not deliver its early data
   await within(first.close(), 5000, 'first client close');
 
   // A relay that records what the client sends before the server answers.
-  const relay = dgram.createSocket('udp4');
-  await new Promise((resolve) => relay.bind(0, '127.0.0.1', resolve));
   const serverPort = server.address.port;
-  let clientAddr;
   let answered = false;
   const flight = [];
-  relay.on('message', (msg, rinfo) => {
-    if (rinfo.port === serverPort) {
-      answered = true;
-      if (clientAddr) relay.send(msg, clientAddr.port, clientAddr.address);
-    } else {
-      clientAddr = rinfo;
-      if (!answered) flight.push(Buffer.from(msg));
-      relay.send(msg, serverPort, '127.0.0.1');
-    }
+  const relay = await createRelay(serverPort, (msg, dir) => {
+    if (dir === 'down') answered = true;
+    else if (!answered) flight.push(Buffer.from(msg));
+    return msg;
   });
   const client = new quic.Endpoint();
-  const s = resume(client, relay.address().port, ticket);
+  const s = resume(client, relay.port, ticket);
   s.open({ body: 'pay once' });
   await within(s.handshake, 5000, 'resumed handshake');
   assert.strictEqual(s.earlyData, true);
@@ -182,31 +175,21 @@ test('0-RTT anti-replay: a replayed first flight does not deliver its early data
   assert.strictEqual(seen.streams.length, 2, 'the replayed 0-RTT stream was not delivered');
   assert.strictEqual(seen.sessions[2].earlyData, false);
   attacker.close();
-  relay.close();
+  await relay.close();
   await within(client.close(), 5000, 'client close');
   await within(server.close(), 5000, 'server close');
 });
 
 test('NEW_TOKEN: the next connection skips Retry until tokenExpiration', async () => {
   const { server } = recordingServer({}, { validateAddress: true, addressLRUSize: 0, tokenExpiration: 1 });
-  const relay = dgram.createSocket('udp4');
-  await new Promise((resolve) => relay.bind(0, '127.0.0.1', resolve));
-  const serverPort = server.address.port;
-  let clientAddr;
   let retries = 0;
-  relay.on('message', (msg, rinfo) => {
-    if (rinfo.port === serverPort) {
-      // Long header, QUIC v1, packet type 3 = Retry.
-      if ((msg[0] & 0x80) && msg.readUInt32BE(1) === 1 && ((msg[0] >> 4) & 3) === 3) retries++;
-      if (clientAddr) relay.send(msg, clientAddr.port, clientAddr.address);
-    } else {
-      clientAddr = rinfo;
-      relay.send(msg, serverPort, '127.0.0.1');
-    }
+  const relay = await createRelay(server.address.port, (msg, dir) => {
+    if (dir === 'down' && isLongHeader(msg) && msg.readUInt32BE(1) === 1 && longType(msg) === 3) retries++;
+    return msg;
   });
   const client = new quic.Endpoint();
   const round = async (text) => {
-    const s = client.connect({ address: '127.0.0.1', port: relay.address().port },
+    const s = client.connect({ address: '127.0.0.1', port: relay.port },
                              { alpn: ALPN, hostname: 'localhost', secure: { ca: certs.ca } });
     await within(s.handshake, 5000, 'handshake');
     assert.strictEqual((await readAll(s.open({ body: text }).readableNodeStream())).toString(), 'ok');
@@ -220,7 +203,7 @@ test('NEW_TOKEN: the next connection skips Retry until tokenExpiration', async (
   await sleep(2100);
   await round('three');
   assert.strictEqual(retries, 2, 'an expired token is ignored: Retry again');
-  relay.close();
+  await relay.close();
   await within(client.close(), 5000, 'client close');
   await within(server.close(), 5000, 'server close');
 });
