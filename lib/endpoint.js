@@ -103,6 +103,9 @@ class Endpoint extends EventTarget {
       params = resumeBytes(resume.transportParams, 'resume.transportParams', 4096);
     }
     const { options: n, tls } = config[kNative](this.#config.session, remote.address);
+    // A SessionConfig the caller keeps and passes again has its TLS context
+    // (credentials, trust store) built once: that costs more than a session.
+    if (config === options) tls.context = this.#tlsContextFor(config, n, tls);
     this.#bind();
     const [handle, key] = binding.endpointConnect(this.#handle, remote.address, remote.port, n, tls, ticket, params);
     const host = config.hostname ?? (net.isIPv6(remote.address) ? `[${remote.address}]` : remote.address);
@@ -112,6 +115,22 @@ class Endpoint extends EventTarget {
                                   onlyH3: config.alpn.length === 1 && config.alpn[0] === 'h3' });
     this.#sessions.set(key, session);
     return session;
+  }
+
+  #tlsContexts = new Map(); // caller's SessionConfig -> native TLS context (bounded)
+
+  #tlsContextFor(config, n, tls) {
+    let ctx = this.#tlsContexts.get(config);
+    if (ctx === undefined) {
+      ctx = binding.tlsContext(n, tls, false);
+      if (this.#tlsContexts.size >= 16) {
+        const [oldest, old] = this.#tlsContexts.entries().next().value;
+        binding.tlsContextRelease(old);
+        this.#tlsContexts.delete(oldest);
+      }
+      this.#tlsContexts.set(config, ctx);
+    }
+    return ctx;
   }
 
   close() {
@@ -132,6 +151,8 @@ class Endpoint extends EventTarget {
     this.#closing = false;
     for (const session of [...this.#sessions.values()]) session[kDestroy](error);
     this.#sessions.clear();
+    for (const ctx of this.#tlsContexts.values()) binding.tlsContextRelease(ctx);
+    this.#tlsContexts.clear();
     this.#stats[kPrivate]();
     binding.endpointDestroy(this.#handle);
     settle(this.#closed, error || null);

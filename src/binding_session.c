@@ -167,6 +167,38 @@ static bool get_paths(napi_env env, napi_value tls, quic_session_config *cfg) {
   return true;
 }
 
+/* A TLS context held by JS (tlsContext()). The holder is plain malloc: its
+ * life follows GC, and the core's live-byte count must reach 0 once
+ * endpoints are closed, which releases the context (tlsContextRelease). */
+typedef struct tls_ctx_holder {
+  quic_tls_ctx *ctx; /* one reference; NULL once released */
+} tls_ctx_holder;
+
+static void finalize_tls_ctx(napi_env env, void *data, void *hint) {
+  QUIC_UNUSED(env);
+  QUIC_UNUSED(hint);
+  tls_ctx_holder *h = data;
+  if (h->ctx) quic_tls_ctx_unref(h->ctx);
+  free(h);
+}
+
+static tls_ctx_holder *tls_holder_of(napi_env env, napi_value v) {
+  napi_valuetype t;
+  void *p = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok ||
+      p == NULL) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "invalid TLS context");
+    return NULL;
+  }
+  return p;
+}
+
+static quic_tls_ctx *tls_ctx_of(napi_env env, napi_value v) {
+  tls_ctx_holder *h = tls_holder_of(env, v);
+  if (h && h->ctx == NULL) quic_napi_throw(env, "ERR_INVALID_STATE", "the TLS context was released");
+  return h ? h->ctx : NULL;
+}
+
 bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, bool server,
                                  quic_session_config *cfg) {
   quic_session_config_defaults(cfg);
@@ -264,8 +296,15 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   to.key_passphrases = (const char *const *)key_pass;
   to.pfx_passphrases = (const char *const *)pfx_pass;
   to.priority = priority;
+  /* A context made once by tlsContext() for a SessionConfig: building one
+   * (credentials, trust store, CA parsing) costs more than the session. */
+  quic_tls_ctx *shared = NULL;
+  if (!get_prop(env, tls, "context", &v) || (v && (shared = tls_ctx_of(env, v)) == NULL)) goto out;
   char err[256];
-  if (quic_tls_ctx_new(&cfg->tls, &to, err, sizeof(err)) != QUIC_OK) {
+  if (shared) {
+    quic_tls_ctx_ref(shared);
+    cfg->tls = shared;
+  } else if (quic_tls_ctx_new(&cfg->tls, &to, err, sizeof(err)) != QUIC_OK) {
     quic_napi_throw(env, "ERR_QUIC_TLS", "%s", err);
     goto out;
   }
@@ -390,6 +429,46 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
       quic_napi_set(env, o, peer ? "peerCertificate" : "certificate", buf);
   }
   return o;
+}
+
+/* tlsContext(sessionOptions, tls, server) -> an external holding a TLS
+ * context that connect() can reuse (tls.context). */
+static napi_value tls_context(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 3);
+  bool server;
+  if (!quic_napi_get_bool(env, argv[2], &server)) return NULL;
+  tls_ctx_holder *h = malloc(sizeof(*h));
+  if (h == NULL) {
+    quic_napi_throw(env, "ERR_OUT_OF_MEMORY", "out of memory");
+    return NULL;
+  }
+  quic_session_config cfg;
+  if (!quic_binding_session_config(env, argv[0], argv[1], server, &cfg)) {
+    free(h);
+    return NULL;
+  }
+  h->ctx = cfg.tls;
+  quic_tls_ctx_ref(h->ctx);
+  quic_session_config_clear(&cfg);
+  napi_value ext;
+  if (napi_create_external(env, h, finalize_tls_ctx, NULL, &ext) != napi_ok) {
+    quic_tls_ctx_unref(h->ctx);
+    free(h);
+    quic_napi_throw_status(env, "napi_create_external");
+    return NULL;
+  }
+  return ext;
+}
+
+/* tlsContextRelease(context): drops the reference now (sessions made from
+ * it keep their own). */
+static napi_value tls_context_release(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  tls_ctx_holder *h = tls_holder_of(env, argv[0]);
+  if (h == NULL) return NULL;
+  if (h->ctx) quic_tls_ctx_unref(h->ctx);
+  h->ctx = NULL;
+  return quic_napi_undefined(env);
 }
 
 /* sessionTicket(handle) -> [ticket ArrayBuffer, transport params ArrayBuffer] or undefined */
@@ -831,6 +910,8 @@ void quic_binding_init_session(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sessionInfo", NULL, session_info, NULL, NULL, NULL, napi_default, NULL},
       {"sessionTicket", NULL, session_ticket, NULL, NULL, NULL, napi_default, NULL},
+      {"tlsContext", NULL, tls_context, NULL, NULL, NULL, napi_default, NULL},
+      {"tlsContextRelease", NULL, tls_context_release, NULL, NULL, NULL, napi_default, NULL},
       {"sessionZeroRtt", NULL, session_zero_rtt, NULL, NULL, NULL, napi_default, NULL},
       {"sessionOpen", NULL, session_open, NULL, NULL, NULL, napi_default, NULL},
       {"sessionClose", NULL, session_close, NULL, NULL, NULL, napi_default, NULL},

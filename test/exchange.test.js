@@ -30,3 +30,36 @@ test('seed example: Hello World both ways over alpn xyz', async () => {
   await within(server.close(), 5000, 'server close');
   assert.strictEqual(Buffer.concat(serverGot).toString(), 'Hello World');
 });
+
+test('one SessionConfig for many connect() calls: each session handshakes, is verified on its own, and exchanges', async () => {
+  const { Endpoint, SessionConfig } = quic;
+  const server = new Endpoint();
+  server.onsession = ({ session }) => {
+    session.onstream = async ({ stream, respondWith }) => {
+      const chunks = [];
+      for await (const c of stream.readableNodeStream()) chunks.push(c);
+      respondWith({ body: Buffer.concat(chunks) });
+    };
+  };
+  server.listen({ alpn: 'xyz', secure: { key: certs.key, cert: certs.cert } });
+  const client = new Endpoint();
+  // The TLS context behind this config is built once and shared.
+  const config = new SessionConfig('client', { alpn: 'xyz', hostname: 'localhost', secure: { ca: certs.ca } });
+  const address = { address: '127.0.0.1', port: server.address.port };
+  for (let i = 0; i < 5; i++) {
+    const session = client.connect(address, config);
+    await within(session.handshake, 5000, `handshake ${i}`);
+    assert.strictEqual(session.servername, 'localhost');
+    const stream = session.open({ body: `round ${i}` });
+    const chunks = [];
+    for await (const c of stream.readableNodeStream()) chunks.push(c);
+    assert.strictEqual(Buffer.concat(chunks).toString(), `round ${i}`);
+    await within(session.close(), 5000, `close ${i}`);
+  }
+  // Verification is per session: another name fails against the same context.
+  const wrong = new SessionConfig('client', { alpn: 'xyz', hostname: 'not-localhost.example', secure: { ca: certs.ca } });
+  const bad = client.connect(address, wrong);
+  await assert.rejects(within(bad.handshake, 5000, 'bad handshake'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  await within(client.close(), 5000, 'client close');
+  await within(server.close(), 5000, 'server close');
+});
