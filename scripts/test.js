@@ -20,7 +20,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 // Every file must end with no native memory, handles or sessions left.
-const leakCheck = path.join(dir, 'common', 'leak-check.js');
+const leakCheck = path.join(__dirname, '..', 'test', 'common', 'leak-check.js');
 const r = spawnSync(process.execPath,
   ['--require', leakCheck, '--test', '--test-concurrency=1', `--test-timeout=${stress ? 1200000 : 180000}`, '--test-reporter=spec', ...files],
   { stdio: 'inherit' });
