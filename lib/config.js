@@ -4,6 +4,7 @@
 // this build cannot honour throw ERR_QUIC_UNSUPPORTED (see docs/api.md).
 const net = require('node:net');
 const fs = require('node:fs');
+const crypto = require('node:crypto');
 const binding = require('./binding');
 const { codes } = require('./errors');
 const { priorityFor } = require('./tls-names');
@@ -13,6 +14,7 @@ const {
 
 const C = binding.constants;
 const kNative = Symbol('kNative');
+const kTlsKey = Symbol('kTlsKey');
 const kSide = Symbol('kSide');
 const U62 = 2 ** 53 - 1; // QUIC varints reach 2^62; JS numbers stay exact to 2^53.
 
@@ -381,6 +383,40 @@ class SessionConfig {
   get alpn() { return this.#alpn.list.slice(); }
   get hostname() { return this.#hostname; }
 
+  // A digest of every TLS input of this config (keys, certificates, CAs,
+  // passphrases, ALPN, flags, lists), so connections whose TLS inputs are
+  // equal can share one native TLS context. Computed once.
+  #tlsKey;
+  get [kTlsKey]() {
+    if (this.#tlsKey === undefined) {
+      const h = crypto.createHash('sha256');
+      const walk = (v) => {
+        if (v === undefined || v === null) {
+          h.update('\0n');
+        } else if (ArrayBuffer.isView(v)) {
+          h.update(`\0b${v.byteLength}:`);
+          h.update(v);
+        } else if (Array.isArray(v)) {
+          h.update(`\0a${v.length}`);
+          v.forEach(walk);
+        } else if (typeof v === 'object') {
+          const keys = Object.keys(v).sort();
+          h.update(`\0o${keys.length}`);
+          for (const k of keys) {
+            h.update(`\0k${k}`);
+            walk(v[k]);
+          }
+        } else {
+          h.update(`\0${typeof v}${String(v)}`);
+        }
+      };
+      walk(this.#side);
+      walk(this.#tls);
+      this.#tlsKey = h.digest('hex');
+    }
+    return this.#tlsKey;
+  }
+
   // Merges endpoint-wide settings; returns what the binding takes.
   [kNative](endpointSession, remoteAddress) {
     const n = Float64Array.from(this.#native);
@@ -465,4 +501,4 @@ class ResponseOptions {
   get body() { return this.#body; }
 }
 
-module.exports = { EndpointConfig, SessionConfig, StreamOptions, ResponseOptions, readAddress, kNative, kSide };
+module.exports = { EndpointConfig, SessionConfig, StreamOptions, ResponseOptions, readAddress, kNative, kSide, kTlsKey };

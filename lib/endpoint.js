@@ -4,7 +4,7 @@ const net = require('node:net');
 const binding = require('./binding');
 const { codes } = require('./errors');
 const { SessionEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
-const { EndpointConfig, SessionConfig, readAddress, kNative } = require('./config');
+const { EndpointConfig, SessionConfig, readAddress, kNative, kTlsKey } = require('./config');
 const {
   Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp,
 } = require('./session');
@@ -103,9 +103,10 @@ class Endpoint extends EventTarget {
       params = resumeBytes(resume.transportParams, 'resume.transportParams', 4096);
     }
     const { options: n, tls } = config[kNative](this.#config.session, remote.address);
-    // A SessionConfig the caller keeps and passes again has its TLS context
-    // (credentials, trust store) built once: that costs more than a session.
-    if (config === options) tls.context = this.#tlsContextFor(config, n, tls);
+    // Connections with the same TLS inputs share one native TLS context
+    // (credentials, trust store, parsed CAs): building one costs more than
+    // the session itself.
+    tls.context = this.#tlsContextFor(config[kTlsKey], n, tls);
     this.#bind();
     const [handle, key] = binding.endpointConnect(this.#handle, remote.address, remote.port, n, tls, ticket, params);
     const host = config.hostname ?? (net.isIPv6(remote.address) ? `[${remote.address}]` : remote.address);
@@ -117,10 +118,14 @@ class Endpoint extends EventTarget {
     return session;
   }
 
-  #tlsContexts = new Map(); // caller's SessionConfig -> native TLS context (bounded)
+  #tlsContexts = new Map(); // digest of the TLS inputs -> native TLS context (bounded, LRU)
 
-  #tlsContextFor(config, n, tls) {
-    let ctx = this.#tlsContexts.get(config);
+  #tlsContextFor(key, n, tls) {
+    let ctx = this.#tlsContexts.get(key);
+    if (ctx !== undefined) {
+      this.#tlsContexts.delete(key); // most recently used last
+      this.#tlsContexts.set(key, ctx);
+    }
     if (ctx === undefined) {
       ctx = binding.tlsContext(n, tls, false);
       if (this.#tlsContexts.size >= 16) {
@@ -128,7 +133,7 @@ class Endpoint extends EventTarget {
         binding.tlsContextRelease(old);
         this.#tlsContexts.delete(oldest);
       }
-      this.#tlsContexts.set(config, ctx);
+      this.#tlsContexts.set(key, ctx);
     }
     return ctx;
   }

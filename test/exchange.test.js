@@ -63,3 +63,23 @@ test('one SessionConfig for many connect() calls: each session handshakes, is ve
   await within(client.close(), 5000, 'client close');
   await within(server.close(), 5000, 'server close');
 });
+
+test('TLS contexts are shared only between equal TLS inputs: rejectUnauthorized still applies per connect()', async () => {
+  const { Endpoint } = quic;
+  const server = new Endpoint();
+  server.onsession = () => {};
+  // A certificate for another name: verification fails unless turned off.
+  server.listen({ alpn: 'xyz', secure: { key: certs.wrongHostKey, cert: certs.wrongHostCert } });
+  const client = new Endpoint();
+  const address = { address: '127.0.0.1', port: server.address.port };
+  const strict = () => client.connect(address, { alpn: 'xyz', hostname: 'localhost', secure: { ca: certs.ca } });
+  const lax = () => client.connect(address, { alpn: 'xyz', hostname: 'localhost',
+                                              secure: { ca: certs.ca, rejectUnauthorized: false } });
+  await assert.rejects(within(strict().handshake, 5000, 'strict 1'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  const ok = lax();
+  await within(ok.handshake, 5000, 'lax');
+  assert.strictEqual(ok.validationError.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+  await assert.rejects(within(strict().handshake, 5000, 'strict 2'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  await within(client.close(), 5000, 'client close');
+  await within(server.close(), 5000, 'server close');
+});
