@@ -222,6 +222,26 @@ static nghttp3_ssize read_body(nghttp3_conn *conn, int64_t id, nghttp3_vec *vec,
   return 1;
 }
 
+/* Takes what nghttp3 wants to write, per stream (ids modulo 16). */
+static void collect(nghttp3_conn *c, buf *streams, bool *fins) {
+  for (;;) {
+    int64_t id;
+    int fin;
+    nghttp3_vec v[16];
+    nghttp3_ssize n = nghttp3_conn_writev_stream(c, &id, &fin, v, 16);
+    if (n < 0) abort();
+    if (id < 0) break;
+    size_t total = 0;
+    for (nghttp3_ssize k = 0; k < n; k++) {
+      put(&streams[id % 16], v[k].base, v[k].len);
+      total += v[k].len;
+    }
+    if (fin) fins[id % 16] = true;
+    if (nghttp3_conn_add_write_offset(c, id, total) != 0) abort();
+    if (total == 0 && !fin) break;
+  }
+}
+
 /* Encodes requests; streams 0, 4 (bidi) and the client's control stream go
  * into records: bidi slot = id / 4, uni slot 0 = control (optional). */
 static void h3_seed(const char *dir, const char *name, int nreq, const char *req_body, bool with_control,
@@ -250,22 +270,7 @@ static void h3_seed(const char *dir, const char *name, int nreq, const char *req
   static bool fins[16];
   memset(fins, 0, sizeof(fins));
   for (int i = 0; i < 16; i++) streams[i].len = 0;
-  for (;;) {
-    int64_t id;
-    int fin;
-    nghttp3_vec v[16];
-    nghttp3_ssize n = nghttp3_conn_writev_stream(c, &id, &fin, v, 16);
-    if (n < 0) abort();
-    if (id < 0) break;
-    size_t total = 0;
-    for (nghttp3_ssize k = 0; k < n; k++) {
-      put(&streams[id % 16], v[k].base, v[k].len);
-      total += v[k].len;
-    }
-    if (fin) fins[id % 16] = true;
-    if (nghttp3_conn_add_write_offset(c, id, total) != 0) abort();
-    if (total == 0 && !fin) break;
-  }
+  collect(c, streams, fins);
   nghttp3_conn_del(c);
   buf out;
   out.len = 0;
@@ -291,24 +296,6 @@ static int on_begin_headers(nghttp3_conn *conn, int64_t id, void *user, void *st
   return 0;
 }
 
-static void collect(nghttp3_conn *c, buf *streams, bool *fins) {
-  for (;;) {
-    int64_t id;
-    int fin;
-    nghttp3_vec v[16];
-    nghttp3_ssize n = nghttp3_conn_writev_stream(c, &id, &fin, v, 16);
-    if (n < 0) abort();
-    if (id < 0) break;
-    size_t total = 0;
-    for (nghttp3_ssize k = 0; k < n; k++) {
-      put(&streams[id % 16], v[k].base, v[k].len);
-      total += v[k].len;
-    }
-    if (fin) fins[id % 16] = true;
-    if (nghttp3_conn_add_write_offset(c, id, total) != 0) abort();
-    if (total == 0 && !fin) break;
-  }
-}
 
 static void h3_response_seed(const char *dir, const char *name, bool informational, const char *resp_body,
                              bool trailers) {
