@@ -58,6 +58,12 @@ function within(promise, ms, what) {
 // The test helpers (certificates, ready-made endpoints) serve the benches too.
 const testCommon = path.join(__dirname, '..', 'test', 'common');
 const fixtures = path.join(__dirname, '..', 'test', 'fixtures');
+// The test certificates, read without loading the addon (for the TCP peers).
+const certs = {
+  key: fs.readFileSync(path.join(fixtures, 'server-key.pem')),
+  cert: fs.readFileSync(path.join(fixtures, 'server-cert.pem')),
+  ca: fs.readFileSync(path.join(fixtures, 'ca.pem')),
+};
 
 const CHUNK = Buffer.alloc(256 * 1024, 0x61);
 
@@ -81,5 +87,5 @@ async function* asyncChunks(total, head) {
 
 module.exports = {
   args, opt, optString, flag, median, cpu, rss, cpuOfPid, rssOfPid, now, sleep, within,
-  testCommon, fixtures, CHUNK, chunks, asyncChunks,
+  testCommon, fixtures, certs, CHUNK, chunks, asyncChunks,
 };

@@ -2,15 +2,7 @@
 // Node's http2 over TLS: the HTTP a Node user has without QUIC, for the
 // request cases and for many short streams on one connection.
 const http2 = require('node:http2');
-const fs = require('node:fs');
-const path = require('node:path');
-const { fixtures } = require('../common');
-
-const certs = {
-  key: fs.readFileSync(path.join(fixtures, 'server-key.pem')),
-  cert: fs.readFileSync(path.join(fixtures, 'server-cert.pem')),
-  ca: fs.readFileSync(path.join(fixtures, 'ca.pem')),
-};
+const { certs } = require('../common');
 
 const viaTls = 'one big transfer is measured with node-tls (http2 adds framing on the same TCP connection)';
 const cases = {

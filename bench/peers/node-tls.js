@@ -2,15 +2,7 @@
 // Node's tls over TCP: what a Node user picks instead of QUIC for one
 // encrypted byte stream. One TCP connection stands in for one QUIC stream.
 const tls = require('node:tls');
-const fs = require('node:fs');
-const path = require('node:path');
-const { fixtures, CHUNK, now, sleep } = require('../common');
-
-const certs = {
-  key: fs.readFileSync(path.join(fixtures, 'server-key.pem')),
-  cert: fs.readFileSync(path.join(fixtures, 'server-cert.pem')),
-  ca: fs.readFileSync(path.join(fixtures, 'ca.pem')),
-};
+const { certs, CHUNK, now, sleep } = require('../common');
 
 const noTcpLoss = 'TCP on loopback has no loss knob here (simulating it needs tc/netem, root on a shared machine)';
 const cases = {
