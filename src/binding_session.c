@@ -62,17 +62,24 @@ static bool get_prop(napi_env env, napi_value obj, const char *name, napi_value 
 
 /* Reads an array of byte sources into blobs that borrow JS memory; valid
  * while the caller's handle scope lives (TLS copies what it keeps). */
-static bool get_blobs(napi_env env, napi_value obj, const char *name, quic_blob **out, size_t *n) {
-  napi_value arr;
-  *out = NULL;
-  *n = 0;
-  if (!get_prop(env, obj, name, &arr)) return false;
-  if (arr == NULL) return true;
-  uint32_t len;
-  if (napi_get_array_length(env, arr, &len) != napi_ok) {
+/* An optional array property: *len is 0 when it is absent or empty. */
+static bool get_array(napi_env env, napi_value obj, const char *name, napi_value *arr, uint32_t *len) {
+  *len = 0;
+  if (!get_prop(env, obj, name, arr)) return false;
+  if (*arr == NULL) return true;
+  if (napi_get_array_length(env, *arr, len) != napi_ok) {
     quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "secure.%s must be an array", name);
     return false;
   }
+  return true;
+}
+
+static bool get_blobs(napi_env env, napi_value obj, const char *name, quic_blob **out, size_t *n) {
+  napi_value arr;
+  uint32_t len;
+  *out = NULL;
+  *n = 0;
+  if (!get_array(env, obj, name, &arr, &len)) return false;
   if (len == 0) return true;
   quic_blob *b = quic_calloc(len, sizeof(*b));
   if (b == NULL) return false;
@@ -92,15 +99,10 @@ static bool get_blobs(napi_env env, napi_value obj, const char *name, quic_blob 
  * entries that are null stay NULL. */
 static bool get_strings(napi_env env, napi_value obj, const char *name, char ***out, size_t *n) {
   napi_value arr;
+  uint32_t len;
   *out = NULL;
   *n = 0;
-  if (!get_prop(env, obj, name, &arr)) return false;
-  if (arr == NULL) return true;
-  uint32_t len;
-  if (napi_get_array_length(env, arr, &len) != napi_ok) {
-    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "%s must be an array", name);
-    return false;
-  }
+  if (!get_array(env, obj, name, &arr, &len)) return false;
   if (len == 0) return true;
   char **v = quic_calloc(len, sizeof(*v));
   if (v == NULL) return false;
