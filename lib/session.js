@@ -238,7 +238,7 @@ class Session extends EventTarget {
     let early = false;
     if (!this.#open) {
       // A session resumed from a ticket may send streams as 0-RTT.
-      if (this.#side !== 'client' || !this.#handle || !binding.sessionZeroRtt(this.#handle)) {
+      if (this.#side !== 'client' || !this.#handle || !binding.sessionOpensEarly(this.#handle)) {
         throw codes.ERR_INVALID_STATE('the handshake has not completed');
       }
       // Early requests need the ALPN known before the handshake.

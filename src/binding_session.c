@@ -411,9 +411,7 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
   quic_napi_set(env, o, "closeReason", quic_napi_string(env, s->close_reason));
   quic_napi_set(env, o, "goaway", quic_napi_bool(env, s->goaway_received));
   bool done = s->state != QUIC_SESSION_HANDSHAKE;
-  quic_napi_set(env, o, "resumed", quic_napi_bool(env, done && quic_tls_resumed(&s->tls)));
   quic_napi_set(env, o, "earlyData", quic_napi_bool(env, s->early_received || (done && quic_tls_early_data_accepted(&s->tls))));
-  quic_napi_set(env, o, "earlyRejected", quic_napi_bool(env, s->early_rejected));
   const char *kname, *ktype;
   int kbits;
   if (quic_tls_ephemeral(&s->tls, &kname, &ktype, &kbits)) {
@@ -494,8 +492,8 @@ static napi_value session_ticket(napi_env env, napi_callback_info info) {
   return arr;
 }
 
-/* sessionZeroRtt(handle) -> whether streams may be opened before the handshake (resumed sessions) */
-static napi_value session_zero_rtt(napi_env env, napi_callback_info info) {
+/* sessionOpensEarly(handle) -> whether streams may be opened before the handshake (resumed sessions) */
+static napi_value session_opens_early(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 1);
   GET_SESSION(env, argv[0]);
   return quic_napi_bool(env, s->resume_given && s->state == QUIC_SESSION_HANDSHAKE);
@@ -914,7 +912,7 @@ void quic_binding_init_session(napi_env env, napi_value exports) {
       {"sessionTicket", NULL, session_ticket, NULL, NULL, NULL, napi_default, NULL},
       {"tlsContext", NULL, tls_context, NULL, NULL, NULL, napi_default, NULL},
       {"tlsContextRelease", NULL, tls_context_release, NULL, NULL, NULL, napi_default, NULL},
-      {"sessionZeroRtt", NULL, session_zero_rtt, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionOpensEarly", NULL, session_opens_early, NULL, NULL, NULL, napi_default, NULL},
       {"sessionOpen", NULL, session_open, NULL, NULL, NULL, napi_default, NULL},
       {"sessionClose", NULL, session_close, NULL, NULL, NULL, napi_default, NULL},
       {"sessionGoaway", NULL, session_goaway, NULL, NULL, NULL, napi_default, NULL},

@@ -276,8 +276,6 @@ bool quic_tls_offers_only(const quic_tls_ctx *ctx, const char *proto) {
   return ctx->nalpn == 1 && ctx->alpn[0].size == n && memcmp(ctx->alpn[0].data, proto, n) == 0;
 }
 
-bool quic_tls_resumed(quic_tls_session *ts) { return gnutls_session_is_resumed(ts->gs) != 0; }
-
 bool quic_tls_early_data_accepted(quic_tls_session *ts) {
   return (gnutls_session_get_flags(ts->gs) & GNUTLS_SFLAGS_EARLY_DATA) != 0;
 }

@@ -111,8 +111,7 @@ int quic_tls_set_ticket(quic_tls_session *ts, const uint8_t *ticket, size_t len)
 const uint8_t *quic_tls_ticket(quic_tls_session *ts, size_t *len);
 /* Whether the context offers exactly one ALPN, proto. */
 bool quic_tls_offers_only(const quic_tls_ctx *ctx, const char *proto);
-/* After the handshake: the session was resumed / 0-RTT data was accepted. */
-bool quic_tls_resumed(quic_tls_session *ts);
+/* After the handshake: 0-RTT data was accepted. */
 bool quic_tls_early_data_accepted(quic_tls_session *ts);
 /* Takes the NSS key log lines collected so far (the caller frees them with
  * quic_free); NULL if none. */
