@@ -64,6 +64,36 @@ test('one SessionConfig for many connect() calls: each session handshakes, is ve
   await within(server.close(), 5000, 'server close');
 });
 
+test('a verified chain is remembered per chain: other servers on the same TLS context are still checked', async () => {
+  const { Endpoint, SessionConfig } = quic;
+  const listen = (secure) => {
+    const server = new Endpoint();
+    server.onsession = () => {};
+    server.listen({ alpn: 'xyz', secure });
+    return server;
+  };
+  const good = listen({ key: certs.key, cert: certs.cert });
+  const otherName = listen({ key: certs.wrongHostKey, cert: certs.wrongHostCert });
+  const untrusted = listen({ key: certs.selfSignedKey, cert: certs.selfSignedCert });
+  const client = new Endpoint();
+  const config = new SessionConfig('client', { alpn: 'xyz', hostname: 'localhost', secure: { ca: certs.ca } });
+  const to = (server) => client.connect({ address: '127.0.0.1', port: server.address.port }, config);
+  for (let round = 0; round < 2; round++) {
+    const ok = to(good);
+    await within(ok.handshake, 5000, `good ${round}`);
+    assert.strictEqual(ok.validationError, undefined);
+    await within(ok.close(), 5000, `close ${round}`);
+    // The same CA signed this one, for another name: a remembered success
+    // for the first chain must not carry over to it.
+    await assert.rejects(within(to(otherName).handshake, 5000, `other name ${round}`),
+                         { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    await assert.rejects(within(to(untrusted).handshake, 5000, `untrusted ${round}`),
+                         (err) => /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(err.code));
+  }
+  await within(client.close(), 5000, 'client close');
+  await Promise.all([good, otherName, untrusted].map((s, i) => within(s.close(), 5000, `server close ${i}`)));
+});
+
 test('TLS contexts are shared only between equal TLS inputs: rejectUnauthorized still applies per connect()', async () => {
   const { Endpoint } = quic;
   const server = new Endpoint();

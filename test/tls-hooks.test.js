@@ -172,6 +172,25 @@ test('ciphers and ecdhCurve restrict the negotiation; session.cipher and ephemer
   }
 });
 
+test('defaults: AES-128-GCM and X25519; a server without X25519 still agrees on a group (one more round trip)', async () => {
+  const plain = echoServer({});
+  const a = connect(plain.server, {});
+  await within(a.session.handshake, 5000, 'handshake');
+  assert.strictEqual(await roundTrip(a.session), 'ping');
+  for (const s of [a.session, plain.session]) {
+    assert.strictEqual(s.cipher.name, 'TLS_AES_128_GCM_SHA256');
+    assert.deepStrictEqual(s.ephemeralKeyInfo, { type: 'ECDH', name: 'X25519', size: 253 });
+  }
+  await closeAll(a.client, plain.server);
+  // The client sends one key share (X25519); this server asks for another.
+  const p256 = echoServer({ secure: { ecdhCurve: 'P-256' } });
+  const b = connect(p256.server, {});
+  await within(b.session.handshake, 5000, 'handshake after HelloRetryRequest');
+  assert.strictEqual(await roundTrip(b.session), 'ping');
+  for (const s of [b.session, p256.session]) assert.strictEqual(s.ephemeralKeyInfo.name, 'prime256v1');
+  await closeAll(b.client, p256.server);
+});
+
 test('no suite in common fails the handshake with handshake_failure', async () => {
   const srv = echoServer({ secure: { ciphers: 'TLS_CHACHA20_POLY1305_SHA256' } });
   const c = connect(srv.server, { secure: { ciphers: 'TLS_AES_128_GCM_SHA256' } });
