@@ -182,12 +182,21 @@ class Session extends EventTarget {
     return r ? new net.SocketAddress(r) : undefined;
   }
   // Certificates as Node's X509Certificate (OpenSSL-backed), built from the
-  // DER that GnuTLS holds.
-  #certs = {};
-  #cert(which) {
-    if (this.#certs[which] === undefined && this.#info?.[which]) {
-      this.#certs[which] = new X509Certificate(this.#info[which]);
+  // DER the core keeps, asked for on first use (most sessions never do);
+  // the DER is read at close if nobody asked before.
+  #certs = null; // { certificate, peerCertificate }: X509Certificate, DER Buffer, or null (none)
+  #certDer(which) {
+    this.#certs ??= {};
+    if (this.#certs[which] === undefined && this.#handle) {
+      this.#certs[which] = binding.sessionCertificate(this.#handle, which === 'peerCertificate') || null;
     }
+  }
+  #cert(which) {
+    if (!this.#info) return undefined;
+    this.#certDer(which);
+    const c = this.#certs[which];
+    if (c == null) return undefined;
+    if (!(c instanceof X509Certificate)) this.#certs[which] = new X509Certificate(c);
     return this.#certs[which];
   }
   get certificate() { return this.#cert('certificate'); }
@@ -356,6 +365,12 @@ class Session extends EventTarget {
       settle(this.#clienthello, error || codes.ERR_INVALID_STATE('the session closed before its client hello'));
     }
     if (this.#ocsp) settle(this.#ocsp, error || codes.ERR_INVALID_STATE('the session closed before any OCSP exchange'));
+    if (this.#info) {
+      try {
+        this.#certDer('certificate');
+        this.#certDer('peerCertificate');
+      } catch {} // native side already gone
+    }
     this.#stats[kPrivate]();
     this.#handle = null;
     settle(this.#handshake, handshakeError || error || codes.ERR_INVALID_STATE('the session closed before the handshake completed'));

@@ -731,9 +731,61 @@ static int hello_next(quic_session *s) {
   return hello_resume(s);
 }
 
+/* Client: follows the server's post-handshake messages (1-RTT CRYPTO data)
+ * from the first byte, so that once the TLS session is released (issue 5)
+ * it knows where each message starts. False at a message that is not a
+ * NewSessionTicket. */
+static bool post_handshake_scan(quic_session *s, const uint8_t *data, size_t len) {
+  bool ok = true;
+  while (len) {
+    if (s->post_skip) {
+      size_t n = len < s->post_skip ? len : s->post_skip;
+      s->post_skip -= (uint32_t)n;
+      data += n;
+      len -= n;
+      continue;
+    }
+    s->post_hdr[s->post_hdr_len++] = *data++;
+    len--;
+    if (s->post_hdr_len < 4) continue;
+    s->post_hdr_len = 0;
+    if (s->post_hdr[0] != 4 /* new_session_ticket */) ok = false;
+    s->post_skip = (uint32_t)s->post_hdr[1] << 16 | (uint32_t)s->post_hdr[2] << 8 | s->post_hdr[3];
+  }
+  return ok;
+}
+
+/* CRYPTO data after the TLS session was released (issue 5). A server
+ * expects none: a client has nothing to send after its Finished in QUIC.
+ * A client skips NewSessionTicket messages (it keeps the ticket it already
+ * has); any other message (KeyUpdate is forbidden by RFC 9001 6) is
+ * unexpected, as GnuTLS would have said. */
+static int post_handshake_crypto(quic_session *s, ngtcp2_encryption_level level, const uint8_t *data,
+                                 size_t len) {
+  if (!s->server && level == NGTCP2_ENCRYPTION_LEVEL_1RTT && post_handshake_scan(s, data, len)) return 0;
+  ngtcp2_ccerr_set_tls_alert(&s->ccerr, 10 /* unexpected_message */, NULL, 0);
+  s->ccerr_set = true;
+  return NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
+/* GnuTLS's session is about 10 KB a connection and idle connections need
+ * none of it (issue 5): let it go once the handshake is over. A server's is
+ * over when it completes (its tickets are already queued); a client waits
+ * for confirmation and the server's first ticket, so resumption keeps
+ * working. Called outside any GnuTLS or ngtcp2 callback. */
+static void tls_maybe_release(quic_session *s) {
+  if (quic_tls_released(&s->tls) || s->state != QUIC_SESSION_OPEN || !ngtcp2_conn_get_handshake_completed(s->conn))
+    return;
+  if (!s->server && (s->counters->handshake_confirmed_at == 0 || s->tls.ticket == NULL)) return;
+  if (quic_tls_session_release(&s->tls) == QUIC_OK) ngtcp2_conn_set_tls_native_handle(s->conn, NULL);
+}
+
 static int cb_recv_crypto_data(ngtcp2_conn *conn, ngtcp2_encryption_level level, uint64_t offset,
                                const uint8_t *data, size_t datalen, void *user) {
   quic_session *s = user;
+  if (quic_tls_released(&s->tls)) return post_handshake_crypto(s, level, data, datalen);
+  /* GnuTLS judges these; the scan only keeps track of message boundaries. */
+  if (!s->server && level == NGTCP2_ENCRYPTION_LEVEL_1RTT) (void)post_handshake_scan(s, data, datalen);
   if (s->hello_state == QUIC_HELLO_OFF || s->hello_state == QUIC_HELLO_DONE)
     return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, datalen, user);
   /* Nothing but Initial data can come before the server answers. */
@@ -1235,6 +1287,7 @@ void quic_session_read(quic_session *s, const uint8_t *data, size_t len, const q
     handle_liberr(s, rv);
     return;
   }
+  tls_maybe_release(s);
   quic_wrap_mark_dirty(s->wrap, s);
 }
 

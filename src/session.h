@@ -194,6 +194,11 @@ typedef struct quic_session {
   uint64_t qlog_dropped;  /* bytes dropped because nobody read */
   bool qlog_fin;
   bool ignore_preferred;  /* client: preferredAddressStrategy 'ignore' */
+  /* Client, after the TLS session was released (issue 5): where it stands
+   * in the server's post-handshake messages, which it skips. */
+  uint8_t post_hdr[4];    /* the message header being read */
+  uint8_t post_hdr_len;
+  uint32_t post_skip;     /* body bytes of the current message still to skip */
 } quic_session;
 
 #define QUIC_QLOG_MAX (1u << 20)
