@@ -408,7 +408,7 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
   quic_napi_set(env, o, "remoteAddress", quic_napi_string(env, host));
   quic_napi_set(env, o, "remotePort", quic_napi_number(env, port));
   quic_napi_set(env, o, "remoteFamily", quic_napi_string(env, host == buf && cur_remote.u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
-  quic_napi_set(env, o, "closeReason", quic_napi_string(env, s->close_reason));
+  quic_napi_set(env, o, "closeReason", quic_napi_string(env, s->close_reason ? s->close_reason : ""));
   quic_napi_set(env, o, "goaway", quic_napi_bool(env, s->goaway_received));
   bool done = s->state != QUIC_SESSION_HANDSHAKE;
   quic_napi_set(env, o, "earlyData", quic_napi_bool(env, s->early_received || (done && quic_tls_early_data_accepted(&s->tls))));

@@ -71,13 +71,16 @@ static void set_closed(quic_session *s, int kind, uint64_t code, const uint8_t *
   if (s->close_kind != QUIC_CLOSE_NONE) return;
   s->close_kind = kind;
   s->close_code = code;
-  size_t n = QUIC_MIN(reasonlen, sizeof(s->close_reason) - 1);
-  for (size_t i = 0; i < n; i++) {
-    /* The reason is the peer's bytes: keep it printable. */
-    uint8_t c = reason[i];
-    s->close_reason[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+  size_t n = QUIC_MIN(reasonlen, QUIC_CLOSE_REASON_MAX - 1);
+  /* No memory: the reason is lost, the close is not. */
+  if (n && (s->close_reason = quic_malloc(n + 1)) != NULL) {
+    for (size_t i = 0; i < n; i++) {
+      /* The reason is the peer's bytes: keep it printable. */
+      uint8_t c = reason[i];
+      s->close_reason[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    s->close_reason[n] = 0;
   }
-  s->close_reason[n] = 0;
   s->counters->closing_at = quic_now();
   session_event(s, QUIC_EV_CLOSE);
 }
@@ -1027,6 +1030,7 @@ static void on_timer_closed(uv_handle_t *h) {
   quic_free(s->qlog);
   quic_free(s->close_pkt);
   quic_free(s->tx_pending);
+  quic_free(s->close_reason);
   quic_stats_release(s->counters, &s->counters_inline);
   quic_free(s);
   w->live_sessions--;
@@ -1319,19 +1323,19 @@ static bool send_train(quic_session *s, const uint8_t *buf, size_t len, size_t s
                        const quic_addr *remote, uint8_t ecn) {
   int rv = quic_endpoint_send_from(s->wrap->ep, local, remote, buf, len, seg, ecn);
   if (rv == -EAGAIN) {
-    if (buf != s->tx_pending) {
-      uint8_t *copy = quic_malloc(len);
+    if (s->tx_pending == NULL || buf != s->tx_pending->data) {
+      quic_tx_pending *p = quic_malloc(sizeof(*p) + len);
       /* No memory: the train is lost, and QUIC retransmits. */
-      if (copy == NULL) return true;
-      memcpy(copy, buf, len);
+      if (p == NULL) return true;
+      memcpy(p->data, buf, len);
+      p->len = len;
+      p->seg = seg;
+      p->remote = *remote;
+      p->local = *local;
+      p->ecn = ecn;
       quic_free(s->tx_pending);
-      s->tx_pending = copy;
+      s->tx_pending = p;
     }
-    s->tx_len = len;
-    s->tx_seg = seg;
-    s->tx_remote = *remote;
-    s->tx_local = *local;
-    s->tx_ecn = ecn;
     s->tx_blocked = true;
     quic_endpoint_wait_writable(s->wrap->ep, s);
     return false;
@@ -1344,10 +1348,9 @@ static bool send_train(quic_session *s, const uint8_t *buf, size_t len, size_t s
 
 void quic_session_flush(quic_session *s) {
   if (s->state >= QUIC_SESSION_CLOSING || s->tx_blocked) return;
-  if (s->tx_len) {
-    size_t len = s->tx_len;
-    s->tx_len = 0;
-    if (!send_train(s, s->tx_pending, len, s->tx_seg, &s->tx_local, &s->tx_remote, s->tx_ecn)) return;
+  if (s->tx_pending) {
+    quic_tx_pending *p = s->tx_pending;
+    if (!send_train(s, p->data, p->len, p->seg, &p->local, &p->remote, p->ecn)) return;
     quic_free(s->tx_pending);
     s->tx_pending = NULL;
   }
