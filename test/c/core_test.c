@@ -14,8 +14,21 @@
 static uint8_t *sent, *echoed, *server_rx;
 static size_t echoed_len, server_rx_len;
 static int closed_wraps;
-static bool server_released, client_released;
+static bool server_released, client_released, late_ticket_sent;
+
+/* A well-formed NewSessionTicket (RFC 8446 4.6.1) the server sends once the
+ * client has let its TLS session go: the client must skip it and go on. It
+ * is sent twice, so the second starts mid-stream of the first's bytes. */
+static const uint8_t late_ticket[] = {
+    4, 0, 0, 22,                /* new_session_ticket, 22 bytes */
+    0, 0, 0x0e, 0x10,           /* lifetime */
+    1, 2, 3, 4,                 /* age_add */
+    1, 0,                       /* nonce */
+    0, 8, 1, 2, 3, 4, 5, 6, 7, 8, /* ticket */
+    0, 0,                       /* extensions */
+    4, 0, 0, 22, 0, 0, 0x0e, 0x10, 1, 2, 3, 4, 1, 1, 0, 8, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0};
 static quic_wrap *server, *client;
+static quic_session *csession; /* the client's, while the transfer runs */
 
 static void fail(const char *what) {
   fprintf(stderr, "core_test: %s\n", what);
@@ -60,6 +73,13 @@ static void on_server_events(quic_wrap *w, void *user) {
     quic_stream *st = quic_session_stream(e->session, e->stream_key);
     if (!st) continue;
     if (released_with_info(e->session)) server_released = true;
+    if (!late_ticket_sent && server_released && quic_tls_released(&csession->tls)) {
+      late_ticket_sent = true;
+      if (ngtcp2_conn_submit_crypto_data(e->session->conn, NGTCP2_ENCRYPTION_LEVEL_1RTT, late_ticket,
+                                         sizeof(late_ticket)) != 0)
+        fail("late ticket");
+      quic_wrap_mark_dirty(w, e->session);
+    }
     drain(st, server_rx, &server_rx_len);
     if ((st->flags & QUIC_STREAM_RX_FIN) && st->rx_buffered == 0 && !(st->flags & QUIC_STREAM_FIN_QUEUED)) {
       if (quic_stream_write(st, server_rx, server_rx_len, true) != QUIC_OK) fail("server write");
@@ -142,6 +162,7 @@ int main(int argc, char **argv) {
   memcpy(cc.scid, "core!", cc.scidlen = 5);
   quic_session *s;
   if (quic_session_connect(&s, client, &server->ep->udp.local, &cc, NULL) != QUIC_OK) fail("connect");
+  csession = s;
   quic_session_config_clear(&cc);
   /* Take the stats views the binding would: they outlive the objects. */
   quic_session_counters *sview = quic_stats_share(s->counters, &s->counters_inline, sizeof(s->counters_inline));
@@ -164,6 +185,7 @@ int main(int argc, char **argv) {
 
   if (closed_wraps != 2) fail("wraps not closed");
   if (!server_released || !client_released) fail("the TLS sessions were not released after the handshake");
+  if (!late_ticket_sent) fail("no ticket was sent after the client's release");
   if (server_rx_len != SIZE || memcmp(server_rx, sent, SIZE) != 0) fail("server received wrong data");
   if (echoed_len != SIZE || memcmp(echoed, sent, SIZE) != 0) fail("echo differs");
   if (quic_mem_live_bytes() != 0) {
