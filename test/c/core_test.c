@@ -14,7 +14,7 @@
 static uint8_t *sent, *echoed, *server_rx;
 static size_t echoed_len, server_rx_len;
 static int closed_wraps;
-static bool server_released, client_released, late_ticket_sent;
+static bool server_released, client_released, late_ticket_sent, refused_late_message;
 
 /* A well-formed NewSessionTicket (RFC 8446 4.6.1) the server sends once the
  * client has let its TLS session go: the client must skip it and go on. It
@@ -27,6 +27,9 @@ static const uint8_t late_ticket[] = {
     0, 8, 1, 2, 3, 4, 5, 6, 7, 8, /* ticket */
     0, 0,                       /* extensions */
     4, 0, 0, 22, 0, 0, 0x0e, 0x10, 1, 2, 3, 4, 1, 1, 0, 8, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0};
+/* A KeyUpdate (forbidden in QUIC, RFC 9001 6) the client sends once the
+ * echo is back: the released server must close with unexpected_message. */
+static const uint8_t key_update[] = {24, 0, 0, 1, 0};
 static quic_wrap *server, *client;
 static quic_session *csession; /* the client's, while the transfer runs */
 
@@ -101,10 +104,15 @@ static void on_client_events(quic_wrap *w, void *user) {
       drain(st, echoed, &echoed_len);
       if (released_with_info(e->session)) client_released = true;
       if ((st->flags & QUIC_STREAM_RX_FIN) && st->rx_buffered == 0) {
-        quic_wrap_close(client);
-        quic_wrap_close(server);
+        if (ngtcp2_conn_submit_crypto_data(e->session->conn, NGTCP2_ENCRYPTION_LEVEL_1RTT, key_update,
+                                           sizeof(key_update)) != 0)
+          fail("key update message");
+        quic_wrap_mark_dirty(w, e->session);
       }
     } else if (e->type == QUIC_E_SESSION_CLOSE) {
+      /* 0x100 + unexpected_message (10): CRYPTO_ERROR from the server. */
+      if (e->session->close_kind == QUIC_CLOSE_TRANSPORT && e->session->close_code == 0x10a)
+        refused_late_message = true;
       quic_wrap_destroy(client);
       quic_wrap_destroy(server);
     }
@@ -186,6 +194,7 @@ int main(int argc, char **argv) {
   if (closed_wraps != 2) fail("wraps not closed");
   if (!server_released || !client_released) fail("the TLS sessions were not released after the handshake");
   if (!late_ticket_sent) fail("no ticket was sent after the client's release");
+  if (!refused_late_message) fail("the released server did not refuse a post-handshake KeyUpdate");
   if (server_rx_len != SIZE || memcmp(server_rx, sent, SIZE) != 0) fail("server received wrong data");
   if (echoed_len != SIZE || memcmp(echoed, sent, SIZE) != 0) fail("echo differs");
   if (quic_mem_live_bytes() != 0) {
