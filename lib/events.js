@@ -68,21 +68,54 @@ function defineEventHandler(proto, name) {
   });
 }
 
-// A promise with its settle functions, marked handled so that an unobserved
-// rejection does not crash the process (callers observe it when they care).
+// A promise with its settle functions, made only when someone asks for it
+// (most sessions' and streams' promises are never looked at: an idle server
+// session would carry two promises, three closures and a context each).
+// Until then only the outcome is kept. Rejections are marked handled so an
+// unobserved one does not crash the process (callers observe it when they care).
+class Deferred {
+  settled = false;
+  #promise = null;
+  #resolve = null;
+  #reject = null;
+  #err = null;
+  #value;
+
+  get promise() {
+    if (this.#promise === null) {
+      if (!this.settled) {
+        this.#promise = new Promise((res, rej) => { this.#resolve = res; this.#reject = rej; });
+      } else {
+        this.#promise = this.#err ? Promise.reject(this.#err) : Promise.resolve(this.#value);
+        this.#err = null;
+        this.#value = undefined;
+      }
+      this.#promise.catch(() => {});
+    }
+    return this.#promise;
+  }
+
+  settleWith(err, value) {
+    this.settled = true;
+    if (this.#promise === null) {
+      this.#err = err;
+      this.#value = value;
+    } else if (err) {
+      this.#reject(err);
+    } else {
+      this.#resolve(value);
+    }
+    this.#resolve = this.#reject = null;
+  }
+}
+
 function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
-  promise.catch(() => {});
-  return { promise, resolve, reject, settled: false };
+  return new Deferred();
 }
 
 function settle(d, err, value) {
   if (d.settled) return;
-  d.settled = true;
-  if (err) d.reject(err);
-  else d.resolve(value);
+  d.settleWith(err || null, value);
 }
 
 module.exports = { SessionEvent, StreamEvent, DatagramEvent, defineEventHandler, deferred, settle, kPrivate };

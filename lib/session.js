@@ -37,12 +37,29 @@ function closeError(kind, code, reason, h3) {
   }
 }
 
+// The TLS details repeat from session to session (the same ALPN, cipher,
+// group): one shared copy of each string instead of one per session. The
+// table is bounded, since a server's servername comes from its peers.
+const interned = new Map();
+const kInterned = ['alpn', 'servername', 'cipher', 'version', 'remoteFamily', 'ephemeralName', 'ephemeralType', 'closeReason'];
+function sessionInfo(handle) {
+  const info = binding.sessionInfo(handle);
+  for (const k of kInterned) {
+    const v = info[k];
+    if (typeof v !== 'string') continue;
+    const shared = interned.get(v);
+    if (shared !== undefined) info[k] = shared;
+    else if (interned.size < 256) interned.set(v, v);
+  }
+  return info;
+}
+
 class Session extends EventTarget {
   #endpoint;
   #handle;
   #key;
   #side;
-  #streams = new Map(); // key -> Stream
+  #streams = null; // key -> Stream; made with the first stream
   #handshake = deferred();
   #closed = deferred();
   #closing = false;
@@ -176,18 +193,27 @@ class Session extends EventTarget {
   }
   get remoteAddress() {
     // The path changes when either side migrates: ask again while open.
-    if (this.#info && this.#handle) this.#info = binding.sessionInfo(this.#handle);
+    if (this.#info && this.#handle) this.#info = sessionInfo(this.#handle);
     const r = this.#info ? { address: this.#info.remoteAddress, port: this.#info.remotePort,
                               family: this.#info.remoteFamily } : this.#remote;
     return r ? new net.SocketAddress(r) : undefined;
   }
   // Certificates as Node's X509Certificate (OpenSSL-backed), built from the
-  // DER that GnuTLS holds.
-  #certs = {};
-  #cert(which) {
-    if (this.#certs[which] === undefined && this.#info?.[which]) {
-      this.#certs[which] = new X509Certificate(this.#info[which]);
+  // DER the core keeps, asked for on first use (most sessions never do);
+  // the DER is read at close if nobody asked before.
+  #certs = null; // { certificate, peerCertificate }: X509Certificate, DER Buffer, or null (none)
+  #certDer(which) {
+    this.#certs ??= {};
+    if (this.#certs[which] === undefined && this.#handle) {
+      this.#certs[which] = binding.sessionCertificate(this.#handle, which === 'peerCertificate') || null;
     }
+  }
+  #cert(which) {
+    if (!this.#info) return undefined;
+    this.#certDer(which);
+    const c = this.#certs[which];
+    if (c == null) return undefined;
+    if (!(c instanceof X509Certificate)) this.#certs[which] = new X509Certificate(c);
     return this.#certs[which];
   }
   get certificate() { return this.#cert('certificate'); }
@@ -264,7 +290,7 @@ class Session extends EventTarget {
     }
     const [key, id] = binding.sessionOpen(this.#handle, opts.unidirectional, headers);
     const stream = new Stream(kPrivate, this, this.#handle, key, id, true, opts.unidirectional, h3);
-    this.#streams.set(key, stream);
+    (this.#streams ??= new Map()).set(key, stream);
     if (pendingHeaders) {
       Promise.resolve(pendingHeaders).then((h) => {
         if (this.#handle) binding.streamSubmitHeaders(this.#handle, key, http3.KIND.INITIAL, http3.requestFields(h, this.#authority));
@@ -344,8 +370,10 @@ class Session extends EventTarget {
   #finish(error, handshakeError) {
     if (this.#closed.settled) return;
     this.#open = false;
-    for (const stream of this.#streams.values()) stream[kSessionClosed](error);
-    this.#streams.clear();
+    if (this.#streams) {
+      for (const stream of this.#streams.values()) stream[kSessionClosed](error);
+      this.#streams.clear();
+    }
     this.#drainKeylog();
     this.#keylog?.push(null);
     this.#drainQlog();
@@ -356,6 +384,12 @@ class Session extends EventTarget {
       settle(this.#clienthello, error || codes.ERR_INVALID_STATE('the session closed before its client hello'));
     }
     if (this.#ocsp) settle(this.#ocsp, error || codes.ERR_INVALID_STATE('the session closed before any OCSP exchange'));
+    if (this.#info) {
+      try {
+        this.#certDer('certificate');
+        this.#certDer('peerCertificate');
+      } catch {} // native side already gone
+    }
     this.#stats[kPrivate]();
     this.#handle = null;
     settle(this.#handshake, handshakeError || error || codes.ERR_INVALID_STATE('the session closed before the handshake completed'));
@@ -364,7 +398,8 @@ class Session extends EventTarget {
   }
 
   [kHandshake]() {
-    this.#info = binding.sessionInfo(this.#handle);
+    this.#info = sessionInfo(this.#handle);
+    this.#remote = undefined; // #info has the address from now on
     this.#drainKeylog();
     if (this.#ocsp && this.#side === 'client') {
       settle(this.#ocsp, null, new OCSPResponse(kPrivate, binding.sessionOcsp(this.#handle)));
@@ -376,7 +411,7 @@ class Session extends EventTarget {
   [kNativeClose](kind, code) {
     // Read what the TLS layer knew before the session goes away.
     let info = null;
-    try { info = binding.sessionInfo(this.#handle); } catch {}
+    try { info = sessionInfo(this.#handle); } catch {}
     if (this.#side === 'client') try { this.#readTicket(); } catch {}
     if (info && !this.#info) this.#info = info;
     const err = closeError(kind, code, info?.closeReason, (this.#info || info)?.alpn === 'h3');
@@ -393,7 +428,7 @@ class Session extends EventTarget {
       const uni = (aux & C.STREAM_UNI) !== 0;
       const h3 = (aux & C.STREAM_NEW_H3) !== 0;
       const stream = new Stream(kPrivate, this, this.#handle, key, id, false, uni, h3);
-      this.#streams.set(key, stream);
+      (this.#streams ??= new Map()).set(key, stream);
       let respondWith;
       if (!uni) {
         let responded = false;
@@ -423,7 +458,7 @@ class Session extends EventTarget {
       this.dispatchEvent(new StreamEvent(kPrivate, stream, respondWith));
       return;
     }
-    const stream = this.#streams.get(key);
+    const stream = this.#streams?.get(key);
     if (stream === undefined) return;
     if (type === C.E_STREAM_OPENED) {
       stream[kOpened](id);
@@ -457,7 +492,7 @@ class Session extends EventTarget {
 
   // A stream let go of its native state.
   [kEvent](what, key) {
-    if (what === 'released') this.#streams.delete(key);
+    if (what === 'released') this.#streams?.delete(key);
   }
 
   get [Symbol.toStringTag]() { return 'Session'; }

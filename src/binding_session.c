@@ -408,7 +408,7 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
   quic_napi_set(env, o, "remoteAddress", quic_napi_string(env, host));
   quic_napi_set(env, o, "remotePort", quic_napi_number(env, port));
   quic_napi_set(env, o, "remoteFamily", quic_napi_string(env, host == buf && cur_remote.u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
-  quic_napi_set(env, o, "closeReason", quic_napi_string(env, s->close_reason));
+  quic_napi_set(env, o, "closeReason", quic_napi_string(env, s->close_reason ? s->close_reason : ""));
   quic_napi_set(env, o, "goaway", quic_napi_bool(env, s->goaway_received));
   bool done = s->state != QUIC_SESSION_HANDSHAKE;
   quic_napi_set(env, o, "earlyData", quic_napi_bool(env, s->early_received || (done && quic_tls_early_data_accepted(&s->tls))));
@@ -419,16 +419,22 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
     quic_napi_set(env, o, "ephemeralType", quic_napi_string(env, ktype));
     quic_napi_set(env, o, "ephemeralSize", quic_napi_number(env, kbits));
   }
-  for (int peer = 0; peer < 2; peer++) {
-    size_t len;
-    const uint8_t *der = quic_tls_certificate(&s->tls, peer, &len);
-    if (der == NULL) continue;
-    void *p;
-    napi_value buf;
-    if (napi_create_buffer_copy(env, len, der, &p, &buf) == napi_ok)
-      quic_napi_set(env, o, peer ? "peerCertificate" : "certificate", buf);
-  }
   return o;
+}
+
+/* sessionCertificate(handle, peer) -> DER of ours / the peer's leaf as a
+ * Buffer, or undefined. Asked for on first use, not per session (issue 5). */
+static napi_value session_certificate(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  bool peer;
+  if (!quic_napi_get_bool(env, argv[1], &peer)) return NULL;
+  size_t len = 0;
+  const uint8_t *der = quic_tls_certificate(&s->tls, peer, &len);
+  napi_value buf;
+  void *p;
+  if (der == NULL || napi_create_buffer_copy(env, len, der, &p, &buf) != napi_ok) return quic_napi_undefined(env);
+  return buf;
 }
 
 /* tlsContext(sessionOptions, tls, server) -> an external holding a TLS
@@ -909,6 +915,7 @@ static napi_value session_ocsp_respond(napi_env env, napi_callback_info info) {
 void quic_binding_init_session(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sessionInfo", NULL, session_info, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionCertificate", NULL, session_certificate, NULL, NULL, NULL, napi_default, NULL},
       {"sessionTicket", NULL, session_ticket, NULL, NULL, NULL, napi_default, NULL},
       {"tlsContext", NULL, tls_context, NULL, NULL, NULL, napi_default, NULL},
       {"tlsContextRelease", NULL, tls_context_release, NULL, NULL, NULL, napi_default, NULL},

@@ -71,13 +71,16 @@ static void set_closed(quic_session *s, int kind, uint64_t code, const uint8_t *
   if (s->close_kind != QUIC_CLOSE_NONE) return;
   s->close_kind = kind;
   s->close_code = code;
-  size_t n = QUIC_MIN(reasonlen, sizeof(s->close_reason) - 1);
-  for (size_t i = 0; i < n; i++) {
-    /* The reason is the peer's bytes: keep it printable. */
-    uint8_t c = reason[i];
-    s->close_reason[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+  size_t n = QUIC_MIN(reasonlen, QUIC_CLOSE_REASON_MAX - 1);
+  /* No memory: the reason is lost, the close is not. */
+  if (n && (s->close_reason = quic_malloc(n + 1)) != NULL) {
+    for (size_t i = 0; i < n; i++) {
+      /* The reason is the peer's bytes: keep it printable. */
+      uint8_t c = reason[i];
+      s->close_reason[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    s->close_reason[n] = 0;
   }
-  s->close_reason[n] = 0;
   s->counters->closing_at = quic_now();
   session_event(s, QUIC_EV_CLOSE);
 }
@@ -731,9 +734,61 @@ static int hello_next(quic_session *s) {
   return hello_resume(s);
 }
 
+/* Client: follows the server's post-handshake messages (1-RTT CRYPTO data)
+ * from the first byte, so that once the TLS session is released (issue 5)
+ * it knows where each message starts. False at a message that is not a
+ * NewSessionTicket. */
+static bool post_handshake_scan(quic_session *s, const uint8_t *data, size_t len) {
+  bool ok = true;
+  while (len) {
+    if (s->post_skip) {
+      size_t n = len < s->post_skip ? len : s->post_skip;
+      s->post_skip -= (uint32_t)n;
+      data += n;
+      len -= n;
+      continue;
+    }
+    s->post_hdr[s->post_hdr_len++] = *data++;
+    len--;
+    if (s->post_hdr_len < 4) continue;
+    s->post_hdr_len = 0;
+    if (s->post_hdr[0] != 4 /* new_session_ticket */) ok = false;
+    s->post_skip = (uint32_t)s->post_hdr[1] << 16 | (uint32_t)s->post_hdr[2] << 8 | s->post_hdr[3];
+  }
+  return ok;
+}
+
+/* CRYPTO data after the TLS session was released (issue 5). A server
+ * expects none: a client has nothing to send after its Finished in QUIC.
+ * A client skips NewSessionTicket messages (it keeps the ticket it already
+ * has); any other message (KeyUpdate is forbidden by RFC 9001 6) is
+ * unexpected, as GnuTLS would have said. */
+static int post_handshake_crypto(quic_session *s, ngtcp2_encryption_level level, const uint8_t *data,
+                                 size_t len) {
+  if (!s->server && level == NGTCP2_ENCRYPTION_LEVEL_1RTT && post_handshake_scan(s, data, len)) return 0;
+  ngtcp2_ccerr_set_tls_alert(&s->ccerr, 10 /* unexpected_message */, NULL, 0);
+  s->ccerr_set = true;
+  return NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
+/* GnuTLS's session is about 10 KB a connection and idle connections need
+ * none of it (issue 5): let it go once the handshake is over. A server's is
+ * over when it completes (its tickets are already queued); a client waits
+ * for confirmation and the server's first ticket, so resumption keeps
+ * working. Called outside any GnuTLS or ngtcp2 callback. */
+static void tls_maybe_release(quic_session *s) {
+  if (quic_tls_released(&s->tls) || s->state != QUIC_SESSION_OPEN || !ngtcp2_conn_get_handshake_completed(s->conn))
+    return;
+  if (!s->server && (s->counters->handshake_confirmed_at == 0 || s->tls.ticket == NULL)) return;
+  if (quic_tls_session_release(&s->tls) == QUIC_OK) ngtcp2_conn_set_tls_native_handle(s->conn, NULL);
+}
+
 static int cb_recv_crypto_data(ngtcp2_conn *conn, ngtcp2_encryption_level level, uint64_t offset,
                                const uint8_t *data, size_t datalen, void *user) {
   quic_session *s = user;
+  if (quic_tls_released(&s->tls)) return post_handshake_crypto(s, level, data, datalen);
+  /* GnuTLS judges these; the scan only keeps track of message boundaries. */
+  if (!s->server && level == NGTCP2_ENCRYPTION_LEVEL_1RTT) (void)post_handshake_scan(s, data, datalen);
   if (s->hello_state == QUIC_HELLO_OFF || s->hello_state == QUIC_HELLO_DONE)
     return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, datalen, user);
   /* Nothing but Initial data can come before the server answers. */
@@ -975,6 +1030,7 @@ static void on_timer_closed(uv_handle_t *h) {
   quic_free(s->qlog);
   quic_free(s->close_pkt);
   quic_free(s->tx_pending);
+  quic_free(s->close_reason);
   quic_stats_release(s->counters, &s->counters_inline);
   quic_free(s);
   w->live_sessions--;
@@ -1235,6 +1291,7 @@ void quic_session_read(quic_session *s, const uint8_t *data, size_t len, const q
     handle_liberr(s, rv);
     return;
   }
+  tls_maybe_release(s);
   quic_wrap_mark_dirty(s->wrap, s);
 }
 
@@ -1266,19 +1323,19 @@ static bool send_train(quic_session *s, const uint8_t *buf, size_t len, size_t s
                        const quic_addr *remote, uint8_t ecn) {
   int rv = quic_endpoint_send_from(s->wrap->ep, local, remote, buf, len, seg, ecn);
   if (rv == -EAGAIN) {
-    if (buf != s->tx_pending) {
-      uint8_t *copy = quic_malloc(len);
+    if (s->tx_pending == NULL || buf != s->tx_pending->data) {
+      quic_tx_pending *p = quic_malloc(sizeof(*p) + len);
       /* No memory: the train is lost, and QUIC retransmits. */
-      if (copy == NULL) return true;
-      memcpy(copy, buf, len);
+      if (p == NULL) return true;
+      memcpy(p->data, buf, len);
+      p->len = len;
+      p->seg = seg;
+      p->remote = *remote;
+      p->local = *local;
+      p->ecn = ecn;
       quic_free(s->tx_pending);
-      s->tx_pending = copy;
+      s->tx_pending = p;
     }
-    s->tx_len = len;
-    s->tx_seg = seg;
-    s->tx_remote = *remote;
-    s->tx_local = *local;
-    s->tx_ecn = ecn;
     s->tx_blocked = true;
     quic_endpoint_wait_writable(s->wrap->ep, s);
     return false;
@@ -1291,10 +1348,9 @@ static bool send_train(quic_session *s, const uint8_t *buf, size_t len, size_t s
 
 void quic_session_flush(quic_session *s) {
   if (s->state >= QUIC_SESSION_CLOSING || s->tx_blocked) return;
-  if (s->tx_len) {
-    size_t len = s->tx_len;
-    s->tx_len = 0;
-    if (!send_train(s, s->tx_pending, len, s->tx_seg, &s->tx_local, &s->tx_remote, s->tx_ecn)) return;
+  if (s->tx_pending) {
+    quic_tx_pending *p = s->tx_pending;
+    if (!send_train(s, p->data, p->len, p->seg, &p->local, &p->remote, p->ecn)) return;
     quic_free(s->tx_pending);
     s->tx_pending = NULL;
   }

@@ -122,6 +122,15 @@ typedef struct quic_session_counters {
   uint64_t cwnd, ssthresh, bytes_in_flight, max_bytes_in_flight, max_udp_payload_size;
 } quic_session_counters;
 
+/* A train that could not be sent because the socket was full; allocated
+ * only then, with where it goes (issue 5: idle sessions carry none of it). */
+typedef struct quic_tx_pending {
+  size_t len, seg;
+  quic_addr remote, local;
+  uint8_t ecn;
+  uint8_t data[];
+} quic_tx_pending;
+
 typedef struct quic_session {
   quic_wrap *wrap;        /* borrowed: the wrap owns its sessions */
   quic_link wrap_link;    /* wrap->sessions */
@@ -136,7 +145,7 @@ typedef struct quic_session {
   uint32_t events;        /* QUIC_EV_* pending */
   int close_kind;         /* QUIC_CLOSE_* once closed */
   uint64_t close_code;
-  char close_reason[128];
+  char *close_reason;     /* owned: the peer's reason (printable, < 128 bytes), NULL if none */
   uint64_t key_derivations; /* update_key callbacks seen */
 
   ngtcp2_conn *conn;      /* owned */
@@ -167,11 +176,7 @@ typedef struct quic_session {
   size_t live_streams;    /* streams ngtcp2 has not closed yet */
   bool tx_blocked;        /* the socket returned EAGAIN */
 
-  /* A train that could not be sent because the socket was full. */
-  uint8_t *tx_pending;    /* owned, tx_len bytes; only while the socket is full */
-  size_t tx_len, tx_seg;
-  quic_addr tx_remote, tx_local;
-  uint8_t tx_ecn;
+  struct quic_tx_pending *tx_pending; /* owned; only while the socket is full */
 
   quic_dgram_queue dgram_out;   /* to send, oldest first */
   quic_dgram_queue dgram_in;    /* received, for the application */
@@ -194,9 +199,16 @@ typedef struct quic_session {
   uint64_t qlog_dropped;  /* bytes dropped because nobody read */
   bool qlog_fin;
   bool ignore_preferred;  /* client: preferredAddressStrategy 'ignore' */
+  /* Client, after the TLS session was released (issue 5): where it stands
+   * in the server's post-handshake messages, which it skips. */
+  uint8_t post_hdr[4];    /* the message header being read */
+  uint8_t post_hdr_len;
+  uint32_t post_skip;     /* body bytes of the current message still to skip */
 } quic_session;
 
 #define QUIC_QLOG_MAX (1u << 20)
+/* The longest peer close reason kept, with its NUL. */
+#define QUIC_CLOSE_REASON_MAX 128
 
 #define QUIC_CID_LEN 16
 

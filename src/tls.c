@@ -37,6 +37,22 @@ struct quic_tls_ctx {
   bool ocsp;
 };
 
+/* What a released session still reports. One allocation: the strings and
+ * the peer's certificate live in data[]. */
+struct quic_tls_kept {
+  const char *alpn, *servername, *cipher; /* into data[] */
+  const char *group_name, *group_type;    /* static, or NULL */
+  int group_bits;
+  bool tls13, early_data;
+  const uint8_t *own_cert;  /* borrowed from ctx->cred when found there, else into data[] */
+  size_t own_len;
+  const uint8_t *peer_cert; /* into data[]; the leaf only, as quic_tls_certificate gives */
+  size_t peer_len;
+  const uint8_t *ocsp;      /* into data[]; client: the stapled response */
+  size_t ocsp_len;
+  char data[];
+};
+
 /* TLS 1.3 only; QUIC forbids the middlebox compatibility mode. GnuTLS's
  * NORMAL order puts AES-256-GCM and P-256 first; ours leads with what
  * browsers, curl and ngtcp2 prefer: AES-128-GCM (10 AES rounds to 14 on
@@ -355,6 +371,7 @@ bool quic_tls_offers_only(const quic_tls_ctx *ctx, const char *proto) {
 }
 
 bool quic_tls_early_data_accepted(quic_tls_session *ts) {
+  if (ts->kept) return ts->kept->early_data;
   return (gnutls_session_get_flags(ts->gs) & GNUTLS_SFLAGS_EARLY_DATA) != 0;
 }
 
@@ -619,6 +636,10 @@ int quic_tls_set_ocsp_response(quic_tls_session *ts, const uint8_t *data, size_t
 const uint8_t *quic_tls_ocsp_received(quic_tls_session *ts, size_t *len) {
   gnutls_datum_t d = {0};
   if (ts->ctx->server) return NULL;
+  if (ts->kept) {
+    *len = ts->kept->ocsp_len;
+    return ts->kept->ocsp_len ? ts->kept->ocsp : NULL;
+  }
   /* TLS 1.3 staples per certificate; index 0 is the leaf. */
   int rv = gnutls_ocsp_status_request_get2(ts->gs, 0, &d);
   if (rv < 0 || d.size == 0) return NULL;
@@ -759,6 +780,8 @@ fail:
 void quic_tls_session_free(quic_tls_session *ts) {
   if (ts->gs) gnutls_deinit(ts->gs);
   ts->gs = NULL;
+  quic_free(ts->kept);
+  ts->kept = NULL;
   if (ts->ctx) quic_tls_ctx_unref(ts->ctx);
   ts->ctx = NULL;
   if (ts->first_ctx) quic_tls_ctx_unref(ts->first_ctx);
@@ -783,6 +806,10 @@ void *quic_tls_native_handle(quic_tls_session *ts) { return ts->gs; }
 void quic_tls_alpn(quic_tls_session *ts, char *buf, size_t len) {
   gnutls_datum_t p;
   buf[0] = 0;
+  if (ts->kept) {
+    snprintf(buf, len, "%s", ts->kept->alpn);
+    return;
+  }
   if (gnutls_alpn_get_selected_protocol(ts->gs, &p) == 0)
     snprintf(buf, len, "%.*s", (int)p.size, (const char *)p.data);
 }
@@ -794,18 +821,30 @@ void quic_tls_servername(quic_tls_session *ts, char *buf, size_t len) {
     snprintf(buf, len, "%s", ts->sni ? ts->sni : "");
     return;
   }
+  if (ts->kept) {
+    snprintf(buf, len, "%s", ts->kept->servername);
+    return;
+  }
   size_t n = len;
   unsigned type = 0;
   if (gnutls_server_name_get(ts->gs, buf, &n, &type, 0) != 0 || type != GNUTLS_NAME_DNS) buf[0] = 0;
 }
 
 void quic_tls_cipher(quic_tls_session *ts, char *buf, size_t len) {
+  if (ts->kept) {
+    snprintf(buf, len, "%s", ts->kept->cipher);
+    return;
+  }
   /* Before a suite is negotiated GnuTLS 3.7 crashes in ciphersuite_get. */
   const char *name = gnutls_cipher_get(ts->gs) == GNUTLS_CIPHER_NULL ? NULL : gnutls_ciphersuite_get(ts->gs);
   snprintf(buf, len, "%s", name ? name : "");
 }
 
 void quic_tls_version(quic_tls_session *ts, char *buf, size_t len) {
+  if (ts->kept) {
+    snprintf(buf, len, "%s", ts->kept->tls13 ? "TLSv1.3" : "");
+    return;
+  }
   bool done = gnutls_cipher_get(ts->gs) != GNUTLS_CIPHER_NULL;
   snprintf(buf, len, "%s", done && gnutls_protocol_get_version(ts->gs) == GNUTLS_TLS1_3 ? "TLSv1.3" : "");
 }
@@ -823,6 +862,10 @@ const char *quic_tls_backend_version(void) {
 const uint8_t *quic_tls_certificate(quic_tls_session *ts, bool peer, size_t *len) {
   const gnutls_datum_t *d;
   unsigned n = 0;
+  if (ts->kept) {
+    *len = peer ? ts->kept->peer_len : ts->kept->own_len;
+    return peer ? ts->kept->peer_cert : ts->kept->own_cert;
+  }
   if (peer) {
     d = gnutls_certificate_get_peers(ts->gs, &n);
     if (d == NULL || n == 0) return NULL;
@@ -835,6 +878,12 @@ const uint8_t *quic_tls_certificate(quic_tls_session *ts, bool peer, size_t *len
 }
 
 bool quic_tls_ephemeral(quic_tls_session *ts, const char **name, const char **type, int *bits) {
+  if (ts->kept) {
+    *name = ts->kept->group_name;
+    *type = ts->kept->group_type;
+    *bits = ts->kept->group_bits;
+    return ts->kept->group_name != NULL;
+  }
   if (gnutls_cipher_get(ts->gs) == GNUTLS_CIPHER_NULL) return false;
   /* Node (OpenSSL) names; GnuTLS's own names differ. */
   switch (gnutls_group_get(ts->gs)) {
@@ -848,4 +897,78 @@ bool quic_tls_ephemeral(quic_tls_session *ts, const char **name, const char **ty
   case GNUTLS_GROUP_FFDHE4096: *name = "ffdhe4096"; *type = "DH"; *bits = 4096; return true;
   default: return false;
   }
+}
+
+/* ---- letting GnuTLS go after the handshake (issue 5) ---- */
+
+
+/* Our certificate as the credentials hold it, so a released session can
+ * point at it instead of copying (the context outlives the session). */
+static const uint8_t *cred_certificate(quic_tls_ctx *ctx, const uint8_t *der, size_t len) {
+  gnutls_datum_t d;
+  for (unsigned i = 0; i < 64 && gnutls_certificate_get_crt_raw(ctx->cred, i, 0, &d) >= 0; i++)
+    if (d.size == len && memcmp(d.data, der, len) == 0) return d.data;
+  return NULL;
+}
+
+int quic_tls_session_release(quic_tls_session *ts) {
+  if (ts->gs == NULL || ts->kept) return QUIC_OK;
+  char alpn[256], name[256], cipher[128];
+  quic_tls_alpn(ts, alpn, sizeof(alpn));
+  quic_tls_servername(ts, name, sizeof(name));
+  quic_tls_cipher(ts, cipher, sizeof(cipher));
+  char version[16];
+  quic_tls_version(ts, version, sizeof(version));
+  size_t own_len = 0, peer_len = 0, ocsp_len = 0;
+  const uint8_t *own = quic_tls_certificate(ts, false, &own_len);
+  const uint8_t *peer = quic_tls_certificate(ts, true, &peer_len);
+  const uint8_t *ocsp = quic_tls_ocsp_received(ts, &ocsp_len);
+  const uint8_t *own_kept = own ? cred_certificate(ts->ctx, own, own_len) : NULL;
+  if (own == NULL) own_len = 0;
+  if (peer == NULL) peer_len = 0;
+  if (ocsp == NULL) ocsp_len = 0;
+  size_t na = strlen(alpn) + 1, nn = strlen(name) + 1, nc = strlen(cipher) + 1;
+  size_t own_copy = own_kept ? 0 : own_len;
+  quic_tls_kept *k = quic_malloc(sizeof(*k) + na + nn + nc + own_copy + peer_len + ocsp_len);
+  if (k == NULL) return QUIC_ERR_NOMEM;
+  char *p = k->data;
+  memcpy(p, alpn, na);
+  k->alpn = p;
+  p += na;
+  memcpy(p, name, nn);
+  k->servername = p;
+  p += nn;
+  memcpy(p, cipher, nc);
+  k->cipher = p;
+  p += nc;
+  k->tls13 = strcmp(version, "TLSv1.3") == 0;
+  k->early_data = quic_tls_early_data_accepted(ts);
+  if (!quic_tls_ephemeral(ts, &k->group_name, &k->group_type, &k->group_bits)) {
+    k->group_name = k->group_type = NULL;
+    k->group_bits = 0;
+  }
+  k->own_len = own_len;
+  k->own_cert = own_kept;
+  if (own_copy) {
+    memcpy(p, own, own_copy);
+    k->own_cert = (const uint8_t *)p;
+    p += own_copy;
+  }
+  k->peer_len = peer_len;
+  k->peer_cert = NULL;
+  if (peer_len) {
+    memcpy(p, peer, peer_len);
+    k->peer_cert = (const uint8_t *)p;
+    p += peer_len;
+  }
+  k->ocsp_len = ocsp_len;
+  k->ocsp = NULL;
+  if (ocsp_len) {
+    memcpy(p, ocsp, ocsp_len);
+    k->ocsp = (const uint8_t *)p;
+  }
+  gnutls_deinit(ts->gs);
+  ts->gs = NULL;
+  ts->kept = k;
+  return QUIC_OK;
 }

@@ -55,6 +55,8 @@ int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, s
 void quic_tls_ctx_ref(quic_tls_ctx *ctx);
 void quic_tls_ctx_unref(quic_tls_ctx *ctx);
 
+typedef struct quic_tls_kept quic_tls_kept;
+
 typedef struct quic_tls_session {
   gnutls_session_t gs;            /* owned */
   quic_tls_ctx *ctx;              /* reference */
@@ -75,6 +77,9 @@ typedef struct quic_tls_session {
   size_t keylog_len;
   uint8_t *ocsp_response;         /* owned: server, the response to staple */
   size_t ocsp_response_len;
+  /* Issue 5: once quic_tls_session_release ran, gs is NULL and the getters
+   * below answer from this. */
+  quic_tls_kept *kept;            /* owned */
 } quic_tls_session;
 
 /* sni: server name to send (client; NULL for none). verify_name: what the
@@ -82,6 +87,13 @@ typedef struct quic_tls_session {
 int quic_tls_session_init(quic_tls_session *ts, quic_tls_ctx *ctx, ngtcp2_crypto_get_conn get_conn,
                           void *user, const char *sni, const char *verify_name);
 void quic_tls_session_free(quic_tls_session *ts);
+
+/* After the handshake: frees GnuTLS's session (about 10 KB per connection),
+ * keeping what the getters report (ALPN, names, cipher, group, the
+ * certificates, 0-RTT and OCSP outcome). The session takes no more TLS
+ * messages afterwards. QUIC_ERR_NOMEM leaves everything as it was. */
+int quic_tls_session_release(quic_tls_session *ts);
+static inline bool quic_tls_released(const quic_tls_session *ts) { return ts->kept != NULL; }
 
 /* The value behind ngtcp2_conn_set_tls_native_handle. */
 void *quic_tls_native_handle(quic_tls_session *ts);
