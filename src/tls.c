@@ -157,6 +157,12 @@ static void remember_verified(quic_tls_ctx *ctx, const uint8_t digest[32], const
   if (e) e->a = (uint64_t)expires;
 }
 
+void quic_tls_ctx_forget_verified(quic_tls_ctx *ctx) {
+  if (!ctx->verified_init) return;
+  quic_keymap_free(&ctx->verified);
+  ctx->verified_init = false;
+}
+
 static int verify_peer(gnutls_session_t gs) {
   ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(gs);
   quic_tls_session *ts = QUIC_CONTAINER(ref, quic_tls_session, conn_ref);

@@ -54,6 +54,8 @@ typedef struct quic_tls_ctx quic_tls_ctx;
 int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, size_t errlen);
 void quic_tls_ctx_ref(quic_tls_ctx *ctx);
 void quic_tls_ctx_unref(quic_tls_ctx *ctx);
+/* Drops the context's memory of verified peer chains (tests count bytes). */
+void quic_tls_ctx_forget_verified(quic_tls_ctx *ctx);
 
 typedef struct quic_tls_kept quic_tls_kept;
 
