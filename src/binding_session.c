@@ -633,7 +633,7 @@ static napi_value stream_write(napi_env env, napi_callback_info info) {
     quic_napi_throw_core(env, rv, "write");
     return NULL;
   }
-  return quic_napi_number(env, (double)quic_stream_tx_pending(st));
+  return quic_napi_number(env, (double)quic_session_stream_queued(st));
 }
 
 /* streamRead(handle, key) -> Buffer with data, true at the end, false when

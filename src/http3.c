@@ -208,6 +208,7 @@ static nghttp3_ssize cb_read_data(nghttp3_conn *conn, int64_t id, nghttp3_vec *v
     st->tx_h3_read += vec[i].len;
     st->counters->bytes_sent += vec[i].len;
   }
+  if (n) quic_session_stream_check_drain(st);
   if (st->tx_h3_read == st->tx_written && (st->flags & QUIC_STREAM_FIN_QUEUED)) {
     *pflags |= NGHTTP3_DATA_FLAG_EOF;
     if (st->has_trailers) {

@@ -264,6 +264,10 @@ void quic_stream_set_consumer(quic_stream *st);
  * acknowledged, a peer stream appeared, an event for the application. */
 int quic_session_stream_data(quic_stream *st, const uint8_t *data, size_t len, bool fin);
 void quic_session_stream_acked(quic_stream *st, uint64_t offset);
+/* Bytes written that the transport has not taken yet (the writer's
+ * high-water mark applies to these), and the drain event when they fall. */
+uint64_t quic_session_stream_queued(const quic_stream *st);
+void quic_session_stream_check_drain(quic_stream *st);
 quic_stream *quic_session_remote_stream(quic_session *s, int64_t id);
 void quic_session_stream_event(quic_stream *st, uint32_t ev);
 /* Queues header fields for a request not yet given a stream id, or sends

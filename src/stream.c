@@ -167,8 +167,6 @@ bool quic_stream_has_unsent(const quic_stream *st) {
   return (st->flags & QUIC_STREAM_FIN_QUEUED) && !(st->flags & QUIC_STREAM_FIN_SENT);
 }
 
-uint64_t quic_stream_tx_pending(const quic_stream *st) { return st->tx_written - st->tx_acked; }
-
 int quic_stream_append_rx(quic_stream *st, const uint8_t *data, size_t len) {
   st->rx_received += len;
   while (len > 0) {

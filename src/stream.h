@@ -126,8 +126,9 @@ typedef struct quic_stream {
   quic_stream_counters counters_inline;
 } quic_stream;
 
-/* Outbound data the writer may queue beyond what is acknowledged before it
- * is asked to wait (the writable side's high-water mark). */
+/* Outbound data the writer may queue beyond what the transport has taken
+ * before it is asked to wait (the writable side's high-water mark; see
+ * quic_session_stream_queued). */
 #define QUIC_STREAM_TX_HWM (1u << 20)
 
 quic_stream *quic_stream_new(quic_session *s, uint32_t key, int64_t id, uint32_t flags);
@@ -146,7 +147,6 @@ void quic_stream_tx_ack(quic_stream *st, uint64_t offset);
 /* Drops everything queued for sending (reset or stop-sending). */
 void quic_stream_tx_discard(quic_stream *st);
 bool quic_stream_has_unsent(const quic_stream *st);
-uint64_t quic_stream_tx_pending(const quic_stream *st); /* written, not yet acked */
 
 int quic_stream_append_rx(quic_stream *st, const uint8_t *data, size_t len);
 /* Copies up to max bytes into dst, frees what was read. Returns bytes read. */
