@@ -375,10 +375,20 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     for (int round = 0; round < MAX_RX_ROUNDS && !w->destroyed; round++) {
       int n = quic_udp_recv_batch(&ep->udp, ep->rx);
       if (n <= 0) break;
-      for (int i = 0; i < n && !w->destroyed; i++) handle_packet(ep, &ep->rx->pkts[i]);
+      for (int i = 0; i < n && !w->destroyed; i++) {
+        /* A GRO message holds several datagrams: each is a packet of its own. */
+        quic_rx_pkt *p = &ep->rx->pkts[i];
+        uint8_t *base = p->data;
+        size_t total = p->len, seg = p->segsize ? p->segsize : total;
+        for (size_t off = 0; off < total && !w->destroyed; off += seg) {
+          p->data = base + off;
+          p->len = QUIC_MIN(seg, total - off);
+          handle_packet(ep, p);
+        }
+      }
       /* Acknowledge and answer once per batch, not once per packet. */
       quic_wrap_flush(w);
-      if (n < QUIC_UDP_BATCH) break;
+      if (n < ep->rx->slots) break;
     }
   }
   quic_wrap_leave(w);
@@ -440,7 +450,7 @@ int quic_wrap_new(quic_wrap **out, uv_loop_t *loop, const quic_endpoint_config *
   quic_endpoint *ep = quic_calloc(1, sizeof(*ep));
   quic_wrap *w = quic_calloc(1, sizeof(*w));
   if (ep == NULL || w == NULL) goto nomem;
-  ep->rx = quic_malloc(sizeof(*ep->rx));
+  ep->rx = quic_calloc(1, sizeof(*ep->rx));
   w->tx_buf = quic_malloc(QUIC_TX_BUF_SIZE);
   if (ep->rx == NULL || w->tx_buf == NULL) goto nomem;
   if (quic_keymap_init(&ep->cids) || quic_keymap_init(&ep->hosts) || quic_keymap_init(&ep->validated) ||
@@ -492,6 +502,10 @@ int quic_wrap_bind(quic_wrap *w, int *sys_errno) {
   if (w->destroyed) return QUIC_ERR_STATE;
   int rv = quic_udp_open(&ep->udp, &ep->cfg.bind, &ep->cfg.udp, sys_errno);
   if (rv != QUIC_OK) return rv;
+  if (quic_rx_batch_init(ep->rx, &ep->udp) != QUIC_OK) {
+    quic_udp_close(&ep->udp);
+    return QUIC_ERR_NOMEM;
+  }
   if ((rv = uv_poll_init(ep->loop, &ep->poll, ep->udp.fd)) != 0) {
     *sys_errno = -rv;
     quic_udp_close(&ep->udp);
@@ -557,6 +571,7 @@ void quic_wrap_destroy(quic_wrap *w) {
   quic_keymap_free(&ep->validated);
   quic_keymap_free(&ep->reset_tokens);
   tokens_free(ep);
+  if (ep->rx) quic_rx_batch_free(ep->rx);
   quic_free(ep->rx);
   quic_session_config_clear(&w->server_cfg);
   quic_free(w->events);

@@ -3,6 +3,8 @@
 #endif
 #include "udp.h"
 
+#include "mem.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,9 @@
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
 #endif
 /* From linux/in6.h (glibc's netinet/in.h lacks it). */
 #ifndef IPV6_FLOWINFO_SEND
@@ -67,6 +72,11 @@ int quic_udp_open(quic_udp *u, const quic_addr *bind_addr, const quic_udp_option
   /* Test switch: force the plain sendmmsg path a kernel without GSO takes. */
   const char *nogso = getenv("QUIC_DEBUG_DISABLE_GSO");
   if (nogso && *nogso && *nogso != '0') u->gso = false;
+  /* GRO: a peer's GSO train (or packets the kernel coalesced) arrives as
+   * one message: one wakeup, one copy and one set of control data for
+   * dozens of packets. Test switch as for GSO. */
+  const char *nogro = getenv("QUIC_DEBUG_DISABLE_GRO");
+  u->gro = !(nogro && *nogro && *nogro != '0') && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
   u->fd = fd;
   return QUIC_OK;
 
@@ -85,7 +95,11 @@ static void read_cmsgs(struct msghdr *mh, quic_rx_pkt *p, uint16_t local_port) {
   p->ecn = 0;
   memset(&p->local, 0, sizeof(p->local));
   for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+    if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+      int seg = 0;
+      if (c->cmsg_len >= CMSG_LEN(sizeof(int))) memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+      if (seg > 0 && (size_t)seg < p->len) p->segsize = (size_t)seg;
+    } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
       struct in_pktinfo pi;
       memcpy(&pi, CMSG_DATA(c), sizeof(pi));
       p->local.u.in.sin_family = AF_INET;
@@ -114,17 +128,33 @@ static void read_cmsgs(struct msghdr *mh, quic_rx_pkt *p, uint16_t local_port) {
   }
 }
 
+int quic_rx_batch_init(quic_rx_batch *b, const quic_udp *u) {
+  quic_rx_batch_free(b);
+  b->slot_size = u->gro ? QUIC_UDP_GRO_SLOT : QUIC_UDP_MAX_RX;
+  b->slots = u->gro ? QUIC_UDP_GRO_SLOTS : QUIC_UDP_BATCH;
+  b->buf = quic_malloc(b->slot_size * (size_t)b->slots);
+  return b->buf ? QUIC_OK : QUIC_ERR_NOMEM;
+}
+
+void quic_rx_batch_free(quic_rx_batch *b) {
+  quic_free(b->buf);
+  b->buf = NULL;
+  b->slots = 0;
+}
+
 int quic_udp_recv_batch(quic_udp *u, quic_rx_batch *b) {
   struct mmsghdr msgs[QUIC_UDP_BATCH];
   struct iovec iov[QUIC_UDP_BATCH];
   /* A dual-stack socket may get both families' PKTINFO and TOS/TCLASS for
-   * one datagram: room for all four, or the local address is cut off. */
+   * one datagram: room for all four, or the local address is cut off; and
+   * the GRO segment size. */
   uint8_t ctl[QUIC_UDP_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo)) +
-                              2 * CMSG_SPACE(sizeof(int))];
-  memset(msgs, 0, sizeof(msgs));
-  for (int i = 0; i < QUIC_UDP_BATCH; i++) {
-    iov[i].iov_base = b->buf[i];
-    iov[i].iov_len = QUIC_UDP_MAX_RX;
+                              3 * CMSG_SPACE(sizeof(int))];
+  int slots = QUIC_MIN(b->slots, QUIC_UDP_BATCH);
+  memset(msgs, 0, sizeof(msgs[0]) * (size_t)slots);
+  for (int i = 0; i < slots; i++) {
+    iov[i].iov_base = b->buf + (size_t)i * b->slot_size;
+    iov[i].iov_len = b->slot_size;
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = &b->pkts[i].remote.u.ss;
@@ -134,7 +164,7 @@ int quic_udp_recv_batch(quic_udp *u, quic_rx_batch *b) {
   }
   int n;
   do {
-    n = recvmmsg(u->fd, msgs, QUIC_UDP_BATCH, 0, NULL);
+    n = recvmmsg(u->fd, msgs, (unsigned)slots, 0, NULL);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
   uint16_t port = u->family == AF_INET6 ? u->local.u.in6.sin6_port : u->local.u.in.sin_port;
@@ -145,8 +175,9 @@ int quic_udp_recv_batch(quic_udp *u, quic_rx_batch *b) {
     quic_rx_pkt *p = &b->pkts[out];
     if (out != i) memcpy(&p->remote, &b->pkts[i].remote, sizeof(p->remote));
     p->remote.len = msgs[i].msg_hdr.msg_namelen;
-    p->data = b->buf[i];
+    p->data = iov[i].iov_base;
     p->len = msgs[i].msg_len;
+    p->segsize = p->len;
     read_cmsgs(&msgs[i].msg_hdr, p, port);
     if (msgs[i].msg_hdr.msg_flags & MSG_CTRUNC) p->local.len = 0;
     if (p->local.len == 0) p->local = u->local;

@@ -31,32 +31,47 @@ typedef struct quic_udp {
   int family;             /* AF_INET or AF_INET6 */
   uint32_t flowlabel;     /* IPv6 flow label set on each IPv6 destination (IPV6_FLOWINFO_SEND) */
   bool gso;               /* UDP_SEGMENT usable; cleared on the first EIO */
+  bool gro;               /* UDP_GRO on: received trains arrive whole */
   quic_addr local;        /* the bound address, as getsockname tells it */
 } quic_udp;
 
-/* Datagrams larger than this are truncated by the kernel and dropped. */
+/* Receive buffers. Without GRO: up to QUIC_UDP_BATCH datagrams of at most
+ * QUIC_UDP_MAX_RX bytes per call (larger ones are truncated and dropped).
+ * With GRO the kernel hands over a train of same-sized datagrams from one
+ * peer as one message of up to 64 KB, so each message needs a slot that
+ * size: QUIC_UDP_GRO_SLOTS of them (2 MB of address space; pages become
+ * resident only as trains arrive). */
 #define QUIC_UDP_MAX_RX 2048
 #define QUIC_UDP_BATCH 64
+#define QUIC_UDP_GRO_SLOT 65536
+#define QUIC_UDP_GRO_SLOTS 32
 
 typedef struct quic_rx_pkt {
   uint8_t *data; /* points into the batch's buffer */
   size_t len;
+  size_t segsize; /* GRO: the size of each datagram in data (the last may be shorter); else len */
   quic_addr remote;
   quic_addr local;
   uint8_t ecn;
 } quic_rx_pkt;
 
 typedef struct quic_rx_batch {
-  uint8_t buf[QUIC_UDP_BATCH][QUIC_UDP_MAX_RX];
+  uint8_t *buf;     /* owned: slots * slot_size bytes, allocated at bind */
+  size_t slot_size; /* QUIC_UDP_MAX_RX, or QUIC_UDP_GRO_SLOT with GRO */
+  int slots;
   quic_rx_pkt pkts[QUIC_UDP_BATCH];
 } quic_rx_batch;
+
+/* Sizes and allocates the buffer for the socket (GRO or not). */
+int quic_rx_batch_init(quic_rx_batch *b, const quic_udp *u);
+void quic_rx_batch_free(quic_rx_batch *b);
 
 /* Opens and binds a non-blocking socket. On failure returns QUIC_ERR_SYS with
  * *sys_errno set (EADDRINUSE, EACCES, ...). */
 int quic_udp_open(quic_udp *u, const quic_addr *bind_addr, const quic_udp_options *o, int *sys_errno);
 void quic_udp_close(quic_udp *u);
 
-/* Reads up to QUIC_UDP_BATCH datagrams. Returns how many (0 when the socket
+/* Reads up to b->slots messages (datagrams, or GRO trains). Returns how many (0 when the socket
  * would block) or -errno. */
 int quic_udp_recv_batch(quic_udp *u, quic_rx_batch *b);
 

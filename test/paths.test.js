@@ -82,7 +82,11 @@ for (const cc of ['cubic', 'reno', 'bbr']) {
   });
 }
 
-test('without UDP GSO (the plain sendmmsg path) 8 MB arrive intact', () => {
+for (const [what, env] of [
+  ['without UDP GSO (the plain sendmmsg path)', { QUIC_DEBUG_DISABLE_GSO: '1' }],
+  ['without UDP GRO (one datagram per receive slot)', { QUIC_DEBUG_DISABLE_GRO: '1' }],
+  ['without GSO or GRO', { QUIC_DEBUG_DISABLE_GSO: '1', QUIC_DEBUG_DISABLE_GRO: '1' }],
+]) test(`${what}: 8 MB arrive intact`, () => {
   // The switch is read when a socket opens, so run the exchange in a child.
   const script = `
     const { makeServer, connect, readAll, sha256, randomBytes } = require(${JSON.stringify(path.join(__dirname, 'common'))});
@@ -97,7 +101,7 @@ test('without UDP GSO (the plain sendmmsg path) 8 MB arrive intact', () => {
       console.log(sha256(back) === sha256(data) ? 'match' : 'mismatch');
     })().catch((e) => { console.error(e); process.exit(1); });`;
   const r = spawnSync(process.execPath, ['-e', script], {
-    env: { ...process.env, QUIC_DEBUG_DISABLE_GSO: '1' }, timeout: 30000, encoding: 'utf8',
+    env: { ...process.env, ...env }, timeout: 30000, encoding: 'utf8',
   });
   assert.strictEqual(r.status, 0, r.stderr);
   assert.strictEqual(r.stdout.trim(), 'match');
