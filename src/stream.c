@@ -118,13 +118,24 @@ int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len) {
   return QUIC_OK;
 }
 
-size_t quic_stream_tx_vec(const quic_stream *st, uint64_t from, void *vecp, size_t max) {
+size_t quic_stream_tx_vec(quic_stream *st, uint64_t from, void *vecp, size_t max) {
   ngtcp2_vec *vec = vecp;
   size_t n = 0;
+  /* Lookups move forward as data is sent: start where the last one ended
+   * rather than walk every unacknowledged chunk for each packet. */
+  quic_chunk *c = st->tx_head;
   uint64_t base = st->tx_head_base;
-  for (quic_chunk *c = st->tx_head; c && n < max; c = c->next) {
+  if (st->tx_cur && from >= st->tx_cur_base) {
+    c = st->tx_cur;
+    base = st->tx_cur_base;
+  }
+  for (; c && n < max; c = c->next) {
     uint64_t end = base + c->len;
     if (end > from) {
+      if (n == 0) {
+        st->tx_cur = c;
+        st->tx_cur_base = base;
+      }
       size_t skip = from > base ? (size_t)(from - base) : 0;
       vec[n].base = c->data + skip;
       vec[n].len = c->len - skip;
@@ -150,13 +161,14 @@ void quic_stream_tx_ack(quic_stream *st, uint64_t offset) {
     st->tx_head = c->next;
     st->tx_head_base = end;
     if (st->tx_head == NULL) st->tx_tail = NULL;
+    if (st->tx_cur == c) st->tx_cur = NULL;
     quic_free(c);
   }
 }
 
 void quic_stream_tx_discard(quic_stream *st) {
   free_chunks(st->tx_head);
-  st->tx_head = st->tx_tail = NULL;
+  st->tx_head = st->tx_tail = st->tx_cur = NULL;
   st->tx_head_base = st->tx_written;
   st->tx_sent = st->tx_acked = st->tx_written;
 }

@@ -95,6 +95,8 @@ typedef struct quic_stream {
 
   quic_chunk *tx_head, *tx_tail; /* owned; unacknowledged data, oldest first */
   uint64_t tx_head_base;  /* stream offset of tx_head->data[0] */
+  quic_chunk *tx_cur;     /* borrowed: a chunk in the list where the last lookup ended, or NULL */
+  uint64_t tx_cur_base;   /* stream offset of tx_cur->data[0] */
   uint64_t tx_written;    /* stream offset the writer has reached */
   uint64_t tx_sent;       /* stream offset handed to ngtcp2 */
   uint64_t tx_acked;      /* contiguous acknowledged offset */
@@ -139,7 +141,7 @@ void quic_stream_del(quic_stream *st);
 int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len);
 /* Fills up to max vectors with buffered data from stream offset `from`
  * on. Returns the count. */
-size_t quic_stream_tx_vec(const quic_stream *st, uint64_t from, void *vec /* ngtcp2_vec */, size_t max);
+size_t quic_stream_tx_vec(quic_stream *st, uint64_t from, void *vec /* ngtcp2_vec */, size_t max);
 /* Records that ngtcp2 took n more bytes. */
 void quic_stream_tx_advance(quic_stream *st, size_t n);
 /* Releases acknowledged chunks up to offset. */
