@@ -374,7 +374,7 @@ int quic_session_stream_data(quic_stream *st, const uint8_t *data, size_t datale
   quic_stream_counters *c = st->counters;
   c->bytes_received += datalen;
   c->max_offset_received = c->bytes_received; /* ngtcp2 delivers in order */
-  c->last_received_at = quic_now();
+  c->last_received_at = s->counters->last_received_at ? s->counters->last_received_at : quic_now();
   if (fin) c->final_size = c->bytes_received;
   if (st->flags & QUIC_STREAM_RELEASED) {
     /* Nobody will read it: hand the credit straight back. */
@@ -440,7 +440,9 @@ void quic_session_stream_check_drain(quic_stream *st) {
 
 void quic_session_stream_acked(quic_stream *st, uint64_t offset) {
   quic_stream_tx_ack(st, offset);
-  st->counters->last_acked_at = quic_now();
+  /* Acknowledgments arrive while a packet is read: its timestamp will do. */
+  uint64_t t = st->session->counters->last_received_at;
+  st->counters->last_acked_at = t ? t : quic_now();
   st->counters->max_offset_acked = st->tx_acked;
   quic_session_stream_check_drain(st);
 }
@@ -1299,8 +1301,11 @@ void quic_session_read(quic_session *s, const uint8_t *data, size_t len, const q
   make_path(&path, s->server ? &loc : &s->local, &rem);
   ngtcp2_pkt_info pi = {.ecn = ecn};
   s->counters->bytes_received += len;
-  s->counters->last_received_at = quic_now();
-  int rv = ngtcp2_conn_read_pkt(s->conn, &path, &pi, data, len, quic_now());
+  /* One clock read per packet: the stream callbacks this read triggers
+   * take their timestamps from last_received_at. */
+  uint64_t now = quic_now();
+  s->counters->last_received_at = now;
+  int rv = ngtcp2_conn_read_pkt(s->conn, &path, &pi, data, len, now);
   if (rv != 0) {
     handle_liberr(s, rv);
     return;
