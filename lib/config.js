@@ -425,7 +425,9 @@ class SessionConfig {
     n[C.SO_MAX_STREAM_WINDOW] = endpointSession.maxStreamWindow;
     n[C.SO_MAX_WINDOW] = endpointSession.maxWindow;
     n[C.SO_UNACKNOWLEDGED_PACKET_THRESHOLD] = endpointSession.ackThreshold;
-    const tls = { ...this.#tls };
+    // Per connection only the names differ: inherit the rest rather than
+    // copy every TLS option for each connect().
+    const tls = Object.create(this.#tls);
     if (this.#side === 'client') {
       const name = this.#hostname ?? remoteAddress;
       tls.verifyName = name;

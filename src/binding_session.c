@@ -259,6 +259,18 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   size_t nkey_pass = 0, npfx_pass = 0;
   napi_value v;
   bool ok = false;
+  /* A context made once by tlsContext() for a SessionConfig: building one
+   * (credentials, trust store, CA parsing) costs more than the session, and
+   * with one only the names are per connection. */
+  quic_tls_ctx *shared = NULL;
+  if (!get_prop(env, tls, "context", &v) || (v && (shared = tls_ctx_of(env, v)) == NULL)) goto out;
+  if (!get_prop(env, tls, "servername", &v) || (v && !quic_napi_get_string(env, v, &sni))) goto out;
+  if (!get_prop(env, tls, "verifyName", &v) || (v && !quic_napi_get_string(env, v, &verify))) goto out;
+  if (shared) {
+    quic_tls_ctx_ref(shared);
+    cfg->tls = shared;
+    goto done;
+  }
   if (!get_blobs(env, tls, "key", &keys, &to.nkeys) || !get_blobs(env, tls, "cert", &certs, &to.ncerts) ||
       !get_blobs(env, tls, "ca", &cas, &to.ncas))
     goto out;
@@ -266,8 +278,6 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   to.certs = certs;
   to.cas = cas;
   if (!get_prop(env, tls, "passphrase", &v) || (v && !quic_napi_get_string(env, v, &pass))) goto out;
-  if (!get_prop(env, tls, "servername", &v) || (v && !quic_napi_get_string(env, v, &sni))) goto out;
-  if (!get_prop(env, tls, "verifyName", &v) || (v && !quic_napi_get_string(env, v, &verify))) goto out;
   if (!get_prop(env, tls, "extraCaFile", &v) || (v && !quic_napi_get_string(env, v, &extra))) goto out;
   if (!get_prop(env, tls, "alpn", &v)) goto out;
   if (v && !quic_napi_get_bytes(env, v, &to.alpn, &to.alpnlen)) goto out;
@@ -300,18 +310,12 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   to.key_passphrases = (const char *const *)key_pass;
   to.pfx_passphrases = (const char *const *)pfx_pass;
   to.priority = priority;
-  /* A context made once by tlsContext() for a SessionConfig: building one
-   * (credentials, trust store, CA parsing) costs more than the session. */
-  quic_tls_ctx *shared = NULL;
-  if (!get_prop(env, tls, "context", &v) || (v && (shared = tls_ctx_of(env, v)) == NULL)) goto out;
   char err[256];
-  if (shared) {
-    quic_tls_ctx_ref(shared);
-    cfg->tls = shared;
-  } else if (quic_tls_ctx_new(&cfg->tls, &to, err, sizeof(err)) != QUIC_OK) {
+  if (quic_tls_ctx_new(&cfg->tls, &to, err, sizeof(err)) != QUIC_OK) {
     quic_napi_throw(env, "ERR_QUIC_TLS", "%s", err);
     goto out;
   }
+done:
   cfg->sni = sni;
   cfg->verify_name = verify;
   sni = verify = NULL;
