@@ -907,7 +907,6 @@ bool quic_tls_ephemeral(quic_tls_session *ts, const char **name, const char **ty
 
 /* ---- letting GnuTLS go after the handshake (issue 5) ---- */
 
-
 /* Our certificate as the credentials hold it, so a released session can
  * point at it instead of copying (the context outlives the session). */
 static const uint8_t *cred_certificate(quic_tls_ctx *ctx, const uint8_t *der, size_t len) {
@@ -915,6 +914,14 @@ static const uint8_t *cred_certificate(quic_tls_ctx *ctx, const uint8_t *der, si
   for (unsigned i = 0; i < 64 && gnutls_certificate_get_crt_raw(ctx->cred, i, 0, &d) >= 0; i++)
     if (d.size == len && memcmp(d.data, der, len) == 0) return d.data;
   return NULL;
+}
+
+/* Copies n bytes to *p and moves it past them; returns where they went. */
+static char *keep(char **p, const void *src, size_t n) {
+  char *at = *p;
+  memcpy(at, src, n);
+  *p += n;
+  return at;
 }
 
 int quic_tls_session_release(quic_tls_session *ts) {
@@ -938,15 +945,9 @@ int quic_tls_session_release(quic_tls_session *ts) {
   quic_tls_kept *k = quic_malloc(sizeof(*k) + na + nn + nc + own_copy + peer_len + ocsp_len);
   if (k == NULL) return QUIC_ERR_NOMEM;
   char *p = k->data;
-  memcpy(p, alpn, na);
-  k->alpn = p;
-  p += na;
-  memcpy(p, name, nn);
-  k->servername = p;
-  p += nn;
-  memcpy(p, cipher, nc);
-  k->cipher = p;
-  p += nc;
+  k->alpn = keep(&p, alpn, na);
+  k->servername = keep(&p, name, nn);
+  k->cipher = keep(&p, cipher, nc);
   k->tls13 = strcmp(version, "TLSv1.3") == 0;
   k->early_data = quic_tls_early_data_accepted(ts);
   if (!quic_tls_ephemeral(ts, &k->group_name, &k->group_type, &k->group_bits)) {
@@ -954,25 +955,11 @@ int quic_tls_session_release(quic_tls_session *ts) {
     k->group_bits = 0;
   }
   k->own_len = own_len;
-  k->own_cert = own_kept;
-  if (own_copy) {
-    memcpy(p, own, own_copy);
-    k->own_cert = (const uint8_t *)p;
-    p += own_copy;
-  }
+  k->own_cert = own_copy ? (const uint8_t *)keep(&p, own, own_copy) : own_kept;
   k->peer_len = peer_len;
-  k->peer_cert = NULL;
-  if (peer_len) {
-    memcpy(p, peer, peer_len);
-    k->peer_cert = (const uint8_t *)p;
-    p += peer_len;
-  }
+  k->peer_cert = peer_len ? (const uint8_t *)keep(&p, peer, peer_len) : NULL;
   k->ocsp_len = ocsp_len;
-  k->ocsp = NULL;
-  if (ocsp_len) {
-    memcpy(p, ocsp, ocsp_len);
-    k->ocsp = (const uint8_t *)p;
-  }
+  k->ocsp = ocsp_len ? (const uint8_t *)keep(&p, ocsp, ocsp_len) : NULL;
   gnutls_deinit(ts->gs);
   ts->gs = NULL;
   ts->kept = k;
