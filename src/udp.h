@@ -56,7 +56,8 @@ typedef struct quic_rx_pkt {
 } quic_rx_pkt;
 
 typedef struct quic_rx_batch {
-  uint8_t *buf;     /* owned: slots * slot_size bytes, allocated at bind */
+  uint8_t *buf;     /* owned: slots * slot_size bytes, allocated at bind (mmap'd with GRO, else quic_malloc) */
+  bool mapped;
   size_t slot_size; /* QUIC_UDP_MAX_RX, or QUIC_UDP_GRO_SLOT with GRO */
   int slots;
   quic_rx_pkt pkts[QUIC_UDP_BATCH];
