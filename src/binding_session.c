@@ -644,15 +644,37 @@ static napi_value stream_write(napi_env env, napi_callback_info info) {
 
 /* streamRead(handle, key) -> Buffer with data, true at the end, false when
  * nothing is buffered yet. */
+static void finalize_chunk(napi_env env, void *data, void *hint) {
+  QUIC_UNUSED(env);
+  QUIC_UNUSED(data);
+  quic_free_disowned(hint);
+}
+
 static napi_value stream_read(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 2);
   GET_SESSION(env, argv[0]);
   quic_stream *st = get_stream(env, s, argv[1]);
   if (st == NULL) return NULL;
   if (st->rx_buffered == 0) return quic_napi_bool(env, (st->flags & (QUIC_STREAM_RX_FIN | QUIC_STREAM_RX_RESET)) != 0);
+  napi_value buf;
+  /* A full receive chunk goes to JavaScript as it is, uncopied; the
+   * collector frees it. Runtimes that refuse external memory get a copy. */
+  quic_chunk *c = quic_stream_read_chunk(st);
+  if (c) {
+    quic_mem_disown(c);
+    if (napi_create_external_buffer(env, c->len, c->data, finalize_chunk, c, &buf) == napi_ok) return buf;
+    /* Refused: copy it, then free the block. */
+    void *data;
+    napi_status status = napi_create_buffer_copy(env, c->len, c->data, &data, &buf);
+    quic_free_disowned(c);
+    if (status != napi_ok) {
+      quic_napi_throw_status(env, "napi_create_buffer_copy");
+      return NULL;
+    }
+    return buf;
+  }
   size_t n = (size_t)QUIC_MIN(st->rx_buffered, (uint64_t)MAX_READ);
   void *data;
-  napi_value buf;
   NAPI_CALL(env, napi_create_buffer(env, n, &data, &buf));
   quic_stream_read(st, data, n);
   return buf;

@@ -39,6 +39,16 @@ void quic_free(void *p) {
   free(h);
 }
 
+void quic_mem_disown(void *p) {
+  size_t n = *(size_t *)((char *)p - HDR);
+  atomic_fetch_sub_explicit(&live_bytes, (int64_t)n, memory_order_relaxed);
+  atomic_fetch_sub_explicit(&live_allocs, 1, memory_order_relaxed);
+}
+
+void quic_free_disowned(void *p) {
+  if (p) free((char *)p - HDR);
+}
+
 void *quic_realloc(void *p, size_t n) {
   if (p == NULL) return quic_malloc(n);
   if (n == 0) {

@@ -13,6 +13,11 @@ void *quic_calloc(size_t n, size_t size);
 void *quic_realloc(void *p, size_t n);
 void quic_free(void *p);
 char *quic_strdup(const char *s);
+/* A block handed to JavaScript (an external Buffer) leaves the count when it
+ * is handed over: the garbage collector decides when it goes, and frees it
+ * with quic_free_disowned. */
+void quic_mem_disown(void *p);
+void quic_free_disowned(void *p);
 
 /* Allocators handed to the libraries; process-wide, thread-safe. */
 const ngtcp2_mem *quic_mem_ngtcp2(void);

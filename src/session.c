@@ -1564,6 +1564,12 @@ size_t quic_stream_read(quic_stream *st, uint8_t *dst, size_t max) {
   return n;
 }
 
+quic_chunk *quic_stream_read_chunk(quic_stream *st) {
+  quic_chunk *c = quic_stream_rx_take(st);
+  if (c && !(st->flags & QUIC_STREAM_CONSUMER)) give_credit(st->session, st, c->len);
+  return c;
+}
+
 void quic_stream_set_consumer(quic_stream *st) {
   st->flags |= QUIC_STREAM_CONSUMER;
 }

@@ -253,6 +253,8 @@ quic_stream *quic_session_stream(quic_session *s, uint32_t key);
 int quic_stream_write(quic_stream *st, const uint8_t *data, size_t len, bool fin);
 /* Reads into dst and returns flow-control credit. */
 size_t quic_stream_read(quic_stream *st, uint8_t *dst, size_t max);
+/* quic_stream_rx_take, with the flow-control credit a read gives. */
+quic_chunk *quic_stream_read_chunk(quic_stream *st);
 /* Aborts: reset the sending side and/or stop the receiving side. */
 void quic_stream_abort(quic_stream *st, uint64_t code, bool reset_tx, bool stop_rx);
 /* The application no longer needs the stream: freed once ngtcp2 closes it. */

@@ -225,6 +225,17 @@ size_t quic_stream_rx_read(quic_stream *st, uint8_t *dst, size_t max) {
   return done;
 }
 
+quic_chunk *quic_stream_rx_take(quic_stream *st) {
+  quic_chunk *c = st->rx_head;
+  if (c == NULL || c->off != 0 || c->len != c->cap) return NULL;
+  st->rx_head = c->next;
+  if (st->rx_head == NULL) st->rx_tail = NULL;
+  c->next = NULL;
+  st->rx_buffered -= c->len;
+  st->rx_read += c->len;
+  return c;
+}
+
 void quic_stream_rx_discard(quic_stream *st) {
   free_chunks(st->rx_head);
   st->rx_head = st->rx_tail = NULL;

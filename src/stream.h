@@ -153,6 +153,10 @@ bool quic_stream_has_unsent(const quic_stream *st);
 int quic_stream_append_rx(quic_stream *st, const uint8_t *data, size_t len);
 /* Copies up to max bytes into dst, frees what was read. Returns bytes read. */
 size_t quic_stream_rx_read(quic_stream *st, uint8_t *dst, size_t max);
+/* The head chunk, unlinked, when it is full and nothing of it was read:
+ * what a reader would copy out of it whole (the caller owns it). NULL
+ * otherwise. */
+quic_chunk *quic_stream_rx_take(quic_stream *st);
 void quic_stream_rx_discard(quic_stream *st);
 
 /* Header bookkeeping (HTTP/3). */

@@ -463,6 +463,34 @@ test('setStreamConsumer receives every chunk, then done=true once', async (t) =>
   await p.close();
 });
 
+test('received chunks stay intact after the session and both endpoints are gone', async (t) => {
+  // Full receive buffers are handed to JavaScript uncopied: they must not
+  // depend on the native session that filled them.
+  const quic = require('..');
+  const data = randomBytes(4 * 1024 * 1024, 23);
+  const p = await pair(t, (session) => {
+    session.onstream = ({ stream, respondWith }) => {
+      readAll(stream.readableNodeStream()).then(() => respondWith({ body: data }));
+    };
+  });
+  const kept = [];
+  const finished = later();
+  p.session.open({ body: 'send it' }).setStreamConsumer((chunks, done) => {
+    kept.push(...chunks);
+    if (done) finished.resolve();
+  });
+  await within(finished.promise, T, 'consumer sees done');
+  await p.close();
+  // The native core no longer counts what JavaScript holds.
+  const held = kept.reduce((n, c) => n + c.byteLength, 0);
+  assert.strictEqual(held, data.length);
+  assert.ok(quic.liveMemory().bytes < held / 4, `native memory ${quic.liveMemory().bytes} while JS holds ${held}`);
+  // Churn the heap, then check every byte.
+  for (let i = 0; i < 20; i++) Buffer.alloc(1024 * 1024).fill(i);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.strictEqual(sha256(Buffer.concat(kept.map((c) => Buffer.from(c)))), sha256(data));
+});
+
 test('setStreamConsumer attached late gets the queued data at once', async (t) => {
   const data = randomBytes(20 * 1024, 17); // fits the stream window: all of it arrives
   const arrived = later();
