@@ -415,7 +415,6 @@ class Session extends EventTarget {
     if (this.#side === 'client') try { this.#readTicket(); } catch {}
     if (info && !this.#info) this.#info = info;
     const err = closeError(kind, code, info?.closeReason, (this.#info || info)?.alpn === 'h3');
-    if (process.env.QUIC_DEBUG_JS) console.error("close", this.#side, kind, code, info?.closeReason);
     let hsErr = null;
     if (!this.#handshake.settled && info?.validationCode) {
       hsErr = codes.tlsVerification(info.validationCode, info.validationReason);
