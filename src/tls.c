@@ -75,6 +75,11 @@ static bool is_pem(const quic_blob *b) {
   return false;
 }
 
+/* GnuTLS wants to be told which encoding it is given. */
+static gnutls_x509_crt_fmt_t format_of(const quic_blob *b) {
+  return is_pem(b) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER;
+}
+
 static gnutls_datum_t datum(const quic_blob *b) {
   gnutls_datum_t d = {(unsigned char *)b->data, (unsigned)b->len};
   return d;
@@ -409,8 +414,7 @@ static int load_hook_options(quic_tls_ctx *ctx, const quic_tls_options *o, char 
   for (size_t i = 0; i < o->npfx; i++) {
     gnutls_datum_t d = datum(&o->pfx[i]);
     const char *pass = o->pfx_passphrases && o->pfx_passphrases[i] ? o->pfx_passphrases[i] : o->passphrase;
-    rv = gnutls_certificate_set_x509_simple_pkcs12_mem(
-        ctx->cred, &d, is_pem(&o->pfx[i]) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER, pass ? pass : "");
+    rv = gnutls_certificate_set_x509_simple_pkcs12_mem(ctx->cred, &d, format_of(&o->pfx[i]), pass ? pass : "");
     if (rv < 0) {
       char what[48];
       snprintf(what, sizeof(what), "cannot load secure.pfx[%zu]", i);
@@ -420,8 +424,7 @@ static int load_hook_options(quic_tls_ctx *ctx, const quic_tls_options *o, char 
   }
   for (size_t i = 0; i < o->ncrls; i++) {
     gnutls_datum_t d = datum(&o->crls[i]);
-    rv = gnutls_certificate_set_x509_crl_mem(ctx->cred, &d,
-                                             is_pem(&o->crls[i]) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER);
+    rv = gnutls_certificate_set_x509_crl_mem(ctx->cred, &d, format_of(&o->crls[i]));
     if (rv < 0) {
       set_err(err, errlen, "cannot load secure.crl", rv);
       return QUIC_ERR_TLS;
@@ -680,8 +683,8 @@ int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, s
   }
   for (size_t i = 0; i < o->nkeys; i++) {
     gnutls_datum_t c = datum(&o->certs[i]), k = datum(&o->keys[i]);
-    gnutls_x509_crt_fmt_t fmt = is_pem(&o->certs[i]) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER;
-    gnutls_x509_crt_fmt_t kfmt = is_pem(&o->keys[i]) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER;
+    gnutls_x509_crt_fmt_t fmt = format_of(&o->certs[i]);
+    gnutls_x509_crt_fmt_t kfmt = format_of(&o->keys[i]);
     if (fmt != kfmt) {
       /* Mixed formats need two calls; load the cert list and key separately. */
       snprintf(err, errlen, "secure.key[%zu] and secure.cert[%zu] must both be PEM or both DER", i, i);
@@ -696,8 +699,7 @@ int quic_tls_ctx_new(quic_tls_ctx **out, const quic_tls_options *o, char *err, s
   }
   for (size_t i = 0; i < o->ncas; i++) {
     gnutls_datum_t d = datum(&o->cas[i]);
-    rv = gnutls_certificate_set_x509_trust_mem(ctx->cred, &d,
-                                               is_pem(&o->cas[i]) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER);
+    rv = gnutls_certificate_set_x509_trust_mem(ctx->cred, &d, format_of(&o->cas[i]));
     if (rv < 0) {
       set_err(err, errlen, "cannot load secure.ca", rv);
       goto fail;
