@@ -141,18 +141,21 @@ static bool verified_before(quic_tls_ctx *ctx, const uint8_t digest[32]) {
   return true;
 }
 
-static void remember_verified(quic_tls_ctx *ctx, const uint8_t digest[32], const gnutls_datum_t *certs,
-                              unsigned ncerts) {
+/* `expires`: the leaf's expiry (the caller parsed it); the rest of the chain
+ * can only bring it forward. */
+static void remember_verified(quic_tls_ctx *ctx, const uint8_t digest[32], time_t expires,
+                              const gnutls_datum_t *rest, unsigned nrest) {
+  if (expires == (time_t)-1) return;
   if (!ctx->verified_init) {
     if (quic_keymap_init(&ctx->verified) != QUIC_OK) return;
     ctx->verified_init = true;
   }
-  time_t expires = time(NULL) + VERIFIED_TTL_S;
-  for (unsigned i = 0; i < ncerts; i++) {
+  if (expires > time(NULL) + VERIFIED_TTL_S) expires = time(NULL) + VERIFIED_TTL_S;
+  for (unsigned i = 0; i < nrest; i++) {
     gnutls_x509_crt_t c;
     if (gnutls_x509_crt_init(&c) != 0) return;
-    time_t t = gnutls_x509_crt_import(c, &certs[i], GNUTLS_X509_FMT_DER) == 0 ? gnutls_x509_crt_get_expiration_time(c)
-                                                                               : (time_t)-1;
+    time_t t = gnutls_x509_crt_import(c, &rest[i], GNUTLS_X509_FMT_DER) == 0 ? gnutls_x509_crt_get_expiration_time(c)
+                                                                              : (time_t)-1;
     gnutls_x509_crt_deinit(c);
     if (t == (time_t)-1) return;
     if (t < expires) expires = t;
@@ -194,8 +197,10 @@ static int verify_peer(gnutls_session_t gs) {
     status = 0;
   gnutls_x509_crt_t leaf = NULL;
   bool self_signed = false, parsed = false;
+  time_t leaf_expires = (time_t)-1;
   if (gnutls_x509_crt_init(&leaf) == 0 && gnutls_x509_crt_import(leaf, &certs[0], GNUTLS_X509_FMT_DER) == 0) {
     parsed = true;
+    leaf_expires = gnutls_x509_crt_get_expiration_time(leaf);
     self_signed = ncerts == 1 && gnutls_x509_crt_check_issuer(leaf, leaf) == 1;
   }
   if (rv < 0) {
@@ -216,7 +221,7 @@ static int verify_peer(gnutls_session_t gs) {
              ts->verify_name);
   }
   if (leaf) gnutls_x509_crt_deinit(leaf);
-  if (rv >= 0 && parsed && ts->validation_code == NULL) remember_verified(ctx, digest, certs, ncerts);
+  if (rv >= 0 && parsed && ts->validation_code == NULL) remember_verified(ctx, digest, leaf_expires, certs + 1, ncerts - 1);
   return (ts->validation_code && ctx->reject_unauthorized) ? -1 : 0;
 }
 
