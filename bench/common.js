@@ -81,11 +81,20 @@ function* chunks(total, head = null) {
   }
 }
 
+// A Node net/tls/http2 server on a loopback port, as a peer's serve() returns it.
+async function listenLocal(server) {
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
 async function* asyncChunks(total, head) {
   yield* chunks(total, head);
 }
 
 module.exports = {
   args, opt, optString, flag, median, cpu, rss, cpuOfPid, rssOfPid, now, sleep, within,
-  testCommon, fixtures, certs, CHUNK, chunks, asyncChunks,
+  testCommon, fixtures, certs, CHUNK, chunks, asyncChunks, listenLocal,
 };

@@ -2,7 +2,7 @@
 // Node's http2 over TLS: the HTTP a Node user has without QUIC, for the
 // request cases and for many short streams on one connection.
 const http2 = require('node:http2');
-const { certs } = require('../common');
+const { certs, listenLocal } = require('../common');
 
 const viaTls = 'one big transfer is measured with node-tls (http2 adds framing on the same TCP connection)';
 const cases = {
@@ -40,11 +40,7 @@ async function serve(caseName) {
     }
   });
   server.on('sessionError', () => {});
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: server.address().port,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
+  return listenLocal(server);
 }
 
 async function client(caseName, params, port) {

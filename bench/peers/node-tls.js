@@ -2,7 +2,7 @@
 // Node's tls over TCP: what a Node user picks instead of QUIC for one
 // encrypted byte stream. One TCP connection stands in for one QUIC stream.
 const tls = require('node:tls');
-const { certs, CHUNK, now, sleep } = require('../common');
+const { certs, CHUNK, now, sleep, listenLocal } = require('../common');
 
 const noTcpLoss = 'TCP on loopback has no loss knob here (simulating it needs tc/netem, root on a shared machine)';
 const cases = {
@@ -61,11 +61,7 @@ async function serve(caseName, params) {
       socket.on('end', () => socket.end());
     }
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: server.address().port,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
+  return listenLocal(server);
 }
 
 async function client(caseName, params, port) {
