@@ -1386,10 +1386,16 @@ void quic_session_flush(quic_session *s) {
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi;
+  /* Each packet gets room for our largest payload, not just the path's
+   * current one: a path MTU probe is larger than the path's size, and
+   * ngtcp2 only sends one where it fits (ngtcp2 keeps ordinary packets to
+   * the path's size itself). With the path size here, probes were never
+   * sent and every connection stayed at 1200-byte packets. */
+  size_t pktroom = ngtcp2_conn_get_max_tx_udp_payload_size(s->conn);
   size_t pktmax = ngtcp2_conn_get_path_max_tx_udp_payload_size(s->conn);
   size_t quantum = ngtcp2_conn_get_send_quantum(s->conn);
   size_t maxpkts = QUIC_MAX(1, QUIC_MIN(QUIC_TX_PKTS, quantum / pktmax));
-  if (pktmax * maxpkts > QUIC_TX_BUF_SIZE) maxpkts = QUIC_TX_BUF_SIZE / pktmax;
+  if (pktroom * maxpkts > QUIC_TX_BUF_SIZE) maxpkts = QUIC_TX_BUF_SIZE / pktroom;
   size_t off = 0, seg = 0, npkts = 0;
   uint8_t ecn = 0;
   /* The train's path: packets follow ngtcp2's choice (path validation
@@ -1405,7 +1411,7 @@ void quic_session_flush(quic_session *s) {
       int accepted = 0;
       ngtcp2_vec dv = {dg->data, dg->len};
       /* An empty datagram is no vector at all: ngtcp2 asserts on empty ones. */
-      nwrite = ngtcp2_conn_writev_datagram(s->conn, &ps.path, &pi, txb + off, pktmax, &accepted,
+      nwrite = ngtcp2_conn_writev_datagram(s->conn, &ps.path, &pi, txb + off, pktroom, &accepted,
                                            NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &dv, dg->len ? 1 : 0, ts);
       bool unusable = nwrite == NGTCP2_ERR_INVALID_ARGUMENT || nwrite == NGTCP2_ERR_INVALID_STATE;
       /* Accepted, refused for good, or left out of packets several times
@@ -1442,7 +1448,7 @@ void quic_session_flush(quic_session *s) {
         flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
     }
     ngtcp2_ssize ndatalen = -1;
-    nwrite = ngtcp2_conn_writev_stream(s->conn, &ps.path, &pi, txb + off, pktmax, &ndatalen,
+    nwrite = ngtcp2_conn_writev_stream(s->conn, &ps.path, &pi, txb + off, pktroom, &ndatalen,
                                                     flags, stream_id, vec, nvec, ts);
     if (s->h3 && ndatalen >= 0 && stream_id >= 0 && quic_http3_wrote(s, stream_id, (size_t)ndatalen) != 0) {
       handle_liberr(s, NGTCP2_ERR_CALLBACK_FAILURE);
@@ -1487,8 +1493,10 @@ void quic_session_flush(quic_session *s) {
     if (nwrite == 0) break;
     s->counters->last_sent_packet_ts = ts;
     bool same_path = addr_is(&ps.path.remote, &remote) && addr_is(&ps.path.local, &local);
-    if (npkts > 0 && (pi.ecn != ecn || !same_path)) {
-      /* A train shares one ECN mark and one path: send what precedes this packet. */
+    if (npkts > 0 && (pi.ecn != ecn || !same_path || (size_t)nwrite > seg)) {
+      /* A train shares one ECN mark, one path and one segment size (only
+       * its last packet may be shorter; a probe is longer): send what
+       * precedes this packet. */
       if (!send_train(s, txb, off, seg, &local, &remote, ecn)) return;
       memmove(txb, txb + off, (size_t)nwrite);
       off = npkts = 0;

@@ -106,3 +106,50 @@ for (const [what, env] of [
   assert.strictEqual(r.status, 0, r.stderr);
   assert.strictEqual(r.stdout.trim(), 'match');
 });
+
+// Path MTU discovery: every connection starts at 1200-byte packets and
+// ngtcp2 probes larger ones once the handshake is confirmed. On loopback
+// every probe up to the endpoint's maxPayloadSize gets through.
+async function pathSizes(maxPayloadSize) {
+  const endpoint = maxPayloadSize ? { maxPayloadSize } : {};
+  let serverSession;
+  const server = makeServer({
+    endpoint,
+    onsession: (s) => {
+      serverSession = s;
+      s.onstream = async ({ stream, respondWith }) => {
+        respondWith({ body: await readAll(stream.readableNodeStream()) });
+      };
+    },
+  });
+  const { client, session } = connect(server, { endpoint });
+  try {
+    await within(session.handshake, 15000, 'handshake');
+    const data = randomBytes(2 * 1024 * 1024, 13);
+    const back = await within(readAll(session.open({ body: data }).readableNodeStream()), 30000, 'echo');
+    assert.strictEqual(sha256(back), sha256(data));
+    const sent = server.stats;
+    return {
+      client: session.stats.maxUdpPayloadSize,
+      server: serverSession.stats.maxUdpPayloadSize,
+      // What the server's datagrams carried on average, handshake included.
+      serverAverage: Number(sent.bytesSent) / Number(sent.packetsSent),
+    };
+  } finally {
+    await client.close();
+    await server.close();
+  }
+}
+
+test('path MTU discovery: loopback packets grow past 1200 bytes, up to maxPayloadSize', async () => {
+  const grown = await pathSizes();
+  for (const side of ['client', 'server']) {
+    assert.ok(grown[side] > 1200n && grown[side] <= 1452n, `${side} path size ${grown[side]}`);
+  }
+  assert.ok(grown.serverAverage > 1300, `server datagrams average ${grown.serverAverage} bytes`);
+
+  const capped = await pathSizes(1200);
+  assert.strictEqual(capped.client, 1200n);
+  assert.strictEqual(capped.server, 1200n);
+  assert.ok(capped.serverAverage <= 1200, `capped datagrams average ${capped.serverAverage} bytes`);
+});
