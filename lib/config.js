@@ -33,16 +33,24 @@ function readAddress(value, name, defaults, allowFlowlabel = false) {
     return { address: value.address, port: value.port, family: value.family };
   }
   validateObject(value, name);
-  if (value.address !== undefined) validateString(value.address, `${name}.address`);
-  const family = value.family === undefined ? (net.isIPv6(value.address || '') ? 'ipv6' : 'ipv4') : value.family;
+  let address = value.address;
+  // net.isIP runs a large regular expression: once per address (connect() is hot).
+  let kind = 0;
+  if (address !== undefined) {
+    validateString(address, `${name}.address`);
+    kind = net.isIP(address);
+  }
+  const family = value.family === undefined ? (kind === 6 ? 'ipv6' : 'ipv4') : value.family;
   if (family !== 'ipv4' && family !== 'ipv6') {
     throw codes.ERR_INVALID_ARG_VALUE(`${name}.family`, family, "must be 'ipv4' or 'ipv6'");
   }
-  let address = value.address;
-  if (address === undefined) address = family === 'ipv6' ? (defaults.v6 || '::') : defaults.address;
-  validateString(address, `${name}.address`);
-  if (!net.isIP(address)) throw codes.ERR_INVALID_ARG_VALUE(`${name}.address`, address, 'must be an IP address');
-  if ((family === 'ipv6') !== net.isIPv6(address)) {
+  if (address === undefined) {
+    address = family === 'ipv6' ? (defaults.v6 || '::') : defaults.address;
+    validateString(address, `${name}.address`);
+    kind = net.isIP(address);
+  }
+  if (!kind) throw codes.ERR_INVALID_ARG_VALUE(`${name}.address`, address, 'must be an IP address');
+  if ((family === 'ipv6') !== (kind === 6)) {
     throw codes.ERR_INVALID_ARG_VALUE(`${name}.address`, address, `is not an ${family} address`);
   }
   const port = value.port === undefined ? defaults.port : validateInteger(value.port, `${name}.port`, 0, 65535);

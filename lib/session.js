@@ -392,7 +392,10 @@ class Session extends EventTarget {
     }
     this.#stats[kPrivate]();
     this.#handle = null;
-    settle(this.#handshake, handshakeError || error || codes.ERR_INVALID_STATE('the session closed before the handshake completed'));
+    // An error object records a stack: make one only for a handshake still waiting.
+    if (!this.#handshake.settled) {
+      settle(this.#handshake, handshakeError || error || codes.ERR_INVALID_STATE('the session closed before the handshake completed'));
+    }
     settle(this.#closed, error);
     this.#onGone(this, this.#key);
   }
