@@ -1511,8 +1511,10 @@ void quic_session_flush(quic_session *s) {
     }
     off += (size_t)nwrite;
     npkts++;
-    /* A train holds equal-sized packets; a shorter one ends it. */
-    if ((size_t)nwrite < seg || npkts >= maxpkts) {
+    /* A train holds equal-sized packets; a shorter one ends it. A probe
+     * (longer than the path's size) goes alone, so that if the path refuses
+     * it, no ordinary packet is refused with it. */
+    if ((size_t)nwrite < seg || npkts >= maxpkts || (size_t)nwrite > pktmax) {
       bool quantum_done = npkts >= maxpkts;
       if (!send_train(s, txb, off, seg, &local, &remote, ecn)) return;
       off = npkts = 0;
