@@ -288,6 +288,7 @@ static void dgram_push(quic_dgram_queue *q, quic_dgram *d) {
   else q->head = d;
   q->tail = d;
   q->count++;
+  q->bytes += sizeof(*d) + d->len;
 }
 
 static void dgram_pop_free(quic_dgram_queue *q) {
@@ -296,6 +297,7 @@ static void dgram_pop_free(quic_dgram_queue *q) {
   q->head = d->next;
   if (q->head == NULL) q->tail = NULL;
   q->count--;
+  q->bytes -= sizeof(*d) + d->len;
   quic_free(d);
 }
 
@@ -346,6 +348,7 @@ quic_dgram *quic_session_take_datagrams(quic_session *s) {
   quic_dgram *d = s->dgram_in.head;
   s->dgram_in.head = s->dgram_in.tail = NULL;
   s->dgram_in.count = 0;
+  s->dgram_in.bytes = 0;
   return d;
 }
 
@@ -354,7 +357,7 @@ static int cb_recv_datagram(ngtcp2_conn *conn, uint32_t flags, const uint8_t *da
   quic_session *s = user;
   if (flags & NGTCP2_DATAGRAM_FLAG_0RTT) s->early_received = true;
   /* A peer faster than the application loses datagrams, not our memory. */
-  if (s->dgram_in.count >= QUIC_DGRAM_QUEUE) return 0;
+  if (s->dgram_in.bytes + sizeof(quic_dgram) + datalen > QUIC_DGRAM_RX_BYTES) return 0;
   quic_dgram *d = dgram_new(data, datalen);
   if (d == NULL) return 0;
   d->early = (flags & NGTCP2_DATAGRAM_FLAG_0RTT) != 0;

@@ -103,11 +103,18 @@ typedef struct quic_dgram {
 typedef struct quic_dgram_queue {
   quic_dgram *head, *tail; /* owned */
   size_t count;
+  size_t bytes; /* payloads plus entry headers */
 } quic_dgram_queue;
 
-/* Datagrams wait at most this many in each direction; past it, new ones are
- * dropped (unreliable by design, so dropping is the backpressure). */
+/* Datagrams the application sends wait at most this many; past it,
+ * datagram() refuses them (the caller sees false and can wait). */
 #define QUIC_DGRAM_QUEUE 128
+/* Received datagrams wait for the application only until the end of the
+ * receive batch that brought them, but one batch can hold well over a
+ * thousand (a GRO train is up to 64 KB): bound them by bytes, as quinn's
+ * 1.25 MB receive buffer does. Past it, the excess is dropped (unreliable
+ * by design, so dropping is the backpressure). */
+#define QUIC_DGRAM_RX_BYTES (1024 * 1024)
 
 /* SessionStats, in the order lib/stats.js reads them (a stats block, see
  * stats.h). Timestamps are quic_now() nanoseconds, 0 until they happen.

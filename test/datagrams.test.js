@@ -145,3 +145,56 @@ test('datagrams share the connection with a stream transfer', async () => {
   await client.close();
   await server.close();
 });
+
+test('a burst that arrives while the application is busy is delivered whole, not cut at 128', async () => {
+  // The sender is a child process, so it keeps sending while this process
+  // is blocked in its first 'datagram' handler; the rest then arrive in one
+  // receive batch. 300 small datagrams stay far below the socket's buffer,
+  // so on loopback nothing is lost on the way.
+  const N = 300;
+  let got = 0;
+  let blocked = false;
+  const bodies = new Set();
+  const server = makeServer({
+    onsession: (s) => {
+      s.ondatagram = ({ datagram }) => {
+        got++;
+        bodies.add(Buffer.from(datagram).toString());
+        if (!blocked) {
+          blocked = true;
+          const until = Date.now() + 300;
+          while (Date.now() < until); // a busy application
+        }
+      };
+    },
+  });
+  const script = `
+    const { connect } = require(${JSON.stringify(require('node:path').join(__dirname, 'common'))});
+    (async () => {
+      const { client, session } = connect(${server.address.port});
+      await session.handshake;
+      for (let i = 0; i < ${N}; i++) {
+        for (let tries = 0; !session.datagram('datagram ' + String(i).padStart(70, '.')); tries++) {
+          if (tries > 10000) throw new Error('datagram() kept refusing');
+          await new Promise(setImmediate);
+        }
+      }
+      process.stdout.write('sent\\n');
+      await new Promise((r) => process.stdin.once('data', r)); // until the parent has counted
+      process.stdin.destroy();
+      await client.close();
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  const child = require('node:child_process').spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => child.once('exit', (code, signal) => r(code ?? signal)));
+  try {
+    await waitFor(() => got === N, T, 'the burst').catch(() => {});
+    assert.strictEqual(got, N, 'every datagram of the burst arrived');
+    assert.strictEqual(bodies.size, N, 'each datagram once');
+    child.stdin.write('done\n');
+    const code = await within(exited, T, 'sender exit');
+    assert.strictEqual(code, 0);
+  } finally {
+    child.kill();
+    await server.close();
+  }
+});
