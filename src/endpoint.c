@@ -390,6 +390,13 @@ static void on_poll(uv_poll_t *h, int status, int events) {
           p->len = QUIC_MIN(seg, total - off);
           handle_packet(ep, p);
         }
+        /* A train is one flight of one peer: acknowledge it before reading
+         * the next. With one acknowledgment per batch (up to 32 trains) a
+         * sender that lost a packet learned it a whole batch late: at 1%
+         * loss, 40-45 MB/s against 60-80 MB/s with this. (Single datagrams
+         * still wait for the batch: flushing after each cost the HTTP/3 and
+         * streams cases more than it gave.) */
+        if (total > seg && !w->destroyed) quic_wrap_flush(w);
       }
       /* Acknowledge and answer once per batch, not once per packet. */
       quic_wrap_flush(w);

@@ -153,3 +153,28 @@ test('path MTU discovery: loopback packets grow past 1200 bytes, up to maxPayloa
   assert.strictEqual(capped.server, 1200n);
   assert.ok(capped.serverAverage <= 1200, `capped datagrams average ${capped.serverAverage} bytes`);
 });
+
+test('a downloading client acknowledges every train of packets, not once per receive batch', async () => {
+  // A sender's GSO train (at most 64 packets) arrives as one GRO message.
+  // The receiver answers each one; one answer per batch of up to 32 trains
+  // left a lossy sender waiting for the news of its losses.
+  const size = 16 * 1024 * 1024;
+  const server = makeServer({
+    onsession: (s) => {
+      s.onstream = ({ respondWith }) => respondWith({ body: Buffer.alloc(size, 7) });
+    },
+  });
+  const { client, session } = connect(server);
+  try {
+    await within(session.handshake, 15000, 'handshake');
+    const back = await within(readAll(session.open({ body: 'x' }).readableNodeStream()), 30000, 'download');
+    assert.strictEqual(back.length, size);
+    const data = server.stats.packetsSent;
+    const acks = client.stats.packetsSent;
+    assert.ok(data > 10000n, `server packets ${data}`);
+    assert.ok(acks * 64n >= data, `${acks} client packets for ${data} server packets`);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
