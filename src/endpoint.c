@@ -377,6 +377,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     update_poll(ep);
   }
   if (events & UV_READABLE) {
+    w->rx_datagrams = false;
     for (int round = 0; round < MAX_RX_ROUNDS && !w->destroyed; round++) {
       int n = quic_udp_recv_batch(&ep->udp, ep->rx);
       if (n <= 0) break;
@@ -400,7 +401,10 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       }
       /* Acknowledge and answer once per batch, not once per packet. */
       quic_wrap_flush(w);
-      if (n < ep->rx->slots) break;
+      /* Datagrams wait in C until the application has them: hand them over
+       * before reading more (the socket stays readable, so the loop comes
+       * straight back), or a fast peer's next rounds would overflow them. */
+      if (n < ep->rx->slots || w->rx_datagrams) break;
     }
   }
   quic_wrap_leave(w);

@@ -95,6 +95,7 @@ struct quic_wrap {
   int depth;                /* >0 while inside a callback that will emit */
   int handles;              /* libuv handles still to close before freeing */
   bool free_pending;
+  bool rx_datagrams;        /* a datagram arrived in this receive round */
   uint8_t *tx_buf;          /* owned: packet assembly space its sessions share (one thread) */
 };
 

@@ -362,6 +362,7 @@ static int cb_recv_datagram(ngtcp2_conn *conn, uint32_t flags, const uint8_t *da
   if (d == NULL) return 0;
   d->early = (flags & NGTCP2_DATAGRAM_FLAG_0RTT) != 0;
   dgram_push(&s->dgram_in, d);
+  s->wrap->rx_datagrams = true;
   session_event(s, QUIC_EV_DATAGRAM);
   return 0;
 }

@@ -110,11 +110,12 @@ typedef struct quic_dgram_queue {
  * datagram() refuses them (the caller sees false and can wait). */
 #define QUIC_DGRAM_QUEUE 128
 /* Received datagrams wait for the application only until the end of the
- * receive batch that brought them, but one batch can hold well over a
- * thousand (a GRO train is up to 64 KB): bound them by bytes, as quinn's
- * 1.25 MB receive buffer does. Past it, the excess is dropped (unreliable
- * by design, so dropping is the backpressure). */
-#define QUIC_DGRAM_RX_BYTES (1024 * 1024)
+ * receive round that brought them (the endpoint reads no further round
+ * before delivering them), but one round can hold a couple of thousand: 32
+ * GRO messages of up to 64 KB. So they are bounded by bytes, with room for
+ * a whole round; past it, the excess is dropped (unreliable by design, so
+ * dropping is the backpressure). */
+#define QUIC_DGRAM_RX_BYTES (4 * 1024 * 1024)
 
 /* SessionStats, in the order lib/stats.js reads them (a stats block, see
  * stats.h). Timestamps are quic_now() nanoseconds, 0 until they happen.
