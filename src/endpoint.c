@@ -139,7 +139,8 @@ int quic_endpoint_send_from(quic_endpoint *ep, const quic_addr *local, const qui
   if (ep->cfg.tx_loss > 0) {
     /* Decide packet by packet; each run of survivors still goes out as one
      * train, so that the simulated loss costs what loss costs and not a
-     * system call per packet as well. */
+     * system call per packet as well. quic_udp_send sends a run of one
+     * packet (or a lone unsegmented datagram) as a single datagram. */
     size_t seg = npkts > 1 ? segsize : len;
     size_t run = 0; /* where the current run of survivors starts */
     for (size_t off = 0; off < len; off += seg) {
@@ -147,10 +148,10 @@ int quic_endpoint_send_from(quic_endpoint *ep, const quic_addr *local, const qui
       ep->counters->packets_sent++;
       ep->counters->bytes_sent += l;
       if (rand01(ep) >= ep->cfg.tx_loss) continue;
-      if (off > run) (void)quic_udp_send(&ep->udp, local, remote, data + run, off - run, npkts > 1 ? seg : 0, ecn);
+      if (off > run) (void)quic_udp_send(&ep->udp, local, remote, data + run, off - run, segsize, ecn);
       run = off + l;
     }
-    if (len > run) (void)quic_udp_send(&ep->udp, local, remote, data + run, len - run, npkts > 1 ? seg : 0, ecn);
+    if (len > run) (void)quic_udp_send(&ep->udp, local, remote, data + run, len - run, segsize, ecn);
     return 0;
   }
   int rv = quic_udp_send(&ep->udp, local, remote, data, len, segsize, ecn);
