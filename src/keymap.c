@@ -1,8 +1,9 @@
 #include "keymap.h"
 
 #include <string.h>
+#include <sys/random.h>
+
 #include "mem.h"
-#include "tls.h"
 
 static uint64_t mix(uint64_t h) {
   h ^= h >> 33;
@@ -33,7 +34,9 @@ int quic_keymap_init(quic_keymap *m) {
   m->buckets = quic_calloc(m->nbuckets, sizeof(*m->buckets));
   if (m->buckets == NULL) return QUIC_ERR_NOMEM;
   quic_list_init(&m->lru);
-  if (quic_tls_random(&m->seed, sizeof(m->seed)) != QUIC_OK) m->seed = (uint64_t)quic_now();
+  /* The kernel's generator, not the TLS library's: a map is a plain data
+   * structure and should not depend on TLS. */
+  if (getrandom(&m->seed, sizeof(m->seed), GRND_NONBLOCK) != (ssize_t)sizeof(m->seed)) m->seed = (uint64_t)quic_now();
   return QUIC_OK;
 }
 
