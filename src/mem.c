@@ -1,6 +1,7 @@
 #include "mem.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,32 @@
 static _Atomic int64_t live_bytes;
 static _Atomic int64_t live_allocs;
 
+#ifdef QUIC_MEM_FAULTS
+/* Allocation-failure injection for the plain-C tests (mem.h). Every
+ * allocation attempt is numbered from 1 after quic_mem_fail_at(); the one
+ * numbered fail_at returns NULL, the others go through. */
+static _Atomic int64_t alloc_count;
+static _Atomic int64_t fail_at;
+
+void quic_mem_fail_at(int64_t n) {
+  atomic_store(&fail_at, 0);
+  atomic_store(&alloc_count, 0);
+  atomic_store(&fail_at, n > 0 ? n : 0);
+}
+
+int64_t quic_mem_alloc_count(void) { return atomic_load(&alloc_count); }
+
+static bool fault(void) {
+  int64_t k = atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed) + 1;
+  int64_t at = atomic_load_explicit(&fail_at, memory_order_relaxed);
+  return at > 0 && k == at;
+}
+#define FAULT() fault()
+#else
+/* Production builds: no counter, no branch. */
+#define FAULT() false
+#endif
+
 static void *hdr_to_user(void *h, size_t n) {
   *(size_t *)h = n;
   atomic_fetch_add_explicit(&live_bytes, (int64_t)n, memory_order_relaxed);
@@ -19,12 +46,14 @@ static void *hdr_to_user(void *h, size_t n) {
 }
 
 void *quic_malloc(size_t n) {
+  if (FAULT()) return NULL;
   if (n > SIZE_MAX - HDR) return NULL;
   void *h = malloc(n + HDR);
   return h ? hdr_to_user(h, n) : NULL;
 }
 
 void *quic_calloc(size_t n, size_t size) {
+  if (FAULT()) return NULL;
   if (size != 0 && n > (SIZE_MAX - HDR) / size) return NULL;
   void *h = calloc(1, n * size + HDR);
   return h ? hdr_to_user(h, n * size) : NULL;
@@ -55,6 +84,9 @@ void *quic_realloc(void *p, size_t n) {
     quic_free(p);
     return NULL;
   }
+  /* A failed reallocation leaves p allocated and unchanged (C's realloc
+   * contract), injected failures included. */
+  if (FAULT()) return NULL;
   if (n > SIZE_MAX - HDR) return NULL;
   void *h = (char *)p - HDR;
   size_t old = *(size_t *)h;

@@ -28,6 +28,20 @@ const nghttp3_mem *quic_mem_nghttp3(void);
 int64_t quic_mem_live_bytes(void);
 int64_t quic_mem_live_allocs(void);
 
+#ifdef QUIC_MEM_FAULTS
+/* Allocation-failure injection, compiled in only for the plain-C tests
+ * (test/c/Makefile builds them with -DQUIC_MEM_FAULTS; the addon has none).
+ * quic_mem_fail_at(n) restarts the numbering of allocation attempts through
+ * the functions above (quic_malloc, quic_calloc, quic_realloc to a nonzero
+ * size, quic_strdup, and so both libraries' allocators) and makes attempt n
+ * return NULL; every other attempt goes through. 0 turns injection off.
+ * A failed quic_realloc leaves its block allocated and unchanged.
+ * quic_mem_alloc_count() is the number of attempts since the last
+ * quic_mem_fail_at(): below n, the failure was never reached. */
+void quic_mem_fail_at(int64_t n);
+int64_t quic_mem_alloc_count(void);
+#endif
+
 /* Live core objects, for the same leak checks: libuv handles the core has
  * initialised and not yet seen closed, sessions not yet freed, endpoints
  * not yet freed. */
