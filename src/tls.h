@@ -4,6 +4,7 @@
 #define QUIC_TLS_H
 
 #include "common.h"
+#include "tls_parse.h"
 
 #include <gnutls/gnutls.h>
 #include <ngtcp2/ngtcp2_crypto.h>
@@ -134,24 +135,6 @@ char *quic_tls_take_keylog(quic_tls_session *ts, size_t *len);
 /* Server: whether sessions hold the ClientHello until the application
  * says done (secure.clientHello). */
 bool quic_tls_wants_hello(quic_tls_session *ts);
-/* 1 when data (the start of the Initial CRYPTO stream) holds a whole
- * ClientHello, 0 when more is needed, -1 when it is no ClientHello. */
-int quic_tls_hello_complete(const uint8_t *data, size_t len);
-
-/* What the application sees of a held ClientHello; pointers borrow data. */
-typedef struct quic_tls_hello {
-  char servername[256];       /* SNI host name, or empty */
-  const uint8_t *alpn;        /* the client's ALPN list, wire format */
-  size_t alpnlen;
-  const uint8_t *suites;      /* cipher suite code points, 2 bytes each */
-  size_t nsuites;
-  bool status_request;        /* the client asked for OCSP stapling */
-} quic_tls_hello;
-/* Parses a complete ClientHello; fields it cannot read stay empty (GnuTLS
- * judges the message when the handshake resumes). */
-void quic_tls_parse_hello(const uint8_t *data, size_t len, quic_tls_hello *out);
-/* The IANA name of a TLS 1.3 suite code point, or NULL. */
-const char *quic_tls_suite_name(unsigned code);
 /* Moves a session paused on its ClientHello onto other credentials, before
  * the handshake resumes. */
 int quic_tls_session_set_ctx(quic_tls_session *ts, quic_tls_ctx *ctx);
