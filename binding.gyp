@@ -16,7 +16,15 @@
         "src/session.c",
         "src/endpoint.c",
         "src/endpoint_wrap.c",
-        "src/http3.c"
+        "src/http3.c",
+        "src/app_raw.c",
+        "src/send.c",
+        "src/crypto.c",
+        "src/events.c",
+        "src/datagram.c",
+        "src/qlog.c",
+        "src/stream_buf.c",
+        "src/tls_parse.c"
       ],
       "cflags": [ "-std=c11", "-Wall", "-Wextra", "-fvisibility=hidden", "-D_GNU_SOURCE", "<!@(echo $QUIC_EXTRA_CFLAGS)" ],
       "cflags!": [ "-fno-exceptions" ],

@@ -160,7 +160,7 @@ static void capture_handshake(const char *dir, int alpn, const char *name) {
 
   fuzz_client_config(&cc, alpn);
   quic_session *s;
-  if (quic_session_connect(&s, client, &relay, &cc, NULL) != QUIC_OK) abort();
+  if (quic_wrap_connect(client, &s, &relay, &cc, NULL) != QUIC_OK) abort();
   quic_session_config_clear(&cc);
   fuzz_run_until(&done, 3000);
   if (!done) {

@@ -305,7 +305,7 @@ static napi_value endpoint_connect(napi_env env, napi_callback_info info) {
     return NULL;
   }
   quic_session *s = NULL;
-  rv = quic_session_connect(&s, be->wrap, &remote, &cfg, &resume);
+  rv = quic_wrap_connect(be->wrap, &s, &remote, &cfg, &resume);
   bool chosen_scid = cfg.scidlen > 0;
   quic_session_config_clear(&cfg);
   if (rv == QUIC_ERR_INVALID && chosen_scid) {

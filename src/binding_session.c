@@ -243,6 +243,7 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   cfg->h3.qpack_max_dtable_capacity = (uint64_t)o[QUIC_SO_QPACK_MAX_DTABLE_CAPACITY];
   cfg->h3.qpack_encoder_max_dtable_capacity = (uint64_t)o[QUIC_SO_QPACK_ENCODER_MAX_DTABLE_CAPACITY];
   cfg->h3.qpack_blocked_streams = (uint64_t)o[QUIC_SO_QPACK_BLOCKED_STREAMS];
+  cfg->test_ignore_stream_credit = o[QUIC_SO_TEST_IGNORE_STREAM_CREDIT] != 0;
   if (!get_paths(env, tls, cfg)) {
     bool pending = false;
     napi_is_exception_pending(env, &pending);
@@ -392,17 +393,17 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
   napi_value o;
   char buf[256];
   NAPI_CALL(env, napi_create_object(env, &o));
-  quic_tls_alpn(&s->tls, buf, sizeof(buf));
+  quic_tls_alpn(quic_session_tls(s), buf, sizeof(buf));
   quic_napi_set(env, o, "alpn", quic_napi_string(env, buf));
-  quic_tls_servername(&s->tls, buf, sizeof(buf));
+  quic_tls_servername(quic_session_tls(s), buf, sizeof(buf));
   quic_napi_set(env, o, "servername", quic_napi_string(env, buf));
-  quic_tls_cipher(&s->tls, buf, sizeof(buf));
+  quic_tls_cipher(quic_session_tls(s), buf, sizeof(buf));
   quic_napi_set(env, o, "cipher", quic_napi_string(env, buf));
-  quic_tls_version(&s->tls, buf, sizeof(buf));
+  quic_tls_version(quic_session_tls(s), buf, sizeof(buf));
   quic_napi_set(env, o, "version", quic_napi_string(env, buf));
-  if (s->tls.validation_code) {
-    quic_napi_set(env, o, "validationCode", quic_napi_string(env, s->tls.validation_code));
-    quic_napi_set(env, o, "validationReason", quic_napi_string(env, s->tls.validation_reason));
+  if (quic_session_tls(s)->validation_code) {
+    quic_napi_set(env, o, "validationCode", quic_napi_string(env, quic_session_tls(s)->validation_code));
+    quic_napi_set(env, o, "validationReason", quic_napi_string(env, quic_session_tls(s)->validation_reason));
   }
   /* The current path: it changes when either side migrates. */
   quic_addr cur_local, cur_remote;
@@ -416,11 +417,10 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
   quic_napi_set(env, o, "remoteFamily", quic_napi_string(env, host == buf && cur_remote.u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
   quic_napi_set(env, o, "closeReason", quic_napi_string(env, s->close_reason ? s->close_reason : ""));
   quic_napi_set(env, o, "goaway", quic_napi_bool(env, s->goaway_received));
-  bool done = s->state != QUIC_SESSION_HANDSHAKE;
-  quic_napi_set(env, o, "earlyData", quic_napi_bool(env, s->early_received || (done && quic_tls_early_data_accepted(&s->tls))));
+  quic_napi_set(env, o, "earlyData", quic_napi_bool(env, quic_session_early_data(s)));
   const char *kname, *ktype;
   int kbits;
-  if (quic_tls_ephemeral(&s->tls, &kname, &ktype, &kbits)) {
+  if (quic_tls_ephemeral(quic_session_tls(s), &kname, &ktype, &kbits)) {
     quic_napi_set(env, o, "ephemeralName", quic_napi_string(env, kname));
     quic_napi_set(env, o, "ephemeralType", quic_napi_string(env, ktype));
     quic_napi_set(env, o, "ephemeralSize", quic_napi_number(env, kbits));
@@ -436,7 +436,7 @@ static napi_value session_certificate(napi_env env, napi_callback_info info) {
   bool peer;
   if (!quic_napi_get_bool(env, argv[1], &peer)) return NULL;
   size_t len = 0;
-  const uint8_t *der = quic_tls_certificate(&s->tls, peer, &len);
+  const uint8_t *der = quic_tls_certificate(quic_session_tls(s), peer, &len);
   napi_value buf;
   void *p;
   if (der == NULL || napi_create_buffer_copy(env, len, der, &p, &buf) != napi_ok) return quic_napi_undefined(env);
@@ -508,7 +508,7 @@ static napi_value session_ticket(napi_env env, napi_callback_info info) {
 static napi_value session_opens_early(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 1);
   GET_SESSION(env, argv[0]);
-  return quic_napi_bool(env, s->resume_given && s->state == QUIC_SESSION_HANDSHAKE);
+  return quic_napi_bool(env, quic_session_can_open_early(s));
 }
 
 /* sessionOpen(handle, uni[, headers]) -> [key, id] (id -1 while queued) */
@@ -639,7 +639,7 @@ static napi_value stream_write(napi_env env, napi_callback_info info) {
     quic_napi_throw_core(env, rv, "write");
     return NULL;
   }
-  return quic_napi_number(env, (double)quic_session_stream_queued(st));
+  return quic_napi_number(env, (double)quic_stream_queued(st));
 }
 
 /* streamRead(handle, key) -> Buffer with data, true at the end, false when
@@ -704,7 +704,7 @@ static napi_value stream_submit_headers(napi_env env, napi_callback_info info) {
   double kind;
   quic_nvlist nv;
   if (!quic_napi_get_double(env, argv[2], &kind) || !get_nvlist(env, argv[3], &nv)) return NULL;
-  int rv = s->h3 ? quic_stream_submit_headers(st, (int)kind, &nv) : QUIC_ERR_STATE;
+  int rv = quic_stream_submit_headers(st, (int)kind, &nv);
   quic_nvlist_clear(&nv);
   if (rv != QUIC_OK) {
     quic_napi_throw_core(env, rv, "headers");
@@ -723,8 +723,8 @@ static napi_value stream_headers(napi_env env, napi_callback_info info) {
   napi_value out;
   NAPI_CALL(env, napi_create_array(env, &out));
   uint32_t nb = 0;
-  while (st->hb_head) {
-    quic_hblock *b = st->hb_head;
+  quic_hblock *b;
+  while ((b = quic_stream_hblock(st)) != NULL) {
     napi_value arr, v;
     NAPI_CALL(env, napi_create_array_with_length(env, 1 + 2 * b->count, &arr));
     NAPI_CALL(env, napi_set_element(env, arr, 0, quic_napi_number(env, b->kind)));
@@ -737,9 +737,7 @@ static napi_value stream_headers(napi_env env, napi_callback_info info) {
       off += 4 + l;
     }
     NAPI_CALL(env, napi_set_element(env, out, nb++, arr));
-    st->hb_head = b->next;
-    if (st->hb_head == NULL) st->hb_tail = NULL;
-    quic_free(b);
+    quic_stream_drop_hblock(st);
   }
   return out;
 }
@@ -812,7 +810,7 @@ static napi_value session_keylog(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 1);
   GET_SESSION(env, argv[0]);
   size_t len;
-  char *text = quic_tls_take_keylog(&s->tls, &len);
+  char *text = quic_tls_take_keylog(quic_session_tls(s), &len);
   if (text == NULL) return quic_napi_undefined(env);
   napi_value v;
   napi_status st = napi_create_string_latin1(env, text, len, &v);
@@ -911,15 +909,15 @@ static napi_value session_ocsp(napi_env env, napi_callback_info info) {
   GET_SESSION(env, argv[0]);
   size_t len = 0;
   if (!s->server) {
-    const uint8_t *resp = quic_tls_ocsp_received(&s->tls, &len);
+    const uint8_t *resp = quic_tls_ocsp_received(quic_session_tls(s), &len);
     return copy_buffer(env, resp, len);
   }
   if (!quic_session_ocsp_waiting(s)) return quic_napi_undefined(env);
   napi_value o;
   NAPI_CALL(env, napi_create_object(env, &o));
-  const uint8_t *der = quic_tls_ocsp_certificate(&s->tls, false, &len);
+  const uint8_t *der = quic_tls_ocsp_certificate(quic_session_tls(s), false, &len);
   quic_napi_set(env, o, "certificate", copy_buffer(env, der, len));
-  der = quic_tls_ocsp_certificate(&s->tls, true, &len);
+  der = quic_tls_ocsp_certificate(quic_session_tls(s), true, &len);
   quic_napi_set(env, o, "issuer", copy_buffer(env, der, len));
   return o;
 }

@@ -8,8 +8,10 @@
 #include <stdbool.h>
 #include <uv.h>
 
-/* Every core function that can fail returns 0 or one of these. The binding
- * layer is the one place that turns them into JavaScript errors. */
+/* Every core function that can fail returns 0 or one of these: one error
+ * space for the whole core. Library codes (ngtcp2, nghttp3, GnuTLS, errno)
+ * stay inside the file that called the library, which translates them; the
+ * binding layer is the one place that turns these into JavaScript errors. */
 enum {
   QUIC_OK = 0,
   QUIC_ERR_NOMEM = -1,
@@ -21,6 +23,8 @@ enum {
   QUIC_ERR_LIMIT = -7,     /* a configured limit was reached */
   QUIC_ERR_NOT_FOUND = -8,
   QUIC_ERR_BLOCKED = -9,   /* stream id limit: caller queues and retries */
+  QUIC_ERR_AGAIN = -10,    /* the socket is full: try again once it drains */
+  QUIC_ERR_DROPPED = -11,  /* a packet was dropped and nothing came of it */
 };
 
 #define QUIC_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

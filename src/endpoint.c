@@ -29,16 +29,19 @@ void quic_endpoint_config_defaults(quic_endpoint_config *c) {
 /* ---- endpoint tables ---- */
 
 int quic_endpoint_add_cid(quic_endpoint *ep, const ngtcp2_cid *cid, quic_session *s) {
-  quic_keymap_entry *e = quic_keymap_put(&ep->cids, cid->data, cid->datalen, NULL);
+  bool created;
+  quic_keymap_entry *e = quic_keymap_put(&ep->cids, cid->data, cid->datalen, &created);
   if (e == NULL) return QUIC_ERR_NOMEM;
+  /* Never take another session's packets (a client may choose any ID). */
+  if (!created && e->ptr != s) return QUIC_ERR_LIMIT;
   e->ptr = s;
   if (!s->server && cid->datalen != QUIC_CID_LEN) ep->cid_lens |= 1u << cid->datalen;
   return QUIC_OK;
 }
 
-void quic_endpoint_remove_cid(quic_endpoint *ep, const ngtcp2_cid *cid) {
+void quic_endpoint_remove_cid(quic_endpoint *ep, const ngtcp2_cid *cid, quic_session *s) {
   quic_keymap_entry *e = quic_keymap_get(&ep->cids, cid->data, cid->datalen);
-  if (e) quic_keymap_del(&ep->cids, e);
+  if (e && e->ptr == s) quic_keymap_del(&ep->cids, e);
 }
 
 int quic_endpoint_add_reset_token(quic_endpoint *ep, const uint8_t *token, quic_session *s) {
@@ -51,6 +54,21 @@ int quic_endpoint_add_reset_token(quic_endpoint *ep, const uint8_t *token, quic_
 void quic_endpoint_remove_reset_token(quic_endpoint *ep, const uint8_t *token, quic_session *s) {
   quic_keymap_entry *e = quic_keymap_get(&ep->reset_tokens, token, NGTCP2_STATELESS_RESET_TOKENLEN);
   if (e && e->ptr == s) quic_keymap_del(&ep->reset_tokens, e);
+}
+
+void quic_endpoint_forget(quic_endpoint *ep, quic_session *s) {
+  ngtcp2_cid ids[16];
+  size_t n = quic_session_cids(s, ids, QUIC_ARRAY_LEN(ids));
+  quic_keymap_entry *e;
+  if (n <= QUIC_ARRAY_LEN(ids)) {
+    for (size_t i = 0; i < n; i++) quic_endpoint_remove_cid(ep, &ids[i], s);
+  } else {
+    /* More IDs than the list holds (rare): find them by their session. */
+    QUIC_KEYMAP_EACH(&ep->cids, e, tmp) if (e->ptr == s) quic_keymap_del(&ep->cids, e);
+  }
+  if (s->reset_tokens) {
+    QUIC_KEYMAP_EACH(&ep->reset_tokens, e, tmp2) if (e->ptr == s) quic_keymap_del(&ep->reset_tokens, e);
+  }
 }
 
 static quic_keymap_entry *host_entry(quic_endpoint *ep, const quic_addr *a, bool create) {
@@ -68,44 +86,14 @@ static quic_keymap_entry *host_entry(quic_endpoint *ep, const quic_addr *a, bool
   return e;
 }
 
-void quic_endpoint_session_closing(quic_endpoint *ep, quic_session *s) {
-  if (!s->server || !s->counted) return;
-  s->counted = false;
-  quic_keymap_entry *h = host_entry(ep, &s->remote, false);
+void quic_endpoint_host_hold(quic_endpoint *ep, const quic_addr *remote) {
+  quic_keymap_entry *h = host_entry(ep, remote, true);
+  if (h) h->a++;
+}
+
+void quic_endpoint_host_release(quic_endpoint *ep, const quic_addr *remote) {
+  quic_keymap_entry *h = host_entry(ep, remote, false);
   if (h && h->a > 0) h->a--;
-  ep->wrap->live_server_sessions--;
-}
-
-void quic_endpoint_session_gone(quic_endpoint *ep, quic_session *s) {
-  if (s->conn) {
-    size_t n = ngtcp2_conn_get_scid(s->conn, NULL);
-    ngtcp2_cid *ids = quic_calloc(n ? n : 1, sizeof(*ids));
-    if (ids) {
-      ngtcp2_conn_get_scid(s->conn, ids);
-      for (size_t i = 0; i < n; i++) {
-        quic_keymap_entry *e = quic_keymap_get(&ep->cids, ids[i].data, ids[i].datalen);
-        if (e && e->ptr == s) quic_keymap_del(&ep->cids, e);
-      }
-      quic_free(ids);
-    }
-  }
-  if (s->odcid_routed) {
-    quic_keymap_entry *e = quic_keymap_get(&ep->cids, s->odcid.data, s->odcid.datalen);
-    if (e && e->ptr == s) quic_keymap_del(&ep->cids, e);
-  }
-  /* Anything left (allocation failures above) is found by a scan. */
-  quic_keymap_entry *e;
-  if (ep->cids.count > 0 && !s->conn) {
-    QUIC_KEYMAP_EACH(&ep->cids, e, tmp) if (e->ptr == s) quic_keymap_del(&ep->cids, e);
-  }
-  if (s->reset_tokens) {
-    QUIC_KEYMAP_EACH(&ep->reset_tokens, e, tmp2) if (e->ptr == s) quic_keymap_del(&ep->reset_tokens, e);
-  }
-  quic_endpoint_session_closing(ep, s);
-}
-
-void quic_endpoint_gen_cid(quic_endpoint *ep, ngtcp2_cid *cid, uint8_t *reset_token) {
-  quic_endpoint_gen_cid_len(ep, cid, QUIC_CID_LEN, reset_token);
 }
 
 void quic_endpoint_gen_cid_len(quic_endpoint *ep, ngtcp2_cid *cid, size_t len, uint8_t *reset_token) {
@@ -127,14 +115,9 @@ static double rand01(quic_endpoint *ep) {
   return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / (double)(1ULL << 53);
 }
 
-int quic_endpoint_send(quic_endpoint *ep, const quic_addr *remote, const uint8_t *data, size_t len, size_t segsize,
-                       uint8_t ecn) {
-  return quic_endpoint_send_from(ep, NULL, remote, data, len, segsize, ecn);
-}
-
-int quic_endpoint_send_from(quic_endpoint *ep, const quic_addr *local, const quic_addr *remote, const uint8_t *data,
-                            size_t len, size_t segsize, uint8_t ecn) {
-  if (ep->udp.fd < 0) return -EBADF;
+int quic_endpoint_send(quic_endpoint *ep, const quic_addr *local, const quic_addr *remote, const uint8_t *data,
+                       size_t len, size_t segsize, uint8_t ecn) {
+  if (ep->udp.fd < 0) return QUIC_ERR_SYS;
   size_t npkts = segsize && segsize < len ? (len + segsize - 1) / segsize : 1;
   if (ep->cfg.tx_loss > 0) {
     /* Decide packet by packet; each run of survivors still goes out as one
@@ -154,12 +137,13 @@ int quic_endpoint_send_from(quic_endpoint *ep, const quic_addr *local, const qui
     if (len > run) (void)quic_udp_send(&ep->udp, local, remote, data + run, len - run, segsize, ecn);
     return 0;
   }
+  /* quic_udp_send speaks errno; the core speaks QUIC_ERR_*. */
   int rv = quic_udp_send(&ep->udp, local, remote, data, len, segsize, ecn);
-  if (rv == 0) {
-    ep->counters->packets_sent += npkts;
-    ep->counters->bytes_sent += len;
-  }
-  return rv;
+  if (rv == -EAGAIN) return QUIC_ERR_AGAIN;
+  if (rv != 0) return QUIC_ERR_SYS;
+  ep->counters->packets_sent += npkts;
+  ep->counters->bytes_sent += len;
+  return QUIC_OK;
 }
 
 static void on_poll(uv_poll_t *h, int status, int events);
@@ -174,7 +158,7 @@ static void update_poll(quic_endpoint *ep) {
 }
 
 void quic_endpoint_wait_writable(quic_endpoint *ep, quic_session *s) {
-  if (!quic_link_linked(&s->blocked_link)) quic_list_push(&ep->send_blocked, &s->blocked_link);
+  if (!quic_link_linked(&s->slot.blocked)) quic_list_push(&ep->send_blocked, &s->slot.blocked);
   update_poll(ep);
 }
 
@@ -191,7 +175,7 @@ static void send_version_negotiation(quic_endpoint *ep, const quic_rx_pkt *p, co
   sv[1] = 0x1a2a3a4au; /* a reserved version, to exercise the peer's parser */
   ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(buf, sizeof(buf), r, vc->scid, vc->scidlen, vc->dcid,
                                                         vc->dcidlen, sv, 2);
-  if (n > 0) (void)quic_endpoint_send(ep, &p->remote, buf, (size_t)n, 0, 0);
+  if (n > 0) (void)quic_endpoint_send(ep, NULL, &p->remote, buf, (size_t)n, 0, 0);
 }
 
 static void send_stateless_reset(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_version_cid *vc) {
@@ -212,20 +196,20 @@ static void send_stateless_reset(quic_endpoint *ep, const quic_rx_pkt *p, const 
   size_t randlen = total - 1 - NGTCP2_STATELESS_RESET_TOKENLEN;
   (void)quic_tls_random(rnd, randlen);
   ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(buf, sizeof(buf), token, rnd, randlen);
-  if (n > 0 && quic_endpoint_send(ep, &p->remote, buf, (size_t)n, 0, 0) == 0) ep->counters->stateless_reset_count++;
+  if (n > 0 && quic_endpoint_send(ep, NULL, &p->remote, buf, (size_t)n, 0, 0) == QUIC_OK) ep->counters->stateless_reset_count++;
 }
 
 static void send_close(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_pkt_hd *hd, uint64_t code) {
   uint8_t buf[1280];
   ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(buf, sizeof(buf), hd->version, &hd->scid, &hd->dcid, code,
                                                         NULL, 0);
-  if (n > 0) (void)quic_endpoint_send(ep, &p->remote, buf, (size_t)n, 0, 0);
+  if (n > 0) (void)quic_endpoint_send(ep, NULL, &p->remote, buf, (size_t)n, 0, 0);
 }
 
 static void send_retry(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_pkt_hd *hd) {
   uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN2];
   ngtcp2_cid scid;
-  quic_endpoint_gen_cid(ep, &scid, NULL);
+  quic_endpoint_gen_cid_len(ep, &scid, QUIC_CID_LEN, NULL);
   ngtcp2_ssize tl = ngtcp2_crypto_generate_retry_token2(token, ep->cfg.token_secret, sizeof(ep->cfg.token_secret),
                                                         hd->version, &p->remote.u.sa, p->remote.len, &scid, &hd->dcid,
                                                         quic_now());
@@ -233,7 +217,7 @@ static void send_retry(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_pkt
   uint8_t buf[1280];
   ngtcp2_ssize n = ngtcp2_crypto_write_retry(buf, sizeof(buf), hd->version, &hd->scid, &scid, &hd->dcid, token,
                                              (size_t)tl);
-  if (n > 0) (void)quic_endpoint_send(ep, &p->remote, buf, (size_t)n, 0, 0);
+  if (n > 0) (void)quic_endpoint_send(ep, NULL, &p->remote, buf, (size_t)n, 0, 0);
 }
 
 /* Remembers an address that proved it can receive our packets. */
@@ -308,20 +292,7 @@ static void accept_initial(quic_endpoint *ep, quic_rx_pkt *p) {
   }
 
   quic_session *s;
-  if (quic_session_accept(&s, w, &hd, &p->local, &p->remote, podcid, &w->server_cfg) != QUIC_OK) return;
-  host->a++;
-  w->live_server_sessions++;
-  s->counted = true;
-  quic_session_read(s, p->data, p->len, &p->local, &p->remote, p->ecn);
-  if (s->state >= QUIC_SESSION_CLOSING && s->close_kind == QUIC_CLOSE_TRANSPORT && s->close_code == 0 &&
-      s->close_pkt == NULL) {
-    /* ngtcp2 dropped the first packet (it did not decrypt: junk or a
-     * forgery). Nobody hears of this session; it goes now. */
-    s->events = 0;
-    quic_list_remove(&s->event_link);
-    ep->counters->server_sessions--;
-    quic_session_destroy(s);
-  }
+  (void)quic_wrap_accept(w, &s, &hd, p, podcid);
 }
 
 static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p) {
@@ -370,10 +341,9 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   quic_wrap_enter(w);
   if (events & UV_WRITABLE) {
     while (!quic_list_empty(&ep->send_blocked)) {
-      quic_session *s = QUIC_CONTAINER(ep->send_blocked.next, quic_session, blocked_link);
-      quic_list_remove(&s->blocked_link);
-      s->tx_blocked = false;
-      quic_wrap_mark_dirty(w, s);
+      quic_session *s = QUIC_CONTAINER(ep->send_blocked.next, quic_session, slot.blocked);
+      quic_list_remove(&s->slot.blocked);
+      quic_session_writable(s);
     }
     update_poll(ep);
   }
@@ -462,17 +432,13 @@ static void tokens_free(quic_endpoint *ep) {
 
 /* ---- lifecycle ---- */
 
-int quic_wrap_new(quic_wrap **out, uv_loop_t *loop, const quic_endpoint_config *cfg, quic_deliver_cb deliver,
-                  quic_closed_cb closed, void *user) {
-  quic_endpoint *ep = quic_calloc(1, sizeof(*ep));
-  quic_wrap *w = quic_calloc(1, sizeof(*w));
-  if (ep == NULL || w == NULL) goto nomem;
+int quic_endpoint_init(quic_endpoint *ep, uv_loop_t *loop, const quic_endpoint_config *cfg, quic_wrap *w) {
   ep->rx = quic_calloc(1, sizeof(*ep->rx));
-  w->tx_buf = quic_malloc(QUIC_TX_BUF_SIZE);
-  if (ep->rx == NULL || w->tx_buf == NULL) goto nomem;
-  if (quic_keymap_init(&ep->cids) || quic_keymap_init(&ep->hosts) || quic_keymap_init(&ep->validated) ||
-      quic_keymap_init(&ep->reset_tokens) || quic_keymap_init(&ep->tokens))
-    goto nomem;
+  if (ep->rx == NULL || quic_keymap_init(&ep->cids) || quic_keymap_init(&ep->hosts) ||
+      quic_keymap_init(&ep->validated) || quic_keymap_init(&ep->reset_tokens) || quic_keymap_init(&ep->tokens)) {
+    quic_endpoint_free(ep);
+    return QUIC_ERR_NOMEM;
+  }
   ep->loop = loop;
   ep->refs = 1;
   ep->cfg = *cfg;
@@ -483,40 +449,11 @@ int quic_wrap_new(quic_wrap **out, uv_loop_t *loop, const quic_endpoint_config *
   (void)quic_tls_random(&ep->rng, sizeof(ep->rng));
   ep->rng |= 1;
   ep->wrap = w;
-  w->ep = ep;
-  w->loop = loop;
-  quic_list_init(&w->sessions);
-  quic_list_init(&w->dirty);
-  quic_list_init(&w->session_events);
-  w->deliver = deliver;
-  w->closed = closed;
-  w->user = user;
-  uv_idle_init(loop, &w->idle);
-  w->handles = 1;
-  quic_live_add(QUIC_LIVE_HANDLES, 1);
-  quic_live_add(QUIC_LIVE_ENDPOINTS, 1);
-  *out = w;
   return QUIC_OK;
-
-nomem:
-  if (ep) {
-    quic_keymap_free(&ep->cids);
-    quic_keymap_free(&ep->hosts);
-    quic_keymap_free(&ep->validated);
-    quic_keymap_free(&ep->reset_tokens);
-    quic_keymap_free(&ep->tokens);
-    quic_free(ep->rx);
-  }
-  if (w) quic_free(w->tx_buf);
-  quic_free(ep);
-  quic_free(w);
-  return QUIC_ERR_NOMEM;
 }
 
-int quic_wrap_bind(quic_wrap *w, int *sys_errno) {
-  quic_endpoint *ep = w->ep;
+int quic_endpoint_bind(quic_endpoint *ep, int *sys_errno) {
   if (ep->bound) return QUIC_OK;
-  if (w->destroyed) return QUIC_ERR_STATE;
   int rv = quic_udp_open(&ep->udp, &ep->cfg.bind, &ep->cfg.udp, sys_errno);
   if (rv != QUIC_OK) return rv;
   if (quic_rx_batch_init(ep->rx, &ep->udp) != QUIC_OK) {
@@ -529,59 +466,22 @@ int quic_wrap_bind(quic_wrap *w, int *sys_errno) {
     return QUIC_ERR_SYS;
   }
   ep->poll_init = true;
-  w->handles++;
-  quic_live_add(QUIC_LIVE_HANDLES, 1);
   ep->poll_events = 0;
   update_poll(ep);
   ep->bound = true;
   return QUIC_OK;
 }
 
-int quic_wrap_listen(quic_wrap *w, quic_session_config *cfg) {
-  if (w->listening || w->closing || w->destroyed) return QUIC_ERR_STATE;
-  w->server_cfg = *cfg;
-  memset(cfg, 0, sizeof(*cfg));
-  w->listening = true;
-  return QUIC_OK;
+bool quic_endpoint_stop(quic_endpoint *ep, uv_close_cb close_cb, void *data) {
+  if (!ep->poll_init) return false;
+  if (uv_is_closing((uv_handle_t *)&ep->poll)) return false;
+  uv_poll_stop(&ep->poll);
+  ep->poll.data = data;
+  uv_close((uv_handle_t *)&ep->poll, close_cb);
+  return true;
 }
 
-static void on_handle_closed(uv_handle_t *h) {
-  quic_wrap *w = h->data;
-  w->handles--;
-  quic_live_add(QUIC_LIVE_HANDLES, -1);
-  quic_wrap_destroy(w);
-}
-
-void quic_wrap_destroy(quic_wrap *w) {
-  quic_endpoint *ep = w->ep;
-  if (!w->destroyed) {
-    w->destroyed = true;
-    w->listening = false;
-    w->closing = true;
-    ep->counters->destroyed_at = quic_now();
-    while (!quic_list_empty(&w->sessions))
-      quic_session_destroy(QUIC_CONTAINER(w->sessions.next, quic_session, wrap_link));
-    quic_list_init(&w->dirty);
-    quic_list_init(&w->session_events);
-    if (ep->poll_init) uv_poll_stop(&ep->poll);
-  }
-  if (w->depth > 0) {
-    /* Inside a callback: the frames below still use the endpoint. */
-    w->free_pending = true;
-    return;
-  }
-  if (!uv_is_closing((uv_handle_t *)&w->idle)) {
-    w->idle.data = w;
-    uv_close((uv_handle_t *)&w->idle, on_handle_closed);
-    if (ep->poll_init) {
-      ep->poll.data = w;
-      uv_close((uv_handle_t *)&ep->poll, on_handle_closed);
-    }
-  }
-  if (w->handles > 0) {
-    w->free_pending = true;
-    return;
-  }
+void quic_endpoint_free(quic_endpoint *ep) {
   quic_udp_close(&ep->udp);
   quic_keymap_free(&ep->cids);
   quic_keymap_free(&ep->hosts);
@@ -590,14 +490,6 @@ void quic_wrap_destroy(quic_wrap *w) {
   tokens_free(ep);
   if (ep->rx) quic_rx_batch_free(ep->rx);
   quic_free(ep->rx);
-  quic_session_config_clear(&w->server_cfg);
-  quic_free(w->events);
-  quic_free(w->tx_buf);
+  ep->rx = NULL;
   quic_stats_release(ep->counters, &ep->counters_inline);
-  quic_closed_cb closed = w->closed;
-  void *user = w->user;
-  quic_free(ep);
-  quic_free(w);
-  quic_live_add(QUIC_LIVE_ENDPOINTS, -1);
-  if (closed) closed(NULL, user);
 }

@@ -1,13 +1,14 @@
-/* The endpoint: one UDP socket and what is shared by every session on it
- * (connection-ID routing, address validation, limits, secrets); and the wrap:
- * the per-thread face of an endpoint that owns sessions and queues the
- * events the application will see. Today an endpoint has exactly one wrap;
- * cloning an Endpoint into a worker adds wraps on other threads. */
+/* The endpoint (endpoint.c): one UDP socket and what is shared by every
+ * session on it (connection-ID routing, address validation, limits,
+ * secrets, tokens). The wrap (endpoint_wrap.c): the face of an endpoint on
+ * its thread, which owns the sessions, is their host (session_host.h), and
+ * queues the events the application will see. */
 #ifndef QUIC_ENDPOINT_H
 #define QUIC_ENDPOINT_H
 
 #include "common.h"
 #include "keymap.h"
+#include "event.h"
 #include "session.h"
 #include "udp.h"
 
@@ -32,35 +33,6 @@ typedef struct quic_endpoint_config {
 
 void quic_endpoint_config_defaults(quic_endpoint_config *c);
 
-/* What the application is told, flattened. */
-enum {
-  QUIC_E_SESSION_NEW = 1,
-  QUIC_E_SESSION_HANDSHAKE,
-  QUIC_E_SESSION_CLOSE,     /* aux = QUIC_CLOSE_* kind, code = error code */
-  QUIC_E_STREAM_NEW,        /* peer-initiated stream; aux = flags */
-  QUIC_E_STREAM_OPENED,     /* a queued local stream got its id */
-  QUIC_E_STREAM_DATA,       /* data or FIN can be read */
-  QUIC_E_STREAM_RESET,      /* peer reset its sending side; code */
-  QUIC_E_STREAM_STOP,       /* peer asked us to stop sending; code */
-  QUIC_E_STREAM_BLOCKED,    /* flow control stopped our writes */
-  QUIC_E_STREAM_DRAIN,      /* the send buffer has room again */
-  QUIC_E_STREAM_CLOSE,      /* both directions done; code if aborted; aux 1 if nothing unread */
-  QUIC_E_STREAM_HEADERS,    /* HTTP/3: header blocks can be taken */
-  QUIC_E_SESSION_DATAGRAM,  /* datagrams can be taken */
-  QUIC_E_SESSION_CLIENT_HELLO, /* secure.clientHello: the handshake waits */
-  QUIC_E_SESSION_OCSP,      /* secure.ocsp (server): the handshake waits for a response */
-};
-
-typedef struct quic_event {
-  uint32_t type;
-  uint32_t session_key;
-  uint32_t stream_key;
-  uint32_t aux;
-  int64_t stream_id;
-  uint64_t code;
-  quic_session *session;    /* valid only until the deliver hook returns */
-} quic_event;
-
 /* EndpointStats, in the order lib/stats.js reads them (a stats block, see
  * stats.h). Timestamps are quic_now() nanoseconds; 0 means not yet. */
 typedef struct quic_endpoint_counters {
@@ -69,22 +41,24 @@ typedef struct quic_endpoint_counters {
   uint64_t server_sessions, client_sessions, server_busy_count, stateless_reset_count;
 } quic_endpoint_counters;
 
+typedef struct quic_wrap quic_wrap;
 typedef void (*quic_deliver_cb)(quic_wrap *w, void *user);
 typedef void (*quic_closed_cb)(quic_wrap *w, void *user);
 
 struct quic_wrap {
+  quic_host host;           /* what its sessions call (ops in endpoint_wrap.c); tx_buf owned */
   quic_endpoint *ep;        /* reference; released when the wrap is freed */
   uv_loop_t *loop;          /* borrowed */
-  quic_link sessions;       /* owned sessions */
-  quic_link dirty;          /* sessions to flush at the end of this turn */
-  quic_link session_events; /* sessions with events to emit */
+  quic_link sessions;       /* owned sessions, by their slot.all */
+  quic_link dirty;          /* sessions to flush at the end of this turn (slot.dirty) */
+  quic_link session_events; /* sessions with events to collect (slot.events) */
   bool listening;
   bool closing;             /* endpoint.close(): no new sessions */
   bool destroyed;
   quic_session_config server_cfg; /* owned while listening */
   uint32_t next_session_key;
-  uint32_t live_sessions;   /* sessions not yet freed */
   uint32_t live_server_sessions; /* accepted ones, for maxConnectionsTotal */
+  quic_event_sink sink;     /* collects into events */
   quic_event *events;       /* owned; filled by emit, read by deliver */
   size_t nevents, events_cap;
   quic_deliver_cb deliver;
@@ -96,12 +70,7 @@ struct quic_wrap {
   int handles;              /* libuv handles still to close before freeing */
   bool free_pending;
   bool rx_datagrams;        /* a datagram arrived in this receive round */
-  uint8_t *tx_buf;          /* owned: packet assembly space its sessions share (one thread) */
 };
-
-/* Packets a session assembles per flush before handing them to the socket. */
-#define QUIC_TX_PKTS 64
-#define QUIC_TX_BUF_SIZE (QUIC_TX_PKTS * 1500)
 
 struct quic_endpoint {
   uv_loop_t *loop;          /* borrowed */
@@ -119,12 +88,14 @@ struct quic_endpoint {
   quic_keymap reset_tokens; /* peer's stateless reset token -> quic_session* (borrowed) */
   quic_keymap tokens;       /* client: server IP+port -> NEW_TOKEN token (ptr owned, quic_token) */
   quic_wrap *wrap;          /* the one wrap (borrowed; it holds a reference) */
-  quic_link send_blocked;   /* sessions waiting for the socket to drain */
+  quic_link send_blocked;   /* sessions waiting for the socket to drain (slot.blocked) */
   quic_rx_batch *rx;        /* owned receive buffers */
   quic_endpoint_counters *counters; /* &counters_inline, or a shared stats block (stats.h) */
   quic_endpoint_counters counters_inline;
   uint64_t rng;             /* xorshift state for simulated loss */
 };
+
+/* ---- the wrap (endpoint_wrap.c) ---- */
 
 /* Creates an endpoint with one wrap on this loop. Not bound yet. */
 int quic_wrap_new(quic_wrap **out, uv_loop_t *loop, const quic_endpoint_config *cfg,
@@ -133,47 +104,55 @@ int quic_wrap_new(quic_wrap **out, uv_loop_t *loop, const quic_endpoint_config *
 int quic_wrap_bind(quic_wrap *w, int *sys_errno);
 /* Starts accepting sessions; takes ownership of cfg's contents. */
 int quic_wrap_listen(quic_wrap *w, quic_session_config *cfg);
+/* A client session to remote (the socket must be bound); a NEW_TOKEN token
+ * kept from an earlier connection to that server is used. */
+int quic_wrap_connect(quic_wrap *w, quic_session **out, const quic_addr *remote, const quic_session_config *cfg,
+                      const quic_resume *resume);
+/* A server session for an Initial the endpoint accepted (endpoint.c). */
+int quic_wrap_accept(quic_wrap *w, quic_session **out, const ngtcp2_pkt_hd *hd, const quic_rx_pkt *p,
+                     const ngtcp2_cid *odcid);
 /* Stops accepting new sessions and closes existing ones gracefully. */
 void quic_wrap_close(quic_wrap *w);
 /* Tears everything down now; the closed hook runs once handles are closed. */
 void quic_wrap_destroy(quic_wrap *w);
 
-/* Called by sessions. */
-void quic_wrap_mark_dirty(quic_wrap *w, quic_session *s);
-void quic_wrap_session_event(quic_wrap *w, quic_session *s);
-void quic_wrap_schedule(quic_wrap *w);  /* flush dirty sessions soon */
 /* Flushes every session marked dirty since the last flush, once each. */
 void quic_wrap_flush(quic_wrap *w);
 /* Emits pending events through the deliver hook (no-op inside a callback). */
 void quic_wrap_emit(quic_wrap *w);
-/* Entering/leaving a libuv callback: emits on the way out. */
+/* Entering/leaving a libuv callback: flushes and emits on the way out. */
 void quic_wrap_enter(quic_wrap *w);
 void quic_wrap_leave(quic_wrap *w);
+/* The wrap's handle a session goes back to (its host is the wrap). */
+static inline quic_wrap *quic_wrap_of(quic_session *s) { return QUIC_CONTAINER(s->host, quic_wrap, host); }
 
-/* Session bookkeeping in the endpoint tables. */
+/* ---- the endpoint (endpoint.c) ---- */
+
+/* Routing tables, used by the wrap's host operations. */
 int quic_endpoint_add_cid(quic_endpoint *ep, const ngtcp2_cid *cid, quic_session *s);
-void quic_endpoint_remove_cid(quic_endpoint *ep, const ngtcp2_cid *cid);
+void quic_endpoint_remove_cid(quic_endpoint *ep, const ngtcp2_cid *cid, quic_session *s);
 int quic_endpoint_add_reset_token(quic_endpoint *ep, const uint8_t *token, quic_session *s);
 void quic_endpoint_remove_reset_token(quic_endpoint *ep, const uint8_t *token, quic_session *s);
-/* A closing session no longer counts against the connection limits. */
-void quic_endpoint_session_closing(quic_endpoint *ep, quic_session *s);
-void quic_endpoint_session_gone(quic_endpoint *ep, quic_session *s);
-/* Sends a packet (or train); returns 0, -EAGAIN or another -errno. Applies
+/* Drops every route to s (it is gone). */
+void quic_endpoint_forget(quic_endpoint *ep, quic_session *s);
+/* A server session from remote starts or stops counting against the
+ * per-host limit. */
+void quic_endpoint_host_hold(quic_endpoint *ep, const quic_addr *remote);
+void quic_endpoint_host_release(quic_endpoint *ep, const quic_addr *remote);
+/* Sends a packet (or train) from a given local address (NULL: the kernel's
+ * choice; used when the socket is bound to a wildcard address). QUIC_OK,
+ * QUIC_ERR_AGAIN when the socket is full, QUIC_ERR_SYS otherwise. Applies
  * simulated tx loss and counts stats. */
-/* As quic_endpoint_send, from a given local address (NULL: the kernel's
- * choice); used when the socket is bound to a wildcard address. */
-int quic_endpoint_send_from(quic_endpoint *ep, const quic_addr *local, const quic_addr *remote, const uint8_t *data,
-                            size_t len, size_t segsize, uint8_t ecn);
-int quic_endpoint_send(quic_endpoint *ep, const quic_addr *remote, const uint8_t *data, size_t len,
-                       size_t segsize, uint8_t ecn);
+int quic_endpoint_send(quic_endpoint *ep, const quic_addr *local, const quic_addr *remote, const uint8_t *data,
+                       size_t len, size_t segsize, uint8_t ecn);
 /* One received datagram through the whole receive path (routing, accept,
  * resets), as on_poll does for each datagram of a batch; the caller flushes
  * afterwards. fuzz/ calls it with arbitrary bytes. */
 void quic_endpoint_receive(quic_endpoint *ep, quic_rx_pkt *p);
+/* Waits for the socket to become writable, then tells s. */
 void quic_endpoint_wait_writable(quic_endpoint *ep, quic_session *s);
-void quic_endpoint_gen_cid(quic_endpoint *ep, ngtcp2_cid *cid, uint8_t *reset_token);
-/* As quic_endpoint_gen_cid with a given length: a client that chose its SCID
- * must issue more IDs of that length (issue 4). */
+/* A random connection ID of len bytes and, when reset_token is not NULL,
+ * its stateless reset token (an HMAC under the endpoint's secret). */
 void quic_endpoint_gen_cid_len(quic_endpoint *ep, ngtcp2_cid *cid, size_t len, uint8_t *reset_token);
 
 /* NEW_TOKEN (RFC 9000 8.1.3). Server: seals a token for a client address
@@ -188,5 +167,12 @@ typedef struct quic_token {
 size_t quic_endpoint_make_token(quic_endpoint *ep, const quic_addr *remote, uint8_t *buf, size_t buflen);
 void quic_endpoint_save_token(quic_endpoint *ep, const quic_addr *server, const uint8_t *token, size_t len);
 const quic_token *quic_endpoint_token(quic_endpoint *ep, const quic_addr *server);
+/* The endpoint's lifecycle, driven by its wrap. */
+int quic_endpoint_init(quic_endpoint *ep, uv_loop_t *loop, const quic_endpoint_config *cfg, quic_wrap *w);
+int quic_endpoint_bind(quic_endpoint *ep, int *sys_errno);
+/* Stops reading; closes the poll handle (close_cb when done; false when there
+ * is none to close). */
+bool quic_endpoint_stop(quic_endpoint *ep, uv_close_cb close_cb, void *data);
+void quic_endpoint_free(quic_endpoint *ep);
 
 #endif

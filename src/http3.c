@@ -1,10 +1,12 @@
-#include "http3.h"
-
+/* HTTP/3 through nghttp3, as the session's application when the ALPN is h3.
+ * Request and response bodies live in the same quic_stream buffers raw QUIC
+ * uses, so flow control and backpressure work the same way; nghttp3 frames
+ * them. Header blocks are collected per stream for the application. */
 #include <nghttp3/nghttp3.h>
 #include <string.h>
 
-#include "endpoint.h"
 #include "mem.h"
+#include "session_internal.h"
 
 /* Limits on what a peer's header blocks may cost us on one stream: each
  * block is bounded by our SETTINGS_MAX_FIELD_SECTION_SIZE, all of them
@@ -12,6 +14,7 @@
 #define MAX_HEADER_BLOCKS 16
 
 static quic_session *sess(void *user) { return user; }
+static nghttp3_conn *h3(quic_session *s) { return s->app_data; }
 
 static void fail_conn(quic_session *s, int liberr) {
   ngtcp2_ccerr_set_application_error(&s->ccerr, nghttp3_err_infer_quic_app_error_code(liberr), NULL, 0);
@@ -50,12 +53,12 @@ static int cb_deferred_consume(nghttp3_conn *conn, int64_t id, size_t consumed, 
 
 static quic_stream *request_stream(quic_session *s, int64_t id, void *stream_user) {
   if (stream_user) return stream_user;
-  quic_stream *st = quic_session_remote_stream(s, id);
+  quic_stream *st = quic_session_remote_stream(s, id, NULL);
   if (st) {
     /* Announced (with its pending NEW event) when its headers are done. */
     st->flags |= QUIC_STREAM_HIDDEN;
     quic_list_remove(&st->event_link);
-    nghttp3_conn_set_stream_user_data(s->h3, id, st);
+    nghttp3_conn_set_stream_user_data(h3(s), id, st);
   }
   return st;
 }
@@ -192,6 +195,8 @@ static int cb_shutdown(nghttp3_conn *conn, int64_t id, void *user) {
   return 0;
 }
 
+static int submit(quic_stream *st, int kind, const quic_nvlist *l);
+
 /* Body data for nghttp3: views of the send buffer, kept until acknowledged. */
 static nghttp3_ssize cb_read_data(nghttp3_conn *conn, int64_t id, nghttp3_vec *vec, size_t veccnt, uint32_t *pflags,
                                   void *user, void *stream_user) {
@@ -213,7 +218,7 @@ static nghttp3_ssize cb_read_data(nghttp3_conn *conn, int64_t id, nghttp3_vec *v
     *pflags |= NGHTTP3_DATA_FLAG_EOF;
     if (st->has_trailers) {
       *pflags |= NGHTTP3_DATA_FLAG_NO_END_STREAM;
-      (void)quic_http3_submit(st, QUIC_HEADERS_TRAILERS, &st->tx_trailers);
+      (void)submit(st, QUIC_HEADERS_TRAILERS, &st->tx_trailers);
       st->has_trailers = false;
     }
     st->flags |= QUIC_STREAM_FIN_SENT;
@@ -223,9 +228,9 @@ static nghttp3_ssize cb_read_data(nghttp3_conn *conn, int64_t id, nghttp3_vec *v
   return (nghttp3_ssize)n;
 }
 
-/* ---- lifecycle ---- */
+/* ---- the application operations (app.h) ---- */
 
-int quic_http3_init(quic_session *s) {
+static int start(quic_session *s) {
   nghttp3_callbacks cb;
   memset(&cb, 0, sizeof(cb));
   cb.acked_stream_data = cb_acked_stream_data;
@@ -247,34 +252,44 @@ int quic_http3_init(quic_session *s) {
   settings.qpack_max_dtable_capacity = (size_t)s->h3_settings.qpack_max_dtable_capacity;
   settings.qpack_encoder_max_dtable_capacity = (size_t)s->h3_settings.qpack_encoder_max_dtable_capacity;
   settings.qpack_blocked_streams = (size_t)s->h3_settings.qpack_blocked_streams;
-  int rv = s->server ? nghttp3_conn_server_new(&s->h3, &cb, &settings, quic_mem_nghttp3(), s)
-                     : nghttp3_conn_client_new(&s->h3, &cb, &settings, quic_mem_nghttp3(), s);
-  if (rv != 0) {
-    s->h3 = NULL;
-    return QUIC_ERR_NOMEM;
-  }
+  nghttp3_conn *conn;
+  int rv = s->server ? nghttp3_conn_server_new(&conn, &cb, &settings, quic_mem_nghttp3(), s)
+                     : nghttp3_conn_client_new(&conn, &cb, &settings, quic_mem_nghttp3(), s);
+  if (rv != 0) return QUIC_ERR_NOMEM;
+  s->app_data = conn;
   if (s->server) {
     /* Requests beyond what the client may open are refused by QUIC limits. */
     const ngtcp2_transport_params *lp = ngtcp2_conn_get_local_transport_params(s->conn);
-    nghttp3_conn_set_max_client_streams_bidi(s->h3, lp->initial_max_streams_bidi);
+    nghttp3_conn_set_max_client_streams_bidi(conn, lp->initial_max_streams_bidi);
   }
   int64_t ctrl, enc, dec;
-  if (ngtcp2_conn_open_uni_stream(s->conn, &ctrl, NULL) != 0 ||
-      nghttp3_conn_bind_control_stream(s->h3, ctrl) != 0 ||
-      ngtcp2_conn_open_uni_stream(s->conn, &enc, NULL) != 0 ||
-      ngtcp2_conn_open_uni_stream(s->conn, &dec, NULL) != 0 ||
-      nghttp3_conn_bind_qpack_streams(s->h3, enc, dec) != 0)
-    return QUIC_ERR_NGTCP2;
+  if (ngtcp2_conn_open_uni_stream(s->conn, &ctrl, NULL) != 0 || nghttp3_conn_bind_control_stream(conn, ctrl) != 0 ||
+      ngtcp2_conn_open_uni_stream(s->conn, &enc, NULL) != 0 || ngtcp2_conn_open_uni_stream(s->conn, &dec, NULL) != 0 ||
+      nghttp3_conn_bind_qpack_streams(conn, enc, dec) != 0) {
+    nghttp3_conn_del(conn);
+    s->app_data = NULL;
+    return QUIC_ERR_NOMEM;
+  }
   return QUIC_OK;
 }
 
-void quic_http3_free(quic_session *s) {
-  if (s->h3) nghttp3_conn_del(s->h3);
-  s->h3 = NULL;
+static void stop(quic_session *s) {
+  if (s->app_data) nghttp3_conn_del(h3(s));
+  s->app_data = NULL;
 }
 
-int quic_http3_recv(quic_session *s, int64_t id, const uint8_t *data, size_t len, bool fin) {
-  nghttp3_ssize n = nghttp3_conn_read_stream(s->h3, id, data, len, fin);
+static int stream_open(quic_session *s, int64_t id) {
+  /* close() was called: new requests are refused; the peer's own
+   * unidirectional streams (control, QPACK) are still taken. HTTP/3
+   * creates request streams when their headers begin. */
+  if (s->state >= QUIC_SESSION_GRACEFUL && ngtcp2_is_bidi_stream(id))
+    ngtcp2_conn_shutdown_stream(s->conn, 0, id, NGHTTP3_H3_REQUEST_REJECTED);
+  return 0;
+}
+
+static int recv_data(quic_session *s, int64_t id, quic_stream *st, const uint8_t *data, size_t len, bool fin) {
+  QUIC_UNUSED(st);
+  nghttp3_ssize n = nghttp3_conn_read_stream(h3(s), id, data, len, fin);
   if (n < 0) {
     fail_conn(s, (int)n);
     return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -285,42 +300,83 @@ int quic_http3_recv(quic_session *s, int64_t id, const uint8_t *data, size_t len
   return 0;
 }
 
-ngtcp2_ssize quic_http3_writev(quic_session *s, int64_t *id, int *fin, ngtcp2_vec *vec, size_t n) {
-  *id = -1;
-  *fin = 0;
-  if (ngtcp2_conn_get_max_data_left(s->conn) == 0) return 0;
-  nghttp3_ssize r = nghttp3_conn_writev_stream(s->h3, id, fin, (nghttp3_vec *)vec, n);
-  if (r < 0) {
-    fail_conn(s, (int)r);
+static int acked(quic_session *s, int64_t id, quic_stream *st, uint64_t offset, uint64_t len) {
+  QUIC_UNUSED(st);
+  QUIC_UNUSED(offset);
+  /* The stream carries frames; nghttp3 maps them to body bytes. */
+  int rv = nghttp3_conn_add_ack_offset(h3(s), id, len);
+  if (rv != 0) {
+    fail_conn(s, rv);
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
-  return r;
+  return 0;
 }
 
-int quic_http3_wrote(quic_session *s, int64_t id, size_t n) {
-  int rv = nghttp3_conn_add_write_offset(s->h3, id, n);
-  if (rv != 0) fail_conn(s, rv);
-  return rv;
-}
-
-void quic_http3_blocked(quic_session *s, int64_t id) { nghttp3_conn_block_stream(s->h3, id); }
-
-void quic_http3_shutdown_write(quic_session *s, int64_t id) { nghttp3_conn_shutdown_stream_write(s->h3, id); }
-
-void quic_http3_unblock(quic_session *s, int64_t id) { (void)nghttp3_conn_unblock_stream(s->h3, id); }
-
-int quic_http3_acked(quic_session *s, int64_t id, uint64_t n) {
-  int rv = nghttp3_conn_add_ack_offset(s->h3, id, n);
-  if (rv != 0) fail_conn(s, rv);
-  return rv;
-}
-
-void quic_http3_stream_closed(quic_session *s, int64_t id, uint64_t code) {
-  int rv = nghttp3_conn_close_stream(s->h3, id, code);
+static void stream_close(quic_session *s, int64_t id, uint64_t code) {
+  int rv = nghttp3_conn_close_stream(h3(s), id, code);
   if (rv != 0 && rv != NGHTTP3_ERR_STREAM_NOT_FOUND) fail_conn(s, rv);
 }
 
-void quic_http3_shutdown_read(quic_session *s, int64_t id) { (void)nghttp3_conn_shutdown_stream_read(s->h3, id); }
+static quic_stream *peer_abort(quic_session *s, int64_t id, quic_stream *st) {
+  (void)nghttp3_conn_shutdown_stream_read(h3(s), id);
+  return st;
+}
+
+static void unblock(quic_session *s, int64_t id) { (void)nghttp3_conn_unblock_stream(h3(s), id); }
+
+static void resume(quic_stream *st) {
+  quic_session *s = st->session;
+  if (st->id >= 0) (void)nghttp3_conn_resume_stream(h3(s), st->id);
+}
+
+static void opened(quic_stream *st) {
+  quic_session *s = st->session;
+  if (st->tx_headers.count == 0) return;
+  (void)submit(st, QUIC_HEADERS_INITIAL, &st->tx_headers);
+  /* A 0-RTT request keeps its headers until the server accepts 0-RTT. */
+  if (s->state != QUIC_SESSION_HANDSHAKE) quic_nvlist_clear(&st->tx_headers);
+}
+
+static int next(quic_session *s, quic_app_out *o) {
+  /* With no connection credit nothing goes out; asking nghttp3 would only
+   * shuffle its queue. */
+  if (ngtcp2_conn_get_max_data_left(s->conn) == 0) return 0;
+  int fin = 0;
+  nghttp3_ssize n = nghttp3_conn_writev_stream(h3(s), &o->id, &fin, (nghttp3_vec *)o->vec, QUIC_ARRAY_LEN(o->vec));
+  if (n < 0) {
+    fail_conn(s, (int)n);
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  o->nvec = (size_t)n;
+  o->fin = fin != 0;
+  return 0;
+}
+
+static int wrote(quic_session *s, quic_app_out *o, size_t n) {
+  int rv = nghttp3_conn_add_write_offset(h3(s), o->id, n);
+  if (rv != 0) {
+    fail_conn(s, rv);
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  return 0;
+}
+
+static quic_stream *blocked(quic_session *s, quic_app_out *o) {
+  nghttp3_conn_block_stream(h3(s), o->id);
+  return quic_session_stream_by_id(s, o->id);
+}
+
+static void shut(quic_session *s, quic_app_out *o) { nghttp3_conn_shutdown_stream_write(h3(s), o->id); }
+
+static void shutdown_write(quic_stream *st) { nghttp3_conn_shutdown_stream_write(h3(st->session), st->id); }
+
+static uint64_t taken(const quic_stream *st) { return st->tx_h3_read; }
+
+static void goaway(quic_session *s, bool final) {
+  if (!s->server) return;
+  if (final) (void)nghttp3_conn_shutdown(h3(s));
+  else (void)nghttp3_conn_submit_shutdown_notice(h3(s));
+}
 
 static nghttp3_nv *to_nv(const quic_nvlist *l) {
   nghttp3_nv *nv = quic_calloc(l->count ? l->count : 1, sizeof(*nv));
@@ -340,38 +396,51 @@ static nghttp3_nv *to_nv(const quic_nvlist *l) {
   return nv;
 }
 
-int quic_http3_submit(quic_stream *st, int kind, const quic_nvlist *l) {
+static int submit(quic_stream *st, int kind, const quic_nvlist *l) {
   quic_session *s = st->session;
-  if (s->h3 == NULL || st->id < 0) return QUIC_ERR_STATE;
+  if (h3(s) == NULL || st->id < 0) return QUIC_ERR_STATE;
   nghttp3_nv *nv = to_nv(l);
   if (nv == NULL) return QUIC_ERR_NOMEM;
   nghttp3_data_reader dr = {.read_data = cb_read_data};
   int rv;
   switch (kind) {
   case QUIC_HEADERS_INFO:
-    rv = nghttp3_conn_submit_info(s->h3, st->id, nv, l->count);
+    rv = nghttp3_conn_submit_info(h3(s), st->id, nv, l->count);
     break;
   case QUIC_HEADERS_TRAILERS:
-    rv = nghttp3_conn_submit_trailers(s->h3, st->id, nv, l->count);
+    rv = nghttp3_conn_submit_trailers(h3(s), st->id, nv, l->count);
     break;
   default:
-    rv = s->server ? nghttp3_conn_submit_response(s->h3, st->id, nv, l->count, &dr)
-                   : nghttp3_conn_submit_request(s->h3, st->id, nv, l->count, &dr, st);
+    rv = s->server ? nghttp3_conn_submit_response(h3(s), st->id, nv, l->count, &dr)
+                   : nghttp3_conn_submit_request(h3(s), st->id, nv, l->count, &dr, st);
     break;
   }
   quic_free(nv);
   if (rv != 0) return QUIC_ERR_INVALID;
-  quic_wrap_mark_dirty(s->wrap, s);
+  quic_session_mark_dirty(s);
   return QUIC_OK;
 }
 
-void quic_http3_resume(quic_stream *st) {
-  quic_session *s = st->session;
-  if (s->h3 && st->id >= 0) (void)nghttp3_conn_resume_stream(s->h3, st->id);
-}
-
-void quic_http3_goaway(quic_session *s, bool final) {
-  if (s->h3 == NULL || !s->server) return;
-  if (final) (void)nghttp3_conn_shutdown(s->h3);
-  else (void)nghttp3_conn_submit_shutdown_notice(s->h3);
-}
+const quic_app_ops quic_app_http3 = {
+    .name = "h3",
+    .headers = true,
+    .no_error = NGHTTP3_H3_NO_ERROR,
+    .start = start,
+    .stop = stop,
+    .stream_open = stream_open,
+    .recv = recv_data,
+    .acked = acked,
+    .stream_close = stream_close,
+    .peer_abort = peer_abort,
+    .unblock = unblock,
+    .resume = resume,
+    .opened = opened,
+    .next = next,
+    .wrote = wrote,
+    .blocked = blocked,
+    .shut = shut,
+    .shutdown_write = shutdown_write,
+    .taken = taken,
+    .goaway = goaway,
+    .submit = submit,
+};

@@ -1,15 +1,15 @@
+/* Streams: the stream object, its place in the session (created, opened,
+ * deleted, given flow-control credit), what ngtcp2 and the application
+ * report about its data, and the stream API the application calls (write,
+ * read, abort, release, headers). Buffers are in stream_buf.c. */
 #include "stream.h"
 
 #include <ngtcp2/ngtcp2.h>
 #include <string.h>
 
 #include "mem.h"
+#include "session_internal.h"
 #include "stats.h"
-
-/* Received packets carry about 1.2 KB of stream data each; appending them to
- * one larger chunk keeps allocations per byte low. */
-#define RX_CHUNK 65536
-#define TX_CHUNK_MIN 16384
 
 quic_stream *quic_stream_new(quic_session *s, uint32_t key, int64_t id, uint32_t flags) {
   quic_stream *st = quic_calloc(1, sizeof(*st));
@@ -23,17 +23,9 @@ quic_stream *quic_stream_new(quic_session *s, uint32_t key, int64_t id, uint32_t
   return st;
 }
 
-static void free_chunks(quic_chunk *c) {
-  while (c) {
-    quic_chunk *n = c->next;
-    quic_free(c);
-    c = n;
-  }
-}
 
 void quic_stream_del(quic_stream *st) {
-  free_chunks(st->tx_head);
-  free_chunks(st->rx_head);
+  quic_stream_bufs_free(st);
   quic_nvlist_clear(&st->tx_headers);
   quic_nvlist_clear(&st->tx_trailers);
   quic_stream_hblocks_free(st);
@@ -81,163 +73,299 @@ void quic_stream_hblocks_free(quic_stream *st) {
   st->hb_cur_count = 0;
 }
 
-static quic_chunk *chunk_new(size_t cap) {
-  quic_chunk *c = quic_malloc(sizeof(*c) + cap);
-  if (c == NULL) return NULL;
-  c->next = NULL;
-  c->cap = cap;
-  c->len = 0;
-  c->off = 0;
-  return c;
+
+/* ---- streams in the session ---- */
+
+void quic_session_stream_event(quic_stream *st, uint32_t ev) {
+  quic_session *s = st->session;
+  st->events |= ev;
+  /* A request is announced once its headers are complete and valid. */
+  if (st->flags & QUIC_STREAM_HIDDEN) return;
+  if (!quic_link_linked(&st->event_link)) quic_list_push(&s->stream_events, &st->event_link);
+  quic_session_notify(s, 0);
 }
 
-int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len) {
-  while (len > 0) {
-    quic_chunk *t = st->tx_tail;
-    /* Fill the tail only if none of it was handed to ngtcp2 past its end:
-     * bytes already sent must stay where they are until acknowledged, but
-     * appending after them is safe. */
-    if (t && t->len < t->cap) {
-      size_t n = QUIC_MIN(len, t->cap - t->len);
-      memcpy(t->data + t->len, data, n);
-      t->len += n;
-      st->tx_written += n;
-      data += n;
-      len -= n;
-      continue;
-    }
-    quic_chunk *c = chunk_new(QUIC_MAX(len, TX_CHUNK_MIN));
-    if (c == NULL) return QUIC_ERR_NOMEM;
-    if (t) t->next = c;
-    else {
-      st->tx_head = c;
-      st->tx_head_base = st->tx_written;
-    }
-    st->tx_tail = c;
+quic_stream *quic_session_stream_add(quic_session *s, int64_t id, uint32_t flags) {
+  quic_stream *st = quic_stream_new(s, ++s->next_stream_key, id, flags);
+  if (st == NULL) return NULL;
+  quic_keymap_entry *e = quic_keymap_put(&s->streams, &st->key, sizeof(st->key), NULL);
+  if (e == NULL) {
+    quic_stream_del(st);
+    return NULL;
   }
+  e->ptr = st;
+  return st;
+}
+
+void quic_session_stream_delete(quic_stream *st) {
+  quic_session *s = st->session;
+  /* The peer may open another stream only once we let go of this one: live
+   * peer streams stay bounded by the limit we advertised. */
+  if (!(st->flags & QUIC_STREAM_LOCAL) && s->conn && s->state < QUIC_SESSION_CLOSING) {
+    if (st->flags & QUIC_STREAM_UNI) ngtcp2_conn_extend_max_streams_uni(s->conn, 1);
+    else ngtcp2_conn_extend_max_streams_bidi(s->conn, 1);
+    quic_session_mark_dirty(s);
+  }
+  quic_list_remove(&st->send_link);
+  quic_list_remove(&st->pending_link);
+  quic_list_remove(&st->event_link);
+  quic_keymap_entry *e = quic_keymap_get(&s->streams, &st->key, sizeof(st->key));
+  if (e) quic_keymap_del(&s->streams, e);
+  if (st->id >= 0 && s->conn && !(st->flags & QUIC_STREAM_CLOSED))
+    ngtcp2_conn_set_stream_user_data(s->conn, st->id, NULL);
+  quic_stream_del(st);
+}
+
+quic_stream *quic_session_stream_by_id(quic_session *s, int64_t id) {
+  quic_keymap_entry *e;
+  QUIC_KEYMAP_EACH(&s->streams, e, tmp) {
+    quic_stream *st = e->ptr;
+    if (st->id == id) return st;
+  }
+  return NULL;
+}
+
+quic_stream *quic_session_stream(quic_session *s, uint32_t key) {
+  quic_keymap_entry *e = quic_keymap_get(&s->streams, &key, sizeof(key));
+  return e ? e->ptr : NULL;
+}
+
+quic_stream *quic_session_remote_stream(quic_session *s, int64_t id, quic_stream *known) {
+  if (known) return known;
+  uint32_t flags = QUIC_STREAM_OPEN;
+  if (ngtcp2_is_bidi_stream(id) == 0) flags |= QUIC_STREAM_UNI | QUIC_STREAM_TX_DONE_ONLY;
+  quic_stream *st = quic_session_stream_add(s, id, flags);
+  if (st == NULL) return NULL;
+  ngtcp2_conn_set_stream_user_data(s->conn, id, st);
+  s->live_streams++;
+  if (!(flags & QUIC_STREAM_UNI)) st->counters->max_offset = ngtcp2_conn_get_max_stream_data_left(s->conn, id);
+  s->counters->inbound_streams++;
+  if (flags & QUIC_STREAM_UNI) s->counters->uni_stream_count++;
+  else s->counters->bidi_stream_count++;
+  quic_session_stream_event(st, QUIC_SEV_NEW);
+  return st;
+}
+
+void quic_session_give_credit(quic_session *s, quic_stream *st, uint64_t n) {
+  if (n == 0 || s->conn == NULL || s->state >= QUIC_SESSION_CLOSING) return;
+  if (st && st->id >= 0 && !(st->flags & QUIC_STREAM_CLOSED))
+    ngtcp2_conn_extend_max_stream_offset(s->conn, st->id, n);
+  ngtcp2_conn_extend_max_offset(s->conn, n);
+  quic_session_mark_dirty(s);
+}
+
+void quic_stream_closing(quic_stream *st) {
+  if (st->counters->closing_at == 0) st->counters->closing_at = quic_session_now(st->session);
+}
+
+void quic_session_open_pending(quic_session *s) {
+  while (!quic_list_empty(&s->pending_open)) {
+    quic_stream *st = QUIC_CONTAINER(s->pending_open.next, quic_stream, pending_link);
+    int64_t id;
+    int rv = (st->flags & QUIC_STREAM_UNI) ? ngtcp2_conn_open_uni_stream(s->conn, &id, st)
+                                           : ngtcp2_conn_open_bidi_stream(s->conn, &id, st);
+    if (rv != 0) break; /* still blocked: wait for MAX_STREAMS */
+    quic_list_remove(&st->pending_link);
+    st->id = id;
+    st->flags |= QUIC_STREAM_OPEN;
+    st->counters->max_offset = ngtcp2_conn_get_max_stream_data_left(s->conn, id);
+    s->live_streams++;
+    quic_session_stream_event(st, QUIC_SEV_OPENED);
+    s->app->opened(st);
+    s->app->resume(st);
+  }
+}
+
+void quic_session_resend_early_streams(quic_session *s) {
+  quic_link again;
+  quic_list_init(&again);
+  quic_keymap_entry *e;
+  QUIC_KEYMAP_EACH(&s->streams, e, tmp) {
+    quic_stream *st = e->ptr;
+    if (!(st->flags & QUIC_STREAM_LOCAL) || !(st->flags & QUIC_STREAM_OPEN)) continue;
+    st->flags &= ~(QUIC_STREAM_OPEN | QUIC_STREAM_FIN_SENT | QUIC_STREAM_BLOCKED | QUIC_STREAM_CLOSED);
+    st->id = -1;
+    st->tx_sent = st->tx_acked;
+    st->tx_h3_read = 0;
+    st->has_trailers = st->tx_trailers.count > 0;
+    quic_list_remove(&st->send_link);
+    quic_list_push(&again, &st->pending_link);
+    s->live_streams--;
+  }
+  /* Ahead of streams opened later, which were queued behind these. */
+  while (!quic_list_empty(&again)) {
+    quic_link *l = again.prev;
+    quic_list_remove(l);
+    l->prev = &s->pending_open;
+    l->next = s->pending_open.next;
+    s->pending_open.next->prev = l;
+    s->pending_open.next = l;
+  }
+}
+
+/* ---- what the transport and the application report ---- */
+
+int quic_session_stream_data(quic_stream *st, const uint8_t *data, size_t datalen, bool fin) {
+  quic_session *s = st->session;
+  quic_stream_counters *c = st->counters;
+  c->bytes_received += datalen;
+  c->max_offset_received = c->bytes_received; /* ngtcp2 delivers in order */
+  c->last_received_at = s->counters->last_received_at ? s->counters->last_received_at : quic_session_now(s);
+  if (fin) c->final_size = c->bytes_received;
+  if (st->flags & QUIC_STREAM_RELEASED) {
+    /* Nobody will read it: hand the credit straight back. */
+    quic_session_give_credit(s, st, datalen);
+  } else if (datalen) {
+    if (quic_stream_append_rx(st, data, datalen) != QUIC_OK) return QUIC_ERR_NOMEM;
+    if (st->flags & QUIC_STREAM_CONSUMER) quic_session_give_credit(s, st, datalen);
+  }
+  if (fin) st->flags |= QUIC_STREAM_RX_FIN;
+  if (!(st->flags & QUIC_STREAM_RELEASED)) quic_session_stream_event(st, QUIC_SEV_DATA);
   return QUIC_OK;
 }
 
-size_t quic_stream_tx_vec(quic_stream *st, uint64_t from, void *vecp, size_t max) {
-  ngtcp2_vec *vec = vecp;
-  size_t n = 0;
-  /* Lookups move forward as data is sent: start where the last one ended
-   * rather than walk every unacknowledged chunk for each packet. */
-  quic_chunk *c = st->tx_head;
-  uint64_t base = st->tx_head_base;
-  if (st->tx_cur && from >= st->tx_cur_base) {
-    c = st->tx_cur;
-    base = st->tx_cur_base;
+/* What the writer's high-water mark bounds: bytes queued that the
+ * application's transport (ngtcp2, or nghttp3 for HTTP/3) has not taken
+ * yet. Taken bytes stay buffered until acknowledged, but the congestion
+ * window and the peer's flow control bound those; counting them here would
+ * cap the data in flight at the mark and starve fast paths (bulk-down ran at
+ * 1.3 MB per round trip). */
+uint64_t quic_stream_queued(const quic_stream *st) { return st->tx_written - st->session->app->taken(st); }
+
+void quic_session_stream_check_drain(quic_stream *st) {
+  if ((st->flags & QUIC_STREAM_WANT_DRAIN) && quic_stream_queued(st) <= QUIC_STREAM_TX_HWM / 2) {
+    st->flags &= ~QUIC_STREAM_WANT_DRAIN;
+    quic_session_stream_event(st, QUIC_SEV_DRAIN);
   }
-  for (; c && n < max; c = c->next) {
-    uint64_t end = base + c->len;
-    if (end > from) {
-      if (n == 0) {
-        st->tx_cur = c;
-        st->tx_cur_base = base;
-      }
-      size_t skip = from > base ? (size_t)(from - base) : 0;
-      vec[n].base = c->data + skip;
-      vec[n].len = c->len - skip;
-      n++;
-    }
-    base = end;
+}
+
+void quic_session_stream_acked(quic_stream *st, uint64_t offset) {
+  quic_stream_tx_ack(st, offset);
+  /* Acknowledgments arrive while a packet is read: its timestamp will do. */
+  uint64_t t = st->session->counters->last_received_at;
+  st->counters->last_acked_at = t ? t : quic_session_now(st->session);
+  st->counters->max_offset_acked = st->tx_acked;
+  quic_session_stream_check_drain(st);
+}
+
+/* ---- the stream API ---- */
+
+int quic_session_open_stream(quic_session *s, bool uni, quic_stream **out) {
+  /* Resumed sessions may open early: as 0-RTT when the ticket allows it,
+   * otherwise queued until the handshake gives us stream credit. */
+  if (s->state != QUIC_SESSION_OPEN && !quic_session_can_open_early(s)) return QUIC_ERR_STATE;
+  quic_stream *st = quic_session_stream_add(s, -1, QUIC_STREAM_LOCAL | (uni ? QUIC_STREAM_UNI : 0));
+  if (st == NULL) return QUIC_ERR_NOMEM;
+  s->counters->outbound_streams++;
+  if (uni) s->counters->uni_stream_count++;
+  else s->counters->bidi_stream_count++;
+  quic_list_push(&s->pending_open, &st->pending_link);
+  quic_session_open_pending(s);
+  /* The id event for a stream opened right away is not needed. */
+  if (st->flags & QUIC_STREAM_OPEN) {
+    st->events &= ~QUIC_SEV_OPENED;
+    if (st->events == 0) quic_list_remove(&st->event_link);
   }
+  quic_session_mark_dirty(s);
+  *out = st;
+  return QUIC_OK;
+}
+
+int quic_stream_write(quic_stream *st, const uint8_t *data, size_t len, bool fin) {
+  quic_session *s = st->session;
+  if (s->state >= QUIC_SESSION_CLOSING) return QUIC_ERR_STATE;
+  if ((st->flags & (QUIC_STREAM_FIN_QUEUED | QUIC_STREAM_TX_STOPPED | QUIC_STREAM_CLOSED | QUIC_STREAM_TX_DONE_ONLY)))
+    return QUIC_ERR_STATE;
+  if (len && quic_stream_append_tx(st, data, len) != QUIC_OK) return QUIC_ERR_NOMEM;
+  if (fin) {
+    st->flags |= QUIC_STREAM_FIN_QUEUED;
+    quic_stream_closing(st);
+  }
+  if (quic_stream_queued(st) > QUIC_STREAM_TX_HWM) st->flags |= QUIC_STREAM_WANT_DRAIN;
+  s->app->resume(st);
+  quic_session_mark_dirty(s);
+  return QUIC_OK;
+}
+
+size_t quic_stream_read(quic_stream *st, uint8_t *dst, size_t max) {
+  size_t n = quic_stream_rx_read(st, dst, max);
+  if (!(st->flags & QUIC_STREAM_CONSUMER)) quic_session_give_credit(st->session, st, n);
   return n;
 }
 
-void quic_stream_tx_advance(quic_stream *st, size_t n) {
-  st->tx_sent += n;
-  st->counters->bytes_sent += n;
-}
-
-void quic_stream_tx_ack(quic_stream *st, uint64_t offset) {
-  if (offset > st->tx_acked) st->tx_acked = offset;
-  while (st->tx_head) {
-    quic_chunk *c = st->tx_head;
-    uint64_t end = st->tx_head_base + c->len;
-    /* A chunk that is still being filled (the tail) stays. */
-    if (end > st->tx_acked || (c == st->tx_tail && c->len < c->cap)) break;
-    st->tx_head = c->next;
-    st->tx_head_base = end;
-    if (st->tx_head == NULL) st->tx_tail = NULL;
-    if (st->tx_cur == c) st->tx_cur = NULL;
-    quic_free(c);
-  }
-}
-
-void quic_stream_tx_discard(quic_stream *st) {
-  free_chunks(st->tx_head);
-  st->tx_head = st->tx_tail = st->tx_cur = NULL;
-  st->tx_head_base = st->tx_written;
-  st->tx_sent = st->tx_acked = st->tx_written;
-}
-
-bool quic_stream_has_unsent(const quic_stream *st) {
-  if (st->flags & QUIC_STREAM_TX_STOPPED) return false;
-  if (st->tx_sent < st->tx_written) return true;
-  return (st->flags & QUIC_STREAM_FIN_QUEUED) && !(st->flags & QUIC_STREAM_FIN_SENT);
-}
-
-int quic_stream_append_rx(quic_stream *st, const uint8_t *data, size_t len) {
-  st->rx_received += len;
-  while (len > 0) {
-    quic_chunk *t = st->rx_tail;
-    if (t && t->len < t->cap) {
-      size_t n = QUIC_MIN(len, t->cap - t->len);
-      memcpy(t->data + t->len, data, n);
-      t->len += n;
-      st->rx_buffered += n;
-      data += n;
-      len -= n;
-      continue;
-    }
-    quic_chunk *c = chunk_new(RX_CHUNK);
-    if (c == NULL) return QUIC_ERR_NOMEM;
-    if (t) t->next = c;
-    else st->rx_head = c;
-    st->rx_tail = c;
-  }
-  return QUIC_OK;
-}
-
-size_t quic_stream_rx_read(quic_stream *st, uint8_t *dst, size_t max) {
-  size_t done = 0;
-  while (st->rx_head && done < max) {
-    quic_chunk *c = st->rx_head;
-    size_t n = QUIC_MIN(max - done, c->len - c->off);
-    memcpy(dst + done, c->data + c->off, n);
-    c->off += n;
-    done += n;
-    if (c->off == c->len) {
-      if (c == st->rx_tail && c->len < c->cap) {
-        /* Keep the partly filled tail for the next packet, emptied. */
-        c->off = c->len = 0;
-        break;
-      }
-      st->rx_head = c->next;
-      if (st->rx_head == NULL) st->rx_tail = NULL;
-      quic_free(c);
-    }
-  }
-  st->rx_buffered -= done;
-  st->rx_read += done;
-  return done;
-}
-
-quic_chunk *quic_stream_rx_take(quic_stream *st) {
-  quic_chunk *c = st->rx_head;
-  if (c == NULL || c->off != 0 || c->len != c->cap) return NULL;
-  st->rx_head = c->next;
-  if (st->rx_head == NULL) st->rx_tail = NULL;
-  c->next = NULL;
-  st->rx_buffered -= c->len;
-  st->rx_read += c->len;
+quic_chunk *quic_stream_read_chunk(quic_stream *st) {
+  quic_chunk *c = quic_stream_rx_take(st);
+  if (c && !(st->flags & QUIC_STREAM_CONSUMER)) quic_session_give_credit(st->session, st, c->len);
   return c;
 }
 
-void quic_stream_rx_discard(quic_stream *st) {
-  free_chunks(st->rx_head);
-  st->rx_head = st->rx_tail = NULL;
-  st->rx_buffered = 0;
+void quic_stream_set_consumer(quic_stream *st) { st->flags |= QUIC_STREAM_CONSUMER; }
+
+void quic_stream_abort(quic_stream *st, uint64_t code, bool reset_tx, bool stop_rx) {
+  quic_session *s = st->session;
+  quic_stream_closing(st);
+  if (st->id < 0) {
+    /* Never opened: just forget it. */
+    quic_list_remove(&st->pending_link);
+    st->flags |= QUIC_STREAM_CLOSED | QUIC_STREAM_TX_STOPPED;
+    return;
+  }
+  if (s->state >= QUIC_SESSION_CLOSING || (st->flags & QUIC_STREAM_CLOSED)) return;
+  if (reset_tx && !(st->flags & QUIC_STREAM_TX_DONE_ONLY)) {
+    st->flags |= QUIC_STREAM_TX_STOPPED;
+    quic_list_remove(&st->send_link);
+    ngtcp2_conn_shutdown_stream_write(s->conn, 0, st->id, code);
+    s->app->shutdown_write(st);
+  }
+  if (stop_rx && !((st->flags & QUIC_STREAM_LOCAL) && (st->flags & QUIC_STREAM_UNI)))
+    ngtcp2_conn_shutdown_stream_read(s->conn, 0, st->id, code);
+  quic_session_mark_dirty(s);
+}
+
+void quic_stream_release(quic_stream *st) {
+  quic_session *s = st->session;
+  st->flags |= QUIC_STREAM_RELEASED;
+  uint64_t unread = st->rx_buffered;
+  quic_stream_rx_discard(st);
+  quic_session_give_credit(s, st, unread);
+  if ((st->flags & QUIC_STREAM_CLOSED) || st->id < 0) quic_session_stream_delete(st);
+}
+
+int quic_stream_submit_headers(quic_stream *st, int kind, quic_nvlist *nv) {
+  quic_session *s = st->session;
+  if (s->state >= QUIC_SESSION_CLOSING) return QUIC_ERR_STATE;
+  if (st->id < 0) {
+    /* Waiting for a stream id: keep the request headers until then. */
+    quic_nvlist_clear(&st->tx_headers);
+    st->tx_headers = *nv;
+    memset(nv, 0, sizeof(*nv));
+    return QUIC_OK;
+  }
+  if (s->app->submit == NULL) return QUIC_ERR_STATE;
+  int rv = s->app->submit(st, kind, nv);
+  if (rv == QUIC_OK && kind == QUIC_HEADERS_INITIAL && s->state == QUIC_SESSION_HANDSHAKE && !s->server) {
+    /* A 0-RTT request: keep its headers in case the server refuses 0-RTT. */
+    quic_nvlist_clear(&st->tx_headers);
+    st->tx_headers = *nv;
+    memset(nv, 0, sizeof(*nv));
+  }
+  return rv;
+}
+
+int quic_stream_set_trailers(quic_stream *st, quic_nvlist *nv) {
+  quic_nvlist_clear(&st->tx_trailers);
+  st->tx_trailers = *nv;
+  memset(nv, 0, sizeof(*nv));
+  st->has_trailers = true;
+  return QUIC_OK;
+}
+
+quic_hblock *quic_stream_hblock(quic_stream *st) { return st->hb_head; }
+
+void quic_stream_drop_hblock(quic_stream *st) {
+  quic_hblock *b = st->hb_head;
+  if (b == NULL) return;
+  st->hb_head = b->next;
+  if (st->hb_head == NULL) st->hb_tail = NULL;
+  quic_free(b);
 }

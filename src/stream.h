@@ -1,6 +1,7 @@
-/* A QUIC stream's buffers: outbound chunks kept until acknowledged, inbound
- * data held until the application reads it. Flow control credit is returned
- * to the peer only as data is read, so a reader that stops stops the peer. */
+/* A stream: its state, its buffers (stream_buf.c: outbound chunks kept until
+ * acknowledged, inbound data held until the application reads it) and the
+ * stream API (stream.c). Flow control credit is returned to the peer only as
+ * data is read, so a reader that stops stops the peer. */
 #ifndef QUIC_STREAM_H
 #define QUIC_STREAM_H
 
@@ -136,6 +137,40 @@ typedef struct quic_stream {
 quic_stream *quic_stream_new(quic_session *s, uint32_t key, int64_t id, uint32_t flags);
 /* Frees the buffers and the stream; the caller has unlinked it. */
 void quic_stream_del(quic_stream *st);
+
+/* ---- the stream API (stream.c) ---- */
+
+/* Queues data (and the end, with fin). QUIC_ERR_STATE once the writing side
+ * is done or the session closing; QUIC_ERR_NOMEM. */
+int quic_stream_write(quic_stream *st, const uint8_t *data, size_t len, bool fin);
+/* Reads into dst and returns flow-control credit. */
+size_t quic_stream_read(quic_stream *st, uint8_t *dst, size_t max);
+/* quic_stream_rx_take, with the flow-control credit a read gives. */
+quic_chunk *quic_stream_read_chunk(quic_stream *st);
+/* Aborts: reset the sending side and/or stop the receiving side. */
+void quic_stream_abort(quic_stream *st, uint64_t code, bool reset_tx, bool stop_rx);
+/* The application no longer needs the stream: freed once ngtcp2 closes it. */
+void quic_stream_release(quic_stream *st);
+/* Gives credit for data as it arrives (setStreamConsumer). */
+void quic_stream_set_consumer(quic_stream *st);
+/* Bytes written that the transport has not taken yet (what the writer's
+ * high-water mark bounds). */
+uint64_t quic_stream_queued(const quic_stream *st);
+/* Sends a header block now, or keeps request headers until the stream has
+ * an id. Takes nv's contents. QUIC_ERR_STATE when the application has no
+ * header blocks (raw QUIC). */
+int quic_stream_submit_headers(quic_stream *st, int kind, quic_nvlist *nv);
+/* Trailers to send after the body; takes nv's contents. */
+int quic_stream_set_trailers(quic_stream *st, quic_nvlist *nv);
+/* The oldest received header block not yet taken (NULL: none), and
+ * dropping it once read. */
+quic_hblock *quic_stream_hblock(quic_stream *st);
+void quic_stream_drop_hblock(quic_stream *st);
+
+/* ---- buffers (stream_buf.c) ---- */
+
+/* Frees both directions' chunks. */
+void quic_stream_bufs_free(quic_stream *st);
 
 /* Copies data into the send buffer. */
 int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len);

@@ -81,7 +81,7 @@ static void on_server_events(quic_wrap *w, void *user) {
       if (ngtcp2_conn_submit_crypto_data(e->session->conn, NGTCP2_ENCRYPTION_LEVEL_1RTT, late_ticket,
                                          sizeof(late_ticket)) != 0)
         fail("late ticket");
-      quic_wrap_mark_dirty(w, e->session);
+      w->host.ops->mark_dirty(&w->host, e->session);
     }
     drain(st, server_rx, &server_rx_len);
     if ((st->flags & QUIC_STREAM_RX_FIN) && st->rx_buffered == 0 && !(st->flags & QUIC_STREAM_FIN_QUEUED)) {
@@ -107,7 +107,7 @@ static void on_client_events(quic_wrap *w, void *user) {
         if (ngtcp2_conn_submit_crypto_data(e->session->conn, NGTCP2_ENCRYPTION_LEVEL_1RTT, key_update,
                                            sizeof(key_update)) != 0)
           fail("key update message");
-        quic_wrap_mark_dirty(w, e->session);
+        w->host.ops->mark_dirty(&w->host, e->session);
       }
     } else if (e->type == QUIC_E_SESSION_CLOSE) {
       /* 0x100 + unexpected_message (10): CRYPTO_ERROR from the server. */
@@ -169,7 +169,7 @@ int main(int argc, char **argv) {
   sc.qlog = cc.qlog = true;
   memcpy(cc.scid, "core!", cc.scidlen = 5);
   quic_session *s;
-  if (quic_session_connect(&s, client, &server->ep->udp.local, &cc, NULL) != QUIC_OK) fail("connect");
+  if (quic_wrap_connect(client, &s, &server->ep->udp.local, &cc, NULL) != QUIC_OK) fail("connect");
   csession = s;
   quic_session_config_clear(&cc);
   /* Take the stats views the binding would: they outlive the objects. */

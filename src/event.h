@@ -1,0 +1,64 @@
+/* Events for the application. During a receive batch, sessions and streams
+ * only set bits (QUIC_EV_* on a session, QUIC_SEV_* on a stream, stream.h);
+ * once the batch is done the host collects them as flat records, in a fixed
+ * order per session, and hands the whole list to JavaScript in one call. */
+#ifndef QUIC_EVENT_H
+#define QUIC_EVENT_H
+
+#include "common.h"
+
+typedef struct quic_session quic_session;
+
+/* What the application is told, flattened. */
+enum {
+  QUIC_E_SESSION_NEW = 1,
+  QUIC_E_SESSION_HANDSHAKE,
+  QUIC_E_SESSION_CLOSE,     /* aux = QUIC_CLOSE_* kind, code = error code */
+  QUIC_E_STREAM_NEW,        /* peer-initiated stream; aux = flags */
+  QUIC_E_STREAM_OPENED,     /* a queued local stream got its id */
+  QUIC_E_STREAM_DATA,       /* data or FIN can be read */
+  QUIC_E_STREAM_RESET,      /* peer reset its sending side; code */
+  QUIC_E_STREAM_STOP,       /* peer asked us to stop sending; code */
+  QUIC_E_STREAM_BLOCKED,    /* flow control stopped our writes */
+  QUIC_E_STREAM_DRAIN,      /* the send buffer has room again */
+  QUIC_E_STREAM_CLOSE,      /* both directions done; code if aborted; aux 1 if nothing unread */
+  QUIC_E_STREAM_HEADERS,    /* HTTP/3: header blocks can be taken */
+  QUIC_E_SESSION_DATAGRAM,  /* datagrams can be taken */
+  QUIC_E_SESSION_CLIENT_HELLO, /* secure.clientHello: the handshake waits */
+  QUIC_E_SESSION_OCSP,      /* secure.ocsp (server): the handshake waits for a response */
+};
+
+typedef struct quic_event {
+  uint32_t type;
+  uint32_t session_key;
+  uint32_t stream_key;
+  uint32_t aux;
+  int64_t stream_id;
+  uint64_t code;
+  quic_session *session;    /* valid only until the records are delivered */
+} quic_event;
+
+/* Session event bits, set during a batch and collected once. */
+enum {
+  QUIC_EV_HANDSHAKE = 1u << 0,
+  QUIC_EV_CLOSE = 1u << 1,
+  QUIC_EV_NEW = 1u << 2,
+  QUIC_EV_DATAGRAM = 1u << 3,
+  QUIC_EV_CLIENT_HELLO = 1u << 4, /* a held ClientHello waits for the application */
+  QUIC_EV_OCSP = 1u << 5,         /* server: the handshake waits for an OCSP response */
+};
+
+/* Where collected records go: push returns QUIC_OK or QUIC_ERR_NOMEM. */
+typedef struct quic_event_sink {
+  int (*push)(struct quic_event_sink *sink, const quic_event *e);
+} quic_event_sink;
+
+/* Moves the pending events of s and its streams into the sink, in order, and
+ * deletes streams both sides are done with once their last event is out.
+ * An event is cleared only once the sink took it: on QUIC_ERR_NOMEM the rest
+ * stay pending (nothing is dropped) and the caller tries again later. */
+int quic_session_collect_events(quic_session *s, quic_event_sink *sink);
+/* True while s has events not yet collected. */
+bool quic_session_has_events(const quic_session *s);
+
+#endif

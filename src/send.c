@@ -1,0 +1,225 @@
+/* The send path, in two steps as curl's vquic does: write_packet() writes
+ * one packet (datagrams first, then the application's stream data, then
+ * whatever frames ngtcp2 has), and quic_session_flush() gathers packets
+ * into trains of equal size and hands each train to the host (one sendmsg
+ * with GSO), until the send quantum, congestion or pacing stops it. */
+#include <string.h>
+
+#include "limits.h"
+#include "mem.h"
+#include "session_internal.h"
+
+/* Bounds one flush (packets, and attempts per packet) so a session cannot
+ * starve the loop. */
+#define MAX_WRITE_ITERATIONS 4096
+
+/* What write_packet made. */
+enum { PKT_NONE = 0, PKT_WRITTEN, PKT_FAILED };
+
+/* The next datagram goes out, shares a packet with stream data, or leaves
+ * the queue for good. Returns ngtcp2's result for the packet. */
+static ngtcp2_ssize write_datagram(quic_session *s, ngtcp2_path *path, ngtcp2_pkt_info *pi, uint8_t *buf,
+                                   size_t room, ngtcp2_tstamp ts) {
+  quic_dgram *dg = s->dgram_out.head;
+  int accepted = 0;
+  ngtcp2_vec dv = {dg->data, dg->len};
+  /* An empty datagram is no vector at all: ngtcp2 asserts on empty ones. */
+  ngtcp2_ssize n = ngtcp2_conn_writev_datagram(s->conn, path, pi, buf, room, &accepted,
+                                               NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &dv, dg->len ? 1 : 0, ts);
+  /* ngtcp2 refuses for good a datagram larger than any packet on this path
+   * (INVALID_ARGUMENT) or one the peer takes none of (INVALID_STATE). A
+   * packet written without it (an ACK while pacing holds data back, say) is
+   * no refusal: it waits for the next packet. */
+  bool unusable = n == NGTCP2_ERR_INVALID_ARGUMENT || n == NGTCP2_ERR_INVALID_STATE;
+  if (accepted || unusable) quic_dgram_pop(&s->dgram_out);
+  return unusable ? NGTCP2_ERR_WRITE_MORE : n;
+}
+
+/* ngtcp2 refused the stream the application offered for flow control: the
+ * stream waits for MAX_STREAM_DATA, reported once. */
+static void stream_blocked(quic_session *s, quic_app_out *o) {
+  quic_stream *st = s->app->blocked(s, o);
+  if (st && !(st->flags & QUIC_STREAM_BLOCKED)) {
+    st->flags |= QUIC_STREAM_BLOCKED;
+    s->counters->block_count++;
+    quic_session_stream_event(st, QUIC_SEV_BLOCKED);
+  }
+}
+
+/* Writes one packet into buf (room bytes). *len is its length (0: nothing
+ * more to send now). PKT_FAILED: the session is closing and the caller
+ * stops. */
+static int write_packet(quic_session *s, ngtcp2_path *path, ngtcp2_pkt_info *pi, uint8_t *buf, size_t room,
+                        ngtcp2_tstamp ts, size_t *len) {
+  for (int iter = 0; iter < MAX_WRITE_ITERATIONS; iter++) {
+    ngtcp2_ssize n;
+    if (s->dgram_out.head && (s->state >= QUIC_SESSION_OPEN || s->zero_rtt)) {
+      n = write_datagram(s, path, pi, buf, room, ts);
+    } else {
+      quic_app_out o = {.id = -1};
+      int rv = s->app->next(s, &o);
+      if (rv != 0) {
+        quic_session_fail(s, rv);
+        return PKT_FAILED;
+      }
+      uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE | (o.fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0);
+      ngtcp2_ssize taken = -1;
+      n = ngtcp2_conn_writev_stream(s->conn, path, pi, buf, room, &taken, flags, o.id, o.vec, o.nvec, ts);
+      if (taken >= 0 && o.id >= 0 && (rv = s->app->wrote(s, &o, (size_t)taken)) != 0) {
+        quic_session_fail(s, rv);
+        return PKT_FAILED;
+      }
+      switch (n) {
+      case NGTCP2_ERR_STREAM_DATA_BLOCKED:
+        stream_blocked(s, &o);
+        continue;
+      case NGTCP2_ERR_STREAM_SHUT_WR:
+      case NGTCP2_ERR_STREAM_NOT_FOUND:
+        s->app->shut(s, &o);
+        continue;
+      default:
+        break;
+      }
+    }
+    if (n == NGTCP2_ERR_WRITE_MORE) continue;
+    if (n < 0) {
+      quic_session_fail(s, (int)n);
+      return PKT_FAILED;
+    }
+    *len = (size_t)n;
+    return n ? PKT_WRITTEN : PKT_NONE;
+  }
+  *len = 0;
+  return PKT_NONE;
+}
+
+/* Hands a train to the host; keeps a copy when the socket is full (the
+ * assembly buffer is shared by every session of the host). False: blocked,
+ * stop writing. */
+static bool send_train(quic_session *s, const uint8_t *buf, size_t len, size_t seg, const quic_addr *local,
+                       const quic_addr *remote, uint8_t ecn) {
+  quic_train t = {local, remote, buf, len, seg, ecn};
+  int rv = s->host->ops->send(s->host, s, &t);
+  if (rv == QUIC_ERR_AGAIN) {
+    if (s->tx_pending == NULL || buf != s->tx_pending->data) {
+      quic_tx_pending *p = quic_malloc(sizeof(*p) + len);
+      /* No memory: the train is lost, and QUIC retransmits. */
+      if (p == NULL) return true;
+      memcpy(p->data, buf, len);
+      p->len = len;
+      p->seg = seg;
+      p->remote = *remote;
+      p->local = *local;
+      p->ecn = ecn;
+      quic_free(s->tx_pending);
+      s->tx_pending = p;
+    }
+    s->tx_blocked = true;
+    return false;
+  }
+  /* Other errors (unreachable and the like) are loss to QUIC. */
+  s->counters->bytes_sent += len;
+  s->counters->last_sent_at = quic_session_now(s);
+  return true;
+}
+
+static void addr_from(quic_addr *a, const ngtcp2_addr *na) {
+  memset(a, 0, sizeof(*a));
+  if (na->addrlen <= sizeof(a->u)) {
+    memcpy(&a->u.sa, na->addr, na->addrlen);
+    a->len = (socklen_t)na->addrlen;
+  }
+}
+
+static bool addr_is(const ngtcp2_addr *na, const quic_addr *a) {
+  return na->addrlen == a->len && memcmp(na->addr, &a->u.sa, a->len) == 0;
+}
+
+static void arm_timer(quic_session *s) {
+  if (s->state >= QUIC_SESSION_CLOSING) return;
+  s->host->ops->set_timer(s->host, s, ngtcp2_conn_get_expiry(s->conn));
+}
+
+/* close() was called and the last stream is done: close cleanly. */
+static bool graceful_done(quic_session *s) {
+  if (s->state != QUIC_SESSION_GRACEFUL || s->live_streams || !quic_list_empty(&s->pending_open)) return false;
+  s->app->goaway(s, true);
+  ngtcp2_ccerr_set_application_error(&s->ccerr, s->app->no_error, NULL, 0);
+  quic_session_enter_closing(s);
+  return true;
+}
+
+void quic_session_flush(quic_session *s) {
+  if (s->state >= QUIC_SESSION_CLOSING || s->tx_blocked) return;
+  if (s->tx_pending) {
+    quic_tx_pending *p = s->tx_pending;
+    if (!send_train(s, p->data, p->len, p->seg, &p->local, &p->remote, p->ecn)) return;
+    quic_free(s->tx_pending);
+    s->tx_pending = NULL;
+  }
+  quic_session_open_pending(s);
+  if (graceful_done(s)) return;
+
+  uint8_t *txb = s->host->tx_buf;
+  ngtcp2_tstamp ts = quic_session_now(s);
+  ngtcp2_path_storage ps;
+  ngtcp2_path_storage_zero(&ps);
+  ngtcp2_pkt_info pi;
+  /* Each packet gets room for our largest payload, not just the path's
+   * current one: a path MTU probe is larger than the path's size, and
+   * ngtcp2 only sends one where it fits (ngtcp2 keeps ordinary packets to
+   * the path's size itself). With the path size here, probes were never
+   * sent and every connection stayed at 1200-byte packets. */
+  size_t pktroom = ngtcp2_conn_get_max_tx_udp_payload_size(s->conn);
+  size_t pktmax = ngtcp2_conn_get_path_max_tx_udp_payload_size(s->conn);
+  size_t quantum = ngtcp2_conn_get_send_quantum(s->conn);
+  size_t maxpkts = QUIC_MAX(1, QUIC_MIN(QUIC_TX_PKTS, quantum / pktmax));
+  if (pktroom * maxpkts > QUIC_TX_BUF_SIZE) maxpkts = QUIC_TX_BUF_SIZE / pktroom;
+  size_t off = 0, seg = 0, npkts = 0;
+  uint8_t ecn = 0;
+  /* The train's path: packets follow ngtcp2's choice (path validation
+   * probes, a migrated peer, the server's preferred address). */
+  quic_addr local, remote;
+  quic_session_current_path(s, &local, &remote);
+
+  for (int pkts = 0; pkts < MAX_WRITE_ITERATIONS; pkts++) {
+    size_t n;
+    int rv = write_packet(s, &ps.path, &pi, txb + off, pktroom, ts, &n);
+    if (rv == PKT_FAILED) return;
+    if (rv == PKT_NONE) break;
+    s->counters->last_sent_packet_ts = ts;
+    bool same_path = addr_is(&ps.path.remote, &remote) && addr_is(&ps.path.local, &local);
+    if (npkts > 0 && (pi.ecn != ecn || !same_path || n > seg)) {
+      /* A train shares one ECN mark, one path and one segment size (only
+       * its last packet may be shorter; a probe is longer): send what
+       * precedes this packet. */
+      if (!send_train(s, txb, off, seg, &local, &remote, ecn)) return;
+      memmove(txb, txb + off, n);
+      off = npkts = 0;
+    }
+    if (!same_path) {
+      addr_from(&local, &ps.path.local);
+      addr_from(&remote, &ps.path.remote);
+    }
+    if (npkts == 0) {
+      seg = n;
+      ecn = pi.ecn;
+    }
+    off += n;
+    npkts++;
+    /* A train holds equal-sized packets; a shorter one ends it. A probe
+     * (longer than the path's size) goes alone, so that if the path refuses
+     * it, no ordinary packet is refused with it. */
+    if (n < seg || npkts >= maxpkts || n > pktmax) {
+      bool quantum_done = npkts >= maxpkts;
+      if (!send_train(s, txb, off, seg, &local, &remote, ecn)) return;
+      off = npkts = 0;
+      /* The send quantum is spent: pacing brings us back via the timer. */
+      if (quantum_done) break;
+    }
+  }
+  if (npkts && !send_train(s, txb, off, seg, &local, &remote, ecn)) return;
+  ngtcp2_conn_update_pkt_tx_time(s->conn, ts);
+  arm_timer(s);
+  quic_session_refresh_stats(s);
+}

@@ -1,0 +1,189 @@
+/* A stream's buffers: outbound chunks kept until acknowledged (ngtcp2 may
+ * need any unacknowledged byte again), inbound data held until the
+ * application reads it. */
+#include <ngtcp2/ngtcp2.h>
+#include <string.h>
+
+#include "mem.h"
+#include "stream.h"
+
+/* Received packets carry about 1.2 KB of stream data each; appending them to
+ * one larger chunk keeps allocations per byte low. */
+#define RX_CHUNK 65536
+#define TX_CHUNK_MIN 16384
+
+static void free_chunks(quic_chunk *c) {
+  while (c) {
+    quic_chunk *n = c->next;
+    quic_free(c);
+    c = n;
+  }
+}
+
+void quic_stream_bufs_free(quic_stream *st) {
+  free_chunks(st->tx_head);
+  free_chunks(st->rx_head);
+  st->tx_head = st->tx_tail = st->tx_cur = NULL;
+  st->rx_head = st->rx_tail = NULL;
+}
+
+static quic_chunk *chunk_new(size_t cap) {
+  quic_chunk *c = quic_malloc(sizeof(*c) + cap);
+  if (c == NULL) return NULL;
+  c->next = NULL;
+  c->cap = cap;
+  c->len = 0;
+  c->off = 0;
+  return c;
+}
+
+int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len) {
+  while (len > 0) {
+    quic_chunk *t = st->tx_tail;
+    /* Fill the tail only if none of it was handed to ngtcp2 past its end:
+     * bytes already sent must stay where they are until acknowledged, but
+     * appending after them is safe. */
+    if (t && t->len < t->cap) {
+      size_t n = QUIC_MIN(len, t->cap - t->len);
+      memcpy(t->data + t->len, data, n);
+      t->len += n;
+      st->tx_written += n;
+      data += n;
+      len -= n;
+      continue;
+    }
+    quic_chunk *c = chunk_new(QUIC_MAX(len, TX_CHUNK_MIN));
+    if (c == NULL) return QUIC_ERR_NOMEM;
+    if (t) t->next = c;
+    else {
+      st->tx_head = c;
+      st->tx_head_base = st->tx_written;
+    }
+    st->tx_tail = c;
+  }
+  return QUIC_OK;
+}
+
+size_t quic_stream_tx_vec(quic_stream *st, uint64_t from, void *vecp, size_t max) {
+  ngtcp2_vec *vec = vecp;
+  size_t n = 0;
+  /* Lookups move forward as data is sent: start where the last one ended
+   * rather than walk every unacknowledged chunk for each packet. */
+  quic_chunk *c = st->tx_head;
+  uint64_t base = st->tx_head_base;
+  if (st->tx_cur && from >= st->tx_cur_base) {
+    c = st->tx_cur;
+    base = st->tx_cur_base;
+  }
+  for (; c && n < max; c = c->next) {
+    uint64_t end = base + c->len;
+    if (end > from) {
+      if (n == 0) {
+        st->tx_cur = c;
+        st->tx_cur_base = base;
+      }
+      size_t skip = from > base ? (size_t)(from - base) : 0;
+      vec[n].base = c->data + skip;
+      vec[n].len = c->len - skip;
+      n++;
+    }
+    base = end;
+  }
+  return n;
+}
+
+void quic_stream_tx_advance(quic_stream *st, size_t n) {
+  st->tx_sent += n;
+  st->counters->bytes_sent += n;
+}
+
+void quic_stream_tx_ack(quic_stream *st, uint64_t offset) {
+  if (offset > st->tx_acked) st->tx_acked = offset;
+  while (st->tx_head) {
+    quic_chunk *c = st->tx_head;
+    uint64_t end = st->tx_head_base + c->len;
+    /* A chunk that is still being filled (the tail) stays. */
+    if (end > st->tx_acked || (c == st->tx_tail && c->len < c->cap)) break;
+    st->tx_head = c->next;
+    st->tx_head_base = end;
+    if (st->tx_head == NULL) st->tx_tail = NULL;
+    if (st->tx_cur == c) st->tx_cur = NULL;
+    quic_free(c);
+  }
+}
+
+void quic_stream_tx_discard(quic_stream *st) {
+  free_chunks(st->tx_head);
+  st->tx_head = st->tx_tail = st->tx_cur = NULL;
+  st->tx_head_base = st->tx_written;
+  st->tx_sent = st->tx_acked = st->tx_written;
+}
+
+bool quic_stream_has_unsent(const quic_stream *st) {
+  if (st->flags & QUIC_STREAM_TX_STOPPED) return false;
+  if (st->tx_sent < st->tx_written) return true;
+  return (st->flags & QUIC_STREAM_FIN_QUEUED) && !(st->flags & QUIC_STREAM_FIN_SENT);
+}
+
+int quic_stream_append_rx(quic_stream *st, const uint8_t *data, size_t len) {
+  st->rx_received += len;
+  while (len > 0) {
+    quic_chunk *t = st->rx_tail;
+    if (t && t->len < t->cap) {
+      size_t n = QUIC_MIN(len, t->cap - t->len);
+      memcpy(t->data + t->len, data, n);
+      t->len += n;
+      st->rx_buffered += n;
+      data += n;
+      len -= n;
+      continue;
+    }
+    quic_chunk *c = chunk_new(RX_CHUNK);
+    if (c == NULL) return QUIC_ERR_NOMEM;
+    if (t) t->next = c;
+    else st->rx_head = c;
+    st->rx_tail = c;
+  }
+  return QUIC_OK;
+}
+
+size_t quic_stream_rx_read(quic_stream *st, uint8_t *dst, size_t max) {
+  size_t done = 0;
+  while (st->rx_head && done < max) {
+    quic_chunk *c = st->rx_head;
+    size_t n = QUIC_MIN(max - done, c->len - c->off);
+    memcpy(dst + done, c->data + c->off, n);
+    c->off += n;
+    done += n;
+    if (c->off == c->len) {
+      if (c == st->rx_tail && c->len < c->cap) {
+        /* Keep the partly filled tail for the next packet, emptied. */
+        c->off = c->len = 0;
+        break;
+      }
+      st->rx_head = c->next;
+      if (st->rx_head == NULL) st->rx_tail = NULL;
+      quic_free(c);
+    }
+  }
+  st->rx_buffered -= done;
+  st->rx_read += done;
+  return done;
+}
+
+quic_chunk *quic_stream_rx_take(quic_stream *st) {
+  quic_chunk *c = st->rx_head;
+  if (c == NULL || c->off != 0 || c->len != c->cap) return NULL;
+  st->rx_head = c->next;
+  if (st->rx_head == NULL) st->rx_tail = NULL;
+  c->next = NULL;
+  st->rx_buffered -= c->len;
+  st->rx_read += c->len;
+  return c;
+}
+
+void quic_stream_rx_discard(quic_stream *st) {
+  free_chunks(st->rx_head);
+  st->rx_head = st->rx_tail = NULL;
+  st->rx_buffered = 0;
+}
