@@ -285,6 +285,14 @@ class SessionConfig {
       paths.ignorePreferred = options.preferredAddressStrategy === 'ignore';
     }
 
+    // Test only (docs/api.md): play a client that ignores the server's
+    // per-stream flow-control credit, to reach the server's
+    // FLOW_CONTROL_ERROR path.
+    if (options.testing !== undefined) {
+      validateObject(options.testing, 'options.testing');
+      n[C.SO_TEST_IGNORE_STREAM_CREDIT] = optBool(options.testing, 'ignoreStreamCredit', 'options.testing', false) ? 1 : 0;
+    }
+
     const tp = options.transportParams === undefined ? {} : options.transportParams;
     validateObject(tp, 'options.transportParams');
     for (const [name, idx, min, max, dflt] of TP) {

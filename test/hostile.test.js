@@ -3,7 +3,7 @@
 // that fit the default suite; test/stress/ runs the same scenarios at full
 // size. Every peer here misbehaves on the wire: through a UDP relay that
 // drops, corrupts, counts or injects datagrams, a flooding child process,
-// or the core's test-only QUIC_TEST_IGNORE_STREAM_CREDIT switch.
+// or the session option testing.ignoreStreamCredit (test only).
 const test = require('node:test');
 const assert = require('node:assert');
 const crypto = require('node:crypto');
@@ -184,16 +184,10 @@ test('a peer that sends far beyond its stream credit is closed with FLOW_CONTROL
     session: { transportParams: { initialMaxStreamDataBidiRemote: 4096 } },
     onsession: (s) => { serverSession = s; gotSession(); s.onstream = () => {}; },
   });
-  // The core's test-only switch makes this client ignore the server's
-  // per-stream limit (read when the client's handshake completes).
-  process.env.QUIC_TEST_IGNORE_STREAM_CREDIT = '1';
-  let client, session;
-  try {
-    ({ client, session } = connect(server));
-    await within(session.handshake, 5000, 'handshake');
-  } finally {
-    delete process.env.QUIC_TEST_IGNORE_STREAM_CREDIT;
-  }
+  // The test-only option makes this client ignore the server's per-stream
+  // limit (applied when the client's handshake completes).
+  const { client, session } = connect(server, { session: { testing: { ignoreStreamCredit: true } } });
+  await within(session.handshake, 5000, 'handshake');
   await within(sawSession, 5000, 'server session');
   const stream = session.open({ body: randomBytes(256 * 1024, 1) });
   await assert.rejects(within(serverSession.closed, 5000, 'server closed'),
