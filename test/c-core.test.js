@@ -37,4 +37,33 @@ test('core: the same under AddressSanitizer (with leak checks) and UBSan', () =>
   assert.doesNotMatch(r.stderr, /AddressSanitizer|runtime error|LeakSanitizer/);
 });
 
+// The in-memory pair: a client and a server session on a fake host with a
+// virtual clock (no sockets, no sleeps), raw QUIC and HTTP/3 exchanges
+// checked byte for byte, then every allocation of them failing in turn.
+function buildAndRunPair(name, extra) {
+  const bin = path.join(out, name);
+  const b = spawnSync('make', ['-s', 'pair', `PAIR_OUT=${bin}`, ...extra], { cwd: dir, encoding: 'utf8', timeout: 120000, env: peerEnv() });
+  assert.strictEqual(b.status, 0, `build failed:\n${b.stdout}\n${b.stderr}`);
+  assert.strictEqual(b.stderr.includes('warning'), false, b.stderr);
+  const r = spawnSync(bin, [fixtures], {
+    encoding: 'utf8', timeout: 120000,
+    env: peerEnv({ ASAN_OPTIONS: 'detect_leaks=1', UBSAN_OPTIONS: 'halt_on_error=1' }),
+  });
+  assert.strictEqual(r.status, 0, `${name} failed:\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /^pair_test: [1-9]\d+ passed, 0 failed$/m);
+  const m = /pair_test: (\d+) exchanges with one allocation failing, (\d+) completed anyway, all freed/.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.ok(Number(m[1]) > 200, `only ${m[1]} allocations were failed in turn`);
+  return r;
+}
+
+test('core: a session pair in memory on a fake host and a virtual clock, every allocation failing in turn', () => {
+  buildAndRunPair('pair_test', []);
+});
+
+test('core: the in-memory pair under AddressSanitizer (with leak checks) and UBSan', () => {
+  const r = buildAndRunPair('pair_test_san', ['SAN=1']);
+  assert.doesNotMatch(r.stderr, /AddressSanitizer|runtime error|LeakSanitizer/);
+});
+
 test.after(() => fs.rmSync(out, { recursive: true, force: true }));
