@@ -91,30 +91,49 @@ static quic_chunk *chunk_new(size_t cap) {
   return c;
 }
 
-int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len) {
-  while (len > 0) {
-    quic_chunk *t = st->tx_tail;
-    /* Fill the tail only if none of it was handed to ngtcp2 past its end:
-     * bytes already sent must stay where they are until acknowledged, but
-     * appending after them is safe. */
-    if (t && t->len < t->cap) {
-      size_t n = QUIC_MIN(len, t->cap - t->len);
-      memcpy(t->data + t->len, data, n);
-      t->len += n;
-      st->tx_written += n;
-      data += n;
-      len -= n;
-      continue;
+/* Appends len bytes to a chunk list, all or nothing: the chunks needed past
+ * the tail's free room (`cap` bytes each; 0: one chunk of at least
+ * TX_CHUNK_MIN for all of it) are allocated before anything is copied, so
+ * running out of memory leaves the list, and the stream's offsets, as they
+ * were. Filling the tail is safe even when some of it was handed to ngtcp2:
+ * bytes already sent stay where they are, new ones go after them. */
+static int chunks_append(quic_chunk **head, quic_chunk **tail, const uint8_t *data, size_t len, size_t cap) {
+  quic_chunk *t = *tail;
+  size_t room = t ? t->cap - t->len : 0;
+  quic_chunk *more = NULL, *last = NULL;
+  for (size_t need = len > room ? len - room : 0; need > 0;) {
+    quic_chunk *c = chunk_new(cap ? cap : QUIC_MAX(need, TX_CHUNK_MIN));
+    if (c == NULL) {
+      free_chunks(more);
+      return QUIC_ERR_NOMEM;
     }
-    quic_chunk *c = chunk_new(QUIC_MAX(len, TX_CHUNK_MIN));
-    if (c == NULL) return QUIC_ERR_NOMEM;
-    if (t) t->next = c;
-    else {
-      st->tx_head = c;
-      st->tx_head_base = st->tx_written;
-    }
-    st->tx_tail = c;
+    if (last) last->next = c;
+    else more = c;
+    last = c;
+    need -= QUIC_MIN(need, c->cap);
   }
+  quic_chunk *c = room ? t : more;
+  if (more) {
+    if (t) t->next = more;
+    else *head = more;
+    *tail = last;
+  }
+  for (; len > 0; c = c->next) {
+    size_t n = QUIC_MIN(len, c->cap - c->len);
+    memcpy(c->data + c->len, data, n);
+    c->len += n;
+    data += n;
+    len -= n;
+  }
+  return QUIC_OK;
+}
+
+int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len) {
+  bool empty = st->tx_head == NULL;
+  int rv = chunks_append(&st->tx_head, &st->tx_tail, data, len, 0);
+  if (rv != QUIC_OK) return rv;
+  if (empty) st->tx_head_base = st->tx_written;
+  st->tx_written += len;
   return QUIC_OK;
 }
 
@@ -180,24 +199,10 @@ bool quic_stream_has_unsent(const quic_stream *st) {
 }
 
 int quic_stream_append_rx(quic_stream *st, const uint8_t *data, size_t len) {
+  int rv = chunks_append(&st->rx_head, &st->rx_tail, data, len, RX_CHUNK);
+  if (rv != QUIC_OK) return rv;
   st->rx_received += len;
-  while (len > 0) {
-    quic_chunk *t = st->rx_tail;
-    if (t && t->len < t->cap) {
-      size_t n = QUIC_MIN(len, t->cap - t->len);
-      memcpy(t->data + t->len, data, n);
-      t->len += n;
-      st->rx_buffered += n;
-      data += n;
-      len -= n;
-      continue;
-    }
-    quic_chunk *c = chunk_new(RX_CHUNK);
-    if (c == NULL) return QUIC_ERR_NOMEM;
-    if (t) t->next = c;
-    else st->rx_head = c;
-    st->rx_tail = c;
-  }
+  st->rx_buffered += len;
   return QUIC_OK;
 }
 
