@@ -11,6 +11,7 @@ const { spawnSync, execFile } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { peerEnv } = require('./common');
 
 const root = path.join(__dirname, '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -163,7 +164,7 @@ test('npm run bench -- --quick on one tiny case: measures it and writes the repo
 for (const sh of fs.readdirSync(path.join(root, 'scripts')).filter((f) => f.endsWith('.sh')).sort()) {
   test(`scripts/${sh}: parses, and names files and npm scripts that exist`, () => {
     const file = path.join(root, 'scripts', sh);
-    const r = spawnSync('bash', ['-n', file], { encoding: 'utf8' });
+    const r = spawnSync('bash', ['-n', file], { encoding: 'utf8', env: peerEnv() });
     assert.strictEqual(r.status, 0, r.stderr);
     const code = fs.readFileSync(file, 'utf8').split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
     for (const m of code.matchAll(/(?:\$PWD\/)?\b((?:scripts|examples|test|bench|lib|src|fuzz|docs)\/[\w./-]+)/g)) {
