@@ -80,8 +80,9 @@ static bool has_token(quic_endpoint *ep, const quic_addr *server, const uint8_t 
   return t != NULL && t->len == len && memcmp(t->data, data, len) == 0;
 }
 
-static const uint8_t secret_a[32] = "0123456789abcdef0123456789abcdef";
-static const uint8_t secret_b[32] = "fedcba9876543210fedcba9876543210";
+/* 32 bytes each (the array has room for the literal's NUL). */
+static const uint8_t secret_a[33] = "0123456789abcdef0123456789abcdef";
+static const uint8_t secret_b[33] = "fedcba9876543210fedcba9876543210";
 
 /* ---- tests ---- */
 
