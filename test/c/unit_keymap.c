@@ -1,7 +1,7 @@
 /* Unit tests of src/keymap.c: put/get/del, keys of every allowed length,
  * LRU order (touch, oldest), iteration that deletes, growth to many
- * entries, and every allocation failing in turn. Built with mem.c and tls.c
- * only (the seed comes from quic_tls_random); see test/c/Makefile. */
+ * entries, and every allocation failing in turn. Built with mem.c only;
+ * see test/c/Makefile. */
 #include <string.h>
 
 #include "../../src/keymap.h"
