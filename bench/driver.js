@@ -4,6 +4,9 @@
 // Forks the peer's server into its own process (so CPU and RSS are per side),
 // runs the client here, and prints `RESULT <json>`: { value, extra } or
 // { cannot: reason }. Peers with their own programs (gtls) measure themselves.
+// `extra` also says what was counted and over how long (bytes, requests,
+// streams, handshakes, seconds), so a run can be checked against what it
+// asked for (test/bench-harness.test.js).
 const { fork } = require('node:child_process');
 const path = require('node:path');
 const { cpu, rss, now, sleep, within } = require('./common');
@@ -125,7 +128,10 @@ async function bulk(client, server, params, dir) {
   const cpuSecs = cpu() + await server.ask('cpu') - c0;
   if (moved !== bytes) throw new Error(`${dir}: ${moved} bytes arrived of ${bytes}`);
   await client.close(conn);
-  return { value: params.mb / secs, extra: { cpuSecondsPerGB: cpuSecs / (params.mb / 1024), seconds: secs, mb: params.mb } };
+  return {
+    value: params.mb / secs,
+    extra: { cpuSecondsPerGB: cpuSecs / (params.mb / 1024), seconds: secs, mb: params.mb, bytes: moved },
+  };
 }
 
 // `total` requests spread over `conns` connections with `inflight` each.
@@ -134,13 +140,15 @@ async function requests(client, server, { requests: total, conns, inflight }) {
   for (let i = 0; i < conns; i++) connections.push(await client.connect());
   const latencies = [];
   let issued = 0;
+  let responseBytes = 0;
   const t0 = now();
   await Promise.all(connections.flatMap((c) => Array.from({ length: inflight }, async () => {
     while (issued < total) {
       issued++;
       const s = now();
-      await client.request(c);
+      const n = await client.request(c);
       latencies.push((now() - s) * 1e3);
+      if (typeof n === 'number') responseBytes += n;
     }
   })));
   const secs = now() - t0;
@@ -148,7 +156,13 @@ async function requests(client, server, { requests: total, conns, inflight }) {
   latencies.sort((a, b) => a - b);
   return {
     value: total / secs,
-    extra: { p50ms: latencies[Math.floor(latencies.length * 0.5)], p99ms: latencies[Math.floor(latencies.length * 0.99)] },
+    extra: {
+      p50ms: latencies[Math.floor(latencies.length * 0.5)],
+      p99ms: latencies[Math.floor(latencies.length * 0.99)],
+      requests: latencies.length,
+      responseBytes,
+      seconds: secs,
+    },
   };
 }
 
@@ -160,14 +174,19 @@ const MEASURES = {
 
   async handshakes(client, server, { count }) {
     const t0 = now();
-    for (let i = 0; i < count; i++) await client.close(await client.connect());
-    return { value: count / (now() - t0) };
+    let done = 0;
+    for (let i = 0; i < count; i++) {
+      await client.close(await client.connect());
+      done++;
+    }
+    const secs = now() - t0;
+    return { value: count / secs, extra: { handshakes: done, seconds: secs } };
   },
 
   async 'handshakes-resumed'(client, server, { count }) {
     // The peer gets a ticket first, then times `count` resumed handshakes.
     const resumed = await client.resumedHandshakes(count);
-    return { value: count / resumed.seconds, extra: resumed.extra };
+    return { value: count / resumed.seconds, extra: { ...resumed.extra, handshakes: count, seconds: resumed.seconds } };
   },
 
   'h3-requests-c50': requests,
@@ -177,17 +196,19 @@ const MEASURES = {
     const conn = await client.connect();
     const payload = Buffer.alloc(100, 0x62);
     let issued = 0;
+    let echoed = 0;
     const t0 = now();
     await Promise.all(Array.from({ length: inflight }, async () => {
       while (issued < total) {
         issued++;
         const n = await client.echo(conn, payload);
         if (n !== payload.length) throw new Error(`echo returned ${n} bytes`);
+        echoed++;
       }
     }));
     const secs = now() - t0;
     await client.close(conn);
-    return { value: total / secs };
+    return { value: total / secs, extra: { streams: echoed, seconds: secs } };
   },
 
   async datagrams(client, server, { count, size }) {
@@ -206,7 +227,7 @@ const MEASURES = {
     const secs = report.last - t0;
     return {
       value: report.count / secs,
-      extra: { lossRatio: 1 - report.count / count, sent, received: report.count },
+      extra: { lossRatio: 1 - report.count / count, sent, received: report.count, seconds: secs },
     };
   },
 
@@ -225,7 +246,7 @@ const MEASURES = {
     await sleep(500);
     const clientKB = (rss() - c0) / conns / 1024;
     const serverKB = (await server.ask('rss') - s0) / conns / 1024;
-    const extra = { clientKB, serverKB };
+    const extra = { clientKB, serverKB, conns: open.length };
     if (l0) {
       const l1 = [client.liveMemory(), await server.ask('live')];
       extra.liveKB = (l1[0].bytes - l0[0].bytes + l1[1].bytes - l0[1].bytes) / conns / 1024;

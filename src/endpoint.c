@@ -425,6 +425,7 @@ const quic_token *quic_endpoint_token(quic_endpoint *ep, const quic_addr *server
 }
 
 static void tokens_free(quic_endpoint *ep) {
+  if (ep->tokens.buckets == NULL) return; /* never made */
   quic_keymap_entry *e;
   QUIC_KEYMAP_EACH(&ep->tokens, e, tmp) quic_free(e->ptr);
   quic_keymap_free(&ep->tokens);
@@ -433,6 +434,8 @@ static void tokens_free(quic_endpoint *ep) {
 /* ---- lifecycle ---- */
 
 int quic_endpoint_init(quic_endpoint *ep, uv_loop_t *loop, const quic_endpoint_config *cfg, quic_wrap *w) {
+  ep->udp.fd = -1;
+  ep->counters = &ep->counters_inline;
   ep->rx = quic_calloc(1, sizeof(*ep->rx));
   if (ep->rx == NULL || quic_keymap_init(&ep->cids) || quic_keymap_init(&ep->hosts) ||
       quic_keymap_init(&ep->validated) || quic_keymap_init(&ep->reset_tokens) || quic_keymap_init(&ep->tokens)) {
@@ -442,9 +445,7 @@ int quic_endpoint_init(quic_endpoint *ep, uv_loop_t *loop, const quic_endpoint_c
   ep->loop = loop;
   ep->refs = 1;
   ep->cfg = *cfg;
-  ep->udp.fd = -1;
   quic_list_init(&ep->send_blocked);
-  ep->counters = &ep->counters_inline;
   ep->counters->created_at = quic_now();
   (void)quic_tls_random(&ep->rng, sizeof(ep->rng));
   ep->rng |= 1;

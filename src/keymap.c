@@ -30,10 +30,10 @@ static uint64_t hash_key(uint64_t seed, const uint8_t *k, size_t n) {
 
 int quic_keymap_init(quic_keymap *m) {
   memset(m, 0, sizeof(*m));
+  quic_list_init(&m->lru);
   m->nbuckets = 16;
   m->buckets = quic_calloc(m->nbuckets, sizeof(*m->buckets));
   if (m->buckets == NULL) return QUIC_ERR_NOMEM;
-  quic_list_init(&m->lru);
   /* The kernel's generator, not the TLS library's: a map is a plain data
    * structure and should not depend on TLS. */
   if (getrandom(&m->seed, sizeof(m->seed), GRND_NONBLOCK) != (ssize_t)sizeof(m->seed)) m->seed = (uint64_t)quic_now();
@@ -53,10 +53,12 @@ void quic_keymap_free(quic_keymap *m) {
   quic_free(m->buckets);
   m->buckets = NULL;
   m->count = 0;
+  /* An empty map again: iterating it after the free finds nothing. */
+  quic_list_init(&m->lru);
 }
 
 quic_keymap_entry *quic_keymap_get(const quic_keymap *m, const void *key, size_t keylen) {
-  if (keylen > QUIC_KEYMAP_MAX_KEY) return NULL;
+  if (keylen > QUIC_KEYMAP_MAX_KEY || m->buckets == NULL) return NULL; /* too long, or a freed map */
   size_t b = hash_key(m->seed, key, keylen) & (m->nbuckets - 1);
   for (quic_keymap_entry *e = m->buckets[b]; e; e = e->chain)
     if (e->keylen == keylen && memcmp(e->key, key, keylen) == 0) return e;

@@ -167,12 +167,13 @@ int quic_stream_set_trailers(quic_stream *st, quic_nvlist *nv);
 quic_hblock *quic_stream_hblock(quic_stream *st);
 void quic_stream_drop_hblock(quic_stream *st);
 
-/* ---- buffers (stream_buf.c) ---- */
+/* ---- the object and its buffers (stream_buf.c) ---- */
 
 /* Frees both directions' chunks. */
 void quic_stream_bufs_free(quic_stream *st);
 
-/* Copies data into the send buffer. */
+/* Copies data into the send buffer, all or nothing: QUIC_ERR_NOMEM leaves
+ * the buffer and tx_written as they were. */
 int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len);
 /* Fills up to max vectors with buffered data from stream offset `from`
  * on. Returns the count. */
@@ -185,6 +186,8 @@ void quic_stream_tx_ack(quic_stream *st, uint64_t offset);
 void quic_stream_tx_discard(quic_stream *st);
 bool quic_stream_has_unsent(const quic_stream *st);
 
+/* Copies received data into the receive buffer, all or nothing (as
+ * quic_stream_append_tx; rx_received counts only what was stored). */
 int quic_stream_append_rx(quic_stream *st, const uint8_t *data, size_t len);
 /* Copies up to max bytes into dst, frees what was read. Returns bytes read. */
 size_t quic_stream_rx_read(quic_stream *st, uint8_t *dst, size_t max);

@@ -1,10 +1,12 @@
-/* A stream's buffers: outbound chunks kept until acknowledged (ngtcp2 may
- * need any unacknowledged byte again), inbound data held until the
- * application reads it. */
+/* The stream object and its buffers: outbound chunks kept until
+ * acknowledged (ngtcp2 may need any unacknowledged byte again), inbound data
+ * held until the application reads it, header fields to send and header
+ * blocks received. Plain data structures: nothing here knows the session. */
 #include <ngtcp2/ngtcp2.h>
 #include <string.h>
 
 #include "mem.h"
+#include "stats.h"
 #include "stream.h"
 
 /* Received packets carry about 1.2 KB of stream data each; appending them to
@@ -27,6 +29,68 @@ void quic_stream_bufs_free(quic_stream *st) {
   st->rx_head = st->rx_tail = NULL;
 }
 
+quic_stream *quic_stream_new(quic_session *s, uint32_t key, int64_t id, uint32_t flags) {
+  quic_stream *st = quic_calloc(1, sizeof(*st));
+  if (st == NULL) return NULL;
+  st->session = s;
+  st->key = key;
+  st->id = id;
+  st->flags = flags;
+  st->counters = &st->counters_inline;
+  st->counters->created_at = quic_now();
+  return st;
+}
+
+
+void quic_stream_del(quic_stream *st) {
+  quic_stream_bufs_free(st);
+  quic_nvlist_clear(&st->tx_headers);
+  quic_nvlist_clear(&st->tx_trailers);
+  quic_stream_hblocks_free(st);
+  st->counters->destroyed_at = quic_now();
+  quic_stats_release(st->counters, &st->counters_inline);
+  quic_free(st);
+}
+
+void quic_nvlist_clear(quic_nvlist *l) {
+  quic_free(l->data);
+  l->data = NULL;
+  l->len = 0;
+  l->count = 0;
+}
+
+static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+
+int quic_nvlist_add(quic_nvlist *l, const uint8_t *name, size_t namelen, const uint8_t *value, size_t valuelen) {
+  if (namelen > UINT32_MAX || valuelen > UINT32_MAX) return QUIC_ERR_INVALID;
+  size_t need = l->len + 8 + namelen + valuelen;
+  uint8_t *d = quic_realloc(l->data, need);
+  if (d == NULL) return QUIC_ERR_NOMEM;
+  uint8_t *p = d + l->len;
+  put_u32(p, (uint32_t)namelen);
+  memcpy(p + 4, name, namelen);
+  put_u32(p + 4 + namelen, (uint32_t)valuelen);
+  memcpy(p + 8 + namelen, value, valuelen);
+  l->data = d;
+  l->len = need;
+  l->count++;
+  return QUIC_OK;
+}
+
+void quic_stream_hblocks_free(quic_stream *st) {
+  quic_hblock *b = st->hb_head;
+  while (b) {
+    quic_hblock *n = b->next;
+    quic_free(b);
+    b = n;
+  }
+  st->hb_head = st->hb_tail = NULL;
+  quic_free(st->hb_cur);
+  st->hb_cur = NULL;
+  st->hb_cur_len = st->hb_cur_cap = 0;
+  st->hb_cur_count = 0;
+}
+
 static quic_chunk *chunk_new(size_t cap) {
   quic_chunk *c = quic_malloc(sizeof(*c) + cap);
   if (c == NULL) return NULL;
@@ -37,30 +101,49 @@ static quic_chunk *chunk_new(size_t cap) {
   return c;
 }
 
-int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len) {
-  while (len > 0) {
-    quic_chunk *t = st->tx_tail;
-    /* Fill the tail only if none of it was handed to ngtcp2 past its end:
-     * bytes already sent must stay where they are until acknowledged, but
-     * appending after them is safe. */
-    if (t && t->len < t->cap) {
-      size_t n = QUIC_MIN(len, t->cap - t->len);
-      memcpy(t->data + t->len, data, n);
-      t->len += n;
-      st->tx_written += n;
-      data += n;
-      len -= n;
-      continue;
+/* Appends len bytes to a chunk list, all or nothing: the chunks needed past
+ * the tail's free room (`cap` bytes each; 0: one chunk of at least
+ * TX_CHUNK_MIN for all of it) are allocated before anything is copied, so
+ * running out of memory leaves the list, and the stream's offsets, as they
+ * were. Filling the tail is safe even when some of it was handed to ngtcp2:
+ * bytes already sent stay where they are, new ones go after them. */
+static int chunks_append(quic_chunk **head, quic_chunk **tail, const uint8_t *data, size_t len, size_t cap) {
+  quic_chunk *t = *tail;
+  size_t room = t ? t->cap - t->len : 0;
+  quic_chunk *more = NULL, *last = NULL;
+  for (size_t need = len > room ? len - room : 0; need > 0;) {
+    quic_chunk *c = chunk_new(cap ? cap : QUIC_MAX(need, TX_CHUNK_MIN));
+    if (c == NULL) {
+      free_chunks(more);
+      return QUIC_ERR_NOMEM;
     }
-    quic_chunk *c = chunk_new(QUIC_MAX(len, TX_CHUNK_MIN));
-    if (c == NULL) return QUIC_ERR_NOMEM;
-    if (t) t->next = c;
-    else {
-      st->tx_head = c;
-      st->tx_head_base = st->tx_written;
-    }
-    st->tx_tail = c;
+    if (last) last->next = c;
+    else more = c;
+    last = c;
+    need -= QUIC_MIN(need, c->cap);
   }
+  quic_chunk *c = room ? t : more;
+  if (more) {
+    if (t) t->next = more;
+    else *head = more;
+    *tail = last;
+  }
+  for (; len > 0; c = c->next) {
+    size_t n = QUIC_MIN(len, c->cap - c->len);
+    memcpy(c->data + c->len, data, n);
+    c->len += n;
+    data += n;
+    len -= n;
+  }
+  return QUIC_OK;
+}
+
+int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len) {
+  bool empty = st->tx_head == NULL;
+  int rv = chunks_append(&st->tx_head, &st->tx_tail, data, len, 0);
+  if (rv != QUIC_OK) return rv;
+  if (empty) st->tx_head_base = st->tx_written;
+  st->tx_written += len;
   return QUIC_OK;
 }
 
@@ -126,24 +209,10 @@ bool quic_stream_has_unsent(const quic_stream *st) {
 }
 
 int quic_stream_append_rx(quic_stream *st, const uint8_t *data, size_t len) {
+  int rv = chunks_append(&st->rx_head, &st->rx_tail, data, len, RX_CHUNK);
+  if (rv != QUIC_OK) return rv;
   st->rx_received += len;
-  while (len > 0) {
-    quic_chunk *t = st->rx_tail;
-    if (t && t->len < t->cap) {
-      size_t n = QUIC_MIN(len, t->cap - t->len);
-      memcpy(t->data + t->len, data, n);
-      t->len += n;
-      st->rx_buffered += n;
-      data += n;
-      len -= n;
-      continue;
-    }
-    quic_chunk *c = chunk_new(RX_CHUNK);
-    if (c == NULL) return QUIC_ERR_NOMEM;
-    if (t) t->next = c;
-    else st->rx_head = c;
-    st->rx_tail = c;
-  }
+  st->rx_buffered += len;
   return QUIC_OK;
 }
 
