@@ -46,10 +46,11 @@ typedef struct binding_endpoint {
 napi_value quic_binding_session_handle(napi_env env, quic_session *s);
 quic_session *quic_binding_get_session(napi_env env, napi_value handle);
 /* Reads session options and TLS options into a config (caller clears it). */
-bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, bool server,
-                                 quic_session_config *cfg);
+QUIC_NODISCARD bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, bool server,
+                                                quic_session_config *cfg);
 
-void quic_binding_init_endpoint(napi_env env, napi_value exports);
-void quic_binding_init_session(napi_env env, napi_value exports);
+/* Define the binding functions on exports; false with an exception pending. */
+QUIC_NODISCARD bool quic_binding_init_endpoint(napi_env env, napi_value exports);
+QUIC_NODISCARD bool quic_binding_init_session(napi_env env, napi_value exports);
 
 #endif
