@@ -28,6 +28,14 @@ static napi_value napi_failures(napi_env env, napi_callback_info info) {
   return o;
 }
 
+static const char *const endpoint_slots[] = {QUIC_ENDPOINT_STATS(QUIC_STATS_NAME)};
+static const char *const session_slots[] = {QUIC_SESSION_STATS(QUIC_STATS_NAME)};
+static const char *const stream_slots[] = {QUIC_STREAM_STATS(QUIC_STATS_NAME)};
+/* JavaScript views the counter structs as arrays of uint64_t, one per name. */
+_Static_assert(sizeof(quic_endpoint_counters) == QUIC_ARRAY_LEN(endpoint_slots) * sizeof(uint64_t), "endpoint stats");
+_Static_assert(sizeof(quic_session_counters) == QUIC_ARRAY_LEN(session_slots) * sizeof(uint64_t), "session stats");
+_Static_assert(sizeof(quic_stream_counters) == QUIC_ARRAY_LEN(stream_slots) * sizeof(uint64_t), "stream stats");
+
 static napi_value make_consts(napi_env env) {
   napi_value obj;
   NAPI_CALL(env, napi_create_object(env, &obj));
@@ -47,10 +55,11 @@ static napi_value make_consts(napi_env env) {
   E(CLOSE_HANDSHAKE_TIMEOUT) E(STREAM_UNI) E(STREAM_NEW_H3) E(STREAM_TX_HWM) E(E_SESSION_CLIENT_HELLO)
   E(E_SESSION_OCSP)
 #undef E
-  /* Counters per stats block, so lib/stats.js can check its layout. */
-  NAPI_SET(env, obj, "STATS_ENDPOINT", quic_napi_number(env, sizeof(quic_endpoint_counters) / 8));
-  NAPI_SET(env, obj, "STATS_SESSION", quic_napi_number(env, sizeof(quic_session_counters) / 8));
-  NAPI_SET(env, obj, "STATS_STREAM", quic_napi_number(env, sizeof(quic_stream_counters) / 8));
+  /* Stats slot names in order (stats_layout.h): lib/stats.js takes its
+   * indices from these. */
+  NAPI_SET(env, obj, "STATS_ENDPOINT_SLOTS", quic_napi_string_array(env, endpoint_slots, QUIC_ARRAY_LEN(endpoint_slots)));
+  NAPI_SET(env, obj, "STATS_SESSION_SLOTS", quic_napi_string_array(env, session_slots, QUIC_ARRAY_LEN(session_slots)));
+  NAPI_SET(env, obj, "STATS_STREAM_SLOTS", quic_napi_string_array(env, stream_slots, QUIC_ARRAY_LEN(stream_slots)));
   return obj;
 }
 

@@ -5,6 +5,7 @@
 #define QUIC_STREAM_H
 
 #include "common.h"
+#include "stats_layout.h"
 
 typedef struct quic_session quic_session;
 
@@ -72,15 +73,10 @@ typedef struct quic_nvlist {
   uint32_t count;
 } quic_nvlist;
 
-/* StreamStats, in the order lib/stats.js reads them (a stats block, see
- * stats.h). Byte counts are application bytes (HTTP/3: body bytes);
- * timestamps are quic_now() nanoseconds, 0 until they happen. */
+/* StreamStats (a stats block, see stats.h), laid out by QUIC_STREAM_STATS
+ * in stats_layout.h. */
 typedef struct quic_stream_counters {
-  uint64_t created_at, destroyed_at, closing_at, last_received_at, last_acked_at;
-  uint64_t bytes_received, bytes_sent, final_size;
-  uint64_t max_offset;          /* the peer's limit on what we may send (MAX_STREAM_DATA) */
-  uint64_t max_offset_acked;    /* contiguous offset the peer acknowledged */
-  uint64_t max_offset_received; /* end of the data received so far */
+  QUIC_STREAM_STATS(QUIC_STATS_FIELD)
 } quic_stream_counters;
 
 typedef struct quic_stream {
