@@ -36,6 +36,10 @@ _Static_assert(sizeof(quic_endpoint_counters) == QUIC_ARRAY_LEN(endpoint_slots) 
 _Static_assert(sizeof(quic_session_counters) == QUIC_ARRAY_LEN(session_slots) * sizeof(uint64_t), "session stats");
 _Static_assert(sizeof(quic_stream_counters) == QUIC_ARRAY_LEN(stream_slots) * sizeof(uint64_t), "stream stats");
 
+#define V(name, value) #name,
+static const char *const event_fields[] = {QUIC_EVENT_RECORD(V)};
+#undef V
+
 static napi_value make_consts(napi_env env) {
   napi_value obj;
   NAPI_CALL(env, napi_create_object(env, &obj));
@@ -48,13 +52,21 @@ static napi_value make_consts(napi_env env) {
   NAPI_SET(env, obj, "EPO_COUNT", quic_napi_number(env, QUIC_EPO_COUNT));
   NAPI_SET(env, obj, "SO_COUNT", quic_napi_number(env, QUIC_SO_COUNT));
 #define E(name) NAPI_SET(env, obj, #name, quic_napi_number(env, QUIC_##name));
-  E(E_SESSION_NEW) E(E_SESSION_HANDSHAKE) E(E_SESSION_CLOSE) E(E_STREAM_NEW) E(E_STREAM_OPENED)
-  E(E_STREAM_DATA) E(E_STREAM_RESET) E(E_STREAM_STOP) E(E_STREAM_BLOCKED) E(E_STREAM_DRAIN) E(E_STREAM_CLOSE)
-  E(E_STREAM_HEADERS) E(E_SESSION_DATAGRAM) E(HEADERS_INFO) E(HEADERS_INITIAL) E(HEADERS_TRAILERS)
+  E(HEADERS_INFO) E(HEADERS_INITIAL) E(HEADERS_TRAILERS)
   E(CLOSE_TRANSPORT) E(CLOSE_APPLICATION) E(CLOSE_IDLE) E(CLOSE_STATELESS_RESET) E(CLOSE_VERSION_NEGOTIATION)
-  E(CLOSE_HANDSHAKE_TIMEOUT) E(STREAM_UNI) E(STREAM_NEW_H3) E(STREAM_TX_HWM) E(E_SESSION_CLIENT_HELLO)
-  E(E_SESSION_OCSP)
+  E(CLOSE_HANDSHAKE_TIMEOUT) E(STREAM_UNI) E(STREAM_NEW_H3) E(STREAM_TX_HWM)
 #undef E
+  /* Event codes by name (endpoint.h QUIC_EVENTS) and the record's fields in
+   * order (binding.h QUIC_EVENT_RECORD): lib/contract.js checks both. */
+  napi_value events;
+  NAPI_CALL(env, napi_create_object(env, &events));
+#define V(name) NAPI_SET(env, events, #name, quic_napi_number(env, QUIC_E_##name));
+  QUIC_EVENTS(V)
+#undef V
+  NAPI_CALL(env, napi_object_freeze(env, events));
+  NAPI_SET(env, obj, "EVENTS", events);
+  NAPI_SET(env, obj, "EVENT_FIELDS", quic_napi_string_array(env, event_fields, QUIC_ARRAY_LEN(event_fields)));
+  NAPI_SET(env, obj, "EVENT_WIDTH", quic_napi_number(env, QUIC_EF_COUNT));
   /* Stats slot names in order (stats_layout.h): lib/stats.js takes its
    * indices from these. */
   NAPI_SET(env, obj, "STATS_ENDPOINT_SLOTS", quic_napi_string_array(env, endpoint_slots, QUIC_ARRAY_LEN(endpoint_slots)));

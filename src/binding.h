@@ -20,6 +20,23 @@
   V(HANDSHAKE_TIMEOUT) V(MAX_PAYLOAD_SIZE) V(UNACKNOWLEDGED_PACKET_THRESHOLD) V(MAX_FIELD_SECTION_SIZE)            \
   V(QPACK_MAX_DTABLE_CAPACITY) V(QPACK_ENCODER_MAX_DTABLE_CAPACITY) V(QPACK_BLOCKED_STREAMS)
 
+/* The event record JavaScript receives: each quic_event (endpoint.h)
+ * flattened into QUIC_EF_COUNT doubles, in this order, computed from `e`
+ * (the event being flattened). deliver() in binding_endpoint.c writes them;
+ * the names (constants.EVENT_FIELDS) give lib/endpoint.js its indices. The
+ * 64-bit code travels as two 32-bit halves, each exact in a double. */
+#define QUIC_EVENT_RECORD(V)                                                                                   \
+  V(TYPE, e->type)                                                                                             \
+  V(SESSION_KEY, e->session_key)                                                                               \
+  V(STREAM_KEY, e->stream_key)                                                                                 \
+  V(AUX, e->aux)                                                                                               \
+  V(STREAM_ID, (double)e->stream_id)                                                                           \
+  V(CODE_HI, (double)(e->code >> 32))                                                                          \
+  V(CODE_LO, (double)(e->code & 0xffffffffu))
+
+#define V(name, value) QUIC_EF_##name,
+enum { QUIC_EVENT_RECORD(V) QUIC_EF_COUNT };
+#undef V
 #define V(name) QUIC_EPO_##name,
 enum { QUIC_ENDPOINT_OPTIONS(V) QUIC_EPO_COUNT };
 #undef V

@@ -8,8 +8,6 @@
 #include "mem.h"
 #include "stats.h"
 
-#define EVENT_FIELDS 7
-
 static void maybe_free(binding_endpoint *be) {
   if (be->wrap == NULL && be->finalized) free(be);
 }
@@ -99,20 +97,16 @@ static void deliver(quic_wrap *w, void *user) {
   size_t n = w->nevents;
   napi_value ab, arr, sessions, cb, recv, argv[2];
   double *d = NULL;
-  DELIVER_CALL(napi_create_arraybuffer(env, n * EVENT_FIELDS * sizeof(double), (void **)&d, &ab));
-  DELIVER_CALL(napi_create_typedarray(env, napi_float64_array, n * EVENT_FIELDS, ab, 0, &arr));
+  DELIVER_CALL(napi_create_arraybuffer(env, n * QUIC_EF_COUNT * sizeof(double), (void **)&d, &ab));
+  DELIVER_CALL(napi_create_typedarray(env, napi_float64_array, n * QUIC_EF_COUNT, ab, 0, &arr));
   DELIVER_CALL(napi_create_array(env, &sessions));
   uint32_t nsess = 0;
   for (size_t i = 0; i < n; i++) {
     const quic_event *e = &w->events[i];
-    double *f = d + i * EVENT_FIELDS;
-    f[0] = e->type;
-    f[1] = e->session_key;
-    f[2] = e->stream_key;
-    f[3] = e->aux;
-    f[4] = (double)e->stream_id;
-    f[5] = (double)(e->code >> 32);
-    f[6] = (double)(e->code & 0xffffffffu);
+    double *f = d + i * QUIC_EF_COUNT;
+#define V(name, value) f[QUIC_EF_##name] = (value);
+    QUIC_EVENT_RECORD(V)
+#undef V
     if (e->type == QUIC_E_SESSION_NEW) {
       napi_value h = quic_binding_session_handle(env, e->session);
       if (h == NULL) {
