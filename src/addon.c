@@ -39,6 +39,9 @@ _Static_assert(sizeof(quic_stream_counters) == QUIC_ARRAY_LEN(stream_slots) * si
 #define V(name, value) #name,
 static const char *const event_fields[] = {QUIC_EVENT_RECORD(V)};
 #undef V
+#define V(name, algo) #name,
+static const char *const cc_names[] = {QUIC_CC_ALGORITHMS(V)};
+#undef V
 
 static napi_value make_consts(napi_env env) {
   napi_value obj;
@@ -67,6 +70,12 @@ static napi_value make_consts(napi_env env) {
   NAPI_SET(env, obj, "EVENTS", events);
   NAPI_SET(env, obj, "EVENT_FIELDS", quic_napi_string_array(env, event_fields, QUIC_ARRAY_LEN(event_fields)));
   NAPI_SET(env, obj, "EVENT_WIDTH", quic_napi_number(env, QUIC_EF_COUNT));
+  /* Option values (options.h): lib/config.js validates against these. */
+  NAPI_SET(env, obj, "CC_ALGORITHMS", quic_napi_string_array(env, cc_names, QUIC_ARRAY_LEN(cc_names)));
+  NAPI_SET(env, obj, "CC_DEFAULT", quic_napi_string(env, cc_names[QUIC_CC_DEFAULT]));
+  NAPI_SET(env, obj, "PAYLOAD_MIN", quic_napi_number(env, QUIC_PAYLOAD_MIN));
+  NAPI_SET(env, obj, "PAYLOAD_MAX", quic_napi_number(env, QUIC_PAYLOAD_MAX));
+  NAPI_SET(env, obj, "PAYLOAD_DEFAULT", quic_napi_number(env, QUIC_PAYLOAD_DEFAULT));
   /* Stats slot names in order (stats_layout.h): lib/stats.js takes its
    * indices from these. */
   NAPI_SET(env, obj, "STATS_ENDPOINT_SLOTS", quic_napi_string_array(env, endpoint_slots, QUIC_ARRAY_LEN(endpoint_slots)));

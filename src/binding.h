@@ -4,6 +4,7 @@
 
 #include "napi_util.h"
 #include "endpoint.h"
+#include "options.h"
 
 /* Indices of the endpoint options Float64Array (exported to JS). */
 #define QUIC_ENDPOINT_OPTIONS(V)                                                                               \

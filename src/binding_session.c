@@ -241,8 +241,7 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   cfg->active_connection_id_limit = (uint64_t)o[QUIC_SO_ACTIVE_CONNECTION_ID_LIMIT];
   cfg->disable_active_migration = o[QUIC_SO_DISABLE_ACTIVE_MIGRATION] != 0;
   cfg->max_datagram_frame_size = (uint64_t)o[QUIC_SO_MAX_DATAGRAM_FRAME_SIZE];
-  int cc = (int)o[QUIC_SO_CC_ALGORITHM];
-  cfg->cc_algo = cc == 0 ? NGTCP2_CC_ALGO_RENO : cc == 2 ? NGTCP2_CC_ALGO_BBR : NGTCP2_CC_ALGO_CUBIC;
+  cfg->cc_algo = quic_cc_algo(o[QUIC_SO_CC_ALGORITHM]);
   /* 0: keep our auto-tuning limits from quic_session_config_defaults. */
   if (o[QUIC_SO_MAX_STREAM_WINDOW] > 0) cfg->max_stream_window = (uint64_t)o[QUIC_SO_MAX_STREAM_WINDOW];
   if (o[QUIC_SO_MAX_WINDOW] > 0) cfg->max_window = (uint64_t)o[QUIC_SO_MAX_WINDOW];

@@ -10,10 +10,11 @@
 #include "endpoint.h"
 #include "http3.h"
 #include "mem.h"
+#include "options.h"
 #include "stats.h"
 
-#define MAX_PAYLOAD 1472
-#define MIN_PAYLOAD 1200
+#define MAX_PAYLOAD QUIC_PAYLOAD_MAX
+#define MIN_PAYLOAD QUIC_PAYLOAD_MIN
 /* Bounds one flush so a session cannot starve the loop. */
 #define MAX_WRITE_ITERATIONS 4096
 
