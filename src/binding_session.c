@@ -743,21 +743,32 @@ static napi_value stream_headers(napi_env env, napi_callback_info info) {
   uint32_t nb = 0;
   while (st->hb_head) {
     quic_hblock *b = st->hb_head;
-    napi_value arr, v;
-    NAPI_CALL(env, napi_create_array_with_length(env, 1 + 2 * b->count, &arr));
-    NAPI_CALL(env, napi_set_element(env, arr, 0, quic_napi_number(env, b->kind)));
-    size_t off = 0;
-    for (uint32_t i = 0; i < b->count * 2; i++) {
-      uint32_t l;
-      memcpy(&l, b->data + off, 4);
-      NAPI_CALL(env, napi_create_string_latin1(env, (const char *)b->data + off + 4, l, &v));
-      NAPI_CALL(env, napi_set_element(env, arr, 1 + i, v));
-      off += 4 + l;
+    napi_value arr, kind, v;
+    quic_hiter it;
+    quic_hfield f;
+    int rv;
+    uint32_t i = 1;
+    /* A failed N-API call leaves the block at the head, still the stream's. */
+    NAPI_CALL(env, napi_create_array_with_length(env, 1 + 2 * (size_t)b->count, &arr));
+    if ((kind = quic_napi_number(env, b->kind)) == NULL) return NULL;
+    NAPI_CALL(env, napi_set_element(env, arr, 0, kind));
+    quic_hiter_init(&it, b->data, b->len, b->count);
+    while ((rv = quic_hiter_next(&it, &f)) > 0) {
+      NAPI_CALL(env, napi_create_string_latin1(env, (const char *)f.name, f.namelen, &v));
+      NAPI_CALL(env, napi_set_element(env, arr, i++, v));
+      NAPI_CALL(env, napi_create_string_latin1(env, (const char *)f.value, f.valuelen, &v));
+      NAPI_CALL(env, napi_set_element(env, arr, i++, v));
     }
-    NAPI_CALL(env, napi_set_element(env, out, nb++, arr));
+    /* http3.c builds blocks with the encoder, so a malformed one is a bug
+     * here, not the peer's doing: dropped, and reported. */
+    if (rv == 0) NAPI_CALL(env, napi_set_element(env, out, nb++, arr));
     st->hb_head = b->next;
     if (st->hb_head == NULL) st->hb_tail = NULL;
     quic_free(b);
+    if (rv < 0) {
+      quic_napi_throw(env, "ERR_QUIC_INTERNAL", "malformed header block");
+      return NULL;
+    }
   }
   return out;
 }
