@@ -74,4 +74,15 @@ function eventContract(C) {
 
 const events = eventContract(binding.constants);
 
+// ---- other constants ----
+
+// Single values lib/ reads by name (close kinds and header kinds from
+// src/session.h and src/headers.h, stream flags from src/stream.h, option
+// array sizes from src/binding.h): each must be there, an integer.
+for (const name of [
+  'CLOSE_TRANSPORT', 'CLOSE_APPLICATION', 'CLOSE_IDLE', 'CLOSE_STATELESS_RESET', 'CLOSE_VERSION_NEGOTIATION',
+  'CLOSE_HANDSHAKE_TIMEOUT', 'HEADERS_INFO', 'HEADERS_INITIAL', 'HEADERS_TRAILERS', 'STREAM_UNI', 'STREAM_NEW_H3',
+  'STREAM_TX_HWM', 'EPO_COUNT', 'SO_COUNT',
+]) integer(binding.constants, name);
+
 module.exports = { mismatch, integer, nameList, requireNames, events };

@@ -73,6 +73,11 @@ test('events: codes and record fields must match what lib/ reads', () => {
   assertRefused('C.EVENT_WIDTH = 8;', /EVENT_FIELDS has 7 names for records of 8/);
 });
 
+test('other constants lib/ reads by name must be there', () => {
+  assertRefused('delete C.CLOSE_IDLE;', /constants\.CLOSE_IDLE is undefined, not an integer/);
+  assertRefused('C.STREAM_TX_HWM = -1;', /constants\.STREAM_TX_HWM is -1, not an integer/);
+});
+
 test('options: congestion-control names and payload bounds', () => {
   assertRefused("C.CC_DEFAULT = 'vegas';", /CC_DEFAULT \(vegas\) is not in CC_ALGORITHMS/);
   assertRefused('C.PAYLOAD_MIN = 1500;', /payload bounds 1500 <= 1452 <= 1472 do not hold/);
