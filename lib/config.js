@@ -24,9 +24,10 @@ const U62 = 2 ** 53 - 1; // QUIC varints reach 2^62; JS numbers stay exact to 2^
 const { list: CC_NAMES, index: CC } = nameList(C, 'CC_ALGORITHMS');
 const CC_DEFAULT = C.CC_DEFAULT;
 if (!(CC_DEFAULT in CC)) mismatch(`constants.CC_DEFAULT (${CC_DEFAULT}) is not in CC_ALGORITHMS`);
-// The default first: 'cubic', 'reno' or 'bbr'.
+// The default first: "must be 'cubic', 'reno' or 'bbr'".
 const CC_CHOICES = [CC_DEFAULT, ...CC_NAMES.filter((n) => n !== CC_DEFAULT)].map((n) => `'${n}'`);
-const CC_EXPECTED = `must be ${CC_CHOICES.slice(0, -1).join(', ')}${CC_CHOICES.length > 1 ? ' or ' : ''}${CC_CHOICES.at(-1)}`;
+const CC_EXPECTED = CC_CHOICES.length === 1 ? `must be ${CC_CHOICES[0]}`
+  : `must be ${CC_CHOICES.slice(0, -1).join(', ')} or ${CC_CHOICES.at(-1)}`;
 const PAYLOAD_MIN = integer(C, 'PAYLOAD_MIN');
 const PAYLOAD_MAX = integer(C, 'PAYLOAD_MAX');
 const PAYLOAD_DEFAULT = integer(C, 'PAYLOAD_DEFAULT');

@@ -15,7 +15,9 @@ function mismatch(what) {
 // obj[name], which must be a non-negative integer.
 function integer(obj, name, where = 'constants') {
   const v = obj?.[name];
-  if (!Number.isSafeInteger(v) || v < 0) mismatch(`${where}.${name} is ${typeof v === 'number' ? v : typeof v}, not an integer`);
+  if (!Number.isSafeInteger(v) || v < 0) {
+    mismatch(`${where}.${name} is ${typeof v === 'number' ? v : typeof v}, not an integer`);
+  }
   return v;
 }
 

@@ -49,9 +49,9 @@ function statsClass(name, slotsName, fields) {
   need('destroyed_at', name);
   for (const field of names) {
     const def = fields[field];
-    if (typeof def === 'string') need(def, `${name}.${field}`);
-    else if (typeof def === 'function' && Array.isArray(def.slots)) def.slots.forEach((s) => need(s, `${name}.${field}`));
-    else mismatch(`${name}.${field} names no slot`);
+    const reads = typeof def === 'string' ? [def] : typeof def === 'function' ? def.slots : undefined;
+    if (!Array.isArray(reads)) mismatch(`${name}.${field} names no slot`);
+    for (const slot of reads) need(slot, `${name}.${field}`);
   }
   const cls = class {
     #view = null;   // BigUint64Array over C memory; a private copy once frozen

@@ -78,9 +78,11 @@ static napi_value make_consts(napi_env env) {
   NAPI_SET(env, obj, "PAYLOAD_DEFAULT", quic_napi_number(env, QUIC_PAYLOAD_DEFAULT));
   /* Stats slot names in order (stats_layout.h): lib/stats.js takes its
    * indices from these. */
-  NAPI_SET(env, obj, "STATS_ENDPOINT_SLOTS", quic_napi_string_array(env, endpoint_slots, QUIC_ARRAY_LEN(endpoint_slots)));
-  NAPI_SET(env, obj, "STATS_SESSION_SLOTS", quic_napi_string_array(env, session_slots, QUIC_ARRAY_LEN(session_slots)));
-  NAPI_SET(env, obj, "STATS_STREAM_SLOTS", quic_napi_string_array(env, stream_slots, QUIC_ARRAY_LEN(stream_slots)));
+#define SLOTS(key, names) NAPI_SET(env, obj, key, quic_napi_string_array(env, names, QUIC_ARRAY_LEN(names)))
+  SLOTS("STATS_ENDPOINT_SLOTS", endpoint_slots);
+  SLOTS("STATS_SESSION_SLOTS", session_slots);
+  SLOTS("STATS_STREAM_SLOTS", stream_slots);
+#undef SLOTS
   return obj;
 }
 

@@ -596,7 +596,8 @@ static napi_value session_datagrams(napi_env env, napi_callback_info info) {
     napi_value ab, early;
     if (st == napi_ok && (st = napi_create_arraybuffer(env, d->len, &p, &ab)) == napi_ok) {
       if (d->len) memcpy(p, d->data, d->len);
-      if ((st = napi_set_element(env, out, i++, ab)) == napi_ok && (st = napi_get_boolean(env, d->early, &early)) == napi_ok)
+      if ((st = napi_set_element(env, out, i++, ab)) == napi_ok &&
+          (st = napi_get_boolean(env, d->early, &early)) == napi_ok)
         st = napi_set_element(env, out, i++, early);
     }
     quic_free(d);
