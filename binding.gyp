@@ -12,6 +12,7 @@
         "src/keymap.c",
         "src/udp.c",
         "src/tls.c",
+        "src/headers.c",
         "src/stream.c",
         "src/session.c",
         "src/endpoint.c",

@@ -11,6 +11,7 @@ const { priorityFor } = require('./tls-names');
 const {
   validateNotRevoked, validateObject, validateString, validateBoolean, validateInteger, validateProbability, toBuffer,
 } = require('./validate');
+const { mismatch, integer, nameList } = require('./contract');
 
 const C = binding.constants;
 const kNative = Symbol('kNative');
@@ -18,7 +19,21 @@ const kTlsKey = Symbol('kTlsKey');
 const kSide = Symbol('kSide');
 const U62 = 2 ** 53 - 1; // QUIC varints reach 2^62; JS numbers stay exact to 2^53.
 
-const CC = { reno: 0, cubic: 1, bbr: 2 };
+// Congestion-control names (position = the value C receives) and the
+// maxPayloadSize bounds come from src/options.h, checked here at load.
+const { list: CC_NAMES, index: CC } = nameList(C, 'CC_ALGORITHMS');
+const CC_DEFAULT = C.CC_DEFAULT;
+if (!(CC_DEFAULT in CC)) mismatch(`constants.CC_DEFAULT (${CC_DEFAULT}) is not in CC_ALGORITHMS`);
+// The default first: "must be 'cubic', 'reno' or 'bbr'".
+const CC_CHOICES = [CC_DEFAULT, ...CC_NAMES.filter((n) => n !== CC_DEFAULT)].map((n) => `'${n}'`);
+const CC_EXPECTED = CC_CHOICES.length === 1 ? `must be ${CC_CHOICES[0]}`
+  : `must be ${CC_CHOICES.slice(0, -1).join(', ')} or ${CC_CHOICES.at(-1)}`;
+const PAYLOAD_MIN = integer(C, 'PAYLOAD_MIN');
+const PAYLOAD_MAX = integer(C, 'PAYLOAD_MAX');
+const PAYLOAD_DEFAULT = integer(C, 'PAYLOAD_DEFAULT');
+if (!(PAYLOAD_MIN <= PAYLOAD_DEFAULT && PAYLOAD_DEFAULT <= PAYLOAD_MAX)) {
+  mismatch(`payload bounds ${PAYLOAD_MIN} <= ${PAYLOAD_DEFAULT} <= ${PAYLOAD_MAX} do not hold`);
+}
 
 function unsupported(what, why) {
   throw codes.ERR_QUIC_UNSUPPORTED(what, why);
@@ -126,19 +141,18 @@ class EndpointConfig {
       n[C.EPO_SEND_BUFFER_SIZE] = optInt(options.udp, 'sendBufferSize', 'options.udp', 0, 2 ** 31 - 1, 0);
       n[C.EPO_TTL] = optInt(options.udp, 'ttl', 'options.udp', 0, 255, 0);
     }
-    let cc = 'cubic';
+    let cc = CC_DEFAULT;
     if (options.ccAlgorithm !== undefined) {
       validateString(options.ccAlgorithm, 'options.ccAlgorithm');
       if (!(options.ccAlgorithm in CC)) {
-        throw codes.ERR_INVALID_ARG_VALUE('options.ccAlgorithm', options.ccAlgorithm,
-                                          "must be 'cubic', 'reno' or 'bbr'");
+        throw codes.ERR_INVALID_ARG_VALUE('options.ccAlgorithm', options.ccAlgorithm, CC_EXPECTED);
       }
       cc = options.ccAlgorithm;
     }
     const v6 = this.#address.family === 'ipv6';
     this.#session = {
       ccAlgorithm: CC[cc],
-      maxPayloadSize: optInt(options, 'maxPayloadSize', 'options', 1200, 1472, 1452),
+      maxPayloadSize: optInt(options, 'maxPayloadSize', 'options', PAYLOAD_MIN, PAYLOAD_MAX, PAYLOAD_DEFAULT),
       maxStreamWindow: optInt(options, 'maxStreamWindowOverride', 'options', 1, U62, 0),
       maxWindow: optInt(options, 'maxWindowOverride', 'options', 1, U62, 0),
       ackThreshold: optInt(options, 'unacknowledgedPacketThreshold', 'options', 0, 1e6, 0),

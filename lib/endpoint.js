@@ -10,10 +10,12 @@ const {
 } = require('./session');
 const { EndpointStats } = require('./stats');
 const { validateObject, validateNotRevoked } = require('./validate');
+const { events: { E, F, WIDTH } } = require('./contract');
 const { isAnyArrayBuffer, isArrayBufferView } = require('node:util/types');
 
-const C = binding.constants;
-const FIELDS = 7;
+// Positions in an event record (src/binding.h QUIC_EVENT_RECORD), checked
+// against the addon when lib/contract.js loaded.
+const { TYPE, SESSION_KEY, STREAM_KEY, AUX, STREAM_ID, CODE_HI, CODE_LO } = F;
 
 // The parts of session.sessionTicket; copied so later changes by the caller
 // cannot race the handshake.
@@ -168,13 +170,13 @@ class Endpoint extends EventTarget {
     if (this.#closing && this.#sessions.size === 0 && !this.#destroyed) queueMicrotask(() => this.destroy());
   };
 
-  // One call per receive batch: events flattened as FIELDS numbers each.
+  // One call per receive batch: events flattened as WIDTH numbers each.
   #onEvents(ev, handles) {
     let h = 0;
-    for (let i = 0; i < ev.length; i += FIELDS) {
-      const type = ev[i];
-      const skey = ev[i + 1];
-      if (type === C.E_SESSION_NEW) {
+    for (let i = 0; i < ev.length; i += WIDTH) {
+      const type = ev[i + TYPE];
+      const skey = ev[i + SESSION_KEY];
+      if (type === E.SESSION_NEW) {
         const handle = handles[h++];
         if (this.#destroyed) continue;
         const info = binding.sessionInfo(handle);
@@ -188,25 +190,27 @@ class Endpoint extends EventTarget {
       const session = this.#sessions.get(skey);
       if (session === undefined) continue;
       // Most events carry no code: skip the BigInt work for them.
-      const code = ev[i + 5] === 0 && ev[i + 6] === 0 ? 0n : (BigInt(ev[i + 5]) << 32n) | BigInt(ev[i + 6]);
+      const hi = ev[i + CODE_HI];
+      const lo = ev[i + CODE_LO];
+      const code = hi === 0 && lo === 0 ? 0n : (BigInt(hi) << 32n) | BigInt(lo);
       switch (type) {
-        case C.E_SESSION_HANDSHAKE:
+        case E.SESSION_HANDSHAKE:
           session[kHandshake]();
           break;
-        case C.E_SESSION_CLOSE:
-          session[kNativeClose](ev[i + 3], code);
+        case E.SESSION_CLOSE:
+          session[kNativeClose](ev[i + AUX], code);
           break;
-        case C.E_SESSION_DATAGRAM:
+        case E.SESSION_DATAGRAM:
           session[kDatagrams]();
           break;
-        case C.E_SESSION_CLIENT_HELLO:
+        case E.SESSION_CLIENT_HELLO:
           session[kClientHello]();
           break;
-        case C.E_SESSION_OCSP:
+        case E.SESSION_OCSP:
           session[kOcsp]();
           break;
         default:
-          session[kStreamEvent](type, ev[i + 2], ev[i + 4], ev[i + 3], code);
+          session[kStreamEvent](type, ev[i + STREAM_KEY], ev[i + STREAM_ID], ev[i + AUX], code);
           break;
       }
     }

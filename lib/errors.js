@@ -66,6 +66,9 @@ const codes = {
   ERR_QUIC_STREAM_RESET: (errorCode) =>
     make(Error, 'ERR_QUIC_APPLICATION_ERROR', `The peer reset the stream with code ${errorCode}`,
          { errorCode }),
+  // lib/ was written against a different addon than the one loaded.
+  ERR_QUIC_ADDON_MISMATCH: (what) =>
+    make(Error, 'ERR_QUIC_ADDON_MISMATCH', `quic: lib/ and the native addon disagree: ${what} (rebuild the addon)`),
   // TLS verification failures keep Node's codes (DEPTH_ZERO_SELF_SIGNED_CERT, ...).
   tlsVerification: (code, reason) => make(Error, code, reason || code, { reason }),
 };

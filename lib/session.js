@@ -13,6 +13,7 @@ const { validateBody } = require('./body');
 const { SessionStats } = require('./stats');
 const http3 = require('./http3');
 const { ClientHello, OCSPRequest, OCSPResponse, contextNative } = require('./tls-hooks');
+const { events: { E } } = require('./contract');
 
 const C = binding.constants;
 const kHandshake = Symbol('kHandshake');
@@ -426,7 +427,7 @@ class Session extends EventTarget {
   }
 
   [kStreamEvent](type, key, id, aux, code) {
-    if (type === C.E_STREAM_NEW) {
+    if (type === E.STREAM_NEW) {
       const uni = (aux & C.STREAM_UNI) !== 0;
       const h3 = (aux & C.STREAM_NEW_H3) !== 0;
       const stream = new Stream(kPrivate, this, this.#handle, key, id, false, uni, h3);
@@ -462,7 +463,7 @@ class Session extends EventTarget {
     }
     const stream = this.#streams?.get(key);
     if (stream === undefined) return;
-    if (type === C.E_STREAM_OPENED) {
+    if (type === E.STREAM_OPENED) {
       stream[kOpened](id);
       return;
     }

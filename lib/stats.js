@@ -3,36 +3,56 @@
 // BigUint64Array here views (src/stats.h), so a read is an array load and
 // never a call into C. The view is asked for once, on the first read. When
 // the owner closes, the values are copied and stay frozen, duration too.
+//
+// The layout is C's: src/stats_layout.h lists each object's slots, and the
+// addon exports their names in order (constants.STATS_*_SLOTS). Public
+// fields here name those slots; a field naming a slot the addon does not
+// have fails the require() (lib/contract.js).
 const { codes } = require('./errors');
 const binding = require('./binding');
 const { kPrivate } = require('./events');
+const { mismatch, nameList } = require('./contract');
 
 const C = binding.constants;
 const NS_PER_S = 1000000000n;
 
-// Derived values, computed from the counters at read time.
-function duration(v, s) {
-  const start = v[s.createdAt];
-  const end = v[s.destroyedAt] || process.hrtime.bigint();
+// A value computed from the counters at read time, from the slots it names.
+function derived(slots, fn) {
+  return Object.assign(fn, { slots });
+}
+function elapsed(v, s) {
+  const start = v[s.created_at];
+  const end = v[s.destroyed_at] || process.hrtime.bigint();
   return start !== 0n && end > start ? end - start : 0n;
 }
+const duration = derived(['created_at', 'destroyed_at'], elapsed);
 function perSecond(slot) {
-  return (v, s) => {
-    const d = duration(v, s);
+  return derived([slot, 'created_at', 'destroyed_at'], (v, s) => {
+    const d = elapsed(v, s);
     return d === 0n ? 0n : (v[s[slot]] * NS_PER_S) / d;
-  };
+  });
 }
 const kValues = Symbol('kValues');
-const zero = () => 0n; // values ngtcp2 1.11 keeps private (docs/api.md)
+const zero = derived([], () => 0n); // values ngtcp2 1.11 keeps private (docs/api.md)
 
-// slots: the C struct's fields in order; fields: public name -> slot name
-// or a function of (values, slot indices).
-function statsClass(name, slots, count, fields) {
-  if (slots.length !== count) {
-    throw new Error(`quic: ${name} layout differs between lib/stats.js (${slots.length}) and the addon (${count})`);
-  }
-  const index = Object.freeze(Object.fromEntries(slots.map((s, i) => [s, i])));
+// slotsName: the constant listing the C struct's slots in order; fields:
+// public name -> slot name, or derived(slots, fn of (values, slot indices)).
+function statsClass(name, slotsName, fields) {
+  const { list: slots, index } = nameList(C, slotsName);
+  const count = slots.length;
   const names = Object.keys(fields);
+  // Every slot any field reads, and the ones the class itself reads, must be
+  // in the addon's layout: checked now, not at the first read.
+  const need = (slot, who) => {
+    if (!(slot in index)) mismatch(`${who} reads stats slot '${slot}', which ${slotsName} does not list`);
+  };
+  need('destroyed_at', name);
+  for (const field of names) {
+    const def = fields[field];
+    const reads = typeof def === 'string' ? [def] : typeof def === 'function' ? def.slots : undefined;
+    if (!Array.isArray(reads)) mismatch(`${name}.${field} names no slot`);
+    for (const slot of reads) need(slot, `${name}.${field}`);
+  }
   const cls = class {
     #view = null;   // BigUint64Array over C memory; a private copy once frozen
     #source;        // () => ArrayBuffer shared with C
@@ -62,7 +82,7 @@ function statsClass(name, slots, count, fields) {
         copy = this[kValues]().slice();
       }
       // Dropping the shared view lets its finalizer release the C memory.
-      if (copy[index.destroyedAt] === 0n) copy[index.destroyedAt] = process.hrtime.bigint();
+      if (copy[index.destroyed_at] === 0n) copy[index.destroyed_at] = process.hrtime.bigint();
       this.#view = copy;
       this.#frozen = true;
     }
@@ -82,7 +102,6 @@ function statsClass(name, slots, count, fields) {
       get = function() { return def(this[kValues](), index); };
     } else {
       const i = index[def];
-      if (i === undefined) throw new Error(`quic: ${name}.${field}: no slot ${def}`);
       get = function() { return this[kValues]()[i]; };
     }
     Object.defineProperty(cls.prototype, field, { enumerable: true, configurable: true, get });
@@ -90,83 +109,69 @@ function statsClass(name, slots, count, fields) {
   return cls;
 }
 
-const EndpointStats = statsClass('EndpointStats',
-  ['createdAt', 'destroyedAt', 'bytesReceived', 'bytesSent', 'packetsReceived', 'packetsSent',
-   'serverSessions', 'clientSessions', 'serverBusyCount', 'statelessResetCount'],
-  C.STATS_ENDPOINT, {
-    bytesReceived: 'bytesReceived',
-    bytesSent: 'bytesSent',
-    clientSessions: 'clientSessions',
-    createdAt: 'createdAt',
-    duration,
-    packetsReceived: 'packetsReceived',
-    packetsSent: 'packetsSent',
-    serverBusyCount: 'serverBusyCount',
-    serverSessions: 'serverSessions',
-    statelessResetCount: 'statelessResetCount',
-  });
+const EndpointStats = statsClass('EndpointStats', 'STATS_ENDPOINT_SLOTS', {
+  bytesReceived: 'bytes_received',
+  bytesSent: 'bytes_sent',
+  clientSessions: 'client_sessions',
+  createdAt: 'created_at',
+  duration,
+  packetsReceived: 'packets_received',
+  packetsSent: 'packets_sent',
+  serverBusyCount: 'server_busy_count',
+  serverSessions: 'server_sessions',
+  statelessResetCount: 'stateless_reset_count',
+});
 
-const SessionStats = statsClass('SessionStats',
-  ['createdAt', 'destroyedAt', 'handshakeCompletedAt', 'handshakeConfirmedAt', 'closingAt',
-   'lastReceivedAt', 'lastSentAt', 'lastSentPacketTS', 'firstRttSampleTS',
-   'bytesReceived', 'bytesSent', 'streamBytesAcked',
-   'bidiStreamCount', 'uniStreamCount', 'inboundStreamsCount', 'outboundStreamsCount',
-   'blockCount', 'keyUpdateCount',
-   'initialRtt', 'latestRtt', 'minRtt', 'smoothedRtt', 'rttVar',
-   'cwnd', 'ssthresh', 'bytesInFlight', 'maxBytesInFlight', 'maxUdpPayloadSize'],
-  C.STATS_SESSION, {
-    bidiStreamCount: 'bidiStreamCount',
-    blockCount: 'blockCount',
-    bytesInFlight: 'bytesInFlight',
-    bytesReceived: 'bytesReceived',
-    bytesSent: 'bytesSent',
-    closingAt: 'closingAt',
-    congestionRecoveryStartTS: zero,
-    createdAt: 'createdAt',
-    cwnd: 'cwnd',
-    deliveryRateSec: perSecond('streamBytesAcked'),
-    duration,
-    firstRttSampleTS: 'firstRttSampleTS',
-    handshakeCompletedAt: 'handshakeCompletedAt',
-    handshakeConfirmedAt: 'handshakeConfirmedAt',
-    inboundStreamsCount: 'inboundStreamsCount',
-    initialRtt: 'initialRtt',
-    keyUpdateCount: 'keyUpdateCount',
-    lastReceivedAt: 'lastReceivedAt',
-    lastSentAt: 'lastSentAt',
-    lastSentPacketTS: 'lastSentPacketTS',
-    latestRtt: 'latestRtt',
-    lossDetectionTimer: zero,
-    lossRetransmitCount: zero,
-    lossTime: zero,
-    maxBytesInFlight: 'maxBytesInFlight',
-    maxUdpPayloadSize: 'maxUdpPayloadSize',
-    minRtt: 'minRtt',
-    outboundStreamsCount: 'outboundStreamsCount',
-    ptoCount: zero,
-    receiveRate: perSecond('bytesReceived'),
-    rttVar: 'rttVar',
-    sendRate: perSecond('bytesSent'),
-    smoothedRtt: 'smoothedRtt',
-    ssthresh: 'ssthresh',
-    uniStreamCount: 'uniStreamCount',
-  });
+const SessionStats = statsClass('SessionStats', 'STATS_SESSION_SLOTS', {
+  bidiStreamCount: 'bidi_stream_count',
+  blockCount: 'block_count',
+  bytesInFlight: 'bytes_in_flight',
+  bytesReceived: 'bytes_received',
+  bytesSent: 'bytes_sent',
+  closingAt: 'closing_at',
+  congestionRecoveryStartTS: zero,
+  createdAt: 'created_at',
+  cwnd: 'cwnd',
+  deliveryRateSec: perSecond('stream_bytes_acked'),
+  duration,
+  firstRttSampleTS: 'first_rtt_sample_ts',
+  handshakeCompletedAt: 'handshake_completed_at',
+  handshakeConfirmedAt: 'handshake_confirmed_at',
+  inboundStreamsCount: 'inbound_streams',
+  initialRtt: 'initial_rtt',
+  keyUpdateCount: 'key_update_count',
+  lastReceivedAt: 'last_received_at',
+  lastSentAt: 'last_sent_at',
+  lastSentPacketTS: 'last_sent_packet_ts',
+  latestRtt: 'latest_rtt',
+  lossDetectionTimer: zero,
+  lossRetransmitCount: zero,
+  lossTime: zero,
+  maxBytesInFlight: 'max_bytes_in_flight',
+  maxUdpPayloadSize: 'max_udp_payload_size',
+  minRtt: 'min_rtt',
+  outboundStreamsCount: 'outbound_streams',
+  ptoCount: zero,
+  receiveRate: perSecond('bytes_received'),
+  rttVar: 'rtt_var',
+  sendRate: perSecond('bytes_sent'),
+  smoothedRtt: 'smoothed_rtt',
+  ssthresh: 'ssthresh',
+  uniStreamCount: 'uni_stream_count',
+});
 
-const StreamStats = statsClass('StreamStats',
-  ['createdAt', 'destroyedAt', 'closingAt', 'lastReceivedAt', 'lastAcknowledgeAt',
-   'bytesReceived', 'bytesSent', 'finalSize', 'maxOffset', 'maxOffsetAcknowledged', 'maxOffsetReceived'],
-  C.STATS_STREAM, {
-    bytesReceived: 'bytesReceived',
-    bytesSent: 'bytesSent',
-    closingAt: 'closingAt',
-    createdAt: 'createdAt',
-    duration,
-    finalSize: 'finalSize',
-    lastAcknowledgeAt: 'lastAcknowledgeAt',
-    lastReceivedAt: 'lastReceivedAt',
-    maxOffset: 'maxOffset',
-    maxOffsetAcknowledged: 'maxOffsetAcknowledged',
-    maxOffsetReceived: 'maxOffsetReceived',
-  });
+const StreamStats = statsClass('StreamStats', 'STATS_STREAM_SLOTS', {
+  bytesReceived: 'bytes_received',
+  bytesSent: 'bytes_sent',
+  closingAt: 'closing_at',
+  createdAt: 'created_at',
+  duration,
+  finalSize: 'final_size',
+  lastAcknowledgeAt: 'last_acked_at',
+  lastReceivedAt: 'last_received_at',
+  maxOffset: 'max_offset',
+  maxOffsetAcknowledged: 'max_offset_acked',
+  maxOffsetReceived: 'max_offset_received',
+});
 
 module.exports = { EndpointStats, SessionStats, StreamStats };

@@ -10,6 +10,7 @@ const { chunksOf } = require('./body');
 const { validateFunction } = require('./validate');
 const http3 = require('./http3');
 const { StreamStats } = require('./stats');
+const { events: { E } } = require('./contract');
 
 const C = binding.constants;
 const HWM = C.STREAM_TX_HWM;
@@ -379,16 +380,16 @@ class Stream {
   // Called by the session for this stream's native events.
   [kEvent](type, code, aux) {
     switch (type) {
-      case C.E_STREAM_HEADERS:
+      case E.STREAM_HEADERS:
         this.#takeHeaders();
         break;
-      case C.E_STREAM_DATA: {
+      case E.STREAM_DATA: {
         const w = this.#wantData;
         this.#wantData = null;
         if (w) w();
         break;
       }
-      case C.E_STREAM_RESET: {
+      case E.STREAM_RESET: {
         const err = codes.ERR_QUIC_STREAM_RESET(code);
         this.#settleHeaders(err);
         this.#readError = err;
@@ -396,20 +397,20 @@ class Stream {
         else if (this.#wantData) { const w = this.#wantData; this.#wantData = null; w(); }
         break;
       }
-      case C.E_STREAM_STOP:
+      case E.STREAM_STOP:
         this.#writeDone = true;
         this.#wakeWriters();
         break;
-      case C.E_STREAM_BLOCKED: {
+      case E.STREAM_BLOCKED: {
         const b = this.#blocked;
         this.#blocked = deferred();
         settle(b, null, true);
         break;
       }
-      case C.E_STREAM_DRAIN:
+      case E.STREAM_DRAIN:
         this.#wakeWriters();
         break;
-      case C.E_STREAM_CLOSE: {
+      case E.STREAM_CLOSE: {
         this.#nativeClosed = true;
         this.#writeDone = true;
         this.#wakeWriters();

@@ -4,6 +4,7 @@
 
 #include "napi_util.h"
 #include "endpoint.h"
+#include "options.h"
 
 /* Indices of the endpoint options Float64Array (exported to JS). */
 #define QUIC_ENDPOINT_OPTIONS(V)                                                                               \
@@ -21,6 +22,23 @@
   V(QPACK_MAX_DTABLE_CAPACITY) V(QPACK_ENCODER_MAX_DTABLE_CAPACITY) V(QPACK_BLOCKED_STREAMS)                  \
   V(TEST_IGNORE_STREAM_CREDIT)
 
+/* The event record JavaScript receives: each quic_event (endpoint.h)
+ * flattened into QUIC_EF_COUNT doubles, in this order, computed from `e`
+ * (the event being flattened). deliver() in binding_endpoint.c writes them;
+ * the names (constants.EVENT_FIELDS) give lib/endpoint.js its indices. The
+ * 64-bit code travels as two 32-bit halves, each exact in a double. */
+#define QUIC_EVENT_RECORD(V)                                                                                   \
+  V(TYPE, e->type)                                                                                             \
+  V(SESSION_KEY, e->session_key)                                                                               \
+  V(STREAM_KEY, e->stream_key)                                                                                 \
+  V(AUX, e->aux)                                                                                               \
+  V(STREAM_ID, (double)e->stream_id)                                                                           \
+  V(CODE_HI, (double)(e->code >> 32))                                                                          \
+  V(CODE_LO, (double)(e->code & 0xffffffffu))
+
+#define V(name, value) QUIC_EF_##name,
+enum { QUIC_EVENT_RECORD(V) QUIC_EF_COUNT };
+#undef V
 #define V(name) QUIC_EPO_##name,
 enum { QUIC_ENDPOINT_OPTIONS(V) QUIC_EPO_COUNT };
 #undef V
@@ -47,10 +65,11 @@ typedef struct binding_endpoint {
 napi_value quic_binding_session_handle(napi_env env, quic_session *s);
 quic_session *quic_binding_get_session(napi_env env, napi_value handle);
 /* Reads session options and TLS options into a config (caller clears it). */
-bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, bool server,
-                                 quic_session_config *cfg);
+QUIC_NODISCARD bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, bool server,
+                                                quic_session_config *cfg);
 
-void quic_binding_init_endpoint(napi_env env, napi_value exports);
-void quic_binding_init_session(napi_env env, napi_value exports);
+/* Define the binding functions on exports; false with an exception pending. */
+QUIC_NODISCARD bool quic_binding_init_endpoint(napi_env env, napi_value exports);
+QUIC_NODISCARD bool quic_binding_init_session(napi_env env, napi_value exports);
 
 #endif

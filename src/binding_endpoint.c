@@ -8,19 +8,19 @@
 #include "mem.h"
 #include "stats.h"
 
-#define EVENT_FIELDS 7
-
 static void maybe_free(binding_endpoint *be) {
   if (be->wrap == NULL && be->finalized) free(be);
 }
 
+/* Runs in finalizers and close callbacks: nothing can be thrown there, so
+ * a failure is recorded (and the reference given up on either way). */
 static void release_js(binding_endpoint *be) {
   if (be->on_events) {
-    napi_delete_reference(be->env, be->on_events);
+    (void)NAPI_RECORD(napi_delete_reference(be->env, be->on_events));
     be->on_events = NULL;
   }
   if (be->async) {
-    napi_async_destroy(be->env, be->async);
+    (void)NAPI_RECORD(napi_async_destroy(be->env, be->async));
     be->async = NULL;
   }
 }
@@ -62,53 +62,78 @@ static binding_endpoint *get_be(napi_env env, napi_value v) {
   return be;
 }
 
+/* deliver has no JavaScript caller to throw to, and a failure there loses
+ * the batch's events: it is recorded and raised as an uncaught exception,
+ * the way an exception thrown by the callback itself is. */
+static void raise_pending(napi_env env) {
+  napi_value err;
+  napi_valuetype t = napi_undefined;
+  /* undefined: nothing was pending after all (throwing failed too). */
+  if (NAPI_RECORD(napi_get_and_clear_last_exception(env, &err)) && NAPI_RECORD(napi_typeof(env, err, &t)) &&
+      t != napi_undefined)
+    (void)NAPI_RECORD(napi_fatal_exception(env, err));
+}
+
+static void raise_uncaught(napi_env env, const char *what) {
+  quic_napi_throw_status(env, what); /* keeps the exception the failed call left, if any */
+  raise_pending(env);
+}
+
+#define DELIVER_CALL(call)                                                                                     \
+  do {                                                                                                         \
+    if (!NAPI_RECORD(call)) {                                                                                  \
+      raise_uncaught(env, #call);                                                                              \
+      goto out;                                                                                                \
+    }                                                                                                          \
+  } while (0)
+
 /* Runs in a libuv callback with no JS on the stack: one call per batch. */
 static void deliver(quic_wrap *w, void *user) {
   binding_endpoint *be = user;
   napi_env env = be->env;
   if (be->on_events == NULL) return;
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (!NAPI_RECORD(napi_open_handle_scope(env, &scope))) return; /* no scope: nothing may be created */
   size_t n = w->nevents;
   napi_value ab, arr, sessions, cb, recv, argv[2];
   double *d = NULL;
-  if (napi_create_arraybuffer(env, n * EVENT_FIELDS * sizeof(double), (void **)&d, &ab) != napi_ok ||
-      napi_create_typedarray(env, napi_float64_array, n * EVENT_FIELDS, ab, 0, &arr) != napi_ok ||
-      napi_create_array(env, &sessions) != napi_ok)
-    goto out;
+  DELIVER_CALL(napi_create_arraybuffer(env, n * QUIC_EF_COUNT * sizeof(double), (void **)&d, &ab));
+  DELIVER_CALL(napi_create_typedarray(env, napi_float64_array, n * QUIC_EF_COUNT, ab, 0, &arr));
+  DELIVER_CALL(napi_create_array(env, &sessions));
   uint32_t nsess = 0;
   for (size_t i = 0; i < n; i++) {
     const quic_event *e = &w->events[i];
-    double *f = d + i * EVENT_FIELDS;
-    f[0] = e->type;
-    f[1] = e->session_key;
-    f[2] = e->stream_key;
-    f[3] = e->aux;
-    f[4] = (double)e->stream_id;
-    f[5] = (double)(e->code >> 32);
-    f[6] = (double)(e->code & 0xffffffffu);
+    double *f = d + i * QUIC_EF_COUNT;
+#define V(name, value) f[QUIC_EF_##name] = (value);
+    QUIC_EVENT_RECORD(V)
+#undef V
     if (e->type == QUIC_E_SESSION_NEW) {
       napi_value h = quic_binding_session_handle(env, e->session);
-      if (h == NULL) goto out;
-      napi_set_element(env, sessions, nsess++, h);
+      if (h == NULL) {
+        (void)quic_napi_record(napi_generic_failure, "quic_binding_session_handle");
+        raise_uncaught(env, "quic_binding_session_handle");
+        goto out;
+      }
+      DELIVER_CALL(napi_set_element(env, sessions, nsess++, h));
     }
   }
   argv[0] = arr;
   argv[1] = sessions;
-  if (napi_get_reference_value(env, be->on_events, &cb) != napi_ok || napi_get_global(env, &recv) != napi_ok)
-    goto out;
+  DELIVER_CALL(napi_get_reference_value(env, be->on_events, &cb));
+  DELIVER_CALL(napi_get_global(env, &recv));
   napi_value result;
-  if (napi_make_callback(env, be->async, recv, cb, 2, argv, &result) != napi_ok) {
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value err;
-      napi_get_and_clear_last_exception(env, &err);
-      napi_fatal_exception(env, err);
+  napi_status st = napi_make_callback(env, be->async, recv, cb, 2, argv, &result);
+  if (st != napi_ok) {
+    /* The callback threw (not an N-API failure): hand its exception on as
+     * uncaught. A failure with nothing pending is one. */
+    if (!quic_napi_pending(env)) {
+      (void)quic_napi_record(st, "napi_make_callback");
+      quic_napi_throw(env, "ERR_QUIC_INTERNAL", "napi_make_callback failed (status %d)", (int)st);
     }
+    raise_pending(env);
   }
 out:
-  napi_close_handle_scope(env, scope);
+  (void)NAPI_RECORD(napi_close_handle_scope(env, scope));
 }
 
 static bool read_f64_array(napi_env env, napi_value v, size_t want, double **out) {
@@ -194,9 +219,9 @@ static napi_value endpoint_create(napi_env env, napi_callback_info info) {
   if (napi_create_reference(env, argv[5], 1, &be->on_events) != napi_ok ||
       napi_create_string_utf8(env, "QUIC_ENDPOINT", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_async_init(env, NULL, name, &be->async) != napi_ok) {
+    quic_napi_throw_status(env, "endpoint setup"); /* first: it reads the failed call's error */
     release_js(be);
     free(be);
-    quic_napi_throw_status(env, "endpoint setup");
     return NULL;
   }
   if ((rv = quic_wrap_new(&be->wrap, loop, &cfg, deliver, on_wrap_closed, be)) != QUIC_OK) {
@@ -219,9 +244,9 @@ static napi_value address_object(napi_env env, const quic_addr *a) {
   uint16_t port = quic_addr_format(a, host, sizeof(host));
   napi_value o;
   NAPI_CALL(env, napi_create_object(env, &o));
-  quic_napi_set(env, o, "address", quic_napi_string(env, host));
-  quic_napi_set(env, o, "port", quic_napi_number(env, port));
-  quic_napi_set(env, o, "family", quic_napi_string(env, a->u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
+  NAPI_SET(env, o, "address", quic_napi_string(env, host));
+  NAPI_SET(env, o, "port", quic_napi_number(env, port));
+  NAPI_SET(env, o, "family", quic_napi_string(env, a->u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
   return o;
 }
 
@@ -364,7 +389,7 @@ static napi_value endpoint_stats(napi_env env, napi_callback_info info) {
   return quic_napi_stats_buffer(env, d, sizeof(ep->counters_inline));
 }
 
-void quic_binding_init_endpoint(napi_env env, napi_value exports) {
+bool quic_binding_init_endpoint(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"endpointCreate", NULL, endpoint_create, NULL, NULL, NULL, napi_default, NULL},
       {"endpointBind", NULL, endpoint_bind, NULL, NULL, NULL, napi_default, NULL},
@@ -374,5 +399,6 @@ void quic_binding_init_endpoint(napi_env env, napi_value exports) {
       {"endpointDestroy", NULL, endpoint_destroy, NULL, NULL, NULL, napi_default, NULL},
       {"endpointStats", NULL, endpoint_stats, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, QUIC_ARRAY_LEN(props), props);
+  NAPI_CALL_BOOL(env, napi_define_properties(env, exports, QUIC_ARRAY_LEN(props), props));
+  return true;
 }

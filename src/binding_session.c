@@ -51,15 +51,16 @@ quic_session *quic_binding_get_session(napi_env env, napi_value handle) {
   return s;
 }
 
+/* An optional property: *out is NULL when it is absent, undefined or null.
+ * False (an exception pending) when it cannot be read: a getter threw. */
 static bool get_prop(napi_env env, napi_value obj, const char *name, napi_value *out) {
   bool has = false;
-  if (napi_has_named_property(env, obj, name, &has) != napi_ok || !has) {
-    *out = NULL;
-    return true;
-  }
-  if (napi_get_named_property(env, obj, name, out) != napi_ok) return false;
+  *out = NULL;
+  NAPI_CALL_BOOL(env, napi_has_named_property(env, obj, name, &has));
+  if (!has) return true;
+  NAPI_CALL_BOOL(env, napi_get_named_property(env, obj, name, out));
   if (quic_napi_is_nullish(env, *out)) *out = NULL;
-  return true;
+  return !quic_napi_pending(env);
 }
 
 /* Reads an array of byte sources into blobs that borrow JS memory; valid
@@ -84,10 +85,15 @@ static bool get_blobs(napi_env env, napi_value obj, const char *name, quic_blob 
   if (!get_array(env, obj, name, &arr, &len)) return false;
   if (len == 0) return true;
   quic_blob *b = quic_calloc(len, sizeof(*b));
-  if (b == NULL) return false;
+  if (b == NULL) {
+    quic_napi_throw(env, "ERR_QUIC_OUT_OF_MEMORY", "out of memory");
+    return false;
+  }
   for (uint32_t i = 0; i < len; i++) {
     napi_value el;
-    if (napi_get_element(env, arr, i, &el) != napi_ok || !quic_napi_get_bytes(env, el, &b[i].data, &b[i].len)) {
+    napi_status st = napi_get_element(env, arr, i, &el);
+    if (st != napi_ok) quic_napi_throw_status(env, "napi_get_element");
+    if (st != napi_ok || !quic_napi_get_bytes(env, el, &b[i].data, &b[i].len)) {
       quic_free(b);
       return false;
     }
@@ -107,12 +113,16 @@ static bool get_strings(napi_env env, napi_value obj, const char *name, char ***
   if (!get_array(env, obj, name, &arr, &len)) return false;
   if (len == 0) return true;
   char **v = quic_calloc(len, sizeof(*v));
-  if (v == NULL) return false;
+  if (v == NULL) {
+    quic_napi_throw(env, "ERR_QUIC_OUT_OF_MEMORY", "out of memory");
+    return false;
+  }
+  /* Handed to the caller at once: it frees them on every path. */
   *out = v;
   *n = len;
   for (uint32_t i = 0; i < len; i++) {
     napi_value el;
-    if (napi_get_element(env, arr, i, &el) != napi_ok) return false;
+    NAPI_CALL_BOOL(env, napi_get_element(env, arr, i, &el));
     if (!quic_napi_is_nullish(env, el) && !quic_napi_get_string(env, el, &v[i])) return false;
   }
   return true;
@@ -231,8 +241,7 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   cfg->active_connection_id_limit = (uint64_t)o[QUIC_SO_ACTIVE_CONNECTION_ID_LIMIT];
   cfg->disable_active_migration = o[QUIC_SO_DISABLE_ACTIVE_MIGRATION] != 0;
   cfg->max_datagram_frame_size = (uint64_t)o[QUIC_SO_MAX_DATAGRAM_FRAME_SIZE];
-  int cc = (int)o[QUIC_SO_CC_ALGORITHM];
-  cfg->cc_algo = cc == 0 ? NGTCP2_CC_ALGO_RENO : cc == 2 ? NGTCP2_CC_ALGO_BBR : NGTCP2_CC_ALGO_CUBIC;
+  cfg->cc_algo = quic_cc_algo(o[QUIC_SO_CC_ALGORITHM]);
   /* 0: keep our auto-tuning limits from quic_session_config_defaults. */
   if (o[QUIC_SO_MAX_STREAM_WINDOW] > 0) cfg->max_stream_window = (uint64_t)o[QUIC_SO_MAX_STREAM_WINDOW];
   if (o[QUIC_SO_MAX_WINDOW] > 0) cfg->max_window = (uint64_t)o[QUIC_SO_MAX_WINDOW];
@@ -245,9 +254,8 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   cfg->h3.qpack_blocked_streams = (uint64_t)o[QUIC_SO_QPACK_BLOCKED_STREAMS];
   cfg->test_ignore_stream_credit = o[QUIC_SO_TEST_IGNORE_STREAM_CREDIT] != 0;
   if (!get_paths(env, tls, cfg)) {
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (!pending) quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "invalid connection ID");
+    /* A connection ID of the wrong size is the one failure that throws nothing. */
+    quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "invalid connection ID");
     return false;
   }
 
@@ -339,35 +347,47 @@ out:
 }
 
 /* A flat JS array [name, value, name, value, ...] of strings (validated in
- * JS) into header fields; strings are taken as latin1 octets. */
+ * JS) into header fields; strings are taken as latin1 octets. On failure
+ * out is empty and an exception is pending. */
 static bool get_nvlist(napi_env env, napi_value arr, quic_nvlist *out) {
   memset(out, 0, sizeof(*out));
-  uint32_t len;
+  uint32_t len = 0;
   bool is = false;
-  if (napi_is_array(env, arr, &is) != napi_ok || !is || napi_get_array_length(env, arr, &len) != napi_ok ||
-      (len & 1)) {
+  NAPI_CALL_BOOL(env, napi_is_array(env, arr, &is));
+  if (is) NAPI_CALL_BOOL(env, napi_get_array_length(env, arr, &len));
+  if (!is || (len & 1)) {
     quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "headers must be a flat array of names and values");
     return false;
   }
   char stackbuf[2][1024];
   for (uint32_t i = 0; i < len; i += 2) {
-    napi_value nv[2];
     size_t l[2];
     char *p[2] = {NULL, NULL};
-    bool ok = true;
-    for (int j = 0; j < 2 && ok; j++) {
-      ok = napi_get_element(env, arr, i + (uint32_t)j, &nv[j]) == napi_ok &&
-           napi_get_value_string_latin1(env, nv[j], NULL, 0, &l[j]) == napi_ok;
-      if (!ok) break;
+    int rv = QUIC_OK;
+    for (int j = 0; j < 2 && rv == QUIC_OK; j++) {
+      napi_value v;
+      napi_status st = napi_get_element(env, arr, i + (uint32_t)j, &v);
+      if (st != napi_ok) {
+        quic_napi_throw_status(env, "napi_get_element");
+        rv = QUIC_ERR_STATE;
+        break;
+      }
+      /* napi_string_expected: not a string, the caller's mistake. */
+      if (napi_get_value_string_latin1(env, v, NULL, 0, &l[j]) != napi_ok) {
+        rv = QUIC_ERR_INVALID;
+        break;
+      }
       p[j] = l[j] < sizeof(stackbuf[j]) ? stackbuf[j] : quic_malloc(l[j] + 1);
-      ok = p[j] != NULL && napi_get_value_string_latin1(env, nv[j], p[j], l[j] + 1, &l[j]) == napi_ok;
+      if (p[j] == NULL) rv = QUIC_ERR_NOMEM;
+      else if (napi_get_value_string_latin1(env, v, p[j], l[j] + 1, &l[j]) != napi_ok) rv = QUIC_ERR_INVALID;
     }
-    int rv = ok ? quic_nvlist_add(out, (uint8_t *)p[0], l[0], (uint8_t *)p[1], l[1]) : QUIC_ERR_INVALID;
+    if (rv == QUIC_OK) rv = quic_nvlist_add(out, (uint8_t *)p[0], l[0], (uint8_t *)p[1], l[1]);
     for (int j = 0; j < 2; j++)
       if (p[j] && p[j] != stackbuf[j]) quic_free(p[j]);
     if (rv != QUIC_OK) {
       quic_nvlist_clear(out);
-      quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "header names and values must be strings");
+      if (rv == QUIC_ERR_NOMEM) quic_napi_throw(env, "ERR_QUIC_OUT_OF_MEMORY", "out of memory");
+      else quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "header names and values must be strings");
       return false;
     }
   }
@@ -394,16 +414,16 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
   char buf[256];
   NAPI_CALL(env, napi_create_object(env, &o));
   quic_tls_alpn(quic_session_tls(s), buf, sizeof(buf));
-  quic_napi_set(env, o, "alpn", quic_napi_string(env, buf));
+  NAPI_SET(env, o, "alpn", quic_napi_string(env, buf));
   quic_tls_servername(quic_session_tls(s), buf, sizeof(buf));
-  quic_napi_set(env, o, "servername", quic_napi_string(env, buf));
+  NAPI_SET(env, o, "servername", quic_napi_string(env, buf));
   quic_tls_cipher(quic_session_tls(s), buf, sizeof(buf));
-  quic_napi_set(env, o, "cipher", quic_napi_string(env, buf));
+  NAPI_SET(env, o, "cipher", quic_napi_string(env, buf));
   quic_tls_version(quic_session_tls(s), buf, sizeof(buf));
-  quic_napi_set(env, o, "version", quic_napi_string(env, buf));
+  NAPI_SET(env, o, "version", quic_napi_string(env, buf));
   if (quic_session_tls(s)->validation_code) {
-    quic_napi_set(env, o, "validationCode", quic_napi_string(env, quic_session_tls(s)->validation_code));
-    quic_napi_set(env, o, "validationReason", quic_napi_string(env, quic_session_tls(s)->validation_reason));
+    NAPI_SET(env, o, "validationCode", quic_napi_string(env, quic_session_tls(s)->validation_code));
+    NAPI_SET(env, o, "validationReason", quic_napi_string(env, quic_session_tls(s)->validation_reason));
   }
   /* The current path: it changes when either side migrates. */
   quic_addr cur_local, cur_remote;
@@ -412,18 +432,18 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
   const char *host = buf;
   /* Report IPv4-mapped peers as the IPv4 address they are. */
   if (strncmp(buf, "::ffff:", 7) == 0 && strchr(buf + 7, '.')) host = buf + 7;
-  quic_napi_set(env, o, "remoteAddress", quic_napi_string(env, host));
-  quic_napi_set(env, o, "remotePort", quic_napi_number(env, port));
-  quic_napi_set(env, o, "remoteFamily", quic_napi_string(env, host == buf && cur_remote.u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
-  quic_napi_set(env, o, "closeReason", quic_napi_string(env, s->close_reason ? s->close_reason : ""));
-  quic_napi_set(env, o, "goaway", quic_napi_bool(env, s->goaway_received));
-  quic_napi_set(env, o, "earlyData", quic_napi_bool(env, quic_session_early_data(s)));
+  NAPI_SET(env, o, "remoteAddress", quic_napi_string(env, host));
+  NAPI_SET(env, o, "remotePort", quic_napi_number(env, port));
+  NAPI_SET(env, o, "remoteFamily", quic_napi_string(env, host == buf && cur_remote.u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
+  NAPI_SET(env, o, "closeReason", quic_napi_string(env, s->close_reason ? s->close_reason : ""));
+  NAPI_SET(env, o, "goaway", quic_napi_bool(env, s->goaway_received));
+  NAPI_SET(env, o, "earlyData", quic_napi_bool(env, quic_session_early_data(s)));
   const char *kname, *ktype;
   int kbits;
   if (quic_tls_ephemeral(quic_session_tls(s), &kname, &ktype, &kbits)) {
-    quic_napi_set(env, o, "ephemeralName", quic_napi_string(env, kname));
-    quic_napi_set(env, o, "ephemeralType", quic_napi_string(env, ktype));
-    quic_napi_set(env, o, "ephemeralSize", quic_napi_number(env, kbits));
+    NAPI_SET(env, o, "ephemeralName", quic_napi_string(env, kname));
+    NAPI_SET(env, o, "ephemeralType", quic_napi_string(env, ktype));
+    NAPI_SET(env, o, "ephemeralSize", quic_napi_number(env, kbits));
   }
   return o;
 }
@@ -437,9 +457,10 @@ static napi_value session_certificate(napi_env env, napi_callback_info info) {
   if (!quic_napi_get_bool(env, argv[1], &peer)) return NULL;
   size_t len = 0;
   const uint8_t *der = quic_tls_certificate(quic_session_tls(s), peer, &len);
+  if (der == NULL) return quic_napi_undefined(env);
   napi_value buf;
   void *p;
-  if (der == NULL || napi_create_buffer_copy(env, len, der, &p, &buf) != napi_ok) return quic_napi_undefined(env);
+  NAPI_CALL(env, napi_create_buffer_copy(env, len, der, &p, &buf));
   return buf;
 }
 
@@ -566,25 +587,23 @@ static napi_value session_datagrams(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_create_array(env, &out));
   quic_dgram *d = quic_session_take_datagrams(s);
   uint32_t i = 0;
-  bool ok = true;
+  napi_status st = napi_ok;
+  /* The list is ours now: every entry is freed, converted or not. After a
+   * failure the rest are dropped (datagrams are unreliable anyway). */
   while (d) {
     quic_dgram *next = d->next;
     void *p;
-    napi_value ab;
-    if (ok && napi_create_arraybuffer(env, d->len, &p, &ab) == napi_ok) {
+    napi_value ab, early;
+    if (st == napi_ok && (st = napi_create_arraybuffer(env, d->len, &p, &ab)) == napi_ok) {
       if (d->len) memcpy(p, d->data, d->len);
-      ok = napi_set_element(env, out, i++, ab) == napi_ok &&
-           napi_set_element(env, out, i++, quic_napi_bool(env, d->early)) == napi_ok;
-    } else {
-      ok = false;
+      if ((st = napi_set_element(env, out, i++, ab)) == napi_ok &&
+          (st = napi_get_boolean(env, d->early, &early)) == napi_ok)
+        st = napi_set_element(env, out, i++, early);
     }
     quic_free(d);
     d = next;
   }
-  if (!ok) {
-    quic_napi_throw_status(env, "datagrams");
-    return NULL;
-  }
+  NAPI_CALL(env, st);
   return out;
 }
 
@@ -725,19 +744,30 @@ static napi_value stream_headers(napi_env env, napi_callback_info info) {
   uint32_t nb = 0;
   quic_hblock *b;
   while ((b = quic_stream_hblock(st)) != NULL) {
-    napi_value arr, v;
-    NAPI_CALL(env, napi_create_array_with_length(env, 1 + 2 * b->count, &arr));
-    NAPI_CALL(env, napi_set_element(env, arr, 0, quic_napi_number(env, b->kind)));
-    size_t off = 0;
-    for (uint32_t i = 0; i < b->count * 2; i++) {
-      uint32_t l;
-      memcpy(&l, b->data + off, 4);
-      NAPI_CALL(env, napi_create_string_latin1(env, (const char *)b->data + off + 4, l, &v));
-      NAPI_CALL(env, napi_set_element(env, arr, 1 + i, v));
-      off += 4 + l;
+    napi_value arr, kind, v;
+    quic_hiter it;
+    quic_hfield f;
+    int rv;
+    uint32_t i = 1;
+    /* A failed N-API call leaves the block at the head, still the stream's. */
+    NAPI_CALL(env, napi_create_array_with_length(env, 1 + 2 * (size_t)b->count, &arr));
+    if ((kind = quic_napi_number(env, b->kind)) == NULL) return NULL;
+    NAPI_CALL(env, napi_set_element(env, arr, 0, kind));
+    quic_hiter_init(&it, b->data, b->len, b->count);
+    while ((rv = quic_hiter_next(&it, &f)) > 0) {
+      NAPI_CALL(env, napi_create_string_latin1(env, (const char *)f.name, f.namelen, &v));
+      NAPI_CALL(env, napi_set_element(env, arr, i++, v));
+      NAPI_CALL(env, napi_create_string_latin1(env, (const char *)f.value, f.valuelen, &v));
+      NAPI_CALL(env, napi_set_element(env, arr, i++, v));
     }
-    NAPI_CALL(env, napi_set_element(env, out, nb++, arr));
+    /* http3.c builds blocks with the encoder, so a malformed one is a bug
+     * here, not the peer's doing: dropped, and reported. */
+    if (rv == 0) NAPI_CALL(env, napi_set_element(env, out, nb++, arr));
     quic_stream_drop_hblock(st);
+    if (rv < 0) {
+      quic_napi_throw(env, "ERR_QUIC_INTERNAL", "malformed header block");
+      return NULL;
+    }
   }
   return out;
 }
@@ -748,8 +778,15 @@ static napi_value stream_release(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 3);
   quic_session *s = NULL;
   void *p = NULL;
+  napi_valuetype t;
+  NAPI_CALL(env, napi_typeof(env, argv[0], &t));
+  if (t != napi_external) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "invalid session handle");
+    return NULL;
+  }
+  NAPI_CALL(env, napi_get_value_external(env, argv[0], &p));
   /* Releasing after the session is gone is a no-op, not an error. */
-  if (napi_get_value_external(env, argv[0], &p) == napi_ok && p) s = ((binding_session *)p)->session;
+  if (p) s = ((binding_session *)p)->session;
   if (s == NULL) return quic_napi_undefined(env);
   double k;
   if (!quic_napi_get_double(env, argv[1], &k)) return NULL;
@@ -854,7 +891,7 @@ static napi_value session_client_hello(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_create_object(env, &o));
   NAPI_CALL(env, napi_create_array(env, &alpn));
   NAPI_CALL(env, napi_create_array(env, &ciphers));
-  quic_napi_set(env, o, "servername", quic_napi_string(env, h.servername));
+  NAPI_SET(env, o, "servername", quic_napi_string(env, h.servername));
   uint32_t n = 0;
   for (size_t i = 0; i < h.alpnlen;) {
     size_t l = h.alpn[i];
@@ -871,8 +908,8 @@ static napi_value session_client_hello(napi_env env, napi_callback_info info) {
       NAPI_CALL(env, napi_set_element(env, ciphers, n++, quic_napi_string(env, name)));
     }
   }
-  quic_napi_set(env, o, "alpn", alpn);
-  quic_napi_set(env, o, "ciphers", ciphers);
+  NAPI_SET(env, o, "alpn", alpn);
+  NAPI_SET(env, o, "ciphers", ciphers);
   return o;
 }
 
@@ -894,10 +931,13 @@ static napi_value session_client_hello_done(napi_env env, napi_callback_info inf
   return quic_napi_bool(env, true);
 }
 
+/* A Buffer copy of data, undefined when there is none; NULL (an exception
+ * pending) on failure. */
 static napi_value copy_buffer(napi_env env, const uint8_t *data, size_t len) {
   void *p;
   napi_value buf;
-  if (data == NULL || napi_create_buffer_copy(env, len, data, &p, &buf) != napi_ok) return quic_napi_undefined(env);
+  if (data == NULL) return quic_napi_undefined(env);
+  NAPI_CALL(env, napi_create_buffer_copy(env, len, data, &p, &buf));
   return buf;
 }
 
@@ -916,9 +956,9 @@ static napi_value session_ocsp(napi_env env, napi_callback_info info) {
   napi_value o;
   NAPI_CALL(env, napi_create_object(env, &o));
   const uint8_t *der = quic_tls_ocsp_certificate(quic_session_tls(s), false, &len);
-  quic_napi_set(env, o, "certificate", copy_buffer(env, der, len));
+  NAPI_SET(env, o, "certificate", copy_buffer(env, der, len));
   der = quic_tls_ocsp_certificate(quic_session_tls(s), true, &len);
-  quic_napi_set(env, o, "issuer", copy_buffer(env, der, len));
+  NAPI_SET(env, o, "issuer", copy_buffer(env, der, len));
   return o;
 }
 
@@ -938,7 +978,7 @@ static napi_value session_ocsp_respond(napi_env env, napi_callback_info info) {
   return quic_napi_bool(env, true);
 }
 
-void quic_binding_init_session(napi_env env, napi_value exports) {
+bool quic_binding_init_session(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"sessionInfo", NULL, session_info, NULL, NULL, NULL, napi_default, NULL},
       {"sessionCertificate", NULL, session_certificate, NULL, NULL, NULL, napi_default, NULL},
@@ -970,5 +1010,6 @@ void quic_binding_init_session(napi_env env, napi_value exports) {
       {"streamConsumer", NULL, stream_consumer, NULL, NULL, NULL, napi_default, NULL},
       {"streamStats", NULL, stream_stats, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, QUIC_ARRAY_LEN(props), props);
+  NAPI_CALL_BOOL(env, napi_define_properties(env, exports, QUIC_ARRAY_LEN(props), props));
+  return true;
 }

@@ -33,12 +33,10 @@ typedef struct quic_endpoint_config {
 
 void quic_endpoint_config_defaults(quic_endpoint_config *c);
 
-/* EndpointStats, in the order lib/stats.js reads them (a stats block, see
- * stats.h). Timestamps are quic_now() nanoseconds; 0 means not yet. */
+/* EndpointStats (a stats block, see stats.h), laid out by
+ * QUIC_ENDPOINT_STATS in stats_layout.h. */
 typedef struct quic_endpoint_counters {
-  uint64_t created_at, destroyed_at;
-  uint64_t bytes_received, bytes_sent, packets_received, packets_sent;
-  uint64_t server_sessions, client_sessions, server_busy_count, stateless_reset_count;
+  QUIC_ENDPOINT_STATS(QUIC_STATS_FIELD)
 } quic_endpoint_counters;
 
 typedef struct quic_wrap quic_wrap;

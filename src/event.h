@@ -9,24 +9,27 @@
 
 typedef struct quic_session quic_session;
 
-/* What the application is told, flattened. */
-enum {
-  QUIC_E_SESSION_NEW = 1,
-  QUIC_E_SESSION_HANDSHAKE,
-  QUIC_E_SESSION_CLOSE,     /* aux = QUIC_CLOSE_* kind, code = error code */
-  QUIC_E_STREAM_NEW,        /* peer-initiated stream; aux = flags */
-  QUIC_E_STREAM_OPENED,     /* a queued local stream got its id */
-  QUIC_E_STREAM_DATA,       /* data or FIN can be read */
-  QUIC_E_STREAM_RESET,      /* peer reset its sending side; code */
-  QUIC_E_STREAM_STOP,       /* peer asked us to stop sending; code */
-  QUIC_E_STREAM_BLOCKED,    /* flow control stopped our writes */
-  QUIC_E_STREAM_DRAIN,      /* the send buffer has room again */
-  QUIC_E_STREAM_CLOSE,      /* both directions done; code if aborted; aux 1 if nothing unread */
-  QUIC_E_STREAM_HEADERS,    /* HTTP/3: header blocks can be taken */
-  QUIC_E_SESSION_DATAGRAM,  /* datagrams can be taken */
-  QUIC_E_SESSION_CLIENT_HELLO, /* secure.clientHello: the handshake waits */
-  QUIC_E_SESSION_OCSP,      /* secure.ocsp (server): the handshake waits for a response */
-};
+/* What the application is told, flattened (binding.h QUIC_EVENT_RECORD).
+ * The list makes the QUIC_E_* codes (from 1) and is exported to JavaScript
+ * by name (constants.EVENTS), which lib/contract.js checks at load. */
+#define QUIC_EVENTS(V)                                                                                         \
+  V(SESSION_NEW)                                                                                               \
+  V(SESSION_HANDSHAKE)                                                                                         \
+  V(SESSION_CLOSE)        /* aux = QUIC_CLOSE_* kind, code = error code */                                     \
+  V(STREAM_NEW)           /* peer-initiated stream; aux = flags */                                             \
+  V(STREAM_OPENED)        /* a queued local stream got its id */                                              \
+  V(STREAM_DATA)          /* data or FIN can be read */                                                        \
+  V(STREAM_RESET)         /* peer reset its sending side; code */                                              \
+  V(STREAM_STOP)          /* peer asked us to stop sending; code */                                            \
+  V(STREAM_BLOCKED)       /* flow control stopped our writes */                                                \
+  V(STREAM_DRAIN)         /* the send buffer has room again */                                                 \
+  V(STREAM_CLOSE)         /* both directions done; code if aborted; aux 1 if nothing unread */                 \
+  V(STREAM_HEADERS)       /* HTTP/3: header blocks can be taken */                                             \
+  V(SESSION_DATAGRAM)     /* datagrams can be taken */                                                         \
+  V(SESSION_CLIENT_HELLO) /* secure.clientHello: the handshake waits */                                        \
+  V(SESSION_OCSP)         /* secure.ocsp (server): the handshake waits for a response */
+#define QUIC_EVENT_ENUM(name) QUIC_E_##name,
+enum { QUIC_E_NONE = 0, QUIC_EVENTS(QUIC_EVENT_ENUM) };
 
 typedef struct quic_event {
   uint32_t type;

@@ -66,9 +66,8 @@ static quic_stream *request_stream(quic_session *s, int64_t id, void *stream_use
 static int begin_block(quic_session *s, int64_t id, void *stream_user, uint8_t kind) {
   quic_stream *st = request_stream(s, id, stream_user);
   if (st == NULL) return NGHTTP3_ERR_CALLBACK_FAILURE;
-  st->hb_cur_len = 0;
+  quic_nvlist_reset(&st->hb_cur);
   st->hb_cur_size = 0;
-  st->hb_cur_count = 0;
   st->hb_cur_kind = kind;
   return 0;
 }
@@ -93,8 +92,7 @@ static int cb_recv_header(nghttp3_conn *conn, int64_t id, int32_t token, nghttp3
   quic_stream *st = stream_user;
   if (st == NULL) return 0;
   nghttp3_vec n = nghttp3_rcbuf_get_buf(name), v = nghttp3_rcbuf_get_buf(value);
-  size_t add = 8 + n.len + v.len;
-  st->hb_total += add;
+  st->hb_total += quic_hfield_size(n.len, v.len);
   /* Past the limit the block is dropped at its end and the stream reset.
    * RFC 9114 4.2.2 counts 32 bytes of overhead per field. */
   st->hb_cur_size += n.len + v.len + 32;
@@ -103,34 +101,17 @@ static int cb_recv_header(nghttp3_conn *conn, int64_t id, int32_t token, nghttp3
     st->hb_overflow = true;
     return 0;
   }
-  if (st->hb_cur_len + add > st->hb_cur_cap) {
-    size_t cap = QUIC_MAX(st->hb_cur_cap * 2, st->hb_cur_len + add);
-    uint8_t *p = quic_realloc(st->hb_cur, cap);
-    if (p == NULL) return NGHTTP3_ERR_CALLBACK_FAILURE;
-    st->hb_cur = p;
-    st->hb_cur_cap = cap;
-  }
-  uint8_t *p = st->hb_cur + st->hb_cur_len;
-  uint32_t nl = (uint32_t)n.len, vl = (uint32_t)v.len;
-  memcpy(p, &nl, 4);
-  memcpy(p + 4, n.base, n.len);
-  memcpy(p + 4 + n.len, &vl, 4);
-  memcpy(p + 8 + n.len, v.base, v.len);
-  st->hb_cur_len += add;
-  st->hb_cur_count++;
+  if (quic_nvlist_add(&st->hb_cur, n.base, n.len, v.base, v.len) != QUIC_OK) return NGHTTP3_ERR_CALLBACK_FAILURE;
   return 0;
 }
 
 /* A response block whose :status is 1xx is informational. */
-static bool is_informational(const uint8_t *d, size_t len) {
-  size_t off = 0;
-  while (off + 8 <= len) {
-    uint32_t nl, vl;
-    memcpy(&nl, d + off, 4);
-    memcpy(&vl, d + off + 4 + nl, 4);
-    if (nl == 7 && memcmp(d + off + 4, ":status", 7) == 0) return vl == 3 && d[off + 8 + nl] == '1';
-    off += 8 + nl + vl;
-  }
+static bool is_informational(const quic_nvlist *l) {
+  quic_hiter it;
+  quic_hfield f;
+  quic_hiter_init(&it, l->data, l->len, l->count);
+  while (quic_hiter_next(&it, &f) > 0)
+    if (f.namelen == 7 && memcmp(f.name, ":status", 7) == 0) return f.valuelen == 3 && f.value[0] == '1';
   return false;
 }
 
@@ -138,22 +119,17 @@ static int end_block(quic_session *s, int64_t id, quic_stream *st) {
   if (st == NULL) return 0;
   if (st->hb_overflow || ++st->hb_blocks > MAX_HEADER_BLOCKS) {
     ngtcp2_conn_shutdown_stream(s->conn, 0, id, NGHTTP3_H3_EXCESSIVE_LOAD);
-    st->hb_cur_len = 0;
+    quic_nvlist_reset(&st->hb_cur);
     return 0;
   }
-  quic_hblock *b = quic_malloc(sizeof(*b) + st->hb_cur_len);
+  uint8_t kind = st->hb_cur_kind;
+  if (kind == QUIC_HEADERS_INITIAL && !s->server && is_informational(&st->hb_cur)) kind = QUIC_HEADERS_INFO;
+  quic_hblock *b = quic_hblock_new(&st->hb_cur, kind);
   if (b == NULL) return NGHTTP3_ERR_CALLBACK_FAILURE;
-  b->next = NULL;
-  b->kind = st->hb_cur_kind;
-  if (b->kind == QUIC_HEADERS_INITIAL && !s->server && is_informational(st->hb_cur, st->hb_cur_len))
-    b->kind = QUIC_HEADERS_INFO;
-  b->count = st->hb_cur_count;
-  b->len = st->hb_cur_len;
-  if (st->hb_cur_len) memcpy(b->data, st->hb_cur, st->hb_cur_len);
   if (st->hb_tail) st->hb_tail->next = b;
   else st->hb_head = b;
   st->hb_tail = b;
-  st->hb_cur_len = 0;
+  quic_nvlist_reset(&st->hb_cur);
   st->flags &= ~QUIC_STREAM_HIDDEN;
   quic_session_stream_event(st, QUIC_SEV_HEADERS);
   return 0;
@@ -378,29 +354,37 @@ static void goaway(quic_session *s, bool final) {
   else (void)nghttp3_conn_submit_shutdown_notice(h3(s));
 }
 
-static nghttp3_nv *to_nv(const quic_nvlist *l) {
+/* nghttp3's view of l: an array the caller frees, borrowing l's bytes. */
+static int to_nv(const quic_nvlist *l, nghttp3_nv **out) {
   nghttp3_nv *nv = quic_calloc(l->count ? l->count : 1, sizeof(*nv));
-  if (nv == NULL) return NULL;
-  size_t off = 0;
-  for (uint32_t i = 0; i < l->count; i++) {
-    uint32_t nl, vl;
-    memcpy(&nl, l->data + off, 4);
-    nv[i].name = l->data + off + 4;
-    nv[i].namelen = nl;
-    memcpy(&vl, l->data + off + 4 + nl, 4);
-    nv[i].value = l->data + off + 8 + nl;
-    nv[i].valuelen = vl;
+  if (nv == NULL) return QUIC_ERR_NOMEM;
+  quic_hiter it;
+  quic_hfield f;
+  int rv;
+  size_t i = 0;
+  quic_hiter_init(&it, l->data, l->len, l->count);
+  while ((rv = quic_hiter_next(&it, &f)) > 0) {
+    nv[i].name = f.name;
+    nv[i].namelen = f.namelen;
+    nv[i].value = f.value;
+    nv[i].valuelen = f.valuelen;
     nv[i].flags = NGHTTP3_NV_FLAG_NONE;
-    off += 8 + nl + vl;
+    i++;
   }
-  return nv;
+  if (rv < 0) {
+    quic_free(nv);
+    return rv;
+  }
+  *out = nv;
+  return QUIC_OK;
 }
 
 static int submit(quic_stream *st, int kind, const quic_nvlist *l) {
   quic_session *s = st->session;
   if (h3(s) == NULL || st->id < 0) return QUIC_ERR_STATE;
-  nghttp3_nv *nv = to_nv(l);
-  if (nv == NULL) return QUIC_ERR_NOMEM;
+  nghttp3_nv *nv;
+  int err = to_nv(l, &nv);
+  if (err != QUIC_OK) return err;
   nghttp3_data_reader dr = {.read_data = cb_read_data};
   int rv;
   switch (kind) {

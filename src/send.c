@@ -5,7 +5,7 @@
  * with GSO), until the send quantum, congestion or pacing stops it. */
 #include <string.h>
 
-#include "limits.h"
+#include "options.h"
 #include "mem.h"
 #include "session_internal.h"
 

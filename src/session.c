@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "options.h"
 #include "mem.h"
 #include "session_internal.h"
 #include "stats.h"
@@ -30,7 +30,7 @@ void quic_session_config_defaults(quic_session_config *c) {
   c->max_window = 15u << 20;
   c->handshake_timeout_ms = 10000;
   c->max_payload_size = QUIC_PAYLOAD_DEFAULT;
-  c->cc_algo = NGTCP2_CC_ALGO_CUBIC;
+  c->cc_algo = quic_cc_algo(QUIC_CC_DEFAULT);
   c->h3.max_field_section_size = 64u << 10;
   c->h3.qpack_max_dtable_capacity = 4096;
   c->h3.qpack_encoder_max_dtable_capacity = 4096;

@@ -97,17 +97,10 @@ enum { QUIC_HELLO_OFF = 0, QUIC_HELLO_COLLECT, QUIC_HELLO_WAIT, QUIC_HELLO_DONE,
 /* The most Initial CRYPTO data a session holds for the application. */
 #define QUIC_HELLO_MAX (64 * 1024)
 
-/* SessionStats, in the order lib/stats.js reads them (a stats block, see
- * stats.h). Timestamps are quic_now() nanoseconds, 0 until they happen.
- * The conn_info values are refreshed once per flush, not per read. */
+/* SessionStats (a stats block, see stats.h), laid out by
+ * QUIC_SESSION_STATS in stats_layout.h. */
 typedef struct quic_session_counters {
-  uint64_t created_at, destroyed_at, handshake_completed_at, handshake_confirmed_at, closing_at;
-  uint64_t last_received_at, last_sent_at, last_sent_packet_ts, first_rtt_sample_ts;
-  uint64_t bytes_received, bytes_sent, stream_bytes_acked;
-  uint64_t bidi_stream_count, uni_stream_count, inbound_streams, outbound_streams;
-  uint64_t block_count, key_update_count;
-  uint64_t initial_rtt, latest_rtt, min_rtt, smoothed_rtt, rtt_var; /* ns */
-  uint64_t cwnd, ssthresh, bytes_in_flight, max_bytes_in_flight, max_udp_payload_size;
+  QUIC_SESSION_STATS(QUIC_STATS_FIELD)
 } quic_session_counters;
 
 /* A train that could not be sent because the socket was full; allocated

@@ -6,6 +6,8 @@
 #define QUIC_STREAM_H
 
 #include "common.h"
+#include "headers.h"
+#include "stats_layout.h"
 
 typedef struct quic_session quic_session;
 
@@ -49,39 +51,10 @@ enum {
   QUIC_SEV_HEADERS = 1u << 8, /* HTTP/3: a header block is ready */
 };
 
-/* A received HTTP/3 header block: count fields, each stored as a u32 name
- * length, the name, a u32 value length, the value. */
-typedef struct quic_hblock {
-  struct quic_hblock *next; /* owned by the list holding it */
-  uint8_t kind;             /* QUIC_HEADERS_* */
-  uint32_t count;
-  size_t len;
-  uint8_t data[];
-} quic_hblock;
-
-enum {
-  QUIC_HEADERS_INFO = 1,     /* 1xx response */
-  QUIC_HEADERS_INITIAL = 2,  /* request or final response */
-  QUIC_HEADERS_TRAILERS = 3,
-};
-
-/* Header fields to send, kept until the stream can take them: count pairs
- * in the same layout as quic_hblock. */
-typedef struct quic_nvlist {
-  uint8_t *data; /* owned */
-  size_t len;
-  uint32_t count;
-} quic_nvlist;
-
-/* StreamStats, in the order lib/stats.js reads them (a stats block, see
- * stats.h). Byte counts are application bytes (HTTP/3: body bytes);
- * timestamps are quic_now() nanoseconds, 0 until they happen. */
+/* StreamStats (a stats block, see stats.h), laid out by QUIC_STREAM_STATS
+ * in stats_layout.h. */
 typedef struct quic_stream_counters {
-  uint64_t created_at, destroyed_at, closing_at, last_received_at, last_acked_at;
-  uint64_t bytes_received, bytes_sent, final_size;
-  uint64_t max_offset;          /* the peer's limit on what we may send (MAX_STREAM_DATA) */
-  uint64_t max_offset_acked;    /* contiguous offset the peer acknowledged */
-  uint64_t max_offset_received; /* end of the data received so far */
+  QUIC_STREAM_STATS(QUIC_STATS_FIELD)
 } quic_stream_counters;
 
 typedef struct quic_stream {
@@ -113,9 +86,7 @@ typedef struct quic_stream {
   quic_nvlist tx_trailers;/* owned; sent after the body */
   bool has_trailers;
   quic_hblock *hb_head, *hb_tail; /* owned; received blocks not yet taken */
-  uint8_t *hb_cur;        /* owned; the block being received */
-  size_t hb_cur_len, hb_cur_cap;
-  uint32_t hb_cur_count;
+  quic_nvlist hb_cur;     /* owned; the block being received */
   uint64_t hb_cur_size;   /* the block's size as RFC 9114 4.2.2 counts it */
   bool hb_overflow;       /* a block went past the limit: reset the stream */
   uint8_t hb_cur_kind;
@@ -196,10 +167,5 @@ size_t quic_stream_rx_read(quic_stream *st, uint8_t *dst, size_t max);
  * otherwise. */
 quic_chunk *quic_stream_rx_take(quic_stream *st);
 void quic_stream_rx_discard(quic_stream *st);
-
-/* Header bookkeeping (HTTP/3). */
-void quic_nvlist_clear(quic_nvlist *l);
-int quic_nvlist_add(quic_nvlist *l, const uint8_t *name, size_t namelen, const uint8_t *value, size_t valuelen);
-void quic_stream_hblocks_free(quic_stream *st);
 
 #endif

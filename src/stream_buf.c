@@ -1,7 +1,7 @@
 /* The stream object and its buffers: outbound chunks kept until
  * acknowledged (ngtcp2 may need any unacknowledged byte again), inbound data
- * held until the application reads it, header fields to send and header
- * blocks received. Plain data structures: nothing here knows the session. */
+ * held until the application reads it. Plain data structures: nothing here
+ * knows the session (header lists are in headers.c). */
 #include <ngtcp2/ngtcp2.h>
 #include <string.h>
 
@@ -50,45 +50,6 @@ void quic_stream_del(quic_stream *st) {
   st->counters->destroyed_at = quic_now();
   quic_stats_release(st->counters, &st->counters_inline);
   quic_free(st);
-}
-
-void quic_nvlist_clear(quic_nvlist *l) {
-  quic_free(l->data);
-  l->data = NULL;
-  l->len = 0;
-  l->count = 0;
-}
-
-static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-
-int quic_nvlist_add(quic_nvlist *l, const uint8_t *name, size_t namelen, const uint8_t *value, size_t valuelen) {
-  if (namelen > UINT32_MAX || valuelen > UINT32_MAX) return QUIC_ERR_INVALID;
-  size_t need = l->len + 8 + namelen + valuelen;
-  uint8_t *d = quic_realloc(l->data, need);
-  if (d == NULL) return QUIC_ERR_NOMEM;
-  uint8_t *p = d + l->len;
-  put_u32(p, (uint32_t)namelen);
-  memcpy(p + 4, name, namelen);
-  put_u32(p + 4 + namelen, (uint32_t)valuelen);
-  memcpy(p + 8 + namelen, value, valuelen);
-  l->data = d;
-  l->len = need;
-  l->count++;
-  return QUIC_OK;
-}
-
-void quic_stream_hblocks_free(quic_stream *st) {
-  quic_hblock *b = st->hb_head;
-  while (b) {
-    quic_hblock *n = b->next;
-    quic_free(b);
-    b = n;
-  }
-  st->hb_head = st->hb_tail = NULL;
-  quic_free(st->hb_cur);
-  st->hb_cur = NULL;
-  st->hb_cur_len = st->hb_cur_cap = 0;
-  st->hb_cur_count = 0;
 }
 
 static quic_chunk *chunk_new(size_t cap) {

@@ -16,6 +16,7 @@ const programs = [
   'unit_keymap',
   'unit_stream_buf',
   'unit_tokens',
+  'unit_headers',
 ];
 
 const dir = path.join(__dirname, 'c');

@@ -282,15 +282,13 @@ static void drain(quic_stream *st, uint8_t *dst, size_t *len) {
 }
 
 static bool hblock_has(const quic_hblock *b, const char *name, const char *value) {
-  size_t off = 0, nl = strlen(name), vl = strlen(value);
-  for (uint32_t i = 0; i < b->count && off + 8 <= b->len; i++) {
-    uint32_t a, v;
-    memcpy(&a, b->data + off, 4);
-    memcpy(&v, b->data + off + 4 + a, 4);
-    if (a == nl && v == vl && memcmp(b->data + off + 4, name, nl) == 0 && memcmp(b->data + off + 8 + a, value, vl) == 0)
+  quic_hiter it;
+  quic_hfield f;
+  quic_hiter_init(&it, b->data, b->len, b->count);
+  while (quic_hiter_next(&it, &f) > 0)
+    if (f.namelen == strlen(name) && f.valuelen == strlen(value) && memcmp(f.name, name, f.namelen) == 0 &&
+        memcmp(f.value, value, f.valuelen) == 0)
       return true;
-    off += 8 + a + v;
-  }
   return false;
 }
 

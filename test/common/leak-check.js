@@ -2,7 +2,9 @@
 // Preloaded into every test file by scripts/test.js (--require). When the
 // file's event loop has nothing left to do, the native core must hold no
 // memory (the counting allocator behind ngtcp2, nghttp3 and the core), no
-// libuv handles, no sessions and no endpoints; otherwise the file fails.
+// libuv handles, no sessions and no endpoints, and no N-API call may have
+// failed where nothing could be thrown (binding.napiFailures(): finalizers,
+// event delivery); otherwise the file fails.
 const bindingPath = require.resolve('../../lib/binding.js');
 let checked = false;
 
@@ -16,6 +18,12 @@ process.on('beforeExit', () => {
   if (left.length > 0) {
     process.stderr.write(`leak check: ${process.argv[1]} ended with native state alive: ` +
                          `${JSON.stringify(live)}\n`);
+    process.exitCode = 1;
+  }
+  const failed = mod.exports.napiFailures();
+  if (failed.count !== 0) {
+    process.stderr.write(`leak check: ${process.argv[1]}: ${failed.count} N-API call(s) failed unreported, ` +
+                         `the last ${failed.last}\n`);
     process.exitCode = 1;
   }
 });

@@ -1,0 +1,41 @@
+/* Values of options that lib/config.js validates and the core applies,
+ * defined once here and exported to JavaScript by addon.c (constants.CC_*,
+ * constants.PAYLOAD_*); lib/config.js checks them at load and validates
+ * against them. Plain C: no node_api.h. */
+#ifndef QUIC_OPTIONS_H
+#define QUIC_OPTIONS_H
+
+#include <ngtcp2/ngtcp2.h>
+#include <stddef.h>
+
+/* ccAlgorithm: each name with ngtcp2's algorithm. JavaScript passes the
+ * position of the name in this list (QUIC_SO_CC_ALGORITHM). */
+#define QUIC_CC_ALGORITHMS(V)                                                                                  \
+  V(reno, NGTCP2_CC_ALGO_RENO)                                                                                 \
+  V(cubic, NGTCP2_CC_ALGO_CUBIC)                                                                               \
+  V(bbr, NGTCP2_CC_ALGO_BBR)
+
+#define QUIC_CC_INDEX(name, algo) QUIC_CC_##name,
+enum { QUIC_CC_ALGORITHMS(QUIC_CC_INDEX) QUIC_CC_COUNT };
+#undef QUIC_CC_INDEX
+/* When the option is not given. */
+#define QUIC_CC_DEFAULT QUIC_CC_cubic
+
+/* The algorithm at position i of the list; the default for anything else
+ * (the value comes from JavaScript as a double: no cast before the check). */
+static inline ngtcp2_cc_algo quic_cc_algo(double i) {
+#define QUIC_CC_ALGO(name, algo) algo,
+  static const ngtcp2_cc_algo algos[] = {QUIC_CC_ALGORITHMS(QUIC_CC_ALGO)};
+#undef QUIC_CC_ALGO
+  return i >= 0 && i < QUIC_CC_COUNT ? algos[(size_t)i] : algos[QUIC_CC_DEFAULT];
+}
+
+/* maxPayloadSize, the largest UDP payload path MTU discovery probes up to:
+ * at least QUIC's minimum datagram size (RFC 9000 14), at most a 1500-byte
+ * Ethernet frame over IPv4 (1500 - 20 - 8); by default the same over IPv6
+ * (1500 - 40 - 8), which fits either. */
+#define QUIC_PAYLOAD_MIN 1200
+#define QUIC_PAYLOAD_MAX 1472
+#define QUIC_PAYLOAD_DEFAULT 1452
+
+#endif
