@@ -27,6 +27,9 @@ typedef struct quic_app_out {
 typedef struct quic_app_ops {
   const char *name;
   bool headers;      /* streams carry header blocks (the new-stream event says so) */
+  bool framed;       /* streams carry the application's frames: their QUIC
+                      * offsets are not body bytes, and some streams are the
+                      * application's own, never shown (HTTP/3 control) */
   uint64_t no_error; /* the code of a clean close */
 
   /* Starts on a session whose ALPN chose it; QUIC_OK or QUIC_ERR_NOMEM. */

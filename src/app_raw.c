@@ -105,6 +105,7 @@ static void goaway(quic_session *s, bool final) {
 const quic_app_ops quic_app_raw = {
     .name = "raw",
     .headers = false,
+    .framed = false,
     .no_error = 0,
     .start = start,
     .stop = stop,

@@ -408,6 +408,7 @@ static int submit(quic_stream *st, int kind, const quic_nvlist *l) {
 const quic_app_ops quic_app_http3 = {
     .name = "h3",
     .headers = true,
+    .framed = true,
     .no_error = NGHTTP3_H3_NO_ERROR,
     .start = start,
     .stop = stop,

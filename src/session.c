@@ -191,14 +191,23 @@ void quic_session_close_now(quic_session *s, bool app, uint64_t code, const char
 
 /* ---- the application ---- */
 
+/* The application for an ALPN: raw QUIC unless one is registered here. */
+static const quic_app_ops *app_for_alpn(const char *alpn) {
+  return strcmp(alpn, "h3") == 0 ? &quic_app_http3 : &quic_app_raw;
+}
+
+static int use_app(quic_session *s, const quic_app_ops *app) {
+  if (app->start(s) != QUIC_OK) return QUIC_ERR_NOMEM;
+  s->app = app;
+  return QUIC_OK;
+}
+
 int quic_session_start_app(quic_session *s) {
-  if (s->app != &quic_app_raw) return QUIC_OK;
+  if (s->app != &quic_app_raw) return QUIC_OK; /* chosen already */
   char alpn[32];
   quic_tls_alpn(&s->tls, alpn, sizeof(alpn));
-  if (strcmp(alpn, "h3") != 0) return QUIC_OK;
-  if (quic_app_http3.start(s) != QUIC_OK) return QUIC_ERR_NOMEM;
-  s->app = &quic_app_http3;
-  return QUIC_OK;
+  const quic_app_ops *app = app_for_alpn(alpn);
+  return app == &quic_app_raw ? QUIC_OK : use_app(s, app);
 }
 
 /* Server: the application starts with the first 0-RTT stream when the ALPN
@@ -272,10 +281,11 @@ static int cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_
   QUIC_UNUSED(conn);
   quic_session *s = user;
   quic_stream *st = s->app->peer_abort(s, stream_id, stream_user);
-  if (st == NULL) return s->app == &quic_app_raw ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
+  /* No stream: the application's own, or (raw QUIC) no memory for one. */
+  if (st == NULL) return s->app->framed ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
   quic_stream_closing(st);
-  /* HTTP/3 counts the final size in framed bytes, not body bytes. */
-  if (s->app == &quic_app_raw) st->counters->final_size = final_size;
+  /* A framed stream's final size counts frames, not body bytes. */
+  if (!s->app->framed) st->counters->final_size = final_size;
   st->flags |= QUIC_STREAM_RX_RESET;
   st->reset_code = app_error_code;
   /* The peer abandoned the data: unread bytes still count against the
@@ -292,7 +302,7 @@ static int cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id, uint64_t
   quic_session *s = user;
   quic_stream *st = s->app->peer_abort(s, stream_id, stream_user);
   if (st == NULL) {
-    if (s->app == &quic_app_raw) return NGTCP2_ERR_CALLBACK_FAILURE;
+    if (!s->app->framed) return NGTCP2_ERR_CALLBACK_FAILURE;
     /* The application's own stream, or one it already let go of. */
     ngtcp2_conn_shutdown_stream_write(conn, 0, stream_id, app_error_code);
     return 0;
@@ -750,10 +760,8 @@ int quic_session_connect(quic_session **out, quic_host *host, uint32_t key, cons
     s->zero_rtt = true;
   /* A client that offers only h3 knows its ALPN before the handshake, so
    * its requests can go out as 0-RTT. */
-  if (s->zero_rtt && quic_tls_offers_only(cfg->tls, "h3")) {
-    if (quic_app_http3.start(s) != QUIC_OK) return abandon(s, QUIC_ERR_NOMEM);
-    s->app = &quic_app_http3;
-  }
+  if (s->zero_rtt && quic_tls_offers_only(cfg->tls, "h3") && use_app(s, app_for_alpn("h3")) != QUIC_OK)
+    return abandon(s, QUIC_ERR_NOMEM);
   s->counters->initial_rtt = settings.initial_rtt;
   quic_session_mark_dirty(s);
   *out = s;
