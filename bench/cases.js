@@ -8,6 +8,8 @@ const LATENCY = [
   { key: 'p99ms', unit: 'p99 ms', higherIsBetter: false },
 ];
 
+const SERVER_CPU = { key: 'serverCpuPer1k', unit: 'server CPU s/1k', higherIsBetter: false };
+
 const CASES = [
   { name: 'bulk-up', unit: 'MB/s', higherIsBetter: true, full: { mb: 200 }, quick: { mb: 8 }, secondary: [CPU] },
   { name: 'bulk-down', unit: 'MB/s', higherIsBetter: true, full: { mb: 200 }, quick: { mb: 8 }, secondary: [CPU] },
@@ -23,6 +25,11 @@ const CASES = [
   { name: 'mem-stalled-reader', unit: 'MB', higherIsBetter: false, full: { mb: 200, seconds: 5 }, quick: { mb: 20, seconds: 1 } },
   { name: 'bulk-loss-1', unit: 'MB/s', higherIsBetter: true, full: { mb: 200, loss: 0.01 }, quick: { mb: 4, loss: 0.01 } },
   { name: 'bulk-loss-5', unit: 'MB/s', higherIsBetter: true, full: { mb: 200, loss: 0.05 }, quick: { mb: 4, loss: 0.05 } },
+  // The server alone: gtlsclient processes (one connection each) load the server; its CPU per 1,000 requests.
+  { name: 'h3-server-4x50', unit: 'req/s', higherIsBetter: true, full: { requests: 20000, clients: 4, inflight: 50 },
+    quick: { requests: 1000, clients: 4, inflight: 50 }, secondary: [SERVER_CPU] },
+  { name: 'h3-server-10x10', unit: 'req/s', higherIsBetter: true, full: { requests: 20000, clients: 10, inflight: 10 },
+    quick: { requests: 1000, clients: 10, inflight: 10 }, secondary: [SERVER_CPU] },
 ];
 
 module.exports = { CASES };

@@ -38,6 +38,29 @@ function cpuOfPid(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
+// The same, in nanoseconds from the scheduler (/proc/<pid>/task/*/schedstat,
+// summed over the threads) where the kernel has it, with the thread ids:
+// finer than cpuOfPid's 10 ms ticks. cpuDelta() takes two readings.
+function cpuSampleOfPid(pid) {
+  const ticks = cpuOfPid(pid);
+  try {
+    const tids = fs.readdirSync(`/proc/${pid}/task`);
+    let ns = 0;
+    for (const t of tids) ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    return { ticks, ns, tids: tids.sort().join() };
+  } catch {
+    return { ticks, ns: null, tids: null };
+  }
+}
+
+// CPU seconds between two samples: the scheduler's figure when the same
+// threads were there at both (a thread gone would take its time with it),
+// else the tick counts.
+function cpuDelta(a, b) {
+  if (a.ns !== null && b.ns !== null && a.tids === b.tids) return (b.ns - a.ns) / 1e9;
+  return b.ticks - a.ticks;
+}
+
 function rssOfPid(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
@@ -95,6 +118,6 @@ async function* asyncChunks(total, head) {
 }
 
 module.exports = {
-  args, opt, optString, flag, median, cpu, rss, cpuOfPid, rssOfPid, now, sleep, within,
+  args, opt, optString, flag, median, cpu, rss, cpuOfPid, cpuSampleOfPid, cpuDelta, rssOfPid, now, sleep, within,
   testCommon, fixtures, certs, CHUNK, chunks, asyncChunks, listenLocal,
 };

@@ -10,6 +10,7 @@
 const { fork } = require('node:child_process');
 const path = require('node:path');
 const { cpu, rss, now, sleep, within } = require('./common');
+const gtlsLoad = require('./gtls-load');
 
 class CannotRun extends Error {}
 
@@ -86,6 +87,7 @@ async function startServer(peerName, caseName, params) {
   });
   return {
     port,
+    pid: child.pid,
     ask,
     async stop() {
       if (child.exitCode === null) {
@@ -106,15 +108,25 @@ async function measure(peerName, caseName, params) {
   if (peer.measure) return peer.measure(caseName, params, CannotRun);
   // A peer too slow for the full size moves less (its result says how much).
   if (params.mb && peer.maxMB && params.mb > peer.maxMB) params = { ...params, mb: peer.maxMB };
+  // The server cases: gtlsclient processes are the load, whatever the server.
+  if (isServerLoad(caseName)) {
+    const missing = gtlsLoad.unavailable();
+    if (missing) throw new CannotRun(missing);
+  }
   const server = await startServer(peerName, caseName, params);
   let client;
   try {
+    if (isServerLoad(caseName)) return await gtlsLoad.load({ port: server.port, pid: server.pid, ...params });
     client = await peer.client(caseName, params, server.port, CannotRun);
     return await MEASURES[caseName](client, server, params);
   } finally {
     if (client) await Promise.race([client.shutdown(), sleep(3000)]);
     await server.stop();
   }
+}
+
+function isServerLoad(name) {
+  return name.startsWith('h3-server-');
 }
 
 // Throughput of one transfer and the CPU both processes spent on it.

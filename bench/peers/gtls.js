@@ -9,6 +9,7 @@ const dgram = require('node:dgram');
 const fs = require('node:fs');
 const path = require('node:path');
 const { fixtures, CHUNK, cpuOfPid, median, now, sleep } = require('../common');
+const gtlsLoad = require('../gtls-load');
 
 const cases = {
   'bulk-up': true,
@@ -23,6 +24,8 @@ const cases = {
   'mem-stalled-reader': 'gtlsclient always reads',
   'bulk-loss-1': true,
   'bulk-loss-5': true,
+  'h3-server-4x50': true,
+  'h3-server-10x10': true,
 };
 
 function unavailable() {
@@ -101,11 +104,13 @@ async function measure(caseName, params) {
     process.once('exit', () => child.kill('SIGTERM'));
     for (let i = 0; i < 100 && !udpBound(port); i++) await sleep(20);
     if (!udpBound(port)) throw new Error('gtlsserver did not bind its port');
-    return { pid: child.pid, base: ['127.0.0.1', String(port)], url: (file) => `https://localhost:${port}/${file}` };
+    return { pid: child.pid, port, base: ['127.0.0.1', String(port)], url: (file) => `https://localhost:${port}/${file}` };
   };
   try {
     const server = await startServer(loss);
     const { base, url } = server;
+    // The server cases: several gtlsclient processes, as against any server.
+    if (caseName.startsWith('h3-server-')) return await gtlsLoad.load({ port: server.port, pid: server.pid, ...params });
     if (caseName.startsWith('h3-')) {
       const per = Math.ceil(params.requests / params.conns);
       const t0 = now();

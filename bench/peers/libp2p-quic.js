@@ -20,6 +20,8 @@ const cases = {
   'mem-stalled-reader': true,
   'bulk-loss-1': 'no packet-loss simulation option',
   'bulk-loss-5': 'no packet-loss simulation option',
+  'h3-server-4x50': 'no HTTP/3 (gtlsclient sends HTTP/3 requests)',
+  'h3-server-10x10': 'no HTTP/3 (gtlsclient sends HTTP/3 requests)',
 };
 
 async function modules() {

@@ -18,6 +18,8 @@ const cases = {
   'mem-stalled-reader': 'measured with node-tls',
   'bulk-loss-1': 'TCP on loopback has no loss knob here',
   'bulk-loss-5': 'TCP on loopback has no loss knob here',
+  'h3-server-4x50': 'gtlsclient speaks HTTP/3 only',
+  'h3-server-10x10': 'gtlsclient speaks HTTP/3 only',
 };
 
 const BODY = 'x'.repeat(100);

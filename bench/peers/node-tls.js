@@ -18,6 +18,8 @@ const cases = {
   'mem-stalled-reader': true,
   'bulk-loss-1': noTcpLoss,
   'bulk-loss-5': noTcpLoss,
+  'h3-server-4x50': 'gtlsclient speaks HTTP/3 only',
+  'h3-server-10x10': 'gtlsclient speaks HTTP/3 only',
 };
 
 // Writes `bytes` of payload with backpressure, then ends.

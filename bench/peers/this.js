@@ -1,6 +1,6 @@
 'use strict';
 // This project: raw QUIC (ALPN quic-test) for bulk, streams, datagrams and
-// memory; HTTP/3 for the request cases.
+// memory; HTTP/3 for the request and server cases.
 const { testCommon, asyncChunks, now, sleep } = require('../common');
 
 const cases = {
@@ -16,6 +16,8 @@ const cases = {
   'mem-stalled-reader': true,
   'bulk-loss-1': true,
   'bulk-loss-5': true,
+  'h3-server-4x50': true,
+  'h3-server-10x10': true,
 };
 
 const isH3 = (name) => name.startsWith('h3-');
@@ -26,10 +28,12 @@ function endpointOptions(params) {
   return o;
 }
 
-function sessionOptions(caseName) {
+// In the server cases the server's stream limit is what sets how many
+// requests each gtlsclient has in flight (as --max-streams-bidi does for gtlsserver).
+function sessionOptions(caseName, params = {}) {
   return {
     alpn: isH3(caseName) ? 'h3' : 'quic-test',
-    transportParams: { initialMaxStreamsBidi: 1000 },
+    transportParams: { initialMaxStreamsBidi: caseName.startsWith('h3-server-') ? params.inflight : 1000 },
   };
 }
 
@@ -80,7 +84,7 @@ async function serve(caseName, params) {
       }
     };
   };
-  server.listen({ ...sessionOptions(caseName), secure: { key: certs.key, cert: certs.cert } });
+  server.listen({ ...sessionOptions(caseName, params), secure: { key: certs.key, cert: certs.cert } });
   return {
     port: server.address.port,
     report: () => dgrams,
