@@ -1,6 +1,7 @@
 'use strict';
 // Shared by the benchmarks: command-line options, medians, CPU and memory
 // readings, payload chunks.
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -117,7 +118,50 @@ async function* asyncChunks(total, head) {
   yield* chunks(total, head);
 }
 
+// A payload whose hash shows any byte lost, repeated, moved or changed: a
+// 256 KiB block of xorshift32 output, each chunk a fresh copy of it with its
+// own index in its first 8 bytes. The same for every peer (the gtls peer
+// writes it to the file its server sends).
+let patternBlock = null;
+function pattern() {
+  if (!patternBlock) {
+    patternBlock = Buffer.alloc(CHUNK.length);
+    let x = 0x9e3779b9;
+    for (let i = 0; i < patternBlock.length; i += 4) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      patternBlock.writeUInt32LE(x >>> 0, i);
+    }
+  }
+  return patternBlock;
+}
+
+function* patternChunks(total) {
+  const block = pattern();
+  for (let off = 0, n = 0; off < total; n++) {
+    const len = Math.min(block.length, total - off);
+    const c = Buffer.allocUnsafe(len);
+    block.copy(c, 0, 0, len);
+    if (len >= 8) c.writeBigUInt64BE(BigInt(n), 0);
+    yield c;
+    off += len;
+  }
+}
+
+async function* asyncPatternChunks(total) {
+  yield* patternChunks(total);
+}
+
+// SHA-256 (hex) of patternChunks(total).
+function patternHash(total) {
+  const h = crypto.createHash('sha256');
+  for (const c of patternChunks(total)) h.update(c);
+  return h.digest('hex');
+}
+
 module.exports = {
   args, opt, optString, flag, median, cpu, rss, cpuOfPid, cpuSampleOfPid, cpuDelta, rssOfPid, now, sleep, within,
   testCommon, fixtures, certs, CHUNK, chunks, asyncChunks, listenLocal,
+  patternChunks, asyncPatternChunks, patternHash,
 };

@@ -9,8 +9,9 @@
 // asked for (test/bench-harness.test.js).
 const { fork } = require('node:child_process');
 const path = require('node:path');
-const { cpu, rss, now, sleep, within } = require('./common');
+const { cpu, rss, now, sleep, within, patternHash } = require('./common');
 const gtlsLoad = require('./gtls-load');
+const relays = require('./relay');
 
 class CannotRun extends Error {}
 
@@ -115,18 +116,30 @@ async function measure(peerName, caseName, params) {
   }
   const server = await startServer(peerName, caseName, params);
   let client;
+  let relay;
   try {
     if (isServerLoad(caseName)) return await gtlsLoad.load({ port: server.port, pid: server.pid, ...params });
-    client = await peer.client(caseName, params, server.port, CannotRun);
-    return await MEASURES[caseName](client, server, params);
+    let port = server.port;
+    // The relay cases: the client talks to the relay, the relay to the server.
+    if (isRelayed(caseName)) {
+      relay = await relays.start({ address: '127.0.0.1', port: server.port }, relays.optionsFor(params));
+      port = relay.port;
+    }
+    client = await peer.client(caseName, params, port, CannotRun);
+    return await MEASURES[caseName](client, server, params, relay);
   } finally {
     if (client) await Promise.race([client.shutdown(), sleep(3000)]);
+    if (relay) await relay.kill();
     await server.stop();
   }
 }
 
 function isServerLoad(name) {
   return name.startsWith('h3-server-');
+}
+
+function isRelayed(name) {
+  return name.startsWith('relay-');
 }
 
 // Throughput of one transfer and the CPU both processes spent on it.
@@ -144,6 +157,25 @@ async function bulk(client, server, params, dir) {
     value: params.mb / secs,
     extra: { cpuSecondsPerGB: cpuSecs / (params.mb / 1024), seconds: secs, mb: params.mb, bytes: moved },
   };
+}
+
+// One download through the relay, its bytes checked by hash. Timed from the
+// connection attempt: the handshake meets the relay's fates too, as it does
+// for gtls (whose time is a whole client process, less one that made a
+// small request without the relay).
+async function relayed(client, server, params, relay) {
+  const bytes = params.mb * 1024 * 1024;
+  const expected = patternHash(bytes);
+  const t0 = now();
+  const conn = await client.connect();
+  const got = await client.downloadHashed(conn, bytes);
+  const secs = now() - t0;
+  await client.close(conn);
+  const counts = await relay.stop();
+  if (got.bytes !== bytes || got.hash !== expected) {
+    throw new Error(`${got.bytes} bytes arrived of ${bytes}${got.hash !== expected ? ', and their hash differs' : ''}`);
+  }
+  return { value: params.mb / secs, extra: relays.extraFor(counts, secs, params.mb, got.bytes) };
 }
 
 // `total` requests spread over `conns` connections with `inflight` each.
@@ -203,6 +235,11 @@ const MEASURES = {
 
   'h3-requests-c50': requests,
   'h3-requests-10conn': requests,
+
+  'relay-clean': relayed,
+  'relay-loss-1': relayed,
+  'relay-loss-5': relayed,
+  'relay-mix': relayed,
 
   async streams(client, server, { streams: total, inflight }) {
     const conn = await client.connect();

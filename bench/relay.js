@@ -119,4 +119,32 @@ function lossRatio(counts) {
   return seen ? lost / seen : 0;
 }
 
-module.exports = { build, start, lossRatio, BINARY, SOURCE, CFLAGS };
+// The relay's options for a relay-* case's parameters (probabilities in
+// both directions, the seed, and K for reordering when the case sets it).
+function optionsFor(params) {
+  const both = {};
+  for (const k of PROBS) if (params[k] !== undefined) both[k] = params[k];
+  return { seed: params.seed ?? 1, both, reorderK: params.reorderK, reorderMs: params.reorderMs, idleMs: 30000, maxMs: 590e3 };
+}
+
+// What a relay-* result keeps beside its MB/s: the loss it really applied,
+// what else it did (both directions summed), and the relay's own CPU time
+// over the transfer's (well under 1: it was not the bottleneck).
+function extraFor(counts, seconds, mb, bytes) {
+  const sum = (k) => counts.c2s[k] + counts.s2c[k];
+  return {
+    lossRatio: lossRatio(counts),
+    seconds,
+    mb,
+    bytes,
+    datagrams: sum('in'),
+    dropped: sum('dropped'),
+    duplicated: sum('duplicated'),
+    reordered: sum('reordered'),
+    corrupted: sum('corrupted'),
+    kernelDrops: sum('kernelDrops'),
+    relayCpuShare: counts.cpuSeconds / seconds,
+  };
+}
+
+module.exports = { build, start, lossRatio, optionsFor, extraFor, BINARY, SOURCE, CFLAGS };

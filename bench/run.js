@@ -77,7 +77,9 @@ async function main() {
       // One run of each implementation in turn, so machine noise hits all alike.
       for (const p of peers) {
         if (status[p]) continue;
-        const r = await runOne(p, c, params);
+        // A seeded case (the relay's) takes seed + run, the same for every
+        // implementation in a run: each run its own loss pattern, met by all.
+        const r = await runOne(p, c, 'seed' in params ? { ...params, seed: params.seed + run } : params);
         if (r.cannot) status[p] = { cannot: r.cannot };
         else if (r.error) status[p] = { error: r.error };
         else samples[p].push(r);
@@ -121,6 +123,7 @@ function printTable(report) {
   const header = ['case', 'unit', 'this', ...others.flatMap((p) => [p, 'ratio'])];
   const rows = [];
   const cell = (e, p, key) => {
+    if (key && key.noRatio) return '';
     const r = ratio(key ? { ...e, higherIsBetter: key.higherIsBetter } : e, p, key && key.key);
     return r === undefined ? '' : `${r.toFixed(2)}x`;
   };
