@@ -88,6 +88,7 @@ async function main() {
       }
     }
     const entry = { name: c.name, unit: c.unit, higherIsBetter: c.higherIsBetter, params, results: {}, extra: {} };
+    if (c.comparable === false) entry.comparable = false;
     for (const p of peers) {
       if (samples[p].length === 0 || status[p]) {
         if (status[p]) report.notes[`${c.name}/${p}`] = status[p].cannot ? `cannot run: ${status[p].cannot}` : `failed: ${status[p].error}`;
@@ -125,7 +126,8 @@ function printTable(report) {
   const cell = (e, p, key) => {
     if (key && key.noRatio) return '';
     const r = ratio(key ? { ...e, higherIsBetter: key.higherIsBetter } : e, p, key && key.key);
-    return r === undefined ? '' : `${r.toFixed(2)}x`;
+    if (r === undefined) return '';
+    return e.comparable === false ? 'n/c' : `${r.toFixed(2)}x`;
   };
   for (const e of report.cases) {
     rows.push([e.name, e.unit, fmt(e.results.this), ...others.flatMap((p) => [fmt(e.results[p]), cell(e, p)])]);
@@ -140,6 +142,9 @@ function printTable(report) {
   console.log(`\n${report.quick ? 'QUICK (harness check, not figures) ' : ''}medians of ${report.runs} run(s), ${report.node}; ratio > 1: this project is better`);
   console.log(line(header));
   for (const r of rows) console.log(line(r));
+  if (report.cases.some((e) => e.comparable === false)) {
+    console.log('\nn/c: not comparable (each implementation dropped with its own knob, not the same loss); see the relay-* cases');
+  }
   const notes = Object.entries(report.notes);
   if (notes.length) {
     console.log('\nnot measured:');
