@@ -8,7 +8,7 @@
  *         [--drop P] [--dup P] [--reorder P] [--corrupt P]
  *         [--c2s-drop P] ... [--s2c-corrupt P]
  *         [--reorder-k K] [--reorder-ms MS]
- *         [--idle-ms MS] [--max-ms MS] [--stop-on-eof]
+ *         [--idle-ms MS] [--max-ms MS] [--stop-on-eof] [--no-gso]
  *
  * Clients send to the listen address; each client address gets its own
  * socket towards the server (so the server sees one peer per client). "c2s"
@@ -25,6 +25,13 @@
  *             datagrams of the same direction have been sent ahead of it, or
  *             until MS milliseconds have passed, whichever comes first.
  *
+ * Trains: the relay reads with UDP_GRO, so a sender's GSO train arrives as
+ * one buffer, and it is split into its datagrams before their fates are
+ * drawn; what goes out leaves with UDP_SEGMENT, each run of equal-sized
+ * datagrams (the last may be shorter) to one destination as one train, as
+ * a sender's stack would pass them on. --no-gso reads and sends datagram
+ * by datagram. Either way the fates are the same, per datagram.
+ *
  * It prints "LISTEN <port>" once bound, and on exit one line
  * "RELAY {json}" with what it did per direction. It stops after --idle-ms
  * without a datagram (default 30000), after --max-ms in all (default
@@ -38,6 +45,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -59,6 +67,8 @@ enum {
   HOLD_MAX = 1024,       /* datagrams held back at once, per direction */
   OUT_MAX = BATCH * 2 + HOLD_MAX + 16,
   SOCK_BUF = 8 << 20,    /* asked for; the kernel may cap it */
+  GSO_SEGS = 64,         /* datagrams per train sent */
+  GSO_BYTES = 65000,     /* bytes per train sent (a UDP payload's limit is 65507) */
 };
 
 enum { C2S = 0, S2C = 1 };
@@ -75,6 +85,8 @@ struct stats {
   uint64_t send_errors;  /* datagrams the kernel refused to send */
   uint64_t unsent;       /* copies still held back when the relay stopped */
   uint64_t kernel_drops; /* dropped by the kernel before the relay read them (SO_RXQ_OVFL) */
+  uint64_t trains_in;    /* reads that carried more than one datagram (GRO) */
+  uint64_t trains_out;   /* sends that carried more than one datagram (GSO) */
 };
 
 struct held {
@@ -126,6 +138,7 @@ static struct out outq[OUT_MAX];
 static size_t nout;
 static unsigned char slots[BATCH][SLOT];
 static volatile sig_atomic_t signalled;
+static bool use_gso = true;
 
 /* splitmix64: small, fast, and good enough to decide fates. */
 static uint64_t next_u64(uint64_t *s) {
@@ -155,6 +168,7 @@ static void usage(const char *msg) {
           "             [--drop P] [--dup P] [--reorder P] [--corrupt P]\n"
           "             [--c2s-drop P] [--s2c-drop P] (and -dup, -reorder, -corrupt)\n"
           "             [--reorder-k K] [--reorder-ms MS] [--idle-ms MS] [--max-ms MS] [--stop-on-eof]\n"
+          "             [--no-gso]\n"
           "ADDR is a loopback address: 127.x.y.z or [::1]\n",
           msg);
   exit(2);
@@ -225,6 +239,7 @@ static int open_socket(int family) {
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
   int one = 1;
   (void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+  if (use_gso && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) != 0) use_gso = false;
   /* A send never waits long: a stuck peer costs a counted error, not a hang. */
   struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
   (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -255,40 +270,87 @@ static int client_for(const struct sockaddr_storage *from, socklen_t fromlen) {
   return nclients++;
 }
 
+/* Sends one datagram alone: the fallback when a train is refused. */
+static void send_one(const struct out *o) {
+  for (int tries = 0; tries < 3; tries++) {
+    ssize_t r = sendto(o->fd, o->data, o->len, 0, (const struct sockaddr *)o->to, o->to ? o->tolen : 0);
+    if (r >= 0) {
+      dirs[o->dir].st.out++;
+      dirs[o->dir].st.bytes_out += o->len;
+      return;
+    }
+    if (errno != EINTR) break;
+  }
+  dirs[o->dir].st.send_errors++;
+}
+
 static void flush_out(void) {
+  static struct mmsghdr mm[OUT_MAX];
+  static struct iovec iov[OUT_MAX];
+  static _Alignas(struct cmsghdr) char ctrl[OUT_MAX][CMSG_SPACE(sizeof(uint16_t))];
+  static size_t first[OUT_MAX], count[OUT_MAX];
   size_t i = 0;
   while (i < nout) {
-    /* One sendmmsg per run of datagrams to the same socket. */
+    /* One sendmmsg per run of datagrams to the same socket and address. */
     size_t j = i;
-    struct mmsghdr mm[OUT_MAX];
-    struct iovec iov[OUT_MAX];
-    while (j < nout && outq[j].fd == outq[i].fd) {
-      size_t k = j - i;
-      iov[k].iov_base = (void *)outq[j].data;
-      iov[k].iov_len = outq[j].len;
-      memset(&mm[k], 0, sizeof(mm[k]));
-      mm[k].msg_hdr.msg_iov = &iov[k];
-      mm[k].msg_hdr.msg_iovlen = 1;
-      mm[k].msg_hdr.msg_name = (void *)outq[j].to;
-      mm[k].msg_hdr.msg_namelen = outq[j].to ? outq[j].tolen : 0;
-      j++;
+    while (j < nout && outq[j].fd == outq[i].fd && outq[j].to == outq[i].to) j++;
+    /* Each message a train: datagrams of one size, the last maybe shorter. */
+    size_t nmsg = 0;
+    for (size_t k = i; k < j;) {
+      size_t seg = outq[k].len, m = 1, total = seg;
+      if (use_gso && seg > 0) {
+        while (k + m < j && m < GSO_SEGS && outq[k + m].len <= seg && outq[k + m].len > 0 &&
+               total + outq[k + m].len <= GSO_BYTES) {
+          total += outq[k + m].len;
+          m++;
+          if (outq[k + m - 1].len < seg) break;
+        }
+      }
+      for (size_t x = 0; x < m; x++) {
+        iov[k + x].iov_base = (void *)outq[k + x].data;
+        iov[k + x].iov_len = outq[k + x].len;
+      }
+      struct msghdr *h = &mm[nmsg].msg_hdr;
+      memset(&mm[nmsg], 0, sizeof(mm[nmsg]));
+      h->msg_iov = &iov[k];
+      h->msg_iovlen = m;
+      h->msg_name = (void *)outq[k].to;
+      h->msg_namelen = outq[k].to ? outq[k].tolen : 0;
+      if (m > 1) {
+        h->msg_control = ctrl[nmsg];
+        h->msg_controllen = sizeof(ctrl[nmsg]);
+        struct cmsghdr *c = CMSG_FIRSTHDR(h);
+        c->cmsg_level = IPPROTO_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t size = (uint16_t)seg;
+        memcpy(CMSG_DATA(c), &size, sizeof(size));
+      }
+      first[nmsg] = k;
+      count[nmsg] = m;
+      nmsg++;
+      k += m;
     }
-    size_t n = j - i, done = 0;
-    /* At most n rounds: each sends at least one datagram or skips one. */
-    while (done < n) {
-      int r = sendmmsg(outq[i].fd, mm + done, (unsigned)(n - done), 0);
+    size_t done = 0;
+    /* At most nmsg rounds: each sends at least one message or settles one. */
+    while (done < nmsg) {
+      int r = sendmmsg(outq[i].fd, mm + done, (unsigned)(nmsg - done), 0);
       if (r > 0) {
-        for (size_t k = done; k < done + (size_t)r; k++) {
-          struct stats *st = &dirs[outq[i + k].dir].st;
-          st->out++;
-          st->bytes_out += outq[i + k].len;
+        for (size_t x = done; x < done + (size_t)r; x++) {
+          for (size_t k = first[x]; k < first[x] + count[x]; k++) {
+            dirs[outq[k].dir].st.out++;
+            dirs[outq[k].dir].st.bytes_out += outq[k].len;
+          }
+          if (count[x] > 1) dirs[outq[first[x]].dir].st.trains_out++;
         }
         done += (size_t)r;
       } else if (r < 0 && errno == EINTR) {
         continue;
       } else {
-        /* The first one failed (refused, timed out, ...): count it and go on. */
-        dirs[outq[i + done].dir].st.send_errors++;
+        /* The first one was refused (a peer gone, a timeout, or no GSO
+           here): its datagrams go one by one, each counted. */
+        if (count[done] > 1 && (errno == EIO || errno == EINVAL)) use_gso = false;
+        for (size_t k = first[done]; k < first[done] + count[done]; k++) send_one(&outq[k]);
         done++;
       }
     }
@@ -371,15 +433,23 @@ static void relay_one(int dir, int client, unsigned char *buf, size_t len, int64
   release_held(dir, now);
 }
 
-/* The kernel's count of datagrams dropped on this socket's full queue. */
-static void read_ovfl(struct msghdr *h, uint32_t *last) {
+/* From a read's control data: the kernel's count of datagrams dropped on
+   this socket's full queue, and the size of each datagram in a GRO train
+   (0: one datagram). */
+static size_t read_cmsgs(struct msghdr *h, uint32_t *last) {
+  size_t seg = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
       uint32_t v;
       memcpy(&v, CMSG_DATA(c), sizeof(v));
       if (v > *last) *last = v;
+    } else if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+      int v;
+      memcpy(&v, CMSG_DATA(c), sizeof(v));
+      if (v > 0) seg = (size_t)v;
     }
   }
+  return seg;
 }
 
 /* One recvmmsg on fd; returns how many datagrams were relayed. */
@@ -388,7 +458,7 @@ static int pump(int fd, int dir, int client) {
   struct iovec iov[BATCH];
   struct sockaddr_storage from[BATCH];
   /* CMSG_SPACE rounds to the header's alignment, so each row stays aligned. */
-  _Alignas(struct cmsghdr) char ctrl[BATCH][CMSG_SPACE(sizeof(uint32_t))];
+  _Alignas(struct cmsghdr) char ctrl[BATCH][CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(int))];
   memset(mm, 0, sizeof(mm));
   for (int i = 0; i < BATCH; i++) {
     iov[i].iov_base = slots[i];
@@ -405,17 +475,25 @@ static int pump(int fd, int dir, int client) {
   int64_t now = now_ns();
   for (int i = 0; i < n; i++) {
     int c = client;
+    size_t seg;
     if (dir == C2S) {
-      read_ovfl(&mm[i].msg_hdr, &listen_ovfl);
+      seg = read_cmsgs(&mm[i].msg_hdr, &listen_ovfl);
       c = client_for(&from[i], mm[i].msg_hdr.msg_namelen);
       if (c < 0) {
         refused++;
         continue;
       }
     } else {
-      read_ovfl(&mm[i].msg_hdr, &clients[client].ovfl);
+      seg = read_cmsgs(&mm[i].msg_hdr, &clients[client].ovfl);
     }
-    relay_one(dir, c, slots[i], mm[i].msg_len, now);
+    /* A GRO train: datagrams of seg bytes, the last maybe shorter. */
+    size_t len = mm[i].msg_len;
+    if (seg == 0 || seg >= len) seg = len;
+    else dirs[dir].st.trains_in++;
+    for (size_t off = 0; off < len || off == 0; off += seg) {
+      relay_one(dir, c, slots[i] + off, len - off < seg ? len - off : seg, now);
+      if (seg == 0) break; /* an empty datagram */
+    }
   }
   flush_out(); /* the slots are reused by the next recvmmsg */
   return n;
@@ -426,9 +504,10 @@ static void on_signal(int sig) { signalled = sig; }
 static void print_stats(const struct stats *s, const char *name, bool last) {
   printf("\"%s\":{\"in\":%" PRIu64 ",\"out\":%" PRIu64 ",\"bytesIn\":%" PRIu64 ",\"bytesOut\":%" PRIu64
          ",\"dropped\":%" PRIu64 ",\"duplicated\":%" PRIu64 ",\"reordered\":%" PRIu64 ",\"corrupted\":%" PRIu64
-         ",\"holdFull\":%" PRIu64 ",\"sendErrors\":%" PRIu64 ",\"unsent\":%" PRIu64 ",\"kernelDrops\":%" PRIu64 "}%s",
+         ",\"holdFull\":%" PRIu64 ",\"sendErrors\":%" PRIu64 ",\"unsent\":%" PRIu64 ",\"kernelDrops\":%" PRIu64
+         ",\"trainsIn\":%" PRIu64 ",\"trainsOut\":%" PRIu64 "}%s",
          name, s->in, s->out, s->bytes_in, s->bytes_out, s->dropped, s->duplicated, s->reordered, s->corrupted,
-         s->hold_full, s->send_errors, s->unsent, s->kernel_drops, last ? "" : ",");
+         s->hold_full, s->send_errors, s->unsent, s->kernel_drops, s->trains_in, s->trains_out, last ? "" : ",");
 }
 
 int main(int argc, char **argv) {
@@ -440,6 +519,10 @@ int main(int argc, char **argv) {
     const char *a = argv[i];
     if (strcmp(a, "--stop-on-eof") == 0) {
       stop_on_eof = true;
+      continue;
+    }
+    if (strcmp(a, "--no-gso") == 0) {
+      use_gso = false;
       continue;
     }
     if (i + 1 >= argc) usage("an option needs a value");
@@ -570,11 +653,11 @@ int main(int argc, char **argv) {
 
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-               (double)ru.ru_stime.tv_usec / 1e6;
-  printf("RELAY {\"reason\":\"%s\",\"seed\":%" PRIu64 ",\"seconds\":%.3f,\"cpuSeconds\":%.3f,\"clients\":%d,"
-         "\"refused\":%" PRIu64 ",",
-         signalled ? "signal" : reason, seed, (double)(now_ns() - start) / 1e9, cpu, nclients, refused);
+  double user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+  double sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+  printf("RELAY {\"reason\":\"%s\",\"seed\":%" PRIu64 ",\"seconds\":%.3f,\"cpuSeconds\":%.3f,\"cpuUser\":%.3f,"
+         "\"cpuSystem\":%.3f,\"clients\":%d,\"refused\":%" PRIu64 ",",
+         signalled ? "signal" : reason, seed, (double)(now_ns() - start) / 1e9, user + sys, user, sys, nclients, refused);
   for (int d = 0; d < 2; d++) print_stats(&dirs[d].st, DIR_NAME[d], d == 1);
   printf("}\n");
   fflush(stdout);

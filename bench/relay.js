@@ -31,7 +31,8 @@ const PROBS = ['drop', 'dup', 'reorder', 'corrupt'];
 
 // Starts a relay towards `server` ({ address, port }, loopback). Options:
 // seed, c2s and s2c ({ drop, dup, reorder, corrupt } probabilities, or one
-// `both`), reorderK, reorderMs, idleMs, maxMs. Resolves once it listens, with
+// `both`), reorderK, reorderMs, idleMs, maxMs, gso (false: datagram by
+// datagram, no GRO/GSO trains). Resolves once it listens, with
 // { port, pid, stop() }: stop() ends it and resolves with its counts.
 async function start(server, options = {}) {
   const bin = build();
@@ -45,6 +46,7 @@ async function start(server, options = {}) {
   if (options.reorderK !== undefined) args.push('--reorder-k', String(options.reorderK));
   if (options.reorderMs !== undefined) args.push('--reorder-ms', String(options.reorderMs));
   args.push('--idle-ms', String(options.idleMs ?? 30000), '--max-ms', String(options.maxMs ?? 600000));
+  if (options.gso === false) args.push('--no-gso');
 
   const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const killOnExit = () => child.kill('SIGKILL');

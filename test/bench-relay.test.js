@@ -82,7 +82,10 @@ function model(rng, lens, p, k) {
 
 // Datagram i: its number, the number's complement (so a flipped byte in one
 // still leaves the other), then bytes that depend on both i and the offset.
-const lenOf = (i) => 40 + (i * 7) % 200;
+// (The train test sets one size for most, so that duplicates leave as
+// trains, and a shorter one every fifth, which ends a train.)
+let fixedLen = 0;
+const lenOf = (i) => (fixedLen ? (i % 5 === 4 ? fixedLen >> 1 : fixedLen) : 40 + (i * 7) % 200);
 function payload(i) {
   const b = Buffer.alloc(lenOf(i));
   b.writeUInt32LE(i, 0);
@@ -139,7 +142,10 @@ async function sendAll(send, got, expected, n, batch = 50) {
 }
 
 // Runs n1 datagrams client to server and n2 server to client through a relay.
-async function through({ family = 'udp4', address = '127.0.0.1', seed = 1, c2s = {}, s2c = {}, k = 3, reorderMs = 1000, n1, n2 }) {
+// With `chain`, a second relay with no fates sits between the first and the
+// server: it reads the first one's GSO trains with GRO and splits them.
+async function through({ family = 'udp4', address = '127.0.0.1', seed = 1, c2s = {}, s2c = {}, k = 3, reorderMs = 1000,
+  gso = true, chain = false, n1, n2 }) {
   const server = await bindSocket(family, address);
   const client = await bindSocket(family, address);
   const atServer = [];
@@ -152,8 +158,9 @@ async function through({ family = 'udp4', address = '127.0.0.1', seed = 1, c2s =
   client.on('message', (m) => atClient.push(m));
   // Held datagrams go on their timer only at the very end (1 s is far longer
   // than any batch takes), so the model's order is exact.
-  const r = await relay.start({ address, port: server.address().port },
-                              { seed, c2s, s2c, reorderK: k, reorderMs, idleMs: 20000, maxMs: 60000 });
+  const second = chain ? await relay.start({ address, port: server.address().port }, { seed: 99, idleMs: 20000, maxMs: 60000 }) : null;
+  const r = await relay.start({ address, port: second ? second.port : server.address().port },
+                              { seed, c2s, s2c, reorderK: k, reorderMs, gso, idleMs: 20000, maxMs: 60000 });
   try {
     const [rc, rs] = streams(seed);
     const lens = (n) => Array.from({ length: n }, (_, i) => lenOf(i));
@@ -169,9 +176,11 @@ async function through({ family = 'udp4', address = '127.0.0.1', seed = 1, c2s =
     }
     await sleep(50); // anything beyond the expected would show up now
     const counts = await r.stop();
-    return { counts, atServer, atClient, expectC2s, expectS2c };
+    const secondCounts = second ? await second.stop() : null;
+    return { counts, secondCounts, atServer, atClient, expectC2s, expectS2c };
   } finally {
     await r.kill();
+    if (second) await second.kill();
     server.close();
     client.close();
   }
@@ -277,15 +286,41 @@ for (const [family, address] of [['udp4', '127.0.0.1'], ['udp6', '::1']]) {
   });
 }
 
-test('drops, duplicates, reorders and corrupts as its seed says, and counts it', async () => {
-  const c2s = { drop: 0.1, dup: 0.05, reorder: 0.08, corrupt: 0.05 };
-  const s2c = { drop: 0.05, dup: 0.1, reorder: 0.05, corrupt: 0.02 };
-  const n1 = 2000;
-  const n2 = 1000;
-  const r = await through({ seed: 42, c2s, s2c, n1, n2 });
-  assert.strictEqual(r.counts.seed, 42);
-  checkDirection('c2s', r.atServer, r.expectC2s, r.counts.c2s, n1, c2s);
-  checkDirection('s2c', r.atClient, r.expectS2c, r.counts.s2c, n2, s2c);
+for (const gso of [true, false]) {
+  test(`drops, duplicates, reorders and corrupts as its seed says, and counts it (${gso ? 'GSO trains' : '--no-gso'})`, async () => {
+    const c2s = { drop: 0.1, dup: 0.05, reorder: 0.08, corrupt: 0.05 };
+    const s2c = { drop: 0.05, dup: 0.1, reorder: 0.05, corrupt: 0.02 };
+    const n1 = 2000;
+    const n2 = 1000;
+    const r = await through({ seed: 42, c2s, s2c, gso, n1, n2 });
+    assert.strictEqual(r.counts.seed, 42);
+    checkDirection('c2s', r.atServer, r.expectC2s, r.counts.c2s, n1, c2s);
+    checkDirection('s2c', r.atClient, r.expectS2c, r.counts.s2c, n2, s2c);
+    if (!gso) assert.strictEqual(r.counts.c2s.trainsOut + r.counts.s2c.trainsOut, 0);
+  });
+}
+
+test('trains: GSO out of one relay, GRO into the next, split into the same datagrams', async () => {
+  // One size for all, and many duplicates (two copies leave as a train of two).
+  fixedLen = 1200;
+  try {
+    const c2s = { drop: 0.1, dup: 0.5, reorder: 0.05, corrupt: 0.05 };
+    const s2c = { drop: 0.05, dup: 0.5, reorder: 0.05, corrupt: 0.05 };
+    const r = await through({ seed: 5, c2s, s2c, chain: true, n1: 600, n2: 600 });
+    checkDirection('c2s', r.atServer, r.expectC2s, r.counts.c2s, 600, c2s);
+    checkDirection('s2c', r.atClient, r.expectS2c, r.counts.s2c, 600, s2c);
+    // The first relay sent trains; the second read them as trains, and
+    // passed every datagram in them on untouched.
+    const a = r.counts;
+    const b = r.secondCounts;
+    assert.ok(a.c2s.trainsOut > 0 && b.c2s.trainsIn > 0, `c2s trains: ${a.c2s.trainsOut} out, ${b.c2s.trainsIn} in`);
+    assert.ok(b.s2c.trainsOut > 0 && a.s2c.trainsIn > 0, `s2c trains: ${b.s2c.trainsOut} out, ${a.s2c.trainsIn} in`);
+    assert.strictEqual(b.c2s.in, a.c2s.out);
+    assert.strictEqual(b.c2s.out, b.c2s.in);
+    assert.strictEqual(a.s2c.in, b.s2c.out);
+  } finally {
+    fixedLen = 0;
+  }
 });
 
 test('held datagrams with nothing after them leave on their timer, in order', async () => {
