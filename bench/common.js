@@ -67,6 +67,25 @@ function rssOfPid(pid) {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
 }
 
+// spawn() in a process group of its own, killed whole (SIGKILL) if this
+// process exits first: a wrapper such as time(1) does not pass a kill on to
+// the program it runs.
+function spawnGroup(cmd, argv, options) {
+  const { spawn } = require('node:child_process');
+  const child = spawn(cmd, argv, { ...options, detached: true });
+  const kill = () => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', kill);
+  child.once('close', () => process.removeListener('exit', kill));
+  child.killGroup = kill;
+  return child;
+}
+
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -161,7 +180,7 @@ function patternHash(total) {
 }
 
 module.exports = {
-  args, opt, optString, flag, median, cpu, rss, cpuOfPid, cpuSampleOfPid, cpuDelta, rssOfPid, now, sleep, within,
+  args, opt, optString, flag, median, cpu, rss, spawnGroup, cpuOfPid, cpuSampleOfPid, cpuDelta, rssOfPid, now, sleep, within,
   testCommon, fixtures, certs, CHUNK, chunks, asyncChunks, listenLocal,
   patternChunks, asyncPatternChunks, patternHash,
 };

@@ -24,6 +24,10 @@ if (process.argv[2] === '--server') {
   });
 } else if (require.main === module) {
   const [peerName, caseName, params] = process.argv.slice(2);
+  // A signal ends this process through exit(), so the 'exit' handlers kill
+  // what it started (relay, gtlsserver, gtlsclient); its server child
+  // follows on the IPC channel's close.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(1));
   const hardLimit = setTimeout(() => {
     console.error(`${peerName} ${caseName}: no result within 10 minutes`);
     process.exit(1);

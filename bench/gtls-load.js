@@ -6,10 +6,10 @@
 // (`/small?<client>-<n>`; a server ignores the query), and saves each
 // response to a file of its own (--download), so every single request is
 // checked afterwards: answered, and with exactly the 100-byte body.
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { cpuSampleOfPid, cpuDelta, now } = require('./common');
+const { cpuSampleOfPid, cpuDelta, now, spawnGroup } = require('./common');
 
 const BODY = Buffer.from('x'.repeat(100));
 const CLIENT_LIMIT_MS = 300e3; // one client process, at most
@@ -42,11 +42,11 @@ function downloadRoot() {
 // One gtlsclient under time(1): its exit code, CPU seconds and error output.
 function runClient(args, children) {
   return new Promise((resolve) => {
-    const child = spawn('/usr/bin/time', ['-f', 'BENCH-CPU %U %S', 'gtlsclient', ...args], {
+    const child = spawnGroup('/usr/bin/time', ['-f', 'BENCH-CPU %U %S', 'gtlsclient', ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     children.add(child);
-    const limit = setTimeout(() => child.kill('SIGKILL'), CLIENT_LIMIT_MS);
+    const limit = setTimeout(child.killGroup, CLIENT_LIMIT_MS);
     let err = '';
     child.stderr.on('data', (d) => { err += d; });
     child.on('close', (code, sig) => {
@@ -68,8 +68,10 @@ async function load({ port, pid, requests, clients }) {
   const total = per * clients;
   const root = downloadRoot();
   const children = new Set();
-  const killAll = () => { for (const c of children) c.kill('SIGKILL'); };
-  process.once('exit', killAll);
+  // The clients (each killed with its group if this process exits first).
+  const killAll = () => { for (const c of children) c.killGroup(); };
+  const removeRoot = () => fs.rmSync(root, { recursive: true, force: true });
+  process.once('exit', removeRoot);
   try {
     const argv = [];
     for (let c = 0; c < clients; c++) {
@@ -118,8 +120,8 @@ async function load({ port, pid, requests, clients }) {
     };
   } finally {
     killAll();
-    process.removeListener('exit', killAll);
-    fs.rmSync(root, { recursive: true, force: true });
+    removeRoot();
+    process.removeListener('exit', removeRoot);
   }
 }
 

@@ -42,16 +42,28 @@ function installPeers() {
   }
 }
 
+// The driver running now: stopped (and it stops what it started) if this
+// process is interrupted.
+let current = null;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    if (current) current.kill('SIGTERM');
+    process.exit(1);
+  });
+}
+
 function runOne(peer, c, params) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(__dirname, 'driver.js'), peer, c.name, JSON.stringify(params)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    current = child;
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
     child.on('close', (code) => {
+      current = null;
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (line) resolve(JSON.parse(line.slice(7)));
       else {

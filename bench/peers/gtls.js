@@ -9,7 +9,7 @@ const dgram = require('node:dgram');
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { fixtures, CHUNK, cpuOfPid, median, now, sleep, patternChunks, patternHash } = require('../common');
+const { fixtures, CHUNK, cpuOfPid, median, now, sleep, patternChunks, patternHash, spawnGroup } = require('../common');
 const gtlsLoad = require('../gtls-load');
 const relays = require('../relay');
 
@@ -65,7 +65,7 @@ function udpBound(port) {
 function runClient(args) {
   return new Promise((resolve, reject) => {
     const t0 = now();
-    const child = spawn('/usr/bin/time', ['-f', 'BENCH-CPU %U %S', 'gtlsclient', '-q', '--exit-on-all-streams-close', ...args], {
+    const child = spawnGroup('/usr/bin/time', ['-f', 'BENCH-CPU %U %S', 'gtlsclient', '-q', '--exit-on-all-streams-close', ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';
@@ -90,6 +90,9 @@ async function measure(caseName, params) {
   const tmp = path.join(__dirname, '..', 'results', 'tmp');
   fs.mkdirSync(tmp, { recursive: true });
   const dir = fs.mkdtempSync(path.join(tmp, 'gtls-'));
+  // Removed in the finally below, or here if the driver exits first.
+  const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
   const htdocs = path.join(dir, 'htdocs');
   fs.mkdirSync(htdocs);
   // A whole client process is timed, less one that moves nearly nothing: the
@@ -173,7 +176,8 @@ async function measure(caseName, params) {
   } finally {
     if (relay) await relay.kill();
     for (const child of servers) child.kill('SIGTERM');
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeDir();
+    process.removeListener('exit', removeDir);
   }
 }
 
