@@ -61,7 +61,7 @@
 #include <unistd.h>
 
 enum {
-  BATCH = 64,            /* datagrams per recvmmsg */
+  BATCH = 64,            /* reads per recvmmsg (a datagram, or a GRO train, each) */
   SLOT = 65536,          /* bytes per receive slot: any UDP datagram fits */
   MAX_CLIENTS = 64,      /* distinct client addresses */
   HOLD_MAX = 1024,       /* datagrams held back at once, per direction */
@@ -452,7 +452,7 @@ static size_t read_cmsgs(struct msghdr *h, uint32_t *last) {
   return seg;
 }
 
-/* One recvmmsg on fd; returns how many datagrams were relayed. */
+/* One recvmmsg on fd; returns how many reads it brought (0: nothing). */
 static int pump(int fd, int dir, int client) {
   struct mmsghdr mm[BATCH];
   struct iovec iov[BATCH];
