@@ -1,6 +1,7 @@
 'use strict';
 // Shared by the benchmarks: command-line options, medians, CPU and memory
 // readings, payload chunks.
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -38,9 +39,51 @@ function cpuOfPid(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
+// The same, in nanoseconds from the scheduler (/proc/<pid>/task/*/schedstat,
+// summed over the threads) where the kernel has it, with the thread ids:
+// finer than cpuOfPid's 10 ms ticks. cpuDelta() takes two readings.
+function cpuSampleOfPid(pid) {
+  const ticks = cpuOfPid(pid);
+  try {
+    const tids = fs.readdirSync(`/proc/${pid}/task`);
+    let ns = 0;
+    for (const t of tids) ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    return { ticks, ns, tids: tids.sort().join() };
+  } catch {
+    return { ticks, ns: null, tids: null };
+  }
+}
+
+// CPU seconds between two samples: the scheduler's figure when the same
+// threads were there at both (a thread gone would take its time with it),
+// else the tick counts.
+function cpuDelta(a, b) {
+  if (a.ns !== null && b.ns !== null && a.tids === b.tids) return (b.ns - a.ns) / 1e9;
+  return b.ticks - a.ticks;
+}
+
 function rssOfPid(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+}
+
+// spawn() in a process group of its own, killed whole (SIGKILL) if this
+// process exits first: a wrapper such as time(1) does not pass a kill on to
+// the program it runs.
+function spawnGroup(cmd, argv, options) {
+  const { spawn } = require('node:child_process');
+  const child = spawn(cmd, argv, { ...options, detached: true });
+  const kill = () => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', kill);
+  child.once('close', () => process.removeListener('exit', kill));
+  child.killGroup = kill;
+  return child;
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e9;
@@ -94,7 +137,50 @@ async function* asyncChunks(total, head) {
   yield* chunks(total, head);
 }
 
+// A payload whose hash shows any byte lost, repeated, moved or changed: a
+// 256 KiB block of xorshift32 output, each chunk a fresh copy of it with its
+// own index in its first 8 bytes. The same for every peer (the gtls peer
+// writes it to the file its server sends).
+let patternBlock = null;
+function pattern() {
+  if (!patternBlock) {
+    patternBlock = Buffer.alloc(CHUNK.length);
+    let x = 0x9e3779b9;
+    for (let i = 0; i < patternBlock.length; i += 4) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      patternBlock.writeUInt32LE(x >>> 0, i);
+    }
+  }
+  return patternBlock;
+}
+
+function* patternChunks(total) {
+  const block = pattern();
+  for (let off = 0, n = 0; off < total; n++) {
+    const len = Math.min(block.length, total - off);
+    const c = Buffer.allocUnsafe(len);
+    block.copy(c, 0, 0, len);
+    if (len >= 8) c.writeBigUInt64BE(BigInt(n), 0);
+    yield c;
+    off += len;
+  }
+}
+
+async function* asyncPatternChunks(total) {
+  yield* patternChunks(total);
+}
+
+// SHA-256 (hex) of patternChunks(total).
+function patternHash(total) {
+  const h = crypto.createHash('sha256');
+  for (const c of patternChunks(total)) h.update(c);
+  return h.digest('hex');
+}
+
 module.exports = {
-  args, opt, optString, flag, median, cpu, rss, cpuOfPid, rssOfPid, now, sleep, within,
+  args, opt, optString, flag, median, cpu, rss, spawnGroup, cpuOfPid, cpuSampleOfPid, cpuDelta, rssOfPid, now, sleep, within,
   testCommon, fixtures, certs, CHUNK, chunks, asyncChunks, listenLocal,
+  patternChunks, asyncPatternChunks, patternHash,
 };

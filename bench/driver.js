@@ -9,7 +9,9 @@
 // asked for (test/bench-harness.test.js).
 const { fork } = require('node:child_process');
 const path = require('node:path');
-const { cpu, rss, now, sleep, within } = require('./common');
+const { cpu, rss, now, sleep, within, patternHash } = require('./common');
+const gtlsLoad = require('./gtls-load');
+const relays = require('./relay');
 
 class CannotRun extends Error {}
 
@@ -22,6 +24,10 @@ if (process.argv[2] === '--server') {
   });
 } else if (require.main === module) {
   const [peerName, caseName, params] = process.argv.slice(2);
+  // A signal ends this process through exit(), so the 'exit' handlers kill
+  // what it started (relay, gtlsserver, gtlsclient); its server child
+  // follows on the IPC channel's close.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(1));
   const hardLimit = setTimeout(() => {
     console.error(`${peerName} ${caseName}: no result within 10 minutes`);
     process.exit(1);
@@ -86,6 +92,7 @@ async function startServer(peerName, caseName, params) {
   });
   return {
     port,
+    pid: child.pid,
     ask,
     async stop() {
       if (child.exitCode === null) {
@@ -106,15 +113,37 @@ async function measure(peerName, caseName, params) {
   if (peer.measure) return peer.measure(caseName, params, CannotRun);
   // A peer too slow for the full size moves less (its result says how much).
   if (params.mb && peer.maxMB && params.mb > peer.maxMB) params = { ...params, mb: peer.maxMB };
+  // The server cases: gtlsclient processes are the load, whatever the server.
+  if (isServerLoad(caseName)) {
+    const missing = gtlsLoad.unavailable();
+    if (missing) throw new CannotRun(missing);
+  }
   const server = await startServer(peerName, caseName, params);
   let client;
+  let relay;
   try {
-    client = await peer.client(caseName, params, server.port, CannotRun);
-    return await MEASURES[caseName](client, server, params);
+    if (isServerLoad(caseName)) return await gtlsLoad.load({ port: server.port, pid: server.pid, ...params });
+    let port = server.port;
+    // The relay cases: the client talks to the relay, the relay to the server.
+    if (isRelayed(caseName)) {
+      relay = await relays.start({ address: '127.0.0.1', port: server.port }, relays.optionsFor(params));
+      port = relay.port;
+    }
+    client = await peer.client(caseName, params, port, CannotRun);
+    return await MEASURES[caseName](client, server, params, relay);
   } finally {
     if (client) await Promise.race([client.shutdown(), sleep(3000)]);
+    if (relay) await relay.kill();
     await server.stop();
   }
+}
+
+function isServerLoad(name) {
+  return name.startsWith('h3-server-');
+}
+
+function isRelayed(name) {
+  return name.startsWith('relay-');
 }
 
 // Throughput of one transfer and the CPU both processes spent on it.
@@ -132,6 +161,25 @@ async function bulk(client, server, params, dir) {
     value: params.mb / secs,
     extra: { cpuSecondsPerGB: cpuSecs / (params.mb / 1024), seconds: secs, mb: params.mb, bytes: moved },
   };
+}
+
+// One download through the relay, its bytes checked by hash. Timed from the
+// connection attempt: the handshake meets the relay's fates too, as it does
+// for gtls (whose time is a whole client process, less one that made a
+// small request without the relay).
+async function relayed(client, server, params, relay) {
+  const bytes = params.mb * 1024 * 1024;
+  const expected = patternHash(bytes);
+  const t0 = now();
+  const conn = await client.connect();
+  const got = await client.downloadHashed(conn, bytes);
+  const secs = now() - t0;
+  await client.close(conn);
+  const counts = await relay.stop();
+  if (got.bytes !== bytes || got.hash !== expected) {
+    throw new Error(`${got.bytes} bytes arrived of ${bytes}${got.hash !== expected ? ', and their hash differs' : ''}`);
+  }
+  return { value: params.mb / secs, extra: relays.extraFor(counts, secs, params.mb, got.bytes) };
 }
 
 // `total` requests spread over `conns` connections with `inflight` each.
@@ -191,6 +239,11 @@ const MEASURES = {
 
   'h3-requests-c50': requests,
   'h3-requests-10conn': requests,
+
+  'relay-clean': relayed,
+  'relay-loss-1': relayed,
+  'relay-loss-5': relayed,
+  'relay-mix': relayed,
 
   async streams(client, server, { streams: total, inflight }) {
     const conn = await client.connect();

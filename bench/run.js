@@ -42,16 +42,28 @@ function installPeers() {
   }
 }
 
+// The driver running now: stopped (and it stops what it started) if this
+// process is interrupted.
+let current = null;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    if (current) current.kill('SIGTERM');
+    process.exit(1);
+  });
+}
+
 function runOne(peer, c, params) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(__dirname, 'driver.js'), peer, c.name, JSON.stringify(params)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    current = child;
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => { out += d; });
     child.stderr.on('data', (d) => { err += d; });
     child.on('close', (code) => {
+      current = null;
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (line) resolve(JSON.parse(line.slice(7)));
       else {
@@ -77,7 +89,9 @@ async function main() {
       // One run of each implementation in turn, so machine noise hits all alike.
       for (const p of peers) {
         if (status[p]) continue;
-        const r = await runOne(p, c, params);
+        // A seeded case (the relay's) takes seed + run, the same for every
+        // implementation in a run: each run its own loss pattern, met by all.
+        const r = await runOne(p, c, 'seed' in params ? { ...params, seed: params.seed + run } : params);
         if (r.cannot) status[p] = { cannot: r.cannot };
         else if (r.error) status[p] = { error: r.error };
         else samples[p].push(r);
@@ -86,6 +100,7 @@ async function main() {
       }
     }
     const entry = { name: c.name, unit: c.unit, higherIsBetter: c.higherIsBetter, params, results: {}, extra: {} };
+    if (c.comparable === false) entry.comparable = false;
     for (const p of peers) {
       if (samples[p].length === 0 || status[p]) {
         if (status[p]) report.notes[`${c.name}/${p}`] = status[p].cannot ? `cannot run: ${status[p].cannot}` : `failed: ${status[p].error}`;
@@ -121,8 +136,10 @@ function printTable(report) {
   const header = ['case', 'unit', 'this', ...others.flatMap((p) => [p, 'ratio'])];
   const rows = [];
   const cell = (e, p, key) => {
+    if (key && key.noRatio) return '';
     const r = ratio(key ? { ...e, higherIsBetter: key.higherIsBetter } : e, p, key && key.key);
-    return r === undefined ? '' : `${r.toFixed(2)}x`;
+    if (r === undefined) return '';
+    return e.comparable === false ? 'n/c' : `${r.toFixed(2)}x`;
   };
   for (const e of report.cases) {
     rows.push([e.name, e.unit, fmt(e.results.this), ...others.flatMap((p) => [fmt(e.results[p]), cell(e, p)])]);
@@ -137,6 +154,9 @@ function printTable(report) {
   console.log(`\n${report.quick ? 'QUICK (harness check, not figures) ' : ''}medians of ${report.runs} run(s), ${report.node}; ratio > 1: this project is better`);
   console.log(line(header));
   for (const r of rows) console.log(line(r));
+  if (report.cases.some((e) => e.comparable === false)) {
+    console.log('\nn/c: not comparable (each implementation dropped with its own knob, not the same loss); see the relay-* cases');
+  }
   const notes = Object.entries(report.notes);
   if (notes.length) {
     console.log('\nnot measured:');

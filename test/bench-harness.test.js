@@ -5,9 +5,11 @@
 // datagrams) and give a rate that is that count over the time it reports.
 // Then bench/run.js itself, end to end, on two small cases: the JSON report
 // and the table. No figure is compared with a target: speed lives in bench/.
+// The server cases (gtlsclient as the load) and the relay cases also run for
+// gtls, whose programs measure themselves.
 const test = require('node:test');
 const assert = require('node:assert');
-const { execFile } = require('node:child_process');
+const { execFile, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -56,6 +58,31 @@ function assertBulk(r, mb) {
   positive(r.extra.cpuSecondsPerGB, 'CPU s/GB');
 }
 
+// Through the relay: every byte arrived (the driver also checked their
+// SHA-256), and the relay's counts are those of a lossy path.
+function assertRelayed(r, p) {
+  assert.strictEqual(r.extra.bytes, p.mb * MB, 'every byte arrived');
+  assert.strictEqual(r.extra.mb, p.mb);
+  assertRate(r, p.mb, 'MB/s');
+  positive(r.extra.datagrams, 'datagrams through the relay');
+  if (p.drop > 0) positive(r.extra.dropped, 'datagrams dropped');
+  near(r.extra.lossRatio, (r.extra.dropped + r.extra.kernelDrops) / (r.extra.datagrams + r.extra.kernelDrops),
+       'real loss = dropped / seen', 1e-6);
+  assert.ok(r.extra.relayCpuShare >= 0, `relay CPU share ${r.extra.relayCpuShare}`);
+}
+
+// Under gtlsclient load: every request answered (gtls-load.js checked each
+// 100-byte body), and the server's CPU per 1,000 requests.
+function assertServerLoad(r, p) {
+  assert.strictEqual(r.extra.requests, p.requests, 'every request answered');
+  assertRate(r, p.requests, 'req/s');
+  positive(r.extra.serverCpuPer1k, 'server CPU s/1k');
+}
+
+// The server cases' load is gtlsclient; gtls's own cases need its programs too.
+const hasGtls = ['gtlsclient', 'gtlsserver'].every((prog) => spawnSync('sh', ['-c', `command -v ${prog}`]).status === 0);
+const needsGtls = (name) => name.startsWith('h3-server-');
+
 // Each case at a tiny size, and what its result must say.
 const cases = [
   ['bulk-up', { mb: 1 }, (r, p) => assertBulk(r, p.mb)],
@@ -99,17 +126,21 @@ const cases = [
     assert.ok(r.value >= 0 && r.extra.clientMB >= 0 && r.extra.serverMB >= 0, JSON.stringify(r));
     near(r.value, r.extra.clientMB + r.extra.serverMB, 'MB = client + server');
   }],
+  ['relay-mix', { mb: 0.25, seed: 1, drop: 0.1, dup: 0.02, reorder: 0.05, corrupt: 0.01 }, assertRelayed],
+  ['h3-server-4x50', { requests: 40, clients: 2, inflight: 4 }, assertServerLoad],
 ];
 
 test('every case in bench/cases.js is exercised here', () => {
   const here = new Set(cases.map(([name]) => name));
-  // bulk-loss-5 and h3-requests-c50 differ from a case above only in parameters.
-  const missing = CASES.map((c) => c.name).filter((n) => !here.has(n) && n !== 'bulk-loss-5' && n !== 'h3-requests-c50');
+  // These differ from a case above only in parameters.
+  const same = ['bulk-loss-5', 'h3-requests-c50', 'relay-clean', 'relay-loss-1', 'relay-loss-5', 'h3-server-10x10'];
+  const missing = CASES.map((c) => c.name).filter((n) => !here.has(n) && !same.includes(n));
   assert.deepStrictEqual(missing, []);
 });
 
 for (const [name, params, check] of cases) {
-  test(`bench case ${name} measures what it asked for (this package)`, async () => {
+  const skip = needsGtls(name) && !hasGtls && 'gtlsclient is not installed';
+  test(`bench case ${name} measures what it asked for (this package)`, { skip }, async () => {
     const r = await measure('this', name, params);
     assert.strictEqual(r.cannot, undefined, r.cannot);
     assert.strictEqual(r.error, undefined, r.error);
@@ -122,6 +153,15 @@ test('bench peer node-tls measures bulk-down beside it', async () => {
   const r = await measure('node-tls', 'bulk-down', { mb: 1 });
   assertBulk(r, 1);
 });
+
+for (const [name, params, check] of [['relay-loss-1', { mb: 1, seed: 1, drop: 0.01 }, assertRelayed],
+  ['h3-server-10x10', { requests: 40, clients: 2, inflight: 4 }, assertServerLoad]]) {
+  test(`bench peer gtls measures ${name} through the same harness`, { skip: !hasGtls && 'gtlsserver/gtlsclient are not installed' }, async () => {
+    const r = await measure('gtls', name, params);
+    assert.deepStrictEqual(Object.keys(r).sort(), ['extra', 'value'], JSON.stringify(r));
+    check(r, params);
+  });
+}
 
 test('a case a peer cannot run says why, as a result (not a failure)', async () => {
   const r = await measure('node-tls', 'datagrams', { count: 5, size: 1000 });

@@ -8,7 +8,10 @@ const { spawn, execFileSync } = require('node:child_process');
 const dgram = require('node:dgram');
 const fs = require('node:fs');
 const path = require('node:path');
-const { fixtures, CHUNK, cpuOfPid, median, now, sleep } = require('../common');
+const crypto = require('node:crypto');
+const { fixtures, CHUNK, cpuOfPid, median, now, sleep, patternChunks, patternHash, spawnGroup } = require('../common');
+const gtlsLoad = require('../gtls-load');
+const relays = require('../relay');
 
 const cases = {
   'bulk-up': true,
@@ -23,6 +26,12 @@ const cases = {
   'mem-stalled-reader': 'gtlsclient always reads',
   'bulk-loss-1': true,
   'bulk-loss-5': true,
+  'h3-server-4x50': true,
+  'h3-server-10x10': true,
+  'relay-clean': true,
+  'relay-loss-1': true,
+  'relay-loss-5': true,
+  'relay-mix': true,
 };
 
 function unavailable() {
@@ -56,7 +65,7 @@ function udpBound(port) {
 function runClient(args) {
   return new Promise((resolve, reject) => {
     const t0 = now();
-    const child = spawn('/usr/bin/time', ['-f', 'BENCH-CPU %U %S', 'gtlsclient', '-q', '--exit-on-all-streams-close', ...args], {
+    const child = spawnGroup('/usr/bin/time', ['-f', 'BENCH-CPU %U %S', 'gtlsclient', '-q', '--exit-on-all-streams-close', ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';
@@ -70,20 +79,36 @@ function runClient(args) {
   });
 }
 
+function sha256File(file) {
+  return new Promise((resolve, reject) => {
+    const h = crypto.createHash('sha256');
+    fs.createReadStream(file).on('data', (d) => h.update(d)).on('end', () => resolve(h.digest('hex'))).on('error', reject);
+  });
+}
+
 async function measure(caseName, params) {
   const tmp = path.join(__dirname, '..', 'results', 'tmp');
   fs.mkdirSync(tmp, { recursive: true });
   const dir = fs.mkdtempSync(path.join(tmp, 'gtls-'));
+  // Removed in the finally below, or here if the driver exits first.
+  const removeDir = () => fs.rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
   const htdocs = path.join(dir, 'htdocs');
   fs.mkdirSync(htdocs);
   // A whole client process is timed, less one that moves nearly nothing: the
   // transfer must be long beside that start-up's jitter (tens of ms), so
   // plain bulk moves at least 64 MB even in --quick.
-  if (params.mb && !params.loss && params.mb < 64) params = { ...params, mb: 64 };
+  if (params.mb && !params.loss && !params.drop && params.mb < 64) params = { ...params, mb: 64 };
   const bytes = (params.mb || 0) * 1024 * 1024;
+  const relayed = caseName.startsWith('relay-');
   if (bytes) {
     const fd = fs.openSync(path.join(htdocs, 'blob'), 'w');
-    for (let n = 0; n < bytes; n += CHUNK.length) fs.writeSync(fd, CHUNK, 0, Math.min(CHUNK.length, bytes - n));
+    if (relayed) {
+      // Through the relay: the bytes whose hash is checked on arrival.
+      for (const c of patternChunks(bytes)) fs.writeSync(fd, c);
+    } else {
+      for (let n = 0; n < bytes; n += CHUNK.length) fs.writeSync(fd, CHUNK, 0, Math.min(CHUNK.length, bytes - n));
+    }
     fs.closeSync(fd);
   }
   fs.writeFileSync(path.join(htdocs, 'small'), 'x'.repeat(100));
@@ -101,11 +126,35 @@ async function measure(caseName, params) {
     process.once('exit', () => child.kill('SIGTERM'));
     for (let i = 0; i < 100 && !udpBound(port); i++) await sleep(20);
     if (!udpBound(port)) throw new Error('gtlsserver did not bind its port');
-    return { pid: child.pid, base: ['127.0.0.1', String(port)], url: (file) => `https://localhost:${port}/${file}` };
+    return { pid: child.pid, port, base: ['127.0.0.1', String(port)], url: (file) => `https://localhost:${port}/${file}` };
   };
+  let relay;
   try {
     const server = await startServer(loss);
     const { base, url } = server;
+    // The server cases: several gtlsclient processes, as against any server.
+    if (caseName.startsWith('h3-server-')) return await gtlsLoad.load({ port: server.port, pid: server.pid, ...params });
+    if (relayed) {
+      // As bulk below, the time of a client process less that of one that
+      // fetched 100 bytes, here straight from the server (so the relay's
+      // random stream is the download's alone); the download's own
+      // handshake goes through the relay.
+      const empty = [];
+      for (let i = 0; i < 3; i++) empty.push(await runClient([...base, url('small')]));
+      relay = await relays.start({ address: '127.0.0.1', port: server.port }, relays.optionsFor(params));
+      const dl = path.join(dir, 'download');
+      fs.mkdirSync(dl);
+      const r = await runClient([`--download=${dl}`, '127.0.0.1', String(relay.port), url('blob')]);
+      const counts = await relay.stop();
+      const file = path.join(dl, 'blob');
+      const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
+      const hash = size === bytes ? await sha256File(file) : null;
+      if (size !== bytes || hash !== patternHash(bytes)) {
+        throw new Error(`${size} bytes arrived of ${bytes}${size === bytes ? ', and their hash differs' : ''}`);
+      }
+      const secs = Math.max(r.secs - median(empty.map((e) => e.secs)), 1e-3);
+      return { value: params.mb / secs, extra: relays.extraFor(counts, secs, params.mb, size) };
+    }
     if (caseName.startsWith('h3-')) {
       const per = Math.ceil(params.requests / params.conns);
       const t0 = now();
@@ -125,8 +174,10 @@ async function measure(caseName, params) {
     const cpu = Math.max(r.cpu - median(empty.map((e) => e.cpu)), 0) + serverCpu;
     return { value: params.mb / secs, extra: { cpuSecondsPerGB: cpu / (params.mb / 1024), seconds: secs, mb: params.mb } };
   } finally {
+    if (relay) await relay.kill();
     for (const child of servers) child.kill('SIGTERM');
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeDir();
+    process.removeListener('exit', removeDir);
   }
 }
 

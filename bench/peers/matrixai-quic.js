@@ -25,6 +25,12 @@ const cases = {
   'mem-stalled-reader': true,
   'bulk-loss-1': 'no packet-loss simulation option',
   'bulk-loss-5': 'no packet-loss simulation option',
+  'h3-server-4x50': 'no HTTP/3 (gtlsclient sends HTTP/3 requests)',
+  'h3-server-10x10': 'no HTTP/3 (gtlsclient sends HTTP/3 requests)',
+  'relay-clean': 'bulk moves under 1 MB/s even without loss (see bulk-down): a relayed run would take many minutes',
+  'relay-loss-1': 'bulk moves under 1 MB/s even without loss (see bulk-down): a relayed run would take many minutes',
+  'relay-loss-5': 'bulk moves under 1 MB/s even without loss (see bulk-down): a relayed run would take many minutes',
+  'relay-mix': 'bulk moves under 1 MB/s even without loss (see bulk-down): a relayed run would take many minutes',
 };
 
 const pem = (name) => fs.readFileSync(path.join(fixtures, name), 'utf8');

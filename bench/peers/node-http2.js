@@ -18,6 +18,12 @@ const cases = {
   'mem-stalled-reader': 'measured with node-tls',
   'bulk-loss-1': 'TCP on loopback has no loss knob here',
   'bulk-loss-5': 'TCP on loopback has no loss knob here',
+  'h3-server-4x50': 'gtlsclient speaks HTTP/3 only',
+  'h3-server-10x10': 'gtlsclient speaks HTTP/3 only',
+  'relay-clean': 'the loss relay carries UDP; TCP would need tc/netem',
+  'relay-loss-1': 'the loss relay carries UDP; TCP would need tc/netem',
+  'relay-loss-5': 'the loss relay carries UDP; TCP would need tc/netem',
+  'relay-mix': 'the loss relay carries UDP; TCP would need tc/netem',
 };
 
 const BODY = 'x'.repeat(100);

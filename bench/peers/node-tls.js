@@ -18,6 +18,12 @@ const cases = {
   'mem-stalled-reader': true,
   'bulk-loss-1': noTcpLoss,
   'bulk-loss-5': noTcpLoss,
+  'h3-server-4x50': 'gtlsclient speaks HTTP/3 only',
+  'h3-server-10x10': 'gtlsclient speaks HTTP/3 only',
+  'relay-clean': 'the loss relay carries UDP; TCP would need tc/netem',
+  'relay-loss-1': 'the loss relay carries UDP; TCP would need tc/netem',
+  'relay-loss-5': 'the loss relay carries UDP; TCP would need tc/netem',
+  'relay-mix': 'the loss relay carries UDP; TCP would need tc/netem',
 };
 
 // Writes `bytes` of payload with backpressure, then ends.

@@ -4,7 +4,7 @@
 // written against a small read/write interface.
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
-const { CHUNK } = require('../common');
+const { CHUNK, patternChunks } = require('../common');
 
 // Imports one file of an ESM package in bench/node_modules (by path: these
 // packages export only for `import`, and some files not at all), or says why
@@ -46,6 +46,10 @@ async function serveStream(caseName, bytes, s) {
   } else if (caseName === 'mem-stalled-reader') {
     await s.read(); // one chunk, then never again
     return;
+  } else if (caseName.startsWith('relay-')) {
+    // Through the relay: bytes whose hash the client checks.
+    await drain(false);
+    for (const c of patternChunks(bytes)) await s.write(c);
   } else {
     await drain(false);
     await writeBytes(s.write, bytes);

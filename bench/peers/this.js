@@ -1,7 +1,8 @@
 'use strict';
-// This project: raw QUIC (ALPN quic-test) for bulk, streams, datagrams and
-// memory; HTTP/3 for the request cases.
-const { testCommon, asyncChunks, now, sleep } = require('../common');
+// This project: raw QUIC (ALPN quic-test) for bulk, streams, datagrams,
+// memory and the relay cases; HTTP/3 for the request and server cases.
+const crypto = require('node:crypto');
+const { testCommon, asyncChunks, asyncPatternChunks, now, sleep } = require('../common');
 
 const cases = {
   'bulk-up': true,
@@ -16,6 +17,12 @@ const cases = {
   'mem-stalled-reader': true,
   'bulk-loss-1': true,
   'bulk-loss-5': true,
+  'h3-server-4x50': true,
+  'h3-server-10x10': true,
+  'relay-clean': true,
+  'relay-loss-1': true,
+  'relay-loss-5': true,
+  'relay-mix': true,
 };
 
 const isH3 = (name) => name.startsWith('h3-');
@@ -26,10 +33,12 @@ function endpointOptions(params) {
   return o;
 }
 
-function sessionOptions(caseName) {
+// In the server cases the server's stream limit is what sets how many
+// requests each gtlsclient has in flight (as --max-streams-bidi does for gtlsserver).
+function sessionOptions(caseName, params = {}) {
   return {
     alpn: isH3(caseName) ? 'h3' : 'quic-test',
-    transportParams: { initialMaxStreamsBidi: 1000 },
+    transportParams: { initialMaxStreamsBidi: caseName.startsWith('h3-server-') ? params.inflight : 1000 },
   };
 }
 
@@ -73,14 +82,15 @@ async function serve(caseName, params) {
           await stream.readableWebStream().getReader().read();
         } else {
           await consume(stream, false);
-          respondWith({ body: asyncChunks(bytes) });
+          // Through the relay: bytes whose hash the client checks.
+          respondWith({ body: caseName.startsWith('relay-') ? asyncPatternChunks(bytes) : asyncChunks(bytes) });
         }
       } catch {
         // The client cancelled or closed; nothing to report.
       }
     };
   };
-  server.listen({ ...sessionOptions(caseName), secure: { key: certs.key, cert: certs.cert } });
+  server.listen({ ...sessionOptions(caseName, params), secure: { key: certs.key, cert: certs.cert } });
   return {
     port: server.address.port,
     report: () => dgrams,
@@ -117,6 +127,20 @@ async function client(caseName, params, port, CannotRun) {
       return Number((await consume(session.open({ body: asyncChunks(bytes) }), true)).toString());
     },
     download: (session) => consume(session.open({ body: 'd' }), false),
+    // The bytes' count and SHA-256, hashed as they arrive.
+    downloadHashed: (session) => new Promise((resolve, reject) => {
+      const stream = session.open({ body: 'd' });
+      const h = crypto.createHash('sha256');
+      let n = 0;
+      stream.setStreamConsumer((chunks, done) => {
+        for (const c of chunks) {
+          n += c.byteLength;
+          h.update(ArrayBuffer.isView(c) ? c : new Uint8Array(c));
+        }
+        if (done) resolve({ bytes: n, hash: h.digest('hex') });
+      });
+      stream.closed.catch(reject);
+    }),
     echo: async (session, payload) => (await consume(session.open({ body: payload }), true)).length,
     request: (session) => consume(session.open(), false),
     stall(session, bytes) {
