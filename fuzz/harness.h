@@ -10,6 +10,7 @@
 
 #include "../src/endpoint.h"
 #include "../src/mem.h"
+#include "../src/stream.h"
 
 /* ALPN choice for the contexts below. */
 enum { FUZZ_ALPN_RAW = 0, FUZZ_ALPN_H3 = 1 };

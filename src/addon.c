@@ -2,6 +2,7 @@
 #include "binding.h"
 #include "mem.h"
 #include "tls.h"
+#include "stream.h"
 
 static napi_value live_bytes(napi_env env, napi_callback_info info) {
   (void)info;

@@ -3,7 +3,9 @@
  * stream's buffer. */
 #include <ngtcp2/ngtcp2.h>
 
+#include "session.h"
 #include "session_internal.h"
+#include "stream.h"
 
 static int start(quic_session *s) {
   QUIC_UNUSED(s);

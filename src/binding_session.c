@@ -6,6 +6,7 @@
 #include "binding.h"
 #include "mem.h"
 #include "stats.h"
+#include "stream.h"
 
 /* Largest single read handed to JS. 64 KB Buffers come from malloc's heap
  * and are reused; 1 MB ones were fresh mmap()s, zeroed page by page (three

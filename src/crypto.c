@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "session.h"
 #include "session_internal.h"
 
 #define ALERT_UNEXPECTED_MESSAGE 10

@@ -10,6 +10,7 @@
 #include "keymap.h"
 #include "event.h"
 #include "session.h"
+#include "stats_layout.h"
 #include "udp.h"
 
 typedef struct quic_endpoint quic_endpoint;

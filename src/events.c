@@ -3,7 +3,9 @@
  * its streams' events, then its close. Each bit is cleared only once its
  * record was taken, so running out of memory delays events, never loses
  * them. */
+#include "session.h"
 #include "session_internal.h"
+#include "stream.h"
 
 /* One record, then its bit cleared; false when the sink is full. */
 static bool put(quic_event_sink *sink, uint32_t *bits, uint32_t bit, uint32_t type, quic_session *s,

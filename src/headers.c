@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "mem.h"
-#include "stream.h"
 
 /* u32s are copied, not cast: fields start at any byte. */
 static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -101,15 +100,4 @@ bool quic_headers_valid(const uint8_t *data, size_t len, uint32_t count) {
   quic_hiter_init(&it, data, len, count);
   while ((rv = quic_hiter_next(&it, &f)) > 0) {}
   return rv == 0;
-}
-
-void quic_stream_hblocks_free(quic_stream *st) {
-  quic_hblock *b = st->hb_head;
-  while (b) {
-    quic_hblock *n = b->next;
-    quic_free(b);
-    b = n;
-  }
-  st->hb_head = st->hb_tail = NULL;
-  quic_nvlist_clear(&st->hb_cur);
 }

@@ -11,7 +11,6 @@
 
 #include "common.h"
 
-typedef struct quic_stream quic_stream;
 
 enum {
   QUIC_HEADERS_INFO = 1,     /* 1xx response */
@@ -75,7 +74,5 @@ int quic_hiter_next(quic_hiter *it, quic_hfield *f);
 /* Whether data[0..len) holds exactly count well-formed fields. */
 bool quic_headers_valid(const uint8_t *data, size_t len, uint32_t count);
 
-/* Frees the stream's received blocks and the one being collected. */
-void quic_stream_hblocks_free(quic_stream *st);
 
 #endif

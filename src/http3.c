@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "mem.h"
+#include "session.h"
 #include "session_internal.h"
+#include "stream.h"
 
 /* Limits on what a peer's header blocks may cost us on one stream: each
  * block is bounded by our SETTINGS_MAX_FIELD_SECTION_SIZE, all of them

@@ -7,7 +7,9 @@
 
 #include "options.h"
 #include "mem.h"
+#include "session.h"
 #include "session_internal.h"
+#include "stream.h"
 
 /* Bounds one flush (packets, and attempts per packet) so a session cannot
  * starve the loop. */

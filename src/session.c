@@ -48,6 +48,12 @@ ngtcp2_conn *quic_session_get_conn(ngtcp2_crypto_conn_ref *ref) {
   return ((quic_session *)ref->user_data)->conn;
 }
 
+uint64_t quic_session_now(quic_session *s) { return s->host->ops->now(s->host); }
+
+void quic_session_mark_dirty(quic_session *s) {
+  if (s->state < QUIC_SESSION_CLOSING) s->host->ops->mark_dirty(s->host, s);
+}
+
 void quic_session_notify(quic_session *s, uint32_t ev) {
   s->events |= ev;
   s->host->ops->notify(s->host, s, ev);
@@ -247,90 +253,6 @@ static int cb_acked_stream_data_offset(ngtcp2_conn *conn, int64_t stream_id, uin
   return s->app->acked(s, stream_id, stream_user, offset, datalen);
 }
 
-static int cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t app_error_code,
-                           void *user, void *stream_user) {
-  QUIC_UNUSED(conn);
-  quic_session *s = user;
-  quic_stream *st = stream_user;
-  bool coded = (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0;
-  s->app->stream_close(s, stream_id, coded ? app_error_code : s->app->no_error);
-  if (st == NULL) return 0;
-  quic_stream_closing(st);
-  st->flags |= QUIC_STREAM_CLOSED;
-  if (coded) st->close_code = app_error_code;
-  quic_list_remove(&st->send_link);
-  quic_stream_tx_discard(st);
-  if (s->live_streams) s->live_streams--;
-  if (st->flags & QUIC_STREAM_HIDDEN) {
-    /* Never announced (a malformed request): nobody will release it, so it
-     * goes with the next collection of events. */
-    st->flags |= QUIC_STREAM_RELEASED;
-    st->events = 0;
-    quic_list_remove(&st->event_link);
-    quic_list_push(&s->stream_events, &st->event_link);
-    quic_session_notify(s, 0);
-    return 0;
-  }
-  quic_session_stream_event(st, QUIC_SEV_CLOSE);
-  if (s->state == QUIC_SESSION_GRACEFUL) quic_session_mark_dirty(s);
-  return 0;
-}
-
-static int cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size, uint64_t app_error_code,
-                           void *user, void *stream_user) {
-  QUIC_UNUSED(conn);
-  quic_session *s = user;
-  quic_stream *st = s->app->peer_abort(s, stream_id, stream_user);
-  /* No stream: the application's own, or (raw QUIC) no memory for one. */
-  if (st == NULL) return s->app->framed ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
-  quic_stream_closing(st);
-  /* A framed stream's final size counts frames, not body bytes. */
-  if (!s->app->framed) st->counters->final_size = final_size;
-  st->flags |= QUIC_STREAM_RX_RESET;
-  st->reset_code = app_error_code;
-  /* The peer abandoned the data: unread bytes still count against the
-   * connection window, so return that credit. */
-  uint64_t unread = st->rx_buffered;
-  quic_stream_rx_discard(st);
-  quic_session_give_credit(s, NULL, unread);
-  quic_session_stream_event(st, QUIC_SEV_RESET);
-  return 0;
-}
-
-static int cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id, uint64_t app_error_code, void *user,
-                                  void *stream_user) {
-  quic_session *s = user;
-  quic_stream *st = s->app->peer_abort(s, stream_id, stream_user);
-  if (st == NULL) {
-    if (!s->app->framed) return NGTCP2_ERR_CALLBACK_FAILURE;
-    /* The application's own stream, or one it already let go of. */
-    ngtcp2_conn_shutdown_stream_write(conn, 0, stream_id, app_error_code);
-    return 0;
-  }
-  quic_stream_closing(st);
-  st->flags |= QUIC_STREAM_TX_STOPPED;
-  st->stop_code = app_error_code;
-  quic_list_remove(&st->send_link);
-  /* RFC 9000 3.5: answer STOP_SENDING with RESET_STREAM. */
-  ngtcp2_conn_shutdown_stream_write(conn, 0, stream_id, app_error_code);
-  quic_session_stream_event(st, QUIC_SEV_STOP);
-  return 0;
-}
-
-static int cb_extend_max_stream_data(ngtcp2_conn *conn, int64_t stream_id, uint64_t max_data, void *user,
-                                     void *stream_user) {
-  QUIC_UNUSED(conn);
-  quic_session *s = user;
-  s->app->unblock(s, stream_id);
-  quic_session_mark_dirty(s);
-  quic_stream *st = stream_user;
-  if (st == NULL) return 0;
-  st->counters->max_offset = max_data;
-  st->flags &= ~QUIC_STREAM_BLOCKED;
-  s->app->resume(st);
-  return 0;
-}
-
 static int cb_extend_max_streams(ngtcp2_conn *conn, uint64_t max_streams, void *user) {
   QUIC_UNUSED(conn);
   QUIC_UNUSED(max_streams);
@@ -381,13 +303,7 @@ static int cb_handshake_completed(ngtcp2_conn *conn, void *user) {
   }
   if (quic_session_start_app(s) != QUIC_OK) return NGTCP2_ERR_CALLBACK_FAILURE;
   if (!s->server && s->zero_rtt && !s->early_rejected) {
-    /* 0-RTT requests were accepted: the header copies kept in case they
-     * had to be sent again are no longer needed. */
-    quic_keymap_entry *e;
-    QUIC_KEYMAP_EACH(&s->streams, e, tmp) {
-      quic_stream *st = e->ptr;
-      if (st->id >= 0) quic_nvlist_clear(&st->tx_headers);
-    }
+    quic_session_early_accepted(s);
   }
   if (s->server) {
     /* A token for the client's next connection (RFC 9000 8.1.3). */
@@ -570,10 +486,10 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server) {
   cb->recv_stream_data = cb_recv_stream_data;
   cb->stream_open = cb_stream_open;
   cb->acked_stream_data_offset = cb_acked_stream_data_offset;
-  cb->stream_close = cb_stream_close;
-  cb->stream_reset = cb_stream_reset;
-  cb->stream_stop_sending = cb_stream_stop_sending;
-  cb->extend_max_stream_data = cb_extend_max_stream_data;
+  cb->stream_close = quic_session_cb_stream_close;
+  cb->stream_reset = quic_session_cb_stream_reset;
+  cb->stream_stop_sending = quic_session_cb_stream_stop_sending;
+  cb->extend_max_stream_data = quic_session_cb_extend_max_stream_data;
   cb->extend_max_local_streams_bidi = cb_extend_max_streams;
   cb->extend_max_local_streams_uni = cb_extend_max_streams;
   cb->recv_stateless_reset = cb_recv_stateless_reset;
@@ -623,9 +539,7 @@ static void fill_params(ngtcp2_transport_params *p, const quic_session_config *c
 /* ---- lifecycle ---- */
 
 void quic_session_free(quic_session *s) {
-  quic_keymap_entry *e;
-  QUIC_KEYMAP_EACH(&s->streams, e, tmp) quic_stream_del(e->ptr);
-  quic_keymap_free(&s->streams);
+  quic_session_streams_free(s);
   s->app->stop(s);
   quic_dgram_clear(&s->dgram_out);
   quic_dgram_clear(&s->dgram_in);

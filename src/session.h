@@ -21,10 +21,12 @@
 #include "keymap.h"
 #include "qlog.h"
 #include "session_host.h"
-#include "stream.h"
+#include "stats_layout.h"
 #include "tls.h"
 #include "tls_parse.h"
 #include "udp.h"
+
+typedef struct quic_stream quic_stream;
 
 /* Everything a session needs from listen() or connect() options. */
 typedef struct quic_session_config {

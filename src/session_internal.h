@@ -5,14 +5,17 @@
 #ifndef QUIC_SESSION_INTERNAL_H
 #define QUIC_SESSION_INTERNAL_H
 
-#include "session.h"
+#include <ngtcp2/ngtcp2.h>
 
-static inline uint64_t quic_session_now(quic_session *s) { return s->host->ops->now(s->host); }
+#include "common.h"
 
+typedef struct quic_session quic_session;
+typedef struct quic_stream quic_stream;
+
+/* The host's clock. */
+uint64_t quic_session_now(quic_session *s);
 /* Asks the host for a flush (no-op once closing). */
-static inline void quic_session_mark_dirty(quic_session *s) {
-  if (s->state < QUIC_SESSION_CLOSING) s->host->ops->mark_dirty(s->host, s);
-}
+void quic_session_mark_dirty(quic_session *s);
 
 /* Adds session event bits and tells the host. */
 void quic_session_notify(quic_session *s, uint32_t ev);
@@ -50,6 +53,19 @@ void quic_session_open_pending(quic_session *s);
 /* The server refused 0-RTT: early streams open again and resend from the
  * start. */
 void quic_session_resend_early_streams(quic_session *s);
+/* ngtcp2's callbacks about one stream's state. */
+int quic_session_cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t app_error_code,
+                                 void *user, void *stream_user);
+int quic_session_cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size, uint64_t app_error_code,
+                                 void *user, void *stream_user);
+int quic_session_cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id, uint64_t app_error_code, void *user,
+                                        void *stream_user);
+int quic_session_cb_extend_max_stream_data(ngtcp2_conn *conn, int64_t stream_id, uint64_t max_data, void *user,
+                                           void *stream_user);
+/* The server took 0-RTT: requests need not keep their headers to resend. */
+void quic_session_early_accepted(quic_session *s);
+/* Frees every stream (the session is being freed). */
+void quic_session_streams_free(quic_session *s);
 /* First close of either direction (stats). */
 void quic_stream_closing(quic_stream *st);
 /* Body data arrived (or the end), body data was acknowledged. */

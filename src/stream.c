@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "session.h"
 #include "session_internal.h"
 #include "stats.h"
 
@@ -138,6 +139,108 @@ void quic_session_resend_early_streams(quic_session *s) {
     s->pending_open.next->prev = l;
     s->pending_open.next = l;
   }
+}
+
+/* ---- ngtcp2's stream callbacks (fill_callbacks in session.c) ---- */
+
+int quic_session_cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t app_error_code,
+                           void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  quic_session *s = user;
+  quic_stream *st = stream_user;
+  bool coded = (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0;
+  s->app->stream_close(s, stream_id, coded ? app_error_code : s->app->no_error);
+  if (st == NULL) return 0;
+  quic_stream_closing(st);
+  st->flags |= QUIC_STREAM_CLOSED;
+  if (coded) st->close_code = app_error_code;
+  quic_list_remove(&st->send_link);
+  quic_stream_tx_discard(st);
+  if (s->live_streams) s->live_streams--;
+  if (st->flags & QUIC_STREAM_HIDDEN) {
+    /* Never announced (a malformed request): nobody will release it, so it
+     * goes with the next collection of events. */
+    st->flags |= QUIC_STREAM_RELEASED;
+    st->events = 0;
+    quic_list_remove(&st->event_link);
+    quic_list_push(&s->stream_events, &st->event_link);
+    quic_session_notify(s, 0);
+    return 0;
+  }
+  quic_session_stream_event(st, QUIC_SEV_CLOSE);
+  if (s->state == QUIC_SESSION_GRACEFUL) quic_session_mark_dirty(s);
+  return 0;
+}
+
+int quic_session_cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t final_size, uint64_t app_error_code,
+                           void *user, void *stream_user) {
+  QUIC_UNUSED(conn);
+  quic_session *s = user;
+  quic_stream *st = s->app->peer_abort(s, stream_id, stream_user);
+  /* No stream: the application's own, or (raw QUIC) no memory for one. */
+  if (st == NULL) return s->app->framed ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+  quic_stream_closing(st);
+  /* A framed stream's final size counts frames, not body bytes. */
+  if (!s->app->framed) st->counters->final_size = final_size;
+  st->flags |= QUIC_STREAM_RX_RESET;
+  st->reset_code = app_error_code;
+  /* The peer abandoned the data: unread bytes still count against the
+   * connection window, so return that credit. */
+  uint64_t unread = st->rx_buffered;
+  quic_stream_rx_discard(st);
+  quic_session_give_credit(s, NULL, unread);
+  quic_session_stream_event(st, QUIC_SEV_RESET);
+  return 0;
+}
+
+int quic_session_cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id, uint64_t app_error_code, void *user,
+                                  void *stream_user) {
+  quic_session *s = user;
+  quic_stream *st = s->app->peer_abort(s, stream_id, stream_user);
+  if (st == NULL) {
+    if (!s->app->framed) return NGTCP2_ERR_CALLBACK_FAILURE;
+    /* The application's own stream, or one it already let go of. */
+    ngtcp2_conn_shutdown_stream_write(conn, 0, stream_id, app_error_code);
+    return 0;
+  }
+  quic_stream_closing(st);
+  st->flags |= QUIC_STREAM_TX_STOPPED;
+  st->stop_code = app_error_code;
+  quic_list_remove(&st->send_link);
+  /* RFC 9000 3.5: answer STOP_SENDING with RESET_STREAM. */
+  ngtcp2_conn_shutdown_stream_write(conn, 0, stream_id, app_error_code);
+  quic_session_stream_event(st, QUIC_SEV_STOP);
+  return 0;
+}
+
+int quic_session_cb_extend_max_stream_data(ngtcp2_conn *conn, int64_t stream_id, uint64_t max_data, void *user,
+                                     void *stream_user) {
+  QUIC_UNUSED(conn);
+  quic_session *s = user;
+  s->app->unblock(s, stream_id);
+  quic_session_mark_dirty(s);
+  quic_stream *st = stream_user;
+  if (st == NULL) return 0;
+  st->counters->max_offset = max_data;
+  st->flags &= ~QUIC_STREAM_BLOCKED;
+  s->app->resume(st);
+  return 0;
+}
+
+void quic_session_early_accepted(quic_session *s) {
+  /* 0-RTT requests were accepted: the header copies kept in case they had
+   * to be sent again are no longer needed. */
+  quic_keymap_entry *e;
+  QUIC_KEYMAP_EACH(&s->streams, e, tmp) {
+    quic_stream *st = e->ptr;
+    if (st->id >= 0) quic_nvlist_clear(&st->tx_headers);
+  }
+}
+
+void quic_session_streams_free(quic_session *s) {
+  quic_keymap_entry *e;
+  QUIC_KEYMAP_EACH(&s->streams, e, tmp) quic_stream_del(e->ptr);
+  quic_keymap_free(&s->streams);
 }
 
 /* ---- what the transport and the application report ---- */

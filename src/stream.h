@@ -142,6 +142,8 @@ void quic_stream_drop_hblock(quic_stream *st);
 
 /* Frees both directions' chunks. */
 void quic_stream_bufs_free(quic_stream *st);
+/* Frees the received header blocks and the one being collected. */
+void quic_stream_hblocks_free(quic_stream *st);
 
 /* Copies data into the send buffer, all or nothing: QUIC_ERR_NOMEM leaves
  * the buffer and tx_written as they were. */

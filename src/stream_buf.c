@@ -52,6 +52,17 @@ void quic_stream_del(quic_stream *st) {
   quic_free(st);
 }
 
+void quic_stream_hblocks_free(quic_stream *st) {
+  quic_hblock *b = st->hb_head;
+  while (b) {
+    quic_hblock *n = b->next;
+    quic_free(b);
+    b = n;
+  }
+  st->hb_head = st->hb_tail = NULL;
+  quic_nvlist_clear(&st->hb_cur);
+}
+
 static quic_chunk *chunk_new(size_t cap) {
   quic_chunk *c = quic_malloc(sizeof(*c) + cap);
   if (c == NULL) return NULL;

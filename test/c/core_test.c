@@ -8,6 +8,7 @@
 #include "../../src/endpoint.h"
 #include "../../src/mem.h"
 #include "../../src/stats.h"
+#include "../../src/stream.h"
 
 #define SIZE (1u << 20)
 

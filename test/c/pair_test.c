@@ -13,6 +13,7 @@
 
 #include "../../src/mem.h"
 #include "../../src/session.h"
+#include "../../src/stream.h"
 #include "check.h"
 
 #define ECHO_SIZE (64 * 1024)
