@@ -1,7 +1,8 @@
 'use strict';
-// The C core is drivable without Node.js: build test/c/core_test.c against
-// the core sources and libuv, run a 1 MB echo between a C client and a C
-// server, and require zero live bytes afterwards; again under ASan + UBSan.
+// The C core is drivable without Node.js: test/c/core_test.c runs a 1 MB
+// echo between a C client and a C server over loopback, and
+// test/c/pair_test.c a session pair in memory; each must end with zero live
+// bytes, and each runs again under ASan + UBSan.
 const test = require('node:test');
 const assert = require('node:assert');
 const { spawnSync } = require('node:child_process');
@@ -14,35 +15,12 @@ const dir = path.join(__dirname, 'c');
 const fixtures = path.join(__dirname, 'fixtures');
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'quic-core-'));
 
-function buildAndRun(name, extra) {
+// Builds a make target of test/c into out/name and runs it on the fixtures
+// (under the sanitizers' options: they only act in SAN=1 builds).
+function buildAndRun(target, name, extra) {
   const bin = path.join(out, name);
-  const b = spawnSync('make', ['-s', `OUT=${bin}`, ...extra], { cwd: dir, encoding: 'utf8', timeout: 120000, env: peerEnv() });
-  assert.strictEqual(b.status, 0, `build failed:\n${b.stdout}\n${b.stderr}`);
-  assert.strictEqual(b.stderr.includes('warning'), false, b.stderr);
-  const r = spawnSync(bin, [fixtures], {
-    encoding: 'utf8', timeout: 60000,
-    env: peerEnv({ ASAN_OPTIONS: 'detect_leaks=1', UBSAN_OPTIONS: 'halt_on_error=1' }),
-  });
-  assert.strictEqual(r.status, 0, `${name} failed:\n${r.stdout}\n${r.stderr}`);
-  assert.match(r.stdout, /1 MB echoed through the C core without Node\.js, TLS state released after the handshake; 0 live bytes/);
-  return r;
-}
-
-test('core: a C client and server echo 1 MB with no Node.js', () => {
-  buildAndRun('core_test', []);
-});
-
-test('core: the same under AddressSanitizer (with leak checks) and UBSan', () => {
-  const r = buildAndRun('core_test_san', ['SAN=1']);
-  assert.doesNotMatch(r.stderr, /AddressSanitizer|runtime error|LeakSanitizer/);
-});
-
-// The in-memory pair: a client and a server session on a fake host with a
-// virtual clock (no sockets, no sleeps), raw QUIC and HTTP/3 exchanges
-// checked byte for byte, then every allocation of them failing in turn.
-function buildAndRunPair(name, extra) {
-  const bin = path.join(out, name);
-  const b = spawnSync('make', ['-s', 'pair', `PAIR_OUT=${bin}`, ...extra], { cwd: dir, encoding: 'utf8', timeout: 120000, env: peerEnv() });
+  const b = spawnSync('make', ['-s', target, `OUT=${bin}`, `PAIR_OUT=${bin}`, ...extra],
+    { cwd: dir, encoding: 'utf8', timeout: 120000, env: peerEnv() });
   assert.strictEqual(b.status, 0, `build failed:\n${b.stdout}\n${b.stderr}`);
   assert.strictEqual(b.stderr.includes('warning'), false, b.stderr);
   const r = spawnSync(bin, [fixtures], {
@@ -50,20 +28,36 @@ function buildAndRunPair(name, extra) {
     env: peerEnv({ ASAN_OPTIONS: 'detect_leaks=1', UBSAN_OPTIONS: 'halt_on_error=1' }),
   });
   assert.strictEqual(r.status, 0, `${name} failed:\n${r.stdout}\n${r.stderr}`);
+  if (extra.includes('SAN=1')) assert.doesNotMatch(r.stderr, /AddressSanitizer|runtime error|LeakSanitizer/);
+  return r;
+}
+
+const ECHOED = /1 MB echoed through the C core without Node\.js, TLS state released after the handshake; 0 live bytes/;
+
+test('core: a C client and server echo 1 MB with no Node.js', () => {
+  assert.match(buildAndRun(path.join(out, 'core_test'), 'core_test', []).stdout, ECHOED);
+});
+
+test('core: the same under AddressSanitizer (with leak checks) and UBSan', () => {
+  assert.match(buildAndRun(path.join(out, 'core_test_san'), 'core_test_san', ['SAN=1']).stdout, ECHOED);
+});
+
+// The in-memory pair: a client and a server session on a fake host with a
+// virtual clock (no sockets, no sleeps), raw QUIC and HTTP/3 exchanges
+// checked byte for byte, then every allocation of them failing in turn.
+function checkPair(r) {
   assert.match(r.stdout, /^pair_test: [1-9]\d+ passed, 0 failed$/m);
   const m = /pair_test: (\d+) exchanges with one allocation failing, (\d+) completed anyway, all freed/.exec(r.stdout);
   assert.ok(m, r.stdout);
   assert.ok(Number(m[1]) > 200, `only ${m[1]} allocations were failed in turn`);
-  return r;
 }
 
 test('core: a session pair in memory on a fake host and a virtual clock, every allocation failing in turn', () => {
-  buildAndRunPair('pair_test', []);
+  checkPair(buildAndRun('pair', 'pair_test', []));
 });
 
 test('core: the in-memory pair under AddressSanitizer (with leak checks) and UBSan', () => {
-  const r = buildAndRunPair('pair_test_san', ['SAN=1']);
-  assert.doesNotMatch(r.stderr, /AddressSanitizer|runtime error|LeakSanitizer/);
+  checkPair(buildAndRun('pair', 'pair_test_san', ['SAN=1']));
 });
 
 test.after(() => fs.rmSync(out, { recursive: true, force: true }));

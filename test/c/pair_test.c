@@ -303,6 +303,19 @@ static int submit(quic_stream *st, const char *const (*h)[2], size_t n) {
   return rv;
 }
 
+/* Takes and frees the received datagrams; true if one of them was text. */
+static bool take_datagrams(quic_session *s, const char *text) {
+  bool seen = false;
+  quic_dgram *d = quic_session_take_datagrams(s);
+  while (d) {
+    quic_dgram *n = d->next;
+    if (d->len == strlen(text) && memcmp(d->data, text, d->len) == 0) seen = true;
+    quic_free(d);
+    d = n;
+  }
+  return seen;
+}
+
 static void on_client_event(exchange *x, const quic_event *e) {
   quic_session *s = e->session;
   quic_stream *st = e->stream_key ? quic_session_stream(s, e->stream_key) : NULL;
@@ -340,16 +353,9 @@ static void on_client_event(exchange *x, const quic_event *e) {
   case QUIC_E_STREAM_CLOSE:
     if (st) quic_stream_release(st);
     break;
-  case QUIC_E_SESSION_DATAGRAM: {
-    quic_dgram *d = quic_session_take_datagrams(s);
-    while (d) {
-      quic_dgram *n = d->next;
-      if (d->len == 4 && memcmp(d->data, "pong", 4) == 0) x->datagram_back = true;
-      quic_free(d);
-      d = n;
-    }
+  case QUIC_E_SESSION_DATAGRAM:
+    if (take_datagrams(s, "pong")) x->datagram_back = true;
     break;
-  }
   case QUIC_E_SESSION_CLOSE:
     x->client_closed_clean = s->close_kind == QUIC_CLOSE_APPLICATION && s->close_code == s->app->no_error;
     x->done = true;
@@ -379,16 +385,9 @@ static void on_server_event(exchange *x, const quic_event *e) {
   case QUIC_E_STREAM_CLOSE:
     if (st) quic_stream_release(st);
     break;
-  case QUIC_E_SESSION_DATAGRAM: {
-    quic_dgram *d = quic_session_take_datagrams(s);
-    while (d) {
-      quic_dgram *n = d->next;
-      if (d->len == 4 && memcmp(d->data, "ping", 4) == 0) (void)quic_session_datagram(s, (const uint8_t *)"pong", 4);
-      quic_free(d);
-      d = n;
-    }
+  case QUIC_E_SESSION_DATAGRAM:
+    if (take_datagrams(s, "ping")) (void)quic_session_datagram(s, (const uint8_t *)"pong", 4);
     break;
-  }
   default:
     break;
   }
