@@ -102,7 +102,7 @@ typedef struct quic_stream {
 
 /* Outbound data the writer may queue beyond what the transport has taken
  * before it is asked to wait (the writable side's high-water mark; see
- * quic_session_stream_queued). */
+ * quic_stream_queued). */
 #define QUIC_STREAM_TX_HWM (1u << 20)
 
 quic_stream *quic_stream_new(quic_session *s, uint32_t key, int64_t id, uint32_t flags);
