@@ -390,6 +390,8 @@ class SessionConfig {
   get side() { return this.#side; }
   get alpn() { return this.#alpn.list.slice(); }
   get hostname() { return this.#hostname; }
+  // The handshake time limit in ms (0: none), for error messages.
+  get handshakeTimeout() { return this.#native[C.SO_HANDSHAKE_TIMEOUT]; }
 
   // A digest of every TLS input of this config (keys, certificates, CAs,
   // passphrases, ALPN, flags, lists), so connections whose TLS inputs are

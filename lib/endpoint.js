@@ -82,7 +82,7 @@ class Endpoint extends EventTarget {
     this.#bind();
     binding.endpointListen(this.#handle, n, tls);
     this.#serverHooks = { keylog: tls.keylog, qlog: tls.paths?.qlog, clientHello: tls.clientHello, ocsp: tls.ocsp, alpn: config.alpn,
-                          endpointSession: this.#config.session };
+                          endpointSession: this.#config.session, handshakeTimeout: config.handshakeTimeout };
     this.#listening = true;
   }
 
@@ -113,7 +113,8 @@ class Endpoint extends EventTarget {
     const authority = remote.port === 443 ? host : `${host}:${remote.port}`;
     const session = new Session(kPrivate, this, handle, key, 'client', remote, this.#sessionGone, authority,
                                 { keylog: tls.keylog, qlog: tls.paths?.qlog, ocsp: tls.ocsp, offersH3: config.alpn.includes('h3'),
-                                  onlyH3: config.alpn.length === 1 && config.alpn[0] === 'h3' });
+                                  onlyH3: config.alpn.length === 1 && config.alpn[0] === 'h3',
+                                  alpn: config.alpn, hostname: config.hostname, handshakeTimeout: config.handshakeTimeout });
     this.#sessions.set(key, session);
     return session;
   }

@@ -2,7 +2,8 @@
 // Session: one QUIC connection, client or server.
 const net = require('node:net');
 const binding = require('./binding');
-const { codes } = require('./errors');
+const { codes, verificationMessage } = require('./errors');
+const { alertHint } = require('./names');
 const { StreamEvent, DatagramEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
 const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
 const { X509Certificate } = require('node:crypto');
@@ -23,19 +24,23 @@ const kDatagrams = Symbol('kDatagrams');
 const kClientHello = Symbol('kClientHello');
 const kOcsp = Symbol('kOcsp');
 
-function closeError(kind, code, reason, h3) {
+// `context()` gives what the session knows to explain a transport error or
+// a handshake timeout (see Session#errorContext); called only for those.
+function closeError(kind, code, reason, h3, context) {
   switch (kind) {
     case C.CLOSE_IDLE: return null;
-    case C.CLOSE_TRANSPORT: return code === 0n ? null : codes.ERR_QUIC_TRANSPORT_ERROR(code, reason);
+    case C.CLOSE_TRANSPORT: return code === 0n ? null : codes.ERR_QUIC_TRANSPORT_ERROR(code, reason, context?.(code));
     case C.CLOSE_APPLICATION:
       // NO_ERROR, and H3_NO_ERROR on HTTP/3, are clean closes.
-      return code === 0n || (h3 && code === http3.H3_NO_ERROR) ? null : codes.ERR_QUIC_APPLICATION_ERROR(code, reason);
+      return code === 0n || (h3 && code === http3.H3_NO_ERROR) ? null : codes.ERR_QUIC_APPLICATION_ERROR(code, reason, h3);
     case C.CLOSE_STATELESS_RESET: return codes.ERR_QUIC_STATELESS_RESET();
     case C.CLOSE_VERSION_NEGOTIATION: return codes.ERR_QUIC_VERSION_NEGOTIATION();
-    case C.CLOSE_HANDSHAKE_TIMEOUT: return codes.ERR_QUIC_HANDSHAKE_TIMEOUT();
-    default: return codes.ERR_QUIC_TRANSPORT_ERROR(code, reason);
+    case C.CLOSE_HANDSHAKE_TIMEOUT: return codes.ERR_QUIC_HANDSHAKE_TIMEOUT(context?.('timeout'));
+    default: return codes.ERR_QUIC_TRANSPORT_ERROR(code, reason, context?.(code));
   }
 }
+
+const quote = (list) => list.map((p) => `'${p}'`).join(', ');
 
 // The TLS details repeat from session to session (the same ALPN, cipher,
 // group): one shared copy of each string instead of one per session. The
@@ -85,6 +90,7 @@ class Session extends EventTarget {
   #hooks;      // TLS hooks the config turned on (see Endpoint)
   #clienthello; // deferred ClientHello, server with secure.clientHello
   #ocsp;        // deferred OCSPRequest (server) or OCSPResponse (client), secure.ocsp
+  #helloProtocols; // server: the client's ALPN list, when the ClientHello hook showed it
 
   constructor(token, endpoint, handle, key, side, remote, onGone, authority, hooks) {
     if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
@@ -127,6 +133,7 @@ class Session extends EventTarget {
     if (!this.#clienthello || !this.#handle) return;
     const info = binding.sessionClientHello(this.#handle);
     if (info === undefined) return;
+    this.#helloProtocols = info.alpn.slice();
     let called = false;
     const done = (context) => {
       if (called) throw codes.ERR_INVALID_STATE('clientHello.done() was already called');
@@ -187,9 +194,16 @@ class Session extends EventTarget {
     if (!this.#info || !this.#info.cipher) return undefined;
     return { name: this.#info.cipher, standardName: this.#info.cipher, version: this.#info.version };
   }
+  // { code, reason }, reason in Node's wording; the same object while the
+  // outcome stays the same.
+  #validationError;
   get validationError() {
     if (!this.#info || !this.#info.validationCode) return undefined;
-    return { code: this.#info.validationCode, reason: this.#info.validationReason };
+    const code = this.#info.validationCode;
+    if (this.#validationError?.code !== code) {
+      this.#validationError = Object.freeze({ code, reason: this.#verification(this.#info).message });
+    }
+    return this.#validationError;
   }
   get remoteAddress() {
     // The path changes when either side migrates: ask again while open.
@@ -417,12 +431,76 @@ class Session extends EventTarget {
     try { info = sessionInfo(this.#handle); } catch {}
     if (this.#side === 'client') try { this.#readTicket(); } catch {}
     if (info && !this.#info) this.#info = info;
-    const err = closeError(kind, code, info?.closeReason, (this.#info || info)?.alpn === 'h3');
+    const err = closeError(kind, code, info?.closeReason, (this.#info || info)?.alpn === 'h3',
+                           (what) => this.#errorContext(what, info));
     let hsErr = null;
     if (!this.#handshake.settled && info?.validationCode) {
-      hsErr = codes.tlsVerification(info.validationCode, info.validationReason);
+      const v = this.#verification(info);
+      hsErr = codes.tlsVerification(info.validationCode, v.reason, v.message, v.host ? { host: v.host, cert: v.cert } : {});
     }
     this.#finish(err, hsErr);
+  }
+
+  // The peer as host:port, for messages.
+  #peerName() {
+    const r = this.#remote ?? (this.#info ? { address: this.#info.remoteAddress, port: this.#info.remotePort } : null);
+    if (!r) return 'the peer';
+    return net.isIPv6(r.address) ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`;
+  }
+
+  // What a transport error (by code) or a handshake timeout ('timeout') can
+  // be explained with, from what this side knows. A client that failed ALPN
+  // knows what it offered, never what the server speaks (TLS sends no list
+  // back); a server knows its own list, and the client's when it saw the
+  // ClientHello (always for a failed negotiation; see #offeredAlpn).
+  #errorContext(what, info) {
+    if (what === 'timeout') {
+      let bytesReceived = 0;
+      try { bytesReceived = Number(this.#stats.bytesReceived); } catch { /* stats gone with the native side */ }
+      return { timeout: this.#hooks?.handshakeTimeout, bytesReceived, peer: this.#peerName(), side: this.#side };
+    }
+    const code = what;
+    if (code < 0x100n || code > 0x1ffn) return {};
+    const alert = Number(code - 0x100n);
+    const mine = this.#hooks?.alpn;
+    if (alert === 120) {
+      if (this.#side === 'client') {
+        return {
+          detail: `no ALPN protocol in common: this client offered ${mine ? quote(mine) : 'its list'}, and the server ` +
+                  'accepts none of them (a TLS server does not say which protocols it speaks)',
+          offeredAlpn: mine,
+        };
+      }
+      const offered = this.#offeredAlpn(info);
+      return {
+        detail: `no ALPN protocol in common: the client offered ${offered ? quote(offered) : 'protocols not known here'}` +
+                `${mine ? `; this server speaks ${quote(mine)}` : ''}`,
+        offeredAlpn: offered,
+        supportedAlpn: mine,
+      };
+    }
+    // This side's own verification failure explains the alert it sent.
+    const v = info?.validationCode ? this.#verification(info) : null;
+    if (v) return { detail: `this ${this.#side} refused the peer's certificate: ${info.validationCode}: ${v.message}` };
+    // Otherwise a certificate alert came from the peer, about ours.
+    if ([42, 43, 44, 45, 46, 48].includes(alert)) return { detail: `the peer refused this ${this.#side}'s certificate` };
+    const hint = alertHint(alert);
+    return hint ? { detail: hint } : {};
+  }
+
+  // The client's ALPN list as the server saw it: from the ClientHello hook,
+  // or from the core, which keeps the list of a ClientHello it could not serve.
+  #offeredAlpn(info) {
+    if (Array.isArray(info?.offeredAlpn)) return info.offeredAlpn;
+    return this.#helloProtocols;
+  }
+
+  // Node's wording for a certificate check that failed (lib/errors.js).
+  #verification(info) {
+    let cert;
+    try { cert = this.#side === 'client' ? this.#cert('peerCertificate') : undefined; } catch { /* no DER */ }
+    const host = this.#side === 'client' ? this.#hooks?.hostname ?? this.#remote?.address ?? info?.remoteAddress : undefined;
+    return verificationMessage(info.validationCode, info.validationReason, host, cert);
   }
 
   [kStreamEvent](type, key, id, aux, code) {

@@ -389,7 +389,7 @@ class Stream {
         break;
       }
       case C.E_STREAM_RESET: {
-        const err = codes.ERR_QUIC_STREAM_RESET(code);
+        const err = codes.ERR_QUIC_STREAM_RESET(code, this.#h3);
         this.#settleHeaders(err);
         this.#readError = err;
         if (this.#failReader) this.#failReader(err);
@@ -415,7 +415,7 @@ class Stream {
         this.#wakeWriters();
         settle(this.#blocked, null, false);
         const clean = code === 0n || (this.#h3 && code === http3.H3_NO_ERROR);
-        const err = clean ? null : codes.ERR_QUIC_STREAM_RESET(code);
+        const err = clean ? null : codes.ERR_QUIC_STREAM_RESET(code, this.#h3);
         // Data still buffered in C remains readable; the end comes through read().
         settle(this.#closed, err);
         if (this.#h3) this.#takeHeaders();

@@ -415,6 +415,21 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
   quic_napi_set(env, o, "remotePort", quic_napi_number(env, port));
   quic_napi_set(env, o, "remoteFamily", quic_napi_string(env, host == buf && cur_remote.u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
   quic_napi_set(env, o, "closeReason", quic_napi_string(env, s->close_reason ? s->close_reason : ""));
+  /* Server: the client's ALPN list, kept only when none of it was ours. */
+  if (s->tls.offered_alpn) {
+    napi_value list;
+    NAPI_CALL(env, napi_create_array(env, &list));
+    uint32_t n = 0;
+    for (size_t i = 0; i < s->tls.offered_alpn_len;) {
+      size_t l = s->tls.offered_alpn[i];
+      if (l == 0 || i + 1 + l > s->tls.offered_alpn_len) break;
+      napi_value v;
+      NAPI_CALL(env, napi_create_string_latin1(env, (const char *)s->tls.offered_alpn + i + 1, l, &v));
+      NAPI_CALL(env, napi_set_element(env, list, n++, v));
+      i += 1 + l;
+    }
+    quic_napi_set(env, o, "offeredAlpn", list);
+  }
   quic_napi_set(env, o, "goaway", quic_napi_bool(env, s->goaway_received));
   bool done = s->state != QUIC_SESSION_HANDSHAKE;
   quic_napi_set(env, o, "earlyData", quic_napi_bool(env, s->early_received || (done && quic_tls_early_data_accepted(&s->tls))));
