@@ -8,6 +8,7 @@ const crypto = require('node:crypto');
 const binding = require('./binding');
 const { codes } = require('./errors');
 const { priorityFor } = require('./tls-names');
+const inspect = require('./inspect');
 const {
   validateNotRevoked, validateObject, validateString, validateBoolean, validateInteger, validateProbability, toBuffer,
 } = require('./validate');
@@ -147,7 +148,39 @@ class EndpointConfig {
     this.#native = n;
   }
 
-  get address() { return { ...this.#address }; }
+  // The same frozen object on every read.
+  #addressView;
+  get address() { return (this.#addressView ??= Object.freeze({ ...this.#address })); }
+
+  // console.log(config): the resolved options; secrets only by their size.
+  [inspect.custom](depth, options) {
+    const n = this.#native;
+    const e = this.#session;
+    return inspect.formatObject('EndpointConfig', depth, options, inspect.defined({
+      address: inspect.formatAddress(this.#address),
+      ccAlgorithm: Object.keys(CC).find((k) => CC[k] === e.ccAlgorithm),
+      maxPayloadSize: e.maxPayloadSize,
+      maxStreamWindowOverride: e.maxStreamWindow || undefined,
+      maxWindowOverride: e.maxWindow || undefined,
+      unacknowledgedPacketThreshold: e.ackThreshold,
+      addressLRUSize: n[C.EPO_ADDRESS_LRU_SIZE],
+      maxConnectionsPerHost: n[C.EPO_MAX_CONNECTIONS_PER_HOST],
+      maxConnectionsTotal: n[C.EPO_MAX_CONNECTIONS_TOTAL],
+      maxStatelessResets: n[C.EPO_MAX_STATELESS_RESETS],
+      retryLimit: n[C.EPO_RETRY_LIMIT],
+      retryTokenExpiration: n[C.EPO_RETRY_TOKEN_EXPIRATION],
+      tokenExpiration: n[C.EPO_TOKEN_EXPIRATION],
+      validateAddress: n[C.EPO_VALIDATE_ADDRESS] === 1,
+      disableStatelessReset: n[C.EPO_DISABLE_STATELESS_RESET] === 1,
+      rxPacketLoss: n[C.EPO_RX_PACKET_LOSS] || undefined,
+      txPacketLoss: n[C.EPO_TX_PACKET_LOSS] || undefined,
+      udp: { ipv6Only: n[C.EPO_IPV6_ONLY] === 1, receiveBufferSize: n[C.EPO_RECEIVE_BUFFER_SIZE],
+             sendBufferSize: n[C.EPO_SEND_BUFFER_SIZE], ttl: n[C.EPO_TTL] },
+      resetTokenSecret: this.#resetTokenSecret ? inspect.formatBytes(this.#resetTokenSecret) : '<random>',
+      tokenSecret: this.#tokenSecret ? inspect.formatBytes(this.#tokenSecret) : '<random>',
+    }));
+  }
+
   get [kNative]() {
     return {
       options: this.#native,
@@ -388,10 +421,60 @@ class SessionConfig {
   }
 
   get side() { return this.#side; }
-  get alpn() { return this.#alpn.list.slice(); }
+  #alpnView; // the same frozen array on every read
+  get alpn() { return (this.#alpnView ??= Object.freeze(this.#alpn.list.slice())); }
   get hostname() { return this.#hostname; }
   // The handshake time limit in ms (0: none), for error messages.
   get handshakeTimeout() { return this.#native[C.SO_HANDSHAKE_TIMEOUT]; }
+
+  // console.log(config): the resolved options; keys and certificates only
+  // by their count, secrets by their size.
+  [inspect.custom](depth, options) {
+    const n = this.#native;
+    const t = this.#tls;
+    const tp = {};
+    for (const [name, idx] of TP) tp[name] = n[C[idx]];
+    tp.disableActiveMigration = n[C.SO_DISABLE_ACTIVE_MIGRATION] === 1;
+    const p = t.paths || {};
+    if (p.preferredIpv4 || p.preferredIpv6) {
+      tp.preferredAddress = inspect.defined({ ipv4: inspect.formatAddress(p.preferredIpv4),
+                                              ipv6: inspect.formatAddress(p.preferredIpv6) });
+    }
+    return inspect.formatObject('SessionConfig', depth, options, inspect.defined({
+      side: this.#side,
+      alpn: this.#alpn.list.length === 1 ? this.#alpn.list[0] : this.#alpn.list.slice(),
+      hostname: this.#hostname,
+      handshakeTimeout: n[C.SO_HANDSHAKE_TIMEOUT],
+      qlog: p.qlog || undefined,
+      dcid: p.dcid ? inspect.formatBytes(p.dcid) : undefined,
+      scid: p.scid ? inspect.formatBytes(p.scid) : undefined,
+      preferredAddressStrategy: p.ignorePreferred === undefined ? undefined : p.ignorePreferred ? 'ignore' : 'use',
+      transportParams: tp,
+      http3: {
+        maxFieldSectionSize: n[C.SO_MAX_FIELD_SECTION_SIZE],
+        qpackMaxDTableCapacity: n[C.SO_QPACK_MAX_DTABLE_CAPACITY],
+        qpackEncoderMaxDTableCapacity: n[C.SO_QPACK_ENCODER_MAX_DTABLE_CAPACITY],
+        qpackBlockedStreams: n[C.SO_QPACK_BLOCKED_STREAMS],
+      },
+      secure: inspect.defined({
+        key: inspect.formatList(t.key, 'key'),
+        cert: inspect.formatList(t.cert, 'certificate'),
+        pfx: inspect.formatList(t.pfx, 'bundle'),
+        ca: t.ca ? inspect.formatList(t.ca, 'CA') : this.#side === 'client' ? '<system store>' : undefined,
+        crl: inspect.formatList(t.crl, 'CRL'),
+        passphrase: t.passphrase !== undefined ? '<set>' : undefined,
+        rejectUnauthorized: t.rejectUnauthorized,
+        verifyHostnameIdentity: this.#side === 'client' ? t.verifyHostname : undefined,
+        requestPeerCertificate: this.#side === 'server' ? t.requestCert : undefined,
+        priority: t.priority || undefined,
+        clientHello: t.clientHello || undefined,
+        ocsp: t.ocsp || undefined,
+        keylog: t.keylog || undefined,
+        ticketKeys: t.ticketKeys ? inspect.formatBytes(t.ticketKeys) : undefined,
+        sessionTimeout: t.sessionTimeout,
+      }),
+    }));
+  }
 
   // A digest of every TLS input of this config (keys, certificates, CAs,
   // passphrases, ALPN, flags, lists), so connections whose TLS inputs are
@@ -483,6 +566,16 @@ class StreamOptions {
   get headers() { return this.#headers; }
   get trailers() { return this.#trailers; }
   get body() { return this.#body; }
+
+  // console.log(options): header objects as they are, the body by its kind.
+  [inspect.custom](depth, options) {
+    return inspect.formatObject('StreamOptions', depth, options, inspect.defined({
+      unidirectional: this.#unidirectional,
+      headers: this.#headers,
+      trailers: this.#trailers,
+      body: inspect.describeBody(this.#body),
+    }));
+  }
 }
 
 class ResponseOptions {
@@ -511,6 +604,16 @@ class ResponseOptions {
   get hints() { return this.#hints; }
   get trailers() { return this.#trailers; }
   get body() { return this.#body; }
+
+  // console.log(options): header objects as they are, the body by its kind.
+  [inspect.custom](depth, options) {
+    return inspect.formatObject('ResponseOptions', depth, options, inspect.defined({
+      hints: this.#hints,
+      headers: this.#headers,
+      trailers: this.#trailers,
+      body: inspect.describeBody(this.#body),
+    }));
+  }
 }
 
 module.exports = { EndpointConfig, SessionConfig, StreamOptions, ResponseOptions, readAddress, kNative, kSide, kTlsKey };

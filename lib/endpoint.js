@@ -11,6 +11,7 @@ const {
 const { EndpointStats } = require('./stats');
 const { validateObject, validateNotRevoked } = require('./validate');
 const { isAnyArrayBuffer, isArrayBufferView } = require('node:util/types');
+const inspect = require('./inspect');
 
 const C = binding.constants;
 const FIELDS = 7;
@@ -161,6 +162,7 @@ class Endpoint extends EventTarget {
     this.#tlsContexts.clear();
     this.#stats[kPrivate]();
     binding.endpointDestroy(this.#handle);
+    this.#address = undefined; // no longer bound (the seed: undefined unless bound)
     settle(this.#closed, error || null);
   }
 
@@ -214,6 +216,20 @@ class Endpoint extends EventTarget {
   }
 
   get [Symbol.toStringTag]() { return 'Endpoint'; }
+
+  // console.log(endpoint): where it is bound, what it is doing, its sessions.
+  [inspect.custom](depth, options) {
+    const state = this.#destroyed ? 'destroyed' : this.#closing ? 'closing' : this.#listening ? 'listening'
+      : this.#address ? 'bound' : 'not bound';
+    return inspect.formatObject('Endpoint', depth, options, {
+      address: inspect.formatAddress(this.#address),
+      state,
+      listening: this.#listening,
+      closing: this.#closing,
+      destroyed: this.#destroyed,
+      sessions: this.#sessions.size,
+    });
+  }
 }
 
 defineEventHandler(Endpoint.prototype, 'session');

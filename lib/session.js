@@ -4,6 +4,7 @@ const net = require('node:net');
 const binding = require('./binding');
 const { codes, verificationMessage } = require('./errors');
 const { alertHint } = require('./names');
+const inspect = require('./inspect');
 const { StreamEvent, DatagramEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
 const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
 const { X509Certificate } = require('node:crypto');
@@ -190,9 +191,16 @@ class Session extends EventTarget {
   get closing() { return this.#closing; }
   get alpn() { return this.#info?.alpn || undefined; }
   get servername() { return this.#info?.servername || undefined; }
+  // Object-valued getters give the same (frozen) object while the value is
+  // unchanged, so `session.cipher === session.cipher`.
+  #cipher;
   get cipher() {
     if (!this.#info || !this.#info.cipher) return undefined;
-    return { name: this.#info.cipher, standardName: this.#info.cipher, version: this.#info.version };
+    const c = this.#cipher;
+    if (c?.name !== this.#info.cipher || c.version !== this.#info.version) {
+      this.#cipher = Object.freeze({ name: this.#info.cipher, standardName: this.#info.cipher, version: this.#info.version });
+    }
+    return this.#cipher;
   }
   // { code, reason }, reason in Node's wording; the same object while the
   // outcome stays the same.
@@ -210,8 +218,14 @@ class Session extends EventTarget {
     if (this.#info && this.#handle) this.#info = sessionInfo(this.#handle);
     const r = this.#info ? { address: this.#info.remoteAddress, port: this.#info.remotePort,
                               family: this.#info.remoteFamily } : this.#remote;
-    return r ? new net.SocketAddress(r) : undefined;
+    if (!r) return undefined;
+    const a = this.#remoteAddress;
+    if (a === undefined || a.address !== r.address || a.port !== r.port || a.family !== r.family) {
+      this.#remoteAddress = new net.SocketAddress(r);
+    }
+    return this.#remoteAddress;
   }
+  #remoteAddress; // the SocketAddress last returned, kept while the path is the same
   // Certificates as Node's X509Certificate (OpenSSL-backed), built from the
   // DER the core keeps, asked for on first use (most sessions never do);
   // the DER is read at close if nobody asked before.
@@ -232,9 +246,15 @@ class Session extends EventTarget {
   }
   get certificate() { return this.#cert('certificate'); }
   get peerCertificate() { return this.#cert('peerCertificate'); }
+  #ephemeralKeyInfo;
   get ephemeralKeyInfo() {
     if (!this.#info?.ephemeralName) return undefined;
-    return { type: this.#info.ephemeralType, name: this.#info.ephemeralName, size: this.#info.ephemeralSize };
+    const k = this.#ephemeralKeyInfo;
+    if (k?.name !== this.#info.ephemeralName || k.type !== this.#info.ephemeralType || k.size !== this.#info.ephemeralSize) {
+      this.#ephemeralKeyInfo = Object.freeze({ type: this.#info.ephemeralType, name: this.#info.ephemeralName,
+                                               size: this.#info.ephemeralSize });
+    }
+    return this.#ephemeralKeyInfo;
   }
 
   // Starts a key update (RFC 9001 6): both sides move to new keys.
@@ -576,6 +596,24 @@ class Session extends EventTarget {
   }
 
   get [Symbol.toStringTag]() { return 'Session'; }
+
+  // console.log(session): side, state, protocol, peer and TLS outcome.
+  [inspect.custom](depth, options) {
+    const state = this.#closed.settled ? 'closed' : this.#closing ? 'closing' : this.#open ? 'open' : 'handshaking';
+    const cipher = this.#info?.cipher || undefined;
+    return inspect.formatObject('Session', depth, options, inspect.defined({
+      side: this.#side,
+      state,
+      alpn: this.alpn,
+      servername: this.servername,
+      remoteAddress: inspect.formatAddress(this.remoteAddress),
+      localAddress: inspect.formatAddress(this.#endpoint.address),
+      streams: this.#streams?.size ?? 0,
+      cipher,
+      earlyData: this.#info ? this.earlyData : undefined,
+      validationError: this.validationError,
+    }));
+  }
 }
 
 defineEventHandler(Session.prototype, 'stream');

@@ -10,6 +10,7 @@ const { chunksOf } = require('./body');
 const { validateFunction } = require('./validate');
 const http3 = require('./http3');
 const { StreamStats } = require('./stats');
+const inspect = require('./inspect');
 
 const C = binding.constants;
 const HWM = C.STREAM_TX_HWM;
@@ -429,6 +430,23 @@ class Stream {
       default:
         break;
     }
+  }
+
+  // console.log(stream): its id, direction, who opened it and where it is.
+  [inspect.custom](depth, options) {
+    const state = this.#closed.settled ? 'closed' : this.#id < 0 ? 'queued' : 'open';
+    return inspect.formatObject('Stream', depth, options, inspect.defined({
+      id: this.id,
+      direction: this.#uni ? 'unidirectional' : 'bidirectional',
+      opened: this.#local ? 'locally' : 'by the peer',
+      serverInitiated: this.serverInitiated,
+      state,
+      sending: this.#uni && !this.#local ? undefined : this.#writeDone ? 'done' : 'open',
+      receiving: this.#uni && this.#local ? undefined : this.#readEnded ? 'done' : 'open',
+      consumer: this.#consumer ?? undefined,
+      http3: this.#h3,
+      side: this.#session.side,
+    }));
   }
 
   // The session ended: copy what C still holds, then settle everything.
