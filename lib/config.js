@@ -8,6 +8,7 @@ const crypto = require('node:crypto');
 const binding = require('./binding');
 const { codes } = require('./errors');
 const { priorityFor } = require('./tls-names');
+const { validateBody } = require('./body');
 const inspect = require('./inspect');
 const {
   validateNotRevoked, validateObject, validateString, validateBoolean, validateInteger, validateProbability, toBuffer,
@@ -41,6 +42,7 @@ function readAddress(value, name, defaults, allowFlowlabel = false) {
     validateString(address, `${name}.address`);
     kind = net.isIP(address);
   }
+  if (value.family !== undefined) validateString(value.family, `${name}.family`);
   const family = value.family === undefined ? (kind === 6 ? 'ipv6' : 'ipv4') : value.family;
   if (family !== 'ipv4' && family !== 'ipv6') {
     throw codes.ERR_INVALID_ARG_VALUE(`${name}.family`, family, "must be 'ipv4' or 'ipv6'");
@@ -80,6 +82,10 @@ function optBool(opts, key, name, dflt) {
 function optSecret(opts, key, name, length) {
   const v = opts[key];
   if (v === undefined) return undefined;
+  // Binary only, as the seed types it: a string is the wrong type.
+  if (typeof v === 'string') {
+    throw codes.ERR_INVALID_ARG_TYPE(`${name}.${key}`, 'an ArrayBuffer, TypedArray, DataView or Buffer', v);
+  }
   const buf = toBuffer(v, `${name}.${key}`);
   if (typeof v === 'string' || buf.length !== length) {
     throw codes.ERR_INVALID_ARG_VALUE(`${name}.${key}`, v, `must be exactly ${length} bytes`);
@@ -243,6 +249,34 @@ const TLS_UNSUPPORTED = {
   sessionIdContext: 'GnuTLS resumes TLS 1.3 sessions from tickets only; separate ticketKeys keep servers apart',
 };
 
+// The seed's types for secure options checked nowhere else (the ones this
+// build cannot honour, and clientHello, which only servers use): a wrong
+// type is ERR_INVALID_ARG_TYPE on either side, before ERR_QUIC_UNSUPPORTED.
+const TLS_TYPES = {
+  clientCertEngine: 'string',
+  clientHello: 'boolean',
+  enableTLSTrace: 'boolean',
+  privateKey: 'object',
+  pskCallback: 'function',
+  secureOptions: 'number',
+  sessionIdContext: 'string',
+};
+
+function validateSecureTypes(secure, name) {
+  for (const [key, type] of Object.entries(TLS_TYPES)) {
+    const v = secure[key];
+    if (v === undefined) continue;
+    if (type === 'object') {
+      validateObject(v, `${name}.${key}`);
+      for (const field of ['engine', 'identifier']) {
+        if (v[field] !== undefined) validateString(v[field], `${name}.${key}.${field}`);
+      }
+    } else if (typeof v !== type) {
+      throw codes.ERR_INVALID_ARG_TYPE(`${name}.${key}`, `of type ${type}`, v);
+    }
+  }
+}
+
 const TP = [
   // name, native index, min, max, default
   ['initialMaxData', 'SO_INITIAL_MAX_DATA', 0, U62, 1 << 20],
@@ -270,6 +304,7 @@ class SessionConfig {
   }
 
   constructor(side, options = {}) {
+    validateString(side, 'side');
     if (side !== 'client' && side !== 'server') {
       throw codes.ERR_INVALID_ARG_VALUE('side', side, "must be 'client' or 'server'");
     }
@@ -311,6 +346,7 @@ class SessionConfig {
       }
     }
     if (options.preferredAddressStrategy !== undefined) {
+      validateString(options.preferredAddressStrategy, 'options.preferredAddressStrategy');
       if (options.preferredAddressStrategy !== 'use' && options.preferredAddressStrategy !== 'ignore') {
         throw codes.ERR_INVALID_ARG_VALUE('options.preferredAddressStrategy', options.preferredAddressStrategy,
                                           "must be 'use' or 'ignore'");
@@ -359,6 +395,7 @@ class SessionConfig {
 
     const secure = options.secure === undefined ? {} : options.secure;
     validateObject(secure, 'options.secure');
+    validateSecureTypes(secure, 'options.secure');
     for (const [key, why] of Object.entries(TLS_UNSUPPORTED)) {
       const v = secure[key];
       if (v !== undefined && v !== false) unsupported(`options.secure.${key}`, why);
@@ -395,6 +432,10 @@ class SessionConfig {
     // Resumption: tickets sealed under ticketKeys (48 bytes, as Node's tls),
     // valid sessionTimeout seconds. Only servers issue tickets.
     if (secure.ticketKeys !== undefined) {
+      if (typeof secure.ticketKeys === 'string') {
+        throw codes.ERR_INVALID_ARG_TYPE('options.secure.ticketKeys', 'a Buffer, TypedArray, DataView or ArrayBuffer',
+                                         secure.ticketKeys);
+      }
       const keys = toBuffer(secure.ticketKeys, 'options.secure.ticketKeys');
       if (keys.length !== 48) {
         throw codes.ERR_INVALID_ARG_VALUE('options.secure.ticketKeys', secure.ticketKeys, 'must be exactly 48 bytes');
@@ -531,19 +572,30 @@ class SessionConfig {
   }
 }
 
-// Header options are plain objects or promises of them (checked in full
-// when they are sent, see lib/http3.js).
+// Header options are plain objects, promises of them, or functions (sync or
+// async) that return them (checked in full when they are sent, see
+// lib/http3.js).
 function validateHeaderOptions(options, keys) {
   for (const key of keys) {
     const v = options[key];
     validateNotRevoked(v, `options.${key}`);
+    if (typeof v === 'function') continue;
     if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) {
-      throw codes.ERR_INVALID_ARG_TYPE(`options.${key}`, 'an object or a Promise', v);
+      throw codes.ERR_INVALID_ARG_TYPE(`options.${key}`, 'an object, a Promise or a Function', v);
     }
   }
 }
 
+// An AbortSignal option (open(), respondWith(), connect(), close()).
+function optSignal(options, name = 'options.signal') {
+  const signal = options.signal;
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal)) throw codes.ERR_INVALID_ARG_TYPE(name, 'an instance of AbortSignal', signal);
+  return signal;
+}
+
 class StreamOptions {
+  #signal;
   #unidirectional;
   #headers;
   #trailers;
@@ -560,9 +612,12 @@ class StreamOptions {
     this.#trailers = options.trailers;
     this.#body = options.body;
     validateHeaderOptions(options, ['headers', 'trailers']);
+    validateBody(options.body);
+    this.#signal = optSignal(options);
   }
 
   get unidirectional() { return this.#unidirectional; }
+  get signal() { return this.#signal; }
   get headers() { return this.#headers; }
   get trailers() { return this.#trailers; }
   get body() { return this.#body; }
@@ -579,6 +634,7 @@ class StreamOptions {
 }
 
 class ResponseOptions {
+  #signal;
   #headers;
   #hints;
   #trailers;
@@ -591,15 +647,20 @@ class ResponseOptions {
   constructor(options = {}) {
     validateObject(options, 'options');
     validateHeaderOptions(options, ['headers', 'trailers']);
-    if (options.hints !== undefined && (options.hints === null || typeof options.hints !== 'object')) {
-      throw codes.ERR_INVALID_ARG_TYPE('options.hints', 'an object, an array of objects or a Promise', options.hints);
+    if (options.hints !== undefined && typeof options.hints !== 'function' &&
+        (options.hints === null || typeof options.hints !== 'object')) {
+      throw codes.ERR_INVALID_ARG_TYPE('options.hints', 'an object, an array of objects, a Promise or a Function',
+                                       options.hints);
     }
+    validateBody(options.body);
+    this.#signal = optSignal(options);
     this.#headers = options.headers;
     this.#hints = options.hints;
     this.#trailers = options.trailers;
     this.#body = options.body;
   }
 
+  get signal() { return this.#signal; }
   get headers() { return this.#headers; }
   get hints() { return this.#hints; }
   get trailers() { return this.#trailers; }
@@ -617,3 +678,4 @@ class ResponseOptions {
 }
 
 module.exports = { EndpointConfig, SessionConfig, StreamOptions, ResponseOptions, readAddress, kNative, kSide, kTlsKey };
+module.exports.optSignal = optSignal;

@@ -4,9 +4,9 @@ const net = require('node:net');
 const binding = require('./binding');
 const { codes } = require('./errors');
 const { SessionEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
-const { EndpointConfig, SessionConfig, readAddress, kNative, kTlsKey } = require('./config');
+const { EndpointConfig, SessionConfig, readAddress, kNative, kTlsKey, optSignal } = require('./config');
 const {
-  Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp,
+  Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp, cancelOnAbort,
 } = require('./session');
 const { EndpointStats } = require('./stats');
 const { validateObject, validateNotRevoked } = require('./validate');
@@ -96,6 +96,8 @@ class Endpoint extends EventTarget {
     if (remote.port === 0) throw codes.ERR_OUT_OF_RANGE('address.port', '>= 1 && <= 65535', remote.port);
     const config = SessionConfig.isSessionConfig(options) ? options : new SessionConfig('client', options);
     if (config.side !== 'client') throw codes.ERR_INVALID_ARG_VALUE('options', options, "must be a 'client' SessionConfig");
+    // options.signal (a plain options object only): aborting cancels the session.
+    const signal = SessionConfig.isSessionConfig(options) ? undefined : optSignal(options);
     let ticket = null;
     let params = null;
     if (resume !== undefined) {
@@ -117,6 +119,7 @@ class Endpoint extends EventTarget {
                                   onlyH3: config.alpn.length === 1 && config.alpn[0] === 'h3',
                                   alpn: config.alpn, hostname: config.hostname, handshakeTimeout: config.handshakeTimeout });
     this.#sessions.set(key, session);
+    if (signal) cancelOnAbort(signal, session);
     return session;
   }
 
@@ -140,8 +143,25 @@ class Endpoint extends EventTarget {
     return ctx;
   }
 
-  close() {
+  close(options) {
     Endpoint.#check(this);
+    // close({ signal }): aborting turns the graceful close into an immediate
+    // one (every session cancelled with an AbortError, then destroy).
+    const signal = options === undefined ? undefined : (validateObject(options, 'options'), optSignal(options));
+    if (signal && !this.#destroyed) {
+      const abort = () => {
+        const err = codes.ABORT_ERR(signal.reason);
+        for (const session of [...this.#sessions.values()]) session.cancel(err);
+        this.destroy(err);
+      };
+      if (signal.aborted) {
+        queueMicrotask(abort);
+      } else {
+        signal.addEventListener('abort', abort, { once: true });
+        const done = () => signal.removeEventListener('abort', abort);
+        this.#closed.promise.then(done, done);
+      }
+    }
     if (this.#destroyed || this.#closing) return this.#closed.promise;
     this.#closing = true;
     this.#listening = false;

@@ -85,6 +85,13 @@ const codes = {
     return make(Error, 'ERR_QUIC_HANDSHAKE_TIMEOUT', `The QUIC handshake did not complete${within}: ${what}`,
                 { timeout, bytesReceived });
   },
+  // Node's AbortError: what an aborted `signal` cancels things with.
+  ABORT_ERR: (cause) => {
+    const err = new Error('The operation was aborted', cause === undefined ? undefined : { cause });
+    Object.defineProperty(err, 'code', { value: 'ABORT_ERR', enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(err, 'name', { value: 'AbortError', writable: true, configurable: true });
+    return err;
+  },
   ERR_QUIC_SESSION_CLOSED: () =>
     make(Error, 'ERR_QUIC_SESSION_CLOSED', 'The session closed before the stream finished'),
   ERR_QUIC_STREAM_RESET: (errorCode, h3 = false) => {

@@ -10,7 +10,8 @@ const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
 const { X509Certificate } = require('node:crypto');
 const { Readable } = require('node:stream');
 const { Stream, kEvent, kSessionClosed, kSend, kOpened, codeOf } = require('./stream');
-const { StreamOptions, ResponseOptions } = require('./config');
+const { StreamOptions, ResponseOptions, optSignal } = require('./config');
+const { validateObject, toBuffer } = require('./validate');
 const { validateBody } = require('./body');
 const { SessionStats } = require('./stats');
 const http3 = require('./http3');
@@ -42,6 +43,20 @@ function closeError(kind, code, reason, h3, context) {
 }
 
 const quote = (list) => list.map((p) => `'${p}'`).join(', ');
+
+// Aborting `signal` cancels `target` (a Stream or Session) with an
+// AbortError whose cause is the signal's reason; an already aborted signal
+// cancels it at once. The listener goes when the target closes.
+function cancelOnAbort(signal, target) {
+  const abort = () => { target.cancel(codes.ABORT_ERR(signal.reason)); };
+  if (signal.aborted) {
+    abort();
+    return;
+  }
+  signal.addEventListener('abort', abort, { once: true });
+  const done = () => signal.removeEventListener('abort', abort);
+  target.closed.then(done, done);
+}
 
 // The TLS details repeat from session to session (the same ALPN, cipher,
 // group): one shared copy of each string instead of one per session. The
@@ -316,9 +331,13 @@ class Session extends EventTarget {
       }
       if (this.#side === 'server') throw codes.ERR_INVALID_STATE('an HTTP/3 server answers requests; it cannot open them');
       if (binding.sessionGoaway(this.#handle)) throw codes.ERR_INVALID_STATE('the server sent GOAWAY: no new requests');
-      if (http3.isPromise(opts.headers)) pendingHeaders = opts.headers;
-      else headers = http3.requestFields(opts.headers, this.#authority);
-      if (opts.trailers !== undefined && !http3.isPromise(opts.trailers)) http3.trailerFields(opts.trailers);
+      // A function gives the headers (or a promise of them) now.
+      const given = typeof opts.headers === 'function' ? opts.headers() : opts.headers;
+      if (http3.isPromise(given)) pendingHeaders = given;
+      else headers = http3.requestFields(given, this.#authority);
+      if (opts.trailers !== undefined && !http3.isPromise(opts.trailers) && typeof opts.trailers !== 'function') {
+        http3.trailerFields(opts.trailers);
+      }
     } else if (opts.headers !== undefined || opts.trailers !== undefined) {
       throw codes.ERR_QUIC_UNSUPPORTED('headers and trailers', `the negotiated ALPN '${this.alpn}' has no headers (use 'h3')`);
     }
@@ -333,6 +352,7 @@ class Session extends EventTarget {
     } else {
       stream[kSend](opts.body, opts.trailers);
     }
+    if (opts.signal) cancelOnAbort(opts.signal, stream);
     return stream;
   }
 
@@ -343,16 +363,24 @@ class Session extends EventTarget {
     Session.#check(this);
     let buf;
     if (typeof data === 'string') {
+      if (encoding !== undefined && typeof encoding !== 'string') {
+        throw codes.ERR_INVALID_ARG_TYPE('encoding', 'of type string', encoding);
+      }
       if (encoding !== undefined && !Buffer.isEncoding(encoding)) {
         throw codes.ERR_INVALID_ARG_VALUE('encoding', encoding, 'is not a supported encoding');
       }
       buf = Buffer.from(data, encoding);
     } else if (isArrayBufferView(data) || isAnyArrayBuffer(data)) {
       buf = data;
+      // A detached buffer is a bad value, not an empty datagram.
+      if (buf.byteLength === 0) toBuffer(data, 'data');
     } else {
       throw codes.ERR_INVALID_ARG_TYPE('data', 'a string, ArrayBuffer, TypedArray, DataView or Buffer', data);
     }
     if (this.#closed.settled || this.#closing || !this.#handle) return false;
+    // An empty datagram carries nothing: it is not sent (false), as the seed
+    // says of any datagram that cannot go.
+    if (buf.byteLength === 0) return false;
     return binding.sessionDatagram(this.#handle, buf);
   }
 
@@ -370,12 +398,16 @@ class Session extends EventTarget {
     }
   }
 
-  close() {
+  // close({ signal }): aborting turns the graceful close into cancel() with
+  // an AbortError.
+  close(options) {
     Session.#check(this);
+    const signal = options === undefined ? undefined : (validateObject(options, 'options'), optSignal(options));
     if (!this.#closing && !this.#closed.settled) {
       this.#closing = true;
       binding.sessionClose(this.#handle);
     }
+    if (signal && !this.#closed.settled) cancelOnAbort(signal, this);
     return this.#closed.promise;
   }
 
@@ -537,13 +569,18 @@ class Session extends EventTarget {
           const start = (opts) => {
             const ro = ResponseOptions.isResponseOptions(opts) ? opts : new ResponseOptions(opts);
             validateBody(ro.body);
+            let sending;
             if (!h3) {
               if (ro.headers !== undefined || ro.hints !== undefined || ro.trailers !== undefined) {
                 throw codes.ERR_QUIC_UNSUPPORTED('response headers', `the negotiated ALPN '${this.alpn}' has no headers (use 'h3')`);
               }
-              return stream[kSend](ro.body);
+              sending = stream[kSend](ro.body);
+            } else {
+              sending = this.#respondH3(stream, key, ro);
             }
-            return this.#respondH3(stream, key, ro);
+            // Only a call that did not throw takes the signal.
+            if (ro.signal) cancelOnAbort(ro.signal, stream);
+            return sending;
           };
           if (http3.isPromise(options)) {
             responded = true;
@@ -573,19 +610,26 @@ class Session extends EventTarget {
     const submit = (kind, fields) => {
       if (this.#handle) binding.streamSubmitHeaders(this.#handle, key, kind, fields);
     };
-    const hints = ro.hints === undefined ? [] : Array.isArray(ro.hints) ? ro.hints : [ro.hints];
-    if (!hints.some(http3.isPromise) && !http3.isPromise(ro.headers)) {
+    // Functions give their value (or a promise of it) now; trailers wait
+    // for the end of the body (Stream[kSend]).
+    const given = typeof ro.hints === 'function' ? ro.hints() : ro.hints;
+    const headers = typeof ro.headers === 'function' ? ro.headers() : ro.headers;
+    const list = (h) => (h === undefined ? [] : Array.isArray(h) ? h : [h]);
+    const hints = http3.isPromise(given) ? null : list(given);
+    if (hints && !hints.some(http3.isPromise) && !http3.isPromise(headers)) {
       // Validate everything before anything goes on the wire.
       const info = hints.map((h) => http3.hintFields(h));
-      const fields = http3.responseFields(ro.headers);
-      if (ro.trailers !== undefined && !http3.isPromise(ro.trailers)) http3.trailerFields(ro.trailers);
+      const fields = http3.responseFields(headers);
+      if (ro.trailers !== undefined && !http3.isPromise(ro.trailers) && typeof ro.trailers !== 'function') {
+        http3.trailerFields(ro.trailers);
+      }
       for (const f of info) submit(http3.KIND.INFO, f);
       submit(http3.KIND.INITIAL, fields);
       return stream[kSend](ro.body, ro.trailers);
     }
     return (async () => {
-      for (const h of hints) submit(http3.KIND.INFO, http3.hintFields(await h));
-      submit(http3.KIND.INITIAL, http3.responseFields(await ro.headers));
+      for (const h of hints ?? list(await given)) submit(http3.KIND.INFO, http3.hintFields(await h));
+      submit(http3.KIND.INITIAL, http3.responseFields(await headers));
       return stream[kSend](ro.body, ro.trailers);
     })();
   }
@@ -619,4 +663,4 @@ class Session extends EventTarget {
 defineEventHandler(Session.prototype, 'stream');
 defineEventHandler(Session.prototype, 'datagram');
 
-module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp };
+module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp, cancelOnAbort };

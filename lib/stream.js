@@ -318,7 +318,10 @@ class Stream {
         const pending = binding.streamWrite(this.#handle, this.#key, chunk, false);
         if (pending > HWM) await new Promise((resolve) => this.#drained.push(resolve));
       }
-      const fields = trailers === undefined ? null : http3.trailerFields(await trailers);
+      // Trailers may be an object, a promise, or a function called now
+      // that the body has ended (so it can sum up what was sent).
+      const fields = trailers === undefined ? null
+        : http3.trailerFields(await (typeof trailers === 'function' ? trailers() : trailers));
       if (!this.#writeDone && this.#session.nativeAlive) {
         this.#writeDone = true;
         binding.streamWrite(this.#handle, this.#key, null, true, fields);
