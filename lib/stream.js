@@ -26,7 +26,9 @@ const kOpened = Symbol('kOpened');
 function codeOf(reason, h3 = false) {
   let c;
   try {
-    c = reason == null ? undefined : reason.errorCode ?? reason.code;
+    // A DOMException's `code` is its legacy type number (20 for AbortError),
+    // not an application error code.
+    c = reason == null ? undefined : reason instanceof DOMException ? reason.errorCode : reason.errorCode ?? reason.code;
   } catch { /* a reason we cannot read (a revoked Proxy) has no code */ }
   if (typeof c === 'bigint' && c >= 0n && c < 2n ** 62n) return c;
   if (Number.isSafeInteger(c) && c >= 0) return BigInt(c);
