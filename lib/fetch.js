@@ -469,7 +469,7 @@ class Http3Dispatcher extends Dispatcher {
       if (n >= 0) fields['content-length'] = String(n);
     }
     return {
-      origin: { key: `${host}:${port}`, host, port, url },
+      origin: { key: `${host}:${port}`, host, port, url: new URL(url.origin) },
       fields,
       body,
       headersTimeout: opts.headersTimeout ?? this.#headersTimeout,
@@ -525,7 +525,7 @@ class Http3Dispatcher extends Dispatcher {
       try {
         await session.handshake;
       } catch (err) {
-        this.emit('connectionError', origin.url.origin, [this], err);
+        this.emit('connectionError', origin.url, [this], err);
         if (err.code === 'ERR_QUIC_HANDSHAKE_TIMEOUT') {
           const e = new errors.ConnectTimeoutError(`Connect Timeout Error (attempted address: ${origin.key}, timeout: ${this.#connectTimeout}ms)`);
           e.cause = err;
@@ -533,7 +533,8 @@ class Http3Dispatcher extends Dispatcher {
         }
         throw err;
       }
-      this.emit('connect', origin.url.origin, [this]);
+      fresh.connected = true;
+      this.emit('connect', origin.url, [this]);
       // Closed if no request comes (one normally takes it at once).
       if (fresh.requests.size === 0) fresh.idle = timer(this.#keepAliveTimeout, () => session.close().catch(() => {}));
       return session;
@@ -553,7 +554,9 @@ class Http3Dispatcher extends Dispatcher {
     if (this.#pool.get(origin.key) === entry) this.#pool.delete(origin.key);
     this.#draining.delete(entry);
     clearTimeout(entry.idle);
-    if (entry.session?.handshake) this.emit('disconnect', origin.url.origin, [this], err);
+    if (entry.connected) {
+      this.emit('disconnect', origin.url, [this], err ?? new errors.InformationalError('the HTTP/3 session closed'));
+    }
     this.#maybeRelease();
   }
 
