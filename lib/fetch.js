@@ -161,16 +161,22 @@ class Request {
       return;
     }
     if (this.#done) return;
-    // undici calls onConnect/onRequestStart once a connection carries the request.
-    try {
-      this.#handler.onRequestStart?.(this.#controller, {});
-    } catch (err) {
-      this.#fail(err);
-      return;
+    // undici calls onConnect/onRequestStart once a connection carries the
+    // request (once: a retry on a new session does not call it again).
+    if (!this.#started) {
+      this.#started = true;
+      try {
+        this.#handler.onRequestStart?.(this.#controller, {});
+      } catch (err) {
+        this.#fail(err);
+        return;
+      }
+      if (this.#done) return;
     }
-    if (this.#done) return;
     this.#open(session);
   }
+
+  #started = false;
 
   #open(session) {
     const o = this.#opts;

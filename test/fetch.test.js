@@ -38,6 +38,10 @@ function h3Server() {
           return respondWith({ headers: { 'x-length': body.length, 'x-sha256': sha256(body) }, body });
         case '/one-mb':
           return respondWith({ headers: { 'content-length': ONE_MB.length }, body: ONE_MB });
+        case '/bye': // answers, then closes the session: GOAWAY first
+          respondWith({ body: 'bye' });
+          stream.session.close();
+          return undefined;
         case '/old':
           return respondWith({ headers: { ':status': 302, location: '/hello' } });
         case '/trailers':
@@ -129,8 +133,17 @@ test('fetch over HTTP/3 to our server: GET, a streamed POST, 1 MB by hash, 404, 
     assert.strictEqual(followed.statusCode, 200);
     assert.strictEqual(await followed.body.text(), 'hello over h3');
 
+    // npm undici's own fetch (undici 7) takes the dispatcher as well.
+    const viaNpm = await undici.fetch(`${base}/hello`, { dispatcher });
+    assert.strictEqual(await viaNpm.text(), 'hello over h3');
+
     assert.strictEqual(server.stats.serverSessions, 1n, 'every request used one connection');
     assert.ok(seen.paths.includes('POST /echo'));
+
+    // After the server's GOAWAY, the next request goes on a new connection.
+    assert.strictEqual(await (await fetch(`${base}/bye`, { dispatcher })).text(), 'bye');
+    assert.strictEqual(await (await fetch(`${base}/hello`, { dispatcher })).text(), 'hello over h3');
+    assert.strictEqual(server.stats.serverSessions, 2n);
   } finally {
     await within(dispatcher.close(), T, 'dispatcher close');
     await within(server.close(), T, 'server close');
