@@ -35,7 +35,12 @@ function h3Server() {
         case '/hello':
           return respondWith({ headers: { 'content-type': 'text/plain', 'x-agent': h['user-agent'] ?? '' }, body: 'hello over h3' });
         case '/echo':
-          return respondWith({ headers: { 'x-length': body.length, 'x-sha256': sha256(body) }, body });
+          return respondWith({
+            headers: { 'x-length': body.length, 'x-sha256': sha256(body), 'x-content-length': h['content-length'] ?? 'none' },
+            body,
+          });
+        case '/hints':
+          return respondWith({ hints: { link: '</style.css>; rel=preload' }, body: 'after hints' });
         case '/one-mb':
           return respondWith({ headers: { 'content-length': ONE_MB.length }, body: ONE_MB });
         case '/bye': // answers, then closes the session: GOAWAY first
@@ -132,6 +137,18 @@ test('fetch over HTTP/3 to our server: GET, a streamed POST, 1 MB by hash, 404, 
     const followed = await undici.request(`${base}/old`, { dispatcher: redirecting });
     assert.strictEqual(followed.statusCode, 200);
     assert.strictEqual(await followed.body.text(), 'hello over h3');
+
+    // A known-length body gets its content-length; a streamed one goes without.
+    const sized = await fetch(`${base}/echo`, { dispatcher, method: 'PUT', body: 'twelve bytes' });
+    assert.strictEqual(sized.headers.get('x-content-length'), '12');
+    assert.strictEqual(await sized.text(), 'twelve bytes');
+    assert.strictEqual(posted.headers.get('x-content-length'), 'none');
+
+    // 103 Early Hints reach undici's onInfo, then the response.
+    const infos = [];
+    const hinted = await undici.request(`${base}/hints`, { dispatcher, onInfo: (info) => infos.push(info) });
+    assert.strictEqual(await hinted.body.text(), 'after hints');
+    assert.deepStrictEqual(infos.map((i) => [i.statusCode, i.headers.link]), [[103, '</style.css>; rel=preload']]);
 
     // npm undici's own fetch (undici 7) takes the dispatcher as well.
     const viaNpm = await undici.fetch(`${base}/hello`, { dispatcher });
