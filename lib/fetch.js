@@ -14,11 +14,10 @@
 // this dispatcher made are closed once it has no sessions left.
 const dns = require('node:dns');
 const net = require('node:net');
-const { Readable } = require('node:stream');
 const { Dispatcher, errors } = require('undici');
 const { Endpoint } = require('./endpoint');
 const { validateObject, validateFunction } = require('./validate');
-const { isFileHandle } = require('./body');
+const { chunksOf, validateBody } = require('./body');
 const inspect = require('./inspect');
 
 const H3_REQUEST_REJECTED = 0x10bn;
@@ -209,14 +208,19 @@ class Request {
     if (body == null || typeof body === 'string' || ArrayBuffer.isView(body) || body instanceof ArrayBuffer) {
       return body;
     }
+    // Anything else this package takes as a body (an iterable, a stream, a
+    // Blob, a FileHandle, ...) becomes Buffers through lib/body.js; what it
+    // does not take fails open() with ERR_INVALID_ARG_TYPE.
+    try {
+      validateBody(body, 'body');
+    } catch {
+      return body;
+    }
     this.#sentAtOpen = false;
     const self = this;
-    const source = isFileHandle(body) || typeof body[Symbol.asyncIterator] === 'function' ||
-      typeof body[Symbol.iterator] === 'function' ? body : Readable.from([body]);
     return (async function* () {
-      for await (const chunk of source) {
+      for await (const bytes of chunksOf(body)) {
         if (self.#done) return;
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
         yield bytes;
         self.#handler.onBodySent?.(bytes);
       }
