@@ -16,6 +16,7 @@ const dns = require('node:dns');
 const net = require('node:net');
 const { Dispatcher, errors } = require('undici');
 const { Endpoint } = require('./endpoint');
+const { SessionConfig } = require('./config');
 const { validateObject, validateFunction } = require('./validate');
 const { chunksOf, validateBody } = require('./body');
 const inspect = require('./inspect');
@@ -149,12 +150,10 @@ class Request {
     this.#handler = handler;
   }
 
-  get done() { return this.#done; }
-
   async start() {
     let session;
     try {
-      session = await this.#dispatcher._session(this.#opts.origin, this.#opts.connectSignal);
+      session = await this.#dispatcher._session(this.#opts.origin);
     } catch (err) {
       this.#fail(err);
       return;
@@ -402,6 +401,9 @@ class Http3Dispatcher extends Dispatcher {
       throw new errors.InvalidArgumentError('maxRedirections is not supported, use the redirect interceptor ' +
                                             '(dispatcher.compose(interceptors.redirect()))');
     }
+    // The session options are checked now (with Node's codes), not at the
+    // first request; each connection builds its own config with its host name.
+    new SessionConfig('client', { ...session, alpn: 'h3', handshakeTimeout: this.#connectTimeout });
   }
 
   get closed() { return this.#closed; }

@@ -241,6 +241,19 @@ test('fetch: a refused certificate and a silent address fail as undici users kno
   }
 });
 
+test('Http3Dispatcher options are checked when it is made', () => {
+  const code = (fn) => { try { fn(); } catch (err) { return err.code; } return 'no error'; };
+  assert.strictEqual(code(() => new Http3Dispatcher({ connectTimeout: -1 })), 'UND_ERR_INVALID_ARG');
+  assert.strictEqual(code(() => new Http3Dispatcher({ headersTimeout: '1s' })), 'UND_ERR_INVALID_ARG');
+  assert.strictEqual(code(() => new Http3Dispatcher({ session: { alpn: 'h2' } })), 'UND_ERR_INVALID_ARG');
+  assert.strictEqual(code(() => new Http3Dispatcher({ session: { hostname: 'x' } })), 'UND_ERR_INVALID_ARG');
+  assert.strictEqual(code(() => new Http3Dispatcher({ endpoint: {} })), 'UND_ERR_INVALID_ARG');
+  assert.strictEqual(code(() => new Http3Dispatcher({ session: { secure: { ca: 5 } } })), 'ERR_INVALID_ARG_TYPE');
+  assert.strictEqual(code(() => new Http3Dispatcher({ session: { transportParams: { maxIdleTimeout: -1 } } })), 'ERR_OUT_OF_RANGE');
+  assert.strictEqual(code(() => new Http3Dispatcher({ lookup: 'dns' })), 'ERR_INVALID_ARG_TYPE');
+  assert.strictEqual(code(() => new Http3Dispatcher(5)), 'ERR_INVALID_ARG_TYPE');
+});
+
 test('setGlobalDispatcher(): plain fetch() goes over HTTP/3, then back', async () => {
   const { server, base } = h3Server();
   const dispatcher = trusted();
