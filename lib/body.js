@@ -30,18 +30,42 @@ function isReadableStream(v) {
   return typeof ReadableStream !== 'undefined' && v instanceof ReadableStream;
 }
 
+// A FileHandle from fs.promises.open(). Node does not export the class, so
+// it is recognised by its name and the methods this module uses.
+function isFileHandle(v) {
+  return v !== null && typeof v === 'object' && v.constructor?.name === 'FileHandle' &&
+    typeof v.fd === 'number' && typeof v.read === 'function' && typeof v.close === 'function';
+}
+
+// Reads a FileHandle from its current position to the end, one slice at a
+// time as the writer asks (never the whole file), and closes it afterwards:
+// the stream owns a handle given as its body, also when it is cancelled.
+async function* fileChunks(fh) {
+  if (fh.fd < 0) throw codes.ERR_INVALID_STATE('the FileHandle body is already closed');
+  try {
+    for (;;) {
+      // A fresh buffer per slice: the writer keeps each until it is sent.
+      const { bytesRead, buffer } = await fh.read(Buffer.allocUnsafe(SLICE), 0, SLICE, null);
+      if (bytesRead === 0) return;
+      yield bytesRead === SLICE ? buffer : buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
 // Validates synchronously what can be checked up front.
 function validateBody(body, name = 'options.body') {
   if (body === undefined || body === null) return;
   validateNotRevoked(body, name);
-  if (typeof body === 'string' || bytesOf(body) || typeof body === 'function' ||
+  if (typeof body === 'string' || bytesOf(body) || typeof body === 'function' || isFileHandle(body) ||
       typeof body.then === 'function' || body instanceof Blob || body instanceof Readable ||
       isReadableStream(body) || typeof body[Symbol.asyncIterator] === 'function' ||
       typeof body[Symbol.iterator] === 'function') {
     return;
   }
   throw codes.ERR_INVALID_ARG_TYPE(name,
-    'a string, ArrayBuffer, TypedArray, DataView, Buffer, Blob, stream.Readable, ReadableStream, ' +
+    'a string, ArrayBuffer, TypedArray, DataView, Buffer, Blob, FileHandle, stream.Readable, ReadableStream, ' +
     'Iterable, AsyncIterable, Promise or Function', body);
 }
 
@@ -61,6 +85,10 @@ async function* chunksOf(body, depth = 0) {
   const direct = bytesOf(body);
   if (direct) {
     yield* sliceBytes(direct);
+    return;
+  }
+  if (isFileHandle(body)) {
+    yield* fileChunks(body);
     return;
   }
   if (body instanceof Blob) {
@@ -98,4 +126,4 @@ function* chunkToBytes(chunk) {
   yield* sliceBytes(b);
 }
 
-module.exports = { chunksOf, validateBody, bytesOf };
+module.exports = { chunksOf, validateBody, bytesOf, isFileHandle };

@@ -8,6 +8,8 @@ const crypto = require('node:crypto');
 const binding = require('./binding');
 const { codes } = require('./errors');
 const { priorityFor } = require('./tls-names');
+const { validateBody } = require('./body');
+const inspect = require('./inspect');
 const {
   validateNotRevoked, validateObject, validateString, validateBoolean, validateInteger, validateProbability, toBuffer,
 } = require('./validate');
@@ -55,6 +57,7 @@ function readAddress(value, name, defaults, allowFlowlabel = false) {
     validateString(address, `${name}.address`);
     kind = net.isIP(address);
   }
+  if (value.family !== undefined) validateString(value.family, `${name}.family`);
   const family = value.family === undefined ? (kind === 6 ? 'ipv6' : 'ipv4') : value.family;
   if (family !== 'ipv4' && family !== 'ipv6') {
     throw codes.ERR_INVALID_ARG_VALUE(`${name}.family`, family, "must be 'ipv4' or 'ipv6'");
@@ -94,6 +97,10 @@ function optBool(opts, key, name, dflt) {
 function optSecret(opts, key, name, length) {
   const v = opts[key];
   if (v === undefined) return undefined;
+  // Binary only, as the seed types it: a string is the wrong type.
+  if (typeof v === 'string') {
+    throw codes.ERR_INVALID_ARG_TYPE(`${name}.${key}`, 'an ArrayBuffer, TypedArray, DataView or Buffer', v);
+  }
   const buf = toBuffer(v, `${name}.${key}`);
   if (typeof v === 'string' || buf.length !== length) {
     throw codes.ERR_INVALID_ARG_VALUE(`${name}.${key}`, v, `must be exactly ${length} bytes`);
@@ -161,7 +168,39 @@ class EndpointConfig {
     this.#native = n;
   }
 
-  get address() { return { ...this.#address }; }
+  // The same frozen object on every read.
+  #addressView;
+  get address() { return (this.#addressView ??= Object.freeze({ ...this.#address })); }
+
+  // console.log(config): the resolved options; secrets only by their size.
+  [inspect.custom](depth, options) {
+    const n = this.#native;
+    const e = this.#session;
+    return inspect.formatObject('EndpointConfig', depth, options, inspect.defined({
+      address: inspect.formatAddress(this.#address),
+      ccAlgorithm: Object.keys(CC).find((k) => CC[k] === e.ccAlgorithm),
+      maxPayloadSize: e.maxPayloadSize,
+      maxStreamWindowOverride: e.maxStreamWindow || undefined,
+      maxWindowOverride: e.maxWindow || undefined,
+      unacknowledgedPacketThreshold: e.ackThreshold,
+      addressLRUSize: n[C.EPO_ADDRESS_LRU_SIZE],
+      maxConnectionsPerHost: n[C.EPO_MAX_CONNECTIONS_PER_HOST],
+      maxConnectionsTotal: n[C.EPO_MAX_CONNECTIONS_TOTAL],
+      maxStatelessResets: n[C.EPO_MAX_STATELESS_RESETS],
+      retryLimit: n[C.EPO_RETRY_LIMIT],
+      retryTokenExpiration: n[C.EPO_RETRY_TOKEN_EXPIRATION],
+      tokenExpiration: n[C.EPO_TOKEN_EXPIRATION],
+      validateAddress: n[C.EPO_VALIDATE_ADDRESS] === 1,
+      disableStatelessReset: n[C.EPO_DISABLE_STATELESS_RESET] === 1,
+      rxPacketLoss: n[C.EPO_RX_PACKET_LOSS] || undefined,
+      txPacketLoss: n[C.EPO_TX_PACKET_LOSS] || undefined,
+      udp: { ipv6Only: n[C.EPO_IPV6_ONLY] === 1, receiveBufferSize: n[C.EPO_RECEIVE_BUFFER_SIZE],
+             sendBufferSize: n[C.EPO_SEND_BUFFER_SIZE], ttl: n[C.EPO_TTL] },
+      resetTokenSecret: this.#resetTokenSecret ? inspect.formatBytes(this.#resetTokenSecret) : '<random>',
+      tokenSecret: this.#tokenSecret ? inspect.formatBytes(this.#tokenSecret) : '<random>',
+    }));
+  }
+
   get [kNative]() {
     return {
       options: this.#native,
@@ -224,6 +263,34 @@ const TLS_UNSUPPORTED = {
   sessionIdContext: 'GnuTLS resumes TLS 1.3 sessions from tickets only; separate ticketKeys keep servers apart',
 };
 
+// The seed's types for secure options checked nowhere else (the ones this
+// build cannot honour, and clientHello, which only servers use): a wrong
+// type is ERR_INVALID_ARG_TYPE on either side, before ERR_QUIC_UNSUPPORTED.
+const TLS_TYPES = {
+  clientCertEngine: 'string',
+  clientHello: 'boolean',
+  enableTLSTrace: 'boolean',
+  privateKey: 'object',
+  pskCallback: 'function',
+  secureOptions: 'number',
+  sessionIdContext: 'string',
+};
+
+function validateSecureTypes(secure, name) {
+  for (const [key, type] of Object.entries(TLS_TYPES)) {
+    const v = secure[key];
+    if (v === undefined) continue;
+    if (type === 'object') {
+      validateObject(v, `${name}.${key}`);
+      for (const field of ['engine', 'identifier']) {
+        if (v[field] !== undefined) validateString(v[field], `${name}.${key}.${field}`);
+      }
+    } else if (typeof v !== type) {
+      throw codes.ERR_INVALID_ARG_TYPE(`${name}.${key}`, `of type ${type}`, v);
+    }
+  }
+}
+
 const TP = [
   // name, native index, min, max, default
   ['initialMaxData', 'SO_INITIAL_MAX_DATA', 0, U62, 1 << 20],
@@ -251,6 +318,7 @@ class SessionConfig {
   }
 
   constructor(side, options = {}) {
+    validateString(side, 'side');
     if (side !== 'client' && side !== 'server') {
       throw codes.ERR_INVALID_ARG_VALUE('side', side, "must be 'client' or 'server'");
     }
@@ -292,6 +360,7 @@ class SessionConfig {
       }
     }
     if (options.preferredAddressStrategy !== undefined) {
+      validateString(options.preferredAddressStrategy, 'options.preferredAddressStrategy');
       if (options.preferredAddressStrategy !== 'use' && options.preferredAddressStrategy !== 'ignore') {
         throw codes.ERR_INVALID_ARG_VALUE('options.preferredAddressStrategy', options.preferredAddressStrategy,
                                           "must be 'use' or 'ignore'");
@@ -348,6 +417,7 @@ class SessionConfig {
 
     const secure = options.secure === undefined ? {} : options.secure;
     validateObject(secure, 'options.secure');
+    validateSecureTypes(secure, 'options.secure');
     for (const [key, why] of Object.entries(TLS_UNSUPPORTED)) {
       const v = secure[key];
       if (v !== undefined && v !== false) unsupported(`options.secure.${key}`, why);
@@ -384,6 +454,10 @@ class SessionConfig {
     // Resumption: tickets sealed under ticketKeys (48 bytes, as Node's tls),
     // valid sessionTimeout seconds. Only servers issue tickets.
     if (secure.ticketKeys !== undefined) {
+      if (typeof secure.ticketKeys === 'string') {
+        throw codes.ERR_INVALID_ARG_TYPE('options.secure.ticketKeys', 'a Buffer, TypedArray, DataView or ArrayBuffer',
+                                         secure.ticketKeys);
+      }
       const keys = toBuffer(secure.ticketKeys, 'options.secure.ticketKeys');
       if (keys.length !== 48) {
         throw codes.ERR_INVALID_ARG_VALUE('options.secure.ticketKeys', secure.ticketKeys, 'must be exactly 48 bytes');
@@ -410,8 +484,60 @@ class SessionConfig {
   }
 
   get side() { return this.#side; }
-  get alpn() { return this.#alpn.list.slice(); }
+  #alpnView; // the same frozen array on every read
+  get alpn() { return (this.#alpnView ??= Object.freeze(this.#alpn.list.slice())); }
   get hostname() { return this.#hostname; }
+  // The handshake time limit in ms (0: none), for error messages.
+  get handshakeTimeout() { return this.#native[C.SO_HANDSHAKE_TIMEOUT]; }
+
+  // console.log(config): the resolved options; keys and certificates only
+  // by their count, secrets by their size.
+  [inspect.custom](depth, options) {
+    const n = this.#native;
+    const t = this.#tls;
+    const tp = {};
+    for (const [name, idx] of TP) tp[name] = n[C[idx]];
+    tp.disableActiveMigration = n[C.SO_DISABLE_ACTIVE_MIGRATION] === 1;
+    const p = t.paths || {};
+    if (p.preferredIpv4 || p.preferredIpv6) {
+      tp.preferredAddress = inspect.defined({ ipv4: inspect.formatAddress(p.preferredIpv4),
+                                              ipv6: inspect.formatAddress(p.preferredIpv6) });
+    }
+    return inspect.formatObject('SessionConfig', depth, options, inspect.defined({
+      side: this.#side,
+      alpn: this.#alpn.list.length === 1 ? this.#alpn.list[0] : this.#alpn.list.slice(),
+      hostname: this.#hostname,
+      handshakeTimeout: n[C.SO_HANDSHAKE_TIMEOUT],
+      qlog: p.qlog || undefined,
+      dcid: p.dcid ? inspect.formatBytes(p.dcid) : undefined,
+      scid: p.scid ? inspect.formatBytes(p.scid) : undefined,
+      preferredAddressStrategy: p.ignorePreferred === undefined ? undefined : p.ignorePreferred ? 'ignore' : 'use',
+      transportParams: tp,
+      http3: {
+        maxFieldSectionSize: n[C.SO_MAX_FIELD_SECTION_SIZE],
+        qpackMaxDTableCapacity: n[C.SO_QPACK_MAX_DTABLE_CAPACITY],
+        qpackEncoderMaxDTableCapacity: n[C.SO_QPACK_ENCODER_MAX_DTABLE_CAPACITY],
+        qpackBlockedStreams: n[C.SO_QPACK_BLOCKED_STREAMS],
+      },
+      secure: inspect.defined({
+        key: inspect.formatList(t.key, 'key'),
+        cert: inspect.formatList(t.cert, 'certificate'),
+        pfx: inspect.formatList(t.pfx, 'bundle'),
+        ca: t.ca ? inspect.formatList(t.ca, 'CA') : this.#side === 'client' ? '<system store>' : undefined,
+        crl: inspect.formatList(t.crl, 'CRL'),
+        passphrase: t.passphrase !== undefined ? '<set>' : undefined,
+        rejectUnauthorized: t.rejectUnauthorized,
+        verifyHostnameIdentity: this.#side === 'client' ? t.verifyHostname : undefined,
+        requestPeerCertificate: this.#side === 'server' ? t.requestCert : undefined,
+        priority: t.priority || undefined,
+        clientHello: t.clientHello || undefined,
+        ocsp: t.ocsp || undefined,
+        keylog: t.keylog || undefined,
+        ticketKeys: t.ticketKeys ? inspect.formatBytes(t.ticketKeys) : undefined,
+        sessionTimeout: t.sessionTimeout,
+      }),
+    }));
+  }
 
   // A digest of every TLS input of this config (keys, certificates, CAs,
   // passphrases, ALPN, flags, lists), so connections whose TLS inputs are
@@ -468,19 +594,30 @@ class SessionConfig {
   }
 }
 
-// Header options are plain objects or promises of them (checked in full
-// when they are sent, see lib/http3.js).
+// Header options are plain objects, promises of them, or functions (sync or
+// async) that return them (checked in full when they are sent, see
+// lib/http3.js).
 function validateHeaderOptions(options, keys) {
   for (const key of keys) {
     const v = options[key];
     validateNotRevoked(v, `options.${key}`);
+    if (typeof v === 'function') continue;
     if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) {
-      throw codes.ERR_INVALID_ARG_TYPE(`options.${key}`, 'an object or a Promise', v);
+      throw codes.ERR_INVALID_ARG_TYPE(`options.${key}`, 'an object, a Promise or a Function', v);
     }
   }
 }
 
+// An AbortSignal option (open(), respondWith(), connect(), close()).
+function optSignal(options, name = 'options.signal') {
+  const signal = options.signal;
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal)) throw codes.ERR_INVALID_ARG_TYPE(name, 'an instance of AbortSignal', signal);
+  return signal;
+}
+
 class StreamOptions {
+  #signal;
   #unidirectional;
   #headers;
   #trailers;
@@ -497,15 +634,29 @@ class StreamOptions {
     this.#trailers = options.trailers;
     this.#body = options.body;
     validateHeaderOptions(options, ['headers', 'trailers']);
+    validateBody(options.body);
+    this.#signal = optSignal(options);
   }
 
   get unidirectional() { return this.#unidirectional; }
+  get signal() { return this.#signal; }
   get headers() { return this.#headers; }
   get trailers() { return this.#trailers; }
   get body() { return this.#body; }
+
+  // console.log(options): header objects as they are, the body by its kind.
+  [inspect.custom](depth, options) {
+    return inspect.formatObject('StreamOptions', depth, options, inspect.defined({
+      unidirectional: this.#unidirectional,
+      headers: this.#headers,
+      trailers: this.#trailers,
+      body: inspect.describeBody(this.#body),
+    }));
+  }
 }
 
 class ResponseOptions {
+  #signal;
   #headers;
   #hints;
   #trailers;
@@ -518,19 +669,35 @@ class ResponseOptions {
   constructor(options = {}) {
     validateObject(options, 'options');
     validateHeaderOptions(options, ['headers', 'trailers']);
-    if (options.hints !== undefined && (options.hints === null || typeof options.hints !== 'object')) {
-      throw codes.ERR_INVALID_ARG_TYPE('options.hints', 'an object, an array of objects or a Promise', options.hints);
+    if (options.hints !== undefined && typeof options.hints !== 'function' &&
+        (options.hints === null || typeof options.hints !== 'object')) {
+      throw codes.ERR_INVALID_ARG_TYPE('options.hints', 'an object, an array of objects, a Promise or a Function',
+                                       options.hints);
     }
+    validateBody(options.body);
+    this.#signal = optSignal(options);
     this.#headers = options.headers;
     this.#hints = options.hints;
     this.#trailers = options.trailers;
     this.#body = options.body;
   }
 
+  get signal() { return this.#signal; }
   get headers() { return this.#headers; }
   get hints() { return this.#hints; }
   get trailers() { return this.#trailers; }
   get body() { return this.#body; }
+
+  // console.log(options): header objects as they are, the body by its kind.
+  [inspect.custom](depth, options) {
+    return inspect.formatObject('ResponseOptions', depth, options, inspect.defined({
+      hints: this.#hints,
+      headers: this.#headers,
+      trailers: this.#trailers,
+      body: inspect.describeBody(this.#body),
+    }));
+  }
 }
 
 module.exports = { EndpointConfig, SessionConfig, StreamOptions, ResponseOptions, readAddress, kNative, kSide, kTlsKey };
+module.exports.optSignal = optSignal;

@@ -4,14 +4,15 @@ const net = require('node:net');
 const binding = require('./binding');
 const { codes } = require('./errors');
 const { SessionEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
-const { EndpointConfig, SessionConfig, readAddress, kNative, kTlsKey } = require('./config');
+const { EndpointConfig, SessionConfig, readAddress, kNative, kTlsKey, optSignal } = require('./config');
 const {
-  Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp,
+  Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp, cancelOnAbort,
 } = require('./session');
 const { EndpointStats } = require('./stats');
 const { validateObject, validateNotRevoked } = require('./validate');
 const { events: { E, F, WIDTH } } = require('./contract');
 const { isAnyArrayBuffer, isArrayBufferView } = require('node:util/types');
+const inspect = require('./inspect');
 
 // Positions in an event record (src/binding.h QUIC_EVENT_RECORD), checked
 // against the addon when lib/contract.js loaded.
@@ -84,7 +85,7 @@ class Endpoint extends EventTarget {
     this.#bind();
     binding.endpointListen(this.#handle, n, tls);
     this.#serverHooks = { keylog: tls.keylog, qlog: tls.paths?.qlog, clientHello: tls.clientHello, ocsp: tls.ocsp, alpn: config.alpn,
-                          endpointSession: this.#config.session };
+                          endpointSession: this.#config.session, handshakeTimeout: config.handshakeTimeout };
     this.#listening = true;
   }
 
@@ -97,6 +98,8 @@ class Endpoint extends EventTarget {
     if (remote.port === 0) throw codes.ERR_OUT_OF_RANGE('address.port', '>= 1 && <= 65535', remote.port);
     const config = SessionConfig.isSessionConfig(options) ? options : new SessionConfig('client', options);
     if (config.side !== 'client') throw codes.ERR_INVALID_ARG_VALUE('options', options, "must be a 'client' SessionConfig");
+    // options.signal (a plain options object only): aborting cancels the session.
+    const signal = SessionConfig.isSessionConfig(options) ? undefined : optSignal(options);
     let ticket = null;
     let params = null;
     if (resume !== undefined) {
@@ -115,8 +118,10 @@ class Endpoint extends EventTarget {
     const authority = remote.port === 443 ? host : `${host}:${remote.port}`;
     const session = new Session(kPrivate, this, handle, key, 'client', remote, this.#sessionGone, authority,
                                 { keylog: tls.keylog, qlog: tls.paths?.qlog, ocsp: tls.ocsp, offersH3: config.alpn.includes('h3'),
-                                  onlyH3: config.alpn.length === 1 && config.alpn[0] === 'h3' });
+                                  onlyH3: config.alpn.length === 1 && config.alpn[0] === 'h3',
+                                  alpn: config.alpn, hostname: config.hostname, handshakeTimeout: config.handshakeTimeout });
     this.#sessions.set(key, session);
+    if (signal) cancelOnAbort(signal, session);
     return session;
   }
 
@@ -140,8 +145,25 @@ class Endpoint extends EventTarget {
     return ctx;
   }
 
-  close() {
+  close(options) {
     Endpoint.#check(this);
+    // close({ signal }): aborting turns the graceful close into an immediate
+    // one (every session cancelled with an AbortError, then destroy).
+    const signal = options === undefined ? undefined : (validateObject(options, 'options'), optSignal(options));
+    if (signal && !this.#destroyed) {
+      const abort = () => {
+        const err = codes.ABORT_ERR(signal.reason);
+        for (const session of [...this.#sessions.values()]) session.cancel(err);
+        this.destroy(err);
+      };
+      if (signal.aborted) {
+        queueMicrotask(abort);
+      } else {
+        signal.addEventListener('abort', abort, { once: true });
+        const done = () => signal.removeEventListener('abort', abort);
+        this.#closed.promise.then(done, done);
+      }
+    }
     if (this.#destroyed || this.#closing) return this.#closed.promise;
     this.#closing = true;
     this.#listening = false;
@@ -162,6 +184,7 @@ class Endpoint extends EventTarget {
     this.#tlsContexts.clear();
     this.#stats[kPrivate]();
     binding.endpointDestroy(this.#handle);
+    this.#address = undefined; // no longer bound (the seed: undefined unless bound)
     settle(this.#closed, error || null);
   }
 
@@ -217,6 +240,20 @@ class Endpoint extends EventTarget {
   }
 
   get [Symbol.toStringTag]() { return 'Endpoint'; }
+
+  // console.log(endpoint): where it is bound, what it is doing, its sessions.
+  [inspect.custom](depth, options) {
+    const state = this.#destroyed ? 'destroyed' : this.#closing ? 'closing' : this.#listening ? 'listening'
+      : this.#address ? 'bound' : 'not bound';
+    return inspect.formatObject('Endpoint', depth, options, {
+      address: inspect.formatAddress(this.#address),
+      state,
+      listening: this.#listening,
+      closing: this.#closing,
+      destroyed: this.#destroyed,
+      sessions: this.#sessions.size,
+    });
+  }
 }
 
 defineEventHandler(Endpoint.prototype, 'session');

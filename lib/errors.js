@@ -1,6 +1,7 @@
 'use strict';
 // Errors in Node's style: a class by kind, and a `code` to match on.
 const { inspect } = require('node:util');
+const { transportName, http3Name } = require('./names');
 
 // Describing a hostile value (a revoked proxy, a throwing getter) must not
 // throw in place of the coded error being built.
@@ -49,28 +50,95 @@ const codes = {
   ERR_INVALID_STATE: (message) => make(Error, 'ERR_INVALID_STATE', `Invalid state: ${message}`),
   ERR_QUIC_UNSUPPORTED: (what, why) =>
     make(Error, 'ERR_QUIC_UNSUPPORTED', `${what} is not supported${why ? `: ${why}` : ''}`),
-  ERR_QUIC_TRANSPORT_ERROR: (errorCode, reason) =>
-    make(Error, 'ERR_QUIC_TRANSPORT_ERROR',
-         `QUIC transport error ${errorCode}${reason ? `: ${reason}` : ''}`, { errorCode, reason }),
-  ERR_QUIC_APPLICATION_ERROR: (errorCode, reason) =>
-    make(Error, 'ERR_QUIC_APPLICATION_ERROR',
-         `QUIC application error ${errorCode}${reason ? `: ${reason}` : ''}`, { errorCode, reason }),
+  // `context` (optional): { detail, ...properties } from lib/session.js,
+  // e.g. the ALPN lists behind a no_application_protocol alert.
+  ERR_QUIC_TRANSPORT_ERROR: (errorCode, reason, context = {}) => {
+    const { detail, ...props } = context;
+    const n = transportName(errorCode);
+    const label = n.tlsAlertName !== undefined ? `${n.errorName}, TLS alert ${n.tlsAlertName}` : n.errorName;
+    return make(Error, 'ERR_QUIC_TRANSPORT_ERROR',
+                `QUIC transport error ${errorCode}${label ? ` (${label})` : ''}` +
+                `${detail ? `: ${detail}` : ''}${reason ? `${detail ? '; the peer said' : ''}: ${reason}` : ''}`,
+                { errorCode, reason, ...n, ...props });
+  },
+  // `h3`: the code is HTTP/3's, and gets its name (H3_REQUEST_CANCELLED, ...).
+  ERR_QUIC_APPLICATION_ERROR: (errorCode, reason, h3 = false) => {
+    const errorName = h3 ? http3Name(errorCode) : undefined;
+    return make(Error, 'ERR_QUIC_APPLICATION_ERROR',
+                `QUIC application error ${errorCode}${errorName ? ` (${errorName})` : ''}${reason ? `: ${reason}` : ''}`,
+                errorName ? { errorCode, reason, errorName } : { errorCode, reason });
+  },
   ERR_QUIC_STATELESS_RESET: () =>
     make(Error, 'ERR_QUIC_STATELESS_RESET', 'The peer reset the connection (stateless reset)'),
   ERR_QUIC_VERSION_NEGOTIATION: () =>
     make(Error, 'ERR_QUIC_VERSION_NEGOTIATION', 'The peer supports no QUIC version in common'),
-  ERR_QUIC_HANDSHAKE_TIMEOUT: () =>
-    make(Error, 'ERR_QUIC_HANDSHAKE_TIMEOUT', 'The QUIC handshake did not complete in time'),
+  // `info` (optional): { timeout (ms), bytesReceived, peer (host:port), side }
+  // so the message says whether anything came back.
+  ERR_QUIC_HANDSHAKE_TIMEOUT: (info) => {
+    if (!info) return make(Error, 'ERR_QUIC_HANDSHAKE_TIMEOUT', 'The QUIC handshake did not complete in time');
+    const { timeout, bytesReceived, peer } = info;
+    const within = timeout ? ` within ${timeout} ms` : ' in time';
+    const what = bytesReceived === 0
+      ? `nothing came back from ${peer}` +
+        (info.side === 'client' ? ' (no QUIC server answering there, or the packets are dropped on the way)' : '')
+      : `${peer} answered (${bytesReceived} bytes received) but the handshake did not finish`;
+    return make(Error, 'ERR_QUIC_HANDSHAKE_TIMEOUT', `The QUIC handshake did not complete${within}: ${what}`,
+                { timeout, bytesReceived });
+  },
+  // Node's AbortError: what an aborted `signal` cancels things with.
+  ABORT_ERR: (cause) => {
+    const err = new Error('The operation was aborted', cause === undefined ? undefined : { cause });
+    Object.defineProperty(err, 'code', { value: 'ABORT_ERR', enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(err, 'name', { value: 'AbortError', writable: true, configurable: true });
+    return err;
+  },
   ERR_QUIC_SESSION_CLOSED: () =>
     make(Error, 'ERR_QUIC_SESSION_CLOSED', 'The session closed before the stream finished'),
-  ERR_QUIC_STREAM_RESET: (errorCode) =>
-    make(Error, 'ERR_QUIC_APPLICATION_ERROR', `The peer reset the stream with code ${errorCode}`,
-         { errorCode }),
+  ERR_QUIC_STREAM_RESET: (errorCode, h3 = false) => {
+    const errorName = h3 ? http3Name(errorCode) : undefined;
+    return make(Error, 'ERR_QUIC_APPLICATION_ERROR',
+                `The peer reset the stream with code ${errorCode}${errorName ? ` (${errorName})` : ''}`,
+                errorName ? { errorCode, errorName } : { errorCode });
+  },
   // lib/ was written against a different addon than the one loaded.
   ERR_QUIC_ADDON_MISMATCH: (what) =>
     make(Error, 'ERR_QUIC_ADDON_MISMATCH', `quic: lib/ and the native addon disagree: ${what} (rebuild the addon)`),
-  // TLS verification failures keep Node's codes (DEPTH_ZERO_SELF_SIGNED_CERT, ...).
-  tlsVerification: (code, reason) => make(Error, code, reason || code, { reason }),
+  // TLS verification failures keep Node's codes (DEPTH_ZERO_SELF_SIGNED_CERT,
+  // ...) and, where Node has one, its message (see verificationMessage).
+  tlsVerification: (code, reason, message = reason || code, props = {}) => make(Error, code, message, { reason, ...props }),
 };
 
-module.exports = { codes, make };
+// The messages Node's tls gives for the verification codes this build
+// reports (OpenSSL's wording; Node 20 prints exactly these).
+const VERIFY_MESSAGES = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in certificate chain',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unable to verify the first certificate',
+  UNABLE_TO_GET_ISSUER_CERT: 'unable to get issuer certificate',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'unable to get local issuer certificate',
+  CERT_HAS_EXPIRED: 'certificate has expired',
+  CERT_NOT_YET_VALID: 'certificate is not yet valid',
+  CERT_REVOKED: 'certificate revoked',
+  INVALID_CA: 'invalid CA certificate',
+  CERT_SIGNATURE_FAILURE: 'certificate signature failure',
+};
+
+// Node's wording for a verification failure: { message, reason, host, cert }.
+// `detail` is what GnuTLS said; `host` the name checked (hostname or IP);
+// `cert` the peer's X509Certificate when there is one. An altname mismatch
+// is worded by Node's own tls.checkServerIdentity(), as Node's client does.
+function verificationMessage(code, detail, host, cert) {
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' && host && cert) {
+    let err;
+    try { err = require('node:tls').checkServerIdentity(host, cert.toLegacyObject()); } catch { /* an unreadable certificate */ }
+    if (err) return { message: err.message, reason: err.reason, host, cert };
+  }
+  const known = VERIFY_MESSAGES[code];
+  if (known === undefined) return { message: detail || code, reason: detail };
+  // 'peer sent no certificate' comes from this build, not GnuTLS: say it.
+  const message = code === 'UNABLE_TO_GET_ISSUER_CERT' && /no certificate/.test(detail || '')
+    ? `${known} (the peer sent no certificate)` : known;
+  return { message, reason: detail || known };
+}
+
+module.exports = { codes, make, verificationMessage };

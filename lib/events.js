@@ -1,6 +1,7 @@
 'use strict';
 // Event classes of the seed, and the on<name> property helper.
 const { codes } = require('./errors');
+const inspect = require('./inspect');
 const kPrivate = Symbol('kPrivate');
 
 class SessionEvent extends Event {
@@ -12,6 +13,9 @@ class SessionEvent extends Event {
   }
   get name() { return 'session'; }
   get session() { return this.#session; }
+  [inspect.custom](depth, options) {
+    return inspect.formatObject('SessionEvent', depth, options, { type: this.type, session: this.#session });
+  }
 }
 
 class StreamEvent extends Event {
@@ -27,6 +31,10 @@ class StreamEvent extends Event {
   get stream() { return this.#stream; }
   // A function (usable destructured), or undefined for unidirectional streams.
   get respondWith() { return this.#respondWith; }
+  [inspect.custom](depth, options) {
+    return inspect.formatObject('StreamEvent', depth, options,
+                                { type: this.type, stream: this.#stream, respondWith: this.#respondWith });
+  }
 }
 
 class DatagramEvent extends Event {
@@ -44,6 +52,10 @@ class DatagramEvent extends Event {
   get datagram() { return this.#datagram; }
   get early() { return this.#early; }
   get session() { return this.#session; }
+  [inspect.custom](depth, options) {
+    return inspect.formatObject('DatagramEvent', depth, options,
+                                { type: this.type, datagram: this.#datagram, early: this.#early, session: this.#session });
+  }
 }
 
 // Defines `on<name>` on a prototype: one listener slot per object, replaced

@@ -32,3 +32,11 @@ module.exports = {
   liveMemory: () => binding.liveMemory(),
   versions: { tls: binding.gnutlsVersion },
 };
+
+// The fetch() dispatcher (lib/fetch.js) loads undici, which takes longer to
+// load than the rest of the package: it is loaded when first asked for.
+Object.defineProperty(module.exports, 'Http3Dispatcher', {
+  enumerable: true,
+  configurable: true,
+  get: () => require('./fetch').Http3Dispatcher,
+});

@@ -2,13 +2,16 @@
 // Session: one QUIC connection, client or server.
 const net = require('node:net');
 const binding = require('./binding');
-const { codes } = require('./errors');
+const { codes, verificationMessage } = require('./errors');
+const { alertHint } = require('./names');
+const inspect = require('./inspect');
 const { StreamEvent, DatagramEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
 const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
 const { X509Certificate } = require('node:crypto');
 const { Readable } = require('node:stream');
 const { Stream, kEvent, kSessionClosed, kSend, kOpened, codeOf } = require('./stream');
-const { StreamOptions, ResponseOptions } = require('./config');
+const { StreamOptions, ResponseOptions, optSignal } = require('./config');
+const { validateObject, toBuffer } = require('./validate');
 const { validateBody } = require('./body');
 const { SessionStats } = require('./stats');
 const http3 = require('./http3');
@@ -24,18 +27,36 @@ const kDatagrams = Symbol('kDatagrams');
 const kClientHello = Symbol('kClientHello');
 const kOcsp = Symbol('kOcsp');
 
-function closeError(kind, code, reason, h3) {
+// `context()` gives what the session knows to explain a transport error or
+// a handshake timeout (see Session#errorContext); called only for those.
+function closeError(kind, code, reason, h3, context) {
   switch (kind) {
     case C.CLOSE_IDLE: return null;
-    case C.CLOSE_TRANSPORT: return code === 0n ? null : codes.ERR_QUIC_TRANSPORT_ERROR(code, reason);
+    case C.CLOSE_TRANSPORT: return code === 0n ? null : codes.ERR_QUIC_TRANSPORT_ERROR(code, reason, context?.(code));
     case C.CLOSE_APPLICATION:
       // NO_ERROR, and H3_NO_ERROR on HTTP/3, are clean closes.
-      return code === 0n || (h3 && code === http3.H3_NO_ERROR) ? null : codes.ERR_QUIC_APPLICATION_ERROR(code, reason);
+      return code === 0n || (h3 && code === http3.H3_NO_ERROR) ? null : codes.ERR_QUIC_APPLICATION_ERROR(code, reason, h3);
     case C.CLOSE_STATELESS_RESET: return codes.ERR_QUIC_STATELESS_RESET();
     case C.CLOSE_VERSION_NEGOTIATION: return codes.ERR_QUIC_VERSION_NEGOTIATION();
-    case C.CLOSE_HANDSHAKE_TIMEOUT: return codes.ERR_QUIC_HANDSHAKE_TIMEOUT();
-    default: return codes.ERR_QUIC_TRANSPORT_ERROR(code, reason);
+    case C.CLOSE_HANDSHAKE_TIMEOUT: return codes.ERR_QUIC_HANDSHAKE_TIMEOUT(context?.('timeout'));
+    default: return codes.ERR_QUIC_TRANSPORT_ERROR(code, reason, context?.(code));
   }
+}
+
+const quote = (list) => list.map((p) => `'${p}'`).join(', ');
+
+// Aborting `signal` cancels `target` (a Stream or Session) with an
+// AbortError whose cause is the signal's reason; an already aborted signal
+// cancels it at once. The listener goes when the target closes.
+function cancelOnAbort(signal, target) {
+  const abort = () => { target.cancel(codes.ABORT_ERR(signal.reason)); };
+  if (signal.aborted) {
+    abort();
+    return;
+  }
+  signal.addEventListener('abort', abort, { once: true });
+  const done = () => signal.removeEventListener('abort', abort);
+  target.closed.then(done, done);
 }
 
 // The TLS details repeat from session to session (the same ALPN, cipher,
@@ -86,6 +107,7 @@ class Session extends EventTarget {
   #hooks;      // TLS hooks the config turned on (see Endpoint)
   #clienthello; // deferred ClientHello, server with secure.clientHello
   #ocsp;        // deferred OCSPRequest (server) or OCSPResponse (client), secure.ocsp
+  #helloProtocols; // server: the client's ALPN list, when the ClientHello hook showed it
 
   constructor(token, endpoint, handle, key, side, remote, onGone, authority, hooks) {
     if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
@@ -128,6 +150,7 @@ class Session extends EventTarget {
     if (!this.#clienthello || !this.#handle) return;
     const info = binding.sessionClientHello(this.#handle);
     if (info === undefined) return;
+    this.#helloProtocols = info.alpn.slice();
     let called = false;
     const done = (context) => {
       if (called) throw codes.ERR_INVALID_STATE('clientHello.done() was already called');
@@ -184,21 +207,41 @@ class Session extends EventTarget {
   get closing() { return this.#closing; }
   get alpn() { return this.#info?.alpn || undefined; }
   get servername() { return this.#info?.servername || undefined; }
+  // Object-valued getters give the same (frozen) object while the value is
+  // unchanged, so `session.cipher === session.cipher`.
+  #cipher;
   get cipher() {
     if (!this.#info || !this.#info.cipher) return undefined;
-    return { name: this.#info.cipher, standardName: this.#info.cipher, version: this.#info.version };
+    const c = this.#cipher;
+    if (c?.name !== this.#info.cipher || c.version !== this.#info.version) {
+      this.#cipher = Object.freeze({ name: this.#info.cipher, standardName: this.#info.cipher, version: this.#info.version });
+    }
+    return this.#cipher;
   }
+  // { code, reason }, reason in Node's wording; the same object while the
+  // outcome stays the same.
+  #validationError;
   get validationError() {
     if (!this.#info || !this.#info.validationCode) return undefined;
-    return { code: this.#info.validationCode, reason: this.#info.validationReason };
+    const code = this.#info.validationCode;
+    if (this.#validationError?.code !== code) {
+      this.#validationError = Object.freeze({ code, reason: this.#verification(this.#info).message });
+    }
+    return this.#validationError;
   }
   get remoteAddress() {
     // The path changes when either side migrates: ask again while open.
     if (this.#info && this.#handle) this.#info = sessionInfo(this.#handle);
     const r = this.#info ? { address: this.#info.remoteAddress, port: this.#info.remotePort,
                               family: this.#info.remoteFamily } : this.#remote;
-    return r ? new net.SocketAddress(r) : undefined;
+    if (!r) return undefined;
+    const a = this.#remoteAddress;
+    if (a === undefined || a.address !== r.address || a.port !== r.port || a.family !== r.family) {
+      this.#remoteAddress = new net.SocketAddress(r);
+    }
+    return this.#remoteAddress;
   }
+  #remoteAddress; // the SocketAddress last returned, kept while the path is the same
   // Certificates as Node's X509Certificate (OpenSSL-backed), built from the
   // DER the core keeps, asked for on first use (most sessions never do);
   // the DER is read at close if nobody asked before.
@@ -219,9 +262,15 @@ class Session extends EventTarget {
   }
   get certificate() { return this.#cert('certificate'); }
   get peerCertificate() { return this.#cert('peerCertificate'); }
+  #ephemeralKeyInfo;
   get ephemeralKeyInfo() {
     if (!this.#info?.ephemeralName) return undefined;
-    return { type: this.#info.ephemeralType, name: this.#info.ephemeralName, size: this.#info.ephemeralSize };
+    const k = this.#ephemeralKeyInfo;
+    if (k?.name !== this.#info.ephemeralName || k.type !== this.#info.ephemeralType || k.size !== this.#info.ephemeralSize) {
+      this.#ephemeralKeyInfo = Object.freeze({ type: this.#info.ephemeralType, name: this.#info.ephemeralName,
+                                               size: this.#info.ephemeralSize });
+    }
+    return this.#ephemeralKeyInfo;
   }
 
   // Starts a key update (RFC 9001 6): both sides move to new keys.
@@ -283,9 +332,13 @@ class Session extends EventTarget {
       }
       if (this.#side === 'server') throw codes.ERR_INVALID_STATE('an HTTP/3 server answers requests; it cannot open them');
       if (binding.sessionGoaway(this.#handle)) throw codes.ERR_INVALID_STATE('the server sent GOAWAY: no new requests');
-      if (http3.isPromise(opts.headers)) pendingHeaders = opts.headers;
-      else headers = http3.requestFields(opts.headers, this.#authority);
-      if (opts.trailers !== undefined && !http3.isPromise(opts.trailers)) http3.trailerFields(opts.trailers);
+      // A function gives the headers (or a promise of them) now.
+      const given = typeof opts.headers === 'function' ? opts.headers() : opts.headers;
+      if (http3.isPromise(given)) pendingHeaders = given;
+      else headers = http3.requestFields(given, this.#authority);
+      if (opts.trailers !== undefined && !http3.isPromise(opts.trailers) && typeof opts.trailers !== 'function') {
+        http3.trailerFields(opts.trailers);
+      }
     } else if (opts.headers !== undefined || opts.trailers !== undefined) {
       throw codes.ERR_QUIC_UNSUPPORTED('headers and trailers', `the negotiated ALPN '${this.alpn}' has no headers (use 'h3')`);
     }
@@ -300,6 +353,7 @@ class Session extends EventTarget {
     } else {
       stream[kSend](opts.body, opts.trailers);
     }
+    if (opts.signal) cancelOnAbort(opts.signal, stream);
     return stream;
   }
 
@@ -310,16 +364,24 @@ class Session extends EventTarget {
     Session.#check(this);
     let buf;
     if (typeof data === 'string') {
+      if (encoding !== undefined && typeof encoding !== 'string') {
+        throw codes.ERR_INVALID_ARG_TYPE('encoding', 'of type string', encoding);
+      }
       if (encoding !== undefined && !Buffer.isEncoding(encoding)) {
         throw codes.ERR_INVALID_ARG_VALUE('encoding', encoding, 'is not a supported encoding');
       }
       buf = Buffer.from(data, encoding);
     } else if (isArrayBufferView(data) || isAnyArrayBuffer(data)) {
       buf = data;
+      // A detached buffer is a bad value, not an empty datagram.
+      if (buf.byteLength === 0) toBuffer(data, 'data');
     } else {
       throw codes.ERR_INVALID_ARG_TYPE('data', 'a string, ArrayBuffer, TypedArray, DataView or Buffer', data);
     }
     if (this.#closed.settled || this.#closing || !this.#handle) return false;
+    // An empty datagram carries nothing: it is not sent (false), as the seed
+    // says of any datagram that cannot go.
+    if (buf.byteLength === 0) return false;
     return binding.sessionDatagram(this.#handle, buf);
   }
 
@@ -337,12 +399,16 @@ class Session extends EventTarget {
     }
   }
 
-  close() {
+  // close({ signal }): aborting turns the graceful close into cancel() with
+  // an AbortError.
+  close(options) {
     Session.#check(this);
+    const signal = options === undefined ? undefined : (validateObject(options, 'options'), optSignal(options));
     if (!this.#closing && !this.#closed.settled) {
       this.#closing = true;
       binding.sessionClose(this.#handle);
     }
+    if (signal && !this.#closed.settled) cancelOnAbort(signal, this);
     return this.#closed.promise;
   }
 
@@ -418,12 +484,76 @@ class Session extends EventTarget {
     try { info = sessionInfo(this.#handle); } catch {}
     if (this.#side === 'client') try { this.#readTicket(); } catch {}
     if (info && !this.#info) this.#info = info;
-    const err = closeError(kind, code, info?.closeReason, (this.#info || info)?.alpn === 'h3');
+    const err = closeError(kind, code, info?.closeReason, (this.#info || info)?.alpn === 'h3',
+                           (what) => this.#errorContext(what, info));
     let hsErr = null;
     if (!this.#handshake.settled && info?.validationCode) {
-      hsErr = codes.tlsVerification(info.validationCode, info.validationReason);
+      const v = this.#verification(info);
+      hsErr = codes.tlsVerification(info.validationCode, v.reason, v.message, v.host ? { host: v.host, cert: v.cert } : {});
     }
     this.#finish(err, hsErr);
+  }
+
+  // The peer as host:port, for messages.
+  #peerName() {
+    const r = this.#remote ?? (this.#info ? { address: this.#info.remoteAddress, port: this.#info.remotePort } : null);
+    if (!r) return 'the peer';
+    return net.isIPv6(r.address) ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`;
+  }
+
+  // What a transport error (by code) or a handshake timeout ('timeout') can
+  // be explained with, from what this side knows. A client that failed ALPN
+  // knows what it offered, never what the server speaks (TLS sends no list
+  // back); a server knows its own list, and the client's when it saw the
+  // ClientHello (always for a failed negotiation; see #offeredAlpn).
+  #errorContext(what, info) {
+    if (what === 'timeout') {
+      let bytesReceived = 0;
+      try { bytesReceived = Number(this.#stats.bytesReceived); } catch { /* stats gone with the native side */ }
+      return { timeout: this.#hooks?.handshakeTimeout, bytesReceived, peer: this.#peerName(), side: this.#side };
+    }
+    const code = what;
+    if (code < 0x100n || code > 0x1ffn) return {};
+    const alert = Number(code - 0x100n);
+    const mine = this.#hooks?.alpn;
+    if (alert === 120) {
+      if (this.#side === 'client') {
+        return {
+          detail: `no ALPN protocol in common: this client offered ${mine ? quote(mine) : 'its list'}, and the server ` +
+                  'accepts none of them (a TLS server does not say which protocols it speaks)',
+          offeredAlpn: mine,
+        };
+      }
+      const offered = this.#offeredAlpn(info);
+      return {
+        detail: `no ALPN protocol in common: the client offered ${offered ? quote(offered) : 'protocols not known here'}` +
+                `${mine ? `; this server speaks ${quote(mine)}` : ''}`,
+        offeredAlpn: offered,
+        supportedAlpn: mine,
+      };
+    }
+    // This side's own verification failure explains the alert it sent.
+    const v = info?.validationCode ? this.#verification(info) : null;
+    if (v) return { detail: `this ${this.#side} refused the peer's certificate: ${info.validationCode}: ${v.message}` };
+    // Otherwise a certificate alert came from the peer, about ours.
+    if ([42, 43, 44, 45, 46, 48].includes(alert)) return { detail: `the peer refused this ${this.#side}'s certificate` };
+    const hint = alertHint(alert);
+    return hint ? { detail: hint } : {};
+  }
+
+  // The client's ALPN list as the server saw it: from the ClientHello hook,
+  // or from the core, which keeps the list of a ClientHello it could not serve.
+  #offeredAlpn(info) {
+    if (Array.isArray(info?.offeredAlpn)) return info.offeredAlpn;
+    return this.#helloProtocols;
+  }
+
+  // Node's wording for a certificate check that failed (lib/errors.js).
+  #verification(info) {
+    let cert;
+    try { cert = this.#side === 'client' ? this.#cert('peerCertificate') : undefined; } catch { /* no DER */ }
+    const host = this.#side === 'client' ? this.#hooks?.hostname ?? this.#remote?.address ?? info?.remoteAddress : undefined;
+    return verificationMessage(info.validationCode, info.validationReason, host, cert);
   }
 
   [kStreamEvent](type, key, id, aux, code) {
@@ -440,13 +570,18 @@ class Session extends EventTarget {
           const start = (opts) => {
             const ro = ResponseOptions.isResponseOptions(opts) ? opts : new ResponseOptions(opts);
             validateBody(ro.body);
+            let sending;
             if (!h3) {
               if (ro.headers !== undefined || ro.hints !== undefined || ro.trailers !== undefined) {
                 throw codes.ERR_QUIC_UNSUPPORTED('response headers', `the negotiated ALPN '${this.alpn}' has no headers (use 'h3')`);
               }
-              return stream[kSend](ro.body);
+              sending = stream[kSend](ro.body);
+            } else {
+              sending = this.#respondH3(stream, key, ro);
             }
-            return this.#respondH3(stream, key, ro);
+            // Only a call that did not throw takes the signal.
+            if (ro.signal) cancelOnAbort(ro.signal, stream);
+            return sending;
           };
           if (http3.isPromise(options)) {
             responded = true;
@@ -476,19 +611,26 @@ class Session extends EventTarget {
     const submit = (kind, fields) => {
       if (this.#handle) binding.streamSubmitHeaders(this.#handle, key, kind, fields);
     };
-    const hints = ro.hints === undefined ? [] : Array.isArray(ro.hints) ? ro.hints : [ro.hints];
-    if (!hints.some(http3.isPromise) && !http3.isPromise(ro.headers)) {
+    // Functions give their value (or a promise of it) now; trailers wait
+    // for the end of the body (Stream[kSend]).
+    const given = typeof ro.hints === 'function' ? ro.hints() : ro.hints;
+    const headers = typeof ro.headers === 'function' ? ro.headers() : ro.headers;
+    const list = (h) => (h === undefined ? [] : Array.isArray(h) ? h : [h]);
+    const hints = http3.isPromise(given) ? null : list(given);
+    if (hints && !hints.some(http3.isPromise) && !http3.isPromise(headers)) {
       // Validate everything before anything goes on the wire.
       const info = hints.map((h) => http3.hintFields(h));
-      const fields = http3.responseFields(ro.headers);
-      if (ro.trailers !== undefined && !http3.isPromise(ro.trailers)) http3.trailerFields(ro.trailers);
+      const fields = http3.responseFields(headers);
+      if (ro.trailers !== undefined && !http3.isPromise(ro.trailers) && typeof ro.trailers !== 'function') {
+        http3.trailerFields(ro.trailers);
+      }
       for (const f of info) submit(http3.KIND.INFO, f);
       submit(http3.KIND.INITIAL, fields);
       return stream[kSend](ro.body, ro.trailers);
     }
     return (async () => {
-      for (const h of hints) submit(http3.KIND.INFO, http3.hintFields(await h));
-      submit(http3.KIND.INITIAL, http3.responseFields(await ro.headers));
+      for (const h of hints ?? list(await given)) submit(http3.KIND.INFO, http3.hintFields(await h));
+      submit(http3.KIND.INITIAL, http3.responseFields(await headers));
       return stream[kSend](ro.body, ro.trailers);
     })();
   }
@@ -499,9 +641,27 @@ class Session extends EventTarget {
   }
 
   get [Symbol.toStringTag]() { return 'Session'; }
+
+  // console.log(session): side, state, protocol, peer and TLS outcome.
+  [inspect.custom](depth, options) {
+    const state = this.#closed.settled ? 'closed' : this.#closing ? 'closing' : this.#open ? 'open' : 'handshaking';
+    const cipher = this.#info?.cipher || undefined;
+    return inspect.formatObject('Session', depth, options, inspect.defined({
+      side: this.#side,
+      state,
+      alpn: this.alpn,
+      servername: this.servername,
+      remoteAddress: inspect.formatAddress(this.remoteAddress),
+      localAddress: inspect.formatAddress(this.#endpoint.address),
+      streams: this.#streams?.size ?? 0,
+      cipher,
+      earlyData: this.#info ? this.earlyData : undefined,
+      validationError: this.validationError,
+    }));
+  }
 }
 
 defineEventHandler(Session.prototype, 'stream');
 defineEventHandler(Session.prototype, 'datagram');
 
-module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp };
+module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp, cancelOnAbort };

@@ -12,6 +12,7 @@ const { codes } = require('./errors');
 const binding = require('./binding');
 const { kPrivate } = require('./events');
 const { mismatch, nameList } = require('./contract');
+const inspect = require('./inspect');
 
 const C = binding.constants;
 const NS_PER_S = 1000000000n;
@@ -90,6 +91,10 @@ function statsClass(name, slotsName, fields) {
       const out = {};
       for (const f of names) out[f] = Number(this[f]);
       return out;
+    }
+    // console.log(stats): every field, as a Number (toJSON's values).
+    [inspect.custom](depth, options) {
+      return inspect.formatObject(name, depth, options, this.toJSON());
     }
   };
   Object.defineProperty(cls, 'name', { value: name });

@@ -11,6 +11,7 @@ const { validateFunction } = require('./validate');
 const http3 = require('./http3');
 const { StreamStats } = require('./stats');
 const { events: { E } } = require('./contract');
+const inspect = require('./inspect');
 
 const C = binding.constants;
 const HWM = C.STREAM_TX_HWM;
@@ -26,7 +27,9 @@ const kOpened = Symbol('kOpened');
 function codeOf(reason, h3 = false) {
   let c;
   try {
-    c = reason == null ? undefined : reason.errorCode ?? reason.code;
+    // A DOMException's `code` is its legacy type number (20 for AbortError),
+    // not an application error code.
+    c = reason == null ? undefined : reason instanceof DOMException ? reason.errorCode : reason.errorCode ?? reason.code;
   } catch { /* a reason we cannot read (a revoked Proxy) has no code */ }
   if (typeof c === 'bigint' && c >= 0n && c < 2n ** 62n) return c;
   if (Number.isSafeInteger(c) && c >= 0) return BigInt(c);
@@ -318,7 +321,10 @@ class Stream {
         const pending = binding.streamWrite(this.#handle, this.#key, chunk, false);
         if (pending > HWM) await new Promise((resolve) => this.#drained.push(resolve));
       }
-      const fields = trailers === undefined ? null : http3.trailerFields(await trailers);
+      // Trailers may be an object, a promise, or a function called now
+      // that the body has ended (so it can sum up what was sent).
+      const fields = trailers === undefined ? null
+        : http3.trailerFields(await (typeof trailers === 'function' ? trailers() : trailers));
       if (!this.#writeDone && this.#session.nativeAlive) {
         this.#writeDone = true;
         binding.streamWrite(this.#handle, this.#key, null, true, fields);
@@ -390,7 +396,7 @@ class Stream {
         break;
       }
       case E.STREAM_RESET: {
-        const err = codes.ERR_QUIC_STREAM_RESET(code);
+        const err = codes.ERR_QUIC_STREAM_RESET(code, this.#h3);
         this.#settleHeaders(err);
         this.#readError = err;
         if (this.#failReader) this.#failReader(err);
@@ -416,7 +422,7 @@ class Stream {
         this.#wakeWriters();
         settle(this.#blocked, null, false);
         const clean = code === 0n || (this.#h3 && code === http3.H3_NO_ERROR);
-        const err = clean ? null : codes.ERR_QUIC_STREAM_RESET(code);
+        const err = clean ? null : codes.ERR_QUIC_STREAM_RESET(code, this.#h3);
         // Data still buffered in C remains readable; the end comes through read().
         settle(this.#closed, err);
         if (this.#h3) this.#takeHeaders();
@@ -430,6 +436,23 @@ class Stream {
       default:
         break;
     }
+  }
+
+  // console.log(stream): its id, direction, who opened it and where it is.
+  [inspect.custom](depth, options) {
+    const state = this.#closed.settled ? 'closed' : this.#id < 0 ? 'queued' : 'open';
+    return inspect.formatObject('Stream', depth, options, inspect.defined({
+      id: this.id,
+      direction: this.#uni ? 'unidirectional' : 'bidirectional',
+      opened: this.#local ? 'locally' : 'by the peer',
+      serverInitiated: this.serverInitiated,
+      state,
+      sending: this.#uni && !this.#local ? undefined : this.#writeDone ? 'done' : 'open',
+      receiving: this.#uni && this.#local ? undefined : this.#readEnded ? 'done' : 'open',
+      consumer: this.#consumer ?? undefined,
+      http3: this.#h3,
+      side: this.#session.side,
+    }));
   }
 
   // The session ended: copy what C still holds, then settle everything.

@@ -3,6 +3,7 @@
 // secure.clientHello), OCSPRequest / OCSPResponse (secure.ocsp), and
 // SecureContext, the credentials clientHello.done() can switch to.
 const { codes } = require('./errors');
+const inspect = require('./inspect');
 const { kPrivate } = require('./events');
 const { SessionConfig, kNative } = require('./config');
 const { validateObject, toBuffer } = require('./validate');
@@ -20,6 +21,15 @@ class SecureContext {
   }
   get [kOptions]() { return this.#options; }
   get [Symbol.toStringTag]() { return 'SecureContext'; }
+  [inspect.custom](depth, options) {
+    const o = this.#options;
+    return inspect.formatObject('SecureContext', depth, options, inspect.defined({
+      key: inspect.formatList([].concat(o.key ?? []), 'key'),
+      cert: inspect.formatList([].concat(o.cert ?? []), 'certificate'),
+      pfx: inspect.formatList([].concat(o.pfx ?? []), 'bundle'),
+      ca: inspect.formatList([].concat(o.ca ?? []), 'CA'),
+    }));
+  }
 }
 
 function createSecureContext(options) {
@@ -68,6 +78,14 @@ class ClientHello {
   get ciphers() { return this.#ciphers; }
   get servername() { return this.#servername; }
   get [Symbol.toStringTag]() { return 'ClientHello'; }
+  [inspect.custom](depth, options) {
+    return inspect.formatObject('ClientHello', depth, options, {
+      servername: this.#servername,
+      alpn: this.#alpn,
+      protocols: this.#protocols,
+      ciphers: this.#ciphers.map((c) => c.name),
+    });
+  }
 }
 
 const toArrayBuffer = (buf) => (buf === undefined ? undefined
@@ -94,6 +112,10 @@ class OCSPRequest {
   get certificate() { return this.#certificate; }
   get issuer() { return this.#issuer; }
   get [Symbol.toStringTag]() { return 'OCSPRequest'; }
+  [inspect.custom](depth, options) {
+    return inspect.formatObject('OCSPRequest', depth, options,
+                                { certificate: inspect.formatBytes(this.#certificate), issuer: inspect.formatBytes(this.#issuer) });
+  }
 }
 
 // Client: the response the server stapled (undefined when it sent none).
@@ -105,6 +127,9 @@ class OCSPResponse {
   }
   get response() { return this.#response; }
   get [Symbol.toStringTag]() { return 'OCSPResponse'; }
+  [inspect.custom](depth, options) {
+    return inspect.formatObject('OCSPResponse', depth, options, { response: inspect.formatBytes(this.#response) });
+  }
 }
 
 module.exports = { ClientHello, OCSPRequest, OCSPResponse, SecureContext, createSecureContext, contextNative };

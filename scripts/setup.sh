@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup-system.sh "$@"
 
-# No runtime dependencies; this runs the "install" script (the native build
-# with node-gyp against the running Node.js headers, nothing downloaded).
+# One runtime dependency, undici (the fetch() dispatcher's interface), and
+# the dev tools the tests use (typescript and @types/node for the type
+# check, playwright-core for Chromium); this also runs the "install" script
+# (the native build with node-gyp against the running Node.js headers,
+# nothing downloaded).
 npm install --no-audit --no-fund --loglevel=error
 
 # Newer Node.js releases for the cross-version test.

@@ -437,6 +437,21 @@ static napi_value session_info(napi_env env, napi_callback_info info) {
   NAPI_SET(env, o, "remotePort", quic_napi_number(env, port));
   NAPI_SET(env, o, "remoteFamily", quic_napi_string(env, host == buf && cur_remote.u.sa.sa_family == AF_INET6 ? "ipv6" : "ipv4"));
   NAPI_SET(env, o, "closeReason", quic_napi_string(env, s->close_reason ? s->close_reason : ""));
+  /* Server: the client's ALPN list, kept only when none of it was ours. */
+  if (quic_session_tls(s)->offered_alpn) {
+    napi_value list;
+    NAPI_CALL(env, napi_create_array(env, &list));
+    uint32_t n = 0;
+    for (size_t i = 0; i < quic_session_tls(s)->offered_alpn_len;) {
+      size_t l = quic_session_tls(s)->offered_alpn[i];
+      if (l == 0 || i + 1 + l > quic_session_tls(s)->offered_alpn_len) break;
+      napi_value v;
+      NAPI_CALL(env, napi_create_string_latin1(env, (const char *)quic_session_tls(s)->offered_alpn + i + 1, l, &v));
+      NAPI_CALL(env, napi_set_element(env, list, n++, v));
+      i += 1 + l;
+    }
+    NAPI_SET(env, o, "offeredAlpn", list);
+  }
   NAPI_SET(env, o, "goaway", quic_napi_bool(env, s->goaway_received));
   NAPI_SET(env, o, "earlyData", quic_napi_bool(env, quic_session_early_data(s)));
   const char *kname, *ktype;

@@ -349,12 +349,43 @@ static int ticket_hook(gnutls_session_t gs, unsigned htype, unsigned when, unsig
   return 0;
 }
 
+static bool alpn_ours(const quic_tls_ctx *ctx, const uint8_t *p, size_t n) {
+  for (unsigned i = 0; i < ctx->nalpn; i++)
+    if (ctx->alpn[i].size == n && memcmp(ctx->alpn[i].data, p, n) == 0) return true;
+  return false;
+}
+
+/* Server: before GnuTLS reads a ClientHello, keep the client's ALPN list if
+ * none of it is ours; GnuTLS then refuses it (no_application_protocol) and
+ * the session's error names both lists. Nothing is kept otherwise. */
+static int hello_hook(gnutls_session_t gs, unsigned htype, unsigned when, unsigned incoming,
+                      const gnutls_datum_t *msg) {
+  if (htype != GNUTLS_HANDSHAKE_CLIENT_HELLO || when != GNUTLS_HOOK_PRE || !incoming || !msg) return 0;
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(gs);
+  quic_tls_session *ts = QUIC_CONTAINER(ref, quic_tls_session, conn_ref);
+  if (ts->offered_alpn || ts->ctx->nalpn == 0) return 0;
+  quic_tls_hello h;
+  quic_tls_parse_hello_message(msg->data, msg->size, &h);
+  if (h.alpn == NULL || h.alpnlen == 0) return 0;
+  for (size_t i = 0; i < h.alpnlen;) {
+    size_t l = h.alpn[i];
+    if (i + 1 + l > h.alpnlen) return 0;
+    if (alpn_ours(ts->ctx, h.alpn + i + 1, l)) return 0;
+    i += 1 + l;
+  }
+  if ((ts->offered_alpn = quic_malloc(h.alpnlen)) == NULL) return 0;
+  memcpy(ts->offered_alpn, h.alpn, h.alpnlen);
+  ts->offered_alpn_len = h.alpnlen;
+  return 0;
+}
+
 static int resumption_session_init(quic_tls_session *ts) {
   quic_tls_ctx *ctx = ts->ctx;
   if (!ctx->server) {
     gnutls_handshake_set_hook_function(ts->gs, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET, GNUTLS_HOOK_BOTH, ticket_hook);
     return QUIC_OK;
   }
+  gnutls_handshake_set_hook_function(ts->gs, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_PRE, hello_hook);
   gnutls_datum_t key = {ctx->ticket_key, sizeof(ctx->ticket_key)};
   if (gnutls_session_ticket_enable_server(ts->gs, &key) != 0) return QUIC_ERR_TLS;
   gnutls_db_set_cache_expiration(ts->gs, (int)ctx->session_timeout_s);
@@ -718,6 +749,9 @@ void quic_tls_session_free(quic_tls_session *ts) {
   quic_free(ts->ocsp_response);
   ts->ocsp_response = NULL;
   ts->ocsp_response_len = 0;
+  quic_free(ts->offered_alpn);
+  ts->offered_alpn = NULL;
+  ts->offered_alpn_len = 0;
 }
 
 void *quic_tls_native_handle(quic_tls_session *ts) { return ts->gs; }

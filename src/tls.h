@@ -80,6 +80,10 @@ typedef struct quic_tls_session {
   size_t keylog_len;
   uint8_t *ocsp_response;         /* owned: server, the response to staple */
   size_t ocsp_response_len;
+  /* Server: the client's ALPN list (wire format) when it shares no protocol
+   * with ours, so the no_application_protocol error can name it. */
+  uint8_t *offered_alpn;          /* owned */
+  size_t offered_alpn_len;
   /* Issue 5: once quic_tls_session_release ran, gs is NULL and the getters
    * below answer from this. */
   quic_tls_kept *kept;            /* owned */

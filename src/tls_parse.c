@@ -40,10 +40,20 @@ static size_t take_len(reader *r, size_t n) {
   return p ? get_be(p, n) : 0;
 }
 
+static void parse_hello_body(reader r, quic_tls_hello *out);
+
 void quic_tls_parse_hello(const uint8_t *data, size_t len, quic_tls_hello *out) {
-  memset(out, 0, sizeof(*out));
   reader r = {data, len, false};
   take(&r, 4);                          /* type, length */
+  parse_hello_body(r, out);
+}
+
+void quic_tls_parse_hello_message(const uint8_t *data, size_t len, quic_tls_hello *out) {
+  parse_hello_body((reader){data, len, false}, out);
+}
+
+static void parse_hello_body(reader r, quic_tls_hello *out) {
+  memset(out, 0, sizeof(*out));
   take(&r, 2 + 32);                     /* legacy_version, random */
   take(&r, take_len(&r, 1));            /* legacy_session_id */
   size_t slen = take_len(&r, 2);

@@ -20,6 +20,9 @@ typedef struct quic_tls_hello {
 /* Parses a complete ClientHello; fields it cannot read stay empty (GnuTLS
  * judges the message when the handshake resumes). */
 void quic_tls_parse_hello(const uint8_t *data, size_t len, quic_tls_hello *out);
+/* The same for a ClientHello without its 4-byte handshake header, as
+ * GnuTLS's handshake hooks see it. */
+void quic_tls_parse_hello_message(const uint8_t *data, size_t len, quic_tls_hello *out);
 /* The IANA name of a TLS 1.3 suite code point, or NULL. */
 const char *quic_tls_suite_name(unsigned code);
 

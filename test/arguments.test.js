@@ -121,7 +121,9 @@ test('new Endpoint: negative, Infinity and non-integer limits', () => {
 
 test('new SessionConfig: side and options', () => {
   throwsWith(() => new SessionConfig('middle', { alpn: ALPN }), VALUE, "side 'middle'");
-  throwsWith(() => new SessionConfig(undefined, { alpn: ALPN }), VALUE, 'side undefined');
+  // Not a string at all (missing included) is the wrong type, as Node's validateString says.
+  throwsWith(() => new SessionConfig(undefined, { alpn: ALPN }), TYPE, 'side undefined');
+  throwsWith(() => new SessionConfig(42, { alpn: ALPN }), TYPE, 'side 42');
   throwsWith(() => new SessionConfig('CLIENT', { alpn: ALPN }), VALUE, "side 'CLIENT'");
   for (const bad of [42, 'x', null, []]) {
     throwsWith(() => new SessionConfig('client', bad), TYPE, `options ${String(bad)}`);

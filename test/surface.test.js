@@ -439,6 +439,12 @@ test('every class member the seed documents exists on live objects with the docu
         if (member.kind === 'static' || member.kind === 'constructor') continue;
         for (const inst of live.instances.filter((i) => i.cls === name)) {
           if (KNOWN_GAPS[`${name}.${member.name}@${inst.label}`]) continue;
+          // Seed: a closed endpoint is no longer bound, so its address is undefined.
+          if (name === 'Endpoint' && member.name === 'address') {
+            if (inst.obj.address !== undefined) problems.push(`after close: Endpoint.address@${inst.label} is still set`);
+            checks++;
+            continue;
+          }
           problems.push(...checkMember(member, inst).map((p) => `after close: ${p}`));
           checks++;
         }

@@ -1,0 +1,569 @@
+// Type definitions for quic: QUIC and HTTP/3 for Node.js with the net/quic API.
+// Written for TypeScript 5 and later with @types/node >= 20; see docs/api.md
+// for what each member does on this build. Blob, ReadableStream, Event and
+// EventTarget are the global ones (lib.dom's or @types/node's).
+
+/// <reference types="node" />
+
+import type { SocketAddress } from 'node:net';
+import type { X509Certificate } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
+
+// ---- shared shapes ----
+
+/** Binary data: ArrayBuffer, any TypedArray, DataView or Buffer. */
+export type BinaryLike = ArrayBuffer | NodeJS.ArrayBufferView;
+/** Integers may be given as a number or a bigint. */
+export type Integer = number | bigint;
+
+/** What `new net.SocketAddress()` takes (the seed's `net.SocketAddressInit`). */
+export interface SocketAddressInit {
+    address?: string | undefined;
+    port?: number | bigint | undefined;
+    family?: 'ipv4' | 'ipv6' | undefined;
+    flowlabel?: number | bigint | undefined;
+}
+
+/** Listener options of EventTarget.addEventListener(). */
+export type ListenerOptions = boolean | {
+    capture?: boolean | undefined;
+    once?: boolean | undefined;
+    passive?: boolean | undefined;
+    signal?: AbortSignal | undefined;
+};
+
+/** A listener for events of type `E` on target `T`. */
+export type Listener<T, E extends Event> = ((this: T, event: E) => void) | { handleEvent(event: E): void };
+
+// ---- Endpoint ----
+
+export interface EndpointConfigInit {
+    /** The local address to bind. Default: `127.0.0.1`, port 0 (ephemeral). */
+    address?: SocketAddressInit | SocketAddress | undefined;
+    /** Exactly 16 bytes. Stateless-reset tokens are an HMAC of the connection ID under it. */
+    resetTokenSecret?: BinaryLike | undefined;
+    /** Exactly 32 bytes: seals Retry and NEW_TOKEN tokens (an extra of this build). */
+    tokenSecret?: BinaryLike | undefined;
+    addressLRUSize?: Integer | undefined;
+    ccAlgorithm?: 'cubic' | 'reno' | 'bbr' | undefined;
+    disableStatelessReset?: boolean | undefined;
+    maxConnectionsPerHost?: Integer | undefined;
+    maxConnectionsTotal?: Integer | undefined;
+    /** 1200-1472: the largest payload path MTU discovery probes up to. */
+    maxPayloadSize?: Integer | undefined;
+    maxStatelessResets?: Integer | undefined;
+    maxStreamWindowOverride?: Integer | undefined;
+    maxWindowOverride?: Integer | undefined;
+    retryLimit?: Integer | undefined;
+    /** Seconds. */
+    retryTokenExpiration?: Integer | undefined;
+    /** 0.0-1.0, testing only. */
+    rxPacketLoss?: number | undefined;
+    /** Seconds. */
+    tokenExpiration?: Integer | undefined;
+    /** 0.0-1.0, testing only. */
+    txPacketLoss?: number | undefined;
+    udp?: {
+        ipv6Only?: boolean | undefined;
+        receiveBufferSize?: Integer | undefined;
+        sendBufferSize?: Integer | undefined;
+        ttl?: Integer | undefined;
+    } | undefined;
+    unacknowledgedPacketThreshold?: Integer | undefined;
+    validateAddress?: boolean | undefined;
+}
+
+export class EndpointConfig {
+    constructor(options?: EndpointConfigInit);
+    static isEndpointConfig(value: unknown): value is EndpointConfig;
+    /** The resolved local address (frozen). */
+    readonly address: Readonly<{ address: string; port: number; family?: 'ipv4' | 'ipv6' }>;
+}
+
+export interface EndpointEventMap {
+    session: SessionEvent;
+}
+
+/** A UDP socket that listens for sessions, opens them, or both. */
+export class Endpoint extends EventTarget {
+    constructor(options?: EndpointConfigInit | EndpointConfig);
+    /** The bound address; undefined before the first listen()/connect() and once closed. */
+    readonly address: SocketAddress | undefined;
+    readonly listening: boolean;
+    readonly closing: boolean;
+    readonly destroyed: boolean;
+    /** Fulfils when the endpoint is destroyed; rejects if destroyed with an error. */
+    readonly closed: Promise<void>;
+    readonly stats: EndpointStats;
+    onsession: ((this: Endpoint, event: SessionEvent) => void) | null;
+    listen(options?: SessionConfigInit | SessionConfig): void;
+    connect(address: SocketAddressInit | SocketAddress, options?: ConnectOptions | SessionConfig, resume?: ResumeInit): Session;
+    /** Graceful; `signal` aborts it into an immediate close. Returns `closed`. */
+    close(options?: { signal?: AbortSignal | undefined }): Promise<void>;
+    destroy(error?: unknown): void;
+    addEventListener<K extends keyof EndpointEventMap>(type: K, listener: Listener<this, EndpointEventMap[K]> | null,
+                                                       options?: ListenerOptions): void;
+    addEventListener(type: string, listener: Listener<this, Event> | null, options?: ListenerOptions): void;
+    removeEventListener<K extends keyof EndpointEventMap>(type: K, listener: Listener<this, EndpointEventMap[K]> | null,
+                                                          options?: boolean | { capture?: boolean | undefined }): void;
+    removeEventListener(type: string, listener: Listener<this, Event> | null,
+                        options?: boolean | { capture?: boolean | undefined }): void;
+}
+
+// ---- Session ----
+
+export interface SecureOptions {
+    /** Trusted CAs (client: replaces the system store; server: for client certificates). PEM or DER. */
+    ca?: string | Buffer | ReadonlyArray<string | Buffer> | undefined;
+    cert?: string | Buffer | ReadonlyArray<string | Buffer> | undefined;
+    key?: string | Buffer | { pem: string | Buffer; passphrase?: string | undefined }
+        | ReadonlyArray<string | Buffer | { pem: string | Buffer; passphrase?: string | undefined }> | undefined;
+    pfx?: string | Buffer | { buf: string | Buffer; passphrase?: string | undefined }
+        | ReadonlyArray<string | Buffer | { buf: string | Buffer; passphrase?: string | undefined }> | undefined;
+    passphrase?: string | undefined;
+    crl?: string | Buffer | ReadonlyArray<string | Buffer> | undefined;
+    rejectUnauthorized?: boolean | undefined;
+    requestPeerCertificate?: boolean | undefined;
+    verifyHostnameIdentity?: boolean | undefined;
+    /** IANA TLS 1.3 suite names separated by ':'. */
+    ciphers?: string | undefined;
+    /** Group names separated by ':', or 'auto'. */
+    ecdhCurve?: string | undefined;
+    sigalgs?: string | undefined;
+    clientHello?: boolean | undefined;
+    ocsp?: boolean | undefined;
+    keylog?: boolean | undefined;
+    /** Accepted, unused: TLS 1.3 has named groups only. */
+    dhparam?: string | Buffer | undefined;
+    /** 48 bytes (server). */
+    ticketKeys?: BinaryLike | undefined;
+    /** Seconds (server). */
+    sessionTimeout?: number | undefined;
+    /** Not possible on GnuTLS: throws ERR_QUIC_UNSUPPORTED. */
+    clientCertEngine?: string | undefined;
+    /** `true` throws ERR_QUIC_UNSUPPORTED (GnuTLS has no per-session trace). */
+    enableTLSTrace?: boolean | undefined;
+    /** Not possible on GnuTLS: throws ERR_QUIC_UNSUPPORTED. */
+    privateKey?: { engine?: string | undefined; identifier?: string | undefined } | undefined;
+    /** Not built yet: throws ERR_QUIC_UNSUPPORTED. */
+    pskCallback?: ((socket: unknown, identity: string) => NodeJS.ArrayBufferView | undefined) | undefined;
+    /** Not possible on GnuTLS: throws ERR_QUIC_UNSUPPORTED. */
+    secureOptions?: number | undefined;
+    /** Not possible on GnuTLS: throws ERR_QUIC_UNSUPPORTED. */
+    sessionIdContext?: string | undefined;
+}
+
+export interface TransportParams {
+    ackDelayExponent?: Integer | undefined;
+    activeConnectionIdLimit?: Integer | undefined;
+    disableActiveMigration?: boolean | undefined;
+    initialMaxData?: Integer | undefined;
+    initialMaxStreamDataBidiLocal?: Integer | undefined;
+    initialMaxStreamDataBidiRemote?: Integer | undefined;
+    initialMaxStreamDataUni?: Integer | undefined;
+    initialMaxStreamsBidi?: Integer | undefined;
+    initialMaxStreamsUni?: Integer | undefined;
+    /** Milliseconds. */
+    maxAckDelay?: Integer | undefined;
+    maxDatagramFrameSize?: Integer | undefined;
+    /** Milliseconds. */
+    maxIdleTimeout?: Integer | undefined;
+    preferredAddress?: {
+        ipv4?: SocketAddressInit | SocketAddress | undefined;
+        ipv6?: SocketAddressInit | SocketAddress | undefined;
+    } | undefined;
+}
+
+export interface Http3Settings {
+    maxFieldSectionSize?: Integer | undefined;
+    qpackMaxDTableCapacity?: Integer | undefined;
+    qpackEncoderMaxDTableCapacity?: Integer | undefined;
+    qpackBlockedStreams?: Integer | undefined;
+}
+
+export interface SessionConfigInit {
+    /** A protocol or a list in order of preference. Default: 'h3'. */
+    alpn?: string | readonly string[] | undefined;
+    hostname?: string | undefined;
+    dcid?: string | BinaryLike | undefined;
+    scid?: string | BinaryLike | undefined;
+    preferredAddressStrategy?: 'use' | 'ignore' | undefined;
+    qlog?: boolean | undefined;
+    /** Milliseconds; 0 for none. Default 10000. */
+    handshakeTimeout?: Integer | undefined;
+    http3?: Http3Settings | undefined;
+    secure?: SecureOptions | undefined;
+    transportParams?: TransportParams | undefined;
+}
+
+/** connect()'s options: a SessionConfigInit and an AbortSignal that cancels the session. */
+export interface ConnectOptions extends SessionConfigInit {
+    signal?: AbortSignal | undefined;
+}
+
+export class SessionConfig {
+    constructor(side: 'client' | 'server', options?: SessionConfigInit);
+    static isSessionConfig(value: unknown): value is SessionConfig;
+    readonly side: 'client' | 'server';
+    readonly alpn: readonly string[];
+    readonly hostname: string | undefined;
+    readonly handshakeTimeout: number;
+}
+
+/** What session.sessionTicket gives; pass it to connect() as `resume`. */
+export interface SessionTicket {
+    readonly sessionTicket: ArrayBuffer;
+    readonly transportParams: ArrayBuffer;
+}
+
+export interface ResumeInit {
+    sessionTicket?: BinaryLike | undefined;
+    transportParams?: BinaryLike | undefined;
+}
+
+export interface CipherInfo {
+    readonly name: string;
+    readonly standardName: string;
+    readonly version: string;
+}
+
+export interface SessionEventMap {
+    stream: StreamEvent;
+    datagram: DatagramEvent;
+}
+
+/** One QUIC connection, client or server. Made by connect() and the 'session' event. */
+export class Session extends EventTarget {
+    private constructor();
+    readonly side: 'client' | 'server';
+    readonly endpoint: Endpoint;
+    /** The negotiated protocol; undefined until the handshake completes. */
+    readonly alpn: string | undefined;
+    readonly servername: string | undefined;
+    readonly cipher: CipherInfo | undefined;
+    readonly certificate: X509Certificate | undefined;
+    readonly peerCertificate: X509Certificate | undefined;
+    readonly ephemeralKeyInfo: Readonly<{ type: string; name: string; size: number }> | undefined;
+    readonly validationError: Readonly<{ code: string; reason: string }> | undefined;
+    readonly remoteAddress: SocketAddress | undefined;
+    readonly earlyData: boolean;
+    readonly sessionTicket: SessionTicket | undefined;
+    readonly handshake: Promise<void>;
+    readonly closed: Promise<void>;
+    readonly closing: boolean;
+    readonly clienthello: Promise<ClientHello> | undefined;
+    readonly ocsp: Promise<OCSPRequest | OCSPResponse> | undefined;
+    readonly keylog: Readable | undefined;
+    readonly qlog: Readable | undefined;
+    readonly maxDatagramSize: number;
+    readonly stats: SessionStats;
+    onstream: ((this: Session, event: StreamEvent) => void) | null;
+    ondatagram: ((this: Session, event: DatagramEvent) => void) | null;
+    open(options?: StreamOptionsInit | StreamOptions): Stream;
+    /** false (never a throw) when it cannot go: empty, too large, no room, closing. */
+    datagram(data: string | BinaryLike, encoding?: BufferEncoding): boolean;
+    updateKey(): void;
+    /** Graceful; `signal` aborts it into cancel(). Returns `closed`. */
+    close(options?: { signal?: AbortSignal | undefined }): Promise<void>;
+    cancel(reason?: unknown): Promise<void>;
+    addEventListener<K extends keyof SessionEventMap>(type: K, listener: Listener<this, SessionEventMap[K]> | null,
+                                                      options?: ListenerOptions): void;
+    addEventListener(type: string, listener: Listener<this, Event> | null, options?: ListenerOptions): void;
+    removeEventListener<K extends keyof SessionEventMap>(type: K, listener: Listener<this, SessionEventMap[K]> | null,
+                                                         options?: boolean | { capture?: boolean | undefined }): void;
+    removeEventListener(type: string, listener: Listener<this, Event> | null,
+                        options?: boolean | { capture?: boolean | undefined }): void;
+}
+
+// ---- Stream ----
+
+/** An outgoing HTTP/3 field value; arrays send the field once per element. */
+export type OutgoingHeaderValue = string | number | bigint | ReadonlyArray<string | number | bigint> | undefined;
+export interface OutgoingHeaders {
+    [name: string]: OutgoingHeaderValue;
+}
+/** Received fields: a null-prototype object, `:status` a number, set-cookie an array. */
+export interface IncomingHeaders {
+    ':status'?: number;
+    'set-cookie'?: string[];
+    [name: string]: string | string[] | number | undefined;
+}
+/** Header options: an object, a promise of one, or a function (sync or async) giving one. */
+export type HeadersOption = OutgoingHeaders | Promise<OutgoingHeaders> | (() => OutgoingHeaders | Promise<OutgoingHeaders>);
+
+export type BodyChunk = string | ArrayBuffer | NodeJS.ArrayBufferView;
+/** Everything a stream body may be (a function or promise may give any of the others). */
+export type Body =
+    | BodyChunk
+    | Blob
+    | Readable
+    | ReadableStream<BodyChunk>
+    | FileHandle
+    | Iterable<BodyChunk>
+    | AsyncIterable<BodyChunk>
+    | PromiseLike<Body>
+    | (() => Body)
+    | null
+    | undefined;
+
+export interface StreamOptionsInit {
+    unidirectional?: boolean | undefined;
+    /** HTTP/3 only: the request's fields. */
+    headers?: HeadersOption | undefined;
+    /** HTTP/3 only: sent after the body; a function is called once the body has ended. */
+    trailers?: HeadersOption | undefined;
+    body?: Body;
+    /** Aborting cancels the stream with an AbortError. */
+    signal?: AbortSignal | undefined;
+}
+
+export class StreamOptions {
+    constructor(options?: StreamOptionsInit);
+    static isStreamOptions(value: unknown): value is StreamOptions;
+    readonly unidirectional: boolean;
+    readonly headers: HeadersOption | undefined;
+    readonly trailers: HeadersOption | undefined;
+    readonly body: Body;
+    readonly signal: AbortSignal | undefined;
+}
+
+export type HintsOption =
+    | OutgoingHeaders
+    | ReadonlyArray<OutgoingHeaders | Promise<OutgoingHeaders>>
+    | Promise<OutgoingHeaders | ReadonlyArray<OutgoingHeaders | Promise<OutgoingHeaders>>>
+    | (() => OutgoingHeaders | ReadonlyArray<OutgoingHeaders | Promise<OutgoingHeaders>> |
+        Promise<OutgoingHeaders | ReadonlyArray<OutgoingHeaders | Promise<OutgoingHeaders>>>);
+
+export interface ResponseOptionsInit {
+    /** HTTP/3 only: informational responses (103 by default) before the headers. */
+    hints?: HintsOption | undefined;
+    headers?: HeadersOption | undefined;
+    trailers?: HeadersOption | undefined;
+    body?: Body;
+    signal?: AbortSignal | undefined;
+}
+
+export class ResponseOptions {
+    constructor(options?: ResponseOptionsInit);
+    static isResponseOptions(value: unknown): value is ResponseOptions;
+    readonly hints: HintsOption | undefined;
+    readonly headers: HeadersOption | undefined;
+    readonly trailers: HeadersOption | undefined;
+    readonly body: Body;
+    readonly signal: AbortSignal | undefined;
+}
+
+/** One QUIC stream (not an EventTarget). */
+export class Stream {
+    private constructor();
+    /** undefined while a local stream waits for the peer's stream limit. */
+    readonly id: bigint | undefined;
+    readonly session: Session;
+    readonly unidirectional: boolean;
+    readonly serverInitiated: boolean;
+    readonly locked: boolean;
+    readonly closed: Promise<void>;
+    readonly blocked: Promise<boolean>;
+    readonly headers: Promise<IncomingHeaders>;
+    readonly hints: Promise<IncomingHeaders[]>;
+    readonly trailers: Promise<IncomingHeaders | undefined>;
+    readonly stats: StreamStats;
+    cancel(reason?: unknown): Promise<void>;
+    readableNodeStream(): Readable;
+    readableWebStream(): ReadableStream<Uint8Array>;
+    setStreamConsumer(callback: (chunks: ArrayBuffer[], done: boolean) => void | PromiseLike<void>): void;
+}
+
+// ---- events ----
+
+export class SessionEvent extends Event {
+    private constructor();
+    readonly name: 'session';
+    readonly session: Session;
+}
+
+export type RespondWith =
+    (options?: ResponseOptionsInit | ResponseOptions | Promise<ResponseOptionsInit | ResponseOptions>) => void | Promise<void>;
+
+export class StreamEvent extends Event {
+    private constructor();
+    readonly name: 'stream';
+    readonly stream: Stream;
+    /** undefined for unidirectional streams. */
+    readonly respondWith: RespondWith | undefined;
+}
+
+export class DatagramEvent extends Event {
+    private constructor();
+    readonly name: 'datagram';
+    readonly datagram: ArrayBuffer;
+    readonly early: boolean;
+    readonly session: Session;
+}
+
+// ---- stats: bigints, live while open, frozen after ----
+
+export class EndpointStats {
+    private constructor();
+    static readonly fields: readonly string[];
+    readonly bytesReceived: bigint;
+    readonly bytesSent: bigint;
+    readonly clientSessions: bigint;
+    readonly createdAt: bigint;
+    readonly duration: bigint;
+    readonly packetsReceived: bigint;
+    readonly packetsSent: bigint;
+    readonly serverBusyCount: bigint;
+    readonly serverSessions: bigint;
+    readonly statelessResetCount: bigint;
+    toJSON(): { [K in Exclude<keyof EndpointStats, 'toJSON'>]: number };
+}
+
+export class SessionStats {
+    private constructor();
+    static readonly fields: readonly string[];
+    readonly bidiStreamCount: bigint;
+    readonly blockCount: bigint;
+    readonly bytesInFlight: bigint;
+    readonly bytesReceived: bigint;
+    readonly bytesSent: bigint;
+    readonly closingAt: bigint;
+    readonly congestionRecoveryStartTS: bigint;
+    readonly createdAt: bigint;
+    readonly cwnd: bigint;
+    readonly deliveryRateSec: bigint;
+    readonly duration: bigint;
+    readonly firstRttSampleTS: bigint;
+    readonly handshakeCompletedAt: bigint;
+    readonly handshakeConfirmedAt: bigint;
+    readonly inboundStreamsCount: bigint;
+    readonly initialRtt: bigint;
+    readonly keyUpdateCount: bigint;
+    readonly lastReceivedAt: bigint;
+    readonly lastSentAt: bigint;
+    readonly lastSentPacketTS: bigint;
+    readonly latestRtt: bigint;
+    readonly lossDetectionTimer: bigint;
+    readonly lossRetransmitCount: bigint;
+    readonly lossTime: bigint;
+    readonly maxBytesInFlight: bigint;
+    readonly maxUdpPayloadSize: bigint;
+    readonly minRtt: bigint;
+    readonly outboundStreamsCount: bigint;
+    readonly ptoCount: bigint;
+    readonly receiveRate: bigint;
+    readonly rttVar: bigint;
+    readonly sendRate: bigint;
+    readonly smoothedRtt: bigint;
+    readonly ssthresh: bigint;
+    readonly uniStreamCount: bigint;
+    toJSON(): { [K in Exclude<keyof SessionStats, 'toJSON'>]: number };
+}
+
+export class StreamStats {
+    private constructor();
+    static readonly fields: readonly string[];
+    readonly bytesReceived: bigint;
+    readonly bytesSent: bigint;
+    readonly closingAt: bigint;
+    readonly createdAt: bigint;
+    readonly duration: bigint;
+    readonly finalSize: bigint;
+    readonly lastAcknowledgeAt: bigint;
+    readonly lastReceivedAt: bigint;
+    readonly maxOffset: bigint;
+    readonly maxOffsetAcknowledged: bigint;
+    readonly maxOffsetReceived: bigint;
+    toJSON(): { [K in Exclude<keyof StreamStats, 'toJSON'>]: number };
+}
+
+// ---- TLS hooks ----
+
+export class ClientHello {
+    private constructor();
+    /** The client's first protocol; `protocols` has them all. */
+    readonly alpn: string;
+    readonly protocols: readonly string[];
+    readonly ciphers: readonly CipherInfo[];
+    readonly servername: string | undefined;
+    /** Resumes the handshake, optionally on other credentials. */
+    readonly done: (context?: SecureOptions | SecureContext) => void;
+}
+
+export class OCSPRequest {
+    private constructor();
+    readonly certificate: ArrayBuffer;
+    readonly issuer: ArrayBuffer | undefined;
+    readonly respondWith: (response?: string | BinaryLike) => void;
+}
+
+export class OCSPResponse {
+    private constructor();
+    readonly response: ArrayBuffer | undefined;
+}
+
+/** Server credentials checked once, for clientHello.done(). */
+export class SecureContext {
+    private constructor();
+}
+
+export function createSecureContext(options: SecureOptions): SecureContext;
+
+// ---- errors ----
+
+/** Codes of the errors this package makes (see docs/api.md, Errors). */
+export type QuicErrorCode =
+    | 'ERR_INVALID_ARG_TYPE'
+    | 'ERR_INVALID_ARG_VALUE'
+    | 'ERR_OUT_OF_RANGE'
+    | 'ERR_INVALID_STATE'
+    | 'ERR_INVALID_THIS'
+    | 'ERR_ILLEGAL_CONSTRUCTOR'
+    | 'ERR_QUIC_UNSUPPORTED'
+    | 'ERR_QUIC_TRANSPORT_ERROR'
+    | 'ERR_QUIC_APPLICATION_ERROR'
+    | 'ERR_QUIC_STATELESS_RESET'
+    | 'ERR_QUIC_VERSION_NEGOTIATION'
+    | 'ERR_QUIC_HANDSHAKE_TIMEOUT'
+    | 'ERR_QUIC_SESSION_CLOSED'
+    | 'ERR_QUIC_TLS'
+    | 'ABORT_ERR';
+
+/** ERR_QUIC_TRANSPORT_ERROR: the connection closed with a transport error code. */
+export interface QuicTransportError extends Error {
+    code: 'ERR_QUIC_TRANSPORT_ERROR';
+    errorCode: bigint;
+    reason: string | undefined;
+    /** RFC 9000's name, e.g. 'FLOW_CONTROL_ERROR', or 'CRYPTO_ERROR' for TLS alerts. */
+    errorName?: string;
+    /** For CRYPTO_ERROR: the TLS alert number and name (120, 'no_application_protocol'). */
+    tlsAlert?: number;
+    tlsAlertName?: string;
+    /** no_application_protocol: the client's list (on a server, when it saw the ClientHello). */
+    offeredAlpn?: string[];
+    /** no_application_protocol, server side: this server's list. */
+    supportedAlpn?: readonly string[];
+}
+
+/** ERR_QUIC_APPLICATION_ERROR: an application close, or a stream reset or stopped. */
+export interface QuicApplicationError extends Error {
+    code: 'ERR_QUIC_APPLICATION_ERROR';
+    errorCode: bigint;
+    reason?: string | undefined;
+    /** On HTTP/3: the code's name, e.g. 'H3_REQUEST_CANCELLED'. */
+    errorName?: string;
+}
+
+/** ERR_QUIC_HANDSHAKE_TIMEOUT: `bytesReceived` 0 means nothing came back. */
+export interface QuicHandshakeTimeoutError extends Error {
+    code: 'ERR_QUIC_HANDSHAKE_TIMEOUT';
+    timeout?: number;
+    bytesReceived?: number;
+}
+
+// ---- this build ----
+
+/** What the C core holds right now (leak tests). */
+export function liveMemory(): { bytes: number; allocations: number; handles: number; sessions: number; endpoints: number };
+export const versions: { readonly tls: string };
