@@ -126,4 +126,4 @@ function* chunkToBytes(chunk) {
   yield* sliceBytes(b);
 }
 
-module.exports = { chunksOf, validateBody, bytesOf, isFileHandle };
+module.exports = { chunksOf, validateBody, bytesOf, isFileHandle, SLICE };
