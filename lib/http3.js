@@ -122,12 +122,14 @@ function trailerFields(headers) {
   return f.regular;
 }
 
-// Received fields -> null-prototype object. :status is a number; repeated
+// Received fields (each name and value followed by a NUL, as the binding
+// hands them over) -> null-prototype object. :status is a number; repeated
 // fields become arrays (set-cookie) or are joined: cookie with '; ' (RFC
 // 9114 4.2.1), others with ', '.
-function toObject(flat) {
+function toObject(text) {
   const out = Object.create(null);
-  for (let i = 0; i < flat.length; i += 2) {
+  const flat = text.split('\0');
+  for (let i = 0; i + 1 < flat.length; i += 2) {
     const name = flat[i];
     const value = name === ':status' ? Number(flat[i + 1]) : flat[i + 1];
     if (!(name in out)) out[name] = value;

@@ -162,9 +162,10 @@ class Stream {
 
   #takeHeaders() {
     if (!this.#session.nativeAlive || this.#released) return;
-    for (const block of binding.streamHeaders(this.#handle, this.#key)) {
-      const kind = block[0];
-      const fields = http3.toObject(block.slice(1));
+    const blocks = binding.streamHeaders(this.#handle, this.#key);
+    for (let b = 0; b < blocks.length; b += 2) {
+      const kind = blocks[b];
+      const fields = http3.toObject(blocks[b + 1]);
       if (kind === http3.KIND.INFO) {
         this.#hintList.push(fields);
       } else if (kind === http3.KIND.INITIAL) {
