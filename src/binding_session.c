@@ -832,6 +832,10 @@ static napi_value stream_release(napi_env env, napi_callback_info info) {
     uint64_t *o;
     if (!quic_napi_get_u64_array(env, argv[2], sizeof(st->counters_inline) / sizeof(uint64_t), &o)) return NULL;
     memcpy(o, st->counters, sizeof(st->counters_inline));
+    /* The application let go now: that is when its copy of the stats ends
+     * (the native stream may linger until ngtcp2 closes it). */
+    quic_stream_counters *last = (quic_stream_counters *)o;
+    if (last->destroyed_at == 0) last->destroyed_at = quic_now();
   }
   quic_stream_release(st);
   return quic_napi_undefined(env);
