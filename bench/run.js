@@ -20,10 +20,13 @@ const only = (name, all) => {
 };
 const cases = only('cases', CASES);
 const peers = only('peers', PEERS);
-// `--set k=v,...` overrides case parameters (sizes, counts) where a case has them.
+// `--set k=v,...` overrides case parameters (sizes, counts) where a case has
+// them; `cc` (this project's ccAlgorithm: cubic, reno, bbr) applies to every
+// case.
+const EVERY_CASE = new Set(['cc']);
 const SET = Object.fromEntries((optString('set', '') || '').split(',').filter(Boolean).map((kv) => {
   const [k, v] = kv.split('=');
-  return [k, Number(v)];
+  return [k, EVERY_CASE.has(k) ? v : Number(v)];
 }));
 const complete = !QUICK && cases.length === CASES.length && peers.length === PEERS.length && Object.keys(SET).length === 0;
 const OUT = optString('out', path.join(__dirname, 'results', complete ? 'latest.json' : 'tmp/last-run.json'));
@@ -82,7 +85,7 @@ async function main() {
   const report = { date: new Date().toISOString(), node: process.version, quick: QUICK, runs: RUNS, cases: [], notes: {} };
   for (const c of cases) {
     const params = { ...(QUICK ? c.quick : c.full) };
-    for (const k of Object.keys(SET)) if (k in params) params[k] = SET[k];
+    for (const k of Object.keys(SET)) if (k in params || EVERY_CASE.has(k)) params[k] = SET[k];
     const samples = Object.fromEntries(peers.map((p) => [p, []]));
     const status = {};
     for (let run = 0; run < RUNS; run++) {

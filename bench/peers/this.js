@@ -30,6 +30,7 @@ const isH3 = (name) => name.startsWith('h3-');
 function endpointOptions(params) {
   const o = { maxConnectionsPerHost: 5000, maxConnectionsTotal: 5000 };
   if (params.loss) o.txPacketLoss = params.loss;
+  if (params.cc) o.ccAlgorithm = params.cc;
   return o;
 }
 
