@@ -10,7 +10,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const undici = require('undici');
-const { quic, certs, readAll, sha256, randomBytes, within, peerEnv } = require('./common');
+const { quic, certs, readAll, sha256, randomBytes, within, peerEnv, requireBinary, freePort } = require('./common');
 
 const { Http3Dispatcher } = quic;
 const T = 10000;
@@ -274,19 +274,7 @@ test('setGlobalDispatcher(): plain fetch() goes over HTTP/3, then back', async (
 
 // ---- gtlsserver (ngtcp2's example server, GnuTLS build) ----
 
-function requireBinary(name) {
-  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8', env: peerEnv() });
-  assert.strictEqual(r.status, 0, `${name} is not installed: run scripts/setup.sh`);
-  return r.stdout.trim();
-}
 
-async function freePort() {
-  const s = dgram.createSocket('udp4');
-  await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 test('fetch over HTTP/3 to gtlsserver: GET, streamed POST, 1 MB by hash, 50 in parallel on one connection, abort, 404, trailers, refused certificate', async () => {
   const gtlsserver = requireBinary('gtlsserver');

@@ -11,25 +11,12 @@ const dgram = require('node:dgram');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { quic, certs, readAll, sha256, randomBytes, within, peerEnv } = require('./common');
+const { quic, certs, readAll, sha256, randomBytes, within, peerEnv, requireBinary, freePort } = require('./common');
 
 const T = 20000;
 const fixtures = path.join(__dirname, 'fixtures');
 
-function requireBinary(name) {
-  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8', env: peerEnv() });
-  assert.strictEqual(r.status, 0, `${name} is not installed: run scripts/setup.sh`);
-  return r.stdout.trim();
-}
 
-// A UDP port that nothing is using right now.
-async function freePort() {
-  const s = dgram.createSocket('udp4');
-  await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 function run(cmd, args, opts = {}) {
   return new Promise((resolve, reject) => {

@@ -5,6 +5,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const quic = require('../..');
+const assert = require('node:assert');
+const dgram = require('node:dgram');
+const { spawnSync } = require('node:child_process');
 
 const fixtures = path.join(__dirname, '..', 'fixtures');
 const fixture = (name) => fs.readFileSync(path.join(fixtures, name));
@@ -102,5 +105,23 @@ function peerEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
+
+// The path of a peer program (gtlsserver, gtlsclient, chromium); a test
+// that needs one fails, never skips, when it is missing.
+function requireBinary(name) {
+  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8', env: peerEnv() });
+  assert.strictEqual(r.status, 0, `${name} is not installed: run scripts/setup.sh`);
+  return r.stdout.trim();
+}
+
+// A UDP port that nothing is using right now.
+async function freePort() {
+  const s = dgram.createSocket('udp4');
+  await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const { port } = s.address();
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
 module.exports = { quic, certs, ALPN, makeServer, connect, sha256, hashOf, readAll, within, randomBytes, fixture,
-                   peerEnv };
+                   peerEnv, requireBinary, freePort };
