@@ -4,7 +4,7 @@
 // fetch is undici 6, 7 and 8). Loopback only; every byte is checked.
 const test = require('node:test');
 const assert = require('node:assert');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const dgram = require('node:dgram');
 const fs = require('node:fs');
 const os = require('node:os');

@@ -5,9 +5,8 @@
 // installs them; a missing peer fails these tests, it never skips them.
 const test = require('node:test');
 const assert = require('node:assert');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
-const dgram = require('node:dgram');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
