@@ -86,8 +86,9 @@ class Stream {
     this.#id = id;
     this.#local = local;
     this.#uni = uni;
-    // A peer's request arrives with its headers already complete.
-    if (h3 && !local) queueMicrotask(() => this.#takeHeaders());
+    // A peer's request arrives with its headers already complete: the
+    // headers event that follows the new-stream event in the same batch
+    // takes them (src/events.c orders them so).
     // A unidirectional stream has one direction only.
     if (uni && !local) this.#writeDone = true;
     if (uni && local) this.#readEnded = true;
