@@ -84,7 +84,7 @@ class Endpoint extends EventTarget {
     this.#bind();
     binding.endpointListen(this.#handle, n, tls);
     this.#serverHooks = { keylog: tls.keylog, qlog: tls.paths?.qlog, clientHello: tls.clientHello, ocsp: tls.ocsp, alpn: config.alpn,
-                          endpointSession: this.#config.session };
+                          endpointSession: this.#config.session, webtransport: config.webtransport };
     this.#listening = true;
   }
 

@@ -14,6 +14,7 @@ const { SessionStats } = require('./stats');
 const http3 = require('./http3');
 const { ClientHello, OCSPRequest, OCSPResponse, contextNative } = require('./tls-hooks');
 const { events: { E } } = require('./contract');
+const webtransport = require('./webtransport');
 
 const C = binding.constants;
 const kHandshake = Symbol('kHandshake');
@@ -86,6 +87,8 @@ class Session extends EventTarget {
   #hooks;      // TLS hooks the config turned on (see Endpoint)
   #clienthello; // deferred ClientHello, server with secure.clientHello
   #ocsp;        // deferred OCSPRequest (server) or OCSPResponse (client), secure.ocsp
+  #wt = null;   // WebTransport sessions: session ID -> WebTransportSession (made with the first)
+  #wtByKey = null; // ... and by their CONNECT stream's key
 
   constructor(token, endpoint, handle, key, side, remote, onGone, authority, hooks) {
     if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
@@ -333,7 +336,9 @@ class Session extends EventTarget {
     if (!this.#handle) return;
     const list = binding.sessionDatagrams(this.#handle);
     for (let i = 0; i < list.length; i += 2) {
-      this.dispatchEvent(new DatagramEvent(kPrivate, list[i], list[i + 1], this));
+      // A WebTransport datagram comes with its session ID in place of `early`.
+      if (typeof list[i + 1] === 'number') this.#wt?.get(list[i + 1])?.[webtransport.kWtDatagram](list[i]);
+      else this.dispatchEvent(new DatagramEvent(kPrivate, list[i], list[i + 1], this));
     }
   }
 
@@ -371,6 +376,7 @@ class Session extends EventTarget {
   #finish(error, handshakeError) {
     if (this.#closed.settled) return;
     this.#open = false;
+    if (this.#wt) for (const ws of [...this.#wt.values()]) ws[webtransport.kWtGone](error);
     if (this.#streams) {
       for (const stream of this.#streams.values()) stream[kSessionClosed](error);
       this.#streams.clear();
@@ -426,7 +432,60 @@ class Session extends EventTarget {
     this.#finish(err, hsErr);
   }
 
+  // The view of this session a WebTransport session works through.
+  #wtNative(key, id) {
+    return {
+      key,
+      handle: () => this.#handle,
+      stream: (k, sid, local, uni) => {
+        const s = new Stream(kPrivate, this, this.#handle, k, sid, local, uni, false, true);
+        (this.#streams ??= new Map()).set(k, s);
+        return s;
+      },
+      submit: (fields) => {
+        if (this.#handle) binding.streamSubmitHeaders(this.#handle, key, http3.KIND.INITIAL, fields);
+      },
+      end: () => {
+        if (this.#handle) binding.streamWrite(this.#handle, key, null, true);
+      },
+      register: (ws) => {
+        (this.#wt ??= new Map()).set(id, ws);
+        (this.#wtByKey ??= new Map()).set(key, ws);
+      },
+      gone: () => {
+        this.#wt?.delete(id);
+        this.#wtByKey?.delete(key);
+      },
+    };
+  }
+
   [kStreamEvent](type, key, id, aux, code) {
+    if (type === E.STREAM_WT_CLOSE || type === E.STREAM_WT_DRAIN) {
+      this.#wtByKey?.get(key)?.[webtransport.kWtEvent](type, code, aux);
+      return;
+    }
+    if (type === E.STREAM_NEW && (aux & C.STREAM_WT) !== 0) {
+      // A WebTransport stream the peer opened; `code` is its session ID.
+      const uni = (aux & C.STREAM_UNI) !== 0;
+      const stream = new Stream(kPrivate, this, this.#handle, key, id, false, uni, false, true);
+      (this.#streams ??= new Map()).set(key, stream);
+      const ws = this.#wt?.get(Number(code));
+      if (ws) ws[webtransport.kIncoming](stream);
+      else stream.cancel();
+      return;
+    }
+    if (type === E.STREAM_NEW && (aux & C.STREAM_WT_SESSION) !== 0 && this.#side === 'server') {
+      // An extended CONNECT the core took as a WebTransport session.
+      const stream = new Stream(kPrivate, this, this.#handle, key, id, false, false, true);
+      (this.#streams ??= new Map()).set(key, stream);
+      const config = this.#hooks?.webtransport || { origins: null, protocols: [] };
+      webtransport.serveRequest(this, stream, this.#wtNative(key, id), config, (event) => {
+        const listened = this.#wtListeners > 0;
+        this.dispatchEvent(event);
+        return listened;
+      }).catch((err) => { stream.cancel(err); });
+      return;
+    }
     if (type === E.STREAM_NEW) {
       const uni = (aux & C.STREAM_UNI) !== 0;
       const h3 = (aux & C.STREAM_NEW_H3) !== 0;
@@ -493,6 +552,16 @@ class Session extends EventTarget {
     })();
   }
 
+  #wtListeners = 0;
+  addEventListener(type, listener, options) {
+    if (type === 'webtransport' && listener) this.#wtListeners++;
+    return super.addEventListener(type, listener, options);
+  }
+  removeEventListener(type, listener, options) {
+    if (type === 'webtransport' && listener && this.#wtListeners > 0) this.#wtListeners--;
+    return super.removeEventListener(type, listener, options);
+  }
+
   // A stream let go of its native state.
   [kEvent](what, key) {
     if (what === 'released') this.#streams?.delete(key);
@@ -503,5 +572,6 @@ class Session extends EventTarget {
 
 defineEventHandler(Session.prototype, 'stream');
 defineEventHandler(Session.prototype, 'datagram');
+defineEventHandler(Session.prototype, 'webtransport');
 
 module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp };

@@ -27,7 +27,9 @@ typedef struct quic_session quic_session;
   V(STREAM_HEADERS)       /* HTTP/3: header blocks can be taken */                                             \
   V(SESSION_DATAGRAM)     /* datagrams can be taken */                                                         \
   V(SESSION_CLIENT_HELLO) /* secure.clientHello: the handshake waits */                                        \
-  V(SESSION_OCSP)         /* secure.ocsp (server): the handshake waits for a response */
+  V(SESSION_OCSP)         /* secure.ocsp (server): the handshake waits for a response */                       \
+  V(STREAM_WT_CLOSE)      /* WebTransport session ended; code = its code, aux 1 if closed (not vanished) */    \
+  V(STREAM_WT_DRAIN)      /* WebTransport: the peer asked to drain the session */
 #define QUIC_EVENT_ENUM(name) QUIC_E_##name,
 enum { QUIC_E_NONE = 0, QUIC_EVENTS(QUIC_EVENT_ENUM) };
 

@@ -31,7 +31,9 @@ static int collect_stream(quic_event_sink *sink, quic_session *s, quic_stream *s
    * the application the ALPN. aux 1 on close: nothing is left to read, so
    * the application need not attach a reader before releasing it. */
   uint32_t new_flags = st->flags | (s->app->headers ? QUIC_STREAM_NEW_H3 : 0);
-  if (put(sink, ev, QUIC_SEV_NEW, QUIC_E_STREAM_NEW, s, st, new_flags, 0) &&
+  /* A WebTransport stream's new-stream event carries its session ID. */
+  uint64_t new_code = (st->flags & QUIC_STREAM_WT) ? (uint64_t)st->wt_session : 0;
+  if (put(sink, ev, QUIC_SEV_NEW, QUIC_E_STREAM_NEW, s, st, new_flags, new_code) &&
       put(sink, ev, QUIC_SEV_OPENED, QUIC_E_STREAM_OPENED, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_HEADERS, QUIC_E_STREAM_HEADERS, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_STOP, QUIC_E_STREAM_STOP, s, st, 0, st->stop_code) &&
@@ -39,6 +41,8 @@ static int collect_stream(quic_event_sink *sink, quic_session *s, quic_stream *s
       put(sink, ev, QUIC_SEV_DRAIN, QUIC_E_STREAM_DRAIN, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_DATA, QUIC_E_STREAM_DATA, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_RESET, QUIC_E_STREAM_RESET, s, st, 0, st->reset_code) &&
+      put(sink, ev, QUIC_SEV_WT_DRAIN, QUIC_E_STREAM_WT_DRAIN, s, st, 0, 0) &&
+      put(sink, ev, QUIC_SEV_WT_CLOSE, QUIC_E_STREAM_WT_CLOSE, s, st, st->wt_close_clean, st->wt_close_code) &&
       put(sink, ev, QUIC_SEV_CLOSE, QUIC_E_STREAM_CLOSE, s, st, st->rx_buffered == 0, st->close_code))
     return QUIC_OK;
   return QUIC_ERR_NOMEM;

@@ -1,0 +1,324 @@
+'use strict';
+// WebTransport over HTTP/3 (draft-ietf-webtrans-http3-02, what Chromium
+// speaks by default), server side: a request event on the HTTP/3 session,
+// and the session object in the W3C WebTransport shape. The wire work
+// (settings, stream classification, capsules, datagram prefixes, error
+// codes) is in C, src/webtransport.c; this file turns its events into
+// promises and web streams.
+const binding = require('./binding');
+const { codes } = require('./errors');
+const { deferred, settle, kPrivate } = require('./events');
+const { kWritable, WebTransportError } = require('./stream');
+const http3 = require('./http3');
+const { events: { E } } = require('./contract');
+const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
+
+const C = binding.constants;
+const kIncoming = Symbol('kIncoming');
+const kWtEvent = Symbol('kWtEvent');
+const kWtDatagram = Symbol('kWtDatagram');
+const kWtGone = Symbol('kWtGone');
+
+const WT_OP_ACCEPT = 0;
+const WT_OP_CLOSE = 2;
+const WT_OP_DRAIN = 3;
+
+// Received datagrams wait for a reader at most this many (W3C
+// incomingHighWaterMark); past it they are dropped and counted.
+const DGRAM_IN_HWM = 64;
+
+// A structured-field list of strings (RFC 8941), as wt-available-protocols
+// carries: ["a", "b"] from `"a", "b"`. Members that are not strings are
+// skipped; a malformed list gives [].
+function parseStringList(value) {
+  if (typeof value !== 'string') return [];
+  const out = [];
+  const re = /\s*"((?:[^"\\]|\\["\\])*)"(?:\s*;[^,]*)?\s*(?:,|$)/y;
+  let m;
+  re.lastIndex = 0;
+  while (re.lastIndex < value.length && (m = re.exec(value)) !== null) out.push(m[1].replace(/\\(["\\])/g, '$1'));
+  return out;
+}
+
+function utf8Truncate(s, max) {
+  let b = Buffer.from(String(s), 'utf8');
+  if (b.length <= max) return b;
+  b = b.subarray(0, max);
+  // Do not end inside a character.
+  let end = b.length;
+  while (end > 0 && (b[end - 1] & 0xc0) === 0x80) end--;
+  if (end > 0 && b[end - 1] >= 0xc0) end--;
+  else end = b.length;
+  return b.subarray(0, end);
+}
+
+// The session, in the W3C shape (the same members on the Node client).
+class WebTransportSession {
+  #native;       // { handle(), key, stream(key, id, local, uni) }: the HTTP/3 session's view for us
+  #connect;      // the CONNECT stream
+  #ready = deferred();
+  #closed = deferred();
+  #draining = deferred();
+  #protocol;
+  #bidi;         // controller of incomingBidirectionalStreams
+  #uni;          // controller of incomingUnidirectionalStreams
+  #dgramIn;      // controller of datagrams.readable
+  #done = false;
+  #datagrams;
+  #incomingBidirectionalStreams;
+  #incomingUnidirectionalStreams;
+  #stats = { datagramsDroppedIncoming: 0, datagramsDroppedOutgoing: 0, datagramsReceived: 0, datagramsSent: 0 };
+
+  constructor(token, native, connect, protocol) {
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
+    this.#native = native;
+    this.#connect = connect;
+    this.#protocol = protocol;
+    this.#ready.promise.catch(() => {});
+    this.#closed.promise.catch(() => {});
+    this.#incomingBidirectionalStreams = new ReadableStream({ start: (c) => { this.#bidi = c; } }, { highWaterMark: Infinity });
+    this.#incomingUnidirectionalStreams = new ReadableStream({ start: (c) => { this.#uni = c; } }, { highWaterMark: Infinity });
+    const readable = new ReadableStream({ start: (c) => { this.#dgramIn = c; } }, { highWaterMark: DGRAM_IN_HWM });
+    const writable = new WritableStream({
+      write: (chunk) => {
+        if (this.#done) throw new WebTransportError('the session is closed', { source: 'session' });
+        if (!isArrayBufferView(chunk) && !isAnyArrayBuffer(chunk)) {
+          throw codes.ERR_INVALID_ARG_TYPE('chunk', 'an ArrayBuffer or ArrayBufferView', chunk);
+        }
+        const h = native.handle();
+        let queued = false;
+        // A full queue or an oversized datagram drops it, as datagrams go.
+        try { queued = h !== null && binding.wtDatagram(h, native.key, chunk); } catch { /* CONNECT stream gone */ }
+        if (queued) this.#stats.datagramsSent++;
+        else this.#stats.datagramsDroppedOutgoing++;
+      },
+    }, { highWaterMark: 1 });
+    const self = this;
+    this.#datagrams = Object.freeze({
+      readable,
+      writable,
+      get maxDatagramSize() { return self.#maxDatagramSize(); },
+    });
+  }
+
+  #maxDatagramSize() {
+    const h = this.#native.handle();
+    if (!h || this.#done) return 0;
+    try { return binding.wtInfo(h, this.#native.key)[0]; } catch { return 0; }
+  }
+
+  get ready() { return this.#ready.promise; }
+  get closed() { return this.#closed.promise; }
+  get draining() { return this.#draining.promise; }
+  get protocol() { return this.#protocol; }
+  get datagrams() { return this.#datagrams; }
+  get incomingBidirectionalStreams() { return this.#incomingBidirectionalStreams; }
+  get incomingUnidirectionalStreams() { return this.#incomingUnidirectionalStreams; }
+  // The CONNECT request's stream (its headers, its stats).
+  get connectStream() { return this.#connect; }
+
+  getStats() {
+    return Promise.resolve({ ...this.#stats });
+  }
+
+  #open(uni) {
+    if (this.#done) return Promise.reject(new WebTransportError('the session is closed', { source: 'session' }));
+    const h = this.#native.handle();
+    if (!h) return Promise.reject(new WebTransportError('the session is closed', { source: 'session' }));
+    try {
+      const [key, id] = binding.wtOpen(h, this.#native.key, uni);
+      return Promise.resolve(this.#native.stream(key, id, true, uni));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async createBidirectionalStream() {
+    const s = await this.#open(false);
+    return { readable: s.readableWebStream(), writable: s[kWritable]() };
+  }
+
+  async createUnidirectionalStream() {
+    const s = await this.#open(true);
+    return s[kWritable]();
+  }
+
+  // Sends CLOSE_WEBTRANSPORT_SESSION (closeCode: 32 bits; reason: at most
+  // 1024 bytes of UTF-8, truncated as the W3C API does) and ends the session.
+  close(closeInfo = {}) {
+    if (closeInfo === null || typeof closeInfo !== 'object') {
+      throw codes.ERR_INVALID_ARG_TYPE('closeInfo', 'an object', closeInfo);
+    }
+    const code = closeInfo.closeCode ?? 0;
+    if (!Number.isInteger(code) || code < 0 || code > 0xffffffff) {
+      throw codes.ERR_OUT_OF_RANGE('closeInfo.closeCode', 'an integer >= 0 and <= 4294967295', code);
+    }
+    const reason = utf8Truncate(closeInfo.reason ?? '', C.WT_REASON_MAX);
+    if (this.#done) return;
+    const h = this.#native.handle();
+    if (h) {
+      try { binding.wtSession(h, this.#native.key, WT_OP_CLOSE, code, reason); } catch { /* already gone */ }
+    }
+    this.#finish(null, { closeCode: code, reason: reason.toString('utf8') });
+  }
+
+  // Server or client: asks the peer to wrap up (DRAIN_WEBTRANSPORT_SESSION).
+  drain() {
+    if (this.#done) throw codes.ERR_INVALID_STATE('the session is closed');
+    binding.wtSession(this.#native.handle(), this.#native.key, WT_OP_DRAIN);
+  }
+
+  #finish(error, info) {
+    if (this.#done) return;
+    this.#done = true;
+    const err = error || new WebTransportError('the session is closed', { source: 'session' });
+    if (!this.#ready.settled) settle(this.#ready, err);
+    for (const c of [this.#bidi, this.#uni, this.#dgramIn]) {
+      try { error ? c.error(err) : c.close(); } catch { /* already closed */ }
+    }
+    settle(this.#closed, error, info);
+    this.#native.gone();
+  }
+
+  [kPrivate](what) {
+    if (what === 'ready') settle(this.#ready, null, undefined);
+  }
+
+  // A stream of ours the peer opened.
+  [kIncoming](stream) {
+    if (this.#done) {
+      stream.cancel();
+      return;
+    }
+    if (stream.unidirectional) this.#uni.enqueue(stream.readableWebStream());
+    else this.#bidi.enqueue({ readable: stream.readableWebStream(), writable: stream[kWritable]() });
+  }
+
+  [kWtDatagram](ab) {
+    if (this.#done) return;
+    if (this.#dgramIn.desiredSize > 0) {
+      this.#stats.datagramsReceived++;
+      this.#dgramIn.enqueue(new Uint8Array(ab));
+    } else {
+      this.#stats.datagramsDroppedIncoming++;
+    }
+  }
+
+  [kWtEvent](type, code, aux) {
+    if (type === E.STREAM_WT_DRAIN) {
+      settle(this.#draining, null, undefined);
+      return;
+    }
+    // STREAM_WT_CLOSE: aux 1 when the peer closed it (capsule or end).
+    let reason = '';
+    const h = this.#native.handle();
+    if (h) try { reason = binding.wtInfo(h, this.#native.key)[1] ?? ''; } catch { /* stream gone */ }
+    if (aux === 1) this.#finish(null, { closeCode: Number(code), reason });
+    else this.#finish(new WebTransportError('the session ended without a close', { source: 'session' }));
+  }
+
+  // The connection went away.
+  [kWtGone](error) {
+    this.#finish(new WebTransportError(error ? `the connection closed: ${error.message}` : 'the connection closed',
+                                       { source: 'session' }));
+  }
+
+  get [Symbol.toStringTag]() { return 'WebTransportSession'; }
+}
+
+// What the 'webtransport' event carries: the extended CONNECT, to accept
+// or reject.
+class WebTransportRequest {
+  #decide;
+  #decided = false;
+  constructor(token, info, decide) {
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
+    Object.assign(this, info);
+    Object.freeze(this.headers);
+    this.#decide = decide;
+  }
+
+  get decided() { return this.#decided; }
+
+  // Accepts: a 200 response. options.protocol: one of the offered
+  // subprotocols (default: the server's preferred match, if any);
+  // options.headers: more response fields.
+  accept(options = {}) {
+    if (this.#decided) throw codes.ERR_INVALID_STATE('the request was already accepted or rejected');
+    if (options === null || typeof options !== 'object') throw codes.ERR_INVALID_ARG_TYPE('options', 'an object', options);
+    const protocol = options.protocol === undefined ? this.protocol : options.protocol;
+    if (protocol !== undefined && !this.protocols.includes(protocol)) {
+      throw codes.ERR_INVALID_ARG_VALUE('options.protocol', protocol, 'is not among the protocols the client offered');
+    }
+    const ws = this.#decide(200, options.headers, protocol);
+    this.#decided = true;
+    return ws;
+  }
+
+  // Rejects with a status (default 404; 2xx is not a rejection).
+  reject(status = 404, headers) {
+    if (this.#decided) throw codes.ERR_INVALID_STATE('the request was already accepted or rejected');
+    if (!Number.isInteger(status) || status < 300 || status > 599) {
+      throw codes.ERR_OUT_OF_RANGE('status', 'an integer >= 300 and <= 599', status);
+    }
+    this.#decide(status, headers);
+    this.#decided = true;
+  }
+}
+
+class WebTransportEvent extends Event {
+  #request;
+  constructor(token, request) {
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
+    super('webtransport');
+    this.#request = request;
+  }
+  get request() { return this.#request; }
+}
+
+// Serves an extended CONNECT the core registered as a WebTransport
+// session: origin check, subprotocol choice, the event, the response.
+// `native` is the HTTP/3 session's view (see WebTransportSession) plus
+// submit(kind, fields) and end() for the CONNECT stream.
+async function serveRequest(session, stream, native, config, dispatch) {
+  let h;
+  try { h = await stream.headers; } catch { return; }
+  const respond = (status, headers, protocol) => {
+    const extra = { ...(headers || {}), ':status': status };
+    if (status === 200) {
+      // draft-02: the server names the draft it speaks.
+      extra['sec-webtransport-http3-draft'] = 'draft02';
+      if (protocol !== undefined) extra['wt-protocol'] = `"${protocol}"`;
+    }
+    const fields = http3.responseFields(extra);
+    if (status !== 200) {
+      native.submit(fields);
+      native.end();
+      return undefined;
+    }
+    binding.wtSession(native.handle(), native.key, WT_OP_ACCEPT);
+    native.submit(fields);
+    const ws = new WebTransportSession(kPrivate, native, stream, protocol);
+    native.register(ws);
+    ws[kPrivate]('ready');
+    return ws;
+  };
+  const origin = h.origin;
+  if (config.origins && !(typeof origin === 'string' && config.origins.has(origin.toLowerCase()))) {
+    respond(403);
+    return;
+  }
+  const offered = parseStringList(h['wt-available-protocols']);
+  const preferred = config.protocols.find((p) => offered.includes(p));
+  const request = new WebTransportRequest(kPrivate, {
+    path: h[':path'], authority: h[':authority'], origin, protocols: offered, protocol: preferred,
+    headers: h,
+  }, respond);
+  const handled = dispatch(new WebTransportEvent(kPrivate, request));
+  if (!handled && !request.decided) request.reject(404);
+}
+
+module.exports = {
+  WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError, serveRequest, parseStringList,
+  kIncoming, kWtEvent, kWtDatagram, kWtGone,
+};
