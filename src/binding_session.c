@@ -766,7 +766,11 @@ static napi_value stream_read(napi_env env, napi_callback_info info) {
   GET_SESSION(env, argv[0]);
   quic_stream *st = get_stream(env, s, argv[1]);
   if (st == NULL) return NULL;
-  if (st->rx_buffered == 0) return quic_napi_bool(env, (st->flags & (QUIC_STREAM_RX_FIN | QUIC_STREAM_RX_RESET)) != 0);
+  /* Nothing buffered: the end (true) after a FIN; after a reset, false:
+   * the reset's own event, later in the same batch when data came with
+   * it, errors the reader (a reader told "the end" here would take an
+   * abort for a clean end). */
+  if (st->rx_buffered == 0) return quic_napi_bool(env, (st->flags & QUIC_STREAM_RX_FIN) != 0);
   napi_value buf;
   /* A full receive chunk goes to JavaScript as it is, uncopied; the
    * collector frees it. Runtimes that refuse external memory get a copy. */

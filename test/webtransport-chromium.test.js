@@ -240,3 +240,134 @@ test('chromium: WebTransport bidi echo, uni each way, datagrams and close codes 
     await within(server.close(), T, 'server close');
   }
 });
+
+test('chromium: 5 sessions at once, stream aborts each way with their codes, an origin refused with 403', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quic-wt-cert-'));
+  const cert = shortLivedCert(dir);
+  const servers = [];
+  const seen = { paths: [], aborts: [], closes: [], errors: [] };
+  const listen = (origins) => {
+    const server = new quic.Endpoint();
+    server.onsession = ({ session }) => {
+      session.onwebtransport = ({ request }) => {
+        seen.paths.push(request.path);
+        const ws = request.accept();
+        ws.closed.then((info) => seen.closes.push(info), (err) => seen.closes.push(err.message));
+        serve(request, ws).catch((err) => seen.errors.push(err.message));
+      };
+    };
+    const serve = async (request, ws) => {
+        if (request.path !== '/abort') {
+          // /n/<i>: one bidi stream, echoed with the session's number.
+          for await (const { readable, writable } of ws.incomingBidirectionalStreams) {
+            const data = await readAllWeb(readable);
+            const w = writable.getWriter();
+            await w.write(Buffer.concat([data, Buffer.from(` via ${request.path}`)]));
+            await w.close();
+          }
+          return;
+        }
+        // We send a little on a uni stream; once the page has read it, it
+        // opens a stream and aborts it with 17, and then we abort ours with
+        // 23. (A stream aborted before its first bytes went out never
+        // reaches the peer as a WebTransport stream: draft-02 has no
+        // reliable reset.)
+        const out = await ws.createUnidirectionalStream();
+        const w = out.getWriter();
+        await w.write(Buffer.from('partial'));
+        for await (const { readable } of ws.incomingBidirectionalStreams) {
+          try {
+            await readAllWeb(readable);
+            seen.aborts.push('no error');
+          } catch (err) {
+            seen.aborts.push({ name: err.name, code: err.streamErrorCode });
+          }
+          await w.abort(new quic.WebTransportError('server gives up', { streamErrorCode: 23 }));
+        }
+    };
+    server.listen({ secure: { key: cert.key, cert: cert.cert }, webtransport: { origins },
+                    transportParams: { maxIdleTimeout: 3000 } });
+    servers.push(server);
+    return server.address.port;
+  };
+  try {
+    const r = await withChromium(async (tab, origin) => {
+      const port = listen([origin]);
+      const elsewhere = listen(['https://elsewhere.example']);
+      return within(tab.evaluate(async ({ port, elsewhere, hash }) => {
+        const options = { serverCertificateHashes: [{ algorithm: 'sha-256', value: new Uint8Array(hash) }] };
+        const readAll = async (readable) => {
+          const parts = [];
+          for (const reader = readable.getReader(); ;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            parts.push(...value);
+          }
+          return new TextDecoder().decode(new Uint8Array(parts));
+        };
+        const out = { step: 'five' };
+        try {
+        // Five sessions at once, each echoing a stream.
+        out.echoes = await Promise.all([0, 1, 2, 3, 4].map(async (i) => {
+          const wt = new WebTransport(`https://localhost:${port}/n/${i}`, options);
+          await wt.ready;
+          const s = await wt.createBidirectionalStream();
+          const w = s.writable.getWriter();
+          await w.write(new TextEncoder().encode(`hello ${i}`));
+          await w.close();
+          const text = await readAll(s.readable);
+          wt.close({ closeCode: i, reason: `done ${i}` });
+          return text;
+        }));
+        out.step = 'abort';
+        // Aborts: ours with 17, the server's with 23.
+        const wt = new WebTransport(`https://localhost:${port}/abort`, options);
+        await wt.ready;
+        const { value: incoming } = await wt.incomingUnidirectionalStreams.getReader().read();
+        const reader = incoming.getReader();
+        const first = await reader.read();
+        out.partial = new TextDecoder().decode(first.value);
+        const s = await wt.createBidirectionalStream();
+        const w = s.writable.getWriter();
+        await w.write(new TextEncoder().encode('about to abort'));
+        await w.abort(new WebTransportError({ message: 'page gives up', streamErrorCode: 17 }));
+        s.readable.cancel(new WebTransportError({ message: 'page gives up', streamErrorCode: 17 })).catch(() => {});
+        try {
+          while (!(await reader.read()).done);
+          out.serverAbort = 'no error';
+        } catch (err) {
+          out.serverAbort = { name: err.name, code: err.streamErrorCode };
+        }
+        wt.close();
+        out.step = 'origin';
+        // An origin the server does not allow.
+        const refused = new WebTransport(`https://localhost:${elsewhere}/n/9`, options);
+        try {
+          await refused.ready;
+          out.refused = 'ready';
+        } catch (err) {
+          out.refused = err.name;
+        }
+        } catch (err) {
+          out.error = `${err.name}: ${err.message}`;
+        }
+        return out;
+      }, { port, elsewhere, hash: cert.hash }), T, 'page script');
+    });
+    assert.deepStrictEqual(r.echoes, [0, 1, 2, 3, 4].map((i) => `hello ${i} via /n/${i}`));
+    assert.strictEqual(r.error, undefined);
+    assert.strictEqual(r.partial, 'partial');
+    assert.deepStrictEqual(r.serverAbort, { name: 'WebTransportError', code: 23 });
+    assert.deepStrictEqual(seen.aborts, [{ name: 'WebTransportError', code: 17 }]);
+    assert.strictEqual(r.refused, 'WebTransportError');
+    // The refused request never reached the application.
+    assert.deepStrictEqual(seen.paths.slice().sort(), ['/abort', '/n/0', '/n/1', '/n/2', '/n/3', '/n/4']);
+    await within((async () => { while (seen.closes.length < 6) await new Promise((res) => setTimeout(res, 20)); })(), T, 'closes');
+    assert.deepStrictEqual(seen.closes.filter((c) => typeof c === 'object').map((c) => c.reason).sort(),
+                           ['', 'done 0', 'done 1', 'done 2', 'done 3', 'done 4']);
+    assert.deepStrictEqual(seen.errors, []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    for (const server of servers) await within(server.close(), T, 'server close');
+  }
+});
