@@ -8,7 +8,7 @@ const { SessionEvent, StreamEvent, DatagramEvent } = require('./events');
 const { EndpointStats, SessionStats, StreamStats } = require('./stats');
 const binding = require('./binding');
 const { ClientHello, OCSPRequest, OCSPResponse, SecureContext, createSecureContext } = require('./tls-hooks');
-const { WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError } = require('./webtransport');
+const { WebTransport, WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError } = require('./webtransport');
 
 module.exports = {
   Endpoint,
@@ -29,6 +29,7 @@ module.exports = {
   OCSPResponse,
   SecureContext,
   createSecureContext,
+  WebTransport,
   WebTransportSession,
   WebTransportRequest,
   WebTransportEvent,

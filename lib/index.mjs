@@ -4,6 +4,6 @@ export const {
   Endpoint, EndpointConfig, Session, SessionConfig, Stream, StreamOptions, ResponseOptions,
   SessionEvent, StreamEvent, DatagramEvent, EndpointStats, SessionStats, StreamStats, liveMemory, versions,
   ClientHello, OCSPRequest, OCSPResponse, SecureContext, createSecureContext,
-  WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError,
+  WebTransport, WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError,
 } = quic;
 export default quic;

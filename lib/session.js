@@ -459,6 +459,19 @@ class Session extends EventTarget {
     };
   }
 
+  // Client: sends an extended CONNECT for a WebTransport session (its
+  // stream stays open: capsules go on it) and registers it with the core.
+  // Returns { stream, native } for WebTransportSession.
+  [webtransport.kWtConnect](headers) {
+    if (!this.#open || this.#closing || !this.isHttp3) throw codes.ERR_INVALID_STATE('the session is not an open HTTP/3 session');
+    const fields = http3.requestFields(headers, this.#authority);
+    const [key, id] = binding.sessionOpen(this.#handle, false, fields);
+    const stream = new Stream(kPrivate, this, this.#handle, key, id, true, false, true);
+    (this.#streams ??= new Map()).set(key, stream);
+    binding.wtSession(this.#handle, key, webtransport.WT_OP_CONNECT);
+    return { stream, native: this.#wtNative(key, id) };
+  }
+
   [kStreamEvent](type, key, id, aux, code) {
     if (type === E.STREAM_WT_CLOSE || type === E.STREAM_WT_DRAIN) {
       this.#wtByKey?.get(key)?.[webtransport.kWtEvent](type, code, aux);

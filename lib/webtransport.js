@@ -12,14 +12,17 @@ const { kWritable, WebTransportError } = require('./stream');
 const http3 = require('./http3');
 const { events: { E } } = require('./contract');
 const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
+const crypto = require('node:crypto');
 
 const C = binding.constants;
 const kIncoming = Symbol('kIncoming');
 const kWtEvent = Symbol('kWtEvent');
 const kWtDatagram = Symbol('kWtDatagram');
 const kWtGone = Symbol('kWtGone');
+const kWtConnect = Symbol('kWtConnect');
 
 const WT_OP_ACCEPT = 0;
+const WT_OP_CONNECT = 1;
 const WT_OP_CLOSE = 2;
 const WT_OP_DRAIN = 3;
 
@@ -121,16 +124,13 @@ class WebTransportSession {
     return Promise.resolve({ ...this.#stats });
   }
 
-  #open(uni) {
-    if (this.#done) return Promise.reject(new WebTransportError('the session is closed', { source: 'session' }));
+  async #open(uni) {
+    await this.#ready.promise;
+    if (this.#done) throw new WebTransportError('the session is closed', { source: 'session' });
     const h = this.#native.handle();
-    if (!h) return Promise.reject(new WebTransportError('the session is closed', { source: 'session' }));
-    try {
-      const [key, id] = binding.wtOpen(h, this.#native.key, uni);
-      return Promise.resolve(this.#native.stream(key, id, true, uni));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    if (!h) throw new WebTransportError('the session is closed', { source: 'session' });
+    const [key, id] = binding.wtOpen(h, this.#native.key, uni);
+    return this.#native.stream(key, id, true, uni);
   }
 
   async createBidirectionalStream() {
@@ -180,8 +180,14 @@ class WebTransportSession {
     this.#native.gone();
   }
 
-  [kPrivate](what) {
-    if (what === 'ready') settle(this.#ready, null, undefined);
+  [kPrivate](what, value) {
+    if (what === 'done') return this.#done;
+    if (what === 'ready') {
+      if (value !== undefined) this.#protocol = value;
+      settle(this.#ready, null, undefined);
+    } else if (what === 'failed') {
+      this.#finish(value);
+    }
   }
 
   // A stream of ours the peer opened.
@@ -205,6 +211,9 @@ class WebTransportSession {
   }
 
   [kWtEvent](type, code, aux) {
+    // Client: before the response was read, the request's outcome (a
+    // refusal ends the stream) is the connect path's to report.
+    if (!this.#ready.settled) return;
     if (type === E.STREAM_WT_DRAIN) {
       settle(this.#draining, null, undefined);
       return;
@@ -318,7 +327,164 @@ async function serveRequest(session, stream, native, config, dispatch) {
   if (!handled && !request.decided) request.reject(404);
 }
 
+// ---- the client ----
+
+const HASH_OK = new Set(['sha-256']);
+const CONGESTION = { default: undefined, throughput: 'cubic', 'low-latency': 'bbr' };
+const TWO_WEEKS_MS = 14 * 24 * 3600 * 1000;
+
+function bytesOf(v, name) {
+  if (isArrayBufferView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (isAnyArrayBuffer(v)) return Buffer.from(v);
+  throw codes.ERR_INVALID_ARG_TYPE(name, 'an ArrayBuffer or ArrayBufferView', v);
+}
+
+// The W3C WebTransport client for Node.js: the same members as in browsers
+// (and as WebTransportSession, which it is), plus Node's own options:
+// `ca` (trust), `origin` (the header a browser would send), `endpoint` (a
+// quic Endpoint to connect from; by default one of its own, closed with
+// the session), `servername`.
+class WebTransport extends WebTransportSession {
+  #session = null;   // the QUIC session (our own connection: no pooling)
+  #endpoint = null;
+  #ownEndpoint = false;
+
+  constructor(url, options = {}) {
+    if (typeof url !== 'string' && !(url instanceof URL)) throw codes.ERR_INVALID_ARG_TYPE('url', 'a string or URL', url);
+    let u;
+    try { u = new URL(String(url)); } catch { throw codes.ERR_INVALID_ARG_VALUE('url', url, 'is not a valid URL'); }
+    if (u.protocol !== 'https:') throw codes.ERR_INVALID_ARG_VALUE('url', url, "must be an https: URL");
+    if (u.hash) throw codes.ERR_INVALID_ARG_VALUE('url', url, 'must not have a fragment');
+    if (options === null || typeof options !== 'object') throw codes.ERR_INVALID_ARG_TYPE('options', 'an object', options);
+    if (options.allowPooling === true) {
+      throw codes.ERR_QUIC_UNSUPPORTED('options.allowPooling', 'each WebTransport has its own connection');
+    }
+    const cc = options.congestionControl === undefined ? 'default' : options.congestionControl;
+    if (!(cc in CONGESTION)) {
+      throw codes.ERR_INVALID_ARG_VALUE('options.congestionControl', cc, "must be 'default', 'throughput' or 'low-latency'");
+    }
+    const hashes = [];
+    if (options.serverCertificateHashes !== undefined) {
+      if (!Array.isArray(options.serverCertificateHashes)) {
+        throw codes.ERR_INVALID_ARG_TYPE('options.serverCertificateHashes', 'an array', options.serverCertificateHashes);
+      }
+      options.serverCertificateHashes.forEach((h, i) => {
+        const at = `options.serverCertificateHashes[${i}]`;
+        if (h === null || typeof h !== 'object') throw codes.ERR_INVALID_ARG_TYPE(at, 'an object', h);
+        // W3C: hashes of another algorithm are ignored.
+        if (HASH_OK.has(String(h.algorithm).toLowerCase())) hashes.push(bytesOf(h.value, `${at}.value`));
+      });
+    }
+    const protocols = options.protocols === undefined ? [] : options.protocols;
+    if (!Array.isArray(protocols)) throw codes.ERR_INVALID_ARG_TYPE('options.protocols', 'an array of strings', protocols);
+    protocols.forEach((p, i) => {
+      if (typeof p !== 'string' || p.length === 0 || /[\0-\x1f"\\\x7f-\uffff]/.test(p)) {
+        throw codes.ERR_INVALID_ARG_VALUE(`options.protocols[${i}]`, p, 'must be a non-empty printable ASCII string without quotes or backslashes');
+      }
+    });
+    if (new Set(protocols).size !== protocols.length) {
+      throw codes.ERR_INVALID_ARG_VALUE('options.protocols', protocols, 'must not repeat a protocol');
+    }
+    if (options.origin !== undefined && typeof options.origin !== 'string') {
+      throw codes.ERR_INVALID_ARG_TYPE('options.origin', 'a string', options.origin);
+    }
+    // The session's view of its QUIC session, filled in once connected.
+    const late = { key: undefined, handle: () => null, stream: null, submit: null, end: null, register: null, gone: () => {} };
+    super(kPrivate, late, null, undefined);
+    if (options.endpoint !== undefined) {
+      const { Endpoint } = require('./endpoint');
+      if (!(options.endpoint instanceof Endpoint)) throw codes.ERR_INVALID_ARG_TYPE('options.endpoint', 'an Endpoint', options.endpoint);
+      this.#endpoint = options.endpoint;
+    }
+    this.#start(u, options, hashes, protocols, CONGESTION[cc], late).catch((err) => {
+      this[kPrivate]('failed', err instanceof WebTransportError ? err
+        : Object.assign(new WebTransportError(err?.message ?? String(err), { source: 'session' }), { cause: err }));
+      this.#teardown();
+    });
+  }
+
+  async #start(u, options, hashes, protocols, cc, late) {
+    const { Endpoint } = require('./endpoint');
+    const dns = require('node:dns');
+    const net = require('node:net');
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const port = u.port === '' ? 443 : Number(u.port);
+    const address = net.isIP(host) ? host : (await dns.promises.lookup(host)).address;
+    if (!this.#endpoint) {
+      this.#endpoint = new Endpoint();
+      this.#ownEndpoint = true;
+    }
+    const secure = { ...(options.ca !== undefined ? { ca: options.ca } : {}) };
+    // With certificate hashes the chain is not checked: the hash is (below).
+    if (hashes.length) {
+      secure.rejectUnauthorized = false;
+      secure.verifyHostnameIdentity = false;
+    }
+    const config = {
+      alpn: 'h3',
+      webtransport: { maxSessions: 1 },
+      secure,
+      ...(net.isIP(host) ? {} : { hostname: options.servername ?? host }),
+      ...(cc ? { ccAlgorithm: cc } : {}),
+    };
+    if (net.isIP(host) && options.servername !== undefined) config.hostname = options.servername;
+    const session = this.#endpoint.connect({ address, port }, config);
+    this.#session = session;
+    session.closed.then(() => this.#teardown(), () => this.#teardown());
+    await session.handshake;
+    if (this[kPrivate]('done')) throw new WebTransportError('closed before it was ready', { source: 'session' });
+    if (hashes.length) {
+      const cert = session.peerCertificate;
+      const ok = cert && hashes.some((h) => crypto.createHash('sha256').update(cert.raw).digest().equals(h));
+      // W3C: a hashed certificate is valid for at most two weeks.
+      const span = cert ? Date.parse(cert.validTo) - Date.parse(cert.validFrom) : Infinity;
+      if (!ok || !(span <= TWO_WEEKS_MS)) {
+        throw new WebTransportError(ok ? 'the server certificate is valid for more than two weeks'
+          : 'the server certificate matches none of serverCertificateHashes', { source: 'session' });
+      }
+    }
+    const headers = {
+      ':method': 'CONNECT', ':protocol': 'webtransport', ':scheme': 'https',
+      ':authority': u.host, ':path': `${u.pathname}${u.search}`,
+      'sec-webtransport-http3-draft02': '1',
+    };
+    if (options.origin !== undefined) headers.origin = options.origin;
+    if (protocols.length) headers['wt-available-protocols'] = protocols.map((p) => `"${p}"`).join(', ');
+    const { stream, native } = session[kWtConnect](headers);
+    Object.assign(late, native, { gone: () => { native.gone(); this.#teardown(); } });
+    native.register(this);
+    const h = await stream.headers;
+    if (this[kPrivate]('done')) return;
+    const status = h[':status'];
+    if (!(status >= 200 && status < 300)) {
+      throw new WebTransportError(`the server refused the session (status ${status})`, { source: 'session' });
+    }
+    const chosen = parseStringList(h['wt-protocol'])[0];
+    if (chosen !== undefined && !protocols.includes(chosen)) {
+      throw new WebTransportError(`the server chose a protocol not offered (${chosen})`, { source: 'session' });
+    }
+    binding.wtSession(native.handle(), native.key, WT_OP_ACCEPT);
+    this[kPrivate]('ready', chosen);
+  }
+
+  // Once the session is over: our own connection and endpoint go too.
+  #teardown() {
+    if (this.#tornDown) return;
+    this.#tornDown = true;
+    const session = this.#session;
+    const endpoint = this.#endpoint;
+    const own = this.#ownEndpoint;
+    queueMicrotask(async () => {
+      try { if (session && !session.closing) await session.close(); } catch { /* closed with an error: fine */ }
+      if (own) await endpoint.close().catch(() => endpoint.destroy());
+    });
+  }
+  #tornDown = false;
+
+  get [Symbol.toStringTag]() { return 'WebTransport'; }
+}
+
 module.exports = {
-  WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError, serveRequest, parseStringList,
-  kIncoming, kWtEvent, kWtDatagram, kWtGone,
+  WebTransport, WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError, serveRequest,
+  parseStringList, kIncoming, kWtEvent, kWtDatagram, kWtGone, kWtConnect, WT_OP_CONNECT,
 };
