@@ -718,3 +718,13 @@ bool quic_wt_api_peer_enabled(quic_session *s) {
   quic_wt *wt = s->app == &quic_app_http3 ? wt_of(s) : NULL;
   return wt && wt->peer_wt;
 }
+
+bool quic_wt_api_counters(quic_session *s, uint64_t *streams_rejected, uint64_t *datagrams_dropped,
+                          uint64_t *capsule_errors) {
+  quic_wt *wt = s->app == &quic_app_http3 ? wt_of(s) : NULL;
+  if (wt == NULL) return false;
+  *streams_rejected = wt->streams_rejected;
+  *datagrams_dropped = wt->datagrams_dropped;
+  *capsule_errors = wt->capsule_errors;
+  return true;
+}

@@ -177,6 +177,11 @@ int quic_wt_api_datagram(quic_stream *st, const uint8_t *data, size_t len);
 size_t quic_wt_api_max_datagram(quic_stream *st);
 /* The peer's WebTransport settings (false until its SETTINGS arrived). */
 bool quic_wt_api_peer_enabled(quic_session *s);
+/* What was refused or dropped of the peer's input (false: WebTransport is
+ * not on): streams for no open session, datagrams for none (or ours that
+ * found the queue full), malformed capsules. */
+bool quic_wt_api_counters(quic_session *s, uint64_t *streams_rejected, uint64_t *datagrams_dropped,
+                          uint64_t *capsule_errors);
 
 /* ---- datagrams ---- */
 /* A received HTTP/3 datagram: *session_id and the payload after the
