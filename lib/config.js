@@ -41,7 +41,6 @@ function unsupported(what, why) {
 
 // WebTransport options that later work will implement: refused, not ignored.
 const WT_UNSUPPORTED = {
-  newSessionsPerSecond: 'per-address session rate limiting is not implemented yet',
   maxStreamsPerSession: 'a per-session stream limit is not implemented yet (the connection limits apply)',
   allowZeroRtt: 'WebTransport sessions over 0-RTT are not implemented yet',
 };
@@ -57,6 +56,8 @@ function webtransportOptions(o, alpnList) {
     if (o[key] !== undefined) unsupported(`options.webtransport.${key}`, why);
   }
   const maxSessions = optInt(o, 'maxSessions', 'options.webtransport', 1, 1024, 16);
+  // New sessions per second from one client address (0: no limit).
+  const newSessionsPerSecond = optInt(o, 'newSessionsPerSecond', 'options.webtransport', 0, 1e6, 0);
   let origins = null;
   if (o.origins !== undefined) {
     if (!Array.isArray(o.origins)) throw codes.ERR_INVALID_ARG_TYPE('options.webtransport.origins', 'an array of strings', o.origins);
@@ -77,7 +78,7 @@ function webtransportOptions(o, alpnList) {
       protocols.push(v);
     });
   }
-  return Object.freeze({ maxSessions, origins, protocols: Object.freeze(protocols) });
+  return Object.freeze({ maxSessions, newSessionsPerSecond, origins, protocols: Object.freeze(protocols) });
 }
 
 // allowFlowlabel: the endpoint's own address carries a flow label (issue 4);

@@ -30,6 +30,32 @@ const WT_OP_DRAIN = 3;
 // incomingHighWaterMark); past it they are dropped and counted.
 const DGRAM_IN_HWM = 64;
 
+// newSessionsPerSecond: a token bucket per client address (burst: one
+// second's worth), per server config. The table is bounded: past
+// RATE_TABLE_MAX addresses the oldest is forgotten (it starts full again).
+const RATE_TABLE_MAX = 10000;
+const rateTables = new WeakMap(); // config -> Map(address -> { tokens, at })
+function rateAllows(config, address) {
+  const rate = config.newSessionsPerSecond;
+  if (!rate) return true;
+  let table = rateTables.get(config);
+  if (!table) rateTables.set(config, table = new Map());
+  const now = performance.now();
+  let b = table.get(address);
+  if (b) {
+    table.delete(address); // most recent last
+    b.tokens = Math.min(rate, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+  } else {
+    b = { tokens: rate, at: now };
+    if (table.size >= RATE_TABLE_MAX) table.delete(table.keys().next().value);
+  }
+  table.set(address, b);
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
 // A structured-field list of strings (RFC 8941), as wt-available-protocols
 // carries: ["a", "b"] from `"a", "b"`. Members that are not strings are
 // skipped; a malformed list gives [].
@@ -312,6 +338,10 @@ async function serveRequest(session, stream, native, config, dispatch) {
     ws[kPrivate]('ready');
     return ws;
   };
+  if (!rateAllows(config, session.remoteAddress?.address ?? '')) {
+    respond(429);
+    return;
+  }
   const origin = h.origin;
   if (config.origins && !(typeof origin === 'string' && config.origins.has(origin.toLowerCase()))) {
     respond(403);

@@ -214,7 +214,7 @@ test('client and server options are checked', () => {
   assert.throws(() => new WebTransport('https://localhost/', { allowPooling: true }), { code: 'ERR_QUIC_UNSUPPORTED' });
   assert.throws(() => new WebTransport('https://localhost/', { protocols: ['a"b'] }), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => new WebTransport('https://localhost/', { congestionControl: 'fast' }), { code: 'ERR_INVALID_ARG_VALUE' });
-  assert.throws(() => new quic.SessionConfig('server', { webtransport: { newSessionsPerSecond: 5 } }),
+  assert.throws(() => new quic.SessionConfig('server', { webtransport: { maxStreamsPerSession: 5 } }),
                 { code: 'ERR_QUIC_UNSUPPORTED' });
   assert.throws(() => new quic.SessionConfig('server', { alpn: 'x', webtransport: true }), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => new quic.SessionConfig('server', { webtransport: { maxSessions: 0 } }), { code: 'ERR_OUT_OF_RANGE' });
@@ -265,6 +265,29 @@ test('client: a full datagram queue drops and counts; received datagrams beyond 
     wt.close();
     await wt.closed;
     await within((async () => { while (seen.closes.length < 1) await new Promise((res) => setTimeout(res, 10)); })(), T, 'closes');
+  } finally {
+    await within(server.close(), T, 'server close');
+  }
+});
+
+test('server: newSessionsPerSecond refuses the excess sessions from one address with 429', async () => {
+  const { server, seen, url } = echoServer({ newSessionsPerSecond: 3 });
+  try {
+    const clients = Array.from({ length: 5 }, () => new WebTransport(url('/r'), clientOptions));
+    const results = await within(Promise.allSettled(clients.map((c) => c.ready)), T, 'ready');
+    const ok = results.filter((r) => r.status === 'fulfilled').length;
+    const refused = results.filter((r) => r.status === 'rejected' && /status 429/.test(r.reason.message)).length;
+    assert.strictEqual(ok, 3);
+    assert.strictEqual(refused, 2);
+    assert.strictEqual(seen.requests.length, 3);
+    for (const c of clients) c.close();
+    await Promise.allSettled(clients.map((c) => c.closed));
+    // A second later the bucket has refilled.
+    await new Promise((r) => setTimeout(r, 1100));
+    const again = new WebTransport(url('/r'), clientOptions);
+    await within(again.ready, T, 'again');
+    again.close();
+    await again.closed;
   } finally {
     await within(server.close(), T, 'server close');
   }
