@@ -100,6 +100,8 @@ class Stream {
   #failReader = null;    // errors the attached reader (set by the consumer)
   #stats = null;         // StreamStats, made on first use (most streams never need one)
   #wt;                   // a WebTransport stream: codes are mapped, errors are WebTransportErrors
+  #writerError = null;   // WebTransport: the error the writer fails with once the stream ended under it
+  #writerController = null; // WebTransport: the WritableStream's controller
 
   // Methods called on something else (Reflect.apply, .call) fail with a code.
   static #check(self) {
@@ -434,10 +436,12 @@ class Stream {
   [kWritable]() {
     const done = () => this.#writeDone || !this.#session.nativeAlive || this.#released;
     return new WritableStream({
+      start: (controller) => { this.#writerController = controller; },
       write: async (chunk) => {
         if (!isArrayBufferView(chunk) && !isAnyArrayBuffer(chunk)) {
           throw codes.ERR_INVALID_ARG_TYPE('chunk', 'an ArrayBuffer or ArrayBufferView', chunk);
         }
+        if (this.#writerError) throw this.#writerError;
         if (done()) throw new WebTransportError('the stream can no longer be written', { source: 'stream' });
         const pending = binding.streamWrite(this.#handle, this.#key, chunk, false);
         if (pending > HWM) await new Promise((resolve) => this.#drained.push(resolve));
@@ -496,6 +500,14 @@ class Stream {
         settle(this.#blocked, null, false);
         const clean = code === 0n || (this.#h3 && code === http3.H3_NO_ERROR);
         const err = clean ? null : this.#resetError(code);
+        if (this.#wt && err && this.#writerController && !this.#writerError) {
+          // The stream ended with a code while we could still write: the
+          // peer stopped our sending (STOP_SENDING, answered with a reset
+          // of the same code) or the session went. The writer fails with
+          // the peer's code.
+          this.#writerError = err;
+          try { this.#writerController.error(err); } catch { /* already closed or errored */ }
+        }
         // Data still buffered in C remains readable; the end comes through read().
         settle(this.#closed, err);
         if (this.#h3) this.#takeHeaders();

@@ -116,7 +116,22 @@ test('client: aborts each way with their codes; origin refused with 403; subprot
       if (request.path !== '/abort') return true;
       const ws = request.accept();
       (async () => {
+        let first = true;
         for await (const { readable, writable } of ws.incomingBidirectionalStreams) {
+          if (!first) {
+            // The second stream: we keep writing until the client's cancel stops us.
+            readAllWeb(readable).catch(() => {});
+            const w = writable.getWriter();
+            (async () => {
+              try {
+                for (;;) await w.write(Buffer.alloc(1000));
+              } catch (err) {
+                seen.onStop?.({ name: err.name, code: err.streamErrorCode });
+              }
+            })();
+            continue;
+          }
+          first = false;
           serverStream = { readable, writable };
           try {
             await readAllWeb(readable);
@@ -165,6 +180,14 @@ test('client: aborts each way with their codes; origin refused with 403; subprot
                          (err) => err instanceof WebTransportError && err.streamErrorCode === 0xfffffffe);
     assert.deepStrictEqual(seen.reset, { name: 'WebTransportError', code: 12345 });
     assert.ok(serverStream);
+    // Our reader's cancel (STOP_SENDING with 77) errors the server's writer with 77.
+    const b2 = await wa.createBidirectionalStream();
+    const w2 = b2.writable.getWriter();
+    await w2.write(Buffer.from('x'));
+    await w2.close();
+    await b2.readable.cancel(new WebTransportError('no thanks', { streamErrorCode: 77 }));
+    const stopped = await within(new Promise((resolve) => { seen.onStop = resolve; }), T, 'stop seen');
+    assert.deepStrictEqual(stopped, { name: 'WebTransportError', code: 77 });
     wa.close();
     await wa.closed;
     assert.deepStrictEqual(seen.errors, []);
