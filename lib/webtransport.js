@@ -362,6 +362,9 @@ async function serveRequest(session, stream, native, config, dispatch) {
 const HASH_OK = new Set(['sha-256']);
 const CONGESTION = { default: undefined, throughput: 'cubic', 'low-latency': 'bbr' };
 const TWO_WEEKS_MS = 14 * 24 * 3600 * 1000;
+// allowPooling: sessions per pooled connection, and the pools per endpoint.
+const POOL_SESSIONS = 64;
+const poolsOf = new WeakMap(); // Endpoint -> Map(key -> { session, users, key, pools })
 
 function bytesOf(v, name) {
   if (isArrayBufferView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -375,7 +378,8 @@ function bytesOf(v, name) {
 // quic Endpoint to connect from; by default one of its own, closed with
 // the session), `servername`.
 class WebTransport extends WebTransportSession {
-  #session = null;   // the QUIC session (our own connection: no pooling)
+  #session = null;   // the QUIC session (our own connection, or a pooled one)
+  #pool = null;      // the pool entry when pooled
   #endpoint = null;
   #ownEndpoint = false;
 
@@ -386,8 +390,15 @@ class WebTransport extends WebTransportSession {
     if (u.protocol !== 'https:') throw codes.ERR_INVALID_ARG_VALUE('url', url, "must be an https: URL");
     if (u.hash) throw codes.ERR_INVALID_ARG_VALUE('url', url, 'must not have a fragment');
     if (options === null || typeof options !== 'object') throw codes.ERR_INVALID_ARG_TYPE('options', 'an object', options);
-    if (options.allowPooling === true) {
-      throw codes.ERR_QUIC_UNSUPPORTED('options.allowPooling', 'each WebTransport has its own connection');
+    if (options.allowPooling !== undefined && typeof options.allowPooling !== 'boolean') {
+      throw codes.ERR_INVALID_ARG_TYPE('options.allowPooling', 'a boolean', options.allowPooling);
+    }
+    if (options.allowPooling && options.serverCertificateHashes !== undefined) {
+      // W3C: NotSupportedError.
+      throw codes.ERR_QUIC_UNSUPPORTED('options.allowPooling with serverCertificateHashes', 'the W3C API refuses the pair');
+    }
+    if (options.allowPooling && options.endpoint === undefined) {
+      throw codes.ERR_INVALID_ARG_VALUE('options.allowPooling', true, 'needs options.endpoint (the endpoint that keeps the pooled connections)');
     }
     const cc = options.congestionControl === undefined ? 'default' : options.congestionControl;
     if (!(cc in CONGESTION)) {
@@ -452,13 +463,34 @@ class WebTransport extends WebTransportSession {
     }
     const config = {
       alpn: 'h3',
-      webtransport: { maxSessions: 1 },
+      webtransport: { maxSessions: options.allowPooling ? POOL_SESSIONS : 1 },
       secure,
       ...(net.isIP(host) ? {} : { hostname: options.servername ?? host }),
       ...(cc ? { ccAlgorithm: cc } : {}),
     };
     if (net.isIP(host) && options.servername !== undefined) config.hostname = options.servername;
-    const session = this.#endpoint.connect({ address, port }, config);
+    let session;
+    if (options.allowPooling) {
+      // One connection per endpoint, address, port, name and trust, shared
+      // by the WebTransports that allow it (up to POOL_SESSIONS each).
+      let pools = poolsOf.get(this.#endpoint);
+      if (!pools) poolsOf.set(this.#endpoint, pools = new Map());
+      const ca = options.ca === undefined ? '' : crypto.createHash('sha256').update(JSON.stringify(
+        [].concat(options.ca).map((c) => Buffer.from(c).toString('base64')))).digest('hex');
+      const key = `${address}|${port}|${config.hostname ?? ''}|${ca}|${cc ?? ''}`;
+      let entry = pools.get(key);
+      if (!entry || entry.session.closing || entry.users >= POOL_SESSIONS) {
+        entry = { session: this.#endpoint.connect({ address, port }, config), users: 0, key, pools };
+        pools.set(key, entry);
+        const forget = () => { if (pools.get(key) === entry) pools.delete(key); };
+        entry.session.closed.then(forget, forget);
+      }
+      entry.users++;
+      this.#pool = entry;
+      session = entry.session;
+    } else {
+      session = this.#endpoint.connect({ address, port }, config);
+    }
     this.#session = session;
     session.closed.then(() => this.#teardown(), () => this.#teardown());
     await session.handshake;
@@ -504,6 +536,10 @@ class WebTransport extends WebTransportSession {
     const session = this.#session;
     const endpoint = this.#endpoint;
     const own = this.#ownEndpoint;
+    const pool = this.#pool;
+    // A pooled connection closes with its last WebTransport.
+    if (pool && --pool.users > 0) return;
+    if (pool && pool.pools.get(pool.key) === pool) pool.pools.delete(pool.key);
     queueMicrotask(async () => {
       try { if (session && !session.closing) await session.close(); } catch { /* closed with an error: fine */ }
       if (own) await endpoint.close().catch(() => endpoint.destroy());

@@ -234,7 +234,9 @@ test('client: serverCertificateHashes; a wrong hash is refused', async () => {
 
 test('client and server options are checked', () => {
   assert.throws(() => new WebTransport('http://localhost/'), { code: 'ERR_INVALID_ARG_VALUE' });
-  assert.throws(() => new WebTransport('https://localhost/', { allowPooling: true }), { code: 'ERR_QUIC_UNSUPPORTED' });
+  assert.throws(() => new WebTransport('https://localhost/', { allowPooling: true }), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => new WebTransport('https://localhost/', { allowPooling: true, serverCertificateHashes: [] }),
+                { code: 'ERR_QUIC_UNSUPPORTED' });
   assert.throws(() => new WebTransport('https://localhost/', { protocols: ['a"b'] }), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => new WebTransport('https://localhost/', { congestionControl: 'fast' }), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => new quic.SessionConfig('server', { webtransport: { maxStreamsPerSession: 5 } }),
@@ -312,6 +314,43 @@ test('server: newSessionsPerSecond refuses the excess sessions from one address 
     again.close();
     await again.closed;
   } finally {
+    await within(server.close(), T, 'server close');
+  }
+});
+
+test('client: allowPooling puts 10 sessions on one connection; each echoes; the connection closes with the last', async () => {
+  const { server, seen, url } = echoServer({ maxSessions: 16 });
+  const endpoint = new quic.Endpoint();
+  const connections = new Set();
+  server.addEventListener('session', ({ session }) => connections.add(session));
+  try {
+    const wts = Array.from({ length: 10 }, (_, i) => new WebTransport(url(`/p${i}`), { ...clientOptions, allowPooling: true, endpoint }));
+    await within(Promise.all(wts.map((w) => w.ready)), T, 'ready');
+    assert.strictEqual(connections.size, 1);
+    assert.deepStrictEqual(seen.requests.map((r) => r.path).sort(), Array.from({ length: 10 }, (_, i) => `/p${i}`).sort());
+    const echoes = await within(Promise.all(wts.map(async (w, i) => {
+      const { readable, writable } = await w.createBidirectionalStream();
+      const wr = writable.getWriter();
+      await wr.write(Buffer.from(`session ${i}`));
+      await wr.close();
+      return (await readAllWeb(readable)).toString();
+    })), T, 'echoes');
+    assert.deepStrictEqual(echoes, Array.from({ length: 10 }, (_, i) => `session ${i}`));
+    // Closing 9 leaves the connection to the last one.
+    for (const w of wts.slice(0, 9)) w.close({ closeCode: 1 });
+    await Promise.all(wts.slice(0, 9).map((w) => w.closed));
+    const [conn] = connections;
+    assert.strictEqual(conn.closing, false);
+    const { readable, writable } = await wts[9].createBidirectionalStream();
+    const wr = writable.getWriter();
+    await wr.write(Buffer.from('still here'));
+    await wr.close();
+    assert.strictEqual((await within(readAllWeb(readable), T, 'last')).toString(), 'still here');
+    wts[9].close();
+    await wts[9].closed;
+    await within(conn.closed, T, 'connection closed');
+  } finally {
+    await within(endpoint.close(), T, 'client endpoint');
     await within(server.close(), T, 'server close');
   }
 });
