@@ -354,3 +354,41 @@ test('client: allowPooling puts 10 sessions on one connection; each echoes; the 
     await within(server.close(), T, 'server close');
   }
 });
+
+test('server: past maxSessions a CONNECT is an ordinary request; with no webtransport listener a request gets 404', async () => {
+  const server = new quic.Endpoint();
+  const ordinary = [];
+  server.onsession = ({ session }) => {
+    session.onwebtransport = ({ request }) => { request.accept().closed.catch(() => {}); };
+    session.onstream = async ({ stream, respondWith }) => {
+      const h = await stream.headers;
+      ordinary.push(`${h[':method']} ${h[':protocol']} ${h[':path']}`);
+      respondWith({ headers: { ':status': 429 } });
+    };
+  };
+  server.listen({ secure: { key: certs.key, cert: certs.cert }, webtransport: { maxSessions: 1 } });
+  const endpoint = new quic.Endpoint();
+  try {
+    const url = (p) => `https://localhost:${server.address.port}${p}`;
+    const a = new WebTransport(url('/one'), { ...clientOptions, allowPooling: true, endpoint });
+    await within(a.ready, T, 'first');
+    const b = new WebTransport(url('/two'), { ...clientOptions, allowPooling: true, endpoint });
+    await assert.rejects(within(b.ready, T, 'second'), /status 429/);
+    assert.deepStrictEqual(ordinary, ['CONNECT webtransport /two']);
+    a.close();
+    await a.closed;
+    // A server session with no 'webtransport' listener answers 404.
+    const bare = new quic.Endpoint();
+    bare.onsession = () => {};
+    bare.listen({ secure: { key: certs.key, cert: certs.cert }, webtransport: true });
+    try {
+      const c = new WebTransport(`https://localhost:${bare.address.port}/x`, clientOptions);
+      await assert.rejects(within(c.ready, T, 'bare'), /status 404/);
+    } finally {
+      await within(bare.close(), T, 'bare close');
+    }
+  } finally {
+    await within(endpoint.close(), T, 'client endpoint');
+    await within(server.close(), T, 'server close');
+  }
+});
