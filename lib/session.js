@@ -436,6 +436,7 @@ class Session extends EventTarget {
   #wtNative(key, id) {
     return {
       key,
+      id,
       handle: () => this.#handle,
       stream: (k, sid, local, uni) => {
         const s = new Stream(kPrivate, this, this.#handle, k, sid, local, uni, false, true);

@@ -56,6 +56,30 @@ function rateAllows(config, address) {
   return true;
 }
 
+// The TLS 1.3 exporter (RFC 8446 7.5) from the exporter_master_secret:
+// HKDF-Expand-Label(Derive-Secret(secret, label, ""), "exporter",
+// Hash(context), length).
+function hkdfExpand(hash, prk, info, length) {
+  const out = [];
+  let t = Buffer.alloc(0);
+  for (let i = 1, n = 0; n < length; i++) {
+    t = crypto.createHmac(hash, prk).update(t).update(info).update(Buffer.of(i)).digest();
+    out.push(t);
+    n += t.length;
+  }
+  return Buffer.concat(out).subarray(0, length);
+}
+function hkdfExpandLabel(hash, secret, label, context, length) {
+  const full = Buffer.concat([Buffer.from('tls13 '), Buffer.from(label)]);
+  const info = Buffer.concat([Buffer.of(length >> 8, length & 0xff, full.length), full, Buffer.of(context.length), context]);
+  return hkdfExpand(hash, secret, info, length);
+}
+function tlsExporter(hash, secret, label, context, length) {
+  const empty = crypto.createHash(hash).digest();
+  const derived = hkdfExpandLabel(hash, secret, label, empty, empty.length);
+  return hkdfExpandLabel(hash, derived, 'exporter', crypto.createHash(hash).update(context).digest(), length);
+}
+
 // A structured-field list of strings (RFC 8941), as wt-available-protocols
 // carries: ["a", "b"] from `"a", "b"`. Members that are not strings are
 // skipped; a malformed list gives [].
@@ -148,6 +172,33 @@ class WebTransportSession {
 
   getStats() {
     return Promise.resolve({ ...this.#stats });
+  }
+
+  // Keying material bound to this session (the seed's
+  // exportKeyingMaterial; draft-ietf-webtrans-http3 "Exporting Keying
+  // Material"): the TLS exporter with the label EXPORTER-WebTransport and
+  // the context { session ID (64 bits), label length, label, context
+  // length, context }. Both ends of a session get the same bytes; other
+  // sessions, labels or contexts get others. label: a string or bytes,
+  // 1-255 bytes; context: bytes, 0-255; length: 1-1024 (default 32).
+  async exportKeyingMaterial(label, context, length = 32) {
+    const lab = typeof label === 'string' ? Buffer.from(label, 'utf8') : bytesOf(label, 'label');
+    if (lab.length < 1 || lab.length > 255) throw codes.ERR_OUT_OF_RANGE('label', '1 to 255 bytes', lab.length);
+    const ctx = context === undefined ? Buffer.alloc(0) : bytesOf(context, 'context');
+    if (ctx.length > 255) throw codes.ERR_OUT_OF_RANGE('context', 'at most 255 bytes', ctx.length);
+    if (!Number.isInteger(length) || length < 1 || length > 1024) {
+      throw codes.ERR_OUT_OF_RANGE('length', 'an integer >= 1 and <= 1024', length);
+    }
+    await this.#ready.promise;
+    const h = this.#native.handle();
+    const secret = h && !this.#done ? binding.sessionExporterSecret(h) : undefined;
+    if (secret === undefined) throw codes.ERR_INVALID_STATE('the session is closed');
+    const hash = secret.length === 48 ? 'sha384' : 'sha256';
+    const id = Buffer.alloc(8);
+    id.writeBigUInt64BE(BigInt(this.#native.id));
+    const wtContext = Buffer.concat([id, Buffer.of(lab.length), lab, Buffer.of(ctx.length), ctx]);
+    const out = tlsExporter(hash, secret, 'EXPORTER-WebTransport', wtContext, length);
+    return out.buffer.slice(out.byteOffset, out.byteOffset + out.length);
   }
 
   async #open(uni) {
@@ -430,7 +481,7 @@ class WebTransport extends WebTransportSession {
       throw codes.ERR_INVALID_ARG_TYPE('options.origin', 'a string', options.origin);
     }
     // The session's view of its QUIC session, filled in once connected.
-    const late = { key: undefined, handle: () => null, stream: null, submit: null, end: null, register: null, gone: () => {} };
+    const late = { key: undefined, id: undefined, handle: () => null, stream: null, submit: null, end: null, register: null, gone: () => {} };
     super(kPrivate, late, null, undefined);
     if (options.endpoint !== undefined) {
       const { Endpoint } = require('./endpoint');
@@ -552,5 +603,5 @@ class WebTransport extends WebTransportSession {
 
 module.exports = {
   WebTransport, WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError, serveRequest,
-  parseStringList, kIncoming, kWtEvent, kWtDatagram, kWtGone, kWtConnect, WT_OP_CONNECT,
+  parseStringList, kIncoming, kWtEvent, kWtDatagram, kWtGone, kWtConnect, WT_OP_CONNECT, tlsExporter,
 };

@@ -952,6 +952,21 @@ static napi_value session_keylog(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* sessionExporterSecret(handle) -> Buffer | undefined: the TLS 1.3
+ * exporter_master_secret, for keying-material exporters computed in
+ * lib/webtransport.js (called per export, never per packet). */
+static napi_value session_exporter_secret(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  size_t len;
+  const uint8_t *secret = quic_tls_exporter_secret(quic_session_tls(s), &len);
+  if (secret == NULL) return quic_napi_undefined(env);
+  napi_value v;
+  void *data;
+  NAPI_CALL(env, napi_create_buffer_copy(env, len, secret, &data, &v));
+  return v;
+}
+
 /* sessionQlog(handle) -> [text | undefined, fin, droppedBytes]: the qlog
  * records collected since the last call. Called when the application reads
  * session.qlog and at close, not per packet. */
@@ -1093,6 +1108,7 @@ bool quic_binding_init_session(napi_env env, napi_value exports) {
       {"wtOpen", NULL, wt_open, NULL, NULL, NULL, napi_default, NULL},
       {"wtDatagram", NULL, wt_datagram, NULL, NULL, NULL, napi_default, NULL},
       {"wtInfo", NULL, wt_info, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionExporterSecret", NULL, session_exporter_secret, NULL, NULL, NULL, napi_default, NULL},
       {"sessionCancel", NULL, session_cancel, NULL, NULL, NULL, napi_default, NULL},
       {"sessionStats", NULL, session_stats, NULL, NULL, NULL, napi_default, NULL},
       {"sessionKeylog", NULL, session_keylog, NULL, NULL, NULL, napi_default, NULL},

@@ -392,3 +392,42 @@ test('server: past maxSessions a CONNECT is an ordinary request; with no webtran
     await within(server.close(), T, 'server close');
   }
 });
+
+test('exportKeyingMaterial: equal on both ends of a session, different across sessions, labels and contexts', async () => {
+  // The TLS 1.3 exporter itself, against an independent vector (RFC 8446
+  // 7.5 with SHA-256, secret 00..1f, label EXPORTER-WebTransport, context
+  // "context", 42 bytes).
+  const { tlsExporter } = require('../lib/webtransport');
+  const secret = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
+  assert.strictEqual(tlsExporter('sha256', secret, 'EXPORTER-WebTransport', Buffer.from('context'), 42).toString('hex'),
+                     'e2961d21ce698d91d9dc3dfeded350a2d601677364dbbbddcb2c3ab3b21b949beeeee353d40a02147577');
+  const { server, seen, url } = echoServer();
+  const endpoint = new quic.Endpoint();
+  try {
+    const a = new WebTransport(url('/a'), { ...clientOptions, allowPooling: true, endpoint });
+    const b = new WebTransport(url('/b'), { ...clientOptions, allowPooling: true, endpoint });
+    await within(Promise.all([a.ready, b.ready]), T, 'ready');
+    const hex = async (wt, ...args) => Buffer.from(await wt.exportKeyingMaterial(...args)).toString('hex');
+    const sa = seen.sessions[seen.requests.findIndex((r) => r.path === '/a')];
+    const sb = seen.sessions[seen.requests.findIndex((r) => r.path === '/b')];
+    const ctx = Buffer.from('ctx');
+    const ka = await hex(a, 'app', ctx);
+    assert.strictEqual(ka.length, 64);
+    assert.strictEqual(await hex(sa, 'app', ctx), ka);
+    const kb = await hex(b, 'app', ctx);
+    assert.strictEqual(await hex(sb, 'app', ctx), kb);
+    assert.notStrictEqual(kb, ka); // another session on the same connection
+    assert.notStrictEqual(await hex(a, 'app2', ctx), ka);
+    assert.notStrictEqual(await hex(a, 'app'), ka);
+    assert.strictEqual((await a.exportKeyingMaterial('app', ctx, 64)).byteLength, 64);
+    await assert.rejects(a.exportKeyingMaterial(''), { code: 'ERR_OUT_OF_RANGE' });
+    await assert.rejects(a.exportKeyingMaterial('x', Buffer.alloc(256)), { code: 'ERR_OUT_OF_RANGE' });
+    a.close();
+    b.close();
+    await Promise.all([a.closed, b.closed]);
+    await assert.rejects(a.exportKeyingMaterial('app'), { code: 'ERR_INVALID_STATE' });
+  } finally {
+    await within(endpoint.close(), T, 'client endpoint');
+    await within(server.close(), T, 'server close');
+  }
+});
