@@ -6,7 +6,7 @@ const { codes } = require('./errors');
 const { SessionEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
 const { EndpointConfig, SessionConfig, readAddress, kNative, kTlsKey } = require('./config');
 const {
-  Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp,
+  Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp, kWtSettings,
 } = require('./session');
 const { EndpointStats } = require('./stats');
 const { validateObject, validateNotRevoked } = require('./validate');
@@ -205,6 +205,9 @@ class Endpoint extends EventTarget {
           break;
         case E.SESSION_CLIENT_HELLO:
           session[kClientHello]();
+          break;
+        case E.SESSION_WT_SETTINGS:
+          session[kWtSettings](ev[i + AUX] === 1);
           break;
         case E.SESSION_OCSP:
           session[kOcsp]();

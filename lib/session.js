@@ -24,6 +24,7 @@ const kDestroy = Symbol('kDestroy');
 const kDatagrams = Symbol('kDatagrams');
 const kClientHello = Symbol('kClientHello');
 const kOcsp = Symbol('kOcsp');
+const kWtSettings = Symbol('kWtSettings');
 
 function closeError(kind, code, reason, h3) {
   switch (kind) {
@@ -89,6 +90,7 @@ class Session extends EventTarget {
   #ocsp;        // deferred OCSPRequest (server) or OCSPResponse (client), secure.ocsp
   #wt = null;   // WebTransport sessions: session ID -> WebTransportSession (made with the first)
   #wtByKey = null; // ... and by their CONNECT stream's key
+  #wtSettings = null; // deferred: whether the peer's SETTINGS enable WebTransport (made when first asked or told)
 
   constructor(token, endpoint, handle, key, side, remote, onGone, authority, hooks) {
     if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
@@ -377,6 +379,9 @@ class Session extends EventTarget {
     if (this.#closed.settled) return;
     this.#open = false;
     if (this.#wt) for (const ws of [...this.#wt.values()]) ws[webtransport.kWtGone](error);
+    if (this.#wtSettings && !this.#wtSettings.settled) {
+      settle(this.#wtSettings, error || codes.ERR_INVALID_STATE('the session closed before the server\'s SETTINGS'));
+    }
     if (this.#streams) {
       for (const stream of this.#streams.values()) stream[kSessionClosed](error);
       this.#streams.clear();
@@ -458,6 +463,21 @@ class Session extends EventTarget {
         this.#wtByKey?.delete(key);
       },
     };
+  }
+
+  // WebTransport: the peer's SETTINGS were read (enabled: they enable it).
+  [kWtSettings](enabled) {
+    settle(this.#wtSettings ??= deferred(), null, enabled);
+  }
+
+  // A promise of whether the peer's SETTINGS enable WebTransport (settles
+  // when they arrive; rejects if the session ends first).
+  [webtransport.kWtPeerSettings]() {
+    this.#wtSettings ??= deferred();
+    if (this.#closed.settled && !this.#wtSettings.settled) {
+      settle(this.#wtSettings, codes.ERR_INVALID_STATE('the session closed before the server\'s SETTINGS'));
+    }
+    return this.#wtSettings.promise;
   }
 
   // Client: sends an extended CONNECT for a WebTransport session (its
@@ -588,4 +608,4 @@ defineEventHandler(Session.prototype, 'stream');
 defineEventHandler(Session.prototype, 'datagram');
 defineEventHandler(Session.prototype, 'webtransport');
 
-module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp };
+module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp, kWtSettings };

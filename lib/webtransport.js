@@ -20,6 +20,7 @@ const kWtEvent = Symbol('kWtEvent');
 const kWtDatagram = Symbol('kWtDatagram');
 const kWtGone = Symbol('kWtGone');
 const kWtConnect = Symbol('kWtConnect');
+const kWtPeerSettings = Symbol('kWtPeerSettings');
 
 const WT_OP_ACCEPT = 0;
 const WT_OP_CONNECT = 1;
@@ -415,6 +416,8 @@ const CONGESTION = { default: undefined, throughput: 'cubic', 'low-latency': 'bb
 const TWO_WEEKS_MS = 14 * 24 * 3600 * 1000;
 // allowPooling: sessions per pooled connection, and the pools per endpoint.
 const POOL_SESSIONS = 64;
+// How long a client waits for the server's SETTINGS after the handshake.
+const SETTINGS_WAIT_MS = 5000;
 const poolsOf = new WeakMap(); // Endpoint -> Map(key -> { session, users, key, pools })
 
 function bytesOf(v, name) {
@@ -556,6 +559,19 @@ class WebTransport extends WebTransportSession {
           : 'the server certificate matches none of serverCertificateHashes', { source: 'session' });
       }
     }
+    // RFC 9220 3: no extended CONNECT before the server's SETTINGS; and a
+    // server whose SETTINGS do not enable WebTransport is not asked.
+    const settled = session[kWtPeerSettings]();
+    settled.catch(() => {});
+    let timer;
+    const enabled = await Promise.race([settled, new Promise((resolve) => {
+      timer = setTimeout(() => resolve(null), SETTINGS_WAIT_MS);
+    })]).finally(() => clearTimeout(timer));
+    if (this[kPrivate]('done')) throw new WebTransportError('closed before it was ready', { source: 'session' });
+    if (enabled !== true) {
+      throw new WebTransportError(enabled === null ? 'the server sent no SETTINGS in time'
+        : 'the server does not enable WebTransport (draft-02) in its SETTINGS', { source: 'session' });
+    }
     const headers = {
       ':method': 'CONNECT', ':protocol': 'webtransport', ':scheme': 'https',
       ':authority': u.host, ':path': `${u.pathname}${u.search}`,
@@ -603,5 +619,5 @@ class WebTransport extends WebTransportSession {
 
 module.exports = {
   WebTransport, WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError, serveRequest,
-  parseStringList, kIncoming, kWtEvent, kWtDatagram, kWtGone, kWtConnect, WT_OP_CONNECT, tlsExporter,
+  parseStringList, kIncoming, kWtEvent, kWtDatagram, kWtGone, kWtConnect, kWtPeerSettings, WT_OP_CONNECT, tlsExporter,
 };

@@ -266,6 +266,8 @@ void quic_wt_peer_control(quic_wt *wt, int64_t id, const uint8_t *data, size_t l
   wt->peer_settings_done = true;
   quic_free(wt->peer_settings);
   wt->peer_settings = NULL;
+  /* A client waits for them before its CONNECT (RFC 9220 3). */
+  if (wt->s) quic_session_notify(wt->s, QUIC_EV_WT_SETTINGS);
 }
 
 /* ---- sessions ---- */

@@ -355,7 +355,7 @@ test('client: allowPooling puts 10 sessions on one connection; each echoes; the 
   }
 });
 
-test('server: past maxSessions a CONNECT is an ordinary request; with no webtransport listener a request gets 404', async () => {
+test('server: past maxSessions a CONNECT is an ordinary request; no listener answers 404; the client asks no server without WebTransport', async () => {
   const server = new quic.Endpoint();
   const ordinary = [];
   server.onsession = ({ session }) => {
@@ -377,6 +377,19 @@ test('server: past maxSessions a CONNECT is an ordinary request; with no webtran
     assert.deepStrictEqual(ordinary, ['CONNECT webtransport /two']);
     a.close();
     await a.closed;
+    // An HTTP/3 server without WebTransport: the client reads its SETTINGS
+    // and does not send the CONNECT.
+    const plain = new quic.Endpoint();
+    let plainRequests = 0;
+    plain.onsession = ({ session }) => { session.onstream = ({ respondWith }) => { plainRequests++; respondWith({}); }; };
+    plain.listen({ secure: { key: certs.key, cert: certs.cert } });
+    try {
+      const p = new WebTransport(`https://localhost:${plain.address.port}/x`, clientOptions);
+      await assert.rejects(within(p.ready, T, 'plain'), /does not enable WebTransport/);
+      assert.strictEqual(plainRequests, 0);
+    } finally {
+      await within(plain.close(), T, 'plain close');
+    }
     // A server session with no 'webtransport' listener answers 404.
     const bare = new quic.Endpoint();
     bare.onsession = () => {};
