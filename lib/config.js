@@ -41,7 +41,6 @@ function unsupported(what, why) {
 
 // WebTransport options that later work will implement: refused, not ignored.
 const WT_UNSUPPORTED = {
-  maxStreamsPerSession: 'a per-session stream limit is not implemented yet (the connection limits apply)',
   allowZeroRtt: 'WebTransport sessions over 0-RTT are not implemented yet',
 };
 
@@ -56,6 +55,8 @@ function webtransportOptions(o, alpnList) {
     if (o[key] !== undefined) unsupported(`options.webtransport.${key}`, why);
   }
   const maxSessions = optInt(o, 'maxSessions', 'options.webtransport', 1, 1024, 16);
+  // The peer's open streams per session (0: only the connection's limits).
+  const maxStreamsPerSession = optInt(o, 'maxStreamsPerSession', 'options.webtransport', 0, 2 ** 20, 0);
   // New sessions per second from one client address (0: no limit).
   const newSessionsPerSecond = optInt(o, 'newSessionsPerSecond', 'options.webtransport', 0, 1e6, 0);
   let origins = null;
@@ -78,7 +79,7 @@ function webtransportOptions(o, alpnList) {
       protocols.push(v);
     });
   }
-  return Object.freeze({ maxSessions, newSessionsPerSecond, origins, protocols: Object.freeze(protocols) });
+  return Object.freeze({ maxSessions, maxStreamsPerSession, newSessionsPerSecond, origins, protocols: Object.freeze(protocols) });
 }
 
 // allowFlowlabel: the endpoint's own address carries a flow label (issue 4);
@@ -359,6 +360,7 @@ class SessionConfig {
     if (options.webtransport !== undefined && options.webtransport !== false) {
       this.#webtransport = webtransportOptions(options.webtransport, alpn.list);
       n[C.SO_WT_MAX_SESSIONS] = this.#webtransport.maxSessions;
+      n[C.SO_WT_MAX_STREAMS] = this.#webtransport.maxStreamsPerSession;
     }
     // Raw QUIC accepts datagrams by default; HTTP/3 carries none of its own
     // (HTTP/3 datagrams belong to WebTransport), so h3-only configs do not.

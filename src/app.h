@@ -42,7 +42,7 @@ typedef struct quic_app_ops {
   int (*stream_open)(quic_session *s, int64_t id);
   int (*recv)(quic_session *s, int64_t id, quic_stream *st, const uint8_t *data, size_t len, bool fin);
   int (*acked)(quic_session *s, int64_t id, quic_stream *st, uint64_t offset, uint64_t len);
-  void (*stream_close)(quic_session *s, int64_t id, uint64_t code);
+  void (*stream_close)(quic_session *s, int64_t id, quic_stream *st, uint64_t code);
   /* The peer reset or stopped stream id: the stream the application shows
    * for it (created if raw QUIC had not seen it), or NULL. */
   quic_stream *(*peer_abort)(quic_session *s, int64_t id, quic_stream *st);

@@ -255,6 +255,7 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   cfg->h3.qpack_encoder_max_dtable_capacity = (uint64_t)o[QUIC_SO_QPACK_ENCODER_MAX_DTABLE_CAPACITY];
   cfg->h3.qpack_blocked_streams = (uint64_t)o[QUIC_SO_QPACK_BLOCKED_STREAMS];
   cfg->h3.wt_max_sessions = (uint32_t)o[QUIC_SO_WT_MAX_SESSIONS];
+  cfg->h3.wt_max_streams = (uint32_t)o[QUIC_SO_WT_MAX_STREAMS];
   cfg->test_ignore_stream_credit = o[QUIC_SO_TEST_IGNORE_STREAM_CREDIT] != 0;
   if (!get_paths(env, tls, cfg)) {
     /* A connection ID of the wrong size is the one failure that throws nothing. */

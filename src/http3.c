@@ -324,6 +324,7 @@ static int start(quic_session *s) {
     return QUIC_ERR_NOMEM;
   }
   hs->wt_on = wt_on;
+  if (wt_on) hs->wt.max_streams = s->h3_settings.wt_max_streams;
   return QUIC_OK;
 }
 
@@ -375,6 +376,12 @@ static int classify(quic_session *s, quic_wt *wt, int64_t id, const uint8_t *dat
       quic_session_give_credit(s, NULL, plen + len);
     }
     return 0;
+  case QUIC_WT_CLASS_LIMITED:
+    /* Past maxStreamsPerSession: refused, and the peer may try again. */
+    ngtcp2_conn_shutdown_stream(s->conn, 0, id, NGHTTP3_H3_REQUEST_REJECTED);
+    quic_session_give_credit(s, NULL, len);
+    quic_session_mark_dirty(s);
+    return 0;
   case QUIC_WT_CLASS_REJECTED:
     ngtcp2_conn_shutdown_stream(s->conn, 0, id, QUIC_WT_BUFFERED_STREAM_REJECTED);
     quic_session_give_credit(s, NULL, len);
@@ -424,9 +431,10 @@ static int acked(quic_session *s, int64_t id, quic_stream *st, uint64_t offset, 
   return 0;
 }
 
-static void stream_close(quic_session *s, int64_t id, uint64_t code) {
+static void stream_close(quic_session *s, int64_t id, quic_stream *st, uint64_t code) {
   quic_wt *wt = wt_of(s);
   if (wt) {
+    if (is_wt(st) && !(st->flags & QUIC_STREAM_LOCAL)) quic_wt_peer_stream_gone(wt, st->wt_session);
     if (quic_wt_classifying(wt, id)) {
       /* Never shown to anyone: the peer may open another in its place. */
       quic_wt_stream_gone(wt, id);

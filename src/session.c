@@ -613,6 +613,7 @@ static int session_finish_init(quic_session *s, const quic_session_config *cfg) 
   s->h3_settings.qpack_encoder_max_dtable_capacity = cfg->h3.qpack_encoder_max_dtable_capacity;
   s->h3_settings.qpack_blocked_streams = cfg->h3.qpack_blocked_streams;
   s->h3_settings.wt_max_sessions = cfg->h3.wt_max_sessions;
+  s->h3_settings.wt_max_streams = cfg->h3.wt_max_streams;
   s->ignore_preferred = cfg->ignore_preferred;
   s->test_ignore_stream_credit = cfg->test_ignore_stream_credit;
   int rv = quic_tls_session_init(&s->tls, cfg->tls, quic_session_get_conn, s, cfg->sni, cfg->verify_name);

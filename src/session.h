@@ -55,6 +55,7 @@ typedef struct quic_session_config {
     uint64_t qpack_encoder_max_dtable_capacity;
     uint64_t qpack_blocked_streams;
     uint32_t wt_max_sessions;   /* WebTransport sessions per connection; 0: WebTransport off */
+    uint32_t wt_max_streams;    /* the peer's open streams per WebTransport session; 0: no limit of its own */
   } h3;                         /* HTTP/3 settings, used when ALPN is h3 */
   char *sni;                    /* owned; client */
   char *verify_name;            /* owned; client */
@@ -141,6 +142,7 @@ typedef struct quic_session {
     uint64_t max_field_section_size, qpack_max_dtable_capacity, qpack_encoder_max_dtable_capacity,
         qpack_blocked_streams;
     uint32_t wt_max_sessions; /* 0: WebTransport off */
+    uint32_t wt_max_streams;  /* 0: none beyond QUIC's */
   } h3_settings;
   bool goaway_received;
   uint8_t *close_pkt;     /* owned: CONNECTION_CLOSE kept for retransmission */

@@ -227,9 +227,21 @@ int quic_wt_classify(quic_wt *wt, int64_t id, const uint8_t *data, size_t len, s
     *used = len;
     return QUIC_WT_CLASS_REJECTED;
   }
+  if (wt->max_streams && ws->peer_streams >= wt->max_streams) {
+    c->rejected = true;
+    wt->streams_rejected++;
+    *used = len;
+    return QUIC_WT_CLASS_LIMITED;
+  }
+  ws->peer_streams++;
   *prefix_len = n1 + n2;
   quic_wt_stream_gone(wt, id);
   return QUIC_WT_CLASS_WT;
+}
+
+void quic_wt_peer_stream_gone(quic_wt *wt, int64_t session_id) {
+  quic_wt_session *ws = quic_wt_session_get(wt, session_id);
+  if (ws && ws->peer_streams) ws->peer_streams--;
 }
 
 void quic_wt_peer_control(quic_wt *wt, int64_t id, const uint8_t *data, size_t len) {

@@ -73,6 +73,7 @@ typedef struct quic_wt_session {
   bool close_sent;
   bool drain_received;
   uint32_t close_code;    /* the peer's (its reason is kept on the stream) */
+  uint32_t peer_streams;  /* the peer's streams of this session not yet closed */
   /* Capsule parser on the CONNECT stream's body. */
   uint8_t hdr[16];        /* type and length being read */
   size_t hdr_len;
@@ -86,6 +87,7 @@ typedef struct quic_wt {
   quic_session *s;        /* borrowed: the session owns the application that owns this */
   uint32_t max_sessions;
   uint32_t live_sessions;
+  uint32_t max_streams;   /* the peer's open streams per session; 0: only QUIC's limits */
   quic_keymap classify;   /* peer stream id -> entry a,b: bytes seen (packed), ptr: NULL; removed once classified */
   quic_keymap sessions;   /* session id -> quic_wt_session* (owned) */
   /* Our control stream: the SETTINGS frame rewritten with ours added. */
@@ -113,6 +115,7 @@ enum {
   QUIC_WT_CLASS_H3,       /* HTTP/3's: feed *prefix (then the rest) to nghttp3 */
   QUIC_WT_CLASS_WT,       /* a WebTransport stream of session *session_id; the rest is its data */
   QUIC_WT_CLASS_REJECTED, /* was refused: drop its bytes */
+  QUIC_WT_CLASS_LIMITED,  /* its session has maxStreamsPerSession of the peer's open: refused */
 };
 
 int quic_wt_init(quic_wt *wt, quic_session *s, uint32_t max_sessions, int64_t ctrl_id);
@@ -140,6 +143,8 @@ int quic_wt_classify(quic_wt *wt, int64_t id, const uint8_t *data, size_t len, s
                      size_t *prefix_len, uint64_t *session_id);
 /* The stream closed or was reset: forget its classification. */
 void quic_wt_stream_gone(quic_wt *wt, int64_t id);
+/* A peer stream of session id closed (its count goes down). */
+void quic_wt_peer_stream_gone(quic_wt *wt, int64_t session_id);
 /* Watches the peer's control stream (bytes after the stream type). */
 void quic_wt_peer_control(quic_wt *wt, int64_t id, const uint8_t *data, size_t len);
 

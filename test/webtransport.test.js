@@ -239,7 +239,7 @@ test('client and server options are checked', () => {
                 { code: 'ERR_QUIC_UNSUPPORTED' });
   assert.throws(() => new WebTransport('https://localhost/', { protocols: ['a"b'] }), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => new WebTransport('https://localhost/', { congestionControl: 'fast' }), { code: 'ERR_INVALID_ARG_VALUE' });
-  assert.throws(() => new quic.SessionConfig('server', { webtransport: { maxStreamsPerSession: 5 } }),
+  assert.throws(() => new quic.SessionConfig('server', { webtransport: { allowZeroRtt: true } }),
                 { code: 'ERR_QUIC_UNSUPPORTED' });
   assert.throws(() => new quic.SessionConfig('server', { alpn: 'x', webtransport: true }), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => new quic.SessionConfig('server', { webtransport: { maxSessions: 0 } }), { code: 'ERR_OUT_OF_RANGE' });
@@ -441,6 +441,44 @@ test('exportKeyingMaterial: equal on both ends of a session, different across se
     await assert.rejects(a.exportKeyingMaterial('app'), { code: 'ERR_INVALID_STATE' });
   } finally {
     await within(endpoint.close(), T, 'client endpoint');
+    await within(server.close(), T, 'server close');
+  }
+});
+
+test('server: maxStreamsPerSession refuses the peer streams beyond it (H3_REQUEST_REJECTED) until one closes', async () => {
+  const { server, seen, url } = echoServer({ maxStreamsPerSession: 2 });
+  try {
+    const wt = new WebTransport(url('/limit'), clientOptions);
+    await within(wt.ready, T, 'ready');
+    // Two streams held open (written, not ended), then a third.
+    const open = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await wt.createBidirectionalStream();
+      const w = s.writable.getWriter();
+      await w.write(Buffer.from(`s${i}`));
+      open.push({ s, w, r: s.readable.getReader() });
+    }
+    // The first two are echoed as they come; the third is refused.
+    for (let i = 0; i < 2; i++) {
+      const { value } = await within(open[i].r.read(), T, `echo ${i}`);
+      assert.strictEqual(Buffer.from(value).toString(), `s${i}`);
+    }
+    await assert.rejects(within(open[2].r.read(), T, 'refused'),
+                         (err) => err instanceof WebTransportError && err.streamErrorCode === null && /HTTP\/3 code 267/.test(err.message));
+    // One of the two ends: a new stream is taken.
+    await open[0].w.close();
+    assert.strictEqual((await within(open[0].r.read(), T, 'end 0')).done, true);
+    await new Promise((r) => setTimeout(r, 50));
+    const s = await wt.createBidirectionalStream();
+    const w = s.writable.getWriter();
+    await w.write(Buffer.from('again'));
+    await w.close();
+    assert.strictEqual((await within(readAllWeb(s.readable), T, 'again')).toString(), 'again');
+    await open[1].w.close();
+    wt.close();
+    await wt.closed;
+    assert.deepStrictEqual(seen.errors, []);
+  } finally {
     await within(server.close(), T, 'server close');
   }
 });

@@ -158,6 +158,19 @@ static void test_classify(void) {
   CHECK(wt.peer_dgram);
   CHECK(wt.peer_settings == NULL);
 
+  /* maxStreamsPerSession: session 0 has 3 of the peer's streams open
+   * (7, 11, 4); with a limit of 3 the next is refused until one closes. */
+  wt.max_streams = 3;
+  CHECK_EQ(quic_wt_session_get(&wt, 0)->peer_streams, 3);
+  CHECK_EQ(quic_wt_stream_open(&wt, 16), QUIC_OK);
+  CHECK_EQ(quic_wt_classify(&wt, 16, bidi, sizeof(bidi), &used, prefix, &plen, &sid), QUIC_WT_CLASS_LIMITED);
+  CHECK_EQ(quic_wt_classify(&wt, 16, bidi, 1, &used, prefix, &plen, &sid), QUIC_WT_CLASS_REJECTED);
+  quic_wt_stream_gone(&wt, 16);
+  quic_wt_peer_stream_gone(&wt, 0);
+  CHECK_EQ(quic_wt_stream_open(&wt, 20), QUIC_OK);
+  CHECK_EQ(quic_wt_classify(&wt, 20, bidi, sizeof(bidi), &used, prefix, &plen, &sid), QUIC_WT_CLASS_WT);
+  wt.max_streams = 0;
+
   /* A session registered twice; the session limit (2). */
   CHECK_EQ(quic_wt_session_add(&wt, 0, 1), QUIC_ERR_STATE);
   CHECK_EQ(quic_wt_session_add(&wt, 4, 2), QUIC_OK);
