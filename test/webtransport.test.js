@@ -58,7 +58,7 @@ function echoServer(webtransport = true, hooks = {}) {
 
 const clientOptions = { ca: certs.ca };
 
-test('client: 1 MB each way on 10 streams by hash, a uni stream each way, datagrams, close codes each way', async () => {
+test('client: 1 MB each way on 10 streams by hash, a uni stream each way, datagrams, a drain, close codes each way', async () => {
   const { server, seen, url } = echoServer();
   try {
     const wt = new WebTransport(url('/echo'), clientOptions);
@@ -91,6 +91,9 @@ test('client: 1 MB each way on 10 streams by hash, a uni stream each way, datagr
       await Promise.race([got, new Promise((r) => setTimeout(r, 50))]);
     }
     assert.strictEqual(echoed, 'ping');
+    // Our drain reaches the server.
+    wt.drain();
+    await within(seen.sessions[0].draining, T, 'server draining');
     // Our close reaches the server with its code and reason.
     wt.close({ closeCode: 4000000000, reason: 'client done ✓' });
     assert.deepStrictEqual(await wt.closed, { closeCode: 4000000000, reason: 'client done ✓' });
