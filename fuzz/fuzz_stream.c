@@ -8,9 +8,17 @@
  * streams (SETTINGS) have already gone out by then.
  *
  * Input: one flags byte (bit 0: h3; bit 1: reverse, the server writes the
- * input towards the client), then records [ctl][len:2 big endian][bytes]:
- * ctl bit 0 unidirectional, bit 1 FIN, bits 2-3 one of four streams of that
- * kind, bit 4 reset the stream afterwards. Forward, the client opens the
+ * input towards the client; bit 2: WebTransport on both sides, with h3),
+ * then records [ctl][len:2 big endian][bytes]: ctl bit 0 unidirectional,
+ * bit 1 FIN, bits 2-3 one of four streams of that kind, bit 4 reset the
+ * stream afterwards, bit 5 the bytes are a datagram instead (WebTransport:
+ * an HTTP/3 datagram with its quarter-stream-ID prefix, as written). With
+ * WebTransport the reading side classifies streams by their first varint
+ * (0x54 / 0x41 and a session ID), accepts extended CONNECTs as sessions
+ * and reads capsules on them. Forward, the first bidirectional slot's
+ * records go first (the CONNECT), and the rest once the server has
+ * answered on that stream (so streams and datagrams can find the session
+ * open, as they would from a real client). Forward, the client opens the
  * streams. Reverse, the client sends four GET requests (with h3) or four
  * bidirectional streams, and the server's bidirectional records are its
  * answers on them; unidirectional records go on streams the server opens. */
@@ -20,7 +28,7 @@
 
 static const uint8_t *input;
 static size_t input_size;
-static bool reverse, h3, closed;
+static bool reverse, h3, wt, closed;
 static int pending_slots;     /* bidi slots whose records still wait for a stream */
 static quic_session *writer;  /* the session writing the input, once handshaken */
 
@@ -45,6 +53,11 @@ static void write_records(quic_session *s, bool want_uni, int want_slot, quic_st
     off += len;
     bool uni = ctl & 1, fin = (ctl & 2) != 0;
     int slot = (ctl >> 2) & 3;
+    if (ctl & 32) {
+      /* A datagram, sent once, with the unidirectional records. */
+      if (want_uni && want_slot < 0) (void)quic_session_datagram(s, bytes, len);
+      continue;
+    }
     if (uni != want_uni || (want_slot >= 0 && slot != want_slot)) continue;
     quic_stream **st = given ? &given : &opened[uni][slot];
     if (*st == NULL && quic_session_open_stream(s, uni, st) != QUIC_OK) return;
@@ -58,7 +71,7 @@ static bool has_records(bool want_uni, int want_slot) {
     uint8_t ctl = input[off];
     size_t len = ((size_t)input[off + 1] << 8) | input[off + 2];
     off += 3 + (len < input_size - off - 3 ? len : input_size - off - 3);
-    if ((bool)(ctl & 1) == want_uni && (want_slot < 0 || ((ctl >> 2) & 3) == want_slot)) return true;
+    if (!(ctl & 32) && (bool)(ctl & 1) == want_uni && (want_slot < 0 || ((ctl >> 2) & 3) == want_slot)) return true;
   }
   return false;
 }
@@ -93,6 +106,8 @@ static void on_events(quic_wrap *w, bool server) {
         e->session->app = &quic_app_raw;
         if (reverse) {
           write_records(e->session, true, -1, NULL);
+        } else if (wt) {
+          write_records(e->session, false, 0, NULL);
         } else {
           write_records(e->session, false, -1, NULL);
           write_records(e->session, true, -1, NULL);
@@ -109,6 +124,12 @@ static void on_events(quic_wrap *w, bool server) {
         write_records(e->session, false, slot, st);
         pending_slots--;
       }
+    } else if (wt && !reverse && writes && e->stream_id == 0 && pending_slots > 0 &&
+               (e->type == QUIC_E_STREAM_DATA || e->type == QUIC_E_STREAM_RESET || e->type == QUIC_E_STREAM_CLOSE)) {
+      /* The server answered the CONNECT: the session's streams and datagrams. */
+      pending_slots = 0;
+      for (int slot = 1; slot < 4; slot++) write_records(e->session, false, slot, NULL);
+      write_records(e->session, true, -1, NULL);
     } else if (e->type == QUIC_E_SESSION_CLOSE) {
       closed = true;
       if (e->session == writer) writer = NULL;
@@ -141,6 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
   h3 = data[0] & 1;
   reverse = (data[0] & 2) != 0;
+  wt = h3 && (data[0] & 4) != 0;
   input = data;
   input_size = size;
   closed = false;
@@ -148,6 +170,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   pending_slots = 0;
   if (reverse)
     for (int slot = 0; slot < 4; slot++) pending_slots += has_records(false, slot);
+  else if (wt)
+    pending_slots = 1; /* the second half waits for the server's answer */
 
   quic_endpoint_config ec;
   fuzz_endpoint_config(&ec);
@@ -160,8 +184,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   quic_session_config sc, cc;
   int alpn = h3 ? FUZZ_ALPN_H3 : FUZZ_ALPN_RAW;
   fuzz_server_config(&sc, alpn);
+  if (wt) {
+    sc.h3.wt_max_sessions = 4;
+    sc.max_datagram_frame_size = 65535;
+  }
   if (quic_wrap_listen(server, &sc) != QUIC_OK) abort();
   fuzz_client_config(&cc, alpn);
+  if (wt) {
+    cc.h3.wt_max_sessions = 4;
+    cc.max_datagram_frame_size = 65535;
+  }
   quic_session *s;
   if (quic_wrap_connect(client, &s, &server->ep->udp.local, &cc, NULL) != QUIC_OK) abort();
   quic_session_config_clear(&cc);

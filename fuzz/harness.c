@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include "../src/webtransport.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +123,15 @@ static void check_hblock(const quic_hblock *b) {
 
 static void respond(quic_stream *st) {
   quic_nvlist nv = {0};
+  if (st->flags & QUIC_STREAM_WT_SESSION) {
+    /* A WebTransport session: accepted, and its stream stays open (its
+     * body carries capsules). */
+    if (quic_wt_api_accept(st) == QUIC_OK &&
+        quic_nvlist_add(&nv, (const uint8_t *)":status", 7, (const uint8_t *)"200", 3) == QUIC_OK)
+      (void)quic_stream_submit_headers(st, QUIC_HEADERS_INITIAL, &nv);
+    quic_nvlist_clear(&nv);
+    return;
+  }
   if (quic_nvlist_add(&nv, (const uint8_t *)":status", 7, (const uint8_t *)"200", 3) != QUIC_OK) return;
   if (quic_stream_submit_headers(st, QUIC_HEADERS_INITIAL, &nv) == QUIC_OK)
     (void)quic_stream_write(st, (const uint8_t *)"ok\n", 3, true);

@@ -13,6 +13,8 @@
 
 #include "harness.h"
 
+#include "../src/webtransport.h"
+
 typedef struct buf {
   uint8_t data[65536];
   size_t len;
@@ -284,6 +286,77 @@ static void h3_seed(const char *dir, const char *name, int nreq, const char *req
   save(dir, name, &out);
 }
 
+/* WebTransport (fuzz_stream flags 0x05): nghttp3's client encodes an
+ * extended CONNECT whose body is capsules (an unknown one, a DRAIN, a
+ * CLOSE), and the session's streams and datagrams follow as WebTransport
+ * writes them. */
+static const uint8_t *wt_body;
+static size_t wt_body_len;
+
+static nghttp3_ssize read_capsules(nghttp3_conn *conn, int64_t id, nghttp3_vec *vec, size_t veccnt, uint32_t *flags,
+                                   void *user, void *stream_user) {
+  (void)conn;
+  (void)id;
+  (void)veccnt;
+  (void)user;
+  (void)stream_user;
+  *flags |= NGHTTP3_DATA_FLAG_EOF;
+  vec[0].base = (uint8_t *)wt_body;
+  vec[0].len = wt_body_len;
+  return 1;
+}
+
+static void wt_seed(const char *dir, const char *name, bool close_session) {
+  nghttp3_conn *c;
+  nghttp3_callbacks cb;
+  memset(&cb, 0, sizeof(cb));
+  nghttp3_settings set;
+  nghttp3_settings_default(&set);
+  set.h3_datagram = 1;
+  if (nghttp3_conn_client_new(&c, &cb, &set, quic_mem_nghttp3(), NULL) != 0) abort();
+  nghttp3_conn_bind_control_stream(c, 2);
+  nghttp3_conn_bind_qpack_streams(c, 6, 10);
+  nghttp3_nv connect[] = {NV(":method", "CONNECT"), NV(":protocol", "webtransport"), NV(":scheme", "https"),
+                          NV(":authority", "localhost"), NV(":path", "/wt"), NV("origin", "https://localhost"),
+                          NV("sec-webtransport-http3-draft02", "1")};
+  uint8_t capsules[128];
+  size_t n = 0;
+  uint8_t junk[5] = {1, 2, 3, 4, 5};
+  n += quic_wt_capsule(capsules + n, 0x17, junk, sizeof(junk));
+  n += quic_wt_capsule(capsules + n, QUIC_WT_CAPSULE_DRAIN, NULL, 0);
+  uint8_t close[4 + 5] = {0, 0, 0, 42, 'b', 'y', 'e', '!', '!'};
+  if (close_session) n += quic_wt_capsule(capsules + n, QUIC_WT_CAPSULE_CLOSE, close, sizeof(close));
+  wt_body = capsules;
+  wt_body_len = n;
+  nghttp3_data_reader dr = {read_capsules};
+  if (nghttp3_conn_submit_request(c, 0, connect, 7, &dr, NULL) != 0) abort();
+  static buf streams[16];
+  static bool fins[16];
+  memset(fins, 0, sizeof(fins));
+  for (int i = 0; i < 16; i++) streams[i].len = 0;
+  collect(c, streams, fins);
+  nghttp3_conn_del(c);
+  buf out;
+  out.len = 0;
+  uint8_t flags = 0x05;
+  put(&out, &flags, 1);
+  /* (The writer's own control stream, with its SETTINGS, went out before
+   * the input: a second one would be a connection error.) */
+  put_record(&out, 0, streams[0].data, streams[0].len); /* slot 0: the CONNECT (session 0) */
+  /* 0x41 and 0x54 are two-byte varints (0x40 0x41, 0x40 0x54). */
+  static const uint8_t bidi[] = {0x40, 0x41, 0x00, 'b', 'i', 'd', 'i'};
+  static const uint8_t uni[] = {0x40, 0x54, 0x00, 'u', 'n', 'i'};
+  static const uint8_t other[] = {0x40, 0x41, 0x10, 'n', 'o', ' ', 's', 'e', 's', 's', 'i', 'o', 'n'};
+  static const uint8_t dgram[] = {0x00, 'd', 'g', 'r', 'a', 'm'};
+  static const uint8_t dgram_other[] = {0x05, 'l', 'o', 's', 't'};
+  put_record(&out, 1 << 2 | 2, bidi, sizeof(bidi));        /* slot 1: the session's bidi stream */
+  put_record(&out, 2 << 2 | 2, other, sizeof(other));      /* slot 2: for session 16, unknown */
+  put_record(&out, 1 << 2 | 1 | 2, uni, sizeof(uni));      /* a uni stream of the session */
+  put_record(&out, 32, dgram, sizeof(dgram));
+  put_record(&out, 32, dgram_other, sizeof(dgram_other));
+  save(dir, name, &out);
+}
+
 /* Responses as nghttp3's server writes them, to the request nghttp3's
  * client wrote: for fuzz_stream's reverse mode (the client parses them). */
 static int64_t server_stream_of_request = -1;
@@ -385,6 +458,8 @@ int main(int argc, char **argv) {
   h3_response_seed(stream, "h3-response", false, "hello\n", false);
   h3_response_seed(stream, "h3-response-103-trailers", true, "body", true);
   h3_response_seed(stream, "h3-response-no-body", false, NULL, false);
+  wt_seed(stream, "wt-session", false);
+  wt_seed(stream, "wt-session-close", true);
   raw_seeds(stream);
   printf("make_corpus: seeds written under %s\n", argv[1]);
   return 0;

@@ -41,6 +41,49 @@ function unsupported(what, why) {
   throw codes.ERR_QUIC_UNSUPPORTED(what, why);
 }
 
+// WebTransport options that later work will implement: refused, not ignored.
+const WT_UNSUPPORTED = {
+  allowZeroRtt: 'WebTransport sessions over 0-RTT are not implemented yet',
+};
+
+// options.webtransport: true, or { maxSessions, origins, protocols }.
+function webtransportOptions(o, alpnList) {
+  if (!alpnList.includes('h3')) {
+    throw codes.ERR_INVALID_ARG_VALUE('options.webtransport', o, "needs alpn 'h3'");
+  }
+  if (o === true) o = {};
+  validateObject(o, 'options.webtransport');
+  for (const [key, why] of Object.entries(WT_UNSUPPORTED)) {
+    if (o[key] !== undefined) unsupported(`options.webtransport.${key}`, why);
+  }
+  const maxSessions = optInt(o, 'maxSessions', 'options.webtransport', 1, 1024, 16);
+  // The peer's open streams per session (0: only the connection's limits).
+  const maxStreamsPerSession = optInt(o, 'maxStreamsPerSession', 'options.webtransport', 0, 2 ** 20, 0);
+  // New sessions per second from one client address (0: no limit).
+  const newSessionsPerSecond = optInt(o, 'newSessionsPerSecond', 'options.webtransport', 0, 1e6, 0);
+  let origins = null;
+  if (o.origins !== undefined) {
+    if (!Array.isArray(o.origins)) throw codes.ERR_INVALID_ARG_TYPE('options.webtransport.origins', 'an array of strings', o.origins);
+    origins = new Set();
+    o.origins.forEach((v, i) => {
+      validateString(v, `options.webtransport.origins[${i}]`);
+      origins.add(v.toLowerCase());
+    });
+  }
+  const protocols = [];
+  if (o.protocols !== undefined) {
+    if (!Array.isArray(o.protocols)) throw codes.ERR_INVALID_ARG_TYPE('options.webtransport.protocols', 'an array of strings', o.protocols);
+    o.protocols.forEach((v, i) => {
+      validateString(v, `options.webtransport.protocols[${i}]`);
+      if (v.length === 0 || /[\0-\x1f"\\\x7f-\uffff]/.test(v)) {
+        throw codes.ERR_INVALID_ARG_VALUE(`options.webtransport.protocols[${i}]`, v, 'must be a non-empty printable ASCII string without quotes or backslashes');
+      }
+      protocols.push(v);
+    });
+  }
+  return Object.freeze({ maxSessions, maxStreamsPerSession, newSessionsPerSecond, origins, protocols: Object.freeze(protocols) });
+}
+
 // allowFlowlabel: the endpoint's own address carries a flow label (issue 4);
 // elsewhere a non-zero label is still unsupported.
 function readAddress(value, name, defaults, allowFlowlabel = false) {
@@ -312,6 +355,7 @@ class SessionConfig {
   #tls;
   #alpn;
   #hostname;
+  #webtransport = null;
 
   static isSessionConfig(value) {
     return value != null && typeof value === 'object' && #native in value;
@@ -381,10 +425,18 @@ class SessionConfig {
     for (const [name, idx, min, max, dflt] of TP) {
       n[C[idx]] = optInt(tp, name, 'options.transportParams', min, max, dflt);
     }
+    // WebTransport over HTTP/3 (lib/webtransport.js).
+    if (options.webtransport !== undefined && options.webtransport !== false) {
+      this.#webtransport = webtransportOptions(options.webtransport, alpn.list);
+      n[C.SO_WT_MAX_SESSIONS] = this.#webtransport.maxSessions;
+      n[C.SO_WT_MAX_STREAMS] = this.#webtransport.maxStreamsPerSession;
+    }
     // Raw QUIC accepts datagrams by default; HTTP/3 carries none of its own
     // (HTTP/3 datagrams belong to WebTransport), so h3-only configs do not.
     if (tp.maxDatagramFrameSize === undefined) {
-      n[C.SO_MAX_DATAGRAM_FRAME_SIZE] = alpn.list.every((p) => p === 'h3') ? 0 : 1200;
+      n[C.SO_MAX_DATAGRAM_FRAME_SIZE] = this.#webtransport ? 65535 : alpn.list.every((p) => p === 'h3') ? 0 : 1200;
+    } else if (this.#webtransport && n[C.SO_MAX_DATAGRAM_FRAME_SIZE] === 0) {
+      throw codes.ERR_OUT_OF_RANGE('options.transportParams.maxDatagramFrameSize', '> 0 with webtransport', 0);
     }
     n[C.SO_DISABLE_ACTIVE_MIGRATION] = optBool(tp, 'disableActiveMigration', 'options.transportParams', false) ? 1 : 0;
     // HTTP/3 needs three unidirectional streams of the peer's own (control
@@ -487,6 +539,9 @@ class SessionConfig {
   #alpnView; // the same frozen array on every read
   get alpn() { return (this.#alpnView ??= Object.freeze(this.#alpn.list.slice())); }
   get hostname() { return this.#hostname; }
+  // { maxSessions, origins (Set or null: any), protocols } or null.
+  get webtransport() { return this.#webtransport; }
+
   // The handshake time limit in ms (0: none), for error messages.
   get handshakeTimeout() { return this.#native[C.SO_HANDSHAKE_TIMEOUT]; }
 

@@ -6,7 +6,7 @@ const { codes } = require('./errors');
 const { SessionEvent, defineEventHandler, deferred, settle, kPrivate } = require('./events');
 const { EndpointConfig, SessionConfig, readAddress, kNative, kTlsKey, optSignal } = require('./config');
 const {
-  Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp, cancelOnAbort,
+  Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp, cancelOnAbort, kWtSettings,
 } = require('./session');
 const { EndpointStats } = require('./stats');
 const { validateObject, validateNotRevoked } = require('./validate');
@@ -85,7 +85,8 @@ class Endpoint extends EventTarget {
     this.#bind();
     binding.endpointListen(this.#handle, n, tls);
     this.#serverHooks = { keylog: tls.keylog, qlog: tls.paths?.qlog, clientHello: tls.clientHello, ocsp: tls.ocsp, alpn: config.alpn,
-                          endpointSession: this.#config.session, handshakeTimeout: config.handshakeTimeout };
+                          endpointSession: this.#config.session, handshakeTimeout: config.handshakeTimeout,
+                          webtransport: config.webtransport };
     this.#listening = true;
   }
 
@@ -228,6 +229,9 @@ class Endpoint extends EventTarget {
           break;
         case E.SESSION_CLIENT_HELLO:
           session[kClientHello]();
+          break;
+        case E.SESSION_WT_SETTINGS:
+          session[kWtSettings](ev[i + AUX] === 1);
           break;
         case E.SESSION_OCSP:
           session[kOcsp]();

@@ -8,6 +8,7 @@ const { SessionEvent, StreamEvent, DatagramEvent } = require('./events');
 const { EndpointStats, SessionStats, StreamStats } = require('./stats');
 const binding = require('./binding');
 const { ClientHello, OCSPRequest, OCSPResponse, SecureContext, createSecureContext } = require('./tls-hooks');
+const { WebTransport, WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError } = require('./webtransport');
 
 module.exports = {
   Endpoint,
@@ -28,6 +29,11 @@ module.exports = {
   OCSPResponse,
   SecureContext,
   createSecureContext,
+  WebTransport,
+  WebTransportSession,
+  WebTransportRequest,
+  WebTransportEvent,
+  WebTransportError,
   // Bytes the C core (ngtcp2 included) holds right now: for leak tests.
   liveMemory: () => binding.liveMemory(),
   versions: { tls: binding.gnutlsVersion },

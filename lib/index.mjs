@@ -4,5 +4,6 @@ export const {
   Endpoint, EndpointConfig, Session, SessionConfig, Stream, StreamOptions, ResponseOptions,
   SessionEvent, StreamEvent, DatagramEvent, EndpointStats, SessionStats, StreamStats, liveMemory, versions,
   ClientHello, OCSPRequest, OCSPResponse, SecureContext, createSecureContext,
+  WebTransport, WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError,
 } = quic;
 export default quic;

@@ -17,6 +17,7 @@ const { SessionStats } = require('./stats');
 const http3 = require('./http3');
 const { ClientHello, OCSPRequest, OCSPResponse, contextNative } = require('./tls-hooks');
 const { events: { E } } = require('./contract');
+const webtransport = require('./webtransport');
 
 const C = binding.constants;
 const kHandshake = Symbol('kHandshake');
@@ -26,6 +27,7 @@ const kDestroy = Symbol('kDestroy');
 const kDatagrams = Symbol('kDatagrams');
 const kClientHello = Symbol('kClientHello');
 const kOcsp = Symbol('kOcsp');
+const kWtSettings = Symbol('kWtSettings');
 
 // `context()` gives what the session knows to explain a transport error or
 // a handshake timeout (see Session#errorContext); called only for those.
@@ -108,6 +110,9 @@ class Session extends EventTarget {
   #clienthello; // deferred ClientHello, server with secure.clientHello
   #ocsp;        // deferred OCSPRequest (server) or OCSPResponse (client), secure.ocsp
   #helloProtocols; // server: the client's ALPN list, when the ClientHello hook showed it
+  #wt = null;   // WebTransport sessions: session ID -> WebTransportSession (made with the first)
+  #wtByKey = null; // ... and by their CONNECT stream's key
+  #wtSettings = null; // deferred: whether the peer's SETTINGS enable WebTransport (made when first asked or told)
 
   constructor(token, endpoint, handle, key, side, remote, onGone, authority, hooks) {
     if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
@@ -395,7 +400,9 @@ class Session extends EventTarget {
     if (!this.#handle) return;
     const list = binding.sessionDatagrams(this.#handle);
     for (let i = 0; i < list.length; i += 2) {
-      this.dispatchEvent(new DatagramEvent(kPrivate, list[i], list[i + 1], this));
+      // A WebTransport datagram comes with its session ID in place of `early`.
+      if (typeof list[i + 1] === 'number') this.#wt?.get(list[i + 1])?.[webtransport.kWtDatagram](list[i]);
+      else this.dispatchEvent(new DatagramEvent(kPrivate, list[i], list[i + 1], this));
     }
   }
 
@@ -437,6 +444,10 @@ class Session extends EventTarget {
   #finish(error, handshakeError) {
     if (this.#closed.settled) return;
     this.#open = false;
+    if (this.#wt) for (const ws of [...this.#wt.values()]) ws[webtransport.kWtGone](error);
+    if (this.#wtSettings && !this.#wtSettings.settled) {
+      settle(this.#wtSettings, error || codes.ERR_INVALID_STATE('the session closed before the server\'s SETTINGS'));
+    }
     if (this.#streams) {
       for (const stream of this.#streams.values()) stream[kSessionClosed](error);
       this.#streams.clear();
@@ -556,7 +567,89 @@ class Session extends EventTarget {
     return verificationMessage(info.validationCode, info.validationReason, host, cert);
   }
 
+  // The view of this session a WebTransport session works through.
+  #wtNative(key, id) {
+    return {
+      key,
+      id,
+      handle: () => this.#handle,
+      stream: (k, sid, local, uni) => {
+        const s = new Stream(kPrivate, this, this.#handle, k, sid, local, uni, false, true);
+        (this.#streams ??= new Map()).set(k, s);
+        return s;
+      },
+      submit: (fields) => {
+        if (this.#handle) binding.streamSubmitHeaders(this.#handle, key, http3.KIND.INITIAL, fields);
+      },
+      end: () => {
+        if (this.#handle) binding.streamWrite(this.#handle, key, null, true);
+      },
+      register: (ws) => {
+        (this.#wt ??= new Map()).set(id, ws);
+        (this.#wtByKey ??= new Map()).set(key, ws);
+      },
+      gone: () => {
+        this.#wt?.delete(id);
+        this.#wtByKey?.delete(key);
+      },
+    };
+  }
+
+  // WebTransport: the peer's SETTINGS were read (enabled: they enable it).
+  [kWtSettings](enabled) {
+    settle(this.#wtSettings ??= deferred(), null, enabled);
+  }
+
+  // A promise of whether the peer's SETTINGS enable WebTransport (settles
+  // when they arrive; rejects if the session ends first).
+  [webtransport.kWtPeerSettings]() {
+    this.#wtSettings ??= deferred();
+    if (this.#closed.settled && !this.#wtSettings.settled) {
+      settle(this.#wtSettings, codes.ERR_INVALID_STATE('the session closed before the server\'s SETTINGS'));
+    }
+    return this.#wtSettings.promise;
+  }
+
+  // Client: sends an extended CONNECT for a WebTransport session (its
+  // stream stays open: capsules go on it) and registers it with the core.
+  // Returns { stream, native } for WebTransportSession.
+  [webtransport.kWtConnect](headers) {
+    if (!this.#open || this.#closing || !this.isHttp3) throw codes.ERR_INVALID_STATE('the session is not an open HTTP/3 session');
+    const fields = http3.requestFields(headers, this.#authority);
+    const [key, id] = binding.sessionOpen(this.#handle, false, fields);
+    const stream = new Stream(kPrivate, this, this.#handle, key, id, true, false, true);
+    (this.#streams ??= new Map()).set(key, stream);
+    binding.wtSession(this.#handle, key, webtransport.WT_OP_CONNECT);
+    return { stream, native: this.#wtNative(key, id) };
+  }
+
   [kStreamEvent](type, key, id, aux, code) {
+    if (type === E.STREAM_WT_CLOSE || type === E.STREAM_WT_DRAIN) {
+      this.#wtByKey?.get(key)?.[webtransport.kWtEvent](type, code, aux);
+      return;
+    }
+    if (type === E.STREAM_NEW && (aux & C.STREAM_WT) !== 0) {
+      // A WebTransport stream the peer opened; `code` is its session ID.
+      const uni = (aux & C.STREAM_UNI) !== 0;
+      const stream = new Stream(kPrivate, this, this.#handle, key, id, false, uni, false, true);
+      (this.#streams ??= new Map()).set(key, stream);
+      const ws = this.#wt?.get(Number(code));
+      if (ws) ws[webtransport.kIncoming](stream);
+      else stream.cancel();
+      return;
+    }
+    if (type === E.STREAM_NEW && (aux & C.STREAM_WT_SESSION) !== 0 && this.#side === 'server') {
+      // An extended CONNECT the core took as a WebTransport session.
+      const stream = new Stream(kPrivate, this, this.#handle, key, id, false, false, true);
+      (this.#streams ??= new Map()).set(key, stream);
+      const config = this.#hooks?.webtransport || { origins: null, protocols: [] };
+      webtransport.serveRequest(this, stream, this.#wtNative(key, id), config, (event) => {
+        const listened = this.#wtListeners > 0;
+        this.dispatchEvent(event);
+        return listened;
+      }).catch((err) => { stream.cancel(err); });
+      return;
+    }
     if (type === E.STREAM_NEW) {
       const uni = (aux & C.STREAM_UNI) !== 0;
       const h3 = (aux & C.STREAM_NEW_H3) !== 0;
@@ -635,6 +728,16 @@ class Session extends EventTarget {
     })();
   }
 
+  #wtListeners = 0;
+  addEventListener(type, listener, options) {
+    if (type === 'webtransport' && listener) this.#wtListeners++;
+    return super.addEventListener(type, listener, options);
+  }
+  removeEventListener(type, listener, options) {
+    if (type === 'webtransport' && listener && this.#wtListeners > 0) this.#wtListeners--;
+    return super.removeEventListener(type, listener, options);
+  }
+
   // A stream let go of its native state.
   [kEvent](what, key) {
     if (what === 'released') this.#streams?.delete(key);
@@ -663,5 +766,8 @@ class Session extends EventTarget {
 
 defineEventHandler(Session.prototype, 'stream');
 defineEventHandler(Session.prototype, 'datagram');
+defineEventHandler(Session.prototype, 'webtransport');
 
-module.exports = { Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp, cancelOnAbort };
+module.exports = {
+  Session, kHandshake, kNativeClose, kStreamEvent, kDestroy, kDatagrams, kClientHello, kOcsp, cancelOnAbort, kWtSettings,
+};

@@ -3,6 +3,7 @@
 // it (that is what holds the peer back); outbound bodies are pulled as the
 // send buffer drains.
 const { Readable } = require('node:stream');
+const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
 const binding = require('./binding');
 const { codes } = require('./errors');
 const { deferred, settle, kPrivate } = require('./events');
@@ -22,6 +23,45 @@ const kEvent = Symbol('kEvent');
 const kSessionClosed = Symbol('kSessionClosed');
 const kSend = Symbol('kSend');
 const kOpened = Symbol('kOpened');
+const kWritable = Symbol('kWritable');
+
+// The WebTransport application error-code mapping onto HTTP/3 codes
+// (draft-ietf-webtrans-http3-02 4.3; src/webtransport.c has the same for
+// what C sends itself).
+const WT_FIRST = 0x52e4a40fa8dbn;
+const WT_LAST = 0x52e5ac983162n;
+function wtToH3(code) {
+  const n = BigInt(code);
+  return WT_FIRST + n + n / 0x1en;
+}
+// The WebTransport code of an HTTP/3 code, or null outside the range.
+function h3ToWt(h3) {
+  if (h3 < WT_FIRST || h3 > WT_LAST || (h3 - 0x21n) % 0x1fn === 0n) return null;
+  const shifted = h3 - WT_FIRST;
+  return Number(shifted - shifted / 0x1fn);
+}
+
+// W3C WebTransportError (also thrown on the Node side).
+class WebTransportError extends Error {
+  #source;
+  #streamErrorCode;
+  constructor(message = '', options = {}) {
+    super(message);
+    this.name = 'WebTransportError';
+    this.#source = options?.source === 'session' ? 'session' : 'stream';
+    this.#streamErrorCode = options?.streamErrorCode ?? null;
+  }
+  get source() { return this.#source; }
+  get streamErrorCode() { return this.#streamErrorCode; }
+}
+
+// The WebTransport code an abort of a WebTransport stream sends: the
+// reason's streamErrorCode (a 32-bit integer), else 0.
+function wtCodeOf(reason) {
+  let c;
+  try { c = reason?.streamErrorCode; } catch { /* unreadable: 0 */ }
+  return Number.isInteger(c) && c >= 0 && c <= 0xffffffff ? c : 0;
+}
 
 // The application error code an abort sends: the reason's errorCode (or
 // numeric code) if it has one; otherwise 0 without a reason and 1 with one,
@@ -66,15 +106,19 @@ class Stream {
   #failReader = null;    // errors the attached reader (set by the consumer)
   #stats = null;         // StreamStats, made on first use (most streams never need one)
   #lastStats = null;     // the last values, kept at release while #stats is null
+  #wt;                   // a WebTransport stream: codes are mapped, errors are WebTransportErrors
+  #writerError = null;   // WebTransport: the error the writer fails with once the stream ended under it
+  #writerController = null; // WebTransport: the WritableStream's controller
 
   // Methods called on something else (Reflect.apply, .call) fail with a code.
   static #check(self) {
     if (self === null || typeof self !== 'object' || !(#key in self)) throw codes.ERR_INVALID_THIS('Stream');
   }
 
-  constructor(token, session, handle, key, id, local, uni, h3 = false) {
+  constructor(token, session, handle, key, id, local, uni, h3 = false, wt = false) {
     if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
     this.#h3 = h3;
+    this.#wt = wt;
     if (h3) {
       this.#headers = deferred();
       this.#hints = deferred();
@@ -237,7 +281,7 @@ class Stream {
         if (!this.#readEnded) {
           // The reader gave up: tell the peer to stop sending.
           this.#readEnded = true;
-          this.#abort(codeOf(err, this.#h3), false, true);
+          this.#abort(codeOf(err, this.#h3), false, true, err);
           this.#maybeRelease();
         }
         cb(err);
@@ -278,7 +322,7 @@ class Stream {
       }),
       cancel: (reason) => {
         this.#readEnded = true;
-        this.#abort(codeOf(reason, this.#h3), false, true);
+        this.#abort(codeOf(reason, this.#h3), false, true, reason);
         this.#maybeRelease();
       },
     }, { highWaterMark: 0 });
@@ -392,8 +436,9 @@ class Stream {
 
   // ---- control ----
 
-  #abort(code, resetTx, stopRx) {
+  #abort(code, resetTx, stopRx, reason) {
     if (this.#released || this.#nativeClosed || !this.#session.nativeAlive) return;
+    if (this.#wt) code = wtToH3(wtCodeOf(reason));
     try {
       binding.streamAbort(this.#handle, this.#key, code, resetTx, stopRx);
     } catch {
@@ -406,7 +451,7 @@ class Stream {
     if (!this.#closed.settled) {
       this.#writeDone = true;
       this.#wakeWriters();
-      this.#abort(codeOf(reason, this.#h3), true, true);
+      this.#abort(codeOf(reason, this.#h3), true, true, reason);
       settle(this.#blocked, null, false);
       settle(this.#closed, reason === undefined ? null : reason);
       this.#settleHeaders(reason);
@@ -429,6 +474,44 @@ class Stream {
 
   [kOpened](id) { this.#id = id; }
 
+  #resetError(code) {
+    if (!this.#wt) return codes.ERR_QUIC_STREAM_RESET(code, this.#h3);
+    const wt = h3ToWt(code);
+    return new WebTransportError(`the peer aborted the stream (${wt === null ? `HTTP/3 code ${code}` : `code ${wt}`})`,
+                                 { source: 'stream', streamErrorCode: wt });
+  }
+
+  // WebTransport: the sending side as a WritableStream of BufferSources.
+  // write() resolves once C took the bytes (it waits while more than the
+  // high-water mark is queued); close() sends the end; abort(reason) resets
+  // with the reason's streamErrorCode.
+  [kWritable]() {
+    const done = () => this.#writeDone || !this.#session.nativeAlive || this.#released;
+    return new WritableStream({
+      start: (controller) => { this.#writerController = controller; },
+      write: async (chunk) => {
+        if (!isArrayBufferView(chunk) && !isAnyArrayBuffer(chunk)) {
+          throw codes.ERR_INVALID_ARG_TYPE('chunk', 'an ArrayBuffer or ArrayBufferView', chunk);
+        }
+        if (this.#writerError) throw this.#writerError;
+        if (done()) throw new WebTransportError('the stream can no longer be written', { source: 'stream' });
+        const pending = binding.streamWrite(this.#handle, this.#key, chunk, false);
+        if (pending > HWM) await new Promise((resolve) => this.#drained.push(resolve));
+      },
+      close: () => {
+        if (done()) return;
+        this.#writeDone = true;
+        binding.streamWrite(this.#handle, this.#key, null, true);
+      },
+      abort: (reason) => {
+        if (done()) return;
+        this.#writeDone = true;
+        this.#wakeWriters();
+        this.#abort(0n, true, false, reason);
+      },
+    }, { highWaterMark: 1 });
+  }
+
   // Called by the session for this stream's native events.
   [kEvent](type, code, aux) {
     switch (type) {
@@ -442,7 +525,7 @@ class Stream {
         break;
       }
       case E.STREAM_RESET: {
-        const err = codes.ERR_QUIC_STREAM_RESET(code, this.#h3);
+        const err = this.#resetError(code);
         this.#settleHeaders(err);
         this.#readError = err;
         if (this.#failReader) this.#failReader(err);
@@ -468,7 +551,15 @@ class Stream {
         this.#wakeWriters();
         settle(this.#blocked, null, false);
         const clean = code === 0n || (this.#h3 && code === http3.H3_NO_ERROR);
-        const err = clean ? null : codes.ERR_QUIC_STREAM_RESET(code, this.#h3);
+        const err = clean ? null : this.#resetError(code);
+        if (this.#wt && err && this.#writerController && !this.#writerError) {
+          // The stream ended with a code while we could still write: the
+          // peer stopped our sending (STOP_SENDING, answered with a reset
+          // of the same code) or the session went. The writer fails with
+          // the peer's code.
+          this.#writerError = err;
+          try { this.#writerController.error(err); } catch { /* already closed or errored */ }
+        }
         // Data still buffered in C remains readable; the end comes through read().
         settle(this.#closed, err);
         if (this.#h3) this.#takeHeaders();
@@ -533,4 +624,4 @@ class Stream {
   }
 }
 
-module.exports = { Stream, kEvent, kSessionClosed, kSend, kOpened, codeOf };
+module.exports = { Stream, kEvent, kSessionClosed, kSend, kOpened, kWritable, codeOf, wtToH3, h3ToWt, WebTransportError };

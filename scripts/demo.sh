@@ -8,3 +8,6 @@ bash scripts/setup.sh
 NODE_EXTRA_CA_CERTS="$PWD/test/fixtures/ca.pem" node examples/demo.mjs
 # And the seed's simple HTTP/3 server and client (ALPN h3, port 12345).
 NODE_EXTRA_CA_CERTS="$PWD/test/fixtures/ca.pem" node examples/http3.mjs
+# And WebTransport: our server echoing to Node's WebTransport client and to
+# headless Chromium (a 10-day ECDSA certificate trusted by its hash).
+node examples/webtransport.mjs --chromium

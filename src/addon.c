@@ -3,6 +3,7 @@
 #include "mem.h"
 #include "tls.h"
 #include "stream.h"
+#include "webtransport.h"
 
 static napi_value live_bytes(napi_env env, napi_callback_info info) {
   (void)info;
@@ -59,6 +60,7 @@ static napi_value make_consts(napi_env env) {
   E(HEADERS_INFO) E(HEADERS_INITIAL) E(HEADERS_TRAILERS)
   E(CLOSE_TRANSPORT) E(CLOSE_APPLICATION) E(CLOSE_IDLE) E(CLOSE_STATELESS_RESET) E(CLOSE_VERSION_NEGOTIATION)
   E(CLOSE_HANDSHAKE_TIMEOUT) E(STREAM_UNI) E(STREAM_NEW_H3) E(STREAM_TX_HWM)
+  E(STREAM_WT) E(STREAM_WT_SESSION) E(WT_REASON_MAX)
 #undef E
   /* Event codes by name (endpoint.h QUIC_EVENTS) and the record's fields in
    * order (binding.h QUIC_EVENT_RECORD): lib/contract.js checks both. */

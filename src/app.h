@@ -42,7 +42,7 @@ typedef struct quic_app_ops {
   int (*stream_open)(quic_session *s, int64_t id);
   int (*recv)(quic_session *s, int64_t id, quic_stream *st, const uint8_t *data, size_t len, bool fin);
   int (*acked)(quic_session *s, int64_t id, quic_stream *st, uint64_t offset, uint64_t len);
-  void (*stream_close)(quic_session *s, int64_t id, uint64_t code);
+  void (*stream_close)(quic_session *s, int64_t id, quic_stream *st, uint64_t code);
   /* The peer reset or stopped stream id: the stream the application shows
    * for it (created if raw QUIC had not seen it), or NULL. */
   quic_stream *(*peer_abort)(quic_session *s, int64_t id, quic_stream *st);
@@ -70,6 +70,10 @@ typedef struct quic_app_ops {
   /* Sends a header block (kind: QUIC_HEADERS_*, stream.h); NULL: the
    * application has none, and submitting is QUIC_ERR_STATE. */
   int (*submit)(quic_stream *st, int kind, const quic_nvlist *nv);
+  /* A received QUIC datagram: false drops it; otherwise *off bytes of
+   * prefix are skipped and *flow is its HTTP/3 flow (-1: none). NULL: every
+   * datagram is the application's as it is. */
+  bool (*datagram)(quic_session *s, const uint8_t *data, size_t len, int64_t *flow, size_t *off);
 } quic_app_ops;
 
 extern const quic_app_ops quic_app_raw;

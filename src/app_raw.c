@@ -36,9 +36,10 @@ static int acked(quic_session *s, int64_t id, quic_stream *st, uint64_t offset, 
   return 0;
 }
 
-static void stream_close(quic_session *s, int64_t id, uint64_t code) {
+static void stream_close(quic_session *s, int64_t id, quic_stream *st, uint64_t code) {
   QUIC_UNUSED(s);
   QUIC_UNUSED(id);
+  QUIC_UNUSED(st);
   QUIC_UNUSED(code);
 }
 

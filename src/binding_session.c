@@ -7,6 +7,7 @@
 #include "mem.h"
 #include "stats.h"
 #include "stream.h"
+#include "webtransport.h"
 
 /* Largest single read handed to JS. 64 KB Buffers come from malloc's heap
  * and are reused; 1 MB ones were fresh mmap()s, zeroed page by page (three
@@ -253,6 +254,8 @@ bool quic_binding_session_config(napi_env env, napi_value opts, napi_value tls, 
   cfg->h3.qpack_max_dtable_capacity = (uint64_t)o[QUIC_SO_QPACK_MAX_DTABLE_CAPACITY];
   cfg->h3.qpack_encoder_max_dtable_capacity = (uint64_t)o[QUIC_SO_QPACK_ENCODER_MAX_DTABLE_CAPACITY];
   cfg->h3.qpack_blocked_streams = (uint64_t)o[QUIC_SO_QPACK_BLOCKED_STREAMS];
+  cfg->h3.wt_max_sessions = (uint32_t)o[QUIC_SO_WT_MAX_SESSIONS];
+  cfg->h3.wt_max_streams = (uint32_t)o[QUIC_SO_WT_MAX_STREAMS];
   cfg->test_ignore_stream_credit = o[QUIC_SO_TEST_IGNORE_STREAM_CREDIT] != 0;
   if (!get_paths(env, tls, cfg)) {
     /* A connection ID of the wrong size is the one failure that throws nothing. */
@@ -595,7 +598,9 @@ static napi_value session_max_datagram(napi_env env, napi_callback_info info) {
   return quic_napi_number(env, (double)quic_session_max_datagram(s));
 }
 
-/* sessionDatagrams(handle) -> [ArrayBuffer, early, ArrayBuffer, early, ...] */
+/* sessionDatagrams(handle) -> [ArrayBuffer, early, ArrayBuffer, early, ...];
+ * for a WebTransport datagram, its session ID (a number) stands in place of
+ * early. */
 static napi_value session_datagrams(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 1);
   GET_SESSION(env, argv[0]);
@@ -613,7 +618,8 @@ static napi_value session_datagrams(napi_env env, napi_callback_info info) {
     if (st == napi_ok && (st = napi_create_arraybuffer(env, d->len, &p, &ab)) == napi_ok) {
       if (d->len) memcpy(p, d->data, d->len);
       if ((st = napi_set_element(env, out, i++, ab)) == napi_ok &&
-          (st = napi_get_boolean(env, d->early, &early)) == napi_ok)
+          (st = d->flow >= 0 ? napi_create_double(env, (double)d->flow, &early)
+                             : napi_get_boolean(env, d->early, &early)) == napi_ok)
         st = napi_set_element(env, out, i++, early);
     }
     quic_free(d);
@@ -621,6 +627,92 @@ static napi_value session_datagrams(napi_env env, napi_callback_info info) {
   }
   NAPI_CALL(env, st);
   return out;
+}
+
+/* ---- WebTransport (webtransport.h); key is the session's CONNECT stream ---- */
+
+/* wtSession(handle, key, op[, code, reason]): op 0 accept (server), 1
+ * register our CONNECT stream (client), 2 close with code and reason
+ * (bytes), 3 drain. */
+static napi_value wt_session(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 5);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  double op;
+  if (!quic_napi_get_double(env, argv[2], &op)) return NULL;
+  int rv;
+  if (op == 0) {
+    rv = quic_wt_api_accept(st);
+  } else if (op == 1) {
+    rv = quic_wt_api_connect(st);
+  } else if (op == 2) {
+    double code;
+    const uint8_t *reason;
+    size_t len;
+    if (!quic_napi_get_double(env, argv[3], &code) || !quic_napi_get_bytes(env, argv[4], &reason, &len)) return NULL;
+    if (!(code >= 0 && code <= 4294967295.0) || len > QUIC_WT_REASON_MAX) {
+      quic_napi_throw(env, "ERR_OUT_OF_RANGE", "close code or reason out of range");
+      return NULL;
+    }
+    rv = quic_wt_api_close(st, (uint32_t)code, reason, len);
+  } else {
+    rv = quic_wt_api_drain(st);
+  }
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "webtransport");
+    return NULL;
+  }
+  return quic_napi_undefined(env);
+}
+
+/* wtOpen(handle, key, uni) -> [key, id] */
+static napi_value wt_open(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 3);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  bool uni;
+  if (!quic_napi_get_bool(env, argv[2], &uni)) return NULL;
+  quic_stream *ns;
+  int rv = quic_wt_api_open(st, uni, &ns);
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "open");
+    return NULL;
+  }
+  napi_value arr;
+  NAPI_CALL(env, napi_create_array_with_length(env, 2, &arr));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, quic_napi_number(env, ns->key)));
+  NAPI_CALL(env, napi_set_element(env, arr, 1, quic_napi_number(env, (double)ns->id)));
+  return arr;
+}
+
+/* wtDatagram(handle, key, bytes) -> true if queued (false: too large, queue
+ * full, or the session is not open) */
+static napi_value wt_datagram(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 3);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  const uint8_t *data;
+  size_t len;
+  if (!quic_napi_get_bytes(env, argv[2], &data, &len)) return NULL;
+  return quic_napi_bool(env, quic_wt_api_datagram(st, data, len) == QUIC_OK);
+}
+
+/* wtInfo(handle, key) -> [maxDatagramSize, reason (string or undefined)] */
+static napi_value wt_info(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  napi_value arr, reason;
+  NAPI_CALL(env, napi_create_array_with_length(env, 2, &arr));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, quic_napi_number(env, (double)quic_wt_api_max_datagram(st))));
+  if (st->wt_reason) NAPI_CALL(env, napi_create_string_utf8(env, st->wt_reason, st->wt_reason_len, &reason));
+  else reason = quic_napi_undefined(env);
+  NAPI_CALL(env, napi_set_element(env, arr, 1, reason));
+  return arr;
 }
 
 /* sessionUpdateKey(handle) -> true if a key update started */
@@ -690,7 +782,11 @@ static napi_value stream_read(napi_env env, napi_callback_info info) {
   GET_SESSION(env, argv[0]);
   quic_stream *st = get_stream(env, s, argv[1]);
   if (st == NULL) return NULL;
-  if (st->rx_buffered == 0) return quic_napi_bool(env, (st->flags & (QUIC_STREAM_RX_FIN | QUIC_STREAM_RX_RESET)) != 0);
+  /* Nothing buffered: the end (true) after a FIN; after a reset, false:
+   * the reset's own event, later in the same batch when data came with
+   * it, errors the reader (a reader told "the end" here would take an
+   * abort for a clean end). */
+  if (st->rx_buffered == 0) return quic_napi_bool(env, (st->flags & QUIC_STREAM_RX_FIN) != 0);
   napi_value buf;
   /* A full receive chunk goes to JavaScript as it is, uncopied; the
    * collector frees it. Runtimes that refuse external memory get a copy. */
@@ -896,6 +992,21 @@ static napi_value session_keylog(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* sessionExporterSecret(handle) -> Buffer | undefined: the TLS 1.3
+ * exporter_master_secret, for keying-material exporters computed in
+ * lib/webtransport.js (called per export, never per packet). */
+static napi_value session_exporter_secret(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  size_t len;
+  const uint8_t *secret = quic_tls_exporter_secret(quic_session_tls(s), &len);
+  if (secret == NULL) return quic_napi_undefined(env);
+  napi_value v;
+  void *data;
+  NAPI_CALL(env, napi_create_buffer_copy(env, len, secret, &data, &v));
+  return v;
+}
+
 /* sessionQlog(handle) -> [text | undefined, fin, droppedBytes]: the qlog
  * records collected since the last call. Called when the application reads
  * session.qlog and at close, not per packet. */
@@ -1033,6 +1144,11 @@ bool quic_binding_init_session(napi_env env, napi_value exports) {
       {"sessionDatagram", NULL, session_datagram, NULL, NULL, NULL, napi_default, NULL},
       {"sessionMaxDatagram", NULL, session_max_datagram, NULL, NULL, NULL, napi_default, NULL},
       {"sessionDatagrams", NULL, session_datagrams, NULL, NULL, NULL, napi_default, NULL},
+      {"wtSession", NULL, wt_session, NULL, NULL, NULL, napi_default, NULL},
+      {"wtOpen", NULL, wt_open, NULL, NULL, NULL, napi_default, NULL},
+      {"wtDatagram", NULL, wt_datagram, NULL, NULL, NULL, napi_default, NULL},
+      {"wtInfo", NULL, wt_info, NULL, NULL, NULL, napi_default, NULL},
+      {"sessionExporterSecret", NULL, session_exporter_secret, NULL, NULL, NULL, napi_default, NULL},
       {"sessionCancel", NULL, session_cancel, NULL, NULL, NULL, napi_default, NULL},
       {"sessionStats", NULL, session_stats, NULL, NULL, NULL, napi_default, NULL},
       {"sessionKeylog", NULL, session_keylog, NULL, NULL, NULL, napi_default, NULL},

@@ -10,7 +10,8 @@ quic_dgram *quic_dgram_new(const uint8_t *data, size_t len) {
   d->next = NULL;
   d->len = len;
   d->early = false;
-  if (len) memcpy(d->data, data, len);
+  d->flow = -1;
+  if (len && data) memcpy(d->data, data, len);
   return d;
 }
 

@@ -12,6 +12,7 @@ typedef struct quic_dgram {
   struct quic_dgram *next; /* owned by the queue holding it */
   size_t len;
   bool early;              /* received in 0-RTT */
+  int64_t flow;            /* HTTP/3 datagram: its WebTransport session ID; -1 otherwise */
   uint8_t data[];
 } quic_dgram;
 

@@ -27,7 +27,10 @@ typedef struct quic_session quic_session;
   V(STREAM_HEADERS)       /* HTTP/3: header blocks can be taken */                                             \
   V(SESSION_DATAGRAM)     /* datagrams can be taken */                                                         \
   V(SESSION_CLIENT_HELLO) /* secure.clientHello: the handshake waits */                                        \
-  V(SESSION_OCSP)         /* secure.ocsp (server): the handshake waits for a response */
+  V(SESSION_OCSP)         /* secure.ocsp (server): the handshake waits for a response */                       \
+  V(STREAM_WT_CLOSE)      /* WebTransport session ended; code = its code, aux 1 if closed (not vanished) */    \
+  V(STREAM_WT_DRAIN)      /* WebTransport: the peer asked to drain the session */                              \
+  V(SESSION_WT_SETTINGS)  /* WebTransport: the peer's SETTINGS were read; aux 1 if it enables WebTransport */
 #define QUIC_EVENT_ENUM(name) QUIC_E_##name,
 enum { QUIC_E_NONE = 0, QUIC_EVENTS(QUIC_EVENT_ENUM) };
 
@@ -49,6 +52,7 @@ enum {
   QUIC_EV_DATAGRAM = 1u << 3,
   QUIC_EV_CLIENT_HELLO = 1u << 4, /* a held ClientHello waits for the application */
   QUIC_EV_OCSP = 1u << 5,         /* server: the handshake waits for an OCSP response */
+  QUIC_EV_WT_SETTINGS = 1u << 6,  /* WebTransport: the peer's SETTINGS were read */
 };
 
 /* Where collected records go: push returns QUIC_OK or QUIC_ERR_NOMEM. */

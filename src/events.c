@@ -6,6 +6,7 @@
 #include "session.h"
 #include "session_internal.h"
 #include "stream.h"
+#include "webtransport.h"
 
 /* One record, then its bit cleared; false when the sink is full. */
 static bool put(quic_event_sink *sink, uint32_t *bits, uint32_t bit, uint32_t type, quic_session *s,
@@ -31,7 +32,9 @@ static int collect_stream(quic_event_sink *sink, quic_session *s, quic_stream *s
    * the application the ALPN. aux 1 on close: nothing is left to read, so
    * the application need not attach a reader before releasing it. */
   uint32_t new_flags = st->flags | (s->app->headers ? QUIC_STREAM_NEW_H3 : 0);
-  if (put(sink, ev, QUIC_SEV_NEW, QUIC_E_STREAM_NEW, s, st, new_flags, 0) &&
+  /* A WebTransport stream's new-stream event carries its session ID. */
+  uint64_t new_code = (st->flags & QUIC_STREAM_WT) ? (uint64_t)st->wt_session : 0;
+  if (put(sink, ev, QUIC_SEV_NEW, QUIC_E_STREAM_NEW, s, st, new_flags, new_code) &&
       put(sink, ev, QUIC_SEV_OPENED, QUIC_E_STREAM_OPENED, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_HEADERS, QUIC_E_STREAM_HEADERS, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_STOP, QUIC_E_STREAM_STOP, s, st, 0, st->stop_code) &&
@@ -39,6 +42,8 @@ static int collect_stream(quic_event_sink *sink, quic_session *s, quic_stream *s
       put(sink, ev, QUIC_SEV_DRAIN, QUIC_E_STREAM_DRAIN, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_DATA, QUIC_E_STREAM_DATA, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_RESET, QUIC_E_STREAM_RESET, s, st, 0, st->reset_code) &&
+      put(sink, ev, QUIC_SEV_WT_DRAIN, QUIC_E_STREAM_WT_DRAIN, s, st, 0, 0) &&
+      put(sink, ev, QUIC_SEV_WT_CLOSE, QUIC_E_STREAM_WT_CLOSE, s, st, st->wt_close_clean, st->wt_close_code) &&
       put(sink, ev, QUIC_SEV_CLOSE, QUIC_E_STREAM_CLOSE, s, st, st->rx_buffered == 0, st->close_code))
     return QUIC_OK;
   return QUIC_ERR_NOMEM;
@@ -49,6 +54,7 @@ int quic_session_collect_events(quic_session *s, quic_event_sink *sink) {
   if (!put(sink, ev, QUIC_EV_NEW, QUIC_E_SESSION_NEW, s, NULL, 0, 0) ||
       !put(sink, ev, QUIC_EV_CLIENT_HELLO, QUIC_E_SESSION_CLIENT_HELLO, s, NULL, 0, 0) ||
       !put(sink, ev, QUIC_EV_OCSP, QUIC_E_SESSION_OCSP, s, NULL, 0, 0) ||
+      !put(sink, ev, QUIC_EV_WT_SETTINGS, QUIC_E_SESSION_WT_SETTINGS, s, NULL, quic_wt_api_peer_enabled(s), 0) ||
       !put(sink, ev, QUIC_EV_HANDSHAKE, QUIC_E_SESSION_HANDSHAKE, s, NULL, 0, 0) ||
       !put(sink, ev, QUIC_EV_DATAGRAM, QUIC_E_SESSION_DATAGRAM, s, NULL, 0, 0))
     return QUIC_ERR_NOMEM;

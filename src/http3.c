@@ -9,6 +9,15 @@
 #include "session.h"
 #include "session_internal.h"
 #include "stream.h"
+#include "webtransport.h"
+
+/* The application's state on a session (s->app_data). */
+typedef struct h3_state {
+  nghttp3_conn *conn; /* owned */
+  bool wt_on;         /* WebTransport is enabled on this session */
+  bool wt_turn;       /* alternates the send path between nghttp3 and WebTransport streams */
+  quic_wt wt;         /* owns its tables and buffers (webtransport.h); valid when wt_on */
+} h3_state;
 
 /* Limits on what a peer's header blocks may cost us on one stream: each
  * block is bounded by our SETTINGS_MAX_FIELD_SECTION_SIZE, all of them
@@ -16,7 +25,10 @@
 #define MAX_HEADER_BLOCKS 16
 
 static quic_session *sess(void *user) { return user; }
-static nghttp3_conn *h3(quic_session *s) { return s->app_data; }
+static h3_state *state(quic_session *s) { return s->app_data; }
+static nghttp3_conn *h3(quic_session *s) { return s->app_data ? state(s)->conn : NULL; }
+static quic_wt *wt_of(quic_session *s) { return s->app_data && state(s)->wt_on ? &state(s)->wt : NULL; }
+static bool is_wt(const quic_stream *st) { return st && (st->flags & QUIC_STREAM_WT); }
 
 static void fail_conn(quic_session *s, int liberr) {
   ngtcp2_ccerr_set_application_error(&s->ccerr, nghttp3_err_infer_quic_app_error_code(liberr), NULL, 0);
@@ -34,6 +46,29 @@ static int cb_acked_stream_data(nghttp3_conn *conn, int64_t id, uint64_t datalen
   return 0;
 }
 
+/* The body of a WebTransport session's CONNECT stream: capsules, read here
+ * and credited at once (the application never reads them). */
+static int wt_body(quic_session *s, quic_stream *st, const uint8_t *data, size_t len, bool fin) {
+  quic_wt *wt = wt_of(s);
+  quic_wt_session *ws = wt ? quic_wt_session_get(wt, st->id) : NULL;
+  quic_session_give_credit(s, st, len);
+  if (ws == NULL) return 0;
+  if (!quic_wt_capsules(wt, ws, st, data, len, fin)) {
+    ngtcp2_conn_shutdown_stream(s->conn, 0, st->id, QUIC_WT_H3_MESSAGE_ERROR);
+    quic_wt_session_gone(wt, st->id);
+    quic_session_mark_dirty(s);
+    return 0;
+  }
+  if (ws->close_received && !ws->close_sent) {
+    /* The peer ended the session: its streams go, and so does our side. */
+    ws->close_sent = true;
+    ws->state = QUIC_WT_CLOSED;
+    quic_wt_reset_streams(wt, st->id);
+    if (!(st->flags & QUIC_STREAM_FIN_QUEUED)) (void)quic_stream_write(st, NULL, 0, true);
+  }
+  return 0;
+}
+
 static int cb_recv_data(nghttp3_conn *conn, int64_t id, const uint8_t *data, size_t datalen, void *user,
                         void *stream_user) {
   QUIC_UNUSED(conn);
@@ -41,6 +76,7 @@ static int cb_recv_data(nghttp3_conn *conn, int64_t id, const uint8_t *data, siz
   QUIC_UNUSED(user);
   quic_stream *st = stream_user;
   if (st == NULL) return 0;
+  if (st->flags & QUIC_STREAM_WT_SESSION) return wt_body(sess(user), st, data, datalen, false);
   return quic_session_stream_data(st, data, datalen, false) == QUIC_OK ? 0 : NGHTTP3_ERR_CALLBACK_FAILURE;
 }
 
@@ -117,6 +153,24 @@ static bool is_informational(const quic_nvlist *l) {
   return false;
 }
 
+static bool field_is(const quic_hfield *f, const char *name, const char *value) {
+  size_t n = strlen(name), v = strlen(value);
+  return f->namelen == n && memcmp(f->name, name, n) == 0 && f->valuelen == v && memcmp(f->value, value, v) == 0;
+}
+
+/* An extended CONNECT for WebTransport (RFC 9220, draft-02 3.2). */
+static bool is_wt_connect(const quic_hblock *b) {
+  quic_hiter it;
+  quic_hfield f;
+  bool connect = false, proto = false;
+  quic_hiter_init(&it, b->data, b->len, b->count);
+  while (quic_hiter_next(&it, &f) > 0) {
+    if (field_is(&f, ":method", "CONNECT")) connect = true;
+    if (field_is(&f, ":protocol", "webtransport")) proto = true;
+  }
+  return connect && proto;
+}
+
 static int end_block(quic_session *s, int64_t id, quic_stream *st) {
   if (st == NULL) return 0;
   if (st->hb_overflow || ++st->hb_blocks > MAX_HEADER_BLOCKS) {
@@ -132,6 +186,11 @@ static int end_block(quic_session *s, int64_t id, quic_stream *st) {
   else st->hb_head = b;
   st->hb_tail = b;
   quic_nvlist_reset(&st->hb_cur);
+  if (kind == QUIC_HEADERS_INITIAL && s->server && wt_of(s) && is_wt_connect(b)) {
+    /* Past maxSessions it stays an ordinary request (the application
+     * answers it), and no streams or datagrams reach it. */
+    if (quic_wt_session_add(wt_of(s), id, st->key) == QUIC_OK) st->flags |= QUIC_STREAM_WT_SESSION;
+  }
   st->flags &= ~QUIC_STREAM_HIDDEN;
   quic_session_stream_event(st, QUIC_SEV_HEADERS);
   return 0;
@@ -148,6 +207,7 @@ static int cb_end_stream(nghttp3_conn *conn, int64_t id, void *user, void *strea
   QUIC_UNUSED(id);
   QUIC_UNUSED(user);
   quic_stream *st = stream_user;
+  if (st && (st->flags & QUIC_STREAM_WT_SESSION)) (void)wt_body(sess(user), st, NULL, 0, true);
   if (st) quic_session_stream_data(st, NULL, 0, true);
   return 0;
 }
@@ -230,11 +290,24 @@ static int start(quic_session *s) {
   settings.qpack_max_dtable_capacity = (size_t)s->h3_settings.qpack_max_dtable_capacity;
   settings.qpack_encoder_max_dtable_capacity = (size_t)s->h3_settings.qpack_encoder_max_dtable_capacity;
   settings.qpack_blocked_streams = (size_t)s->h3_settings.qpack_blocked_streams;
+  bool wt_on = s->h3_settings.wt_max_sessions > 0;
+  if (wt_on) {
+    /* RFC 9220 (a client ignores it) and RFC 9297; the rest of
+     * WebTransport's settings are spliced in by webtransport.c. */
+    settings.enable_connect_protocol = 1;
+    settings.h3_datagram = 1;
+  }
+  h3_state *hs = quic_calloc(1, sizeof(*hs));
+  if (hs == NULL) return QUIC_ERR_NOMEM;
   nghttp3_conn *conn;
   int rv = s->server ? nghttp3_conn_server_new(&conn, &cb, &settings, quic_mem_nghttp3(), s)
                      : nghttp3_conn_client_new(&conn, &cb, &settings, quic_mem_nghttp3(), s);
-  if (rv != 0) return QUIC_ERR_NOMEM;
-  s->app_data = conn;
+  if (rv != 0) {
+    quic_free(hs);
+    return QUIC_ERR_NOMEM;
+  }
+  hs->conn = conn;
+  s->app_data = hs;
   if (s->server) {
     /* Requests beyond what the client may open are refused by QUIC limits. */
     const ngtcp2_transport_params *lp = ngtcp2_conn_get_local_transport_params(s->conn);
@@ -243,16 +316,24 @@ static int start(quic_session *s) {
   int64_t ctrl, enc, dec;
   if (ngtcp2_conn_open_uni_stream(s->conn, &ctrl, NULL) != 0 || nghttp3_conn_bind_control_stream(conn, ctrl) != 0 ||
       ngtcp2_conn_open_uni_stream(s->conn, &enc, NULL) != 0 || ngtcp2_conn_open_uni_stream(s->conn, &dec, NULL) != 0 ||
-      nghttp3_conn_bind_qpack_streams(conn, enc, dec) != 0) {
+      nghttp3_conn_bind_qpack_streams(conn, enc, dec) != 0 ||
+      (wt_on && quic_wt_init(&hs->wt, s, s->h3_settings.wt_max_sessions, ctrl) != QUIC_OK)) {
     nghttp3_conn_del(conn);
+    quic_free(hs);
     s->app_data = NULL;
     return QUIC_ERR_NOMEM;
   }
+  hs->wt_on = wt_on;
+  if (wt_on) hs->wt.max_streams = s->h3_settings.wt_max_streams;
   return QUIC_OK;
 }
 
 static void stop(quic_session *s) {
-  if (s->app_data) nghttp3_conn_del(h3(s));
+  h3_state *hs = s->app_data;
+  if (hs == NULL) return;
+  nghttp3_conn_del(hs->conn);
+  if (hs->wt_on) quic_wt_free(&hs->wt);
+  quic_free(hs);
   s->app_data = NULL;
 }
 
@@ -260,13 +341,16 @@ static int stream_open(quic_session *s, int64_t id) {
   /* close() was called: new requests are refused; the peer's own
    * unidirectional streams (control, QPACK) are still taken. HTTP/3
    * creates request streams when their headers begin. */
-  if (s->state >= QUIC_SESSION_GRACEFUL && ngtcp2_is_bidi_stream(id))
+  if (s->state >= QUIC_SESSION_GRACEFUL && ngtcp2_is_bidi_stream(id)) {
     ngtcp2_conn_shutdown_stream(s->conn, 0, id, NGHTTP3_H3_REQUEST_REJECTED);
+    return 0;
+  }
+  /* With WebTransport on, the stream's first bytes say whose it is. */
+  if (wt_of(s) && quic_wt_stream_open(wt_of(s), id) != QUIC_OK) return NGTCP2_ERR_CALLBACK_FAILURE;
   return 0;
 }
 
-static int recv_data(quic_session *s, int64_t id, quic_stream *st, const uint8_t *data, size_t len, bool fin) {
-  QUIC_UNUSED(st);
+static int feed_h3(quic_session *s, int64_t id, const uint8_t *data, size_t len, bool fin) {
   nghttp3_ssize n = nghttp3_conn_read_stream(h3(s), id, data, len, fin);
   if (n < 0) {
     fail_conn(s, (int)n);
@@ -278,9 +362,66 @@ static int recv_data(quic_session *s, int64_t id, quic_stream *st, const uint8_t
   return 0;
 }
 
+/* A peer stream WebTransport is still classifying. */
+static int classify(quic_session *s, quic_wt *wt, int64_t id, const uint8_t *data, size_t len, bool fin) {
+  size_t used = 0, plen = 0;
+  uint8_t prefix[16];
+  uint64_t sid = 0;
+  int rv;
+  switch (quic_wt_classify(wt, id, data, len, &used, prefix, &plen, &sid)) {
+  case QUIC_WT_CLASS_MORE:
+    if (fin) {
+      /* Ended before saying what it is: nothing to show. */
+      quic_wt_stream_gone(wt, id);
+      quic_session_give_credit(s, NULL, plen + len);
+    }
+    return 0;
+  case QUIC_WT_CLASS_LIMITED:
+    /* Past maxStreamsPerSession: refused, and the peer may try again. */
+    ngtcp2_conn_shutdown_stream(s->conn, 0, id, NGHTTP3_H3_REQUEST_REJECTED);
+    quic_session_give_credit(s, NULL, len);
+    quic_session_mark_dirty(s);
+    return 0;
+  case QUIC_WT_CLASS_REJECTED:
+    ngtcp2_conn_shutdown_stream(s->conn, 0, id, QUIC_WT_BUFFERED_STREAM_REJECTED);
+    quic_session_give_credit(s, NULL, len);
+    quic_session_mark_dirty(s);
+    return 0;
+  case QUIC_WT_CLASS_H3:
+    if ((rv = feed_h3(s, id, prefix, plen, fin && used == len)) != 0) return rv;
+    if (used == len) return 0;
+    quic_wt_peer_control(wt, id, data + used, len - used);
+    return feed_h3(s, id, data + used, len - used, fin);
+  default: {
+    quic_stream *st = quic_session_remote_stream(s, id, NULL);
+    if (st == NULL) return NGTCP2_ERR_CALLBACK_FAILURE;
+    st->flags |= QUIC_STREAM_WT;
+    st->wt_session = (int64_t)sid;
+    /* The signal and session ID are ours to consume. */
+    ngtcp2_conn_extend_max_stream_offset(s->conn, id, plen);
+    ngtcp2_conn_extend_max_offset(s->conn, plen);
+    return quic_session_stream_data(st, data + used, len - used, fin) == QUIC_OK ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+  }
+  }
+}
+
+static int recv_data(quic_session *s, int64_t id, quic_stream *st, const uint8_t *data, size_t len, bool fin) {
+  quic_wt *wt = wt_of(s);
+  if (wt) {
+    if (is_wt(st))
+      return quic_session_stream_data(st, data, len, fin) == QUIC_OK ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
+    if (quic_wt_classifying(wt, id)) return classify(s, wt, id, data, len, fin);
+    quic_wt_peer_control(wt, id, data, len);
+  }
+  return feed_h3(s, id, data, len, fin);
+}
+
 static int acked(quic_session *s, int64_t id, quic_stream *st, uint64_t offset, uint64_t len) {
-  QUIC_UNUSED(st);
-  QUIC_UNUSED(offset);
+  quic_wt *wt = wt_of(s);
+  if (is_wt(st)) return quic_app_raw.acked(s, id, st, offset, len);
+  /* Our control stream's first bytes are ours, not nghttp3's. */
+  if (wt && id == wt->ctrl_id) len = quic_wt_ctrl_acked(wt, len);
+  if (len == 0) return 0;
   /* The stream carries frames; nghttp3 maps them to body bytes. */
   int rv = nghttp3_conn_add_ack_offset(h3(s), id, len);
   if (rv != 0) {
@@ -290,12 +431,27 @@ static int acked(quic_session *s, int64_t id, quic_stream *st, uint64_t offset, 
   return 0;
 }
 
-static void stream_close(quic_session *s, int64_t id, uint64_t code) {
+static void stream_close(quic_session *s, int64_t id, quic_stream *st, uint64_t code) {
+  quic_wt *wt = wt_of(s);
+  if (wt) {
+    if (is_wt(st) && !(st->flags & QUIC_STREAM_LOCAL)) quic_wt_peer_stream_gone(wt, st->wt_session);
+    if (quic_wt_classifying(wt, id)) {
+      /* Never shown to anyone: the peer may open another in its place. */
+      quic_wt_stream_gone(wt, id);
+      if (s->state < QUIC_SESSION_CLOSING) {
+        if (ngtcp2_is_bidi_stream(id)) ngtcp2_conn_extend_max_streams_bidi(s->conn, 1);
+        else ngtcp2_conn_extend_max_streams_uni(s->conn, 1);
+      }
+    }
+    quic_wt_session_gone(wt, id);
+  }
   int rv = nghttp3_conn_close_stream(h3(s), id, code);
   if (rv != 0 && rv != NGHTTP3_ERR_STREAM_NOT_FOUND) fail_conn(s, rv);
 }
 
 static quic_stream *peer_abort(quic_session *s, int64_t id, quic_stream *st) {
+  if (is_wt(st)) return st;
+  if (wt_of(s) && quic_wt_classifying(wt_of(s), id)) return NULL;
   (void)nghttp3_conn_shutdown_stream_read(h3(s), id);
   return st;
 }
@@ -304,21 +460,40 @@ static void unblock(quic_session *s, int64_t id) { (void)nghttp3_conn_unblock_st
 
 static void resume(quic_stream *st) {
   quic_session *s = st->session;
+  if (is_wt(st)) {
+    quic_app_raw.resume(st);
+    return;
+  }
   if (st->id >= 0) (void)nghttp3_conn_resume_stream(h3(s), st->id);
 }
 
 static void opened(quic_stream *st) {
   quic_session *s = st->session;
-  if (st->tx_headers.count == 0) return;
+  if (is_wt(st) || st->tx_headers.count == 0) return;
   (void)submit(st, QUIC_HEADERS_INITIAL, &st->tx_headers);
   /* A 0-RTT request keeps its headers until the server accepts 0-RTT. */
   if (s->state != QUIC_SESSION_HANDSHAKE) quic_nvlist_clear(&st->tx_headers);
 }
 
+static int next_h3(quic_session *s, quic_app_out *o);
+
 static int next(quic_session *s, quic_app_out *o) {
   /* With no connection credit nothing goes out; asking nghttp3 would only
    * shuffle its queue. */
   if (ngtcp2_conn_get_max_data_left(s->conn) == 0) return 0;
+  h3_state *hs = state(s);
+  /* WebTransport streams go out as raw QUIC streams do, from the session's
+   * send queue, taking turns with nghttp3's. */
+  bool wt_ready = hs->wt_on && !quic_list_empty(&s->send_queue);
+  if (wt_ready && (hs->wt_turn = !hs->wt_turn)) return quic_app_raw.next(s, o);
+  int rv = next_h3(s, o);
+  if (rv != 0) return rv;
+  if (o->id < 0 && wt_ready) return quic_app_raw.next(s, o);
+  if (hs->wt_on && o->id == hs->wt.ctrl_id && quic_wt_ctrl_out(&hs->wt, o) != QUIC_OK) return NGTCP2_ERR_NOMEM;
+  return 0;
+}
+
+static int next_h3(quic_session *s, quic_app_out *o) {
   int fin = 0;
   nghttp3_ssize n = nghttp3_conn_writev_stream(h3(s), &o->id, &fin, (nghttp3_vec *)o->vec, QUIC_ARRAY_LEN(o->vec));
   if (n < 0) {
@@ -331,6 +506,9 @@ static int next(quic_session *s, quic_app_out *o) {
 }
 
 static int wrote(quic_session *s, quic_app_out *o, size_t n) {
+  if (is_wt(o->st)) return quic_app_raw.wrote(s, o, n);
+  quic_wt *wt = wt_of(s);
+  if (wt && o->id == wt->ctrl_id && (n = quic_wt_ctrl_wrote(wt, n)) == 0) return 0;
   int rv = nghttp3_conn_add_write_offset(h3(s), o->id, n);
   if (rv != 0) {
     fail_conn(s, rv);
@@ -340,15 +518,30 @@ static int wrote(quic_session *s, quic_app_out *o, size_t n) {
 }
 
 static quic_stream *blocked(quic_session *s, quic_app_out *o) {
+  if (is_wt(o->st)) return quic_app_raw.blocked(s, o);
   nghttp3_conn_block_stream(h3(s), o->id);
   return quic_session_stream_by_id(s, o->id);
 }
 
-static void shut(quic_session *s, quic_app_out *o) { nghttp3_conn_shutdown_stream_write(h3(s), o->id); }
+static void shut(quic_session *s, quic_app_out *o) {
+  if (is_wt(o->st)) quic_app_raw.shut(s, o);
+  else nghttp3_conn_shutdown_stream_write(h3(s), o->id);
+}
 
-static void shutdown_write(quic_stream *st) { nghttp3_conn_shutdown_stream_write(h3(st->session), st->id); }
+static void shutdown_write(quic_stream *st) {
+  if (!is_wt(st)) nghttp3_conn_shutdown_stream_write(h3(st->session), st->id);
+}
 
-static uint64_t taken(const quic_stream *st) { return st->tx_h3_read; }
+static uint64_t taken(const quic_stream *st) { return is_wt(st) ? st->tx_sent : st->tx_h3_read; }
+
+static bool datagram(quic_session *s, const uint8_t *data, size_t len, int64_t *flow, size_t *off) {
+  quic_wt *wt = wt_of(s);
+  if (wt == NULL) return true; /* HTTP/3 without datagrams of its own: as raw QUIC */
+  uint64_t sid;
+  if (!quic_wt_datagram_in(wt, data, len, &sid, off)) return false;
+  *flow = (int64_t)sid;
+  return true;
+}
 
 static void goaway(quic_session *s, bool final) {
   if (!s->server) return;
@@ -430,4 +623,116 @@ const quic_app_ops quic_app_http3 = {
     .taken = taken,
     .goaway = goaway,
     .submit = submit,
+    .datagram = datagram,
 };
+
+/* ---- WebTransport: the API the binding calls (webtransport.h) ---- */
+
+static quic_wt_session *api_session(quic_stream *st, quic_wt **wt) {
+  if (st == NULL || st->session->app != &quic_app_http3 || st->id < 0) return NULL;
+  *wt = wt_of(st->session);
+  return *wt ? quic_wt_session_get(*wt, st->id) : NULL;
+}
+
+int quic_wt_api_accept(quic_stream *st) {
+  quic_wt *wt;
+  quic_wt_session *ws = api_session(st, &wt);
+  if (ws == NULL || ws->state != QUIC_WT_PENDING) return QUIC_ERR_STATE;
+  ws->state = QUIC_WT_OPEN;
+  return QUIC_OK;
+}
+
+int quic_wt_api_connect(quic_stream *st) {
+  if (st == NULL || st->session->app != &quic_app_http3 || st->id < 0) return QUIC_ERR_STATE;
+  quic_wt *wt = wt_of(st->session);
+  if (wt == NULL) return QUIC_ERR_STATE;
+  int rv = quic_wt_session_add(wt, st->id, st->key);
+  if (rv == QUIC_OK) st->flags |= QUIC_STREAM_WT_SESSION;
+  return rv;
+}
+
+int quic_wt_api_close(quic_stream *st, uint32_t code, const uint8_t *reason, size_t len) {
+  quic_wt *wt;
+  quic_wt_session *ws = api_session(st, &wt);
+  if (ws == NULL || len > QUIC_WT_REASON_MAX) return QUIC_ERR_STATE;
+  if (ws->close_sent) return QUIC_OK;
+  ws->close_sent = true;
+  ws->state = QUIC_WT_CLOSED;
+  quic_wt_reset_streams(wt, st->id);
+  if (st->flags & QUIC_STREAM_FIN_QUEUED) return QUIC_OK;
+  uint8_t buf[16 + 4 + QUIC_WT_REASON_MAX];
+  uint8_t payload[4 + QUIC_WT_REASON_MAX];
+  payload[0] = (uint8_t)(code >> 24);
+  payload[1] = (uint8_t)(code >> 16);
+  payload[2] = (uint8_t)(code >> 8);
+  payload[3] = (uint8_t)code;
+  if (len) memcpy(payload + 4, reason, len);
+  size_t n = quic_wt_capsule(buf, QUIC_WT_CAPSULE_CLOSE, payload, 4 + len);
+  return quic_stream_write(st, buf, n, true);
+}
+
+int quic_wt_api_drain(quic_stream *st) {
+  quic_wt *wt;
+  quic_wt_session *ws = api_session(st, &wt);
+  if (ws == NULL || ws->close_sent) return QUIC_ERR_STATE;
+  uint8_t buf[16];
+  size_t n = quic_wt_capsule(buf, QUIC_WT_CAPSULE_DRAIN, NULL, 0);
+  return quic_stream_write(st, buf, n, false);
+}
+
+int quic_wt_api_open(quic_stream *st, bool uni, quic_stream **out) {
+  quic_wt *wt;
+  quic_wt_session *ws = api_session(st, &wt);
+  if (ws == NULL || ws->state != QUIC_WT_OPEN) return QUIC_ERR_STATE;
+  quic_stream *ns;
+  int rv = quic_session_open_stream(st->session, uni, &ns);
+  if (rv != QUIC_OK) return rv;
+  ns->flags |= QUIC_STREAM_WT;
+  ns->wt_session = st->id;
+  /* The stream's first bytes: its signal and the session ID. */
+  uint8_t pre[16];
+  size_t n = quic_varint_write(pre, uni ? QUIC_WT_STREAM_UNI : QUIC_WT_STREAM_BIDI);
+  n += quic_varint_write(pre + n, (uint64_t)st->id);
+  rv = quic_stream_write(ns, pre, n, false);
+  if (rv != QUIC_OK) {
+    quic_stream_abort(ns, QUIC_WT_SESSION_GONE, true, true);
+    return rv;
+  }
+  *out = ns;
+  return QUIC_OK;
+}
+
+int quic_wt_api_datagram(quic_stream *st, const uint8_t *data, size_t len) {
+  quic_wt *wt;
+  quic_wt_session *ws = api_session(st, &wt);
+  if (ws == NULL || ws->state != QUIC_WT_OPEN) return QUIC_ERR_STATE;
+  uint8_t pre[8];
+  size_t n = quic_varint_write(pre, (uint64_t)st->id / 4);
+  int rv = quic_session_datagram_prefixed(st->session, pre, n, data, len);
+  if (rv == QUIC_ERR_LIMIT) wt->datagrams_dropped++;
+  return rv;
+}
+
+size_t quic_wt_api_max_datagram(quic_stream *st) {
+  quic_wt *wt;
+  quic_wt_session *ws = api_session(st, &wt);
+  if (ws == NULL) return 0;
+  size_t max = quic_session_max_datagram(st->session);
+  size_t pre = quic_varint_len((uint64_t)st->id / 4);
+  return max > pre ? max - pre : 0;
+}
+
+bool quic_wt_api_peer_enabled(quic_session *s) {
+  quic_wt *wt = s->app == &quic_app_http3 ? wt_of(s) : NULL;
+  return wt && wt->peer_wt;
+}
+
+bool quic_wt_api_counters(quic_session *s, uint64_t *streams_rejected, uint64_t *datagrams_dropped,
+                          uint64_t *capsule_errors) {
+  quic_wt *wt = s->app == &quic_app_http3 ? wt_of(s) : NULL;
+  if (wt == NULL) return false;
+  *streams_rejected = wt->streams_rejected;
+  *datagrams_dropped = wt->datagrams_dropped;
+  *capsule_errors = wt->capsule_errors;
+  return true;
+}

@@ -267,8 +267,12 @@ static int cb_recv_datagram(ngtcp2_conn *conn, uint32_t flags, const uint8_t *da
   if (flags & NGTCP2_DATAGRAM_FLAG_0RTT) s->early_received = true;
   /* A peer faster than the application loses datagrams, not our memory. */
   if (s->dgram_in.bytes + sizeof(quic_dgram) + datalen > QUIC_DGRAM_RX_BYTES) return 0;
-  quic_dgram *d = quic_dgram_new(data, datalen);
+  int64_t flow = -1;
+  size_t off = 0;
+  if (s->app->datagram && !s->app->datagram(s, data, datalen, &flow, &off)) return 0;
+  quic_dgram *d = quic_dgram_new(data + off, datalen - off);
   if (d == NULL) return 0;
+  d->flow = flow;
   d->early = (flags & NGTCP2_DATAGRAM_FLAG_0RTT) != 0;
   quic_dgram_push(&s->dgram_in, d);
   quic_session_notify(s, QUIC_EV_DATAGRAM);
@@ -608,6 +612,8 @@ static int session_finish_init(quic_session *s, const quic_session_config *cfg) 
   s->h3_settings.qpack_max_dtable_capacity = cfg->h3.qpack_max_dtable_capacity;
   s->h3_settings.qpack_encoder_max_dtable_capacity = cfg->h3.qpack_encoder_max_dtable_capacity;
   s->h3_settings.qpack_blocked_streams = cfg->h3.qpack_blocked_streams;
+  s->h3_settings.wt_max_sessions = cfg->h3.wt_max_sessions;
+  s->h3_settings.wt_max_streams = cfg->h3.wt_max_streams;
   s->ignore_preferred = cfg->ignore_preferred;
   s->test_ignore_stream_credit = cfg->test_ignore_stream_credit;
   int rv = quic_tls_session_init(&s->tls, cfg->tls, quic_session_get_conn, s, cfg->sni, cfg->verify_name);
@@ -813,12 +819,19 @@ size_t quic_session_max_datagram(quic_session *s) {
 }
 
 int quic_session_datagram(quic_session *s, const uint8_t *data, size_t len) {
+  return quic_session_datagram_prefixed(s, NULL, 0, data, len);
+}
+
+int quic_session_datagram_prefixed(quic_session *s, const uint8_t *pre, size_t plen, const uint8_t *data,
+                                   size_t len) {
   if (s->state >= QUIC_SESSION_GRACEFUL) return QUIC_ERR_STATE;
   size_t max = quic_session_max_datagram(s);
   if (max == 0) return QUIC_ERR_STATE;
-  if (len > max || s->dgram_out.count >= QUIC_DGRAM_QUEUE) return QUIC_ERR_LIMIT;
-  quic_dgram *d = quic_dgram_new(data, len);
+  if (plen + len > max || s->dgram_out.count >= QUIC_DGRAM_QUEUE) return QUIC_ERR_LIMIT;
+  quic_dgram *d = quic_dgram_new(NULL, plen + len);
   if (d == NULL) return QUIC_ERR_NOMEM;
+  if (plen) memcpy(d->data, pre, plen);
+  if (len) memcpy(d->data + plen, data, len);
   quic_dgram_push(&s->dgram_out, d);
   quic_session_mark_dirty(s);
   return QUIC_OK;

@@ -54,6 +54,8 @@ typedef struct quic_session_config {
     uint64_t qpack_max_dtable_capacity;
     uint64_t qpack_encoder_max_dtable_capacity;
     uint64_t qpack_blocked_streams;
+    uint32_t wt_max_sessions;   /* WebTransport sessions per connection; 0: WebTransport off */
+    uint32_t wt_max_streams;    /* the peer's open streams per WebTransport session; 0: no limit of its own */
   } h3;                         /* HTTP/3 settings, used when ALPN is h3 */
   char *sni;                    /* owned; client */
   char *verify_name;            /* owned; client */
@@ -139,6 +141,8 @@ typedef struct quic_session {
   struct {
     uint64_t max_field_section_size, qpack_max_dtable_capacity, qpack_encoder_max_dtable_capacity,
         qpack_blocked_streams;
+    uint32_t wt_max_sessions; /* 0: WebTransport off */
+    uint32_t wt_max_streams;  /* 0: none beyond QUIC's */
   } h3_settings;
   bool goaway_received;
   uint8_t *close_pkt;     /* owned: CONNECTION_CLOSE kept for retransmission */
@@ -251,6 +255,10 @@ quic_stream *quic_session_stream(quic_session *s, uint32_t key);
  * than quic_session_max_datagram, QUIC_ERR_STATE when the peer takes none
  * or the session is closing. */
 int quic_session_datagram(quic_session *s, const uint8_t *data, size_t len);
+/* The same, with plen bytes of pre ahead of data in one datagram (an HTTP/3
+ * datagram's quarter stream ID). */
+int quic_session_datagram_prefixed(quic_session *s, const uint8_t *pre, size_t plen, const uint8_t *data,
+                                   size_t len);
 /* The largest datagram payload that can be sent now (0: none accepted). */
 size_t quic_session_max_datagram(quic_session *s);
 /* Takes the received datagrams (the caller frees each with quic_free). */

@@ -149,7 +149,7 @@ int quic_session_cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stre
   quic_session *s = user;
   quic_stream *st = stream_user;
   bool coded = (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) != 0;
-  s->app->stream_close(s, stream_id, coded ? app_error_code : s->app->no_error);
+  s->app->stream_close(s, stream_id, st, coded ? app_error_code : s->app->no_error);
   if (st == NULL) return 0;
   quic_stream_closing(st);
   st->flags |= QUIC_STREAM_CLOSED;

@@ -36,6 +36,8 @@ enum {
   QUIC_STREAM_CONSUMER = 1u << 13,   /* credit returned on arrival */
   QUIC_STREAM_HIDDEN = 1u << 14,     /* HTTP/3 request not yet announced (headers incomplete) */
   QUIC_STREAM_NEW_H3 = 1u << 15,     /* only in the new-stream event: the session speaks HTTP/3 */
+  QUIC_STREAM_WT = 1u << 16,         /* a WebTransport stream of session wt_session (webtransport.c) */
+  QUIC_STREAM_WT_SESSION = 1u << 17, /* an extended CONNECT stream registered as a WebTransport session */
 };
 
 /* Per-stream event bits, collected during a batch and emitted once. */
@@ -49,6 +51,8 @@ enum {
   QUIC_SEV_OPENED = 1u << 6, /* a queued local stream got its id */
   QUIC_SEV_NEW = 1u << 7,    /* a peer-initiated stream appeared */
   QUIC_SEV_HEADERS = 1u << 8, /* HTTP/3: a header block is ready */
+  QUIC_SEV_WT_CLOSE = 1u << 9, /* WebTransport: the session on this CONNECT stream ended */
+  QUIC_SEV_WT_DRAIN = 1u << 10, /* WebTransport: the peer asked to drain the session */
 };
 
 /* StreamStats (a stats block, see stats.h), laid out by QUIC_STREAM_STATS
@@ -92,6 +96,13 @@ typedef struct quic_stream {
   uint8_t hb_cur_kind;
   size_t hb_total;        /* bytes of header blocks received (bounded) */
   unsigned hb_blocks;     /* blocks received (bounded) */
+
+  /* WebTransport */
+  int64_t wt_session;     /* QUIC_STREAM_WT: the session ID (its CONNECT stream's id) */
+  uint32_t wt_close_code; /* QUIC_SEV_WT_CLOSE: the peer's code */
+  bool wt_close_clean;    /* ... and whether it closed (capsule or FIN) rather than vanished */
+  char *wt_reason;        /* owned; the peer's close reason (NUL-terminated), or NULL */
+  size_t wt_reason_len;
 
   uint64_t reset_code;    /* peer's RESET_STREAM code */
   uint64_t stop_code;     /* peer's STOP_SENDING code */

@@ -47,6 +47,7 @@ void quic_stream_del(quic_stream *st) {
   quic_nvlist_clear(&st->tx_headers);
   quic_nvlist_clear(&st->tx_trailers);
   quic_stream_hblocks_free(st);
+  quic_free(st->wt_reason);
   st->counters->destroyed_at = quic_now();
   quic_stats_release(st->counters, &st->counters_inline);
   quic_free(st);

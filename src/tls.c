@@ -501,6 +501,15 @@ static int load_hook_options(quic_tls_ctx *ctx, const quic_tls_options *o, char 
 static int keylog_line(gnutls_session_t gs, const char *label, const gnutls_datum_t *secret) {
   ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(gs);
   quic_tls_session *ts = QUIC_CONTAINER(ref, quic_tls_session, conn_ref);
+  /* The exporter secret is kept for every session (keying-material
+   * exporters); the NSS key log only when asked for. */
+  if (strcmp(label, "EXPORTER_SECRET") == 0 && secret->size <= sizeof(ts->exporter)) {
+    memcpy(ts->exporter, secret->data, secret->size);
+    ts->exporter_len = (uint8_t)secret->size;
+  }
+  /* Whether to log is the listen()/connect() context's choice, as when the
+   * function was installed only for it. */
+  if (!(ts->first_ctx ? ts->first_ctx : ts->ctx)->keylog) return 0;
   gnutls_datum_t crandom, srandom;
   gnutls_session_get_random(gs, &crandom, &srandom);
   size_t need = strlen(label) + 1 + 2 * (size_t)crandom.size + 1 + 2 * (size_t)secret->size + 1;
@@ -526,6 +535,11 @@ static int keylog_line(gnutls_session_t gs, const char *label, const gnutls_datu
   *p++ = '\n';
   ts->keylog_len = (size_t)(p - ts->keylog);
   return 0;
+}
+
+const uint8_t *quic_tls_exporter_secret(const quic_tls_session *ts, size_t *len) {
+  *len = ts->exporter_len;
+  return ts->exporter_len ? ts->exporter : NULL;
 }
 
 char *quic_tls_take_keylog(quic_tls_session *ts, size_t *len) {
@@ -713,7 +727,7 @@ int quic_tls_session_init(quic_tls_session *ts, quic_tls_ctx *ctx, ngtcp2_crypto
   if (resumption_session_init(ts) != QUIC_OK) goto fail;
   if (ctx->server && ctx->request_cert)
     gnutls_certificate_server_set_request(ts->gs, ctx->reject_unauthorized ? GNUTLS_CERT_REQUIRE : GNUTLS_CERT_REQUEST);
-  if (ctx->keylog) gnutls_session_set_keylog_function(ts->gs, keylog_line);
+  gnutls_session_set_keylog_function(ts->gs, keylog_line);
   if (!ctx->server && ctx->ocsp && gnutls_ocsp_status_request_enable_client(ts->gs, NULL, 0, NULL) < 0) goto fail;
   if (!ctx->server) {
     if (sni && *sni && gnutls_server_name_set(ts->gs, GNUTLS_NAME_DNS, sni, strlen(sni)) != 0) goto fail;
@@ -752,6 +766,8 @@ void quic_tls_session_free(quic_tls_session *ts) {
   quic_free(ts->offered_alpn);
   ts->offered_alpn = NULL;
   ts->offered_alpn_len = 0;
+  memset(ts->exporter, 0, sizeof(ts->exporter));
+  ts->exporter_len = 0;
 }
 
 void *quic_tls_native_handle(quic_tls_session *ts) { return ts->gs; }

@@ -78,6 +78,10 @@ typedef struct quic_tls_session {
   /* TLS hooks (issue 4). */
   char *keylog;                   /* owned: NSS key log lines not yet taken */
   size_t keylog_len;
+  /* TLS 1.3 exporter_master_secret (RFC 8446 7.5), kept past the release
+   * for keying-material exporters (WebTransport's exportKeyingMaterial). */
+  uint8_t exporter[64];
+  uint8_t exporter_len;           /* 0: none (yet) */
   uint8_t *ocsp_response;         /* owned: server, the response to staple */
   size_t ocsp_response_len;
   /* Server: the client's ALPN list (wire format) when it shares no protocol
@@ -135,6 +139,9 @@ bool quic_tls_early_data_accepted(quic_tls_session *ts);
 /* Takes the NSS key log lines collected so far (the caller frees them with
  * quic_free); NULL if none. */
 char *quic_tls_take_keylog(quic_tls_session *ts, size_t *len);
+/* The TLS exporter_master_secret once the handshake derived it (NULL
+ * before); its length is the cipher suite's hash length. */
+const uint8_t *quic_tls_exporter_secret(const quic_tls_session *ts, size_t *len);
 
 /* Server: whether sessions hold the ClientHello until the application
  * says done (secure.clientHello). */

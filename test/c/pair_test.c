@@ -2,7 +2,10 @@
  * go from one to the other through queues, timers run on a virtual clock,
  * and nothing touches a socket, libuv or a real clock. The exchanges
  * (raw QUIC: a 64 KB echo on a stream and a datagram; HTTP/3: a request
- * and its response with a body) are checked byte for byte. Then the same
+ * and its response with a body; WebTransport: a session, a 64 KB echo on
+ * its stream, a datagram each way, a close with code and reason, and a
+ * stream and a datagram for a session that does not exist, refused) are
+ * checked byte for byte. Then the same
  * exchanges run again with the Nth allocation failing, for every N the
  * exchange makes: each must end (completed, or closed with an error) with
  * no memory left behind. Built with QUIC_MEM_FAULTS by test/c/Makefile. */
@@ -14,6 +17,7 @@
 #include "../../src/mem.h"
 #include "../../src/session.h"
 #include "../../src/stream.h"
+#include "../../src/webtransport.h"
 #include "check.h"
 
 #define ECHO_SIZE (64 * 1024)
@@ -209,6 +213,12 @@ static int c_push(quic_event_sink *sink, const quic_event *e) {
 
 typedef struct exchange {
   bool h3;
+  bool wt;                   /* WebTransport inside HTTP/3 */
+  uint32_t connect_key;      /* wt: the client's CONNECT stream */
+  uint32_t server_connect_key;
+  bool wt_ready;             /* wt: the client saw 200 */
+  bool server_closed_7;      /* wt: the server saw our close, code 7 "bye" */
+  uint64_t server_rejected, server_dropped; /* wt: the server's counters at its session's close */
   fake_host client, server;
   quic_session_config scfg, ccfg;
   uint8_t sent[ECHO_SIZE];
@@ -240,9 +250,11 @@ static quic_blob file_blob(const char *dir, const char *name) {
 
 static quic_blob key, cert, ca;
 
-static int exchange_init(exchange *x, bool h3) {
+static int exchange_init(exchange *x, int mode) {
+  bool h3 = mode != 0;
   memset(x, 0, sizeof(*x));
   x->h3 = h3;
+  x->wt = mode == 2;
   for (size_t i = 0; i < ECHO_SIZE; i++) x->sent[i] = (uint8_t)(i * 2654435761u >> 24);
   host_init(&x->client, 0, 50000);
   host_init(&x->server, 1, 443);
@@ -254,7 +266,8 @@ static int exchange_init(exchange *x, bool h3) {
   char msg[256];
   quic_session_config_defaults(&x->scfg);
   quic_session_config_defaults(&x->ccfg);
-  x->scfg.max_datagram_frame_size = x->ccfg.max_datagram_frame_size = h3 ? 0 : 1200;
+  x->scfg.max_datagram_frame_size = x->ccfg.max_datagram_frame_size = x->wt ? 65535 : h3 ? 0 : 1200;
+  if (x->wt) x->scfg.h3.wt_max_sessions = x->ccfg.h3.wt_max_sessions = 2;
   quic_tls_options so = {.server = true, .keys = &key, .nkeys = 1, .certs = &cert, .ncerts = 1,
                          .alpn = alpn, .alpnlen = alpnlen};
   quic_tls_options co = {.server = false, .cas = &ca, .ncas = 1, .alpn = alpn, .alpnlen = alpnlen,
@@ -393,6 +406,127 @@ static void on_server_event(exchange *x, const quic_event *e) {
   }
 }
 
+/* ---- WebTransport ---- */
+
+static void wt_client_event(exchange *x, const quic_event *e) {
+  quic_session *s = e->session;
+  quic_stream *st = e->stream_key ? quic_session_stream(s, e->stream_key) : NULL;
+  switch (e->type) {
+  case QUIC_E_SESSION_HANDSHAKE: {
+    quic_stream *req, *bad;
+    if (quic_session_open_stream(s, false, &req) != QUIC_OK) return;
+    static const char *const h[][2] = {{":method", "CONNECT"}, {":protocol", "webtransport"}, {":scheme", "https"},
+                                       {":authority", "localhost"}, {":path", "/wt"}};
+    if (submit(req, h, 5) != QUIC_OK || quic_wt_api_connect(req) != QUIC_OK) return;
+    x->connect_key = req->key;
+    /* Hostile: a stream and a datagram for session 400, which does not
+     * exist (the stream is flagged so its bytes go out as written). */
+    if (quic_session_open_stream(s, false, &bad) != QUIC_OK) return;
+    bad->flags |= QUIC_STREAM_WT;
+    bad->wt_session = 400;
+    static const uint8_t junk[] = {0x40, 0x41, 0x41, 0x90, 'j', 'u', 'n', 'k'};
+    (void)quic_stream_write(bad, junk, sizeof(junk), true);
+    static const uint8_t dg[] = {0x40, 100, 'x'};
+    (void)quic_session_datagram(s, dg, sizeof(dg));
+    break;
+  }
+  case QUIC_E_STREAM_HEADERS:
+    if (st) {
+      quic_hblock *b;
+      bool ok = false;
+      while ((b = quic_stream_hblock(st)) != NULL) {
+        ok = ok || hblock_has(b, ":status", "200");
+        quic_stream_drop_hblock(st);
+      }
+      quic_stream *ws;
+      if (!ok || quic_wt_api_accept(st) != QUIC_OK || quic_wt_api_open(st, false, &ws) != QUIC_OK) return;
+      x->wt_ready = true;
+      (void)quic_stream_write(ws, x->sent, ECHO_SIZE, true);
+      (void)quic_wt_api_datagram(st, (const uint8_t *)"ping", 4);
+    }
+    break;
+  case QUIC_E_STREAM_DATA:
+    if (st == NULL || !(st->flags & QUIC_STREAM_WT)) break;
+    drain(st, x->echoed, &x->echoed_len);
+    if ((st->flags & QUIC_STREAM_RX_FIN) && st->rx_buffered == 0) {
+      x->got_body = x->echoed_len == ECHO_SIZE;
+      quic_stream *c = quic_session_stream(s, x->connect_key);
+      if (c) (void)quic_wt_api_close(c, 7, (const uint8_t *)"bye", 3);
+    }
+    break;
+  case QUIC_E_STREAM_WT_CLOSE:
+    /* The server's end after our close: the session is over. */
+    quic_session_close_graceful(s);
+    break;
+  case QUIC_E_STREAM_CLOSE:
+    if (st) quic_stream_release(st);
+    break;
+  case QUIC_E_SESSION_DATAGRAM: {
+    quic_dgram *d = quic_session_take_datagrams(s);
+    quic_stream *c = quic_session_stream(s, x->connect_key);
+    while (d) {
+      quic_dgram *n = d->next;
+      if (c && d->flow == c->id && d->len == 4 && memcmp(d->data, "pong", 4) == 0) x->datagram_back = true;
+      quic_free(d);
+      d = n;
+    }
+    break;
+  }
+  case QUIC_E_SESSION_CLOSE:
+    x->client_closed_clean = s->close_kind == QUIC_CLOSE_APPLICATION && s->close_code == s->app->no_error;
+    x->done = true;
+    break;
+  default:
+    break;
+  }
+}
+
+static void wt_server_event(exchange *x, const quic_event *e) {
+  quic_session *s = e->session;
+  quic_stream *st = e->stream_key ? quic_session_stream(s, e->stream_key) : NULL;
+  uint64_t capsule_errors;
+  switch (e->type) {
+  case QUIC_E_STREAM_HEADERS:
+    if (st && (st->flags & QUIC_STREAM_WT_SESSION)) {
+      while (quic_stream_hblock(st)) quic_stream_drop_hblock(st);
+      static const char *const h[][2] = {{":status", "200"}, {"sec-webtransport-http3-draft", "draft02"}};
+      if (quic_wt_api_accept(st) == QUIC_OK) (void)submit(st, h, 2);
+      x->server_connect_key = st->key;
+    }
+    break;
+  case QUIC_E_STREAM_DATA:
+    if (st == NULL || !(st->flags & QUIC_STREAM_WT)) break;
+    drain(st, x->server_rx, &x->server_rx_len);
+    if ((st->flags & QUIC_STREAM_RX_FIN) && st->rx_buffered == 0 && !(st->flags & QUIC_STREAM_FIN_QUEUED))
+      (void)quic_stream_write(st, x->server_rx, x->server_rx_len, true);
+    break;
+  case QUIC_E_STREAM_WT_CLOSE:
+    if (st && e->aux == 1 && e->code == 7 && st->wt_reason && strcmp(st->wt_reason, "bye") == 0)
+      x->server_closed_7 = true;
+    break;
+  case QUIC_E_STREAM_CLOSE:
+    if (st) quic_stream_release(st);
+    break;
+  case QUIC_E_SESSION_DATAGRAM: {
+    quic_dgram *d = quic_session_take_datagrams(s);
+    quic_stream *c = quic_session_stream(s, x->server_connect_key);
+    while (d) {
+      quic_dgram *n = d->next;
+      if (c && d->flow == c->id && d->len == 4 && memcmp(d->data, "ping", 4) == 0)
+        (void)quic_wt_api_datagram(c, (const uint8_t *)"pong", 4);
+      quic_free(d);
+      d = n;
+    }
+    break;
+  }
+  case QUIC_E_SESSION_CLOSE:
+    (void)quic_wt_api_counters(s, &x->server_rejected, &x->server_dropped, &capsule_errors);
+    break;
+  default:
+    break;
+  }
+}
+
 static void deliver(exchange *x, fake_host *f) {
   while (f->inbox) {
     pkt *p = f->inbox;
@@ -420,8 +554,14 @@ static void events(exchange *x, fake_host *f) {
   /* More than fit: the rest stay pending, and the next round takes them. */
   if (quic_session_collect_events(s, &c.sink) != QUIC_OK) f->notified = true;
   for (size_t i = 0; i < c.n; i++) {
-    if (f == &x->client) on_client_event(x, &c.ev[i]);
-    else on_server_event(x, &c.ev[i]);
+    if (x->wt) {
+      if (f == &x->client) wt_client_event(x, &c.ev[i]);
+      else wt_server_event(x, &c.ev[i]);
+    } else if (f == &x->client) {
+      on_client_event(x, &c.ev[i]);
+    } else {
+      on_server_event(x, &c.ev[i]);
+    }
   }
 }
 
@@ -453,15 +593,24 @@ static void exchange_run(exchange *x) {
   }
 }
 
-static void run_clean(bool h3) {
+static const char *mode_name(int mode) { return mode == 2 ? "wt" : mode ? "h3" : "raw"; }
+
+static void run_clean(int mode) {
   static exchange x;
-  CHECK_EQ(exchange_init(&x, h3), QUIC_OK);
+  bool h3 = mode != 0;
+  CHECK_EQ(exchange_init(&x, mode), QUIC_OK);
   exchange_run(&x);
   CHECK(x.done);
   CHECK(x.client_closed_clean);
   CHECK_EQ(x.echoed_len, ECHO_SIZE);
   CHECK(memcmp(x.sent, x.echoed, ECHO_SIZE) == 0);
-  if (h3) {
+  if (mode == 2) {
+    CHECK(x.wt_ready);
+    CHECK(x.got_body);
+    CHECK(x.datagram_back);
+    CHECK(x.server_closed_7);
+    CHECK(x.server_rejected == 1 && x.server_dropped >= 1);
+  } else if (h3) {
     CHECK(x.got_status);
     CHECK(x.got_body);
   } else {
@@ -473,17 +622,17 @@ static void run_clean(bool h3) {
 }
 
 /* Every allocation of the exchange fails in turn. */
-static void run_faults(bool h3, int64_t *tried, int64_t *completed) {
+static void run_faults(int mode, int64_t *tried, int64_t *completed) {
   static exchange x;
   quic_mem_fail_at(0);
-  (void)exchange_init(&x, h3);
+  (void)exchange_init(&x, mode);
   exchange_run(&x);
   exchange_clear(&x);
   int64_t total = quic_mem_alloc_count();
   CHECK(total > 100);
   for (int64_t n = 1; n <= total; n++) {
     quic_mem_fail_at(n);
-    if (exchange_init(&x, h3) == QUIC_OK) exchange_run(&x);
+    if (exchange_init(&x, mode) == QUIC_OK) exchange_run(&x);
     bool ok = x.done && x.client_closed_clean && x.echoed_len == ECHO_SIZE &&
               memcmp(x.sent, x.echoed, ECHO_SIZE) == 0;
     exchange_clear(&x);
@@ -491,7 +640,7 @@ static void run_faults(bool h3, int64_t *tried, int64_t *completed) {
     (*tried)++;
     if (ok) (*completed)++;
     int64_t live = quic_mem_live_bytes();
-    if (live != 0) fprintf(stderr, "pair_test: %s, allocation %lld failed: %lld bytes left\n", h3 ? "h3" : "raw",
+    if (live != 0) fprintf(stderr, "pair_test: %s, allocation %lld failed: %lld bytes left\n", mode_name(mode),
                            (long long)n, (long long)live);
     CHECK_EQ(live, 0);
     CHECK_EQ(quic_live_count(QUIC_LIVE_SESSIONS), 0);
@@ -504,11 +653,13 @@ int main(int argc, char **argv) {
   key = file_blob(fixtures, "server-key.pem");
   cert = file_blob(fixtures, "server-cert.pem");
   ca = file_blob(fixtures, "ca.pem");
-  run_clean(false);
-  run_clean(true);
+  run_clean(0);
+  run_clean(1);
+  run_clean(2);
   int64_t tried = 0, completed = 0;
-  run_faults(false, &tried, &completed);
-  run_faults(true, &tried, &completed);
+  run_faults(0, &tried, &completed);
+  run_faults(1, &tried, &completed);
+  run_faults(2, &tried, &completed);
   printf("pair_test: %lld exchanges with one allocation failing, %lld completed anyway, all freed\n",
          (long long)tried, (long long)completed);
   return check_done("pair_test");

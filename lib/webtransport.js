@@ -1,0 +1,623 @@
+'use strict';
+// WebTransport over HTTP/3 (draft-ietf-webtrans-http3-02, what Chromium
+// speaks by default), server side: a request event on the HTTP/3 session,
+// and the session object in the W3C WebTransport shape. The wire work
+// (settings, stream classification, capsules, datagram prefixes, error
+// codes) is in C, src/webtransport.c; this file turns its events into
+// promises and web streams.
+const binding = require('./binding');
+const { codes } = require('./errors');
+const { deferred, settle, kPrivate } = require('./events');
+const { kWritable, WebTransportError } = require('./stream');
+const http3 = require('./http3');
+const { events: { E } } = require('./contract');
+const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
+const crypto = require('node:crypto');
+
+const C = binding.constants;
+const kIncoming = Symbol('kIncoming');
+const kWtEvent = Symbol('kWtEvent');
+const kWtDatagram = Symbol('kWtDatagram');
+const kWtGone = Symbol('kWtGone');
+const kWtConnect = Symbol('kWtConnect');
+const kWtPeerSettings = Symbol('kWtPeerSettings');
+
+const WT_OP_ACCEPT = 0;
+const WT_OP_CONNECT = 1;
+const WT_OP_CLOSE = 2;
+const WT_OP_DRAIN = 3;
+
+// Received datagrams wait for a reader at most this many (W3C
+// incomingHighWaterMark); past it they are dropped and counted.
+const DGRAM_IN_HWM = 64;
+
+// newSessionsPerSecond: a token bucket per client address (burst: one
+// second's worth), per server config. The table is bounded: past
+// RATE_TABLE_MAX addresses the oldest is forgotten (it starts full again).
+const RATE_TABLE_MAX = 10000;
+const rateTables = new WeakMap(); // config -> Map(address -> { tokens, at })
+function rateAllows(config, address) {
+  const rate = config.newSessionsPerSecond;
+  if (!rate) return true;
+  let table = rateTables.get(config);
+  if (!table) rateTables.set(config, table = new Map());
+  const now = performance.now();
+  let b = table.get(address);
+  if (b) {
+    table.delete(address); // most recent last
+    b.tokens = Math.min(rate, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+  } else {
+    b = { tokens: rate, at: now };
+    if (table.size >= RATE_TABLE_MAX) table.delete(table.keys().next().value);
+  }
+  table.set(address, b);
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
+// The TLS 1.3 exporter (RFC 8446 7.5) from the exporter_master_secret:
+// HKDF-Expand-Label(Derive-Secret(secret, label, ""), "exporter",
+// Hash(context), length).
+function hkdfExpand(hash, prk, info, length) {
+  const out = [];
+  let t = Buffer.alloc(0);
+  for (let i = 1, n = 0; n < length; i++) {
+    t = crypto.createHmac(hash, prk).update(t).update(info).update(Buffer.of(i)).digest();
+    out.push(t);
+    n += t.length;
+  }
+  return Buffer.concat(out).subarray(0, length);
+}
+function hkdfExpandLabel(hash, secret, label, context, length) {
+  const full = Buffer.concat([Buffer.from('tls13 '), Buffer.from(label)]);
+  const info = Buffer.concat([Buffer.of(length >> 8, length & 0xff, full.length), full, Buffer.of(context.length), context]);
+  return hkdfExpand(hash, secret, info, length);
+}
+function tlsExporter(hash, secret, label, context, length) {
+  const empty = crypto.createHash(hash).digest();
+  const derived = hkdfExpandLabel(hash, secret, label, empty, empty.length);
+  return hkdfExpandLabel(hash, derived, 'exporter', crypto.createHash(hash).update(context).digest(), length);
+}
+
+// A structured-field list of strings (RFC 8941), as wt-available-protocols
+// carries: ["a", "b"] from `"a", "b"`. Members that are not strings are
+// skipped; a malformed list gives [].
+function parseStringList(value) {
+  if (typeof value !== 'string') return [];
+  const out = [];
+  const re = /\s*"((?:[^"\\]|\\["\\])*)"(?:\s*;[^,]*)?\s*(?:,|$)/y;
+  let m;
+  re.lastIndex = 0;
+  while (re.lastIndex < value.length && (m = re.exec(value)) !== null) out.push(m[1].replace(/\\(["\\])/g, '$1'));
+  return out;
+}
+
+function utf8Truncate(s, max) {
+  let b = Buffer.from(String(s), 'utf8');
+  if (b.length <= max) return b;
+  b = b.subarray(0, max);
+  // Do not end inside a character.
+  let end = b.length;
+  while (end > 0 && (b[end - 1] & 0xc0) === 0x80) end--;
+  if (end > 0 && b[end - 1] >= 0xc0) end--;
+  else end = b.length;
+  return b.subarray(0, end);
+}
+
+// The session, in the W3C shape (the same members on the Node client).
+class WebTransportSession {
+  #native;       // { handle(), key, stream(key, id, local, uni) }: the HTTP/3 session's view for us
+  #connect;      // the CONNECT stream
+  #ready = deferred();
+  #closed = deferred();
+  #draining = deferred();
+  #protocol;
+  #bidi;         // controller of incomingBidirectionalStreams
+  #uni;          // controller of incomingUnidirectionalStreams
+  #dgramIn;      // controller of datagrams.readable
+  #done = false;
+  #datagrams;
+  #incomingBidirectionalStreams;
+  #incomingUnidirectionalStreams;
+  #stats = { datagramsDroppedIncoming: 0, datagramsDroppedOutgoing: 0, datagramsReceived: 0, datagramsSent: 0 };
+
+  constructor(token, native, connect, protocol) {
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
+    this.#native = native;
+    this.#connect = connect;
+    this.#protocol = protocol;
+    this.#ready.promise.catch(() => {});
+    this.#closed.promise.catch(() => {});
+    this.#incomingBidirectionalStreams = new ReadableStream({ start: (c) => { this.#bidi = c; } }, { highWaterMark: Infinity });
+    this.#incomingUnidirectionalStreams = new ReadableStream({ start: (c) => { this.#uni = c; } }, { highWaterMark: Infinity });
+    const readable = new ReadableStream({ start: (c) => { this.#dgramIn = c; } }, { highWaterMark: DGRAM_IN_HWM });
+    const writable = new WritableStream({
+      write: (chunk) => {
+        if (this.#done) throw new WebTransportError('the session is closed', { source: 'session' });
+        if (!isArrayBufferView(chunk) && !isAnyArrayBuffer(chunk)) {
+          throw codes.ERR_INVALID_ARG_TYPE('chunk', 'an ArrayBuffer or ArrayBufferView', chunk);
+        }
+        const h = native.handle();
+        let queued = false;
+        // A full queue or an oversized datagram drops it, as datagrams go.
+        try { queued = h !== null && binding.wtDatagram(h, native.key, chunk); } catch { /* CONNECT stream gone */ }
+        if (queued) this.#stats.datagramsSent++;
+        else this.#stats.datagramsDroppedOutgoing++;
+      },
+    }, { highWaterMark: 1 });
+    const self = this;
+    this.#datagrams = Object.freeze({
+      readable,
+      writable,
+      get maxDatagramSize() { return self.#maxDatagramSize(); },
+    });
+  }
+
+  #maxDatagramSize() {
+    const h = this.#native.handle();
+    if (!h || this.#done) return 0;
+    try { return binding.wtInfo(h, this.#native.key)[0]; } catch { return 0; }
+  }
+
+  get ready() { return this.#ready.promise; }
+  get closed() { return this.#closed.promise; }
+  get draining() { return this.#draining.promise; }
+  get protocol() { return this.#protocol; }
+  get datagrams() { return this.#datagrams; }
+  get incomingBidirectionalStreams() { return this.#incomingBidirectionalStreams; }
+  get incomingUnidirectionalStreams() { return this.#incomingUnidirectionalStreams; }
+  // The CONNECT request's stream (its headers, its stats).
+  get connectStream() { return this.#connect; }
+
+  getStats() {
+    return Promise.resolve({ ...this.#stats });
+  }
+
+  // Keying material bound to this session (the seed's
+  // exportKeyingMaterial; draft-ietf-webtrans-http3 "Exporting Keying
+  // Material"): the TLS exporter with the label EXPORTER-WebTransport and
+  // the context { session ID (64 bits), label length, label, context
+  // length, context }. Both ends of a session get the same bytes; other
+  // sessions, labels or contexts get others. label: a string or bytes,
+  // 1-255 bytes; context: bytes, 0-255; length: 1-1024 (default 32).
+  async exportKeyingMaterial(label, context, length = 32) {
+    const lab = typeof label === 'string' ? Buffer.from(label, 'utf8') : bytesOf(label, 'label');
+    if (lab.length < 1 || lab.length > 255) throw codes.ERR_OUT_OF_RANGE('label', '1 to 255 bytes', lab.length);
+    const ctx = context === undefined ? Buffer.alloc(0) : bytesOf(context, 'context');
+    if (ctx.length > 255) throw codes.ERR_OUT_OF_RANGE('context', 'at most 255 bytes', ctx.length);
+    if (!Number.isInteger(length) || length < 1 || length > 1024) {
+      throw codes.ERR_OUT_OF_RANGE('length', 'an integer >= 1 and <= 1024', length);
+    }
+    await this.#ready.promise;
+    const h = this.#native.handle();
+    const secret = h && !this.#done ? binding.sessionExporterSecret(h) : undefined;
+    if (secret === undefined) throw codes.ERR_INVALID_STATE('the session is closed');
+    const hash = secret.length === 48 ? 'sha384' : 'sha256';
+    const id = Buffer.alloc(8);
+    id.writeBigUInt64BE(BigInt(this.#native.id));
+    const wtContext = Buffer.concat([id, Buffer.of(lab.length), lab, Buffer.of(ctx.length), ctx]);
+    const out = tlsExporter(hash, secret, 'EXPORTER-WebTransport', wtContext, length);
+    return out.buffer.slice(out.byteOffset, out.byteOffset + out.length);
+  }
+
+  async #open(uni) {
+    await this.#ready.promise;
+    if (this.#done) throw new WebTransportError('the session is closed', { source: 'session' });
+    const h = this.#native.handle();
+    if (!h) throw new WebTransportError('the session is closed', { source: 'session' });
+    const [key, id] = binding.wtOpen(h, this.#native.key, uni);
+    return this.#native.stream(key, id, true, uni);
+  }
+
+  async createBidirectionalStream() {
+    const s = await this.#open(false);
+    return { readable: s.readableWebStream(), writable: s[kWritable]() };
+  }
+
+  async createUnidirectionalStream() {
+    const s = await this.#open(true);
+    return s[kWritable]();
+  }
+
+  // Sends CLOSE_WEBTRANSPORT_SESSION (closeCode: 32 bits; reason: at most
+  // 1024 bytes of UTF-8, truncated as the W3C API does) and ends the session.
+  close(closeInfo = {}) {
+    if (closeInfo === null || typeof closeInfo !== 'object') {
+      throw codes.ERR_INVALID_ARG_TYPE('closeInfo', 'an object', closeInfo);
+    }
+    const code = closeInfo.closeCode ?? 0;
+    if (!Number.isInteger(code) || code < 0 || code > 0xffffffff) {
+      throw codes.ERR_OUT_OF_RANGE('closeInfo.closeCode', 'an integer >= 0 and <= 4294967295', code);
+    }
+    const reason = utf8Truncate(closeInfo.reason ?? '', C.WT_REASON_MAX);
+    if (this.#done) return;
+    const h = this.#native.handle();
+    if (h) {
+      try { binding.wtSession(h, this.#native.key, WT_OP_CLOSE, code, reason); } catch { /* already gone */ }
+    }
+    this.#finish(null, { closeCode: code, reason: reason.toString('utf8') });
+  }
+
+  // Server or client: asks the peer to wrap up (DRAIN_WEBTRANSPORT_SESSION).
+  drain() {
+    if (this.#done) throw codes.ERR_INVALID_STATE('the session is closed');
+    binding.wtSession(this.#native.handle(), this.#native.key, WT_OP_DRAIN);
+  }
+
+  #finish(error, info) {
+    if (this.#done) return;
+    this.#done = true;
+    const err = error || new WebTransportError('the session is closed', { source: 'session' });
+    if (!this.#ready.settled) settle(this.#ready, err);
+    for (const c of [this.#bidi, this.#uni, this.#dgramIn]) {
+      try { error ? c.error(err) : c.close(); } catch { /* already closed */ }
+    }
+    settle(this.#closed, error, info);
+    this.#native.gone();
+  }
+
+  [kPrivate](what, value) {
+    if (what === 'done') return this.#done;
+    if (what === 'ready') {
+      if (value !== undefined) this.#protocol = value;
+      settle(this.#ready, null, undefined);
+    } else if (what === 'failed') {
+      this.#finish(value);
+    }
+  }
+
+  // A stream of ours the peer opened.
+  [kIncoming](stream) {
+    if (this.#done) {
+      stream.cancel();
+      return;
+    }
+    if (stream.unidirectional) this.#uni.enqueue(stream.readableWebStream());
+    else this.#bidi.enqueue({ readable: stream.readableWebStream(), writable: stream[kWritable]() });
+  }
+
+  [kWtDatagram](ab) {
+    if (this.#done) return;
+    if (this.#dgramIn.desiredSize > 0) {
+      this.#stats.datagramsReceived++;
+      this.#dgramIn.enqueue(new Uint8Array(ab));
+    } else {
+      this.#stats.datagramsDroppedIncoming++;
+    }
+  }
+
+  [kWtEvent](type, code, aux) {
+    // Client: before the response was read, the request's outcome (a
+    // refusal ends the stream) is the connect path's to report.
+    if (!this.#ready.settled) return;
+    if (type === E.STREAM_WT_DRAIN) {
+      settle(this.#draining, null, undefined);
+      return;
+    }
+    // STREAM_WT_CLOSE: aux 1 when the peer closed it (capsule or end).
+    let reason = '';
+    const h = this.#native.handle();
+    if (h) try { reason = binding.wtInfo(h, this.#native.key)[1] ?? ''; } catch { /* stream gone */ }
+    if (aux === 1) this.#finish(null, { closeCode: Number(code), reason });
+    else this.#finish(new WebTransportError('the session ended without a close', { source: 'session' }));
+  }
+
+  // The connection went away.
+  [kWtGone](error) {
+    this.#finish(new WebTransportError(error ? `the connection closed: ${error.message}` : 'the connection closed',
+                                       { source: 'session' }));
+  }
+
+  get [Symbol.toStringTag]() { return 'WebTransportSession'; }
+}
+
+// What the 'webtransport' event carries: the extended CONNECT, to accept
+// or reject.
+class WebTransportRequest {
+  #decide;
+  #decided = false;
+  constructor(token, info, decide) {
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
+    Object.assign(this, info);
+    Object.freeze(this.headers);
+    this.#decide = decide;
+  }
+
+  get decided() { return this.#decided; }
+
+  // Accepts: a 200 response. options.protocol: one of the offered
+  // subprotocols (default: the server's preferred match, if any);
+  // options.headers: more response fields.
+  accept(options = {}) {
+    if (this.#decided) throw codes.ERR_INVALID_STATE('the request was already accepted or rejected');
+    if (options === null || typeof options !== 'object') throw codes.ERR_INVALID_ARG_TYPE('options', 'an object', options);
+    const protocol = options.protocol === undefined ? this.protocol : options.protocol;
+    if (protocol !== undefined && !this.protocols.includes(protocol)) {
+      throw codes.ERR_INVALID_ARG_VALUE('options.protocol', protocol, 'is not among the protocols the client offered');
+    }
+    const ws = this.#decide(200, options.headers, protocol);
+    this.#decided = true;
+    return ws;
+  }
+
+  // Rejects with a status (default 404; 2xx is not a rejection).
+  reject(status = 404, headers) {
+    if (this.#decided) throw codes.ERR_INVALID_STATE('the request was already accepted or rejected');
+    if (!Number.isInteger(status) || status < 300 || status > 599) {
+      throw codes.ERR_OUT_OF_RANGE('status', 'an integer >= 300 and <= 599', status);
+    }
+    this.#decide(status, headers);
+    this.#decided = true;
+  }
+}
+
+class WebTransportEvent extends Event {
+  #request;
+  constructor(token, request) {
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
+    super('webtransport');
+    this.#request = request;
+  }
+  get request() { return this.#request; }
+}
+
+// Serves an extended CONNECT the core registered as a WebTransport
+// session: origin check, subprotocol choice, the event, the response.
+// `native` is the HTTP/3 session's view (see WebTransportSession) plus
+// submit(kind, fields) and end() for the CONNECT stream.
+async function serveRequest(session, stream, native, config, dispatch) {
+  let h;
+  try { h = await stream.headers; } catch { return; }
+  const respond = (status, headers, protocol) => {
+    const extra = { ...(headers || {}), ':status': status };
+    if (status === 200) {
+      // draft-02: the server names the draft it speaks.
+      extra['sec-webtransport-http3-draft'] = 'draft02';
+      if (protocol !== undefined) extra['wt-protocol'] = `"${protocol}"`;
+    }
+    const fields = http3.responseFields(extra);
+    if (status !== 200) {
+      native.submit(fields);
+      native.end();
+      return undefined;
+    }
+    binding.wtSession(native.handle(), native.key, WT_OP_ACCEPT);
+    native.submit(fields);
+    const ws = new WebTransportSession(kPrivate, native, stream, protocol);
+    native.register(ws);
+    ws[kPrivate]('ready');
+    return ws;
+  };
+  if (!rateAllows(config, session.remoteAddress?.address ?? '')) {
+    respond(429);
+    return;
+  }
+  const origin = h.origin;
+  if (config.origins && !(typeof origin === 'string' && config.origins.has(origin.toLowerCase()))) {
+    respond(403);
+    return;
+  }
+  const offered = parseStringList(h['wt-available-protocols']);
+  const preferred = config.protocols.find((p) => offered.includes(p));
+  const request = new WebTransportRequest(kPrivate, {
+    path: h[':path'], authority: h[':authority'], origin, protocols: offered, protocol: preferred,
+    headers: h,
+  }, respond);
+  const handled = dispatch(new WebTransportEvent(kPrivate, request));
+  if (!handled && !request.decided) request.reject(404);
+}
+
+// ---- the client ----
+
+const HASH_OK = new Set(['sha-256']);
+const CONGESTION = { default: undefined, throughput: 'cubic', 'low-latency': 'bbr' };
+const TWO_WEEKS_MS = 14 * 24 * 3600 * 1000;
+// allowPooling: sessions per pooled connection, and the pools per endpoint.
+const POOL_SESSIONS = 64;
+// How long a client waits for the server's SETTINGS after the handshake.
+const SETTINGS_WAIT_MS = 5000;
+const poolsOf = new WeakMap(); // Endpoint -> Map(key -> { session, users, key, pools })
+
+function bytesOf(v, name) {
+  if (isArrayBufferView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (isAnyArrayBuffer(v)) return Buffer.from(v);
+  throw codes.ERR_INVALID_ARG_TYPE(name, 'an ArrayBuffer or ArrayBufferView', v);
+}
+
+// The W3C WebTransport client for Node.js: the same members as in browsers
+// (and as WebTransportSession, which it is), plus Node's own options:
+// `ca` (trust), `origin` (the header a browser would send), `endpoint` (a
+// quic Endpoint to connect from; by default one of its own, closed with
+// the session), `servername`.
+class WebTransport extends WebTransportSession {
+  #session = null;   // the QUIC session (our own connection, or a pooled one)
+  #pool = null;      // the pool entry when pooled
+  #endpoint = null;
+  #ownEndpoint = false;
+
+  constructor(url, options = {}) {
+    if (typeof url !== 'string' && !(url instanceof URL)) throw codes.ERR_INVALID_ARG_TYPE('url', 'a string or URL', url);
+    let u;
+    try { u = new URL(String(url)); } catch { throw codes.ERR_INVALID_ARG_VALUE('url', url, 'is not a valid URL'); }
+    if (u.protocol !== 'https:') throw codes.ERR_INVALID_ARG_VALUE('url', url, "must be an https: URL");
+    if (u.hash) throw codes.ERR_INVALID_ARG_VALUE('url', url, 'must not have a fragment');
+    if (options === null || typeof options !== 'object') throw codes.ERR_INVALID_ARG_TYPE('options', 'an object', options);
+    if (options.allowPooling !== undefined && typeof options.allowPooling !== 'boolean') {
+      throw codes.ERR_INVALID_ARG_TYPE('options.allowPooling', 'a boolean', options.allowPooling);
+    }
+    if (options.allowPooling && options.serverCertificateHashes !== undefined) {
+      // W3C: NotSupportedError.
+      throw codes.ERR_QUIC_UNSUPPORTED('options.allowPooling with serverCertificateHashes', 'the W3C API refuses the pair');
+    }
+    if (options.allowPooling && options.endpoint === undefined) {
+      throw codes.ERR_INVALID_ARG_VALUE('options.allowPooling', true, 'needs options.endpoint (the endpoint that keeps the pooled connections)');
+    }
+    const cc = options.congestionControl === undefined ? 'default' : options.congestionControl;
+    if (!(cc in CONGESTION)) {
+      throw codes.ERR_INVALID_ARG_VALUE('options.congestionControl', cc, "must be 'default', 'throughput' or 'low-latency'");
+    }
+    const hashes = [];
+    if (options.serverCertificateHashes !== undefined) {
+      if (!Array.isArray(options.serverCertificateHashes)) {
+        throw codes.ERR_INVALID_ARG_TYPE('options.serverCertificateHashes', 'an array', options.serverCertificateHashes);
+      }
+      options.serverCertificateHashes.forEach((h, i) => {
+        const at = `options.serverCertificateHashes[${i}]`;
+        if (h === null || typeof h !== 'object') throw codes.ERR_INVALID_ARG_TYPE(at, 'an object', h);
+        // W3C: hashes of another algorithm are ignored.
+        if (HASH_OK.has(String(h.algorithm).toLowerCase())) hashes.push(bytesOf(h.value, `${at}.value`));
+      });
+    }
+    const protocols = options.protocols === undefined ? [] : options.protocols;
+    if (!Array.isArray(protocols)) throw codes.ERR_INVALID_ARG_TYPE('options.protocols', 'an array of strings', protocols);
+    protocols.forEach((p, i) => {
+      if (typeof p !== 'string' || p.length === 0 || /[\0-\x1f"\\\x7f-\uffff]/.test(p)) {
+        throw codes.ERR_INVALID_ARG_VALUE(`options.protocols[${i}]`, p, 'must be a non-empty printable ASCII string without quotes or backslashes');
+      }
+    });
+    if (new Set(protocols).size !== protocols.length) {
+      throw codes.ERR_INVALID_ARG_VALUE('options.protocols', protocols, 'must not repeat a protocol');
+    }
+    if (options.origin !== undefined && typeof options.origin !== 'string') {
+      throw codes.ERR_INVALID_ARG_TYPE('options.origin', 'a string', options.origin);
+    }
+    // The session's view of its QUIC session, filled in once connected.
+    const late = { key: undefined, id: undefined, handle: () => null, stream: null, submit: null, end: null, register: null, gone: () => {} };
+    super(kPrivate, late, null, undefined);
+    if (options.endpoint !== undefined) {
+      const { Endpoint } = require('./endpoint');
+      if (!(options.endpoint instanceof Endpoint)) throw codes.ERR_INVALID_ARG_TYPE('options.endpoint', 'an Endpoint', options.endpoint);
+      this.#endpoint = options.endpoint;
+    }
+    this.#start(u, options, hashes, protocols, CONGESTION[cc], late).catch((err) => {
+      this[kPrivate]('failed', err instanceof WebTransportError ? err
+        : Object.assign(new WebTransportError(err?.message ?? String(err), { source: 'session' }), { cause: err }));
+      this.#teardown();
+    });
+  }
+
+  async #start(u, options, hashes, protocols, cc, late) {
+    const { Endpoint } = require('./endpoint');
+    const dns = require('node:dns');
+    const net = require('node:net');
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const port = u.port === '' ? 443 : Number(u.port);
+    const address = net.isIP(host) ? host : (await dns.promises.lookup(host)).address;
+    if (!this.#endpoint) {
+      this.#endpoint = new Endpoint();
+      this.#ownEndpoint = true;
+    }
+    const secure = { ...(options.ca !== undefined ? { ca: options.ca } : {}) };
+    // With certificate hashes the chain is not checked: the hash is (below).
+    if (hashes.length) {
+      secure.rejectUnauthorized = false;
+      secure.verifyHostnameIdentity = false;
+    }
+    const config = {
+      alpn: 'h3',
+      webtransport: { maxSessions: options.allowPooling ? POOL_SESSIONS : 1 },
+      secure,
+      ...(net.isIP(host) ? {} : { hostname: options.servername ?? host }),
+      ...(cc ? { ccAlgorithm: cc } : {}),
+    };
+    if (net.isIP(host) && options.servername !== undefined) config.hostname = options.servername;
+    let session;
+    if (options.allowPooling) {
+      // One connection per endpoint, address, port, name and trust, shared
+      // by the WebTransports that allow it (up to POOL_SESSIONS each).
+      let pools = poolsOf.get(this.#endpoint);
+      if (!pools) poolsOf.set(this.#endpoint, pools = new Map());
+      const ca = options.ca === undefined ? '' : crypto.createHash('sha256').update(JSON.stringify(
+        [].concat(options.ca).map((c) => Buffer.from(c).toString('base64')))).digest('hex');
+      const key = `${address}|${port}|${config.hostname ?? ''}|${ca}|${cc ?? ''}`;
+      let entry = pools.get(key);
+      if (!entry || entry.session.closing || entry.users >= POOL_SESSIONS) {
+        entry = { session: this.#endpoint.connect({ address, port }, config), users: 0, key, pools };
+        pools.set(key, entry);
+        const forget = () => { if (pools.get(key) === entry) pools.delete(key); };
+        entry.session.closed.then(forget, forget);
+      }
+      entry.users++;
+      this.#pool = entry;
+      session = entry.session;
+    } else {
+      session = this.#endpoint.connect({ address, port }, config);
+    }
+    this.#session = session;
+    session.closed.then(() => this.#teardown(), () => this.#teardown());
+    await session.handshake;
+    if (this[kPrivate]('done')) throw new WebTransportError('closed before it was ready', { source: 'session' });
+    if (hashes.length) {
+      const cert = session.peerCertificate;
+      const ok = cert && hashes.some((h) => crypto.createHash('sha256').update(cert.raw).digest().equals(h));
+      // W3C: a hashed certificate is valid for at most two weeks.
+      const span = cert ? Date.parse(cert.validTo) - Date.parse(cert.validFrom) : Infinity;
+      if (!ok || !(span <= TWO_WEEKS_MS)) {
+        throw new WebTransportError(ok ? 'the server certificate is valid for more than two weeks'
+          : 'the server certificate matches none of serverCertificateHashes', { source: 'session' });
+      }
+    }
+    // RFC 9220 3: no extended CONNECT before the server's SETTINGS; and a
+    // server whose SETTINGS do not enable WebTransport is not asked.
+    const settled = session[kWtPeerSettings]();
+    settled.catch(() => {});
+    let timer;
+    const enabled = await Promise.race([settled, new Promise((resolve) => {
+      timer = setTimeout(() => resolve(null), SETTINGS_WAIT_MS);
+    })]).finally(() => clearTimeout(timer));
+    if (this[kPrivate]('done')) throw new WebTransportError('closed before it was ready', { source: 'session' });
+    if (enabled !== true) {
+      throw new WebTransportError(enabled === null ? 'the server sent no SETTINGS in time'
+        : 'the server does not enable WebTransport (draft-02) in its SETTINGS', { source: 'session' });
+    }
+    const headers = {
+      ':method': 'CONNECT', ':protocol': 'webtransport', ':scheme': 'https',
+      ':authority': u.host, ':path': `${u.pathname}${u.search}`,
+      'sec-webtransport-http3-draft02': '1',
+    };
+    if (options.origin !== undefined) headers.origin = options.origin;
+    if (protocols.length) headers['wt-available-protocols'] = protocols.map((p) => `"${p}"`).join(', ');
+    const { stream, native } = session[kWtConnect](headers);
+    Object.assign(late, native, { gone: () => { native.gone(); this.#teardown(); } });
+    native.register(this);
+    const h = await stream.headers;
+    if (this[kPrivate]('done')) return;
+    const status = h[':status'];
+    if (!(status >= 200 && status < 300)) {
+      throw new WebTransportError(`the server refused the session (status ${status})`, { source: 'session' });
+    }
+    const chosen = parseStringList(h['wt-protocol'])[0];
+    if (chosen !== undefined && !protocols.includes(chosen)) {
+      throw new WebTransportError(`the server chose a protocol not offered (${chosen})`, { source: 'session' });
+    }
+    binding.wtSession(native.handle(), native.key, WT_OP_ACCEPT);
+    this[kPrivate]('ready', chosen);
+  }
+
+  // Once the session is over: our own connection and endpoint go too.
+  #teardown() {
+    if (this.#tornDown) return;
+    this.#tornDown = true;
+    const session = this.#session;
+    const endpoint = this.#endpoint;
+    const own = this.#ownEndpoint;
+    const pool = this.#pool;
+    // A pooled connection closes with its last WebTransport.
+    if (pool && --pool.users > 0) return;
+    if (pool && pool.pools.get(pool.key) === pool) pool.pools.delete(pool.key);
+    queueMicrotask(async () => {
+      try { if (session && !session.closing) await session.close(); } catch { /* closed with an error: fine */ }
+      if (own) await endpoint.close().catch(() => endpoint.destroy());
+    });
+  }
+  #tornDown = false;
+
+  get [Symbol.toStringTag]() { return 'WebTransport'; }
+}
+
+module.exports = {
+  WebTransport, WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError, serveRequest,
+  parseStringList, kIncoming, kWtEvent, kWtDatagram, kWtGone, kWtConnect, kWtPeerSettings, WT_OP_CONNECT, tlsExporter,
+};

@@ -1,0 +1,196 @@
+/* WebTransport over HTTP/3 (draft-ietf-webtrans-http3-02, what Chromium
+ * speaks by default), inside the HTTP/3 application (http3.c), which calls
+ * these functions; nothing else does. It owns:
+ *
+ * - our WebTransport SETTINGS, spliced into the SETTINGS frame nghttp3
+ *   writes on our control stream (nghttp3 1.8 can send no other ids), with
+ *   the frame length fixed up and the stream offsets mapped both ways;
+ * - the peer's SETTINGS, read from its control stream as it passes to
+ *   nghttp3;
+ * - peer streams classified by their first varint before nghttp3 sees them:
+ *   0x54 (unidirectional) and 0x41 (bidirectional), each with a session ID,
+ *   are WebTransport streams; anything else is HTTP/3's;
+ * - WebTransport sessions: each is an extended CONNECT stream, with the
+ *   capsules (CLOSE_WEBTRANSPORT_SESSION, DRAIN_WEBTRANSPORT_SESSION) on it;
+ * - datagrams with the quarter-stream-ID prefix (RFC 9297).
+ *
+ * Everything a peer sends is bounded: streams being classified by the
+ * peer's stream limits (16 bytes each), capsules by the size of a close
+ * (reason up to 1024 bytes; others are skipped, not stored), the peer's
+ * SETTINGS frame by QUIC_WT_SETTINGS_MAX, sessions by maxSessions. */
+#ifndef QUIC_WEBTRANSPORT_H
+#define QUIC_WEBTRANSPORT_H
+
+#include <ngtcp2/ngtcp2.h>
+
+#include "app.h"
+#include "common.h"
+#include "keymap.h"
+
+typedef struct quic_session quic_session;
+typedef struct quic_stream quic_stream;
+
+/* Wire constants (draft-ietf-webtrans-http3-02, RFC 9297, RFC 9220). */
+#define QUIC_WT_SETTINGS_ENABLE_DRAFT02 0x2b603742u
+#define QUIC_WT_SETTINGS_H3_DATAGRAM 0x33u
+#define QUIC_WT_SETTINGS_H3_DATAGRAM_DRAFT04 0xffd277u
+#define QUIC_WT_SETTINGS_ENABLE_CONNECT 0x08u
+#define QUIC_WT_STREAM_UNI 0x54u
+#define QUIC_WT_STREAM_BIDI 0x41u
+#define QUIC_WT_CAPSULE_CLOSE 0x2843u
+#define QUIC_WT_CAPSULE_DRAIN 0x78aeu
+#define QUIC_WT_REASON_MAX 1024
+/* Error codes (draft-02 section 4.3, 9.5). */
+#define QUIC_WT_BUFFERED_STREAM_REJECTED 0x3994bd84ull
+#define QUIC_WT_SESSION_GONE 0x170d7b68ull
+#define QUIC_WT_H3_MESSAGE_ERROR 0x10eull
+/* The largest peer SETTINGS frame payload read for WebTransport settings;
+ * past it they are not looked for (nghttp3 still reads the frame). */
+#define QUIC_WT_SETTINGS_MAX 4096
+
+/* The WebTransport application error-code mapping onto HTTP/3 codes
+ * (draft-02 section 4.3): 32-bit codes spread over a range that skips the
+ * reserved (greased) codepoints 0x1f * N + 0x21. from_h3 returns false for
+ * a code outside the range or on a reserved codepoint. */
+uint64_t quic_wt_code_to_h3(uint32_t code);
+bool quic_wt_code_from_h3(uint64_t h3, uint32_t *code);
+
+/* QUIC variable-length integers (RFC 9000 16). read: the bytes used, 0 when
+ * more input is needed. write: bytes written (buf has room for 8). */
+size_t quic_varint_read(const uint8_t *p, size_t len, uint64_t *v);
+size_t quic_varint_write(uint8_t *buf, uint64_t v);
+size_t quic_varint_len(uint64_t v);
+
+/* Session states. */
+enum { QUIC_WT_PENDING = 0, QUIC_WT_OPEN, QUIC_WT_CLOSED };
+
+/* One WebTransport session: an extended CONNECT stream. */
+typedef struct quic_wt_session {
+  int64_t id;             /* the CONNECT stream's id: the session ID */
+  uint32_t stream_key;    /* the CONNECT stream's key (looked up, never held as a pointer) */
+  int state;              /* QUIC_WT_* */
+  bool close_received;    /* the peer sent CLOSE_WEBTRANSPORT_SESSION (or FIN) */
+  bool close_sent;
+  bool drain_received;
+  uint32_t close_code;    /* the peer's (its reason is kept on the stream) */
+  uint32_t peer_streams;  /* the peer's streams of this session not yet closed */
+  /* Capsule parser on the CONNECT stream's body. */
+  uint8_t hdr[16];        /* type and length being read */
+  size_t hdr_len;
+  uint64_t cap_type, cap_len, cap_have;
+  bool in_capsule;
+  uint8_t cap_buf[4 + QUIC_WT_REASON_MAX]; /* a CLOSE capsule's payload */
+} quic_wt_session;
+
+/* Per connection; owned by the HTTP/3 application state (http3.c). */
+typedef struct quic_wt {
+  quic_session *s;        /* borrowed: the session owns the application that owns this */
+  uint32_t max_sessions;
+  uint32_t live_sessions;
+  uint32_t max_streams;   /* the peer's open streams per session; 0: only QUIC's limits */
+  quic_keymap classify;   /* peer stream id -> entry a,b: bytes seen (packed), ptr: NULL; removed once classified */
+  quic_keymap sessions;   /* session id -> quic_wt_session* (owned) */
+  /* Our control stream: the SETTINGS frame rewritten with ours added. */
+  int64_t ctrl_id;
+  int splice;             /* 0: not yet, 1: our frame is going out, 2: done */
+  uint8_t *ctrl_buf;      /* owned while splice == 1: stream type + SETTINGS frame, ours */
+  size_t ctrl_len, ctrl_sent;
+  size_t ctrl_orig;       /* the bytes of nghttp3's stream that ctrl_buf replaces */
+  uint64_t ctrl_acked;    /* QUIC bytes of the control stream acknowledged */
+  uint64_t ctrl_acked_h3; /* what nghttp3 was told of them */
+  /* The peer's control stream and its SETTINGS frame. */
+  int64_t peer_ctrl;
+  uint8_t *peer_settings; /* owned while being read: the frame so far */
+  size_t peer_settings_len;
+  bool peer_settings_done;
+  bool peer_wt;           /* the peer enabled WebTransport (draft-02) */
+  bool peer_dgram;        /* the peer enabled HTTP/3 datagrams (either codepoint) */
+  /* Counters (bad input and drops). */
+  uint64_t streams_rejected, datagrams_dropped, capsule_errors;
+} quic_wt;
+
+/* What classifying a peer stream's first bytes found. */
+enum {
+  QUIC_WT_CLASS_MORE = 0, /* all bytes taken, more needed */
+  QUIC_WT_CLASS_H3,       /* HTTP/3's: feed *prefix (then the rest) to nghttp3 */
+  QUIC_WT_CLASS_WT,       /* a WebTransport stream of session *session_id; the rest is its data */
+  QUIC_WT_CLASS_REJECTED, /* was refused: drop its bytes */
+  QUIC_WT_CLASS_LIMITED,  /* its session has maxStreamsPerSession of the peer's open: refused */
+};
+
+int quic_wt_init(quic_wt *wt, quic_session *s, uint32_t max_sessions, int64_t ctrl_id);
+void quic_wt_free(quic_wt *wt);
+
+/* ---- our SETTINGS (http3.c's next/wrote/acked for the control stream) ---- */
+/* o is nghttp3's output; when it is the control stream's first SETTINGS,
+ * replaces its vectors with ours. QUIC_ERR_NOMEM. */
+int quic_wt_ctrl_out(quic_wt *wt, quic_app_out *o);
+/* ngtcp2 took n bytes of o: how many of nghttp3's bytes that is. */
+size_t quic_wt_ctrl_wrote(quic_wt *wt, size_t n);
+/* len more bytes of the control stream were acknowledged: nghttp3's share. */
+uint64_t quic_wt_ctrl_acked(quic_wt *wt, uint64_t len);
+
+/* ---- peer streams ---- */
+/* A peer stream opened (ngtcp2's stream_open): classify its first bytes. */
+int quic_wt_stream_open(quic_wt *wt, int64_t id);
+bool quic_wt_classifying(quic_wt *wt, int64_t id);
+/* Feeds bytes of a stream being classified. *used: bytes of data taken
+ * into the classification. On H3, *prefix (of *prefix_len bytes) is the buffered
+ * bytes (possibly including part of data) nghttp3 must see first, and
+ * data + *used is the rest. On WT, *prefix_len is the signal and session
+ * ID bytes and data + *used is the stream data. */
+int quic_wt_classify(quic_wt *wt, int64_t id, const uint8_t *data, size_t len, size_t *used, uint8_t *prefix,
+                     size_t *prefix_len, uint64_t *session_id);
+/* The stream closed or was reset: forget its classification. */
+void quic_wt_stream_gone(quic_wt *wt, int64_t id);
+/* A peer stream of session id closed (its count goes down). */
+void quic_wt_peer_stream_gone(quic_wt *wt, int64_t session_id);
+/* Watches the peer's control stream (bytes after the stream type). */
+void quic_wt_peer_control(quic_wt *wt, int64_t id, const uint8_t *data, size_t len);
+
+/* ---- sessions ---- */
+/* Registers a CONNECT stream as a session (pending). QUIC_ERR_LIMIT past
+ * maxSessions, QUIC_ERR_NOMEM. */
+int quic_wt_session_add(quic_wt *wt, int64_t id, uint32_t stream_key);
+quic_wt_session *quic_wt_session_get(quic_wt *wt, int64_t id);
+/* Capsule bytes of the CONNECT stream's body; fin: the body ended. Sets
+ * stream events on st (close, drain). False: malformed (the caller resets
+ * the stream with H3_MESSAGE_ERROR). */
+bool quic_wt_capsules(quic_wt *wt, quic_wt_session *ws, quic_stream *st, const uint8_t *data, size_t len, bool fin);
+/* The CONNECT stream closed: the session is gone; its streams are reset. */
+void quic_wt_session_gone(quic_wt *wt, int64_t id);
+/* Resets (both ways, WT_SESSION_GONE) every stream of session id. */
+void quic_wt_reset_streams(quic_wt *wt, int64_t id);
+/* Writes a capsule (type, payload) into buf (room for 16 + len); its size. */
+size_t quic_wt_capsule(uint8_t *buf, uint64_t type, const uint8_t *payload, size_t len);
+
+/* ---- the API the binding calls (http3.c; st is the CONNECT stream) ---- */
+/* Server: the application accepted the session (streams and datagrams flow). */
+int quic_wt_api_accept(quic_stream *st);
+/* Client: registers our CONNECT stream as a session (open once the
+ * response is 2xx: quic_wt_api_accept). */
+int quic_wt_api_connect(quic_stream *st);
+/* Sends CLOSE_WEBTRANSPORT_SESSION (code, reason up to 1024 bytes) and the
+ * stream's end; resets the session's streams. */
+int quic_wt_api_close(quic_stream *st, uint32_t code, const uint8_t *reason, size_t len);
+/* Sends DRAIN_WEBTRANSPORT_SESSION. */
+int quic_wt_api_drain(quic_stream *st);
+/* Opens a stream of the session (its signal and session ID written first). */
+int quic_wt_api_open(quic_stream *st, bool uni, quic_stream **out);
+/* Queues a datagram of the session; as quic_session_datagram. */
+int quic_wt_api_datagram(quic_stream *st, const uint8_t *data, size_t len);
+size_t quic_wt_api_max_datagram(quic_stream *st);
+/* The peer's WebTransport settings (false until its SETTINGS arrived). */
+bool quic_wt_api_peer_enabled(quic_session *s);
+/* What was refused or dropped of the peer's input (false: WebTransport is
+ * not on): streams for no open session, datagrams for none (or ours that
+ * found the queue full), malformed capsules. */
+bool quic_wt_api_counters(quic_session *s, uint64_t *streams_rejected, uint64_t *datagrams_dropped,
+                          uint64_t *capsule_errors);
+
+/* ---- datagrams ---- */
+/* A received HTTP/3 datagram: *session_id and the payload after the
+ * prefix; false: dropped (malformed, or for no open session). */
+bool quic_wt_datagram_in(quic_wt *wt, const uint8_t *data, size_t len, uint64_t *session_id, size_t *off);
+
+#endif
