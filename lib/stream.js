@@ -10,7 +10,6 @@ const { deferred, settle, kPrivate } = require('./events');
 const { chunksOf, bytesOf, SLICE } = require('./body');
 
 const EMPTY = Buffer.alloc(0);
-const STREAM_SLOTS = binding.constants.STATS_STREAM_SLOTS.length;
 const { validateFunction } = require('./validate');
 const http3 = require('./http3');
 const { StreamStats } = require('./stats');
@@ -159,7 +158,8 @@ class Stream {
   // per request).
   #freezeStats(release) {
     if (this.#stats === null) {
-      this.#lastStats = new BigUint64Array(STREAM_SLOTS);
+      // The slot list was checked when lib/ loaded (lib/contract.js).
+      this.#lastStats = new BigUint64Array(C.STATS_STREAM_SLOTS.length);
       release(this.#lastStats);
       return;
     }
