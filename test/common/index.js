@@ -5,9 +5,6 @@ const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const quic = require('../..');
-const assert = require('node:assert');
-const dgram = require('node:dgram');
-const { spawnSync } = require('node:child_process');
 
 const fixtures = path.join(__dirname, '..', 'fixtures');
 const fixture = (name) => fs.readFileSync(path.join(fixtures, name));
@@ -107,8 +104,12 @@ function peerEnv(extra = {}) {
 
 
 // The path of a peer program (gtlsserver, gtlsclient, chromium); a test
-// that needs one fails, never skips, when it is missing.
+// that needs one fails, never skips, when it is missing. (These two load
+// their modules when called: loaded with this file, they left a PipeWrap
+// handle in the children of lifecycle-load.test.js, which count handles.)
 function requireBinary(name) {
+  const { spawnSync } = require('node:child_process');
+  const assert = require('node:assert');
   const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8', env: peerEnv() });
   assert.strictEqual(r.status, 0, `${name} is not installed: run scripts/setup.sh`);
   return r.stdout.trim();
@@ -116,7 +117,7 @@ function requireBinary(name) {
 
 // A UDP port that nothing is using right now.
 async function freePort() {
-  const s = dgram.createSocket('udp4');
+  const s = require('node:dgram').createSocket('udp4');
   await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
   const { port } = s.address();
   await new Promise((resolve) => s.close(resolve));
