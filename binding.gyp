@@ -25,7 +25,8 @@
         "src/datagram.c",
         "src/qlog.c",
         "src/stream_buf.c",
-        "src/tls_parse.c"
+        "src/tls_parse.c",
+        "src/quic_lb.c"
       ],
       "cflags": [ "-std=c11", "-Wall", "-Wextra", "-fvisibility=hidden", "-D_GNU_SOURCE", "<!@(echo $QUIC_EXTRA_CFLAGS)" ],
       "cflags!": [ "-fno-exceptions" ],

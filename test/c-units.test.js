@@ -17,6 +17,7 @@ const programs = [
   'unit_stream_buf',
   'unit_tokens',
   'unit_headers',
+  'unit_quic_lb',
 ];
 
 const dir = path.join(__dirname, 'c');
