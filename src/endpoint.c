@@ -35,7 +35,7 @@ int quic_endpoint_add_cid(quic_endpoint *ep, const ngtcp2_cid *cid, quic_session
   /* Never take another session's packets (a client may choose any ID). */
   if (!created && e->ptr != s) return QUIC_ERR_LIMIT;
   e->ptr = s;
-  if (!s->server && cid->datalen != QUIC_CID_LEN) ep->cid_lens |= 1u << cid->datalen;
+  if (!s->server && cid->datalen != ep->cid_len) ep->cid_lens |= 1u << cid->datalen;
   return QUIC_OK;
 }
 
@@ -99,6 +99,18 @@ void quic_endpoint_host_release(quic_endpoint *ep, const quic_addr *remote) {
 void quic_endpoint_gen_cid_len(quic_endpoint *ep, ngtcp2_cid *cid, size_t len, uint8_t *reset_token) {
   cid->datalen = len;
   (void)quic_tls_random(cid->data, cid->datalen);
+  /* The first octet's low 5 bits: the worker index in a port group (the
+   * kernel's steering program reads it), else random. */
+  uint8_t low5 = ep->group ? ep->worker : (cid->data[0] & 0x1f);
+  uint8_t nonce[QUIC_LB_MAX_PLAIN];
+  if (ep->cfg.lb_enabled && len == ep->cid_len) {
+    (void)quic_tls_random(nonce, ep->lb.cfg.nonce_len);
+    /* Only a broken cipher fails: the random ID (with the worker bits)
+     * still routes here, if not through a QUIC-LB load balancer. */
+    if (quic_lb_encode(&ep->lb, low5, nonce, cid->data) != QUIC_OK) cid->data[0] = (cid->data[0] & 0xe0) | low5;
+  } else if (ep->group && len > 0) {
+    cid->data[0] = (cid->data[0] & 0xe0) | low5;
+  }
   if (reset_token)
     ngtcp2_crypto_generate_stateless_reset_token(reset_token, ep->cfg.reset_secret, sizeof(ep->cfg.reset_secret), cid);
 }
@@ -179,7 +191,7 @@ static void send_version_negotiation(quic_endpoint *ep, const quic_rx_pkt *p, co
 }
 
 static void send_stateless_reset(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_version_cid *vc) {
-  if (ep->cfg.disable_stateless_reset || vc->dcidlen != QUIC_CID_LEN) return;
+  if (ep->cfg.disable_stateless_reset || vc->dcidlen != ep->cid_len) return;
   /* A reset must be shorter than what triggered it (no loops between two
    * endpoints) and long enough to look like a short-header packet. */
   if (p->len <= 1 + NGTCP2_STATELESS_RESET_TOKENLEN + NGTCP2_MIN_STATELESS_RESET_RANDLEN + 21) return;
@@ -209,7 +221,7 @@ static void send_close(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_pkt
 static void send_retry(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_pkt_hd *hd) {
   uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN2];
   ngtcp2_cid scid;
-  quic_endpoint_gen_cid_len(ep, &scid, QUIC_CID_LEN, NULL);
+  quic_endpoint_gen_cid_len(ep, &scid, ep->cid_len, NULL);
   ngtcp2_ssize tl = ngtcp2_crypto_generate_retry_token2(token, ep->cfg.token_secret, sizeof(ep->cfg.token_secret),
                                                         hd->version, &p->remote.u.sa, p->remote.len, &scid, &hd->dcid,
                                                         quic_now());
@@ -300,7 +312,7 @@ static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p) {
   ep->counters->bytes_received += p->len;
   if (ep->cfg.rx_loss > 0 && rand01(ep) < ep->cfg.rx_loss) return;
   ngtcp2_version_cid vc;
-  int rv = ngtcp2_pkt_decode_version_cid(&vc, p->data, p->len, QUIC_CID_LEN);
+  int rv = ngtcp2_pkt_decode_version_cid(&vc, p->data, p->len, ep->cid_len);
   if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
     if (ep->wrap->listening) send_version_negotiation(ep, p, &vc);
     return;
@@ -325,6 +337,16 @@ static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p) {
         quic_session_read(t->ptr, p->data, p->len, &p->local, &p->remote, p->ecn);
         return;
       }
+    }
+    /* In a port group, an ID of another member that is still in the group
+     * arrived here by mistake (the group is changing, or the kernel spreads
+     * by address because it refused the steering program): that member's
+     * session is alive, so no reset; the peer's loss recovery resends. An
+     * ID of a member that left is answered: its sessions are gone. */
+    if (ep->group && vc.dcidlen > 0 && (vc.dcid[0] & 0x1f) != ep->worker &&
+        quic_group_is_live(ep->group, vc.dcid[0] & 0x1f)) {
+      ep->counters->misrouted_count++;
+      return;
     }
     send_stateless_reset(ep, p, &vc);
     return;
@@ -445,6 +467,17 @@ int quic_endpoint_init(quic_endpoint *ep, uv_loop_t *loop, const quic_endpoint_c
   ep->loop = loop;
   ep->refs = 1;
   ep->cfg = *cfg;
+  ep->group_slot = -1;
+  ep->cid_len = QUIC_CID_LEN;
+  if (cfg->lb_enabled) {
+    int rv = quic_lb_init(&ep->lb, &cfg->lb);
+    if (rv != QUIC_OK) {
+      ep->cfg.lb_enabled = false;
+      quic_endpoint_free(ep);
+      return rv;
+    }
+    ep->cid_len = quic_lb_cid_len(&ep->lb);
+  }
   quic_list_init(&ep->send_blocked);
   ep->counters->created_at = quic_now();
   (void)quic_tls_random(&ep->rng, sizeof(ep->rng));
@@ -453,17 +486,42 @@ int quic_endpoint_init(quic_endpoint *ep, uv_loop_t *loop, const quic_endpoint_c
   return QUIC_OK;
 }
 
+/* The socket goes: closed, or given back to its port group, which closes it
+ * when that renumbers no other member's socket. */
+static void close_socket(quic_endpoint *ep) {
+  if (ep->group && ep->group_slot >= 0) {
+    quic_group_release(ep->group, ep->group_slot);
+    ep->group_slot = -1;
+  }
+  quic_udp_close(&ep->udp);
+  ep->udp.fd = -1;
+}
+
+void quic_endpoint_leave(quic_endpoint *ep) {
+  if (ep->group && ep->group_slot >= 0) quic_group_leave(ep->group, ep->group_slot);
+}
+
 int quic_endpoint_bind(quic_endpoint *ep, int *sys_errno) {
   if (ep->bound) return QUIC_OK;
-  int rv = quic_udp_open(&ep->udp, &ep->cfg.bind, &ep->cfg.udp, sys_errno);
+  int rv;
+  if (ep->cfg.shared) {
+    /* The first copy makes the group with its configuration; the others
+     * (quic_wrap_join) come with a reference to it already. */
+    if (ep->group == NULL &&
+        (rv = quic_group_new(&ep->group, &ep->cfg.bind, &ep->cfg.udp, &ep->cfg, sizeof(ep->cfg))) != QUIC_OK)
+      return rv;
+    rv = quic_group_join(ep->group, &ep->udp, &ep->worker, &ep->group_slot, sys_errno);
+  } else {
+    rv = quic_udp_open(&ep->udp, &ep->cfg.bind, &ep->cfg.udp, sys_errno);
+  }
   if (rv != QUIC_OK) return rv;
   if (quic_rx_batch_init(ep->rx, &ep->udp) != QUIC_OK) {
-    quic_udp_close(&ep->udp);
+    close_socket(ep);
     return QUIC_ERR_NOMEM;
   }
   if ((rv = uv_poll_init(ep->loop, &ep->poll, ep->udp.fd)) != 0) {
     *sys_errno = -rv;
-    quic_udp_close(&ep->udp);
+    close_socket(ep);
     return QUIC_ERR_SYS;
   }
   ep->poll_init = true;
@@ -483,7 +541,10 @@ bool quic_endpoint_stop(quic_endpoint *ep, uv_close_cb close_cb, void *data) {
 }
 
 void quic_endpoint_free(quic_endpoint *ep) {
-  quic_udp_close(&ep->udp);
+  close_socket(ep);
+  if (ep->group) quic_group_unref(ep->group);
+  ep->group = NULL;
+  if (ep->cfg.lb_enabled) quic_lb_free(&ep->lb);
   quic_keymap_free(&ep->cids);
   quic_keymap_free(&ep->hosts);
   quic_keymap_free(&ep->validated);

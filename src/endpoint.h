@@ -8,6 +8,8 @@
 
 #include "common.h"
 #include "keymap.h"
+#include "quic_lb.h"
+#include "reuseport.h"
 #include "event.h"
 #include "session.h"
 #include "stats_layout.h"
@@ -30,6 +32,14 @@ typedef struct quic_endpoint_config {
   uint64_t max_connections_per_host;
   uint64_t max_connections_total;
   double rx_loss, tx_loss;            /* simulated loss, testing only */
+  /* One port, many threads (reuseport.h): at bind the endpoint creates a
+   * port group and joins it; copies on other threads join the same group
+   * (quic_wrap_join) and so get this whole configuration. */
+  bool shared;
+  /* Connection IDs in the QUIC-LB layout (quic_lb.h); otherwise 16 random
+   * octets (the worker index in the first octet's low 5 bits when shared). */
+  bool lb_enabled;
+  quic_lb_config lb;
 } quic_endpoint_config;
 
 void quic_endpoint_config_defaults(quic_endpoint_config *c);
@@ -87,6 +97,11 @@ struct quic_endpoint {
   quic_keymap reset_tokens; /* peer's stateless reset token -> quic_session* (borrowed) */
   quic_keymap tokens;       /* client: server IP+port -> NEW_TOKEN token (ptr owned, quic_token) */
   quic_wrap *wrap;          /* the one wrap (borrowed; it holds a reference) */
+  size_t cid_len;           /* of the IDs it issues: QUIC_CID_LEN, or the QUIC-LB layout's */
+  quic_lb lb;               /* owned (quic_lb_free) when cfg.lb_enabled */
+  quic_group *group;        /* a reference while the endpoint belongs to a port group, else NULL */
+  int group_slot;           /* its member slot once joined (-1 before); the socket is the group's */
+  uint8_t worker;           /* its worker index in the group (0 when not shared) */
   quic_link send_blocked;   /* sessions waiting for the socket to drain (slot.blocked) */
   quic_rx_batch *rx;        /* owned receive buffers */
   quic_endpoint_counters *counters; /* &counters_inline, or a shared stats block (stats.h) */
@@ -114,6 +129,16 @@ int quic_wrap_accept(quic_wrap *w, quic_session **out, const ngtcp2_pkt_hd *hd, 
 void quic_wrap_close(quic_wrap *w);
 /* Tears everything down now; the closed hook runs once handles are closed. */
 void quic_wrap_destroy(quic_wrap *w);
+/* A port group for this endpoint, created (and its socket bound into it) if
+ * there is none yet: its id goes to other threads, which call
+ * quic_wrap_join. QUIC_ERR_STATE when the socket is already bound outside a
+ * group; QUIC_ERR_SYS with *sys_errno. */
+int quic_wrap_share(quic_wrap *w, uint64_t *group_id, int *sys_errno);
+/* A wrap on this loop that joins port group id with the group's
+ * configuration, bound at once. QUIC_ERR_NOT_FOUND when the group is gone;
+ * QUIC_ERR_LIMIT when it has 32 members. */
+int quic_wrap_join(quic_wrap **out, uv_loop_t *loop, uint64_t group_id, quic_deliver_cb deliver,
+                   quic_closed_cb closed, void *user, int *sys_errno);
 
 /* Flushes every session marked dirty since the last flush, once each. */
 void quic_wrap_flush(quic_wrap *w);
@@ -173,5 +198,8 @@ int quic_endpoint_bind(quic_endpoint *ep, int *sys_errno);
  * is none to close). */
 bool quic_endpoint_stop(quic_endpoint *ep, uv_close_cb close_cb, void *data);
 void quic_endpoint_free(quic_endpoint *ep);
+/* In a port group: no more packets are steered here (the socket stays
+ * open, and in the group, until the endpoint is freed). */
+void quic_endpoint_leave(quic_endpoint *ep);
 
 #endif

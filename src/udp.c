@@ -38,6 +38,7 @@ static void set_bufsize(int fd, int opt, uint32_t want) {
 int quic_udp_open(quic_udp *u, const quic_addr *bind_addr, const quic_udp_options *o, int *sys_errno) {
   int one = 1;
   u->fd = -1;
+  u->borrowed = false;
   u->flowlabel = 0;
   u->family = bind_addr->u.sa.sa_family;
   int fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -62,6 +63,7 @@ int quic_udp_open(quic_udp *u, const quic_addr *bind_addr, const quic_udp_option
   if (u->family == AF_INET6) (void)setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof(pmtu));
   set_bufsize(fd, SO_RCVBUF, o->receive_buffer_size);
   set_bufsize(fd, SO_SNDBUF, o->send_buffer_size);
+  if (o->reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) goto fail;
 
   if (bind(fd, &bind_addr->u.sa, bind_addr->len) != 0) goto fail;
   u->local.len = sizeof(u->local.u.ss);
@@ -88,7 +90,7 @@ fail:
 }
 
 void quic_udp_close(quic_udp *u) {
-  if (u->fd >= 0) close(u->fd);
+  if (u->fd >= 0 && !u->borrowed) close(u->fd);
   u->fd = -1;
 }
 

@@ -24,10 +24,12 @@ typedef struct quic_udp_options {
   uint32_t send_buffer_size;    /* 0: our default */
   int ttl;                      /* 0: system default */
   uint32_t flowlabel;           /* IPv6 flow label on sent packets (0: none) */
+  bool reuse_port;              /* SO_REUSEPORT: join the port's group (reuseport.c) */
 } quic_udp_options;
 
 typedef struct quic_udp {
-  int fd;                 /* owned; -1 when closed */
+  int fd;                 /* owned unless borrowed; -1 when closed */
+  bool borrowed;          /* fd belongs to a port group (reuseport.c), which closes it */
   int family;             /* AF_INET or AF_INET6 */
   uint32_t flowlabel;     /* IPv6 flow label set on each IPv6 destination (IPV6_FLOWINFO_SEND) */
   bool gso;               /* UDP_SEGMENT usable; cleared on the first EIO */
