@@ -129,10 +129,14 @@ int quic_wrap_accept(quic_wrap *w, quic_session **out, const ngtcp2_pkt_hd *hd, 
 void quic_wrap_close(quic_wrap *w);
 /* Tears everything down now; the closed hook runs once handles are closed. */
 void quic_wrap_destroy(quic_wrap *w);
+/* The thread is going away: every session closes at once (its peer gets a
+ * CONNECTION_CLOSE, INTERNAL_ERROR), then quic_wrap_destroy. */
+void quic_wrap_abandon(quic_wrap *w);
 /* A port group for this endpoint, created (and its socket bound into it) if
  * there is none yet: its id goes to other threads, which call
  * quic_wrap_join. QUIC_ERR_STATE when the socket is already bound outside a
- * group; QUIC_ERR_SYS with *sys_errno. */
+ * group; QUIC_ERR_INVALID with a QUIC-LB layout that self-encodes the
+ * length (no room for the worker index); QUIC_ERR_SYS with *sys_errno. */
 int quic_wrap_share(quic_wrap *w, uint64_t *group_id, int *sys_errno);
 /* A wrap on this loop that joins port group id with the group's
  * configuration, bound at once. QUIC_ERR_NOT_FOUND when the group is gone;

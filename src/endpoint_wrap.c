@@ -368,6 +368,19 @@ void quic_wrap_close(quic_wrap *w) {
   }
 }
 
+void quic_wrap_abandon(quic_wrap *w) {
+  if (w->destroyed) return;
+  quic_wrap_enter(w);
+  w->listening = false;
+  w->closing = true;
+  if (w->ep->group && w->ep->group_slot >= 0) quic_group_set_listening(w->ep->group, w->ep->group_slot, false);
+  for (quic_link *l = w->sessions.next; l != &w->sessions; l = l->next)
+    quic_session_close_now(QUIC_CONTAINER(l, quic_session, slot.all), false, NGTCP2_INTERNAL_ERROR,
+                           "the endpoint's thread is exiting");
+  quic_wrap_leave(w); /* flushes: the CONNECTION_CLOSE frames leave now */
+  quic_wrap_destroy(w);
+}
+
 static void on_handle_closed(uv_handle_t *h) {
   quic_wrap *w = h->data;
   w->handles--;
@@ -422,6 +435,8 @@ void quic_wrap_destroy(quic_wrap *w) {
 int quic_wrap_share(quic_wrap *w, uint64_t *group_id, int *sys_errno) {
   quic_endpoint *ep = w->ep;
   if (w->destroyed || w->closing) return QUIC_ERR_STATE;
+  /* A self-encoded length takes the low bits the worker index needs. */
+  if (ep->cfg.lb_enabled && ep->cfg.lb.length_self_encoding) return QUIC_ERR_INVALID;
   if (ep->group == NULL) {
     if (ep->bound) return QUIC_ERR_STATE; /* its socket is not in a group */
     ep->cfg.shared = true;
