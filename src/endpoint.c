@@ -307,7 +307,9 @@ static void accept_initial(quic_endpoint *ep, quic_rx_pkt *p) {
   (void)quic_wrap_accept(w, &s, &hd, p, podcid);
 }
 
-static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p) {
+/* handed: the packet came from another member of the port group, which
+ * routed it here; it is not handed on again. */
+static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p, bool handed) {
   ep->counters->packets_received++;
   ep->counters->bytes_received += p->len;
   if (ep->cfg.rx_loss > 0 && rand01(ep) < ep->cfg.rx_loss) return;
@@ -327,6 +329,22 @@ static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p) {
     quic_session_read(e->ptr, p->data, p->len, &p->local, &p->remote, p->ecn);
     return;
   }
+  /* In a port group, an ID this member does not know may be another's: the
+   * group's rules (the kernel program's, reuseport.h) say whose. Initial
+   * and 0-RTT packets follow the new-connection rule, the rest the rule by
+   * worker index. Another member's packets go to its inbox, never answered
+   * here (its session is alive); the ones the rules give to this member
+   * (its own IDs, a departed member's, a new connection) go on below. */
+  if (ep->group && ep->group_slot >= 0 && !handed && vc.dcidlen > 0) {
+    bool new_conn = (p->data[0] & 0x80) && (p->data[0] & 0x30) <= 0x10;
+    quic_handoff_result r =
+        quic_group_hand_off(ep->group, ep->group_slot, new_conn ? QUIC_ROUTE_NEW : QUIC_ROUTE_ALL, vc.dcid[0] & 0x1f,
+                            p->data, p->len, &p->remote, &p->local, p->ecn);
+    if (r != QUIC_HANDOFF_MINE) {
+      ep->counters->misrouted_count++;
+      return;
+    }
+  }
   if (!(p->data[0] & 0x80)) {
     /* Unknown connection ID: maybe a peer's stateless reset, recognised by
      * the token in its last 16 bytes; otherwise we may send one. */
@@ -338,23 +356,33 @@ static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p) {
         return;
       }
     }
-    /* In a port group, an ID of another member that is still in the group
-     * arrived here by mistake (the group is changing, or the kernel spreads
-     * by address because it refused the steering program): that member's
-     * session is alive, so no reset; the peer's loss recovery resends. An
-     * ID of a member that left is answered: its sessions are gone. */
-    if (ep->group && vc.dcidlen > 0 && (vc.dcid[0] & 0x1f) != ep->worker &&
-        quic_group_is_live(ep->group, vc.dcid[0] & 0x1f)) {
-      ep->counters->misrouted_count++;
-      return;
-    }
     send_stateless_reset(ep, p, &vc);
     return;
   }
   accept_initial(ep, p);
 }
 
-void quic_endpoint_receive(quic_endpoint *ep, quic_rx_pkt *p) { handle_packet(ep, p); }
+void quic_endpoint_receive(quic_endpoint *ep, quic_rx_pkt *p) { handle_packet(ep, p, false); }
+
+/* Packets other members of the port group handed to this one. */
+static void on_inbox(uv_async_t *a) {
+  quic_endpoint *ep = QUIC_CONTAINER(a, quic_endpoint, inbox);
+  quic_wrap *w = ep->wrap;
+  if (ep->group == NULL || w->destroyed) return;
+  quic_handoff *list = quic_group_take(ep->group, ep->group_slot);
+  quic_wrap_enter(w);
+  while (list) {
+    quic_handoff *h = list;
+    list = h->next;
+    if (!w->destroyed) {
+      quic_rx_pkt p = {.data = h->data, .len = h->len, .segsize = h->len, .remote = h->remote, .local = h->local,
+                       .ecn = h->ecn};
+      handle_packet(ep, &p, true);
+    }
+    quic_free(h);
+  }
+  quic_wrap_leave(w);
+}
 
 static void on_poll(uv_poll_t *h, int status, int events) {
   quic_endpoint *ep = QUIC_CONTAINER(h, quic_endpoint, poll);
@@ -382,7 +410,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
         for (size_t off = 0; off < total && !w->destroyed; off += seg) {
           p->data = base + off;
           p->len = QUIC_MIN(seg, total - off);
-          handle_packet(ep, p);
+          handle_packet(ep, p, false);
         }
         /* A train is one flight of one peer: acknowledge it before reading
          * the next. With one acknowledgment per batch (up to 32 trains) a
@@ -526,6 +554,11 @@ int quic_endpoint_bind(quic_endpoint *ep, int *sys_errno) {
   }
   ep->poll_init = true;
   ep->poll_events = 0;
+  if (ep->group) {
+    uv_async_init(ep->loop, &ep->inbox, on_inbox);
+    ep->inbox_init = true;
+    quic_group_set_inbox(ep->group, ep->group_slot, &ep->inbox);
+  }
   update_poll(ep);
   ep->bound = true;
   return QUIC_OK;
@@ -533,6 +566,12 @@ int quic_endpoint_bind(quic_endpoint *ep, int *sys_errno) {
 
 bool quic_endpoint_stop(quic_endpoint *ep, uv_close_cb close_cb, void *data) {
   if (!ep->poll_init) return false;
+  if (ep->inbox_init && !uv_is_closing((uv_handle_t *)&ep->inbox)) {
+    /* No member hands packets here any more, then the handle goes. */
+    quic_group_set_inbox(ep->group, ep->group_slot, NULL);
+    ep->inbox.data = data;
+    uv_close((uv_handle_t *)&ep->inbox, close_cb);
+  }
   if (uv_is_closing((uv_handle_t *)&ep->poll)) return false;
   uv_poll_stop(&ep->poll);
   ep->poll.data = data;

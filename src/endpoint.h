@@ -102,6 +102,8 @@ struct quic_endpoint {
   quic_group *group;        /* a reference while the endpoint belongs to a port group, else NULL */
   int group_slot;           /* its member slot once joined (-1 before); the socket is the group's */
   uint8_t worker;           /* its worker index in the group (0 when not shared) */
+  uv_async_t inbox;         /* a group member: woken when another member hands it packets */
+  bool inbox_init;
   quic_link send_blocked;   /* sessions waiting for the socket to drain (slot.blocked) */
   quic_rx_batch *rx;        /* owned receive buffers */
   quic_endpoint_counters *counters; /* &counters_inline, or a shared stats block (stats.h) */
@@ -198,8 +200,8 @@ const quic_token *quic_endpoint_token(quic_endpoint *ep, const quic_addr *server
 /* The endpoint's lifecycle, driven by its wrap. */
 int quic_endpoint_init(quic_endpoint *ep, uv_loop_t *loop, const quic_endpoint_config *cfg, quic_wrap *w);
 int quic_endpoint_bind(quic_endpoint *ep, int *sys_errno);
-/* Stops reading; closes the poll handle (close_cb when done; false when there
- * is none to close). */
+/* Stops reading; closes the poll handle and a group member's inbox handle
+ * (close_cb once for each, with data; false when there is none to close). */
 bool quic_endpoint_stop(quic_endpoint *ep, uv_close_cb close_cb, void *data);
 void quic_endpoint_free(quic_endpoint *ep);
 /* In a port group: no more packets are steered here (the socket stays

@@ -332,8 +332,9 @@ int quic_wrap_bind(quic_wrap *w, int *sys_errno) {
   bool was = w->ep->bound;
   int rv = quic_endpoint_bind(w->ep, sys_errno);
   if (rv == QUIC_OK && !was) {
-    w->handles++; /* the poll handle */
-    quic_live_add(QUIC_LIVE_HANDLES, 1);
+    int n = w->ep->inbox_init ? 2 : 1; /* the poll handle, and a port group member's inbox */
+    w->handles += n;
+    quic_live_add(QUIC_LIVE_HANDLES, n);
   }
   return rv;
 }

@@ -5,6 +5,7 @@
 #include <linux/filter.h>
 #include <pthread.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +22,9 @@ typedef struct member {
   uint8_t worker;    /* the worker index while MEMBER_ACTIVE */
   member_state state;
   bool listening;
+  uv_async_t *inbox_async; /* borrowed from the member's endpoint; NULL: no inbox */
+  quic_handoff *inbox, *inbox_tail; /* owned packets handed to this member */
+  size_t inbox_bytes;
 } member;
 
 struct quic_group {
@@ -37,10 +41,13 @@ struct quic_group {
   member members[2 * QUIC_GROUP_MAX_WORKERS]; /* in the kernel's socket order (active ones and placeholders) */
   int nmembers;
   bool steering;      /* the last attach succeeded */
+  int route[2][QUIC_GROUP_MAX_WORKERS]; /* the program's tables as member slots, by quic_route_kind */
   bool attached_once;
   /* Lock-free reads: */
   atomic_uint live;   /* bit w: worker index w is an active member */
 };
+
+static void inbox_clear(member *m);
 
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static quic_link registry = {&registry, &registry};
@@ -100,8 +107,10 @@ void quic_group_unref(quic_group *g) {
   /* Nobody else can reach it now. Members that never released (a thread
    * whose loop stopped) still had a reference, so every socket here is
    * ours to close. */
-  for (int i = 0; i < g->nmembers; i++)
+  for (int i = 0; i < g->nmembers; i++) {
     if (g->members[i].fd >= 0) close(g->members[i].fd);
+    inbox_clear(&g->members[i]);
+  }
   memset(g->cfg, 0, g->cfg_len);
   quic_free(g->cfg);
   pthread_mutex_destroy(&g->mu);
@@ -128,8 +137,9 @@ static uint32_t fallback(const int *listening, int nl, const int *active, int na
   return 0;
 }
 
-/* Builds the program (see reuseport.h); returns its length. */
-static size_t build_program(const quic_group *g, struct sock_filter *p) {
+/* Builds the program (see reuseport.h) and the same routing as member
+ * slots (route, for the hand-off); returns the program's length. */
+static size_t build_program(const quic_group *g, struct sock_filter *p, int route[2][QUIC_GROUP_MAX_WORKERS]) {
   int by_worker[QUIC_GROUP_MAX_WORKERS];
   bool listens[QUIC_GROUP_MAX_WORKERS];
   int listening[QUIC_GROUP_MAX_WORKERS], active[QUIC_GROUP_MAX_WORKERS];
@@ -159,6 +169,7 @@ static size_t build_program(const quic_group *g, struct sock_filter *p) {
   /* Every packet of a known connection: the member with that index. */
   for (unsigned v = 0; v < QUIC_GROUP_MAX_WORKERS; v++) {
     uint32_t idx = by_worker[v] >= 0 ? (uint32_t)by_worker[v] : fallback(listening, nl, active, na, v);
+    route[QUIC_ROUTE_ALL][v] = (int)idx;
     p[n++] = INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, v);
     p[n++] = INSN(BPF_RET | BPF_K, 0, 0, idx);
   }
@@ -167,10 +178,13 @@ static size_t build_program(const quic_group *g, struct sock_filter *p) {
   p[6].k = (uint32_t)(n - 7);
   for (unsigned v = 0; v < QUIC_GROUP_MAX_WORKERS; v++) {
     uint32_t idx = by_worker[v] >= 0 && listens[v] ? (uint32_t)by_worker[v] : fallback(listening, nl, active, na, v);
+    route[QUIC_ROUTE_NEW][v] = (int)idx;
     p[n++] = INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, v);
     p[n++] = INSN(BPF_RET | BPF_K, 0, 0, idx);
   }
   p[n++] = INSN(BPF_RET | BPF_K, 0, 0, 0);
+  /* With no active member the tables name slot 0, which may be a
+   * placeholder: user space checks the state before handing off. */
   return n;
 }
 
@@ -179,10 +193,16 @@ static size_t build_program(const quic_group *g, struct sock_filter *p) {
 static void attach(quic_group *g) {
   int fd = -1;
   for (int i = 0; i < g->nmembers && fd < 0; i++) fd = g->members[i].fd;
-  if (fd < 0) return;
+  if (fd < 0) {
+    for (int v = 0; v < QUIC_GROUP_MAX_WORKERS; v++) g->route[0][v] = g->route[1][v] = -1;
+    return;
+  }
   struct sock_filter prog[16 + 4 * QUIC_GROUP_MAX_WORKERS];
-  struct sock_fprog fp = {(unsigned short)build_program(g, prog), prog};
-  bool ok = setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fp, sizeof(fp)) == 0;
+  struct sock_fprog fp = {(unsigned short)build_program(g, prog, g->route), prog};
+  /* Test switch: behave as a kernel that refuses the program. */
+  const char *off = getenv("QUIC_DEBUG_NO_REUSEPORT_CBPF");
+  bool refuse = off && *off && *off != '0';
+  bool ok = !refuse && setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fp, sizeof(fp)) == 0;
   /* Once refused, stay without: a group is steered or it is not. */
   g->steering = ok && (!g->attached_once || g->steering);
   g->attached_once = true;
@@ -232,6 +252,9 @@ int quic_group_join(quic_group *g, quic_udp *u, uint8_t *worker, int *slot, int 
   m->worker = w;
   m->state = MEMBER_ACTIVE;
   m->listening = false;
+  m->inbox = m->inbox_tail = NULL;
+  m->inbox_bytes = 0;
+  m->inbox_async = NULL;
   update_live(g);
   attach(g);
   *worker = w;
@@ -251,12 +274,79 @@ void quic_group_set_listening(quic_group *g, int slot, bool listening) {
   pthread_mutex_unlock(&g->mu);
 }
 
+static void inbox_clear(member *m) {
+  while (m->inbox) {
+    quic_handoff *h = m->inbox;
+    m->inbox = h->next;
+    quic_free(h);
+  }
+  m->inbox_tail = NULL;
+  m->inbox_bytes = 0;
+  m->inbox_async = NULL;
+}
+
+void quic_group_set_inbox(quic_group *g, int slot, uv_async_t *async) {
+  pthread_mutex_lock(&g->mu);
+  if (slot >= 0 && slot < g->nmembers) {
+    member *m = &g->members[slot];
+    if (async == NULL) inbox_clear(m);
+    m->inbox_async = async;
+  }
+  pthread_mutex_unlock(&g->mu);
+}
+
+quic_handoff_result quic_group_hand_off(quic_group *g, int slot, quic_route_kind kind, uint8_t w,
+                                        const uint8_t *data, size_t len, const quic_addr *remote,
+                                        const quic_addr *local, uint8_t ecn) {
+  quic_handoff_result r = QUIC_HANDOFF_DROPPED;
+  pthread_mutex_lock(&g->mu);
+  int to = g->route[kind][w & 0x1f];
+  if (to == slot) {
+    r = QUIC_HANDOFF_MINE;
+  } else if (to >= 0 && to < g->nmembers) {
+    member *m = &g->members[to];
+    if (m->state == MEMBER_ACTIVE && m->inbox_async && m->inbox_bytes + len <= QUIC_GROUP_INBOX_BYTES) {
+      quic_handoff *h = quic_malloc(sizeof(*h) + len);
+      if (h) {
+        h->next = NULL;
+        h->remote = *remote;
+        h->local = *local;
+        h->ecn = ecn;
+        h->len = len;
+        memcpy(h->data, data, len);
+        if (m->inbox_tail) m->inbox_tail->next = h;
+        else m->inbox = h;
+        m->inbox_tail = h;
+        m->inbox_bytes += len;
+        uv_async_send(m->inbox_async);
+        r = QUIC_HANDOFF_SENT;
+      }
+    }
+  }
+  pthread_mutex_unlock(&g->mu);
+  return r;
+}
+
+quic_handoff *quic_group_take(quic_group *g, int slot) {
+  quic_handoff *list = NULL;
+  pthread_mutex_lock(&g->mu);
+  if (slot >= 0 && slot < g->nmembers) {
+    member *m = &g->members[slot];
+    list = m->inbox;
+    m->inbox = m->inbox_tail = NULL;
+    m->inbox_bytes = 0;
+  }
+  pthread_mutex_unlock(&g->mu);
+  return list;
+}
+
 void quic_group_leave(quic_group *g, int slot) {
   pthread_mutex_lock(&g->mu);
   member *m = slot_member(g, slot, MEMBER_ACTIVE);
   if (m) {
     m->state = MEMBER_LEFT;
     m->listening = false;
+    inbox_clear(m);
     update_live(g);
     attach(g);
   }
@@ -273,6 +363,7 @@ void quic_group_release(quic_group *g, int slot) {
   }
   if (m) {
     m->state = MEMBER_RELEASED;
+    inbox_clear(m);
     trim(g);
   }
   pthread_mutex_unlock(&g->mu);

@@ -27,11 +27,16 @@
  *   as above (a departed worker's connections reach one that can answer with
  *   a stateless reset).
  *
- * When the kernel refuses the program (an old kernel, a seccomp filter) the
- * group works without it: the kernel spreads by a hash of the 4-tuple, which
- * keeps one client on one member until its address changes. The group says
- * so (quic_group_steering) and the endpoint's stats count the packets that
- * arrived at the wrong member (they are dropped, never reset).
+ * When the kernel refuses the program (an old kernel, a seccomp filter;
+ * QUIC_DEBUG_NO_REUSEPORT_CBPF=1 pretends it did, for tests) the kernel
+ * spreads datagrams by a hash of the 4-tuple, and the members apply the
+ * same routing in user space: a packet whose connection ID the receiving
+ * member does not know and that the rules above give to another member is
+ * copied into that member's inbox and its thread is woken (uv_async); the
+ * group says so (quic_group_steering) and the endpoints count these packets
+ * (misrouted_count). With the program in place this only happens while the
+ * group changes. An inbox holds at most QUIC_GROUP_INBOX_BYTES; beyond that
+ * packets are dropped (QUIC's loss recovery resends).
  *
  * Threading: a group is shared by the threads of its members. Everything in
  * it is guarded by its mutex except `live`, an atomic bit set of the member
@@ -48,6 +53,22 @@
 #include "udp.h"
 
 #define QUIC_GROUP_MAX_WORKERS 32
+#define QUIC_GROUP_INBOX_BYTES (1u << 20)
+
+/* A datagram handed to another member (copied; owned by the inbox, then by
+ * whoever took it, who frees it with quic_free). */
+typedef struct quic_handoff {
+  struct quic_handoff *next;
+  quic_addr remote, local;
+  uint8_t ecn;
+  size_t len;
+  uint8_t data[];
+} quic_handoff;
+
+/* Where the rules send a packet with worker bits w: the new-connection
+ * table (Initial, 0-RTT) or the one for every other packet. */
+typedef enum { QUIC_ROUTE_NEW, QUIC_ROUTE_ALL } quic_route_kind;
+typedef enum { QUIC_HANDOFF_MINE, QUIC_HANDOFF_SENT, QUIC_HANDOFF_DROPPED } quic_handoff_result;
 
 typedef struct quic_group quic_group;
 
@@ -80,6 +101,19 @@ void quic_group_set_listening(quic_group *g, int slot, bool listening);
 void quic_group_leave(quic_group *g, int slot);
 /* The member no longer uses its descriptor: the registry may close it. */
 void quic_group_release(quic_group *g, int slot);
+
+/* The member's inbox: async is signalled (uv_async_send) when a packet is
+ * handed to it; NULL takes the inbox away (and frees what it held). */
+void quic_group_set_inbox(quic_group *g, int slot, uv_async_t *async);
+/* Routes a packet the member `slot` received but does not know by the
+ * group's rules: MINE when they give it to that member, SENT when it was
+ * copied into another member's inbox, DROPPED when that inbox is full or
+ * the rules name no member with an inbox. */
+quic_handoff_result quic_group_hand_off(quic_group *g, int slot, quic_route_kind kind, uint8_t w,
+                                        const uint8_t *data, size_t len, const quic_addr *remote,
+                                        const quic_addr *local, uint8_t ecn);
+/* Takes everything in the member's inbox (a list, oldest first). */
+quic_handoff *quic_group_take(quic_group *g, int slot);
 
 /* True when the kernel took the steering program. */
 bool quic_group_steering(quic_group *g);

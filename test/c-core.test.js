@@ -18,7 +18,7 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), 'quic-core-'));
 // Builds a program of test/c into out/name (outVar names the Makefile's
 // output variable for it) and runs it on the fixtures, under the
 // sanitizers' options (they only act in SAN=1 builds).
-function buildAndRun(outVar, name, extra) {
+function buildAndRun(outVar, name, extra, runEnv = {}) {
   const bin = path.join(out, name);
   const target = { PAIR_OUT: ['pair'], WORKERS_OUT: ['workers'] }[outVar] ?? [];
   const b = spawnSync('make', ['-s', ...target, `${outVar}=${bin}`, ...extra],
@@ -28,7 +28,7 @@ function buildAndRun(outVar, name, extra) {
   const r = spawnSync(bin, [fixtures], {
     encoding: 'utf8', timeout: 120000,
     env: peerEnv({ ASAN_OPTIONS: 'detect_leaks=1', UBSAN_OPTIONS: 'halt_on_error=1',
-                   TSAN_OPTIONS: 'halt_on_error=1 exitcode=66' }),
+                   TSAN_OPTIONS: 'halt_on_error=1 exitcode=66', ...runEnv }),
   });
   assert.strictEqual(r.status, 0, `${name} failed:\n${r.stdout}\n${r.stderr}`);
   if (extra.includes('SAN=1')) assert.doesNotMatch(r.stderr, /AddressSanitizer|runtime error|LeakSanitizer/);
@@ -86,6 +86,22 @@ test('core: the threaded port group under ThreadSanitizer, no reports', () => {
 
 test('core: the threaded port group under AddressSanitizer (with leak checks) and UBSan', () => {
   checkWorkers(buildAndRun('WORKERS_OUT', 'workers_test_san', ['SAN=1']));
+});
+
+// A kernel that refuses the steering program (simulated): the kernel
+// spreads by address and the threads hand each other the packets.
+const HANDED = /without the steering program: [1-9]\d* packets handed between threads/;
+
+test('core: without the steering program, the threads hand packets over and every echo is intact', () => {
+  const r = buildAndRun('WORKERS_OUT', 'workers_test', [], { QUIC_DEBUG_NO_REUSEPORT_CBPF: '1' });
+  checkWorkers(r);
+  assert.match(r.stdout, HANDED);
+});
+
+test('core: the hand-off under ThreadSanitizer, no reports', () => {
+  const r = buildAndRun('WORKERS_OUT', 'workers_test_tsan', ['TSAN=1'], { QUIC_DEBUG_NO_REUSEPORT_CBPF: '1' });
+  checkWorkers(r);
+  assert.match(r.stdout, HANDED);
 });
 
 test.after(() => fs.rmSync(out, { recursive: true, force: true }));
