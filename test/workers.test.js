@@ -395,3 +395,89 @@ test('loadBalancer without a key: the server ID in the clear; bad layouts are re
                 { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => new Endpoint({ loadBalancer: {} }), { code: 'ERR_INVALID_ARG_TYPE' });
 });
+
+// A relay whose client-facing socket stays and whose server-facing socket
+// can be replaced: to the server, the client rebinds to a new port (a NAT
+// rebinding) in the middle of a transfer.
+async function rebindingRelay(serverPort) {
+  const dgram = require('node:dgram');
+  const open = async () => {
+    const s = dgram.createSocket('udp4');
+    await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+    return s;
+  };
+  const front = await open();
+  let back = await open();
+  const retired = [];
+  let client = null;
+  const down = (msg) => { if (client) front.send(msg, client.port, client.address); };
+  back.on('message', down);
+  front.on('message', (msg, rinfo) => {
+    client = rinfo;
+    back.send(msg, serverPort, '127.0.0.1');
+  });
+  return {
+    port: front.address().port,
+    async rebind() {
+      retired.push(back); // still delivers what the server sent before it learns the new port
+      back = await open();
+      back.on('message', down);
+      return back.address().port;
+    },
+    async close() {
+      for (const s of [front, back, ...retired]) await new Promise((resolve) => s.close(resolve));
+    },
+  };
+}
+
+test('a client that rebinds its port mid-transfer still reaches its worker', { timeout: 60000 }, async (t) => {
+  const g = await startWorkers(t, 3);
+  const client = new Endpoint();
+  const relays = [];
+  const CHUNK = 16 * 1024;
+  const CHUNKS = 40;
+  await Promise.all(Array.from({ length: 6 }, async (_, i) => {
+    const relay = await rebindingRelay(g.port);
+    relays.push(relay);
+    const data = randomBytes(CHUNK * CHUNKS, 700 + i);
+    const s = dial(client, relay.port);
+    await within(s.handshake, 10000, 'handshake');
+    const stream = s.open({
+      body: (async function* body() {
+        for (let k = 0; k < CHUNKS; k++) {
+          if (k === CHUNKS / 2) await relay.rebind();
+          yield data.subarray(k * CHUNK, (k + 1) * CHUNK);
+          await sleep(10);
+        }
+      })(),
+    });
+    const got = await within(readAll(stream.readableNodeStream()), 30000, 'echo');
+    assert.strictEqual(sha256(got.subarray(1)), sha256(data), `client ${i}: intact after the rebinding`);
+    await within(s.close(), 5000, 'close');
+  }));
+  const sessions = g.count('session');
+  assert.strictEqual(sessions.reduce((a, b) => a + b), 6, 'one session per client, on one worker');
+  const stats = await g.stats();
+  for (const s of stats) assert.strictEqual(s.misrouted, 0, 'the new port\'s packets were steered to the worker');
+  await g.settled();
+  for (const r of relays) await r.close();
+  await within(client.close(), 10000, 'client close');
+  await g.stop();
+});
+
+test('a kernel that refuses the steering program: the workers hand each other the packets, and every echo is ' +
+     'intact', { timeout: 60000 }, () => {
+  const { spawnSync } = require('node:child_process');
+  // The child's native state is checked as this file's is (leak-check.js).
+  const r = spawnSync(process.execPath, ['--require', path.join(__dirname, 'common', 'leak-check.js'),
+                                         path.join(__dirname, 'common', 'handoff-child.js')], {
+    encoding: 'utf8', timeout: 50000, env: { ...process.env, QUIC_DEBUG_NO_REUSEPORT_CBPF: '1' },
+  });
+  assert.strictEqual(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.strictEqual(out.intact, 30);
+  assert.strictEqual(out.sessions.reduce((a, b) => a + b), 30);
+  for (const c of out.sessions) assert.ok(c > 0, `sessions per worker: ${out.sessions}`);
+  const handed = out.misrouted.reduce((a, b) => a + b) + out.originalMisrouted;
+  assert.ok(handed > 0, 'packets were handed between threads');
+});
