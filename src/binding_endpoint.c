@@ -468,6 +468,15 @@ static napi_value endpoint_connect(napi_env env, napi_callback_info info) {
   }
   quic_session_config cfg;
   if (!quic_binding_session_config(env, argv[3], argv[4], false, &cfg)) return NULL;
+  if (ep->group && cfg.scidlen > 0) {
+    /* The server's packets to a chosen ID would be steered by its first
+     * octet to whichever copy that names. */
+    quic_session_config_clear(&cfg);
+    quic_napi_throw(env, "ERR_QUIC_UNSUPPORTED",
+                    "options.scid on a shared Endpoint is not supported: the worker index must be in every ID it "
+                    "receives on");
+    return NULL;
+  }
   quic_resume resume = {0};
   if ((argc > 5 && !quic_napi_is_nullish(env, argv[5]) &&
        !quic_napi_get_bytes(env, argv[5], &resume.ticket, &resume.ticket_len)) ||

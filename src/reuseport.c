@@ -43,8 +43,7 @@ struct quic_group {
   bool steering;      /* the last attach succeeded */
   int route[2][QUIC_GROUP_MAX_WORKERS]; /* the program's tables as member slots, by quic_route_kind */
   bool attached_once;
-  /* Lock-free reads: */
-  atomic_uint live;   /* bit w: worker index w is an active member */
+  unsigned live;      /* bit w: worker index w is an active member */
 };
 
 static void inbox_clear(member *m);
@@ -68,7 +67,6 @@ int quic_group_new(quic_group **out, const quic_addr *bind, const quic_udp_optio
   g->bind = *bind;
   g->udp = *udp;
   g->refs = 1;
-  atomic_init(&g->live, 0);
   pthread_mutex_lock(&registry_mu);
   g->id = next_id++;
   quic_list_push(&registry, &g->link);
@@ -212,7 +210,7 @@ static void update_live(quic_group *g) {
   unsigned live = 0;
   for (int i = 0; i < g->nmembers; i++)
     if (g->members[i].state == MEMBER_ACTIVE) live |= 1u << g->members[i].worker;
-  atomic_store_explicit(&g->live, live, memory_order_release);
+  g->live = live;
 }
 
 /* Members are only appended and only the released ones at the end are
@@ -234,7 +232,7 @@ static void trim(quic_group *g) {
 
 int quic_group_join(quic_group *g, quic_udp *u, uint8_t *worker, int *slot, int *sys_errno) {
   pthread_mutex_lock(&g->mu);
-  unsigned live = atomic_load_explicit(&g->live, memory_order_relaxed);
+  unsigned live = g->live;
   int rv = QUIC_ERR_LIMIT;
   if (live == UINT32_MAX || g->nmembers == (int)QUIC_ARRAY_LEN(g->members)) goto out;
   uint8_t w = 0;
@@ -376,10 +374,6 @@ bool quic_group_steering(quic_group *g) {
   return s;
 }
 
-bool quic_group_is_live(const quic_group *g, uint8_t w) {
-  return w < QUIC_GROUP_MAX_WORKERS &&
-         (atomic_load_explicit(&((quic_group *)g)->live, memory_order_acquire) & (1u << w)) != 0;
-}
 
 void quic_group_address(quic_group *g, quic_addr *out) {
   pthread_mutex_lock(&g->mu);

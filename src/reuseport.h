@@ -39,15 +39,14 @@
  * packets are dropped (QUIC's loss recovery resends).
  *
  * Threading: a group is shared by the threads of its members. Everything in
- * it is guarded by its mutex except `live`, an atomic bit set of the member
- * indices in the group (read without the lock on the receive path). The
- * registry's list of groups is guarded by one process-wide mutex; a group
- * is found by its id only under that lock, and lives while it has a
- * reference (each member, each share handle that was not yet used). */
+ * it is guarded by its mutex, which is taken on join, listen, close, leave
+ * and release, and per packet only for a connection ID the receiving
+ * member does not know (a new connection, or a hand-off). The registry's
+ * list of groups is guarded by one process-wide mutex; a group is found by
+ * its id only under that lock, and lives while it has a reference (each
+ * member holds one until it is freed). */
 #ifndef QUIC_REUSEPORT_H
 #define QUIC_REUSEPORT_H
-
-#include <stdatomic.h>
 
 #include "common.h"
 #include "udp.h"
@@ -117,8 +116,6 @@ quic_handoff *quic_group_take(quic_group *g, int slot);
 
 /* True when the kernel took the steering program. */
 bool quic_group_steering(quic_group *g);
-/* True when worker index w belongs to a member in the group (lock-free). */
-bool quic_group_is_live(const quic_group *g, uint8_t w);
 /* The bound address (the port the first member got). */
 void quic_group_address(quic_group *g, quic_addr *out);
 

@@ -129,6 +129,9 @@ test('share(): a plain value every channel carries; Endpoint.from() refuses anyt
   assert.strictEqual(copy.address.port, original.address.port);
   assert.notStrictEqual(copy.stats, original.stats);
   await copy.close();
+  // A chosen source ID would not carry the worker index.
+  assert.throws(() => original.connect({ address: '127.0.0.1', port: 9 }, { alpn: ALPN, scid: Buffer.alloc(8, 1) }),
+                { code: 'ERR_QUIC_UNSUPPORTED' });
   // Bound outside a group: too late to share.
   const bound = new Endpoint();
   bound.listen({ alpn: ALPN, secure: { key: certs.key, cert: certs.cert } });
