@@ -329,6 +329,19 @@ static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p, bool handed) {
     quic_session_read(e->ptr, p->data, p->len, &p->local, &p->remote, p->ecn);
     return;
   }
+  /* Unknown connection ID in a short header: maybe a peer's stateless
+   * reset, recognised by the token in its last 16 bytes (a reset's ID is
+   * random, so in a port group it reaches this member only by chance: a
+   * reset for another member's client session is missed, and that session
+   * ends by its idle timeout instead). */
+  if (!(p->data[0] & 0x80) && p->len >= 1 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN) {
+    quic_keymap_entry *t = quic_keymap_get(&ep->reset_tokens, p->data + p->len - NGTCP2_STATELESS_RESET_TOKENLEN,
+                                           NGTCP2_STATELESS_RESET_TOKENLEN);
+    if (t) {
+      quic_session_read(t->ptr, p->data, p->len, &p->local, &p->remote, p->ecn);
+      return;
+    }
+  }
   /* In a port group, an ID this member does not know may be another's: the
    * group's rules (the kernel program's, reuseport.h) say whose. Initial
    * and 0-RTT packets follow the new-connection rule, the rest the rule by
@@ -346,16 +359,7 @@ static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p, bool handed) {
     }
   }
   if (!(p->data[0] & 0x80)) {
-    /* Unknown connection ID: maybe a peer's stateless reset, recognised by
-     * the token in its last 16 bytes; otherwise we may send one. */
-    if (p->len >= 1 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN) {
-      quic_keymap_entry *t = quic_keymap_get(&ep->reset_tokens, p->data + p->len - NGTCP2_STATELESS_RESET_TOKENLEN,
-                                             NGTCP2_STATELESS_RESET_TOKENLEN);
-      if (t) {
-        quic_session_read(t->ptr, p->data, p->len, &p->local, &p->remote, p->ecn);
-        return;
-      }
-    }
+    /* Not a reset of ours either: we may send one. */
     send_stateless_reset(ep, p, &vc);
     return;
   }
