@@ -484,3 +484,27 @@ test('a kernel that refuses the steering program: the workers hand each other th
   const handed = out.misrouted.reduce((a, b) => a + b) + out.originalMisrouted;
   assert.ok(handed > 0, 'packets were handed between threads');
 });
+
+test('the port stays bound while any copy is open: the original closes first and the workers keep serving', {
+  timeout: 60000,
+}, async (t) => {
+  const g = await startWorkers(t, 2);
+  await within(g.original.close(), 5000, 'original close');
+  const client = new Endpoint();
+  for (let i = 0; i < 6; i++) {
+    const body = randomBytes(8192, 1200 + i);
+    const r = await exchange(client, g.port, body);
+    assert.strictEqual(r.hash, sha256(body));
+  }
+  // A worker closes too: the last one still serves.
+  g.workers[0].postMessage('close');
+  await within(g.workers[0].exited, 10000, 'worker 0 exits');
+  for (let i = 0; i < 4; i++) {
+    const body = randomBytes(8192, 1300 + i);
+    const r = await exchange(client, g.port, body);
+    assert.strictEqual(r.hash, sha256(body));
+    assert.strictEqual(r.worker, 1);
+  }
+  await within(client.close(), 10000, 'client close');
+  await g.stop();
+});
