@@ -61,7 +61,7 @@ class Endpoint extends EventTarget {
       // A copy on this thread of a shared endpoint: the group's native
       // configuration, the original's session defaults, the same port.
       this.#config = { session: join.session };
-      this.#handle = binding.endpointJoin(join.group, onEvents);
+      this.#handle = binding.endpointJoin(join.group, onEvents, join.pid === process.pid ? null : join.pid);
     } else {
       const config = EndpointConfig.isEndpointConfig(options) ? options : new EndpointConfig(options);
       this.#config = config[kNative];
@@ -96,10 +96,6 @@ class Endpoint extends EventTarget {
         typeof session !== 'object') {
       throw codes.ERR_INVALID_ARG_VALUE('handle', handle, 'must be the value endpoint.share() returned');
     }
-    if (pid !== process.pid) {
-      throw codes.ERR_QUIC_UNSUPPORTED('Endpoint.from() in another process',
-        'a shared Endpoint serves the threads of the process that shared it');
-    }
     const s = {};
     for (const k of ['ccAlgorithm', 'maxPayloadSize', 'maxStreamWindow', 'maxWindow', 'ackThreshold']) {
       if (!Number.isSafeInteger(session[k]) || session[k] < 0) {
@@ -107,7 +103,7 @@ class Endpoint extends EventTarget {
       }
       s[k] = session[k];
     }
-    joining = { group, session: s };
+    joining = { group, pid, session: s };
     try {
       return new Endpoint();
     } finally {

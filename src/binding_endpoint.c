@@ -356,24 +356,29 @@ static napi_value endpoint_share(napi_env env, napi_callback_info info) {
   return quic_napi_number(env, (double)id);
 }
 
-/* endpointJoin(groupId, onEvents) -> handle of a new endpoint in that port
- * group, on this thread, with the group's configuration, already bound. */
+/* endpointJoin(groupId, onEvents[, pid]) -> handle of a new endpoint in
+ * that port group, on this thread, with the group's configuration, already
+ * bound; with pid, a group another process shares. */
 static napi_value endpoint_join(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(env, info, 2);
-  double id;
+  NAPI_ARGS(env, info, 3);
+  double id, pid = 0;
   if (!quic_napi_get_double(env, argv[0], &id)) return NULL;
+  if (argc > 2 && !quic_napi_is_nullish(env, argv[2]) && !quic_napi_get_double(env, argv[2], &pid)) return NULL;
   uv_loop_t *loop;
   NAPI_CALL(env, napi_get_uv_event_loop(env, &loop));
   binding_endpoint *be = be_new(env, argv[1]);
   if (be == NULL) return NULL;
   int err = 0;
-  int rv = quic_wrap_join(&be->wrap, loop, (uint64_t)id, deliver, on_wrap_closed, be, &err);
+  int rv = pid > 0 ? quic_wrap_join_process(&be->wrap, loop, (uint32_t)pid, (uint64_t)id, deliver, on_wrap_closed,
+                                            be, &err)
+                   : quic_wrap_join(&be->wrap, loop, (uint64_t)id, deliver, on_wrap_closed, be, &err);
   if (rv != QUIC_OK) {
     be->wrap = NULL;
     release_js(be);
     free(be);
     if (rv == QUIC_ERR_NOT_FOUND)
-      quic_napi_throw(env, "ERR_INVALID_STATE", "Endpoint.from(): every copy of the shared endpoint has closed");
+      quic_napi_throw(env, "ERR_INVALID_STATE",
+                      "Endpoint.from(): every copy of the shared endpoint has closed (or its process is gone)");
     else if (rv == QUIC_ERR_LIMIT)
       quic_napi_throw(env, "ERR_QUIC_LIMIT", "Endpoint.from(): a port is shared by at most %d endpoints",
                       QUIC_GROUP_MAX_WORKERS);

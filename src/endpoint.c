@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mem.h"
 #include "stats.h"
@@ -101,14 +102,15 @@ void quic_endpoint_gen_cid_len(quic_endpoint *ep, ngtcp2_cid *cid, size_t len, u
   (void)quic_tls_random(cid->data, cid->datalen);
   /* The first octet's low 5 bits: the worker index in a port group (the
    * kernel's steering program reads it), else random. */
-  uint8_t low5 = ep->group ? ep->worker : (cid->data[0] & 0x1f);
+  bool member = ep->group || ep->ipc_fd >= 0;
+  uint8_t low5 = member ? ep->worker : (cid->data[0] & 0x1f);
   uint8_t nonce[QUIC_LB_MAX_PLAIN];
   if (ep->cfg.lb_enabled && len == ep->cid_len) {
     (void)quic_tls_random(nonce, ep->lb.cfg.nonce_len);
     /* Only a broken cipher fails: the random ID (with the worker bits)
      * still routes here, if not through a QUIC-LB load balancer. */
     if (quic_lb_encode(&ep->lb, low5, nonce, cid->data) != QUIC_OK) cid->data[0] = (cid->data[0] & 0xe0) | low5;
-  } else if (ep->group && len > 0) {
+  } else if (member && len > 0) {
     cid->data[0] = (cid->data[0] & 0xe0) | low5;
   }
   if (reset_token)
@@ -358,6 +360,14 @@ static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p, bool handed) {
       return;
     }
   }
+  /* A member in another process cannot hand packets over: another
+   * member's (by worker index; not a new connection) is dropped, and never
+   * answered with a reset, which would kill that member's session. */
+  if (ep->ipc_fd >= 0 && vc.dcidlen > 0 && (vc.dcid[0] & 0x1f) != ep->worker &&
+      !((p->data[0] & 0x80) && (p->data[0] & 0x30) <= 0x10)) {
+    ep->counters->misrouted_count++;
+    return;
+  }
   if (!(p->data[0] & 0x80)) {
     /* Not a reset of ours either: we may send one. */
     send_stateless_reset(ep, p, &vc);
@@ -500,6 +510,8 @@ int quic_endpoint_init(quic_endpoint *ep, uv_loop_t *loop, const quic_endpoint_c
   ep->refs = 1;
   ep->cfg = *cfg;
   ep->group_slot = -1;
+  ep->ipc_fd = -1;
+  ep->adopt_fd = -1;
   ep->cid_len = QUIC_CID_LEN;
   if (cfg->lb_enabled) {
     int rv = quic_lb_init(&ep->lb, &cfg->lb);
@@ -531,12 +543,22 @@ static void close_socket(quic_endpoint *ep) {
 
 void quic_endpoint_leave(quic_endpoint *ep) {
   if (ep->group && ep->group_slot >= 0) quic_group_leave(ep->group, ep->group_slot);
+  if (ep->ipc_fd >= 0) close(ep->ipc_fd); /* the serving process sees the member go */
+  ep->ipc_fd = -1;
+}
+
+void quic_endpoint_set_listening(quic_endpoint *ep, bool listening) {
+  if (ep->group && ep->group_slot >= 0) quic_group_set_listening(ep->group, ep->group_slot, listening);
+  if (ep->ipc_fd >= 0) (void)!send(ep->ipc_fd, listening ? "L" : "l", 1, MSG_NOSIGNAL);
 }
 
 int quic_endpoint_bind(quic_endpoint *ep, int *sys_errno) {
   if (ep->bound) return QUIC_OK;
   int rv;
-  if (ep->cfg.shared) {
+  if (ep->adopt_fd >= 0) {
+    rv = quic_udp_adopt(&ep->udp, ep->adopt_fd, ep->cfg.udp.flowlabel, sys_errno);
+    if (rv == QUIC_OK) ep->adopt_fd = -1;
+  } else if (ep->cfg.shared) {
     /* The first copy makes the group with its configuration; the others
      * (quic_wrap_join) come with a reference to it already. */
     if (ep->group == NULL &&
@@ -585,6 +607,9 @@ bool quic_endpoint_stop(quic_endpoint *ep, uv_close_cb close_cb, void *data) {
 
 void quic_endpoint_free(quic_endpoint *ep) {
   close_socket(ep);
+  quic_endpoint_leave(ep);
+  if (ep->adopt_fd >= 0) close(ep->adopt_fd);
+  ep->adopt_fd = -1;
   if (ep->group) quic_group_unref(ep->group);
   ep->group = NULL;
   if (ep->cfg.lb_enabled) quic_lb_free(&ep->lb);

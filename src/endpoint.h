@@ -104,6 +104,11 @@ struct quic_endpoint {
   uint8_t worker;           /* its worker index in the group (0 when not shared) */
   uv_async_t inbox;         /* a group member: woken when another member hands it packets */
   bool inbox_init;
+  /* A member of a port group served by another process (quic_group_connect):
+   * the connection to it (owned; closed when the endpoint leaves), and the
+   * socket it sent, which bind adopts (owned until then). */
+  int ipc_fd;
+  int adopt_fd;
   quic_link send_blocked;   /* sessions waiting for the socket to drain (slot.blocked) */
   quic_rx_batch *rx;        /* owned receive buffers */
   quic_endpoint_counters *counters; /* &counters_inline, or a shared stats block (stats.h) */
@@ -145,6 +150,9 @@ int quic_wrap_share(quic_wrap *w, uint64_t *group_id, int *sys_errno);
  * QUIC_ERR_LIMIT when it has 32 members. */
 int quic_wrap_join(quic_wrap **out, uv_loop_t *loop, uint64_t group_id, quic_deliver_cb deliver,
                    quic_closed_cb closed, void *user, int *sys_errno);
+/* The same for a group shared by process pid: its socket comes from there. */
+int quic_wrap_join_process(quic_wrap **out, uv_loop_t *loop, uint32_t pid, uint64_t group_id,
+                           quic_deliver_cb deliver, quic_closed_cb closed, void *user, int *sys_errno);
 
 /* Flushes every session marked dirty since the last flush, once each. */
 void quic_wrap_flush(quic_wrap *w);
@@ -207,5 +215,7 @@ void quic_endpoint_free(quic_endpoint *ep);
 /* In a port group: no more packets are steered here (the socket stays
  * open, and in the group, until the endpoint is freed). */
 void quic_endpoint_leave(quic_endpoint *ep);
+/* In a port group: whether new connections may be steered here. */
+void quic_endpoint_set_listening(quic_endpoint *ep, bool listening);
 
 #endif

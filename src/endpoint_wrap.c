@@ -5,6 +5,7 @@
  * they marked during a batch into one ordered list of events for the
  * application. */
 #include <string.h>
+#include <unistd.h>
 
 #include "endpoint.h"
 #include "mem.h"
@@ -352,7 +353,7 @@ int quic_wrap_listen(quic_wrap *w, quic_session_config *cfg) {
   if (c->pa_v6 && c->pa_ipv6.sin6_port == 0) c->pa_ipv6.sin6_port = port;
   w->listening = true;
   /* New connections may now be steered here. */
-  if (w->ep->group && w->ep->group_slot >= 0) quic_group_set_listening(w->ep->group, w->ep->group_slot, true);
+  quic_endpoint_set_listening(w->ep, true);
   return QUIC_OK;
 }
 
@@ -360,7 +361,7 @@ void quic_wrap_close(quic_wrap *w) {
   if (w->closing || w->destroyed) return;
   w->closing = true;
   w->listening = false;
-  if (w->ep->group && w->ep->group_slot >= 0) quic_group_set_listening(w->ep->group, w->ep->group_slot, false);
+  quic_endpoint_set_listening(w->ep, false);
   quic_link *l = w->sessions.next;
   while (l != &w->sessions) {
     quic_session *s = QUIC_CONTAINER(l, quic_session, slot.all);
@@ -374,7 +375,7 @@ void quic_wrap_abandon(quic_wrap *w) {
   quic_wrap_enter(w);
   w->listening = false;
   w->closing = true;
-  if (w->ep->group && w->ep->group_slot >= 0) quic_group_set_listening(w->ep->group, w->ep->group_slot, false);
+  quic_endpoint_set_listening(w->ep, false);
   for (quic_link *l = w->sessions.next; l != &w->sessions; l = l->next)
     quic_session_close_now(QUIC_CONTAINER(l, quic_session, slot.all), false, NGTCP2_INTERNAL_ERROR,
                            "the endpoint's thread is exiting");
@@ -448,6 +449,50 @@ int quic_wrap_share(quic_wrap *w, uint64_t *group_id, int *sys_errno) {
     }
   }
   *group_id = quic_group_id(ep->group);
+  /* Other processes may join too: best effort (threads need none of it). */
+  (void)quic_group_serve(ep->group);
+  return QUIC_OK;
+}
+
+_Static_assert(sizeof(quic_endpoint_config) <= sizeof(((quic_group_remote *)0)->cfg),
+               "the configuration travels in one message");
+
+int quic_wrap_join_process(quic_wrap **out, uv_loop_t *loop, uint32_t pid, uint64_t group_id,
+                           quic_deliver_cb deliver, quic_closed_cb closed, void *user, int *sys_errno) {
+  quic_group_remote *r = quic_malloc(sizeof(*r));
+  if (r == NULL) return QUIC_ERR_NOMEM;
+  quic_endpoint_config cfg;
+  int rv = quic_group_connect(pid, group_id, r, sys_errno);
+  if (rv == QUIC_OK && r->cfg_len != sizeof(cfg)) rv = QUIC_ERR_INVALID;
+  if (rv != QUIC_OK) {
+    if (r->udp_fd >= 0) close(r->udp_fd);
+    if (r->ipc_fd >= 0) close(r->ipc_fd);
+    quic_free(r);
+    return rv;
+  }
+  memcpy(&cfg, r->cfg, sizeof(cfg));
+  memset(r->cfg, 0, sizeof(r->cfg));
+  cfg.shared = false; /* the group is the other process's */
+  quic_wrap *w;
+  rv = quic_wrap_new(&w, loop, &cfg, deliver, closed, user);
+  memset(&cfg, 0, sizeof(cfg));
+  if (rv != QUIC_OK) {
+    close(r->udp_fd);
+    close(r->ipc_fd);
+    quic_free(r);
+    return rv;
+  }
+  w->ep->adopt_fd = r->udp_fd;
+  w->ep->ipc_fd = r->ipc_fd;
+  w->ep->worker = r->worker;
+  quic_free(r);
+  if ((rv = quic_wrap_bind(w, sys_errno)) != QUIC_OK) {
+    w->deliver = NULL;
+    w->closed = NULL;
+    quic_wrap_destroy(w);
+    return rv;
+  }
+  *out = w;
   return QUIC_OK;
 }
 

@@ -2,11 +2,15 @@
 #include "reuseport.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <pthread.h>
 #include <string.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -44,6 +48,12 @@ struct quic_group {
   int route[2][QUIC_GROUP_MAX_WORKERS]; /* the program's tables as member slots, by quic_route_kind */
   bool attached_once;
   unsigned live;      /* bit w: worker index w is an active member */
+  /* Other processes (quic_group_serve): set once by the serving thread's
+   * starter, read by the group's last unref. */
+  pthread_t server;
+  bool serving;
+  int listen_fd;      /* owned: the abstract unix socket other processes connect to */
+  int stop_pipe[2];   /* owned: a byte in [1] stops the server thread */
 };
 
 static void inbox_clear(member *m);
@@ -102,6 +112,15 @@ void quic_group_unref(quic_group *g) {
   if (last) quic_list_remove(&g->link);
   pthread_mutex_unlock(&registry_mu);
   if (!last) return;
+  if (g->serving) {
+    /* The server thread touches the group under its mutex only; it is
+     * told to stop and joined before anything goes. */
+    (void)!write(g->stop_pipe[1], "x", 1);
+    pthread_join(g->server, NULL);
+    close(g->listen_fd);
+    close(g->stop_pipe[0]);
+    close(g->stop_pipe[1]);
+  }
   /* Nobody else can reach it now. Members that never released (a thread
    * whose loop stopped) still had a reference, so every socket here is
    * ours to close. */
@@ -197,12 +216,13 @@ static void attach(quic_group *g) {
   }
   struct sock_filter prog[16 + 4 * QUIC_GROUP_MAX_WORKERS];
   struct sock_fprog fp = {(unsigned short)build_program(g, prog, g->route), prog};
+  /* Once refused, stay without: a group is steered or it is not (the
+   * routing tables above still serve the hand-off). */
+  if (g->attached_once && !g->steering) return;
   /* Test switch: behave as a kernel that refuses the program. */
   const char *off = getenv("QUIC_DEBUG_NO_REUSEPORT_CBPF");
   bool refuse = off && *off && *off != '0';
-  bool ok = !refuse && setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fp, sizeof(fp)) == 0;
-  /* Once refused, stay without: a group is steered or it is not. */
-  g->steering = ok && (!g->attached_once || g->steering);
+  g->steering = !refuse && setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fp, sizeof(fp)) == 0;
   g->attached_once = true;
 }
 
@@ -303,7 +323,12 @@ quic_handoff_result quic_group_hand_off(quic_group *g, int slot, quic_route_kind
     r = QUIC_HANDOFF_MINE;
   } else if (to >= 0 && to < g->nmembers) {
     member *m = &g->members[to];
-    if (m->state == MEMBER_ACTIVE && m->inbox_async && m->inbox_bytes + len <= QUIC_GROUP_INBOX_BYTES) {
+    /* A member in another process has no inbox: a new connection meant
+     * for it is taken here if this member listens. */
+    if (m->state == MEMBER_ACTIVE && m->inbox_async == NULL && kind == QUIC_ROUTE_NEW && slot >= 0 &&
+        slot < g->nmembers && g->members[slot].listening)
+      r = QUIC_HANDOFF_MINE;
+    else if (m->state == MEMBER_ACTIVE && m->inbox_async && m->inbox_bytes + len <= QUIC_GROUP_INBOX_BYTES) {
       quic_handoff *h = quic_malloc(sizeof(*h) + len);
       if (h) {
         h->next = NULL;
@@ -379,4 +404,202 @@ void quic_group_address(quic_group *g, quic_addr *out) {
   pthread_mutex_lock(&g->mu);
   *out = g->bind;
   pthread_mutex_unlock(&g->mu);
+}
+
+/* ---- other processes ----
+ * A process that shares a group serves it on an abstract unix socket,
+ * "\0quic-<pid>-<group id>", reachable only by processes of the same user
+ * (SO_PEERCRED). A member in another process (quic_group_connect) sends
+ * 'J'; the server thread binds a socket into the group for it (so the
+ * group, in this process, owns it and knows its place in the kernel's
+ * order) and sends back a copy of the descriptor (SCM_RIGHTS), the worker
+ * index and the configuration. 'L' / 'l': the member listens / stops. The
+ * connection closing (the member's endpoint closed, or its process died):
+ * the member leaves, and its socket stays as a placeholder as in-process
+ * members' do. Across processes there is no hand-off: a member drops a
+ * packet that is not its own and never answers it with a reset. */
+
+typedef struct remote_reply {
+  int32_t rv, sys_errno;
+  uint32_t worker, cfg_len;
+} remote_reply;
+
+#define MAX_REMOTE 64
+
+static void addr_name(struct sockaddr_un *a, socklen_t *len, uint32_t pid, uint64_t id) {
+  memset(a, 0, sizeof(*a));
+  a->sun_family = AF_UNIX;
+  int n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "quic-%u-%llu", pid, (unsigned long long)id);
+  *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static void serve_join(quic_group *g, int cfd, int *slot) {
+  remote_reply r = {0, 0, 0, 0};
+  quic_udp u;
+  uint8_t w = 0;
+  int err = 0;
+  r.rv = *slot >= 0 ? QUIC_ERR_STATE : quic_group_join(g, &u, &w, slot, &err);
+  r.sys_errno = err;
+  r.worker = w;
+  r.cfg_len = (uint32_t)g->cfg_len;
+  struct iovec iov[2] = {{&r, sizeof(r)}, {g->cfg, g->cfg_len}};
+  union {
+    struct cmsghdr h;
+    uint8_t buf[CMSG_SPACE(sizeof(int))];
+  } ctl;
+  struct msghdr mh;
+  memset(&mh, 0, sizeof(mh));
+  memset(&ctl, 0, sizeof(ctl));
+  mh.msg_iov = iov;
+  mh.msg_iovlen = r.rv == QUIC_OK ? 2 : 1;
+  if (r.rv == QUIC_OK) {
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof(ctl.buf);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &u.fd, sizeof(int));
+  }
+  (void)sendmsg(cfd, &mh, MSG_NOSIGNAL);
+}
+
+static int start_serving(quic_group *g);
+
+static void *serve(void *arg) {
+  quic_group *g = arg;
+  int conn[MAX_REMOTE], slot[MAX_REMOTE], n = 0;
+  for (;;) {
+    struct pollfd p[2 + MAX_REMOTE];
+    p[0] = (struct pollfd){g->stop_pipe[0], POLLIN, 0};
+    p[1] = (struct pollfd){g->listen_fd, POLLIN, 0};
+    for (int i = 0; i < n; i++) p[2 + i] = (struct pollfd){conn[i], POLLIN, 0};
+    if (poll(p, (nfds_t)(2 + n), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[0].revents) break;
+    if (p[1].revents & POLLIN) {
+      int c = accept4(g->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      struct ucred cred;
+      socklen_t cl = sizeof(cred);
+      if (c >= 0 && (n == MAX_REMOTE || getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 ||
+                     cred.uid != geteuid())) {
+        close(c);
+      } else if (c >= 0) {
+        conn[n] = c;
+        slot[n++] = -1;
+      }
+    }
+    for (int i = 2 + n - 1; i >= 2; i--) {
+      int k = i - 2;
+      if (!p[i].revents) continue;
+      char op = 0;
+      ssize_t got = (p[i].revents & POLLIN) ? recv(conn[k], &op, 1, 0) : 0;
+      if (got == 1 && op == 'J') {
+        serve_join(g, conn[k], &slot[k]);
+      } else if (got == 1 && (op == 'L' || op == 'l')) {
+        if (slot[k] >= 0) quic_group_set_listening(g, slot[k], op == 'L');
+      } else if (got < 0 && errno == EINTR) {
+        continue;
+      } else {
+        /* Closed (or nonsense): the member is gone. */
+        if (slot[k] >= 0) quic_group_release(g, slot[k]);
+        close(conn[k]);
+        conn[k] = conn[n - 1];
+        slot[k] = slot[n - 1];
+        n--;
+      }
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    if (slot[i] >= 0) quic_group_release(g, slot[i]);
+    close(conn[i]);
+  }
+  return NULL;
+}
+
+int quic_group_serve(quic_group *g) {
+  pthread_mutex_lock(&g->mu);
+  int rv = g->serving ? QUIC_OK : start_serving(g);
+  pthread_mutex_unlock(&g->mu);
+  return rv;
+}
+
+/* With mu held (the server thread takes mu only once it runs). */
+static int start_serving(quic_group *g) {
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return QUIC_ERR_SYS;
+  struct sockaddr_un a;
+  socklen_t len;
+  addr_name(&a, &len, (uint32_t)getpid(), g->id);
+  if (bind(fd, (struct sockaddr *)&a, len) != 0 || listen(fd, 16) != 0 || pipe2(g->stop_pipe, O_CLOEXEC) != 0) {
+    close(fd);
+    return QUIC_ERR_SYS;
+  }
+  g->listen_fd = fd;
+  if (pthread_create(&g->server, NULL, serve, g) != 0) {
+    close(fd);
+    close(g->stop_pipe[0]);
+    close(g->stop_pipe[1]);
+    return QUIC_ERR_SYS;
+  }
+  g->serving = true;
+  return QUIC_OK;
+}
+
+int quic_group_connect(uint32_t pid, uint64_t id, quic_group_remote *out, int *sys_errno) {
+  memset(out, 0, sizeof(*out));
+  out->udp_fd = out->ipc_fd = -1;
+  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (s < 0) goto sys;
+  struct timeval tv = {5, 0};
+  (void)setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  struct sockaddr_un a;
+  socklen_t len;
+  addr_name(&a, &len, pid, id);
+  if (connect(s, (struct sockaddr *)&a, len) != 0) {
+    int e = errno;
+    close(s);
+    *sys_errno = e;
+    return e == ECONNREFUSED || e == ENOENT ? QUIC_ERR_NOT_FOUND : QUIC_ERR_SYS;
+  }
+  if (send(s, "J", 1, MSG_NOSIGNAL) != 1) goto sys_close;
+  remote_reply r;
+  struct iovec iov[2] = {{&r, sizeof(r)}, {out->cfg, sizeof(out->cfg)}};
+  union {
+    struct cmsghdr h;
+    uint8_t buf[CMSG_SPACE(sizeof(int))];
+  } ctl;
+  struct msghdr mh;
+  memset(&mh, 0, sizeof(mh));
+  mh.msg_iov = iov;
+  mh.msg_iovlen = 2;
+  mh.msg_control = ctl.buf;
+  mh.msg_controllen = sizeof(ctl.buf);
+  ssize_t got = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
+  if (got < (ssize_t)sizeof(r)) goto sys_close;
+  int fd = -1;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int)))
+      memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  if (r.rv != QUIC_OK || fd < 0 || r.cfg_len > sizeof(out->cfg) || (size_t)got != sizeof(r) + r.cfg_len ||
+      r.worker >= QUIC_GROUP_MAX_WORKERS) {
+    if (fd >= 0) close(fd);
+    close(s);
+    *sys_errno = r.sys_errno;
+    return r.rv != QUIC_OK ? r.rv : QUIC_ERR_INVALID;
+  }
+  out->udp_fd = fd;
+  out->ipc_fd = s;
+  out->worker = (uint8_t)r.worker;
+  out->cfg_len = r.cfg_len;
+  return QUIC_OK;
+sys_close:
+  *sys_errno = errno;
+  close(s);
+  return QUIC_ERR_SYS;
+sys:
+  *sys_errno = errno;
+  return QUIC_ERR_SYS;
 }

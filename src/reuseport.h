@@ -114,6 +114,23 @@ quic_handoff_result quic_group_hand_off(quic_group *g, int slot, quic_route_kind
 /* Takes everything in the member's inbox (a list, oldest first). */
 quic_handoff *quic_group_take(quic_group *g, int slot);
 
+/* Serves the group to other processes of the same user (see reuseport.c):
+ * a thread and an abstract unix socket named after this process and the
+ * group's id, until the group goes. Call under no lock, once or more. */
+int quic_group_serve(quic_group *g);
+
+/* A member in another process: its socket (owned by the caller), the
+ * connection to the serving process (owned; closing it leaves the group;
+ * 'L'/'l' tell it whether the member listens), its worker index and the
+ * group's configuration. QUIC_ERR_NOT_FOUND when no such group is served. */
+typedef struct quic_group_remote {
+  int udp_fd, ipc_fd;
+  uint8_t worker;
+  size_t cfg_len;
+  uint8_t cfg[2048];
+} quic_group_remote;
+int quic_group_connect(uint32_t pid, uint64_t id, quic_group_remote *out, int *sys_errno);
+
 /* True when the kernel took the steering program. */
 bool quic_group_steering(quic_group *g);
 /* The bound address (the port the first member got). */

@@ -73,6 +73,9 @@ void quic_rx_batch_free(quic_rx_batch *b);
  * *sys_errno set (EADDRINUSE, EACCES, ...). */
 int quic_udp_open(quic_udp *u, const quic_addr *bind_addr, const quic_udp_options *o, int *sys_errno);
 void quic_udp_close(quic_udp *u);
+/* Takes over a bound socket another process opened (quic_udp_open's
+ * options are set on the socket already); u owns fd afterwards. */
+int quic_udp_adopt(quic_udp *u, int fd, uint32_t flowlabel, int *sys_errno);
 
 /* Reads up to b->slots messages (datagrams, or GRO trains). Returns how many (0 when the socket
  * would block) or -errno. */

@@ -123,7 +123,8 @@ test('share(): a plain value every channel carries; Endpoint.from() refuses anyt
   assert.strictEqual(original.share().group, handle.group, 'one group per endpoint');
   // Posting the Endpoint itself gives {} (Node.js has no cloning hook for it).
   assert.throws(() => Endpoint.from(structuredClone(original)), { code: 'ERR_INVALID_ARG_VALUE' });
-  assert.throws(() => Endpoint.from({ ...handle, pid: handle.pid + 1 }), { code: 'ERR_QUIC_UNSUPPORTED' });
+  // Another process's handle: no group of that process is served.
+  assert.throws(() => Endpoint.from({ ...handle, pid: 0x7ffffff0 }), { code: 'ERR_INVALID_STATE' });
   // A copy on the same thread works too, on the same port, with its own stats.
   const copy = Endpoint.from(handle);
   assert.strictEqual(copy.address.port, original.address.port);
@@ -427,8 +428,14 @@ async function rebindingRelay(serverPort) {
       back.on('message', down);
       return back.address().port;
     },
+    // Back to the first server-facing socket (the first address again).
+    restore() {
+      if (retired.length === 0) return;
+      retired.push(back);
+      back = retired[0];
+    },
     async close() {
-      for (const s of [front, back, ...retired]) await new Promise((resolve) => s.close(resolve));
+      for (const s of new Set([front, back, ...retired])) await new Promise((resolve) => s.close(resolve));
     },
   };
 }
@@ -507,4 +514,135 @@ test('the port stays bound while any copy is open: the original closes first and
   }
   await within(client.close(), 10000, 'client close');
   await g.stop();
+});
+
+// Processes that serve a shared Endpoint (test/common/endpoint-process.js),
+// each with the leak check of its own native state.
+async function startProcesses(t, handle, n) {
+  const { spawn } = require('node:child_process');
+  const procs = [];
+  for (let i = 0; i < n; i++) {
+    const p = spawn(process.execPath, ['--require', path.join(__dirname, 'common', 'leak-check.js'),
+                                       path.join(__dirname, 'common', 'endpoint-process.js'),
+                                       JSON.stringify(handle), String(10 + i)],
+                    { stdio: ['pipe', 'pipe', 'pipe'] });
+    p.out = '';
+    p.err = '';
+    p.stdout.on('data', (d) => { p.out += d; });
+    p.stderr.on('data', (d) => { p.err += d; });
+    p.exited = new Promise((resolve) => p.on('exit', (code) => resolve(code)));
+    procs.push(p);
+  }
+  t.after(() => {
+    for (const p of procs) {
+      p.stdin.destroy();
+      if (p.exitCode === null) p.kill();
+    }
+  });
+  const deadline = Date.now() + 15000;
+  while (procs.some((p) => !p.out.includes('ready')) && Date.now() < deadline) await sleep(20);
+  for (const p of procs) assert.match(p.out, /^ready \d+/, p.err);
+  return {
+    procs,
+    async stop() {
+      for (const p of procs) p.stdin.end('x');
+      const codes = await within(Promise.all(procs.map((p) => p.exited)), 15000, 'processes exit');
+      for (let i = 0; i < procs.length; i++) assert.strictEqual(codes[i], 0, procs[i].err);
+      return procs.map((p) => JSON.parse(p.out.trim().split('\n').pop()));
+    },
+  };
+}
+
+// The original serves as well: three processes on one port.
+function listenOriginal(original) {
+  original.onsession = ({ session }) => {
+    session.onstream = ({ stream, respondWith }) => {
+      respondWith({
+        body: (async function* echo() {
+          yield Buffer.from([0]);
+          for await (const c of stream.readableNodeStream()) yield Buffer.from(c);
+        })(),
+      });
+    };
+  };
+  original.listen({ alpn: ALPN, secure: { key: certs.key, cert: certs.cert } });
+}
+
+test('3 processes on one port (the sharing one and two that Endpoint.from() its handle): every client served, ' +
+     'each process serves, steered by the CID', { timeout: 60000 }, async (t) => {
+  const original = new Endpoint({ maxConnectionsPerHost: 1000 });
+  t.after(() => { if (!original.destroyed) original.destroy(); });
+  const handle = original.share();
+  listenOriginal(original);
+  const ps = await startProcesses(t, handle, 2);
+  const client = new Endpoint();
+  const N = 24;
+  const served = await pool(N, 8, async (i) => {
+    const body = randomBytes(32768, 1500 + i);
+    const r = await exchange(client, original.address.port, body);
+    assert.strictEqual(r.hash, sha256(body), `client ${i}`);
+    return r.worker;
+  });
+  await within(client.close(), 10000, 'client close');
+  const stats = await ps.stop();
+  const perProcess = [served.filter((w) => w === 0).length, ...stats.map((s) => s.serverSessions)];
+  t.diagnostic(`sessions per process: ${perProcess.join(', ')}`);
+  assert.strictEqual(Number(original.stats.serverSessions) + stats.reduce((a, s) => a + s.serverSessions, 0), N);
+  for (const c of perProcess) assert.ok(c > 0, `every process served: ${perProcess}`);
+  for (const s of stats) assert.strictEqual(served.filter((w) => w === s.index).length, s.serverSessions);
+  for (const s of stats) assert.strictEqual(s.misrouted, 0);
+  await within(original.close(), 5000, 'original close');
+});
+
+test('processes without the steering program: a packet at the wrong process is dropped, never reset, and the ' +
+     'session lives on', { timeout: 60000 }, async (t) => {
+  // The group reads the switch when it attaches its program.
+  process.env.QUIC_DEBUG_NO_REUSEPORT_CBPF = '1';
+  let original;
+  try {
+    original = new Endpoint({ maxConnectionsPerHost: 1000 });
+    t.after(() => { if (!original.destroyed) original.destroy(); });
+    var handle = original.share(); // eslint-disable-line no-var
+  } finally {
+    delete process.env.QUIC_DEBUG_NO_REUSEPORT_CBPF;
+  }
+  listenOriginal(original);
+  const ps = await startProcesses(t, handle, 2);
+  const client = new Endpoint();
+  const CLIENTS = 9;
+  const CHUNK = 16 * 1024;
+  const CHUNKS = 30;
+  const relays = [];
+  // Each client's address changes for a while mid-transfer (its packets
+  // may then reach another process, by the kernel's hash), then comes back.
+  await Promise.all(Array.from({ length: CLIENTS }, async (_, i) => {
+    const relay = await rebindingRelay(original.address.port);
+    relays.push(relay);
+    const data = randomBytes(CHUNK * CHUNKS, 1700 + i);
+    const s = dial(client, relay.port, { transportParams: { maxIdleTimeout: 30000 } });
+    await within(s.handshake, 10000, 'handshake');
+    const stream = s.open({
+      body: (async function* body() {
+        for (let k = 0; k < CHUNKS; k++) {
+          if (k === 10) await relay.rebind();
+          if (k === 12) relay.restore();
+          yield data.subarray(k * CHUNK, (k + 1) * CHUNK);
+          await sleep(10);
+        }
+      })(),
+    });
+    const got = await within(readAll(stream.readableNodeStream()), 40000, `echo ${i}`);
+    assert.strictEqual(sha256(got.subarray(1)), sha256(data), `client ${i}: intact`);
+    await within(s.close(), 5000, 'close');
+  }));
+  await within(client.close(), 10000, 'client close');
+  await sleep(100);
+  for (const r of relays) await r.close();
+  const stats = await ps.stop();
+  const resets = Number(original.stats.statelessResetCount) + stats.reduce((a, s) => a + s.resets, 0);
+  const misrouted = Number(original.stats.misroutedCount) + stats.reduce((a, s) => a + s.misrouted, 0);
+  t.diagnostic(`misrouted ${misrouted}, resets ${resets}`);
+  assert.ok(misrouted > 0, 'some packets reached a process that does not own them');
+  assert.strictEqual(resets, 0, 'and none was answered with a stateless reset');
+  await within(original.close(), 5000, 'original close');
 });
