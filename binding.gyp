@@ -26,7 +26,9 @@
         "src/qlog.c",
         "src/stream_buf.c",
         "src/tls_parse.c",
-        "src/webtransport.c"
+        "src/webtransport.c",
+        "src/quic_lb.c",
+        "src/reuseport.c"
       ],
       "cflags": [ "-std=c11", "-Wall", "-Wextra", "-fvisibility=hidden", "-D_GNU_SOURCE", "<!@(echo $QUIC_EXTRA_CFLAGS)" ],
       "cflags!": [ "-fno-exceptions" ],

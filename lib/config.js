@@ -157,6 +157,7 @@ class EndpointConfig {
   #resetTokenSecret;
   #tokenSecret;
   #session; // endpoint-wide settings that ngtcp2 applies per connection
+  #loadBalancer = null; // the QUIC-LB connection ID layout (docs/api.md)
 
   static isEndpointConfig(value) {
     return value != null && typeof value === 'object' && #native in value;
@@ -208,6 +209,7 @@ class EndpointConfig {
       ackThreshold: optInt(options, 'unacknowledgedPacketThreshold', 'options', 0, 1e6, 0),
     };
     void v6;
+    if (options.loadBalancer !== undefined) this.#loadBalancer = readLoadBalancer(options.loadBalancer);
     this.#native = n;
   }
 
@@ -251,8 +253,28 @@ class EndpointConfig {
       resetTokenSecret: this.#resetTokenSecret,
       tokenSecret: this.#tokenSecret,
       session: this.#session,
+      loadBalancer: this.#loadBalancer,
     };
   }
+}
+
+// The QUIC-LB layout (draft-ietf-quic-load-balancers): server ID 1..15
+// bytes, nonce 4..18 bytes (both at most 19), an optional 16-byte AES key,
+// config rotation 0..6. The default nonce makes the two fill one AES block.
+function readLoadBalancer(lb) {
+  const name = 'options.loadBalancer';
+  validateObject(lb, name);
+  const serverId = Buffer.from(toBuffer(lb.serverId, `${name}.serverId`));
+  if (serverId.length < 1 || serverId.length > 15) {
+    throw codes.ERR_OUT_OF_RANGE(`${name}.serverId.length`, '>= 1 && <= 15', serverId.length);
+  }
+  return {
+    serverId,
+    nonceLength: optInt(lb, 'nonceLength', name, 4, 19 - serverId.length, Math.max(4, 16 - serverId.length)),
+    key: optSecret(lb, 'key', name, 16) ?? null,
+    configRotation: optInt(lb, 'configRotation', name, 0, 6, 0),
+    lengthSelfEncoding: optBool(lb, 'lengthSelfEncoding', name, false),
+  };
 }
 
 // Longest key, certificate or CA lists and ALPN lists accepted.

@@ -30,6 +30,12 @@ function resumeBytes(value, name, max) {
   return Buffer.from(b);
 }
 
+// What Endpoint.from() hands its `new Endpoint()` (set and taken in the
+// same synchronous call): the options argument is the user's and is never
+// read for it.
+let joining = null;
+const SHARE_TYPE = 'quic.Endpoint';
+
 class Endpoint extends EventTarget {
   #handle;
   #config;
@@ -49,12 +55,61 @@ class Endpoint extends EventTarget {
 
   constructor(options = {}) {
     super();
-    const config = EndpointConfig.isEndpointConfig(options) ? options : new EndpointConfig(options);
-    this.#config = config[kNative];
-    const { options: n, address, resetTokenSecret, tokenSecret } = this.#config;
-    this.#handle = binding.endpointCreate(n, address.address, address.port, resetTokenSecret, tokenSecret,
-                                          (events, handles) => this.#onEvents(events, handles));
+    const onEvents = (events, handles) => this.#onEvents(events, handles);
+    const join = joining;
+    joining = null;
+    if (join !== null) {
+      // A copy on this thread of a shared endpoint: the group's native
+      // configuration, the original's session defaults, the same port.
+      this.#config = { session: join.session };
+      this.#handle = binding.endpointJoin(join.group, onEvents, join.pid === process.pid ? null : join.pid);
+    } else {
+      const config = EndpointConfig.isEndpointConfig(options) ? options : new EndpointConfig(options);
+      this.#config = config[kNative];
+      const { options: n, address, resetTokenSecret, tokenSecret, loadBalancer } = this.#config;
+      this.#handle = binding.endpointCreate(n, address.address, address.port, resetTokenSecret, tokenSecret,
+                                            onEvents, loadBalancer);
+    }
     this.#stats = new EndpointStats(kPrivate, () => binding.endpointStats(this.#handle));
+    if (join !== null) this.#bind();
+  }
+
+  // A value to post to a worker thread (postMessage, workerData,
+  // BroadcastChannel), where Endpoint.from() makes it an Endpoint of its own
+  // on the same UDP port. Node.js lets a package take no part in structured
+  // cloning, so posting the Endpoint itself can only give `{}`; this is a
+  // plain object that every channel carries.
+  share() {
+    Endpoint.#check(this);
+    this.#checkUsable('share()');
+    const group = binding.endpointShare(this.#handle);
+    this.#bind();
+    return { type: SHARE_TYPE, group, pid: process.pid, session: { ...this.#config.session } };
+  }
+
+  static from(handle) {
+    if (handle === null || typeof handle !== 'object' || handle.type !== SHARE_TYPE) {
+      throw codes.ERR_INVALID_ARG_VALUE('handle', handle,
+        'must be the value endpoint.share() returned (posting an Endpoint itself copies none of it)');
+    }
+    const { group, pid, session } = handle;
+    if (!Number.isSafeInteger(group) || group < 1 || !Number.isSafeInteger(pid) || session === null ||
+        typeof session !== 'object') {
+      throw codes.ERR_INVALID_ARG_VALUE('handle', handle, 'must be the value endpoint.share() returned');
+    }
+    const s = {};
+    for (const k of ['ccAlgorithm', 'maxPayloadSize', 'maxStreamWindow', 'maxWindow', 'ackThreshold']) {
+      if (!Number.isSafeInteger(session[k]) || session[k] < 0) {
+        throw codes.ERR_INVALID_ARG_VALUE('handle', handle, 'must be the value endpoint.share() returned');
+      }
+      s[k] = session[k];
+    }
+    joining = { group, pid, session: s };
+    try {
+      return new Endpoint();
+    } finally {
+      joining = null;
+    }
   }
 
   get address() { return this.#address; }

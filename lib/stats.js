@@ -120,6 +120,7 @@ const EndpointStats = statsClass('EndpointStats', 'STATS_ENDPOINT_SLOTS', {
   clientSessions: 'client_sessions',
   createdAt: 'created_at',
   duration,
+  misroutedCount: 'misrouted_count',
   packetsReceived: 'packets_received',
   packetsSent: 'packets_sent',
   serverBusyCount: 'server_busy_count',

@@ -59,6 +59,9 @@ typedef struct binding_endpoint {
   quic_wrap *wrap;          /* NULL once the core has freed it */
   napi_ref on_events;       /* strong ref to the JS callback */
   napi_async_context async; /* so AsyncLocalStorage survives our callbacks */
+  /* The environment's teardown (a worker thread that exits) waits for the
+   * wrap's handles to close: removed once they have. */
+  napi_async_cleanup_hook_handle cleanup;
   bool finalized;
 } binding_endpoint;
 

@@ -25,12 +25,33 @@ static void release_js(binding_endpoint *be) {
   }
 }
 
+static void drop_cleanup(binding_endpoint *be) {
+  if (be->cleanup) (void)NAPI_RECORD(napi_remove_async_cleanup_hook(be->cleanup));
+  be->cleanup = NULL;
+}
+
 static void on_wrap_closed(quic_wrap *w, void *user) {
   QUIC_UNUSED(w);
   binding_endpoint *be = user;
   be->wrap = NULL;
   release_js(be);
+  drop_cleanup(be);
   maybe_free(be);
+}
+
+/* The thread's environment is going (a worker that returns, crashes or
+ * calls process.exit(), or the process exiting): each session is closed at
+ * once with a CONNECTION_CLOSE its peer sees, the socket leaves its port
+ * group, and teardown waits until the handles have closed (on_wrap_closed). */
+static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
+  QUIC_UNUSED(handle);
+  binding_endpoint *be = arg;
+  if (be->wrap == NULL) {
+    drop_cleanup(be);
+    return;
+  }
+  be->wrap->deliver = NULL; /* JavaScript is gone */
+  quic_wrap_abandon(be->wrap);
 }
 
 static void finalize_endpoint(napi_env env, void *data, void *hint) {
@@ -87,11 +108,20 @@ static void raise_uncaught(napi_env env, const char *what) {
     }                                                                                                          \
   } while (0)
 
+/* False once the environment can no longer run JavaScript: a worker thread
+ * in process.exit() still finishes the libuv callback it is in, and every
+ * N-API call that may run JavaScript then fails with napi_pending_exception
+ * though nothing is pending. Nobody is left to tell: not a failure. */
+static bool can_run_js(napi_env env) {
+  napi_value undef, b;
+  return napi_get_undefined(env, &undef) == napi_ok && napi_coerce_to_bool(env, undef, &b) == napi_ok;
+}
+
 /* Runs in a libuv callback with no JS on the stack: one call per batch. */
 static void deliver(quic_wrap *w, void *user) {
   binding_endpoint *be = user;
   napi_env env = be->env;
-  if (be->on_events == NULL) return;
+  if (be->on_events == NULL || !can_run_js(env)) return;
   napi_handle_scope scope;
   if (!NAPI_RECORD(napi_open_handle_scope(env, &scope))) return; /* no scope: nothing may be created */
   size_t n = w->nevents;
@@ -165,9 +195,88 @@ static bool copy_secret(napi_env env, napi_value v, uint8_t *dst, size_t len, co
   return true;
 }
 
-/* endpointCreate(options, host, port, resetSecret, tokenSecret, onEvents) */
+/* The binding's side of a wrap: the JS callback and async context; NULL
+ * with an exception pending. */
+static binding_endpoint *be_new(napi_env env, napi_value on_events) {
+  napi_valuetype t;
+  if (napi_typeof(env, on_events, &t) != napi_ok || t != napi_function) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "onEvents must be a function");
+    return NULL;
+  }
+  binding_endpoint *be = calloc(1, sizeof(*be));
+  if (be == NULL) {
+    quic_napi_throw(env, "ERR_QUIC_OUT_OF_MEMORY", "out of memory");
+    return NULL;
+  }
+  be->env = env;
+  napi_value name;
+  if (napi_create_reference(env, on_events, 1, &be->on_events) != napi_ok ||
+      napi_create_string_utf8(env, "QUIC_ENDPOINT", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &be->async) != napi_ok) {
+    quic_napi_throw_status(env, "endpoint setup"); /* first: it reads the failed call's error */
+    release_js(be);
+    free(be);
+    return NULL;
+  }
+  return be;
+}
+
+/* The JS handle of a new wrap; on failure the wrap is destroyed. */
+static napi_value be_handle(napi_env env, binding_endpoint *be) {
+  napi_value handle;
+  if (napi_add_async_cleanup_hook(env, on_env_cleanup, be, &be->cleanup) != napi_ok ||
+      napi_create_external(env, be, finalize_endpoint, NULL, &handle) != napi_ok) {
+    be->finalized = true;
+    quic_wrap_destroy(be->wrap);
+    quic_napi_throw_status(env, "napi_create_external");
+    return NULL;
+  }
+  return handle;
+}
+
+/* The QUIC-LB layout (quic_lb.h) from { serverId, nonceLength, key,
+ * configRotation, lengthSelfEncoding }, validated by lib/config.js. */
+static bool read_lb(napi_env env, napi_value v, quic_endpoint_config *cfg) {
+  if (quic_napi_is_nullish(env, v)) return true;
+  napi_value sid, nonce, key, cr, self;
+  const uint8_t *p;
+  size_t n;
+  double d;
+  bool b;
+  NAPI_CALL_BOOL(env, napi_get_named_property(env, v, "serverId", &sid));
+  NAPI_CALL_BOOL(env, napi_get_named_property(env, v, "nonceLength", &nonce));
+  NAPI_CALL_BOOL(env, napi_get_named_property(env, v, "key", &key));
+  NAPI_CALL_BOOL(env, napi_get_named_property(env, v, "configRotation", &cr));
+  NAPI_CALL_BOOL(env, napi_get_named_property(env, v, "lengthSelfEncoding", &self));
+  quic_lb_config *c = &cfg->lb;
+  if (!quic_napi_get_bytes(env, sid, &p, &n)) return false;
+  if (n < 1 || n > QUIC_LB_MAX_SID) goto bad;
+  c->sid_len = (uint8_t)n;
+  memcpy(c->server_id, p, n);
+  if (!quic_napi_get_double(env, nonce, &d)) return false;
+  if (d < QUIC_LB_MIN_NONCE || d + n > QUIC_LB_MAX_PLAIN) goto bad;
+  c->nonce_len = (uint8_t)d;
+  if (!quic_napi_get_double(env, cr, &d)) return false;
+  if (d < 0 || d >= QUIC_LB_NO_CONFIG) goto bad;
+  c->config_rotation = (uint8_t)d;
+  if (!quic_napi_get_bool(env, self, &b)) return false;
+  c->length_self_encoding = b;
+  if (!quic_napi_is_nullish(env, key)) {
+    if (!quic_napi_get_bytes(env, key, &p, &n)) return false;
+    if (n != sizeof(c->key)) goto bad;
+    memcpy(c->key, p, n);
+    c->has_key = true;
+  }
+  cfg->lb_enabled = true;
+  return true;
+bad:
+  quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "loadBalancer is out of the QUIC-LB draft's bounds");
+  return false;
+}
+
+/* endpointCreate(options, host, port, resetSecret, tokenSecret, onEvents, loadBalancer) */
 static napi_value endpoint_create(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(env, info, 6);
+  NAPI_ARGS(env, info, 7);
   double *o;
   if (!read_f64_array(env, argv[0], QUIC_EPO_COUNT, &o)) return NULL;
   quic_endpoint_config cfg;
@@ -200,43 +309,86 @@ static napi_value endpoint_create(napi_env env, napi_callback_info info) {
   cfg.max_connections_total = (uint64_t)o[QUIC_EPO_MAX_CONNECTIONS_TOTAL];
   cfg.rx_loss = o[QUIC_EPO_RX_PACKET_LOSS];
   cfg.tx_loss = o[QUIC_EPO_TX_PACKET_LOSS];
+  if (argc > 6 && !read_lb(env, argv[6], &cfg)) return NULL;
 
-  napi_valuetype t;
-  NAPI_CALL(env, napi_typeof(env, argv[5], &t));
-  if (t != napi_function) {
-    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "onEvents must be a function");
-    return NULL;
-  }
   uv_loop_t *loop;
   NAPI_CALL(env, napi_get_uv_event_loop(env, &loop));
-  binding_endpoint *be = calloc(1, sizeof(*be));
-  if (be == NULL) {
-    quic_napi_throw(env, "ERR_QUIC_OUT_OF_MEMORY", "out of memory");
-    return NULL;
-  }
-  be->env = env;
-  napi_value name, handle;
-  if (napi_create_reference(env, argv[5], 1, &be->on_events) != napi_ok ||
-      napi_create_string_utf8(env, "QUIC_ENDPOINT", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, NULL, name, &be->async) != napi_ok) {
-    quic_napi_throw_status(env, "endpoint setup"); /* first: it reads the failed call's error */
-    release_js(be);
-    free(be);
-    return NULL;
-  }
+  binding_endpoint *be = be_new(env, argv[5]);
+  if (be == NULL) return NULL;
   if ((rv = quic_wrap_new(&be->wrap, loop, &cfg, deliver, on_wrap_closed, be)) != QUIC_OK) {
     release_js(be);
     free(be);
     quic_napi_throw_core(env, rv, "Endpoint");
     return NULL;
   }
-  if (napi_create_external(env, be, finalize_endpoint, NULL, &handle) != napi_ok) {
-    be->finalized = true;
-    quic_wrap_destroy(be->wrap);
-    quic_napi_throw_status(env, "napi_create_external");
+  return be_handle(env, be);
+}
+
+/* endpointShare(handle) -> the port group's id (a number), binding the
+ * socket into a new group if the endpoint has none yet. */
+static napi_value endpoint_share(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  binding_endpoint *be = get_be(env, argv[0]);
+  if (be == NULL) return NULL;
+  uint64_t id = 0;
+  int err = 0;
+  int rv = quic_wrap_share(be->wrap, &id, &err);
+  if (rv == QUIC_ERR_STATE) {
+    quic_napi_throw(env, "ERR_INVALID_STATE",
+                    "share(): the endpoint's socket is already bound outside a port group (call share() before "
+                    "listen() or connect())");
     return NULL;
   }
-  return handle;
+  if (rv == QUIC_ERR_SYS) {
+    quic_napi_throw_sys(env, err, "bind");
+    return NULL;
+  }
+  if (rv == QUIC_ERR_INVALID) {
+    quic_napi_throw(env, "ERR_QUIC_UNSUPPORTED",
+                    "share() with loadBalancer.lengthSelfEncoding is not supported: the worker index takes the "
+                    "first octet's low bits");
+    return NULL;
+  }
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "share");
+    return NULL;
+  }
+  return quic_napi_number(env, (double)id);
+}
+
+/* endpointJoin(groupId, onEvents[, pid]) -> handle of a new endpoint in
+ * that port group, on this thread, with the group's configuration, already
+ * bound; with pid, a group another process shares. */
+static napi_value endpoint_join(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 3);
+  double id, pid = 0;
+  if (!quic_napi_get_double(env, argv[0], &id)) return NULL;
+  if (argc > 2 && !quic_napi_is_nullish(env, argv[2]) && !quic_napi_get_double(env, argv[2], &pid)) return NULL;
+  uv_loop_t *loop;
+  NAPI_CALL(env, napi_get_uv_event_loop(env, &loop));
+  binding_endpoint *be = be_new(env, argv[1]);
+  if (be == NULL) return NULL;
+  int err = 0;
+  int rv = pid > 0 ? quic_wrap_join_process(&be->wrap, loop, (uint32_t)pid, (uint64_t)id, deliver, on_wrap_closed,
+                                            be, &err)
+                   : quic_wrap_join(&be->wrap, loop, (uint64_t)id, deliver, on_wrap_closed, be, &err);
+  if (rv != QUIC_OK) {
+    be->wrap = NULL;
+    release_js(be);
+    free(be);
+    if (rv == QUIC_ERR_NOT_FOUND)
+      quic_napi_throw(env, "ERR_INVALID_STATE",
+                      "Endpoint.from(): every copy of the shared endpoint has closed (or its process is gone)");
+    else if (rv == QUIC_ERR_LIMIT)
+      quic_napi_throw(env, "ERR_QUIC_LIMIT", "Endpoint.from(): a port is shared by at most %d endpoints",
+                      QUIC_GROUP_MAX_WORKERS);
+    else if (rv == QUIC_ERR_SYS)
+      quic_napi_throw_sys(env, err, "bind");
+    else
+      quic_napi_throw_core(env, rv, "Endpoint.from");
+    return NULL;
+  }
+  return be_handle(env, be);
 }
 
 static napi_value address_object(napi_env env, const quic_addr *a) {
@@ -321,6 +473,15 @@ static napi_value endpoint_connect(napi_env env, napi_callback_info info) {
   }
   quic_session_config cfg;
   if (!quic_binding_session_config(env, argv[3], argv[4], false, &cfg)) return NULL;
+  if (ep->group && cfg.scidlen > 0) {
+    /* The server's packets to a chosen ID would be steered by its first
+     * octet to whichever copy that names. */
+    quic_session_config_clear(&cfg);
+    quic_napi_throw(env, "ERR_QUIC_UNSUPPORTED",
+                    "options.scid on a shared Endpoint is not supported: the worker index must be in every ID it "
+                    "receives on");
+    return NULL;
+  }
   quic_resume resume = {0};
   if ((argc > 5 && !quic_napi_is_nullish(env, argv[5]) &&
        !quic_napi_get_bytes(env, argv[5], &resume.ticket, &resume.ticket_len)) ||
@@ -393,6 +554,8 @@ bool quic_binding_init_endpoint(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"endpointCreate", NULL, endpoint_create, NULL, NULL, NULL, napi_default, NULL},
       {"endpointBind", NULL, endpoint_bind, NULL, NULL, NULL, napi_default, NULL},
+      {"endpointShare", NULL, endpoint_share, NULL, NULL, NULL, napi_default, NULL},
+      {"endpointJoin", NULL, endpoint_join, NULL, NULL, NULL, napi_default, NULL},
       {"endpointListen", NULL, endpoint_listen, NULL, NULL, NULL, napi_default, NULL},
       {"endpointConnect", NULL, endpoint_connect, NULL, NULL, NULL, napi_default, NULL},
       {"endpointClose", NULL, endpoint_close, NULL, NULL, NULL, napi_default, NULL},

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mem.h"
 #include "stats.h"
@@ -35,7 +36,7 @@ int quic_endpoint_add_cid(quic_endpoint *ep, const ngtcp2_cid *cid, quic_session
   /* Never take another session's packets (a client may choose any ID). */
   if (!created && e->ptr != s) return QUIC_ERR_LIMIT;
   e->ptr = s;
-  if (!s->server && cid->datalen != QUIC_CID_LEN) ep->cid_lens |= 1u << cid->datalen;
+  if (!s->server && cid->datalen != ep->cid_len) ep->cid_lens |= 1u << cid->datalen;
   return QUIC_OK;
 }
 
@@ -99,6 +100,19 @@ void quic_endpoint_host_release(quic_endpoint *ep, const quic_addr *remote) {
 void quic_endpoint_gen_cid_len(quic_endpoint *ep, ngtcp2_cid *cid, size_t len, uint8_t *reset_token) {
   cid->datalen = len;
   (void)quic_tls_random(cid->data, cid->datalen);
+  /* The first octet's low 5 bits: the worker index in a port group (the
+   * kernel's steering program reads it), else random. */
+  bool member = ep->group || ep->ipc_fd >= 0;
+  uint8_t low5 = member ? ep->worker : (cid->data[0] & 0x1f);
+  uint8_t nonce[QUIC_LB_MAX_PLAIN];
+  if (ep->cfg.lb_enabled && len == ep->cid_len) {
+    (void)quic_tls_random(nonce, ep->lb.cfg.nonce_len);
+    /* Only a broken cipher fails: the random ID (with the worker bits)
+     * still routes here, if not through a QUIC-LB load balancer. */
+    if (quic_lb_encode(&ep->lb, low5, nonce, cid->data) != QUIC_OK) cid->data[0] = (cid->data[0] & 0xe0) | low5;
+  } else if (member && len > 0) {
+    cid->data[0] = (cid->data[0] & 0xe0) | low5;
+  }
   if (reset_token)
     ngtcp2_crypto_generate_stateless_reset_token(reset_token, ep->cfg.reset_secret, sizeof(ep->cfg.reset_secret), cid);
 }
@@ -179,7 +193,7 @@ static void send_version_negotiation(quic_endpoint *ep, const quic_rx_pkt *p, co
 }
 
 static void send_stateless_reset(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_version_cid *vc) {
-  if (ep->cfg.disable_stateless_reset || vc->dcidlen != QUIC_CID_LEN) return;
+  if (ep->cfg.disable_stateless_reset || vc->dcidlen != ep->cid_len) return;
   /* A reset must be shorter than what triggered it (no loops between two
    * endpoints) and long enough to look like a short-header packet. */
   if (p->len <= 1 + NGTCP2_STATELESS_RESET_TOKENLEN + NGTCP2_MIN_STATELESS_RESET_RANDLEN + 21) return;
@@ -209,7 +223,7 @@ static void send_close(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_pkt
 static void send_retry(quic_endpoint *ep, const quic_rx_pkt *p, const ngtcp2_pkt_hd *hd) {
   uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN2];
   ngtcp2_cid scid;
-  quic_endpoint_gen_cid_len(ep, &scid, QUIC_CID_LEN, NULL);
+  quic_endpoint_gen_cid_len(ep, &scid, ep->cid_len, NULL);
   ngtcp2_ssize tl = ngtcp2_crypto_generate_retry_token2(token, ep->cfg.token_secret, sizeof(ep->cfg.token_secret),
                                                         hd->version, &p->remote.u.sa, p->remote.len, &scid, &hd->dcid,
                                                         quic_now());
@@ -295,12 +309,14 @@ static void accept_initial(quic_endpoint *ep, quic_rx_pkt *p) {
   (void)quic_wrap_accept(w, &s, &hd, p, podcid);
 }
 
-static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p) {
+/* handed: the packet came from another member of the port group, which
+ * routed it here; it is not handed on again. */
+static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p, bool handed) {
   ep->counters->packets_received++;
   ep->counters->bytes_received += p->len;
   if (ep->cfg.rx_loss > 0 && rand01(ep) < ep->cfg.rx_loss) return;
   ngtcp2_version_cid vc;
-  int rv = ngtcp2_pkt_decode_version_cid(&vc, p->data, p->len, QUIC_CID_LEN);
+  int rv = ngtcp2_pkt_decode_version_cid(&vc, p->data, p->len, ep->cid_len);
   if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
     if (ep->wrap->listening) send_version_negotiation(ep, p, &vc);
     return;
@@ -315,24 +331,72 @@ static void handle_packet(quic_endpoint *ep, quic_rx_pkt *p) {
     quic_session_read(e->ptr, p->data, p->len, &p->local, &p->remote, p->ecn);
     return;
   }
-  if (!(p->data[0] & 0x80)) {
-    /* Unknown connection ID: maybe a peer's stateless reset, recognised by
-     * the token in its last 16 bytes; otherwise we may send one. */
-    if (p->len >= 1 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN) {
-      quic_keymap_entry *t = quic_keymap_get(&ep->reset_tokens, p->data + p->len - NGTCP2_STATELESS_RESET_TOKENLEN,
-                                             NGTCP2_STATELESS_RESET_TOKENLEN);
-      if (t) {
-        quic_session_read(t->ptr, p->data, p->len, &p->local, &p->remote, p->ecn);
-        return;
-      }
+  /* Unknown connection ID in a short header: maybe a peer's stateless
+   * reset, recognised by the token in its last 16 bytes (a reset's ID is
+   * random, so in a port group it reaches this member only by chance: a
+   * reset for another member's client session is missed, and that session
+   * ends by its idle timeout instead). */
+  if (!(p->data[0] & 0x80) && p->len >= 1 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN) {
+    quic_keymap_entry *t = quic_keymap_get(&ep->reset_tokens, p->data + p->len - NGTCP2_STATELESS_RESET_TOKENLEN,
+                                           NGTCP2_STATELESS_RESET_TOKENLEN);
+    if (t) {
+      quic_session_read(t->ptr, p->data, p->len, &p->local, &p->remote, p->ecn);
+      return;
     }
+  }
+  /* In a port group, an ID this member does not know may be another's: the
+   * group's rules (the kernel program's, reuseport.h) say whose. Initial
+   * and 0-RTT packets follow the new-connection rule, the rest the rule by
+   * worker index. Another member's packets go to its inbox, never answered
+   * here (its session is alive); the ones the rules give to this member
+   * (its own IDs, a departed member's, a new connection) go on below. */
+  if (ep->group && ep->group_slot >= 0 && !handed && vc.dcidlen > 0) {
+    bool new_conn = (p->data[0] & 0x80) && (p->data[0] & 0x30) <= 0x10;
+    quic_handoff_result r =
+        quic_group_hand_off(ep->group, ep->group_slot, new_conn ? QUIC_ROUTE_NEW : QUIC_ROUTE_ALL, vc.dcid[0] & 0x1f,
+                            p->data, p->len, &p->remote, &p->local, p->ecn);
+    if (r != QUIC_HANDOFF_MINE) {
+      ep->counters->misrouted_count++;
+      return;
+    }
+  }
+  /* A member in another process cannot hand packets over: another
+   * member's (by worker index; not a new connection) is dropped, and never
+   * answered with a reset, which would kill that member's session. */
+  if (ep->ipc_fd >= 0 && vc.dcidlen > 0 && (vc.dcid[0] & 0x1f) != ep->worker &&
+      !((p->data[0] & 0x80) && (p->data[0] & 0x30) <= 0x10)) {
+    ep->counters->misrouted_count++;
+    return;
+  }
+  if (!(p->data[0] & 0x80)) {
+    /* Not a reset of ours either: we may send one. */
     send_stateless_reset(ep, p, &vc);
     return;
   }
   accept_initial(ep, p);
 }
 
-void quic_endpoint_receive(quic_endpoint *ep, quic_rx_pkt *p) { handle_packet(ep, p); }
+void quic_endpoint_receive(quic_endpoint *ep, quic_rx_pkt *p) { handle_packet(ep, p, false); }
+
+/* Packets other members of the port group handed to this one. */
+static void on_inbox(uv_async_t *a) {
+  quic_endpoint *ep = QUIC_CONTAINER(a, quic_endpoint, inbox);
+  quic_wrap *w = ep->wrap;
+  if (ep->group == NULL || w->destroyed) return;
+  quic_handoff *list = quic_group_take(ep->group, ep->group_slot);
+  quic_wrap_enter(w);
+  while (list) {
+    quic_handoff *h = list;
+    list = h->next;
+    if (!w->destroyed) {
+      quic_rx_pkt p = {.data = h->data, .len = h->len, .segsize = h->len, .remote = h->remote, .local = h->local,
+                       .ecn = h->ecn};
+      handle_packet(ep, &p, true);
+    }
+    quic_free(h);
+  }
+  quic_wrap_leave(w);
+}
 
 static void on_poll(uv_poll_t *h, int status, int events) {
   quic_endpoint *ep = QUIC_CONTAINER(h, quic_endpoint, poll);
@@ -360,7 +424,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
         for (size_t off = 0; off < total && !w->destroyed; off += seg) {
           p->data = base + off;
           p->len = QUIC_MIN(seg, total - off);
-          handle_packet(ep, p);
+          handle_packet(ep, p, false);
         }
         /* A train is one flight of one peer: acknowledge it before reading
          * the next. With one acknowledgment per batch (up to 32 trains) a
@@ -445,6 +509,19 @@ int quic_endpoint_init(quic_endpoint *ep, uv_loop_t *loop, const quic_endpoint_c
   ep->loop = loop;
   ep->refs = 1;
   ep->cfg = *cfg;
+  ep->group_slot = -1;
+  ep->ipc_fd = -1;
+  ep->adopt_fd = -1;
+  ep->cid_len = QUIC_CID_LEN;
+  if (cfg->lb_enabled) {
+    int rv = quic_lb_init(&ep->lb, &cfg->lb);
+    if (rv != QUIC_OK) {
+      ep->cfg.lb_enabled = false;
+      quic_endpoint_free(ep);
+      return rv;
+    }
+    ep->cid_len = quic_lb_cid_len(&ep->lb);
+  }
   quic_list_init(&ep->send_blocked);
   ep->counters->created_at = quic_now();
   (void)quic_tls_random(&ep->rng, sizeof(ep->rng));
@@ -453,21 +530,61 @@ int quic_endpoint_init(quic_endpoint *ep, uv_loop_t *loop, const quic_endpoint_c
   return QUIC_OK;
 }
 
+/* The socket goes: closed, or given back to its port group, which closes it
+ * when that renumbers no other member's socket. */
+static void close_socket(quic_endpoint *ep) {
+  if (ep->group && ep->group_slot >= 0) {
+    quic_group_release(ep->group, ep->group_slot);
+    ep->group_slot = -1;
+  }
+  quic_udp_close(&ep->udp);
+  ep->udp.fd = -1;
+}
+
+void quic_endpoint_leave(quic_endpoint *ep) {
+  if (ep->group && ep->group_slot >= 0) quic_group_leave(ep->group, ep->group_slot);
+  if (ep->ipc_fd >= 0) close(ep->ipc_fd); /* the serving process sees the member go */
+  ep->ipc_fd = -1;
+}
+
+void quic_endpoint_set_listening(quic_endpoint *ep, bool listening) {
+  if (ep->group && ep->group_slot >= 0) quic_group_set_listening(ep->group, ep->group_slot, listening);
+  if (ep->ipc_fd >= 0) (void)!send(ep->ipc_fd, listening ? "L" : "l", 1, MSG_NOSIGNAL);
+}
+
 int quic_endpoint_bind(quic_endpoint *ep, int *sys_errno) {
   if (ep->bound) return QUIC_OK;
-  int rv = quic_udp_open(&ep->udp, &ep->cfg.bind, &ep->cfg.udp, sys_errno);
+  int rv;
+  if (ep->adopt_fd >= 0) {
+    rv = quic_udp_adopt(&ep->udp, ep->adopt_fd, ep->cfg.udp.flowlabel, sys_errno);
+    if (rv == QUIC_OK) ep->adopt_fd = -1;
+  } else if (ep->cfg.shared) {
+    /* The first copy makes the group with its configuration; the others
+     * (quic_wrap_join) come with a reference to it already. */
+    if (ep->group == NULL &&
+        (rv = quic_group_new(&ep->group, &ep->cfg.bind, &ep->cfg.udp, &ep->cfg, sizeof(ep->cfg))) != QUIC_OK)
+      return rv;
+    rv = quic_group_join(ep->group, &ep->udp, &ep->worker, &ep->group_slot, sys_errno);
+  } else {
+    rv = quic_udp_open(&ep->udp, &ep->cfg.bind, &ep->cfg.udp, sys_errno);
+  }
   if (rv != QUIC_OK) return rv;
   if (quic_rx_batch_init(ep->rx, &ep->udp) != QUIC_OK) {
-    quic_udp_close(&ep->udp);
+    close_socket(ep);
     return QUIC_ERR_NOMEM;
   }
   if ((rv = uv_poll_init(ep->loop, &ep->poll, ep->udp.fd)) != 0) {
     *sys_errno = -rv;
-    quic_udp_close(&ep->udp);
+    close_socket(ep);
     return QUIC_ERR_SYS;
   }
   ep->poll_init = true;
   ep->poll_events = 0;
+  if (ep->group) {
+    uv_async_init(ep->loop, &ep->inbox, on_inbox);
+    ep->inbox_init = true;
+    quic_group_set_inbox(ep->group, ep->group_slot, &ep->inbox);
+  }
   update_poll(ep);
   ep->bound = true;
   return QUIC_OK;
@@ -475,6 +592,12 @@ int quic_endpoint_bind(quic_endpoint *ep, int *sys_errno) {
 
 bool quic_endpoint_stop(quic_endpoint *ep, uv_close_cb close_cb, void *data) {
   if (!ep->poll_init) return false;
+  if (ep->inbox_init && !uv_is_closing((uv_handle_t *)&ep->inbox)) {
+    /* No member hands packets here any more, then the handle goes. */
+    quic_group_set_inbox(ep->group, ep->group_slot, NULL);
+    ep->inbox.data = data;
+    uv_close((uv_handle_t *)&ep->inbox, close_cb);
+  }
   if (uv_is_closing((uv_handle_t *)&ep->poll)) return false;
   uv_poll_stop(&ep->poll);
   ep->poll.data = data;
@@ -483,7 +606,13 @@ bool quic_endpoint_stop(quic_endpoint *ep, uv_close_cb close_cb, void *data) {
 }
 
 void quic_endpoint_free(quic_endpoint *ep) {
-  quic_udp_close(&ep->udp);
+  close_socket(ep);
+  quic_endpoint_leave(ep);
+  if (ep->adopt_fd >= 0) close(ep->adopt_fd);
+  ep->adopt_fd = -1;
+  if (ep->group) quic_group_unref(ep->group);
+  ep->group = NULL;
+  if (ep->cfg.lb_enabled) quic_lb_free(&ep->lb);
   quic_keymap_free(&ep->cids);
   quic_keymap_free(&ep->hosts);
   quic_keymap_free(&ep->validated);

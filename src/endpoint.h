@@ -8,6 +8,8 @@
 
 #include "common.h"
 #include "keymap.h"
+#include "quic_lb.h"
+#include "reuseport.h"
 #include "event.h"
 #include "session.h"
 #include "stats_layout.h"
@@ -30,6 +32,14 @@ typedef struct quic_endpoint_config {
   uint64_t max_connections_per_host;
   uint64_t max_connections_total;
   double rx_loss, tx_loss;            /* simulated loss, testing only */
+  /* One port, many threads (reuseport.h): at bind the endpoint creates a
+   * port group and joins it; copies on other threads join the same group
+   * (quic_wrap_join) and so get this whole configuration. */
+  bool shared;
+  /* Connection IDs in the QUIC-LB layout (quic_lb.h); otherwise 16 random
+   * octets (the worker index in the first octet's low 5 bits when shared). */
+  bool lb_enabled;
+  quic_lb_config lb;
 } quic_endpoint_config;
 
 void quic_endpoint_config_defaults(quic_endpoint_config *c);
@@ -87,6 +97,18 @@ struct quic_endpoint {
   quic_keymap reset_tokens; /* peer's stateless reset token -> quic_session* (borrowed) */
   quic_keymap tokens;       /* client: server IP+port -> NEW_TOKEN token (ptr owned, quic_token) */
   quic_wrap *wrap;          /* the one wrap (borrowed; it holds a reference) */
+  size_t cid_len;           /* of the IDs it issues: QUIC_CID_LEN, or the QUIC-LB layout's */
+  quic_lb lb;               /* owned (quic_lb_free) when cfg.lb_enabled */
+  quic_group *group;        /* a reference while the endpoint belongs to a port group, else NULL */
+  int group_slot;           /* its member slot once joined (-1 before); the socket is the group's */
+  uint8_t worker;           /* its worker index in the group (0 when not shared) */
+  uv_async_t inbox;         /* a group member: woken when another member hands it packets */
+  bool inbox_init;
+  /* A member of a port group served by another process (quic_group_connect):
+   * the connection to it (owned; closed when the endpoint leaves), and the
+   * socket it sent, which bind adopts (owned until then). */
+  int ipc_fd;
+  int adopt_fd;
   quic_link send_blocked;   /* sessions waiting for the socket to drain (slot.blocked) */
   quic_rx_batch *rx;        /* owned receive buffers */
   quic_endpoint_counters *counters; /* &counters_inline, or a shared stats block (stats.h) */
@@ -114,6 +136,23 @@ int quic_wrap_accept(quic_wrap *w, quic_session **out, const ngtcp2_pkt_hd *hd, 
 void quic_wrap_close(quic_wrap *w);
 /* Tears everything down now; the closed hook runs once handles are closed. */
 void quic_wrap_destroy(quic_wrap *w);
+/* The thread is going away: every session closes at once (its peer gets a
+ * CONNECTION_CLOSE, INTERNAL_ERROR), then quic_wrap_destroy. */
+void quic_wrap_abandon(quic_wrap *w);
+/* A port group for this endpoint, created (and its socket bound into it) if
+ * there is none yet: its id goes to other threads, which call
+ * quic_wrap_join. QUIC_ERR_STATE when the socket is already bound outside a
+ * group; QUIC_ERR_INVALID with a QUIC-LB layout that self-encodes the
+ * length (no room for the worker index); QUIC_ERR_SYS with *sys_errno. */
+int quic_wrap_share(quic_wrap *w, uint64_t *group_id, int *sys_errno);
+/* A wrap on this loop that joins port group id with the group's
+ * configuration, bound at once. QUIC_ERR_NOT_FOUND when the group is gone;
+ * QUIC_ERR_LIMIT when it has 32 members. */
+int quic_wrap_join(quic_wrap **out, uv_loop_t *loop, uint64_t group_id, quic_deliver_cb deliver,
+                   quic_closed_cb closed, void *user, int *sys_errno);
+/* The same for a group shared by process pid: its socket comes from there. */
+int quic_wrap_join_process(quic_wrap **out, uv_loop_t *loop, uint32_t pid, uint64_t group_id,
+                           quic_deliver_cb deliver, quic_closed_cb closed, void *user, int *sys_errno);
 
 /* Flushes every session marked dirty since the last flush, once each. */
 void quic_wrap_flush(quic_wrap *w);
@@ -169,9 +208,14 @@ const quic_token *quic_endpoint_token(quic_endpoint *ep, const quic_addr *server
 /* The endpoint's lifecycle, driven by its wrap. */
 int quic_endpoint_init(quic_endpoint *ep, uv_loop_t *loop, const quic_endpoint_config *cfg, quic_wrap *w);
 int quic_endpoint_bind(quic_endpoint *ep, int *sys_errno);
-/* Stops reading; closes the poll handle (close_cb when done; false when there
- * is none to close). */
+/* Stops reading; closes the poll handle and a group member's inbox handle
+ * (close_cb once for each, with data; false when there is none to close). */
 bool quic_endpoint_stop(quic_endpoint *ep, uv_close_cb close_cb, void *data);
 void quic_endpoint_free(quic_endpoint *ep);
+/* In a port group: no more packets are steered here (the socket stays
+ * open, and in the group, until the endpoint is freed). */
+void quic_endpoint_leave(quic_endpoint *ep);
+/* In a port group: whether new connections may be steered here. */
+void quic_endpoint_set_listening(quic_endpoint *ep, bool listening);
 
 #endif

@@ -5,6 +5,7 @@
  * they marked during a batch into one ordered list of events for the
  * application. */
 #include <string.h>
+#include <unistd.h>
 
 #include "endpoint.h"
 #include "mem.h"
@@ -300,14 +301,16 @@ int quic_wrap_new(quic_wrap **out, uv_loop_t *loop, const quic_endpoint_config *
   quic_wrap *w = quic_calloc(1, sizeof(*w));
   quic_endpoint *ep = quic_calloc(1, sizeof(*ep));
   uint8_t *tx = quic_malloc(QUIC_TX_BUF_SIZE);
-  if (w == NULL || ep == NULL || tx == NULL || quic_endpoint_init(ep, loop, cfg, w) != QUIC_OK) {
+  int rv = QUIC_ERR_NOMEM;
+  if (w == NULL || ep == NULL || tx == NULL || (rv = quic_endpoint_init(ep, loop, cfg, w)) != QUIC_OK) {
     quic_free(w);
     quic_free(ep);
     quic_free(tx);
-    return QUIC_ERR_NOMEM;
+    return rv;
   }
   w->host.ops = &wrap_host_ops;
   w->host.tx_buf = tx;
+  w->host.cid_len = ep->cid_len;
   w->sink.push = sink_push;
   w->ep = ep;
   w->loop = loop;
@@ -330,8 +333,9 @@ int quic_wrap_bind(quic_wrap *w, int *sys_errno) {
   bool was = w->ep->bound;
   int rv = quic_endpoint_bind(w->ep, sys_errno);
   if (rv == QUIC_OK && !was) {
-    w->handles++; /* the poll handle */
-    quic_live_add(QUIC_LIVE_HANDLES, 1);
+    int n = w->ep->inbox_init ? 2 : 1; /* the poll handle, and a port group member's inbox */
+    w->handles += n;
+    quic_live_add(QUIC_LIVE_HANDLES, n);
   }
   return rv;
 }
@@ -348,6 +352,8 @@ int quic_wrap_listen(quic_wrap *w, quic_session_config *cfg) {
   if (c->pa_v4 && c->pa_ipv4.sin_port == 0) c->pa_ipv4.sin_port = port;
   if (c->pa_v6 && c->pa_ipv6.sin6_port == 0) c->pa_ipv6.sin6_port = port;
   w->listening = true;
+  /* New connections may now be steered here. */
+  quic_endpoint_set_listening(w->ep, true);
   return QUIC_OK;
 }
 
@@ -355,12 +361,26 @@ void quic_wrap_close(quic_wrap *w) {
   if (w->closing || w->destroyed) return;
   w->closing = true;
   w->listening = false;
+  quic_endpoint_set_listening(w->ep, false);
   quic_link *l = w->sessions.next;
   while (l != &w->sessions) {
     quic_session *s = QUIC_CONTAINER(l, quic_session, slot.all);
     l = l->next;
     quic_session_close_graceful(s);
   }
+}
+
+void quic_wrap_abandon(quic_wrap *w) {
+  if (w->destroyed) return;
+  quic_wrap_enter(w);
+  w->listening = false;
+  w->closing = true;
+  quic_endpoint_set_listening(w->ep, false);
+  for (quic_link *l = w->sessions.next; l != &w->sessions; l = l->next)
+    quic_session_close_now(QUIC_CONTAINER(l, quic_session, slot.all), false, NGTCP2_INTERNAL_ERROR,
+                           "the endpoint's thread is exiting");
+  quic_wrap_leave(w); /* flushes: the CONNECTION_CLOSE frames leave now */
+  quic_wrap_destroy(w);
 }
 
 static void on_handle_closed(uv_handle_t *h) {
@@ -378,6 +398,9 @@ void quic_wrap_destroy(quic_wrap *w) {
     w->closing = true;
     ep->counters->destroyed_at = quic_now();
     if (ep->poll_init) uv_poll_stop(&ep->poll);
+    /* The other members of a port group take this one's packets from now
+     * on (and answer its sessions' with stateless resets). */
+    quic_endpoint_leave(ep);
     while (!quic_list_empty(&w->sessions))
       quic_session_destroy(QUIC_CONTAINER(w->sessions.next, quic_session, slot.all));
     quic_list_init(&w->dirty);
@@ -407,4 +430,98 @@ void quic_wrap_destroy(quic_wrap *w) {
   quic_free(w);
   quic_live_add(QUIC_LIVE_ENDPOINTS, -1);
   if (closed) closed(NULL, user);
+}
+
+/* ---- port groups (reuseport.h) ---- */
+
+int quic_wrap_share(quic_wrap *w, uint64_t *group_id, int *sys_errno) {
+  quic_endpoint *ep = w->ep;
+  if (w->destroyed || w->closing) return QUIC_ERR_STATE;
+  /* A self-encoded length takes the low bits the worker index needs. */
+  if (ep->cfg.lb_enabled && ep->cfg.lb.length_self_encoding) return QUIC_ERR_INVALID;
+  if (ep->group == NULL) {
+    if (ep->bound) return QUIC_ERR_STATE; /* its socket is not in a group */
+    ep->cfg.shared = true;
+    int rv = quic_wrap_bind(w, sys_errno);
+    if (rv != QUIC_OK) {
+      ep->cfg.shared = false;
+      return rv;
+    }
+  }
+  *group_id = quic_group_id(ep->group);
+  /* Other processes may join too: best effort (threads need none of it). */
+  (void)quic_group_serve(ep->group);
+  return QUIC_OK;
+}
+
+_Static_assert(sizeof(quic_endpoint_config) <= sizeof(((quic_group_remote *)0)->cfg),
+               "the configuration travels in one message");
+
+int quic_wrap_join_process(quic_wrap **out, uv_loop_t *loop, uint32_t pid, uint64_t group_id,
+                           quic_deliver_cb deliver, quic_closed_cb closed, void *user, int *sys_errno) {
+  quic_group_remote *r = quic_malloc(sizeof(*r));
+  if (r == NULL) return QUIC_ERR_NOMEM;
+  quic_endpoint_config cfg;
+  int rv = quic_group_connect(pid, group_id, r, sys_errno);
+  if (rv == QUIC_OK && r->cfg_len != sizeof(cfg)) rv = QUIC_ERR_INVALID;
+  if (rv != QUIC_OK) {
+    if (r->udp_fd >= 0) close(r->udp_fd);
+    if (r->ipc_fd >= 0) close(r->ipc_fd);
+    quic_free(r);
+    return rv;
+  }
+  memcpy(&cfg, r->cfg, sizeof(cfg));
+  memset(r->cfg, 0, sizeof(r->cfg));
+  cfg.shared = false; /* the group is the other process's */
+  quic_wrap *w;
+  rv = quic_wrap_new(&w, loop, &cfg, deliver, closed, user);
+  memset(&cfg, 0, sizeof(cfg));
+  if (rv != QUIC_OK) {
+    close(r->udp_fd);
+    close(r->ipc_fd);
+    quic_free(r);
+    return rv;
+  }
+  w->ep->adopt_fd = r->udp_fd;
+  w->ep->ipc_fd = r->ipc_fd;
+  w->ep->worker = r->worker;
+  quic_free(r);
+  if ((rv = quic_wrap_bind(w, sys_errno)) != QUIC_OK) {
+    w->deliver = NULL;
+    w->closed = NULL;
+    quic_wrap_destroy(w);
+    return rv;
+  }
+  *out = w;
+  return QUIC_OK;
+}
+
+int quic_wrap_join(quic_wrap **out, uv_loop_t *loop, uint64_t group_id, quic_deliver_cb deliver,
+                   quic_closed_cb closed, void *user, int *sys_errno) {
+  quic_group *g = quic_group_find(group_id);
+  if (g == NULL) return QUIC_ERR_NOT_FOUND;
+  size_t len;
+  const void *blob = quic_group_config(g, &len);
+  quic_endpoint_config cfg;
+  if (len != sizeof(cfg)) {
+    quic_group_unref(g);
+    return QUIC_ERR_INVALID;
+  }
+  memcpy(&cfg, blob, sizeof(cfg));
+  quic_wrap *w;
+  int rv = quic_wrap_new(&w, loop, &cfg, deliver, closed, user);
+  memset(&cfg, 0, sizeof(cfg)); /* the secrets live on in the endpoint only */
+  if (rv != QUIC_OK) {
+    quic_group_unref(g);
+    return rv;
+  }
+  w->ep->group = g; /* the reference quic_group_find took */
+  if ((rv = quic_wrap_bind(w, sys_errno)) != QUIC_OK) {
+    w->deliver = NULL;
+    w->closed = NULL;
+    quic_wrap_destroy(w);
+    return rv;
+  }
+  *out = w;
+  return QUIC_OK;
 }

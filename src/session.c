@@ -648,7 +648,7 @@ int quic_session_connect(quic_session **out, quic_host *host, uint32_t key, cons
   (void)quic_tls_random(dcid.data, dcid.datalen);
   if (cfg->dcidlen) ngtcp2_cid_init(&dcid, cfg->dcid, cfg->dcidlen);
   if (cfg->scidlen) ngtcp2_cid_init(&scid, cfg->scid, cfg->scidlen);
-  else host->ops->new_cid(host, &scid, QUIC_CID_LEN, NULL);
+  else host->ops->new_cid(host, &scid, host->cid_len, NULL);
   ngtcp2_callbacks cb;
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
@@ -702,7 +702,7 @@ int quic_session_accept(quic_session **out, quic_host *host, uint32_t key, const
   fill_callbacks(&cb, true);
   fill_settings(&settings, cfg, quic_session_now(s));
   fill_params(&params, cfg);
-  host->ops->new_cid(host, &scid, QUIC_CID_LEN, params.stateless_reset_token);
+  host->ops->new_cid(host, &scid, host->cid_len, params.stateless_reset_token);
   /* The host's secret makes the token; a host without resets sends none. */
   params.stateless_reset_token_present = !cfg->disable_stateless_reset;
   params.original_dcid_present = 1;
@@ -719,7 +719,7 @@ int quic_session_accept(quic_session **out, quic_host *host, uint32_t key, const
     /* ngtcp2 adds this CID as sequence 1; session_finish_init routes it.
      * The host filled in its own port where the application gave 0. */
     params.preferred_addr_present = 1;
-    host->ops->new_cid(host, &params.preferred_addr.cid, QUIC_CID_LEN, params.preferred_addr.stateless_reset_token);
+    host->ops->new_cid(host, &params.preferred_addr.cid, host->cid_len, params.preferred_addr.stateless_reset_token);
     params.preferred_addr.ipv4_present = cfg->pa_v4;
     params.preferred_addr.ipv4 = cfg->pa_ipv4;
     params.preferred_addr.ipv6_present = cfg->pa_v6;

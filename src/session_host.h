@@ -6,7 +6,8 @@
  * table or an event queue.
  *
  * Threading: a host and its sessions live on one thread. Nothing here is
- * shared between threads. */
+ * shared between threads (a wrap in a port group shares only what
+ * reuseport.h says, never through this interface). */
 #ifndef QUIC_SESSION_HOST_H
 #define QUIC_SESSION_HOST_H
 
@@ -75,6 +76,9 @@ struct quic_host {
   const quic_host_ops *ops;
   uint8_t *tx_buf; /* owned by the host: QUIC_TX_BUF_SIZE bytes of packet
                     * assembly space its sessions share (one thread) */
+  size_t cid_len;  /* the length of every connection ID the host issues
+                    * (new_cid is asked for this length): 16, or the
+                    * QUIC-LB layout's (quic_lb.h) */
 };
 
 /* Storage the host keeps inside each session, so that tracking a session

@@ -22,7 +22,8 @@
   V(server_sessions)                                                                                           \
   V(client_sessions)                                                                                           \
   V(server_busy_count)                                                                                         \
-  V(stateless_reset_count)
+  V(stateless_reset_count)                                                                                      \
+  V(misrouted_count)
 
 /* SessionStats. The RTT values are nanoseconds; the conn_info values
  * (initial_rtt .. max_udp_payload_size) are refreshed once per flush, not

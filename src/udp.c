@@ -35,9 +35,53 @@ static void set_bufsize(int fd, int opt, uint32_t want) {
   (void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
 }
 
+/* GSO and GRO: asked of the kernel (turn_on_gro: set UDP_GRO; else read
+ * whether the socket, made by another process, has it). */
+static void detect_offloads(quic_udp *u, int fd, bool turn_on_gro) {
+  int one = 1, seg = 0;
+  socklen_t seglen = sizeof(seg);
+  u->gso = getsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &seg, &seglen) == 0;
+  /* Test switch: force the plain sendmmsg path a kernel without GSO takes. */
+  const char *nogso = getenv("QUIC_DEBUG_DISABLE_GSO");
+  if (nogso && *nogso && *nogso != '0') u->gso = false;
+  /* GRO: a peer's GSO train (or packets the kernel coalesced) arrives as
+   * one message: one wakeup, one copy and one set of control data for
+   * dozens of packets. Test switch as for GSO. */
+  const char *nogro = getenv("QUIC_DEBUG_DISABLE_GRO");
+  if (nogro && *nogro && *nogro != '0') {
+    u->gro = false;
+    if (!turn_on_gro) {
+      int zero = 0;
+      (void)setsockopt(fd, IPPROTO_UDP, UDP_GRO, &zero, sizeof(zero));
+    }
+  } else if (turn_on_gro) {
+    u->gro = setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+  } else {
+    int v = 0;
+    socklen_t vl = sizeof(v);
+    u->gro = getsockopt(fd, IPPROTO_UDP, UDP_GRO, &v, &vl) == 0 && v != 0;
+  }
+}
+
+int quic_udp_adopt(quic_udp *u, int fd, uint32_t flowlabel, int *sys_errno) {
+  u->fd = -1;
+  u->borrowed = false;
+  u->local.len = sizeof(u->local.u.ss);
+  if (getsockname(fd, &u->local.u.sa, &u->local.len) != 0) {
+    *sys_errno = errno;
+    return QUIC_ERR_SYS;
+  }
+  u->family = u->local.u.sa.sa_family;
+  u->flowlabel = u->family == AF_INET6 ? flowlabel : 0;
+  detect_offloads(u, fd, false);
+  u->fd = fd;
+  return QUIC_OK;
+}
+
 int quic_udp_open(quic_udp *u, const quic_addr *bind_addr, const quic_udp_options *o, int *sys_errno) {
   int one = 1;
   u->fd = -1;
+  u->borrowed = false;
   u->flowlabel = 0;
   u->family = bind_addr->u.sa.sa_family;
   int fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -62,22 +106,13 @@ int quic_udp_open(quic_udp *u, const quic_addr *bind_addr, const quic_udp_option
   if (u->family == AF_INET6) (void)setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof(pmtu));
   set_bufsize(fd, SO_RCVBUF, o->receive_buffer_size);
   set_bufsize(fd, SO_SNDBUF, o->send_buffer_size);
+  if (o->reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) goto fail;
 
   if (bind(fd, &bind_addr->u.sa, bind_addr->len) != 0) goto fail;
   u->local.len = sizeof(u->local.u.ss);
   if (getsockname(fd, &u->local.u.sa, &u->local.len) != 0) goto fail;
 
-  int seg = 0;
-  socklen_t seglen = sizeof(seg);
-  u->gso = getsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &seg, &seglen) == 0;
-  /* Test switch: force the plain sendmmsg path a kernel without GSO takes. */
-  const char *nogso = getenv("QUIC_DEBUG_DISABLE_GSO");
-  if (nogso && *nogso && *nogso != '0') u->gso = false;
-  /* GRO: a peer's GSO train (or packets the kernel coalesced) arrives as
-   * one message: one wakeup, one copy and one set of control data for
-   * dozens of packets. Test switch as for GSO. */
-  const char *nogro = getenv("QUIC_DEBUG_DISABLE_GRO");
-  u->gro = !(nogro && *nogro && *nogro != '0') && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+  detect_offloads(u, fd, true);
   u->fd = fd;
   return QUIC_OK;
 
@@ -88,7 +123,7 @@ fail:
 }
 
 void quic_udp_close(quic_udp *u) {
-  if (u->fd >= 0) close(u->fd);
+  if (u->fd >= 0 && !u->borrowed) close(u->fd);
   u->fd = -1;
 }
 

@@ -24,10 +24,12 @@ typedef struct quic_udp_options {
   uint32_t send_buffer_size;    /* 0: our default */
   int ttl;                      /* 0: system default */
   uint32_t flowlabel;           /* IPv6 flow label on sent packets (0: none) */
+  bool reuse_port;              /* SO_REUSEPORT: join the port's group (reuseport.c) */
 } quic_udp_options;
 
 typedef struct quic_udp {
-  int fd;                 /* owned; -1 when closed */
+  int fd;                 /* owned unless borrowed; -1 when closed */
+  bool borrowed;          /* fd belongs to a port group (reuseport.c), which closes it */
   int family;             /* AF_INET or AF_INET6 */
   uint32_t flowlabel;     /* IPv6 flow label set on each IPv6 destination (IPV6_FLOWINFO_SEND) */
   bool gso;               /* UDP_SEGMENT usable; cleared on the first EIO */
@@ -71,6 +73,9 @@ void quic_rx_batch_free(quic_rx_batch *b);
  * *sys_errno set (EADDRINUSE, EACCES, ...). */
 int quic_udp_open(quic_udp *u, const quic_addr *bind_addr, const quic_udp_options *o, int *sys_errno);
 void quic_udp_close(quic_udp *u);
+/* Takes over a bound socket another process opened (quic_udp_open's
+ * options are set on the socket already); u owns fd afterwards. */
+int quic_udp_adopt(quic_udp *u, int fd, uint32_t flowlabel, int *sys_errno);
 
 /* Reads up to b->slots messages (datagrams, or GRO trains). Returns how many (0 when the socket
  * would block) or -errno. */

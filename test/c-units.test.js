@@ -18,6 +18,7 @@ const programs = [
   'unit_tokens',
   'unit_headers',
   'unit_webtransport',
+  'unit_quic_lb',
 ];
 
 const dir = path.join(__dirname, 'c');

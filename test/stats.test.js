@@ -14,7 +14,8 @@ const { EndpointStats, SessionStats, StreamStats } = quic;
 
 const SEED_FIELDS = {
   EndpointStats: ['bytesReceived', 'bytesSent', 'clientSessions', 'createdAt', 'duration', 'packetsReceived',
-    'packetsSent', 'serverBusyCount', 'serverSessions', 'statelessResetCount'],
+    'packetsSent', 'serverBusyCount', 'serverSessions', 'statelessResetCount',
+    'misroutedCount'], // misroutedCount: issue 14 (a port shared by threads)
   SessionStats: ['bidiStreamCount', 'blockCount', 'bytesInFlight', 'bytesReceived', 'bytesSent', 'closingAt',
     'congestionRecoveryStartTS', 'createdAt', 'cwnd', 'deliveryRateSec', 'duration', 'firstRttSampleTS',
     'handshakeCompletedAt', 'handshakeConfirmedAt', 'inboundStreamsCount', 'initialRtt', 'keyUpdateCount',

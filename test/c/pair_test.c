@@ -177,6 +177,7 @@ static void host_init(fake_host *f, int i, uint16_t port) {
   memset(f, 0, sizeof(*f));
   f->host.ops = &fake_ops;
   f->host.tx_buf = tx_bufs[i];
+  f->host.cid_len = QUIC_CID_LEN;
   quic_addr_parse(&f->addr, "127.0.0.1", port);
   f->timer_at = UINT64_MAX;
 }

@@ -8,8 +8,10 @@
 const bindingPath = require.resolve('../../lib/binding.js');
 let checked = false;
 
+// The counts are the process's: only the main thread can tell (a worker
+// thread's copy of this file sees the other threads' live state).
 process.on('beforeExit', () => {
-  if (checked) return;
+  if (checked || !require('node:worker_threads').isMainThread) return;
   const mod = require.cache[bindingPath];
   if (!mod || !mod.loaded) return; // this process never loaded the addon
   checked = true;

@@ -1,0 +1,605 @@
+/* Port groups: see reuseport.h for the routing and the rules. */
+#include "reuseport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <pthread.h>
+#include <string.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "mem.h"
+
+#ifndef SO_ATTACH_REUSEPORT_CBPF
+#define SO_ATTACH_REUSEPORT_CBPF 51
+#endif
+
+typedef enum { MEMBER_ACTIVE, MEMBER_LEFT, MEMBER_RELEASED } member_state;
+
+typedef struct member {
+  int fd;            /* owned by the group; the member's endpoint borrows it until quic_group_release */
+  uint8_t worker;    /* the worker index while MEMBER_ACTIVE */
+  member_state state;
+  bool listening;
+  uv_async_t *inbox_async; /* borrowed from the member's endpoint; NULL: no inbox */
+  quic_handoff *inbox, *inbox_tail; /* owned packets handed to this member */
+  size_t inbox_bytes;
+} member;
+
+struct quic_group {
+  /* Guarded by the registry lock: */
+  quic_link link;     /* in the registry's list */
+  int refs;
+  uint64_t id;
+  /* Guarded by mu: */
+  pthread_mutex_t mu;
+  quic_addr bind;     /* the port is the first member's once it bound */
+  quic_udp_options udp;
+  void *cfg;          /* owned copy of the members' configuration; zeroed before it is freed */
+  size_t cfg_len;
+  member members[2 * QUIC_GROUP_MAX_WORKERS]; /* in the kernel's socket order (active ones and placeholders) */
+  int nmembers;
+  bool steering;      /* the last attach succeeded */
+  int route[2][QUIC_GROUP_MAX_WORKERS]; /* the program's tables as member slots, by quic_route_kind */
+  bool attached_once;
+  unsigned live;      /* bit w: worker index w is an active member */
+  /* Other processes (quic_group_serve): set once by the serving thread's
+   * starter, read by the group's last unref. */
+  pthread_t server;
+  bool serving;
+  int listen_fd;      /* owned: the abstract unix socket other processes connect to */
+  int stop_pipe[2];   /* owned: a byte in [1] stops the server thread */
+};
+
+static void inbox_clear(member *m);
+
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static quic_link registry = {&registry, &registry};
+static uint64_t next_id = 1; /* guarded by registry_mu */
+
+int quic_group_new(quic_group **out, const quic_addr *bind, const quic_udp_options *udp, const void *cfg,
+                   size_t cfg_len) {
+  quic_group *g = quic_calloc(1, sizeof(*g));
+  void *c = quic_malloc(cfg_len ? cfg_len : 1);
+  if (g == NULL || c == NULL || pthread_mutex_init(&g->mu, NULL) != 0) {
+    quic_free(g);
+    quic_free(c);
+    return QUIC_ERR_NOMEM;
+  }
+  memcpy(c, cfg, cfg_len);
+  g->cfg = c;
+  g->cfg_len = cfg_len;
+  g->bind = *bind;
+  g->udp = *udp;
+  g->refs = 1;
+  pthread_mutex_lock(&registry_mu);
+  g->id = next_id++;
+  quic_list_push(&registry, &g->link);
+  pthread_mutex_unlock(&registry_mu);
+  *out = g;
+  return QUIC_OK;
+}
+
+quic_group *quic_group_find(uint64_t id) {
+  quic_group *found = NULL;
+  pthread_mutex_lock(&registry_mu);
+  for (quic_link *l = registry.next; l != &registry; l = l->next) {
+    quic_group *g = QUIC_CONTAINER(l, quic_group, link);
+    if (g->id == id) {
+      g->refs++;
+      found = g;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&registry_mu);
+  return found;
+}
+
+void quic_group_ref(quic_group *g) {
+  pthread_mutex_lock(&registry_mu);
+  g->refs++;
+  pthread_mutex_unlock(&registry_mu);
+}
+
+void quic_group_unref(quic_group *g) {
+  pthread_mutex_lock(&registry_mu);
+  bool last = --g->refs == 0;
+  if (last) quic_list_remove(&g->link);
+  pthread_mutex_unlock(&registry_mu);
+  if (!last) return;
+  if (g->serving) {
+    /* The server thread touches the group under its mutex only; it is
+     * told to stop and joined before anything goes. */
+    (void)!write(g->stop_pipe[1], "x", 1);
+    pthread_join(g->server, NULL);
+    close(g->listen_fd);
+    close(g->stop_pipe[0]);
+    close(g->stop_pipe[1]);
+  }
+  /* Nobody else can reach it now. Members that never released (a thread
+   * whose loop stopped) still had a reference, so every socket here is
+   * ours to close. */
+  for (int i = 0; i < g->nmembers; i++) {
+    if (g->members[i].fd >= 0) close(g->members[i].fd);
+    inbox_clear(&g->members[i]);
+  }
+  memset(g->cfg, 0, g->cfg_len);
+  quic_free(g->cfg);
+  pthread_mutex_destroy(&g->mu);
+  quic_free(g);
+}
+
+uint64_t quic_group_id(const quic_group *g) { return g->id; }
+
+const void *quic_group_config(const quic_group *g, size_t *len) {
+  *len = g->cfg_len;
+  return g->cfg;
+}
+
+/* ---- the steering program ---- */
+
+#define INSN(c, t, f, kk) ((struct sock_filter){(uint16_t)(c), (uint8_t)(t), (uint8_t)(f), (uint32_t)(kk)})
+
+/* Socket index for worker bits v when no active member has index v (or,
+ * for new connections, none that listens): spread over the listening
+ * members, or over the active ones when none listens. */
+static uint32_t fallback(const int *listening, int nl, const int *active, int na, unsigned v) {
+  if (nl > 0) return (uint32_t)listening[v % (unsigned)nl];
+  if (na > 0) return (uint32_t)active[v % (unsigned)na];
+  return 0;
+}
+
+/* Builds the program (see reuseport.h) and the same routing as member
+ * slots (route, for the hand-off); returns the program's length. */
+static size_t build_program(const quic_group *g, struct sock_filter *p, int route[2][QUIC_GROUP_MAX_WORKERS]) {
+  int by_worker[QUIC_GROUP_MAX_WORKERS];
+  bool listens[QUIC_GROUP_MAX_WORKERS];
+  int listening[QUIC_GROUP_MAX_WORKERS], active[QUIC_GROUP_MAX_WORKERS];
+  int nl = 0, na = 0;
+  for (int w = 0; w < QUIC_GROUP_MAX_WORKERS; w++) by_worker[w] = -1, listens[w] = false;
+  for (int i = 0; i < g->nmembers; i++) {
+    const member *m = &g->members[i];
+    if (m->state != MEMBER_ACTIVE) continue;
+    by_worker[m->worker] = i;
+    listens[m->worker] = m->listening;
+    active[na++] = i;
+    if (m->listening) listening[nl++] = i;
+  }
+  size_t n = 0;
+  /* Offsets are from the start of the UDP payload. */
+  p[n++] = INSN(BPF_LD | BPF_B | BPF_ABS, 0, 0, 0);       /* 0: A = first octet */
+  p[n++] = INSN(BPF_JMP | BPF_JSET | BPF_K, 0, 7, 0x80);  /* 1: long header? 2 : 9 */
+  p[n++] = INSN(BPF_ALU | BPF_AND | BPF_K, 0, 0, 0x30);   /* 2: the long packet type */
+  p[n++] = INSN(BPF_JMP | BPF_JGT | BPF_K, 3, 0, 0x10);   /* 3: Handshake or Retry? 7 : 4 */
+  p[n++] = INSN(BPF_LD | BPF_B | BPF_ABS, 0, 0, 6);       /* 4: Initial, 0-RTT: the DCID's first octet */
+  p[n++] = INSN(BPF_ALU | BPF_AND | BPF_K, 0, 0, 0x1f);   /* 5 */
+  p[n++] = INSN(BPF_JMP | BPF_JA, 0, 0, 0);               /* 6: to the new-connection table (patched) */
+  p[n++] = INSN(BPF_LD | BPF_B | BPF_ABS, 0, 0, 6);       /* 7: other long header */
+  p[n++] = INSN(BPF_JMP | BPF_JA, 0, 0, 1);               /* 8: to 10 */
+  p[n++] = INSN(BPF_LD | BPF_B | BPF_ABS, 0, 0, 1);       /* 9: short header: the DCID's first octet */
+  p[n++] = INSN(BPF_ALU | BPF_AND | BPF_K, 0, 0, 0x1f);   /* 10 */
+  /* Every packet of a known connection: the member with that index. */
+  for (unsigned v = 0; v < QUIC_GROUP_MAX_WORKERS; v++) {
+    uint32_t idx = by_worker[v] >= 0 ? (uint32_t)by_worker[v] : fallback(listening, nl, active, na, v);
+    route[QUIC_ROUTE_ALL][v] = (int)idx;
+    p[n++] = INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, v);
+    p[n++] = INSN(BPF_RET | BPF_K, 0, 0, idx);
+  }
+  p[n++] = INSN(BPF_RET | BPF_K, 0, 0, 0);
+  /* New connections: listening members only. */
+  p[6].k = (uint32_t)(n - 7);
+  for (unsigned v = 0; v < QUIC_GROUP_MAX_WORKERS; v++) {
+    uint32_t idx = by_worker[v] >= 0 && listens[v] ? (uint32_t)by_worker[v] : fallback(listening, nl, active, na, v);
+    route[QUIC_ROUTE_NEW][v] = (int)idx;
+    p[n++] = INSN(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, v);
+    p[n++] = INSN(BPF_RET | BPF_K, 0, 0, idx);
+  }
+  p[n++] = INSN(BPF_RET | BPF_K, 0, 0, 0);
+  /* With no active member the tables name slot 0, which may be a
+   * placeholder: user space checks the state before handing off. */
+  return n;
+}
+
+/* Attaches the current program through any open socket of the group (the
+ * program belongs to the group, not to the socket). Called with mu held. */
+static void attach(quic_group *g) {
+  int fd = -1;
+  for (int i = 0; i < g->nmembers && fd < 0; i++) fd = g->members[i].fd;
+  if (fd < 0) {
+    for (int v = 0; v < QUIC_GROUP_MAX_WORKERS; v++) g->route[0][v] = g->route[1][v] = -1;
+    return;
+  }
+  struct sock_filter prog[16 + 4 * QUIC_GROUP_MAX_WORKERS];
+  struct sock_fprog fp = {(unsigned short)build_program(g, prog, g->route), prog};
+  /* Once refused, stay without: a group is steered or it is not (the
+   * routing tables above still serve the hand-off). */
+  if (g->attached_once && !g->steering) return;
+  /* Test switch: behave as a kernel that refuses the program. */
+  const char *off = getenv("QUIC_DEBUG_NO_REUSEPORT_CBPF");
+  bool refuse = off && *off && *off != '0';
+  g->steering = !refuse && setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fp, sizeof(fp)) == 0;
+  g->attached_once = true;
+}
+
+static void update_live(quic_group *g) {
+  unsigned live = 0;
+  for (int i = 0; i < g->nmembers; i++)
+    if (g->members[i].state == MEMBER_ACTIVE) live |= 1u << g->members[i].worker;
+  g->live = live;
+}
+
+/* Members are only appended and only the released ones at the end are
+ * removed, so a member's slot stays its own until it releases it. */
+static member *slot_member(quic_group *g, int slot, member_state state) {
+  if (slot < 0 || slot >= g->nmembers || g->members[slot].state != state) return NULL;
+  return &g->members[slot];
+}
+
+/* Closes placeholders at the end of the kernel's order: removing the last
+ * socket renumbers nobody. */
+static void trim(quic_group *g) {
+  while (g->nmembers > 0 && g->members[g->nmembers - 1].state == MEMBER_RELEASED) {
+    member *m = &g->members[--g->nmembers];
+    if (m->fd >= 0) close(m->fd);
+    m->fd = -1;
+  }
+}
+
+int quic_group_join(quic_group *g, quic_udp *u, uint8_t *worker, int *slot, int *sys_errno) {
+  pthread_mutex_lock(&g->mu);
+  unsigned live = g->live;
+  int rv = QUIC_ERR_LIMIT;
+  if (live == UINT32_MAX || g->nmembers == (int)QUIC_ARRAY_LEN(g->members)) goto out;
+  uint8_t w = 0;
+  while (live & (1u << w)) w++;
+  quic_udp_options o = g->udp;
+  o.reuse_port = true;
+  rv = quic_udp_open(u, &g->bind, &o, sys_errno);
+  if (rv != QUIC_OK) goto out;
+  u->borrowed = true;
+  /* The first member chose the port; the others bind the same. */
+  if (u->local.u.sa.sa_family == AF_INET6) g->bind.u.in6.sin6_port = u->local.u.in6.sin6_port;
+  else g->bind.u.in.sin_port = u->local.u.in.sin_port;
+  member *m = &g->members[g->nmembers++];
+  m->fd = u->fd;
+  m->worker = w;
+  m->state = MEMBER_ACTIVE;
+  m->listening = false;
+  m->inbox = m->inbox_tail = NULL;
+  m->inbox_bytes = 0;
+  m->inbox_async = NULL;
+  update_live(g);
+  attach(g);
+  *worker = w;
+  *slot = g->nmembers - 1;
+out:
+  pthread_mutex_unlock(&g->mu);
+  return rv;
+}
+
+void quic_group_set_listening(quic_group *g, int slot, bool listening) {
+  pthread_mutex_lock(&g->mu);
+  member *m = slot_member(g, slot, MEMBER_ACTIVE);
+  if (m && m->listening != listening) {
+    m->listening = listening;
+    attach(g);
+  }
+  pthread_mutex_unlock(&g->mu);
+}
+
+static void inbox_clear(member *m) {
+  while (m->inbox) {
+    quic_handoff *h = m->inbox;
+    m->inbox = h->next;
+    quic_free(h);
+  }
+  m->inbox_tail = NULL;
+  m->inbox_bytes = 0;
+  m->inbox_async = NULL;
+}
+
+void quic_group_set_inbox(quic_group *g, int slot, uv_async_t *async) {
+  pthread_mutex_lock(&g->mu);
+  if (slot >= 0 && slot < g->nmembers) {
+    member *m = &g->members[slot];
+    if (async == NULL) inbox_clear(m);
+    m->inbox_async = async;
+  }
+  pthread_mutex_unlock(&g->mu);
+}
+
+quic_handoff_result quic_group_hand_off(quic_group *g, int slot, quic_route_kind kind, uint8_t w,
+                                        const uint8_t *data, size_t len, const quic_addr *remote,
+                                        const quic_addr *local, uint8_t ecn) {
+  quic_handoff_result r = QUIC_HANDOFF_DROPPED;
+  pthread_mutex_lock(&g->mu);
+  int to = g->route[kind][w & 0x1f];
+  if (to == slot) {
+    r = QUIC_HANDOFF_MINE;
+  } else if (to >= 0 && to < g->nmembers) {
+    member *m = &g->members[to];
+    /* A member in another process has no inbox: a new connection meant
+     * for it is taken here if this member listens. */
+    if (m->state == MEMBER_ACTIVE && m->inbox_async == NULL && kind == QUIC_ROUTE_NEW && slot >= 0 &&
+        slot < g->nmembers && g->members[slot].listening)
+      r = QUIC_HANDOFF_MINE;
+    else if (m->state == MEMBER_ACTIVE && m->inbox_async && m->inbox_bytes + len <= QUIC_GROUP_INBOX_BYTES) {
+      quic_handoff *h = quic_malloc(sizeof(*h) + len);
+      if (h) {
+        h->next = NULL;
+        h->remote = *remote;
+        h->local = *local;
+        h->ecn = ecn;
+        h->len = len;
+        memcpy(h->data, data, len);
+        if (m->inbox_tail) m->inbox_tail->next = h;
+        else m->inbox = h;
+        m->inbox_tail = h;
+        m->inbox_bytes += len;
+        uv_async_send(m->inbox_async);
+        r = QUIC_HANDOFF_SENT;
+      }
+    }
+  }
+  pthread_mutex_unlock(&g->mu);
+  return r;
+}
+
+quic_handoff *quic_group_take(quic_group *g, int slot) {
+  quic_handoff *list = NULL;
+  pthread_mutex_lock(&g->mu);
+  if (slot >= 0 && slot < g->nmembers) {
+    member *m = &g->members[slot];
+    list = m->inbox;
+    m->inbox = m->inbox_tail = NULL;
+    m->inbox_bytes = 0;
+  }
+  pthread_mutex_unlock(&g->mu);
+  return list;
+}
+
+void quic_group_leave(quic_group *g, int slot) {
+  pthread_mutex_lock(&g->mu);
+  member *m = slot_member(g, slot, MEMBER_ACTIVE);
+  if (m) {
+    m->state = MEMBER_LEFT;
+    m->listening = false;
+    inbox_clear(m);
+    update_live(g);
+    attach(g);
+  }
+  pthread_mutex_unlock(&g->mu);
+}
+
+void quic_group_release(quic_group *g, int slot) {
+  pthread_mutex_lock(&g->mu);
+  member *m = slot_member(g, slot, MEMBER_LEFT);
+  if (m == NULL && (m = slot_member(g, slot, MEMBER_ACTIVE)) != NULL) {
+    m->state = MEMBER_LEFT; /* released without leaving first */
+    update_live(g);
+    attach(g);
+  }
+  if (m) {
+    m->state = MEMBER_RELEASED;
+    inbox_clear(m);
+    trim(g);
+  }
+  pthread_mutex_unlock(&g->mu);
+}
+
+bool quic_group_steering(quic_group *g) {
+  pthread_mutex_lock(&g->mu);
+  bool s = g->steering;
+  pthread_mutex_unlock(&g->mu);
+  return s;
+}
+
+
+void quic_group_address(quic_group *g, quic_addr *out) {
+  pthread_mutex_lock(&g->mu);
+  *out = g->bind;
+  pthread_mutex_unlock(&g->mu);
+}
+
+/* ---- other processes ----
+ * A process that shares a group serves it on an abstract unix socket,
+ * "\0quic-<pid>-<group id>", reachable only by processes of the same user
+ * (SO_PEERCRED). A member in another process (quic_group_connect) sends
+ * 'J'; the server thread binds a socket into the group for it (so the
+ * group, in this process, owns it and knows its place in the kernel's
+ * order) and sends back a copy of the descriptor (SCM_RIGHTS), the worker
+ * index and the configuration. 'L' / 'l': the member listens / stops. The
+ * connection closing (the member's endpoint closed, or its process died):
+ * the member leaves, and its socket stays as a placeholder as in-process
+ * members' do. Across processes there is no hand-off: a member drops a
+ * packet that is not its own and never answers it with a reset. */
+
+typedef struct remote_reply {
+  int32_t rv, sys_errno;
+  uint32_t worker, cfg_len;
+} remote_reply;
+
+#define MAX_REMOTE 64
+
+static void addr_name(struct sockaddr_un *a, socklen_t *len, uint32_t pid, uint64_t id) {
+  memset(a, 0, sizeof(*a));
+  a->sun_family = AF_UNIX;
+  int n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "quic-%u-%llu", pid, (unsigned long long)id);
+  *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static void serve_join(quic_group *g, int cfd, int *slot) {
+  remote_reply r = {0, 0, 0, 0};
+  quic_udp u;
+  uint8_t w = 0;
+  int err = 0;
+  r.rv = *slot >= 0 ? QUIC_ERR_STATE : quic_group_join(g, &u, &w, slot, &err);
+  r.sys_errno = err;
+  r.worker = w;
+  r.cfg_len = (uint32_t)g->cfg_len;
+  struct iovec iov[2] = {{&r, sizeof(r)}, {g->cfg, g->cfg_len}};
+  union {
+    struct cmsghdr h;
+    uint8_t buf[CMSG_SPACE(sizeof(int))];
+  } ctl;
+  struct msghdr mh;
+  memset(&mh, 0, sizeof(mh));
+  memset(&ctl, 0, sizeof(ctl));
+  mh.msg_iov = iov;
+  mh.msg_iovlen = r.rv == QUIC_OK ? 2 : 1;
+  if (r.rv == QUIC_OK) {
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof(ctl.buf);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &u.fd, sizeof(int));
+  }
+  (void)sendmsg(cfd, &mh, MSG_NOSIGNAL);
+}
+
+static int start_serving(quic_group *g);
+
+static void *serve(void *arg) {
+  quic_group *g = arg;
+  int conn[MAX_REMOTE], slot[MAX_REMOTE], n = 0;
+  for (;;) {
+    struct pollfd p[2 + MAX_REMOTE];
+    p[0] = (struct pollfd){g->stop_pipe[0], POLLIN, 0};
+    p[1] = (struct pollfd){g->listen_fd, POLLIN, 0};
+    for (int i = 0; i < n; i++) p[2 + i] = (struct pollfd){conn[i], POLLIN, 0};
+    if (poll(p, (nfds_t)(2 + n), -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[0].revents) break;
+    if (p[1].revents & POLLIN) {
+      int c = accept4(g->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      struct ucred cred;
+      socklen_t cl = sizeof(cred);
+      if (c >= 0 && (n == MAX_REMOTE || getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 ||
+                     cred.uid != geteuid())) {
+        close(c);
+      } else if (c >= 0) {
+        conn[n] = c;
+        slot[n++] = -1;
+      }
+    }
+    for (int i = 2 + n - 1; i >= 2; i--) {
+      int k = i - 2;
+      if (!p[i].revents) continue;
+      char op = 0;
+      ssize_t got = (p[i].revents & POLLIN) ? recv(conn[k], &op, 1, 0) : 0;
+      if (got == 1 && op == 'J') {
+        serve_join(g, conn[k], &slot[k]);
+      } else if (got == 1 && (op == 'L' || op == 'l')) {
+        if (slot[k] >= 0) quic_group_set_listening(g, slot[k], op == 'L');
+      } else if (got < 0 && errno == EINTR) {
+        continue;
+      } else {
+        /* Closed (or nonsense): the member is gone. */
+        if (slot[k] >= 0) quic_group_release(g, slot[k]);
+        close(conn[k]);
+        conn[k] = conn[n - 1];
+        slot[k] = slot[n - 1];
+        n--;
+      }
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    if (slot[i] >= 0) quic_group_release(g, slot[i]);
+    close(conn[i]);
+  }
+  return NULL;
+}
+
+int quic_group_serve(quic_group *g) {
+  pthread_mutex_lock(&g->mu);
+  int rv = g->serving ? QUIC_OK : start_serving(g);
+  pthread_mutex_unlock(&g->mu);
+  return rv;
+}
+
+/* With mu held (the server thread takes mu only once it runs). */
+static int start_serving(quic_group *g) {
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return QUIC_ERR_SYS;
+  struct sockaddr_un a;
+  socklen_t len;
+  addr_name(&a, &len, (uint32_t)getpid(), g->id);
+  if (bind(fd, (struct sockaddr *)&a, len) != 0 || listen(fd, 16) != 0 || pipe2(g->stop_pipe, O_CLOEXEC) != 0) {
+    close(fd);
+    return QUIC_ERR_SYS;
+  }
+  g->listen_fd = fd;
+  if (pthread_create(&g->server, NULL, serve, g) != 0) {
+    close(fd);
+    close(g->stop_pipe[0]);
+    close(g->stop_pipe[1]);
+    return QUIC_ERR_SYS;
+  }
+  g->serving = true;
+  return QUIC_OK;
+}
+
+int quic_group_connect(uint32_t pid, uint64_t id, quic_group_remote *out, int *sys_errno) {
+  memset(out, 0, sizeof(*out));
+  out->udp_fd = out->ipc_fd = -1;
+  int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (s < 0) goto sys;
+  struct timeval tv = {5, 0};
+  (void)setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  struct sockaddr_un a;
+  socklen_t len;
+  addr_name(&a, &len, pid, id);
+  if (connect(s, (struct sockaddr *)&a, len) != 0) {
+    int e = errno;
+    close(s);
+    *sys_errno = e;
+    return e == ECONNREFUSED || e == ENOENT ? QUIC_ERR_NOT_FOUND : QUIC_ERR_SYS;
+  }
+  if (send(s, "J", 1, MSG_NOSIGNAL) != 1) goto sys_close;
+  remote_reply r;
+  struct iovec iov[2] = {{&r, sizeof(r)}, {out->cfg, sizeof(out->cfg)}};
+  union {
+    struct cmsghdr h;
+    uint8_t buf[CMSG_SPACE(sizeof(int))];
+  } ctl;
+  struct msghdr mh;
+  memset(&mh, 0, sizeof(mh));
+  mh.msg_iov = iov;
+  mh.msg_iovlen = 2;
+  mh.msg_control = ctl.buf;
+  mh.msg_controllen = sizeof(ctl.buf);
+  ssize_t got = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
+  if (got < (ssize_t)sizeof(r)) goto sys_close;
+  int fd = -1;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int)))
+      memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  if (r.rv != QUIC_OK || fd < 0 || r.cfg_len > sizeof(out->cfg) || (size_t)got != sizeof(r) + r.cfg_len ||
+      r.worker >= QUIC_GROUP_MAX_WORKERS) {
+    if (fd >= 0) close(fd);
+    close(s);
+    *sys_errno = r.sys_errno;
+    return r.rv != QUIC_OK ? r.rv : QUIC_ERR_INVALID;
+  }
+  out->udp_fd = fd;
+  out->ipc_fd = s;
+  out->worker = (uint8_t)r.worker;
+  out->cfg_len = r.cfg_len;
+  return QUIC_OK;
+sys_close:
+  *sys_errno = errno;
+  close(s);
+  return QUIC_ERR_SYS;
+sys:
+  *sys_errno = errno;
+  return QUIC_ERR_SYS;
+}
