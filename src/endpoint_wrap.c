@@ -457,6 +457,21 @@ int quic_wrap_share(quic_wrap *w, uint64_t *group_id, int *sys_errno) {
 _Static_assert(sizeof(quic_endpoint_config) <= sizeof(((quic_group_remote *)0)->cfg),
                "the configuration travels in one message");
 
+
+/* Binds a wrap just made for a port group; on failure it goes, without
+ * telling anyone (nobody has heard of it yet). */
+static int bind_new(quic_wrap *w, quic_wrap **out, int *sys_errno) {
+  int rv = quic_wrap_bind(w, sys_errno);
+  if (rv != QUIC_OK) {
+    w->deliver = NULL;
+    w->closed = NULL;
+    quic_wrap_destroy(w);
+    return rv;
+  }
+  *out = w;
+  return QUIC_OK;
+}
+
 int quic_wrap_join_process(quic_wrap **out, uv_loop_t *loop, uint32_t pid, uint64_t group_id,
                            quic_deliver_cb deliver, quic_closed_cb closed, void *user, int *sys_errno) {
   quic_group_remote *r = quic_malloc(sizeof(*r));
@@ -486,14 +501,7 @@ int quic_wrap_join_process(quic_wrap **out, uv_loop_t *loop, uint32_t pid, uint6
   w->ep->ipc_fd = r->ipc_fd;
   w->ep->worker = r->worker;
   quic_free(r);
-  if ((rv = quic_wrap_bind(w, sys_errno)) != QUIC_OK) {
-    w->deliver = NULL;
-    w->closed = NULL;
-    quic_wrap_destroy(w);
-    return rv;
-  }
-  *out = w;
-  return QUIC_OK;
+  return bind_new(w, out, sys_errno);
 }
 
 int quic_wrap_join(quic_wrap **out, uv_loop_t *loop, uint64_t group_id, quic_deliver_cb deliver,
@@ -516,12 +524,5 @@ int quic_wrap_join(quic_wrap **out, uv_loop_t *loop, uint64_t group_id, quic_del
     return rv;
   }
   w->ep->group = g; /* the reference quic_group_find took */
-  if ((rv = quic_wrap_bind(w, sys_errno)) != QUIC_OK) {
-    w->deliver = NULL;
-    w->closed = NULL;
-    quic_wrap_destroy(w);
-    return rv;
-  }
-  *out = w;
-  return QUIC_OK;
+  return bind_new(w, out, sys_errno);
 }
