@@ -551,6 +551,15 @@ static napi_value session_opens_early(napi_env env, napi_callback_info info) {
   return quic_napi_bool(env, quic_session_can_open_early(s));
 }
 
+/* [key, id] of a stream just opened (id -1 while it waits for one). */
+static napi_value key_and_id(napi_env env, const quic_stream *st) {
+  napi_value arr;
+  NAPI_CALL(env, napi_create_array_with_length(env, 2, &arr));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, quic_napi_number(env, st->key)));
+  NAPI_CALL(env, napi_set_element(env, arr, 1, quic_napi_number(env, (double)st->id)));
+  return arr;
+}
+
 /* sessionOpen(handle, uni[, headers]) -> [key, id] (id -1 while queued) */
 static napi_value session_open(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 3);
@@ -568,11 +577,7 @@ static napi_value session_open(napi_env env, napi_callback_info info) {
     quic_napi_throw_core(env, rv, "open");
     return NULL;
   }
-  napi_value arr;
-  NAPI_CALL(env, napi_create_array_with_length(env, 2, &arr));
-  NAPI_CALL(env, napi_set_element(env, arr, 0, quic_napi_number(env, st->key)));
-  NAPI_CALL(env, napi_set_element(env, arr, 1, quic_napi_number(env, (double)st->id)));
-  return arr;
+  return key_and_id(env, st);
 }
 
 /* sessionGoaway(handle) -> whether the peer sent GOAWAY (HTTP/3) */
@@ -680,11 +685,7 @@ static napi_value wt_open(napi_env env, napi_callback_info info) {
     quic_napi_throw_core(env, rv, "open");
     return NULL;
   }
-  napi_value arr;
-  NAPI_CALL(env, napi_create_array_with_length(env, 2, &arr));
-  NAPI_CALL(env, napi_set_element(env, arr, 0, quic_napi_number(env, ns->key)));
-  NAPI_CALL(env, napi_set_element(env, arr, 1, quic_napi_number(env, (double)ns->id)));
-  return arr;
+  return key_and_id(env, ns);
 }
 
 /* wtDatagram(handle, key, bytes) -> true if queued (false: too large, queue
