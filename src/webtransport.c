@@ -196,7 +196,8 @@ int quic_wt_classify(quic_wt *wt, int64_t id, const uint8_t *data, size_t len, s
     return QUIC_WT_CLASS_REJECTED;
   }
   size_t take = QUIC_MIN(len, sizeof(c->buf) - c->len);
-  memcpy(c->buf + c->len, data, take);
+  /* A FIN with no data comes as (NULL, 0): nothing to copy. */
+  if (take) memcpy(c->buf + c->len, data, take);
   c->len = (uint8_t)(c->len + take);
   *used = take;
   uint64_t type;
