@@ -10,7 +10,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { quic, certs, readAll, sha256, randomBytes, within, peerEnv, requireBinary, freePort } = require('./common');
+const { quic, certs, readAll, sha256, randomBytes, within, peerEnv, requireBinary, freePort, withBrowser } = require('./common');
 
 const T = 20000;
 const fixtures = path.join(__dirname, 'fixtures');
@@ -107,8 +107,6 @@ test('our HTTP/3 client fetches from gtlsserver (ngtcp2 example server) serving 
 });
 
 test('headless chromium loads a page from our HTTP/3 server over h3', async () => {
-  const executablePath = requireBinary('chromium');
-  const { chromium } = require('playwright-core');
   // Chromium trusts the self-signed chain only by the leaf's SPKI hash.
   const spki = new crypto.X509Certificate(certs.cert).publicKey.export({ type: 'spki', format: 'der' });
   const spkiHash = crypto.createHash('sha256').update(spki).digest('base64');
@@ -127,31 +125,17 @@ test('headless chromium loads a page from our HTTP/3 server over h3', async () =
   };
   server.listen({ secure: { key: certs.key, cert: certs.cert } });
   const port = server.address.port;
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quic-chromium-'));
-  let browser;
   try {
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath,
-      env: peerEnv(),
-      headless: true,
-      args: [
-        '--no-sandbox', '--headless', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--enable-quic',
-        // Chromium may try ::1 first for localhost; our server is on 127.0.0.1.
-        '--host-resolver-rules=MAP localhost 127.0.0.1',
-        `--origin-to-force-quic-on=localhost:${port}`,
-        `--ignore-certificate-errors-spki-list=${spkiHash}`,
-      ],
-    });
-    const page = browser.pages()[0] || await browser.newPage();
-    await page.goto(`https://localhost:${port}/`, { timeout: T });
-    assert.strictEqual(await page.textContent('#x'), 'served over QUIC');
-    const protocol = await page.evaluate(() => performance.getEntriesByType('navigation')[0].nextHopProtocol);
-    assert.strictEqual(protocol, 'h3');
+    await withBrowser([`--origin-to-force-quic-on=localhost:${port}`, `--ignore-certificate-errors-spki-list=${spkiHash}`],
+      async (browser) => {
+        const page = browser.pages()[0] || await browser.newPage();
+        await page.goto(`https://localhost:${port}/`, { timeout: T });
+        assert.strictEqual(await page.textContent('#x'), 'served over QUIC');
+        const protocol = await page.evaluate(() => performance.getEntriesByType('navigation')[0].nextHopProtocol);
+        assert.strictEqual(protocol, 'h3');
+      });
     assert.ok(seen.includes('/'));
   } finally {
-    if (browser) await browser.close();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
     await within(server.close(), T, 'server close').catch(() => server.destroy());
   }
 });

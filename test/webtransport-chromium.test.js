@@ -12,15 +12,9 @@ const fs = require('node:fs');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { quic, within, peerEnv } = require('./common');
+const { quic, within, withBrowser } = require('./common');
 
 const T = 30000;
-
-function requireBinary(name) {
-  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8', env: peerEnv() });
-  assert.strictEqual(r.status, 0, `${name} is not installed: run scripts/setup.sh`);
-  return r.stdout.trim();
-}
 
 // serverCertificateHashes takes only ECDSA certificates valid for at most
 // two weeks: made fresh for this run.
@@ -110,8 +104,6 @@ function startServer(cert, webtransport, seen) {
 }
 
 async function withChromium(fn) {
-  const executablePath = requireBinary('chromium');
-  const { chromium } = require('playwright-core');
   // The page comes over plain HTTP from localhost, which is a secure
   // context: WebTransport trusts our server by the certificate hash alone.
   const page = http.createServer((req, res) => {
@@ -119,27 +111,15 @@ async function withChromium(fn) {
     res.end('<!doctype html><title>wt</title><p>webtransport test page</p>');
   });
   await new Promise((resolve) => page.listen(0, '127.0.0.1', resolve));
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quic-wt-chromium-'));
-  let browser;
   try {
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath,
-      env: peerEnv(),
-      headless: true,
-      args: [
-        '--no-sandbox', '--headless', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--enable-quic',
-        '--host-resolver-rules=MAP localhost 127.0.0.1',
-      ],
+    return await withBrowser([], async (browser) => {
+      const tab = browser.pages()[0] || await browser.newPage();
+      const origin = `http://localhost:${page.address().port}`;
+      await tab.goto(`${origin}/`, { timeout: T });
+      return fn(tab, origin);
     });
-    const tab = browser.pages()[0] || await browser.newPage();
-    const origin = `http://localhost:${page.address().port}`;
-    await tab.goto(`${origin}/`, { timeout: T });
-    return await fn(tab, origin);
   } finally {
-    if (browser) await browser.close();
     await new Promise((resolve) => page.close(resolve));
-    fs.rmSync(userDataDir, { recursive: true, force: true });
   }
 }
 

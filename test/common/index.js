@@ -124,5 +124,34 @@ async function freePort() {
   return port;
 }
 
+// Headless Chromium (Debian's, driven by playwright-core) with a fresh
+// profile, for fn(browser); the flags every browser test needs plus
+// extraArgs. Closes the browser and removes the profile afterwards.
+async function withBrowser(extraArgs, fn) {
+  const executablePath = requireBinary('chromium');
+  const { chromium } = require('playwright-core');
+  const os = require('node:os');
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quic-chromium-'));
+  let browser;
+  try {
+    browser = await chromium.launchPersistentContext(userDataDir, {
+      executablePath,
+      env: peerEnv(),
+      headless: true,
+      args: [
+        '--no-sandbox', '--headless', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--no-first-run', '--enable-quic',
+        // Chromium may try ::1 first for localhost; our servers are on 127.0.0.1.
+        '--host-resolver-rules=MAP localhost 127.0.0.1',
+        ...extraArgs,
+      ],
+    });
+    return await fn(browser);
+  } finally {
+    if (browser) await browser.close();
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  }
+}
+
 module.exports = { quic, certs, ALPN, makeServer, connect, sha256, hashOf, readAll, within, randomBytes, fixture,
-                   peerEnv, requireBinary, freePort };
+                   peerEnv, requireBinary, freePort, withBrowser };
