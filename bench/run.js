@@ -21,7 +21,7 @@ const only = (name, all) => {
 const cases = only('cases', CASES);
 const peers = only('peers', PEERS);
 // `--set k=v,...` overrides case parameters (sizes, counts) where a case has
-// them; `cc` (this project's ccAlgorithm: cubic, reno, bbr) applies to every
+// them; `cc` (this project's ccAlgorithm, gtls's --cc: cubic, reno, bbr) applies to every
 // case.
 const EVERY_CASE = new Set(['cc']);
 const SET = Object.fromEntries((optString('set', '') || '').split(',').filter(Boolean).map((kv) => {

@@ -113,8 +113,11 @@ async function measure(caseName, params) {
   }
   fs.writeFileSync(path.join(htdocs, 'small'), 'x'.repeat(100));
   const loss = params.loss ? [`--tx-loss=${params.loss}`] : [];
+  // `--set cc=...` picks both ends' congestion controller, as it does this project's.
+  const ccArgs = params.cc ? [`--cc=${params.cc}`] : [];
+  const client = (args) => runClient([...ccArgs, ...args]);
   // Flow-control windows as large as gtlsclient's own, so the upload is not held to the server's 1 MB default.
-  const serverArgs = ['-q', '-d', htdocs, '--max-data=24M', '--max-stream-data-bidi-remote=16M'];
+  const serverArgs = ['-q', ...ccArgs, '-d', htdocs, '--max-data=24M', '--max-stream-data-bidi-remote=16M'];
   if (caseName.startsWith('h3-')) serverArgs.push(`--max-streams-bidi=${params.inflight}`);
   const servers = [];
   const startServer = async (extra) => {
@@ -140,11 +143,11 @@ async function measure(caseName, params) {
       // random stream is the download's alone); the download's own
       // handshake goes through the relay.
       const empty = [];
-      for (let i = 0; i < 3; i++) empty.push(await runClient([...base, url('small')]));
+      for (let i = 0; i < 3; i++) empty.push(await client([...base, url('small')]));
       relay = await relays.start({ address: '127.0.0.1', port: server.port }, relays.optionsFor(params));
       const dl = path.join(dir, 'download');
       fs.mkdirSync(dl);
-      const r = await runClient([`--download=${dl}`, '127.0.0.1', String(relay.port), url('blob')]);
+      const r = await client([`--download=${dl}`, '127.0.0.1', String(relay.port), url('blob')]);
       const counts = await relay.stop();
       const file = path.join(dl, 'blob');
       const size = fs.existsSync(file) ? fs.statSync(file).size : 0;
@@ -158,17 +161,17 @@ async function measure(caseName, params) {
     if (caseName.startsWith('h3-')) {
       const per = Math.ceil(params.requests / params.conns);
       const t0 = now();
-      await Promise.all(Array.from({ length: params.conns }, () => runClient(['-n', String(per), ...base, url('small')])));
+      await Promise.all(Array.from({ length: params.conns }, () => client(['-n', String(per), ...base, url('small')])));
       return { value: (per * params.conns) / (now() - t0) };
     }
     // Bulk: one request. What a process that only makes a tiny request costs
     // (start-up, handshake, close) is measured without loss and taken off.
     const plain = loss.length ? await startServer([]) : server;
     const empty = [];
-    for (let i = 0; i < 3; i++) empty.push(await runClient([...plain.base, plain.url('small')]));
+    for (let i = 0; i < 3; i++) empty.push(await client([...plain.base, plain.url('small')]));
     const upArgs = caseName === 'bulk-up' ? ['-m', 'POST', '-d', path.join(htdocs, 'blob'), ...base, url('small')] : null;
     const s0 = cpuOfPid(server.pid);
-    const r = await runClient([...loss, ...(upArgs || [...base, url('blob')])]);
+    const r = await client([...loss, ...(upArgs || [...base, url('blob')])]);
     const serverCpu = cpuOfPid(server.pid) - s0;
     const secs = Math.max(r.secs - median(empty.map((e) => e.secs)), 1e-3);
     const cpu = Math.max(r.cpu - median(empty.map((e) => e.cpu)), 0) + serverCpu;
