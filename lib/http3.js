@@ -10,6 +10,7 @@ const C = require('./binding').constants;
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 const REQUEST_PSEUDO = new Set([':method', ':scheme', ':authority', ':path', ':protocol']);
 const RESPONSE_PSEUDO = new Set([':status']);
+const NO_PSEUDO = new Set();
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const BAD_VALUE = /[\0\r\n]/;
 
@@ -20,118 +21,148 @@ function isPromise(v) {
   return v != null && typeof v.then === 'function';
 }
 
-// Object -> flat [name, value, ...] with pseudo-headers first. `kind` is
-// 'request', 'response', 'informational' or 'trailers'.
-function toFields(headers, kind, name) {
-  if (headers === undefined || headers === null) headers = {};
+// Validates a header object and appends its regular fields to `out` as
+// flat name, value pairs; returns its pseudo-header fields the same way (null
+// when it has none, as responses and trailers mostly do). `kind` is
+// 'request', 'response', 'informational' or 'trailers'. One pass and no
+// arrays beyond the output: a response is built per request, and the
+// intermediate arrays were most of what it allocated.
+function collectFields(headers, kind, name, out) {
+  if (headers === undefined || headers === null) return null;
   validateNotRevoked(headers, name);
   if (typeof headers !== 'object' || Array.isArray(headers)) {
     throw codes.ERR_INVALID_ARG_TYPE(name, 'an object', headers);
   }
-  const pseudo = [];
-  const regular = [];
-  const allowed = kind === 'request' ? REQUEST_PSEUDO : kind === 'trailers' ? new Set() : RESPONSE_PSEUDO;
+  let pseudo = null;
+  const allowed = kind === 'request' ? REQUEST_PSEUDO : kind === 'trailers' ? NO_PSEUDO : RESPONSE_PSEUDO;
   for (const key of Object.keys(headers)) {
     const field = key.toLowerCase();
     const raw = headers[key];
     if (raw === undefined) continue;
-    const values = Array.isArray(raw) ? raw : [raw];
-    if (field.startsWith(':')) {
+    const many = Array.isArray(raw);
+    const isPseudo = field.charCodeAt(0) === 58; // ':'
+    if (isPseudo) {
       if (!allowed.has(field)) throw codes.ERR_INVALID_ARG_VALUE(`${name}['${key}']`, raw, `is not a valid ${kind} pseudo-header`);
-      if (values.length !== 1) throw codes.ERR_INVALID_ARG_VALUE(`${name}['${key}']`, raw, 'must have a single value');
+      if (many && raw.length !== 1) throw codes.ERR_INVALID_ARG_VALUE(`${name}['${key}']`, raw, 'must have a single value');
     } else {
       if (!TOKEN.test(field)) throw codes.ERR_INVALID_ARG_VALUE(`${name}['${key}']`, key, 'is not a valid header name');
       if (CONNECTION_SPECIFIC.has(field)) {
         throw codes.ERR_INVALID_ARG_VALUE(`${name}['${key}']`, raw, 'is connection-specific and not allowed in HTTP/3');
       }
-      if (field === 'te' && String(values[0]).toLowerCase() !== 'trailers') {
+      if (field === 'te' && String(many ? raw[0] : raw).toLowerCase() !== 'trailers') {
         throw codes.ERR_INVALID_ARG_VALUE(`${name}['te']`, raw, "may only be 'trailers'");
       }
     }
-    for (const v of values) {
-      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'bigint') {
-        throw codes.ERR_INVALID_ARG_TYPE(`${name}['${key}']`, 'a string or number', v);
-      }
-      const value = String(v);
-      if (BAD_VALUE.test(value)) throw codes.ERR_INVALID_ARG_VALUE(`${name}['${key}']`, value, 'must not contain NUL, CR or LF');
-      (field.startsWith(':') ? pseudo : regular).push(field, value);
+    const dest = isPseudo ? (pseudo ??= []) : out;
+    if (!many) {
+      dest.push(field, fieldValue(raw, name, key));
+    } else {
+      for (const v of raw) dest.push(field, fieldValue(v, name, key));
     }
   }
-  return { pseudo, regular };
+  return pseudo;
 }
 
-function get(fields, key) {
-  const i = fields.pseudo.indexOf(key);
-  return i >= 0 ? fields.pseudo[i + 1] : undefined;
+function fieldValue(v, name, key) {
+  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'bigint') {
+    throw codes.ERR_INVALID_ARG_TYPE(`${name}['${key}']`, 'a string or number', v);
+  }
+  const value = typeof v === 'string' ? v : String(v);
+  if (BAD_VALUE.test(value)) throw codes.ERR_INVALID_ARG_VALUE(`${name}['${key}']`, value, 'must not contain NUL, CR or LF');
+  return value;
 }
 
-function set(fields, key, value) {
-  const i = fields.pseudo.indexOf(key);
-  if (i >= 0) fields.pseudo[i + 1] = value;
-  else fields.pseudo.push(key, value);
+// The first value of a pseudo-header in a flat list (a repeat, say ':Path'
+// beside ':path', is ignored).
+function get(pseudo, key) {
+  if (pseudo === null) return undefined;
+  for (let i = 0; i < pseudo.length; i += 2) if (pseudo[i] === key) return pseudo[i + 1];
+  return undefined;
 }
 
 // Request defaults: GET https://<authority>/ (DECISIONS: HTTP/3).
 function requestFields(headers, authority) {
-  const f = toFields(headers, 'request', 'options.headers');
-  const method = get(f, ':method') ?? 'GET';
-  set(f, ':method', method);
-  if (method === 'CONNECT' && get(f, ':protocol') === undefined) {
-    if (get(f, ':authority') === undefined) set(f, ':authority', authority);
-    // Plain CONNECT has no :scheme or :path.
-  } else {
-    if (get(f, ':scheme') === undefined) set(f, ':scheme', 'https');
-    if (get(f, ':authority') === undefined) set(f, ':authority', authority);
-    if (get(f, ':path') === undefined) set(f, ':path', '/');
-  }
+  const regular = [];
+  const pseudo = collectFields(headers, 'request', 'options.headers', regular);
+  const method = get(pseudo, ':method') ?? 'GET';
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(method)) {
     throw codes.ERR_INVALID_ARG_VALUE("options.headers[':method']", method, 'is not a valid method');
   }
-  return order(f, [':method', ':scheme', ':authority', ':path', ':protocol']);
-}
-
-function order(f, keys) {
-  const out = [];
-  for (const k of keys) {
-    const v = get(f, k);
-    if (v !== undefined) out.push(k, v);
+  const out = [':method', method];
+  const protocol = get(pseudo, ':protocol');
+  let scheme = get(pseudo, ':scheme');
+  let path = get(pseudo, ':path');
+  const auth = get(pseudo, ':authority') ?? authority;
+  // Plain CONNECT has no :scheme or :path of its own.
+  if (method !== 'CONNECT' || protocol !== undefined) {
+    scheme ??= 'https';
+    path ??= '/';
   }
-  return out.concat(f.regular);
+  if (scheme !== undefined) out.push(':scheme', scheme);
+  if (auth !== undefined) out.push(':authority', auth);
+  if (path !== undefined) out.push(':path', path);
+  if (protocol !== undefined) out.push(':protocol', protocol);
+  for (let i = 0; i < regular.length; i++) out.push(regular[i]);
+  return out;
 }
 
+// Response and informational blocks: ':status' first, then the fields.
 function statusFields(headers, kind, name, dflt) {
-  const f = toFields(headers, 'response', name);
-  let status = get(f, ':status') ?? String(dflt);
+  const out = [':status', ''];
+  const pseudo = collectFields(headers, 'response', name, out);
+  const status = get(pseudo, ':status') ?? dflt;
   const n = Number(status);
   const informational = kind === 'informational';
   // 101 (Switching Protocols) does not exist in HTTP/3 (RFC 9114 4.5).
   if (!Number.isInteger(n) || (informational ? n < 100 || n > 199 || n === 101 : n < 200 || n > 599)) {
     throw codes.ERR_OUT_OF_RANGE(`${name}[':status']`,
-                                 informational ? '>= 100 && <= 199, not 101' : '>= 200 && <= 599', status);
+                                 informational ? '>= 100 && <= 199, not 101' : '>= 200 && <= 599', String(status));
   }
-  status = String(n);
-  set(f, ':status', status);
-  return order(f, [':status']);
+  out[1] = String(n);
+  return out;
 }
 
 const responseFields = (headers) => statusFields(headers, 'final', 'options.headers', 200);
 const hintFields = (headers) => statusFields(headers, 'informational', 'options.hints', 103);
 
 function trailerFields(headers) {
-  const f = toFields(headers, 'trailers', 'options.trailers');
-  return f.regular;
+  const out = [];
+  collectFields(headers, 'trailers', 'options.trailers', out);
+  return out;
 }
 
 // Received fields (each name and value followed by a NUL, as the binding
 // hands them over) -> null-prototype object. :status is a number; repeated
 // fields become arrays (set-cookie) or are joined: cookie with '; ' (RFC
 // 9114 4.2.1), others with ', '.
+// Received names as property keys already interned: a fresh string used as
+// a key is looked up in V8's string table on every request, a cached one is
+// not. Only the first KEY_CACHE_MAX names seen are kept (a peer sending
+// random names fills the cache once, and is then served uncached).
+const KEY_CACHE_MAX = 256;
+const keyCache = new Map();
+function fieldKey(name) {
+  let key = keyCache.get(name);
+  if (key === undefined) {
+    key = name;
+    if (keyCache.size < KEY_CACHE_MAX) {
+      key = Object.keys({ [name]: 0 })[0]; // the interned copy
+      keyCache.set(key, key);
+    }
+  }
+  return key;
+}
+
 function toObject(text) {
   const out = Object.create(null);
-  const flat = text.split('\0');
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const name = flat[i];
-    const value = name === ':status' ? Number(flat[i + 1]) : flat[i + 1];
+  // Scanned in place rather than split: no array of every piece per block.
+  for (let i = 0; i < text.length;) {
+    const a = text.indexOf('\0', i);
+    const b = a < 0 ? -1 : text.indexOf('\0', a + 1);
+    if (b < 0) break;
+    const name = fieldKey(text.slice(i, a));
+    const value = name === ':status' ? Number(text.slice(a + 1, b)) : text.slice(a + 1, b);
+    i = b + 1;
     if (!(name in out)) out[name] = value;
     else if (name === 'set-cookie') out[name] = [].concat(out[name], value);
     else out[name] = `${out[name]}${name === 'cookie' ? '; ' : ', '}${value}`;
