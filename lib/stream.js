@@ -385,6 +385,17 @@ class Stream {
   [kSend](body, trailers) {
     if (this.#writeDone) return undefined;
     if (trailers === undefined) {
+      // A short string goes to C as it is (C encodes it): no Buffer per response.
+      if (typeof body === 'string' && body.length <= SLICE / 3) {
+        if (!this.#session.nativeAlive) return undefined;
+        this.#writeDone = true;
+        try {
+          binding.streamWrite(this.#handle, this.#key, body.length ? body : null, true, null);
+        } catch (err) {
+          this.#bodyFailed(err);
+        }
+        return undefined;
+      }
       const bytes = body === undefined || body === null ? EMPTY : bytesOf(body);
       if (bytes !== null && bytes.length <= SLICE) {
         if (!this.#session.nativeAlive) return undefined;

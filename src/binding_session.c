@@ -13,6 +13,8 @@
  * and are reused; 1 MB ones were fresh mmap()s, zeroed page by page (three
  * times the page faults on a bulk download). */
 #define MAX_READ (64u << 10)
+/* A string body up to this many UTF-8 bytes is encoded on the stack. */
+#define STRING_BODY_STACK 4096
 
 static void finalize_session(napi_env env, void *data, void *hint) {
   QUIC_UNUSED(env);
@@ -755,14 +757,44 @@ static napi_value stream_write(napi_env env, napi_callback_info info) {
   const uint8_t *data = NULL;
   size_t len = 0;
   bool fin;
-  if (!quic_napi_is_nullish(env, argv[2]) && !quic_napi_get_bytes(env, argv[2], &data, &len)) return NULL;
-  if (!quic_napi_get_bool(env, argv[3], &fin)) return NULL;
-  if (fin && argc > 4 && !quic_napi_is_nullish(env, argv[4])) {
-    quic_nvlist nv;
-    if (!get_nvlist(env, argv[4], &nv)) return NULL;
-    quic_stream_set_trailers(st, &nv);
+  /* A string body (lib/ passes only short ones) is encoded here, straight
+   * from the string: no Buffer made for it in JavaScript per response. */
+  char small[STRING_BODY_STACK];
+  char *text = NULL; /* owned here when the string outgrew `small` */
+  napi_valuetype type;
+  NAPI_CALL(env, napi_typeof(env, argv[2], &type));
+  if (type == napi_string) {
+    NAPI_CALL(env, napi_get_value_string_utf8(env, argv[2], NULL, 0, &len));
+    char *buf = small;
+    if (len + 1 > sizeof(small)) {
+      buf = text = quic_malloc(len + 1);
+      if (text == NULL) {
+        quic_napi_throw_core(env, QUIC_ERR_NOMEM, "write");
+        return NULL;
+      }
+    }
+    if (napi_get_value_string_utf8(env, argv[2], buf, len + 1, &len) != napi_ok) {
+      quic_free(text);
+      quic_napi_throw_status(env, "napi_get_value_string_utf8");
+      return NULL;
+    }
+    data = (const uint8_t *)buf;
+  } else if (type != napi_undefined && type != napi_null && !quic_napi_get_bytes(env, argv[2], &data, &len)) {
+    return NULL;
   }
-  int rv = quic_stream_write(st, data, len, fin);
+  int rv = QUIC_OK;
+  if (!quic_napi_get_bool(env, argv[3], &fin)) rv = QUIC_ERR_INVALID;
+  if (rv == QUIC_OK && fin && argc > 4 && !quic_napi_is_nullish(env, argv[4])) {
+    quic_nvlist nv;
+    if (!get_nvlist(env, argv[4], &nv)) rv = QUIC_ERR_INVALID;
+    else quic_stream_set_trailers(st, &nv);
+  }
+  if (rv != QUIC_OK) {
+    quic_free(text); /* the exception is already pending */
+    return NULL;
+  }
+  rv = quic_stream_write(st, data, len, fin);
+  quic_free(text);
   if (rv != QUIC_OK) {
     quic_napi_throw_core(env, rv, "write");
     return NULL;
