@@ -660,28 +660,13 @@ class Session extends EventTarget {
         let responded = false;
         respondWith = (options = {}) => {
           if (responded) throw codes.ERR_INVALID_STATE('respondWith() was already called');
-          const start = (opts) => {
-            const ro = ResponseOptions.isResponseOptions(opts) ? opts : new ResponseOptions(opts);
-            validateBody(ro.body);
-            let sending;
-            if (!h3) {
-              if (ro.headers !== undefined || ro.hints !== undefined || ro.trailers !== undefined) {
-                throw codes.ERR_QUIC_UNSUPPORTED('response headers', `the negotiated ALPN '${this.alpn}' has no headers (use 'h3')`);
-              }
-              sending = stream[kSend](ro.body);
-            } else {
-              sending = this.#respondH3(stream, key, ro);
-            }
-            // Only a call that did not throw takes the signal.
-            if (ro.signal) cancelOnAbort(ro.signal, stream);
-            return sending;
-          };
           if (http3.isPromise(options)) {
             responded = true;
-            return Promise.resolve(options).then(start).catch((err) => { stream.cancel(err); });
+            return Promise.resolve(options).then((o) => this.#startResponse(stream, key, h3, o))
+              .catch((err) => { stream.cancel(err); });
           }
           // A call that throws (bad options) can be made again, corrected.
-          const r = start(options);
+          const r = this.#startResponse(stream, key, h3, options);
           responded = true;
           if (http3.isPromise(r)) r.catch((err) => { stream.cancel(err); });
         };
@@ -696,6 +681,25 @@ class Session extends EventTarget {
       return;
     }
     stream[kEvent](type, code, aux);
+  }
+
+  // respondWith(options) on a peer's stream: validates, then sends. A method,
+  // not a closure made per request.
+  #startResponse(stream, key, h3, opts) {
+    const ro = ResponseOptions.isResponseOptions(opts) ? opts : new ResponseOptions(opts);
+    validateBody(ro.body);
+    let sending;
+    if (!h3) {
+      if (ro.headers !== undefined || ro.hints !== undefined || ro.trailers !== undefined) {
+        throw codes.ERR_QUIC_UNSUPPORTED('response headers', `the negotiated ALPN '${this.alpn}' has no headers (use 'h3')`);
+      }
+      sending = stream[kSend](ro.body);
+    } else {
+      sending = this.#respondH3(stream, key, ro);
+    }
+    // Only a call that did not throw takes the signal.
+    if (ro.signal) cancelOnAbort(ro.signal, stream);
+    return sending;
   }
 
   // Hints, then the response headers, then the body and trailers. Header
