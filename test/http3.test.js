@@ -153,6 +153,37 @@ test('request and response bodies of every kind arrive intact', async () => {
   await server.close();
 });
 
+test('string bodies arrive as their UTF-8 bytes, at every size the response fast path takes', async () => {
+  // Short string bodies are encoded by C (a stack buffer up to 4096 bytes,
+  // then an allocation, up to a third of the 256 KiB write slice); longer
+  // ones go through Buffer.from. Each must arrive as Buffer.from would
+  // encode it: multi-byte characters, a lone surrogate (U+FFFD), the empty string.
+  const bodies = {
+    empty: '',
+    ascii: 'plain',
+    multibyte: 'caf\u00e9 \u{1f600} \u4e2d\u6587',
+    surrogate: 'a\ud800b',
+    stack: '\u00e9'.repeat(2047) + 'x', // 4095 bytes: the most the stack buffer holds
+    edge: '\u00e9'.repeat(2047) + 'xy', // 4096 bytes: the first size allocated
+    heap: '\u{1f600}'.repeat(3000), // 12,000 bytes
+    slice: 'x'.repeat((256 * 1024) / 3), // the largest the fast path takes
+    long: '\u00e9'.repeat(100000), // beyond it: Buffer.from, sliced
+  };
+  const server = h3Server(async ({ stream, respondWith }) => {
+    const h = await stream.headers;
+    respondWith({ body: bodies[h[':path'].slice(1)] });
+  });
+  const { client, session } = h3Client(server);
+  await within(session.handshake, T, 'handshake');
+  await within(Promise.all(Object.entries(bodies).map(async ([name, body]) => {
+    const stream = session.open({ headers: { ':path': `/${name}` } });
+    const got = await readAll(stream.readableNodeStream());
+    assert.ok(got.equals(Buffer.from(body, 'utf8')), `${name}: ${got.length} bytes, expected ${Buffer.byteLength(body)}`);
+  })), T, 'string bodies');
+  await client.close();
+  await server.close();
+});
+
 test('20 MB each way through HTTP/3, checked by SHA-256', async () => {
   const up = randomBytes(20 * 1024 * 1024, 21);
   const down = randomBytes(20 * 1024 * 1024, 22);
