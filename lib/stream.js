@@ -79,6 +79,22 @@ function codeOf(reason, h3 = false) {
   return reason == null ? 0n : 1n;
 }
 
+// Released streams keep their last stats in shared slabs, a slot range
+// each, rather than an array (and its backing store) apiece: most are never
+// read. A slab lives while any of its streams is referenced.
+// The slot list was checked when lib/ loaded (lib/contract.js).
+const STATS_SLOTS = C.STATS_STREAM_SLOTS.length;
+const SLAB_STREAMS = 64;
+let statsSlab = null;
+let statsSlabNext = SLAB_STREAMS;
+function statsSlot() {
+  if (statsSlabNext === SLAB_STREAMS) {
+    statsSlab = new BigUint64Array(SLAB_STREAMS * STATS_SLOTS);
+    statsSlabNext = 0;
+  }
+  return STATS_SLOTS * statsSlabNext++; // a slot range of statsSlab
+}
+
 class Stream {
   #session;
   #handle;       // the session's native handle
@@ -87,24 +103,25 @@ class Stream {
   #local;
   #uni;
   #closed = deferred();
-  #blocked = deferred();
+  #blocked = null;       // deferred of the next 'blocked', made when asked for
   #consumer = null;      // 'node' | 'web' | 'callback'
   #wantData = null;      // called when data (or the end) arrives
   #readEnded = false;    // the consumer saw the end
   #readError = null;
-  #drained = [];         // writers waiting for room
+  #drained = null;       // writers waiting for room (an array once one waits)
   #writeDone = false;    // FIN queued, or the sending side was aborted
   #nativeClosed = false;
   #released = false;
-  #stash = [];           // data copied out of C when the session ended
+  #stash = null;         // data copied out of C when the session ended
   #h3;
   #headers = null;       // HTTP/3: deferred of the request / final response headers
   #hints = null;         // deferred of the informational blocks before them
   #trailers = null;
-  #hintList = [];
+  #hintList = null;
   #failReader = null;    // errors the attached reader (set by the consumer)
   #stats = null;         // StreamStats, made on first use (most streams never need one)
-  #lastStats = null;     // the last values, kept at release while #stats is null
+  #lastStats = null;     // the slab holding the last values, kept at release while #stats is null
+  #lastStatsAt = 0;      // their first slot in it
   #wt;                   // a WebTransport stream: codes are mapped, errors are WebTransportErrors
   #writerError = null;   // WebTransport: the error the writer fails with once the stream ended under it
   #writerController = null; // WebTransport: the WritableStream's controller
@@ -144,7 +161,7 @@ class Stream {
         ? null : binding.streamStats(this.#handle, this.#key)));
       if (this.#lastStats !== null) {
         // Released before anyone looked: the values kept then, frozen.
-        const last = this.#lastStats;
+        const last = this.#lastStats.subarray(this.#lastStatsAt, this.#lastStatsAt + STATS_SLOTS);
         this.#lastStats = null;
         this.#stats[kPrivate]((a) => a.set(last));
       }
@@ -156,15 +173,17 @@ class Stream {
   // stats are never read: only the values are kept then, and the stats
   // object is made if someone asks (it was a tenth of a server's JavaScript
   // per request).
+  // release(array, slot) writes the values to array's slots from `slot` on.
   #freezeStats(release) {
     if (this.#stats === null) {
-      // The slot list was checked when lib/ loaded (lib/contract.js).
-      this.#lastStats = new BigUint64Array(C.STATS_STREAM_SLOTS.length);
-      release(this.#lastStats);
+      const at = statsSlot();
+      this.#lastStats = statsSlab;
+      this.#lastStatsAt = at;
+      release(statsSlab, at);
       return;
     }
     let done = false;
-    this.#stats[kPrivate]((a) => { release(a); done = true; });
+    this.#stats[kPrivate]((a) => { release(a, 0); done = true; });
     if (!done) release();
   }
   get session() { return this.#session; }
@@ -175,7 +194,14 @@ class Stream {
     return this.#session.side === 'server';
   }
   get closed() { return this.#closed.promise; }
-  get blocked() { return this.#blocked.promise; }
+  get blocked() {
+    if (this.#blocked === null) {
+      this.#blocked = deferred();
+      // Made after the stream ended: it will never be blocked again.
+      if (this.#nativeClosed || this.#closed.settled) settle(this.#blocked, null, false);
+    }
+    return this.#blocked.promise;
+  }
   get locked() { return this.#consumer !== null; }
   // HTTP/3 header promises. Raw QUIC has no headers: they reject (handled).
   get headers() { return this.#h3 ? this.#headers.promise : this.#noHeaders('stream.headers'); }
@@ -203,7 +229,7 @@ class Stream {
 
   // Returns a Buffer, true at the end, false when nothing is buffered yet.
   #read() {
-    if (this.#stash.length) return this.#stash.shift();
+    if (this.#stash !== null && this.#stash.length) return this.#stash.shift();
     if (this.#readError) throw this.#readError;
     if (this.#released || !this.#session.nativeAlive) return true;
     return binding.streamRead(this.#handle, this.#key);
@@ -227,10 +253,10 @@ class Stream {
       const kind = blocks[b];
       const fields = http3.toObject(blocks[b + 1]);
       if (kind === http3.KIND.INFO) {
-        this.#hintList.push(fields);
+        (this.#hintList ??= []).push(fields);
       } else if (kind === http3.KIND.INITIAL) {
         settle(this.#headers, null, fields);
-        settle(this.#hints, null, this.#hintList);
+        settle(this.#hints, null, this.#hintList ?? []);
       } else {
         settle(this.#trailers, null, fields);
       }
@@ -244,7 +270,7 @@ class Stream {
     // its stack) for every request that ended cleanly was a sixth of a
     // server's CPU per request.
     if (!this.#headers.settled) settle(this.#headers, error || codes.ERR_QUIC_SESSION_CLOSED());
-    settle(this.#hints, null, this.#hintList);
+    settle(this.#hints, null, this.#hintList ?? []);
     settle(this.#trailers, null, undefined);
   }
 
@@ -416,7 +442,7 @@ class Stream {
       for await (const chunk of chunksOf(body)) {
         if (this.#writeDone) return;
         const pending = binding.streamWrite(this.#handle, this.#key, chunk, false);
-        if (pending > HWM) await new Promise((resolve) => this.#drained.push(resolve));
+        if (pending > HWM) await new Promise((resolve) => (this.#drained ??= []).push(resolve));
       }
       // Trailers may be an object, a promise, or a function called now
       // that the body has ended (so it can sum up what was sent).
@@ -441,7 +467,8 @@ class Stream {
 
   #wakeWriters() {
     const w = this.#drained;
-    this.#drained = [];
+    if (w === null) return;
+    this.#drained = null;
     for (const resolve of w) resolve();
   }
 
@@ -463,7 +490,7 @@ class Stream {
       this.#writeDone = true;
       this.#wakeWriters();
       this.#abort(codeOf(reason, this.#h3), true, true, reason);
-      settle(this.#blocked, null, false);
+      if (this.#blocked !== null) settle(this.#blocked, null, false);
       settle(this.#closed, reason === undefined ? null : reason);
       this.#settleHeaders(reason);
       this.#maybeRelease();
@@ -477,7 +504,7 @@ class Stream {
     // everything: data nobody has read yet stays for a late consumer.
     if ((this.#nativeClosed || this.#closed.settled) && this.#readEnded) {
       this.#released = true;
-      if (this.#session.nativeAlive) this.#freezeStats((a) => binding.streamRelease(this.#handle, this.#key, a));
+      if (this.#session.nativeAlive) this.#freezeStats((a, at) => binding.streamRelease(this.#handle, this.#key, a, at));
       else this.#freezeStats(() => {});
       this.#session[kEvent]('released', this.#key);
     }
@@ -507,7 +534,7 @@ class Stream {
         if (this.#writerError) throw this.#writerError;
         if (done()) throw new WebTransportError('the stream can no longer be written', { source: 'stream' });
         const pending = binding.streamWrite(this.#handle, this.#key, chunk, false);
-        if (pending > HWM) await new Promise((resolve) => this.#drained.push(resolve));
+        if (pending > HWM) await new Promise((resolve) => (this.#drained ??= []).push(resolve));
       },
       close: () => {
         if (done()) return;
@@ -548,9 +575,10 @@ class Stream {
         this.#wakeWriters();
         break;
       case E.STREAM_BLOCKED: {
+        // The next look at `blocked` gets a fresh promise.
         const b = this.#blocked;
-        this.#blocked = deferred();
-        settle(b, null, true);
+        this.#blocked = null;
+        if (b !== null) settle(b, null, true);
         break;
       }
       case E.STREAM_DRAIN:
@@ -560,7 +588,7 @@ class Stream {
         this.#nativeClosed = true;
         this.#writeDone = true;
         this.#wakeWriters();
-        settle(this.#blocked, null, false);
+        if (this.#blocked !== null) settle(this.#blocked, null, false);
         const clean = code === 0n || (this.#h3 && code === http3.H3_NO_ERROR);
         const err = clean ? null : this.#resetError(code);
         if (this.#wt && err && this.#writerController && !this.#writerError) {
@@ -606,31 +634,31 @@ class Stream {
   // The session ended: copy what C still holds, then settle everything.
   [kSessionClosed](error) {
     if (!this.#released) {
-      this.#freezeStats((a) => {
-        if (a && this.#session.nativeAlive) binding.streamStats(this.#handle, this.#key, a);
+      this.#freezeStats((a, at) => {
+        if (a && this.#session.nativeAlive) binding.streamStats(this.#handle, this.#key, a.subarray(at, at + STATS_SLOTS));
       });
     }
     if (!this.#released && !this.#readEnded && this.#session.nativeAlive) {
       for (;;) {
         let r;
         try { r = binding.streamRead(this.#handle, this.#key); } catch { break; }
-        if (r === true) { this.#stash.push(true); break; }
+        if (r === true) { (this.#stash ??= []).push(true); break; }
         if (r === false) break;
-        this.#stash.push(r);
+        (this.#stash ??= []).push(r);
       }
-      const sawEnd = this.#stash.length && this.#stash[this.#stash.length - 1] === true;
+      const sawEnd = this.#stash !== null && this.#stash.length > 0 && this.#stash[this.#stash.length - 1] === true;
       if (!sawEnd && !this.#readError) this.#readError = error || codes.ERR_QUIC_SESSION_CLOSED();
     }
     this.#released = true;
     this.#writeDone = true;
     this.#wakeWriters();
-    settle(this.#blocked, null, false);
+    if (this.#blocked !== null) settle(this.#blocked, null, false);
     const incomplete = !this.#nativeClosed && !this.#closed.settled;
     settle(this.#closed, incomplete ? (error || null) : null);
     this.#settleHeaders(error);
     const w = this.#wantData;
     this.#wantData = null;
-    if (this.#failReader && this.#readError && this.#stash.length === 0) this.#failReader(this.#readError);
+    if (this.#failReader && this.#readError && (this.#stash === null || this.#stash.length === 0)) this.#failReader(this.#readError);
     else if (w) w();
   }
 }

@@ -940,7 +940,7 @@ static napi_value stream_headers(napi_env env, napi_callback_info info) {
 /* streamRelease(handle, key[, array]): the application is done with the
  * stream; array, if given, receives its stats' last values first. */
 static napi_value stream_release(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(env, info, 3);
+  NAPI_ARGS(env, info, 4);
   quic_session *s = NULL;
   void *p = NULL;
   napi_valuetype t;
@@ -958,8 +958,17 @@ static napi_value stream_release(napi_env env, napi_callback_info info) {
   quic_stream *st = quic_session_stream(s, (uint32_t)k);
   if (st == NULL) return quic_napi_undefined(env);
   if (argc >= 3 && !quic_napi_is_nullish(env, argv[2])) {
+    /* streamRelease(handle, key, array[, slot]): the stats go to the
+     * array's slots from `slot` on (lib/ keeps many streams' in one array). */
+    double at = 0;
+    if (argc >= 4 && !quic_napi_get_double(env, argv[3], &at)) return NULL;
+    if (!(at >= 0 && at <= 1e9) || at != (double)(size_t)at) {
+      quic_napi_throw(env, "ERR_OUT_OF_RANGE", "invalid stats slot");
+      return NULL;
+    }
     uint64_t *o;
-    if (!quic_napi_get_u64_array(env, argv[2], sizeof(st->counters_inline) / sizeof(uint64_t), &o)) return NULL;
+    if (!quic_napi_get_u64_window(env, argv[2], (size_t)at, sizeof(st->counters_inline) / sizeof(uint64_t), &o))
+      return NULL;
     memcpy(o, st->counters, sizeof(st->counters_inline));
     /* The application let go now: that is when its copy of the stats ends
      * (the native stream may linger until ngtcp2 closes it). */

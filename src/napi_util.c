@@ -267,7 +267,7 @@ napi_value quic_napi_stats_buffer(napi_env env, void *data, size_t size) {
   return ab;
 }
 
-bool quic_napi_get_u64_array(napi_env env, napi_value v, size_t min, uint64_t **out) {
+bool quic_napi_get_u64_window(napi_env env, napi_value v, size_t offset, size_t count, uint64_t **out) {
   napi_typedarray_type t = napi_int8_array;
   size_t n = 0;
   void *p = NULL;
@@ -276,10 +276,14 @@ bool quic_napi_get_u64_array(napi_env env, napi_value v, size_t min, uint64_t **
   bool is = false;
   NAPI_CALL_BOOL(env, napi_is_typedarray(env, v, &is));
   if (is) NAPI_CALL_BOOL(env, napi_get_typedarray_info(env, v, &t, &n, &p, &ab, &off));
-  if (!is || t != napi_biguint64_array || n < min) {
-    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "expected a BigUint64Array of at least %zu", min);
+  if (!is || t != napi_biguint64_array || n < count || offset > n - count) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "expected a BigUint64Array with %zu slots at %zu", count, offset);
     return false;
   }
-  *out = p;
+  *out = (uint64_t *)p + offset;
   return true;
+}
+
+bool quic_napi_get_u64_array(napi_env env, napi_value v, size_t min, uint64_t **out) {
+  return quic_napi_get_u64_window(env, v, 0, min, out);
 }

@@ -83,6 +83,8 @@ QUIC_NODISCARD bool quic_napi_get_bytes(napi_env env, napi_value v, const uint8_
 bool quic_napi_is_nullish(napi_env env, napi_value v);
 /* The storage of a BigUint64Array of at least min elements (stats). */
 QUIC_NODISCARD bool quic_napi_get_u64_array(napi_env env, napi_value v, size_t min, uint64_t **out);
+/* The same, for `count` slots starting at slot `offset` of a larger array. */
+QUIC_NODISCARD bool quic_napi_get_u64_window(napi_env env, napi_value v, size_t offset, size_t count, uint64_t **out);
 
 /* An external ArrayBuffer over a shared stats block (stats.h) that holds
  * one reference, dropped by its finalizer. NULL data (the block could not

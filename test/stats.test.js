@@ -267,6 +267,35 @@ test('a stream whose stats are first read after it closed keeps its last values'
   assert.strictEqual(statsCalls.streamStats - before, 0);
 });
 
+test('streams released together keep their own last values (more than one shared slab of them)', async () => {
+  // Released streams' values sit side by side in shared arrays of 64
+  // streams each: 70 echoes of distinct sizes, read only after they closed.
+  const server = makeServer({
+    onsession: (session) => {
+      session.onstream = async ({ stream, respondWith }) => {
+        respondWith({ body: await readAll(stream.readableNodeStream()) });
+      };
+    },
+  });
+  const { client, session } = connect(server);
+  await within(session.handshake, T, 'handshake');
+  const streams = [];
+  await within(Promise.all(Array.from({ length: 70 }, async (_, i) => {
+    const size = 1000 + i * 37;
+    const stream = session.open({ body: randomBytes(size, i) });
+    streams.push({ stream, size });
+    const echoed = await readAll(stream.readableNodeStream());
+    assert.strictEqual(echoed.length, size);
+    await stream.closed;
+  })), T, 'echoes');
+  await within(client.close(), T, 'client close');
+  await within(server.close(), T, 'server close');
+  for (const { stream, size } of streams) {
+    assert.strictEqual(stream.stats.bytesSent, BigInt(size), `sent, stream of ${size}`);
+    assert.strictEqual(stream.stats.bytesReceived, BigInt(size), `received, stream of ${size}`);
+  }
+});
+
 test('stats outlive their native objects and the garbage collector', async () => {
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc');
