@@ -235,12 +235,13 @@ class Stream {
     return binding.streamRead(this.#handle, this.#key);
   }
 
-  #endRead() {
+  // checkHeaders false: the caller knows no header block waits in C.
+  #endRead(checkHeaders = true) {
     this.#readEnded = true;
     if (this.#h3) {
       // Trailers precede the end of the stream: they are in C already, even
       // if their event has not been handled yet. Otherwise there are none.
-      this.#takeHeaders();
+      if (checkHeaders) this.#takeHeaders();
       settle(this.#trailers, null, undefined);
     }
     this.#maybeRelease();
@@ -601,10 +602,13 @@ class Stream {
         }
         // Data still buffered in C remains readable; the end comes through read().
         settle(this.#closed, err);
-        if (this.#h3) this.#takeHeaders();
+        // Blocks left untaken (trailers with the end, say) are taken now;
+        // C says whether there are any, saving a call per stream.
+        const headersWait = (aux & C.STREAM_CLOSE_HEADERS) !== 0;
+        if (this.#h3 && headersWait) this.#takeHeaders();
         this.#settleHeaders(err);
         // Nothing unread and no reader: the read side is done as it is.
-        if (aux === 1 && this.#consumer === null) this.#endRead();
+        if ((aux & C.STREAM_CLOSE_DRAINED) !== 0 && this.#consumer === null) this.#endRead(false);
         if (this.#wantData) { const w = this.#wantData; this.#wantData = null; w(); }
         this.#maybeRelease();
         break;

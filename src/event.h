@@ -23,7 +23,7 @@ typedef struct quic_session quic_session;
   V(STREAM_STOP)          /* peer asked us to stop sending; code */                                            \
   V(STREAM_BLOCKED)       /* flow control stopped our writes */                                                \
   V(STREAM_DRAIN)         /* the send buffer has room again */                                                 \
-  V(STREAM_CLOSE)         /* both directions done; code if aborted; aux 1 if nothing unread */                 \
+  V(STREAM_CLOSE)         /* both directions done; code if aborted; aux QUIC_STREAM_CLOSE_* bits */           \
   V(STREAM_HEADERS)       /* HTTP/3: header blocks can be taken */                                             \
   V(SESSION_DATAGRAM)     /* datagrams can be taken */                                                         \
   V(SESSION_CLIENT_HELLO) /* secure.clientHello: the handshake waits */                                        \
@@ -33,6 +33,11 @@ typedef struct quic_session quic_session;
   V(SESSION_WT_SETTINGS)  /* WebTransport: the peer's SETTINGS were read; aux 1 if it enables WebTransport */
 #define QUIC_EVENT_ENUM(name) QUIC_E_##name,
 enum { QUIC_E_NONE = 0, QUIC_EVENTS(QUIC_EVENT_ENUM) };
+
+/* STREAM_CLOSE's aux bits: nothing is left to read (the application need not
+ * attach a reader before letting the stream go); header blocks wait to be
+ * taken (HTTP/3: otherwise lib/ need not ask for them at the end). */
+enum { QUIC_STREAM_CLOSE_DRAINED = 1u, QUIC_STREAM_CLOSE_HEADERS = 2u };
 
 typedef struct quic_event {
   uint32_t type;

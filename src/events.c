@@ -26,11 +26,15 @@ static bool put(quic_event_sink *sink, uint32_t *bits, uint32_t bit, uint32_t ty
   return true;
 }
 
+static uint32_t close_aux(quic_stream *st) {
+  return (st->rx_buffered == 0 ? QUIC_STREAM_CLOSE_DRAINED : 0) |
+         (quic_stream_hblock(st) != NULL ? QUIC_STREAM_CLOSE_HEADERS : 0);
+}
+
 static int collect_stream(quic_event_sink *sink, quic_session *s, quic_stream *st) {
   uint32_t *ev = &st->events;
   /* The header bit: a 0-RTT request can arrive before the handshake tells
-   * the application the ALPN. aux 1 on close: nothing is left to read, so
-   * the application need not attach a reader before releasing it. */
+   * the application the ALPN. */
   uint32_t new_flags = st->flags | (s->app->headers ? QUIC_STREAM_NEW_H3 : 0);
   /* A WebTransport stream's new-stream event carries its session ID. */
   uint64_t new_code = (st->flags & QUIC_STREAM_WT) ? (uint64_t)st->wt_session : 0;
@@ -44,7 +48,7 @@ static int collect_stream(quic_event_sink *sink, quic_session *s, quic_stream *s
       put(sink, ev, QUIC_SEV_RESET, QUIC_E_STREAM_RESET, s, st, 0, st->reset_code) &&
       put(sink, ev, QUIC_SEV_WT_DRAIN, QUIC_E_STREAM_WT_DRAIN, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_WT_CLOSE, QUIC_E_STREAM_WT_CLOSE, s, st, st->wt_close_clean, st->wt_close_code) &&
-      put(sink, ev, QUIC_SEV_CLOSE, QUIC_E_STREAM_CLOSE, s, st, st->rx_buffered == 0, st->close_code))
+      put(sink, ev, QUIC_SEV_CLOSE, QUIC_E_STREAM_CLOSE, s, st, close_aux(st), st->close_code))
     return QUIC_OK;
   return QUIC_ERR_NOMEM;
 }
