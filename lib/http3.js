@@ -80,7 +80,8 @@ function get(pseudo, key) {
   return undefined;
 }
 
-// Request defaults: GET https://<authority>/ (DECISIONS: HTTP/3).
+// Request defaults: GET https://<authority>/ (DECISIONS: HTTP/3). Each
+// builder returns the list in the binding's form (toWire).
 function requestFields(headers, authority) {
   const regular = [];
   const pseudo = collectFields(headers, 'request', 'options.headers', regular);
@@ -103,7 +104,7 @@ function requestFields(headers, authority) {
   if (path !== undefined) out.push(':path', path);
   if (protocol !== undefined) out.push(':protocol', protocol);
   for (let i = 0; i < regular.length; i++) out.push(regular[i]);
-  return out;
+  return toWire(out);
 }
 
 // Response and informational blocks: ':status' first, then the fields.
@@ -119,7 +120,7 @@ function statusFields(headers, kind, name, dflt) {
                                  informational ? '>= 100 && <= 199, not 101' : '>= 200 && <= 599', String(status));
   }
   out[1] = String(n);
-  return out;
+  return toWire(out);
 }
 
 const responseFields = (headers) => statusFields(headers, 'final', 'options.headers', 200);
@@ -128,7 +129,14 @@ const hintFields = (headers) => statusFields(headers, 'informational', 'options.
 function trailerFields(headers) {
   const out = [];
   collectFields(headers, 'trailers', 'options.trailers', out);
-  return out;
+  return toWire(out);
+}
+
+// The form the binding takes a header list in (src/binding_session.c,
+// get_nvlist): one string, each name and value followed by a NUL. Fields
+// were checked to hold no NUL.
+function toWire(list) {
+  return list.length === 0 ? '' : `${list.join('\0')}\0`;
 }
 
 // Received fields (each name and value followed by a NUL, as the binding
@@ -171,6 +179,6 @@ function toObject(text) {
 }
 
 module.exports = {
-  requestFields, responseFields, hintFields, trailerFields, toObject, isPromise,
+  requestFields, responseFields, hintFields, trailerFields, toWire, toObject, isPromise,
   H3_NO_ERROR, H3_REQUEST_CANCELLED, KIND: { INFO: C.HEADERS_INFO, INITIAL: C.HEADERS_INITIAL, TRAILERS: C.HEADERS_TRAILERS },
 };

@@ -355,47 +355,57 @@ out:
 /* A flat JS array [name, value, name, value, ...] of strings (validated in
  * JS) into header fields; strings are taken as latin1 octets. On failure
  * out is empty and an exception is pending. */
-static bool get_nvlist(napi_env env, napi_value arr, quic_nvlist *out) {
+/* A header list from lib/http3.js: one latin1 string, each name and value
+ * followed by a NUL ("" for none). One string rather than an array of them:
+ * a response's headers cross N-API in one call instead of a dozen. lib/
+ * refuses NULs inside names and values, so the split is unambiguous. */
+static bool get_nvlist(napi_env env, napi_value v, quic_nvlist *out) {
   memset(out, 0, sizeof(*out));
-  uint32_t len = 0;
-  bool is = false;
-  NAPI_CALL_BOOL(env, napi_is_array(env, arr, &is));
-  if (is) NAPI_CALL_BOOL(env, napi_get_array_length(env, arr, &len));
-  if (!is || (len & 1)) {
-    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "headers must be a flat array of names and values");
+  char stackbuf[2048];
+  char *heap = NULL; /* owned here when the list outgrew stackbuf */
+  char *text = stackbuf;
+  size_t len = 0;
+  if (napi_get_value_string_latin1(env, v, stackbuf, sizeof(stackbuf), &len) != napi_ok) {
+    quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "headers must be a string of NUL-terminated names and values");
     return false;
   }
-  char stackbuf[2][1024];
-  for (uint32_t i = 0; i < len; i += 2) {
-    size_t l[2];
-    char *p[2] = {NULL, NULL};
-    int rv = QUIC_OK;
-    for (int j = 0; j < 2 && rv == QUIC_OK; j++) {
-      napi_value v;
-      napi_status st = napi_get_element(env, arr, i + (uint32_t)j, &v);
-      if (st != napi_ok) {
-        quic_napi_throw_status(env, "napi_get_element");
-        rv = QUIC_ERR_STATE;
-        break;
+  if (len == sizeof(stackbuf) - 1) {
+    /* Maybe cut short: ask for the length, then copy it whole. */
+    NAPI_CALL_BOOL(env, napi_get_value_string_latin1(env, v, NULL, 0, &len));
+    if (len >= sizeof(stackbuf)) {
+      text = heap = quic_malloc(len + 1);
+      if (heap == NULL) {
+        quic_napi_throw(env, "ERR_QUIC_OUT_OF_MEMORY", "out of memory");
+        return false;
       }
-      /* napi_string_expected: not a string, the caller's mistake. */
-      if (napi_get_value_string_latin1(env, v, NULL, 0, &l[j]) != napi_ok) {
-        rv = QUIC_ERR_INVALID;
-        break;
+      if (napi_get_value_string_latin1(env, v, heap, len + 1, &len) != napi_ok) {
+        quic_free(heap);
+        quic_napi_throw_status(env, "napi_get_value_string_latin1");
+        return false;
       }
-      p[j] = l[j] < sizeof(stackbuf[j]) ? stackbuf[j] : quic_malloc(l[j] + 1);
-      if (p[j] == NULL) rv = QUIC_ERR_NOMEM;
-      else if (napi_get_value_string_latin1(env, v, p[j], l[j] + 1, &l[j]) != napi_ok) rv = QUIC_ERR_INVALID;
     }
-    if (rv == QUIC_OK) rv = quic_nvlist_add(out, (uint8_t *)p[0], l[0], (uint8_t *)p[1], l[1]);
-    for (int j = 0; j < 2; j++)
-      if (p[j] && p[j] != stackbuf[j]) quic_free(p[j]);
-    if (rv != QUIC_OK) {
-      quic_nvlist_clear(out);
-      if (rv == QUIC_ERR_NOMEM) quic_napi_throw(env, "ERR_QUIC_OUT_OF_MEMORY", "out of memory");
-      else quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "header names and values must be strings");
-      return false;
+  }
+  int rv = QUIC_OK;
+  size_t off = 0;
+  while (rv == QUIC_OK && off < len) {
+    const char *name = text + off;
+    const char *nend = memchr(name, 0, len - off);
+    const char *value = nend ? nend + 1 : NULL;
+    const char *vend = value && value < text + len ? memchr(value, 0, (size_t)(text + len - value)) : NULL;
+    if (vend == NULL) {
+      rv = QUIC_ERR_INVALID;
+      break;
     }
+    rv = quic_nvlist_add(out, (const uint8_t *)name, (size_t)(nend - name), (const uint8_t *)value,
+                         (size_t)(vend - value));
+    off = (size_t)(vend - text) + 1;
+  }
+  quic_free(heap);
+  if (rv != QUIC_OK) {
+    quic_nvlist_clear(out);
+    if (rv == QUIC_ERR_NOMEM) quic_napi_throw(env, "ERR_QUIC_OUT_OF_MEMORY", "out of memory");
+    else quic_napi_throw(env, "ERR_INVALID_ARG_TYPE", "headers must be NUL-terminated names and values, in pairs");
+    return false;
   }
   return true;
 }

@@ -257,7 +257,7 @@ test('a malformed request from a peer is answered with H3_MESSAGE_ERROR, never a
   // :scheme or :authority, and an uppercase field name.
   const http3 = require('../lib/http3');
   const original = http3.requestFields;
-  http3.requestFields = () => [':method', 'GET', ':path', '/', 'Bad-Name', 'x'];
+  http3.requestFields = () => http3.toWire([':method', 'GET', ':path', '/', 'Bad-Name', 'x']);
   let stream;
   try {
     stream = session.open();
@@ -270,6 +270,36 @@ test('a malformed request from a peer is answered with H3_MESSAGE_ERROR, never a
   const ok = session.open();
   assert.strictEqual((await within(ok.headers, T, 'good request'))[':status'], 200);
   assert.strictEqual((await readAll(ok.readableNodeStream())).toString(), 'fine');
+  await client.close();
+  await server.close();
+});
+
+test('header lists cross to C as one NUL-separated string: long lists arrive whole, malformed ones are refused', async () => {
+  // The binding takes lib/http3.js's toWire() form; a list longer than its
+  // 2 KiB stack buffer goes through an allocation.
+  const big = {};
+  for (let i = 0; i < 40; i++) big[`x-field-${i}`] = `value-${i}-${'v'.repeat(100)}`;
+  const server = h3Server(async ({ stream, respondWith }) => {
+    const h = await stream.headers;
+    respondWith({ headers: { 'x-count': Object.keys(h).filter((k) => k.startsWith('x-field-')).length, ...big } });
+  });
+  const { client, session } = h3Client(server);
+  await within(session.handshake, T, 'handshake');
+  const ok = session.open({ headers: big });
+  const headers = await within(ok.headers, T, 'long lists');
+  assert.strictEqual(headers['x-count'], '40');
+  for (const [k, v] of Object.entries(big)) assert.strictEqual(headers[k], v);
+  // Bypass the builder: an odd list, and a name without its terminator.
+  const http3 = require('../lib/http3');
+  const original = http3.requestFields;
+  for (const bad of [':method\0GET\0:path\0', ':method\0GET\0:path']) {
+    http3.requestFields = () => bad;
+    try {
+      assert.throws(() => session.open(), { code: 'ERR_INVALID_ARG_TYPE' });
+    } finally {
+      http3.requestFields = original;
+    }
+  }
   await client.close();
   await server.close();
 });
