@@ -242,8 +242,13 @@ test('client and server options are checked', () => {
                 { code: 'ERR_QUIC_UNSUPPORTED' });
   assert.throws(() => new WebTransport('https://localhost/', { protocols: ['a"b'] }), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => new WebTransport('https://localhost/', { congestionControl: 'fast' }), { code: 'ERR_INVALID_ARG_VALUE' });
-  assert.throws(() => new quic.SessionConfig('server', { webtransport: { allowZeroRtt: true } }),
-                { code: 'ERR_QUIC_UNSUPPORTED' });
+  assert.throws(() => new quic.SessionConfig('server', { webtransport: { allowZeroRtt: 'yes' } }),
+                { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.strictEqual(new quic.SessionConfig('server', {
+    secure: { key: certs.key, cert: certs.cert }, webtransport: { allowZeroRtt: true },
+  }).webtransport.allowZeroRtt, true);
+  assert.throws(() => new WebTransport('https://localhost/', { version: 'draft07' }), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => new WebTransport('https://localhost/', { resume: 5 }), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => new quic.SessionConfig('server', { alpn: 'x', webtransport: true }), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => new quic.SessionConfig('server', { webtransport: { maxSessions: 0 } }), { code: 'ERR_OUT_OF_RANGE' });
   assert.throws(() => new quic.SessionConfig('server', { webtransport: { origins: 'x' } }), { code: 'ERR_INVALID_ARG_TYPE' });

@@ -418,7 +418,7 @@ static void wt_client_event(exchange *x, const quic_event *e) {
     if (quic_session_open_stream(s, false, &req) != QUIC_OK) return;
     static const char *const h[][2] = {{":method", "CONNECT"}, {":protocol", "webtransport"}, {":scheme", "https"},
                                        {":authority", "localhost"}, {":path", "/wt"}};
-    if (submit(req, h, 5) != QUIC_OK || quic_wt_api_connect(req) != QUIC_OK) return;
+    if (submit(req, h, 5) != QUIC_OK || quic_wt_api_connect(req, QUIC_WT_DRAFT02) != QUIC_OK) return;
     x->connect_key = req->key;
     /* Hostile: a stream and a datagram for session 400, which does not
      * exist (the stream is flagged so its bytes go out as written). */
