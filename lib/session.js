@@ -302,7 +302,10 @@ class Session extends EventTarget {
 
   #readTicket() {
     const t = binding.sessionTicket(this.#handle);
-    if (t !== undefined && (this.#ticket === undefined || !Buffer.from(t[0]).equals(Buffer.from(this.#ticket.sessionTicket)))) {
+    // A ticket read before the server's SETTINGS came is read again once
+    // they did (its applicationParams remember them).
+    if (t !== undefined && (this.#ticket === undefined || !Buffer.from(t[0]).equals(Buffer.from(this.#ticket.sessionTicket)) ||
+                            t[2].byteLength !== this.#ticket.applicationParams.byteLength)) {
       this.#ticket = { sessionTicket: t[0], transportParams: t[1], applicationParams: t[2] };
     }
   }

@@ -292,6 +292,10 @@ class WebTransportSession {
       this.#earlyData = value;
       return;
     }
+    if (what === 'connect') {
+      this.#connect = value;
+      return;
+    }
     if (what === 'ready') {
       if (value !== undefined) this.#protocol = value;
       settle(this.#ready, null, undefined);
@@ -613,7 +617,7 @@ class WebTransport extends WebTransportSession {
       let entry = pools.get(key);
       // draft-16 without flow control: one session per connection (5.1).
       if (!entry || entry.session.closing || entry.users >= (entry.full ? 1 : POOL_SESSIONS)) {
-        entry = { session: this.#endpoint.connect({ address, port }, config), users: 0, key, pools };
+        entry = { session: this.#endpoint.connect({ address, port }, config), users: 0, key, pools, full: version === 'draft16' };
         pools.set(key, entry);
         const forget = () => { if (pools.get(key) === entry) pools.delete(key); };
         entry.session.closed.then(forget, forget);
@@ -683,7 +687,10 @@ class WebTransport extends WebTransportSession {
     }
     if (this.#pool && this.version === 'draft16') this.#pool.full = true;
     const { stream, native } = connect;
+    this[kPrivate]('connect', stream);
     Object.assign(late, native, { gone: () => { native.gone(); this.#teardown(); } });
+    // The CONNECT's id as it is now (sent again after a refused 0-RTT, it has a new one).
+    Object.defineProperty(late, 'id', { get: () => native.id });
     native.register(this);
     const h = await stream.headers;
     if (this[kPrivate]('done')) return;

@@ -490,3 +490,136 @@ test('server: maxStreamsPerSession refuses the peer streams beyond it (H3_REQUES
     await within(server.close(), T, 'server close');
   }
 });
+
+// ---- versions: draft-02 and draft-16 side by side ----
+
+// One echo through a session: a bidirectional stream and a datagram.
+async function echoOnce(wt, text) {
+  const { readable, writable } = await wt.createBidirectionalStream();
+  const w = writable.getWriter();
+  await w.write(Buffer.from(text));
+  await w.close();
+  assert.strictEqual((await within(readAllWeb(readable), T, `echo ${text}`)).toString(), text);
+  const dw = wt.datagrams.writable.getWriter();
+  const dr = wt.datagrams.readable.getReader();
+  // Datagrams may be lost even on loopback: a few tries, bounded.
+  let got;
+  for (let i = 0; i < 20 && got === undefined; i++) {
+    await dw.write(Buffer.from(`d:${text}`));
+    got = await Promise.race([dr.read(), new Promise((r) => setTimeout(() => r(undefined), 100))]);
+  }
+  assert.strictEqual(Buffer.from(got.value).toString(), `d:${text}`);
+  dw.releaseLock();
+  dr.releaseLock();
+}
+
+test('versions: auto picks draft-16 from a server that offers both; draft02 and draft16 can be forced; each CONNECT is answered in its version', async () => {
+  const { server, seen, url } = echoServer({ protocols: ['p1', 'p2'] });
+  try {
+    const cases = [
+      { version: undefined, expect: 'draft16' },
+      { version: 'auto', expect: 'draft16' },
+      { version: 'draft16', expect: 'draft16' },
+      { version: 'draft02', expect: 'draft02' },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const wt = new WebTransport(url(`/v${i}`), { ...clientOptions, version: c.version, protocols: ['p2', 'p1'] });
+      await within(wt.ready, T, `ready ${c.version}`);
+      assert.strictEqual(wt.version, c.expect);
+      const request = seen.requests[i];
+      assert.strictEqual(request.version, c.expect);
+      assert.strictEqual(request.headers[':protocol'], c.expect === 'draft16' ? 'webtransport-h3' : 'webtransport');
+      // draft-02's header pair goes only with draft-02.
+      assert.strictEqual(request.headers['sec-webtransport-http3-draft02'], c.expect === 'draft02' ? '1' : undefined);
+      const response = await wt.connectStream.headers;
+      assert.strictEqual(response['sec-webtransport-http3-draft'], c.expect === 'draft02' ? 'draft02' : undefined);
+      // Subprotocols in both: a structured-field list offered, an item back
+      // (the server's preference wins).
+      assert.strictEqual(request.headers['wt-available-protocols'], '"p2", "p1"');
+      assert.strictEqual(response['wt-protocol'], '"p1"');
+      assert.strictEqual(wt.protocol, 'p1');
+      assert.strictEqual(seen.sessions[i].version, c.expect);
+      assert.strictEqual(seen.sessions[i].earlyData, false);
+      await echoOnce(wt, `hello ${c.expect} ${i}`);
+      wt.close({ closeCode: 40 + i, reason: `bye ${i}` });
+      await wt.closed;
+    }
+    await within((async () => { while (seen.closes.length < cases.length) await new Promise((r) => setTimeout(r, 10)); })(),
+                 T, 'server closes');
+    assert.deepStrictEqual(seen.closes.map((x) => x.closeCode), [40, 41, 42, 43]);
+    assert.deepStrictEqual(seen.errors, []);
+  } finally {
+    await within(server.close(), T, 'server close');
+  }
+});
+
+test('versions: draft-02 and draft-16 clients at once on one server; a forced version the server lacks fails ready', async () => {
+  const { server, seen, url } = echoServer();
+  try {
+    const a = new WebTransport(url('/a'), { ...clientOptions, version: 'draft02' });
+    const b = new WebTransport(url('/b'), { ...clientOptions, version: 'draft16' });
+    await within(Promise.all([a.ready, b.ready]), T, 'both ready');
+    assert.deepStrictEqual([a.version, b.version], ['draft02', 'draft16']);
+    assert.deepStrictEqual(seen.requests.map((r) => [r.path, r.version]).sort(), [['/a', 'draft02'], ['/b', 'draft16']]);
+    await Promise.all([echoOnce(a, 'mixed a'), echoOnce(b, 'mixed b')]);
+    a.close();
+    b.close();
+    await Promise.all([a.closed, b.closed]);
+    // Pooled and forced to draft-16: one session per connection (draft-16
+    // 5.1 without flow control), so two pooled sessions take two.
+    const endpoint = new quic.Endpoint();
+    const p = [0, 1].map((i) => new WebTransport(url(`/pool${i}`), { ...clientOptions, endpoint, allowPooling: true, version: 'draft16' }));
+    await within(Promise.all(p.map((w) => w.ready)), T, 'pooled draft-16 ready');
+    await Promise.all(p.map((w, i) => echoOnce(w, `pooled ${i}`)));
+    const remote = new Set(seen.sessions.slice(-2).map((s) => s.connectStream.session));
+    assert.strictEqual(remote.size, 2, 'two connections');
+    p.forEach((w) => w.close());
+    await Promise.all(p.map((w) => w.closed));
+    await within(endpoint.close(), T, 'pool endpoint close');
+    assert.deepStrictEqual(seen.errors, []);
+  } finally {
+    await within(server.close(), T, 'server close');
+  }
+});
+
+// A hand-built HTTP/3 client: extended CONNECTs sent with session.open().
+function connectHeaders(proto, p) {
+  return { ':method': 'CONNECT', ':protocol': proto, ':scheme': 'https', ':authority': 'localhost', ':path': p };
+}
+
+test('draft-16 by hand: a second session on one connection is reset with H3_REQUEST_REJECTED; a client whose SETTINGS lack SETTINGS_WT_ENABLED gets H3_MESSAGE_ERROR', async () => {
+  const { server, seen } = echoServer();
+  const client = new quic.Endpoint();
+  let release;
+  const hold = new Promise((r) => { release = r; });
+  async function* held() { await hold; }
+  try {
+    const addr = { address: '127.0.0.1', port: server.address.port };
+    // With the webtransport option our SETTINGS carry both versions'.
+    const s = client.connect(addr, { alpn: 'h3', hostname: 'localhost', secure: { ca: certs.ca }, webtransport: { maxSessions: 4 } });
+    await within(s.handshake, T, 'handshake');
+    const one = s.open({ headers: connectHeaders('webtransport-h3', '/one'), body: held() });
+    assert.strictEqual((await within(one.headers, T, 'first response'))[':status'], 200);
+    const two = s.open({ headers: connectHeaders('webtransport-h3', '/two'), body: held() });
+    await assert.rejects(within(two.headers, T, 'second refused'), (err) => err.errorCode === 0x10bn);
+    assert.deepStrictEqual(seen.requests.map((r) => r.path), ['/one']);
+    // draft-02 sessions are not limited so: one more beside the draft-16 one.
+    const three = s.open({ headers: connectHeaders('webtransport', '/three'), body: held() });
+    assert.strictEqual((await within(three.headers, T, 'draft-02 response'))[':status'], 200);
+    assert.deepStrictEqual(seen.requests.map((r) => [r.path, r.version]), [['/one', 'draft16'], ['/three', 'draft02']]);
+
+    // Plain HTTP/3 (no WebTransport settings): a draft-16 CONNECT is
+    // malformed (draft-16 3.1), and no request event is made.
+    const plain = client.connect(addr, { alpn: 'h3', hostname: 'localhost', secure: { ca: certs.ca } });
+    await within(plain.handshake, T, 'plain handshake');
+    const bad = plain.open({ headers: connectHeaders('webtransport-h3', '/bad'), body: held() });
+    await assert.rejects(within(bad.headers, T, 'malformed'), (err) => err.errorCode === 0x10en);
+    assert.strictEqual(seen.requests.length, 2);
+    release();
+    await within(Promise.all([s.close(), plain.close()]), T, 'client sessions close');
+  } finally {
+    release();
+    await within(client.close(), T, 'client close');
+    await within(server.close(), T, 'server close');
+  }
+});
