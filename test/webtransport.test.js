@@ -623,3 +623,87 @@ test('draft-16 by hand: a second session on one connection is reset with H3_REQU
     await within(server.close(), T, 'server close');
   }
 });
+
+// ---- 0-RTT ----
+
+test('0-RTT: a resumed client sends its CONNECT in 0-RTT by the remembered SETTINGS; served at once (allowZeroRtt), after the handshake (default), or sent again when 0-RTT is refused', async () => {
+  const KEYS_A = Buffer.alloc(48, 0xa1);
+  const KEYS_B = Buffer.alloc(48, 0xb2);
+  function server(ticketKeys, allowZeroRtt) {
+    const seen = [];
+    const endpoint = new quic.Endpoint();
+    endpoint.onsession = ({ session }) => {
+      let handshook = false;
+      session.handshake.then(() => { handshook = true; }, () => {});
+      session.onwebtransport = ({ request }) => {
+        const ws = request.accept();
+        seen.push({ path: request.path, early: request.early, handshook, version: request.version, sessionEarly: ws.earlyData });
+        (async () => {
+          for await (const { readable, writable } of ws.incomingBidirectionalStreams) readable.pipeTo(writable).catch(() => {});
+        })().catch(() => {});
+      };
+    };
+    const opts = { secure: { key: certs.key, cert: certs.cert, ticketKeys } };
+    if (allowZeroRtt !== undefined) opts.webtransport = { allowZeroRtt };
+    else opts.webtransport = true;
+    endpoint.listen(opts);
+    return { endpoint, seen, url: (p) => `https://localhost:${endpoint.address.port}${p}` };
+  }
+  const allow = server(KEYS_A, true);
+  const wait = server(KEYS_A); // the default: a 0-RTT CONNECT waits for the handshake
+  const other = server(KEYS_B, true); // cannot open A's tickets: 0-RTT is refused
+  const client = new quic.Endpoint();
+  async function echo(wt, text) {
+    const { readable, writable } = await wt.createBidirectionalStream();
+    const w = writable.getWriter();
+    await w.write(Buffer.from(text));
+    await w.close();
+    assert.strictEqual((await within(readAllWeb(readable), T, text)).toString(), text);
+  }
+  try {
+    const first = new WebTransport(allow.url('/first'), { ...clientOptions, endpoint: client });
+    await within(first.ready, T, 'first ready');
+    assert.strictEqual(first.earlyData, false);
+    // The ticket comes just after the handshake; with it the server's
+    // WebTransport SETTINGS (both versions and HTTP/3 datagrams).
+    const deadline = Date.now() + 3000;
+    while (!(first.sessionTicket?.applicationParams?.byteLength > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const ticket = first.sessionTicket;
+    assert.ok(ticket && ticket.applicationParams.byteLength > 0, 'a ticket with the remembered SETTINGS');
+    first.close();
+    await first.closed;
+
+    for (const [s, accepted, served] of [[allow, true, 'early'], [wait, true, 'after'], [other, false, 'after']]) {
+      const wt = new WebTransport(s.url('/again'), { ...clientOptions, endpoint: client, resume: ticket });
+      await within(wt.ready, T, 'resumed ready');
+      assert.strictEqual(wt.version, 'draft16');
+      // earlyData: the CONNECT went in 0-RTT and the server took it so.
+      assert.strictEqual(wt.earlyData, accepted);
+      await echo(wt, `over 0-RTT ${served} ${accepted}`);
+      const r = s.seen.find((x) => x.path === '/again');
+      assert.ok(r, 'the server served it');
+      assert.strictEqual(r.early, accepted);
+      assert.strictEqual(r.sessionEarly, accepted);
+      assert.strictEqual(r.version, 'draft16');
+      // allowZeroRtt: served from the first flight, before the handshake
+      // completed; without it (or when 0-RTT was refused), after.
+      assert.strictEqual(r.handshook, served === 'after');
+      wt.close();
+      await wt.closed;
+    }
+    // A ticket without remembered SETTINGS: no 0-RTT CONNECT (the client
+    // waits for the server's SETTINGS as usual).
+    const bare = { sessionTicket: ticket.sessionTicket, transportParams: ticket.transportParams };
+    const wt = new WebTransport(allow.url('/bare'), { ...clientOptions, endpoint: client, resume: bare });
+    await within(wt.ready, T, 'bare ready');
+    assert.strictEqual(wt.earlyData, false);
+    assert.strictEqual(allow.seen.find((x) => x.path === '/bare').early, false);
+    wt.close();
+    await wt.closed;
+  } finally {
+    await within(client.close(), T, 'client close');
+    for (const s of [allow, wait, other]) await within(s.endpoint.close(), T, 'server close');
+  }
+});
