@@ -334,6 +334,8 @@ test('client: allowPooling puts 10 sessions on one connection; each echoes; the 
   try {
     const wts = Array.from({ length: 10 }, (_, i) => new WebTransport(url(`/p${i}`), { ...clientOptions, allowPooling: true, endpoint }));
     await within(Promise.all(wts.map((w) => w.ready)), T, 'ready');
+    // Pooled 'auto' prefers draft-02: draft-16 without flow control has one session per connection.
+    assert.deepStrictEqual(new Set(wts.map((w) => w.version)), new Set(['draft02']));
     assert.strictEqual(connections.size, 1);
     assert.deepStrictEqual(seen.requests.map((r) => r.path).sort(), Array.from({ length: 10 }, (_, i) => `/p${i}`).sort());
     const echoes = await within(Promise.all(wts.map(async (w, i) => {
@@ -579,6 +581,19 @@ test('versions: draft-02 and draft-16 clients at once on one server; a forced ve
     assert.deepStrictEqual(seen.errors, []);
   } finally {
     await within(server.close(), T, 'server close');
+  }
+  // An HTTP/3 server without WebTransport: each forced version names what is missing.
+  const plain = new quic.Endpoint();
+  plain.listen({ secure: { key: certs.key, cert: certs.cert } });
+  try {
+    for (const [version, name] of [['draft16', 'draft-16'], ['draft02', 'draft-02'], ['auto', 'draft-02 or draft-16']]) {
+      const wt = new WebTransport(`https://localhost:${plain.address.port}/x`, { ...clientOptions, version });
+      await assert.rejects(within(wt.ready, T, `ready ${version}`),
+                           (err) => err instanceof WebTransportError && err.message.includes(`(${name})`));
+      await wt.closed.catch(() => {});
+    }
+  } finally {
+    await within(plain.close(), T, 'plain server close');
   }
 });
 
