@@ -447,8 +447,11 @@ async function serveRequest(session, stream, native, config, dispatch) {
       native.end();
       return undefined;
     }
-    binding.wtSession(native.handle(), native.key, WT_OP_ACCEPT);
+    // The 2xx first: capsules the client sent before it are read only once
+    // it is sent (draft-16 3.2), when the core accepts (both in this tick,
+    // before anything goes out).
     native.submit(fields);
+    binding.wtSession(native.handle(), native.key, WT_OP_ACCEPT);
     const ws = new WebTransportSession(kPrivate, native, stream, protocol, version, early);
     native.register(ws);
     ws[kPrivate]('ready');

@@ -46,18 +46,15 @@ static int cb_acked_stream_data(nghttp3_conn *conn, int64_t id, uint64_t datalen
   return 0;
 }
 
-/* The body of a WebTransport session's CONNECT stream: capsules, read here
- * and credited at once (the application never reads them). */
-static int wt_body(quic_session *s, quic_stream *st, const uint8_t *data, size_t len, bool fin) {
-  quic_wt *wt = wt_of(s);
-  quic_wt_session *ws = wt ? quic_wt_session_get(wt, st->id) : NULL;
-  quic_session_give_credit(s, st, len);
-  if (ws == NULL) return 0;
-  if (!quic_wt_capsules(wt, ws, st, data, len, fin)) {
+/* After capsules were read on a session's CONNECT stream: a malformed one
+ * resets the stream (H3_MESSAGE_ERROR) and ends that session only; the
+ * peer's close ends ours too. */
+static void wt_capsules_done(quic_session *s, quic_wt *wt, quic_wt_session *ws, quic_stream *st, bool ok) {
+  if (!ok) {
     ngtcp2_conn_shutdown_stream(s->conn, 0, st->id, QUIC_WT_H3_MESSAGE_ERROR);
     quic_wt_session_gone(wt, st->id);
     quic_session_mark_dirty(s);
-    return 0;
+    return;
   }
   if (ws->close_received && !ws->close_sent) {
     /* The peer ended the session: its streams go, and so does our side. */
@@ -66,6 +63,16 @@ static int wt_body(quic_session *s, quic_stream *st, const uint8_t *data, size_t
     quic_wt_reset_streams(wt, st->id);
     if (!(st->flags & QUIC_STREAM_FIN_QUEUED)) (void)quic_stream_write(st, NULL, 0, true);
   }
+}
+
+/* The body of a WebTransport session's CONNECT stream: capsules, read here
+ * and credited at once (the application never reads them). */
+static int wt_body(quic_session *s, quic_stream *st, const uint8_t *data, size_t len, bool fin) {
+  quic_wt *wt = wt_of(s);
+  quic_wt_session *ws = wt ? quic_wt_session_get(wt, st->id) : NULL;
+  quic_session_give_credit(s, st, len);
+  if (ws == NULL) return 0;
+  wt_capsules_done(s, wt, ws, st, quic_wt_capsules(wt, ws, st, data, len, fin));
   return 0;
 }
 
@@ -206,7 +213,9 @@ static int end_block(quic_session *s, int64_t id, quic_stream *st) {
       st->flags |= QUIC_STREAM_WT_SESSION;
       /* It came in 0-RTT: the application decides whether to wait for the
        * handshake (webtransport.allowZeroRtt). */
-      quic_wt_session_get(wt_of(s), id)->early = s->state == QUIC_SESSION_HANDSHAKE;
+      quic_wt_session *ws = quic_wt_session_get(wt_of(s), id);
+      ws->early = s->state == QUIC_SESSION_HANDSHAKE;
+      ws->hold = true; /* its capsules wait for our 2xx */
     }
   }
   st->flags &= ~QUIC_STREAM_HIDDEN;
@@ -674,6 +683,12 @@ int quic_wt_api_accept(quic_stream *st) {
   quic_wt_session *ws = api_session(st, &wt);
   if (ws == NULL || ws->state != QUIC_WT_PENDING) return QUIC_ERR_STATE;
   ws->state = QUIC_WT_OPEN;
+  /* Server: the capsules that came before our 2xx are read now (draft-16
+   * 3.2); the session may end here (a malformed one, or the client's close). */
+  if (ws->hold) {
+    wt_capsules_done(st->session, wt, ws, st, quic_wt_release_held(wt, ws, st));
+    quic_session_mark_dirty(st->session);
+  }
   return QUIC_OK;
 }
 

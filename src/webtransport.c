@@ -69,7 +69,11 @@ int quic_wt_init(quic_wt *wt, quic_session *s, uint32_t max_sessions, int64_t ct
 void quic_wt_free(quic_wt *wt) {
   quic_keymap_entry *e;
   QUIC_KEYMAP_EACH(&wt->classify, e, t1) quic_free(e->ptr);
-  QUIC_KEYMAP_EACH(&wt->sessions, e, t2) quic_free(e->ptr);
+  QUIC_KEYMAP_EACH(&wt->sessions, e, t2) {
+    quic_wt_session *ws = e->ptr;
+    quic_free(ws->held);
+    quic_free(ws);
+  }
   quic_keymap_free(&wt->classify);
   quic_keymap_free(&wt->sessions);
   quic_free(wt->ctrl_buf);
@@ -377,6 +381,7 @@ void quic_wt_session_gone(quic_wt *wt, int64_t id) {
     quic_session_stream_event(st, QUIC_SEV_WT_CLOSE);
   }
   if (wt->s->state < QUIC_SESSION_CLOSING) quic_wt_reset_streams(wt, id);
+  quic_free(ws->held);
   quic_free(ws);
   quic_keymap_del(&wt->sessions, e);
   wt->live_sessions--;
@@ -456,6 +461,23 @@ static bool capsule_done(quic_wt_session *ws, quic_stream *st) {
 
 bool quic_wt_capsules(quic_wt *wt, quic_wt_session *ws, quic_stream *st, const uint8_t *data, size_t len,
                       bool fin) {
+  if (ws->hold) {
+    /* Before our 2xx: kept, not read (draft-16 3.2). */
+    if (len > QUIC_WT_HELD_MAX - ws->held_len) {
+      wt->capsule_errors++;
+      return false;
+    }
+    if (len) {
+      if (ws->held == NULL && (ws->held = quic_malloc(QUIC_WT_HELD_MAX)) == NULL) {
+        wt->capsule_errors++;
+        return false;
+      }
+      memcpy(ws->held + ws->held_len, data, len);
+      ws->held_len += len;
+    }
+    ws->held_fin = ws->held_fin || fin;
+    return true;
+  }
   size_t i = 0;
   for (;;) {
     if (!ws->in_capsule) {
@@ -505,6 +527,17 @@ bool quic_wt_capsules(quic_wt *wt, quic_wt_session *ws, quic_stream *st, const u
     }
   }
   return true;
+}
+
+bool quic_wt_release_held(quic_wt *wt, quic_wt_session *ws, quic_stream *st) {
+  if (!ws->hold) return true;
+  ws->hold = false;
+  uint8_t *held = ws->held;
+  ws->held = NULL;
+  bool ok = held == NULL && !ws->held_fin ? true : quic_wt_capsules(wt, ws, st, held, ws->held_len, ws->held_fin);
+  quic_free(held);
+  ws->held_len = 0;
+  return ok;
 }
 
 /* ---- datagrams ---- */

@@ -63,6 +63,9 @@ typedef struct quic_stream quic_stream;
 #define QUIC_WT_CAPSULE_STREAMS_BLOCKED_BIDI 0x190b4d43u
 #define QUIC_WT_CAPSULE_STREAMS_BLOCKED_UNI 0x190b4d44u
 #define QUIC_WT_REASON_MAX 1024
+/* The most capsule bytes held for a session not yet accepted: a CLOSE with
+ * the longest reason and a few small capsules; more is refused. */
+#define QUIC_WT_HELD_MAX 2048
 /* Error codes (draft-02 section 4.3, 9.5; draft-16 9.5 keeps these two and
  * adds the others). */
 #define QUIC_WT_BUFFERED_STREAM_REJECTED 0x3994bd84ull
@@ -106,6 +109,13 @@ typedef struct quic_wt_session {
   int state;              /* QUIC_WT_* */
   uint8_t version;        /* QUIC_WT_DRAFT02 or QUIC_WT_DRAFT16 */
   bool early;             /* server: its CONNECT arrived in 0-RTT, before the handshake completed */
+  /* Server: capsules the client sent before our 2xx are not read as
+   * capsules until we send it (draft-16 3.2): held here (at most
+   * QUIC_WT_HELD_MAX bytes), read at accept, dropped with the session. */
+  bool hold;              /* set for a server's pending session; cleared at accept */
+  bool held_fin;          /* the CONNECT stream's body ended while held */
+  uint8_t *held;          /* owned (quic_malloc), or NULL */
+  size_t held_len;
   bool close_received;    /* the peer sent CLOSE_WEBTRANSPORT_SESSION (or FIN) */
   bool close_sent;
   bool drain_received;
@@ -210,9 +220,14 @@ int quic_wt_session_add(quic_wt *wt, int64_t id, uint32_t stream_key, uint8_t ve
 uint32_t quic_wt_sessions_of(quic_wt *wt, uint8_t v);
 quic_wt_session *quic_wt_session_get(quic_wt *wt, int64_t id);
 /* Capsule bytes of the CONNECT stream's body; fin: the body ended. Sets
- * stream events on st (close, drain). False: malformed (the caller resets
- * the stream with H3_MESSAGE_ERROR). */
+ * stream events on st (close, drain). While ws->hold, the bytes are only
+ * kept (QUIC_WT_HELD_MAX; more is refused). False: malformed or too much
+ * held (the caller resets the stream with H3_MESSAGE_ERROR). */
 bool quic_wt_capsules(quic_wt *wt, quic_wt_session *ws, quic_stream *st, const uint8_t *data, size_t len, bool fin);
+/* Server, at accept: reads the capsules held while the session was pending
+ * (as quic_wt_capsules, with the body's end if it came). False:
+ * malformed. */
+bool quic_wt_release_held(quic_wt *wt, quic_wt_session *ws, quic_stream *st);
 /* The CONNECT stream closed: the session is gone; its streams are reset. */
 void quic_wt_session_gone(quic_wt *wt, int64_t id);
 /* Resets (both ways, WT_SESSION_GONE) every stream of session id. */

@@ -622,10 +622,18 @@ test('draft-16 by hand: a second session on one connection is reset with H3_REQU
       await assert.rejects(within(two.headers, T, 'second refused'), (err) => err.errorCode === 0x10bn);
     }
     assert.deepStrictEqual(seen.requests.map((r) => r.path), ['/one']);
-    // draft-02 sessions are not limited so: one more beside the draft-16 one.
-    const three = s.open({ headers: connectHeaders('webtransport', '/three'), body: held() });
+    // draft-02 sessions are not limited so: one more beside the draft-16
+    // one. Its client sends a DRAIN capsule at once, before the response:
+    // the server reads it only once it accepted (draft-16 3.2), and the
+    // session it made sees it.
+    async function* drainFirst() {
+      yield Buffer.from([0x80, 0x00, 0x78, 0xae, 0x00]);
+      await hold;
+    }
+    const three = s.open({ headers: connectHeaders('webtransport', '/three'), body: drainFirst() });
     assert.strictEqual((await within(three.headers, T, 'draft-02 response'))[':status'], 200);
     assert.deepStrictEqual(seen.requests.map((r) => [r.path, r.version]), [['/one', 'draft16'], ['/three', 'draft02']]);
+    await within(seen.sessions[1].draining, T, 'the early DRAIN, read after the accept');
 
     // Plain HTTP/3 (no WebTransport settings): a draft-16 CONNECT is
     // malformed (draft-16 3.1), and no request event is made.

@@ -452,6 +452,38 @@ static void test_capsules(void) {
   }
   free(st);
   quic_wt_free(&wt);
+
+  /* A server's session not yet accepted: capsules are held, not read
+   * (draft-16 3.2), until quic_wt_release_held; too many are refused;
+   * held bytes of a session never accepted go with it. */
+  CHECK_EQ(quic_wt_init(&wt, NULL, 4, 2), QUIC_OK);
+  CHECK_EQ(quic_wt_session_add(&wt, 0, 1, QUIC_WT_DRAFT16), QUIC_OK);
+  ws = quic_wt_session_get(&wt, 0);
+  ws->hold = true;
+  st = hidden_stream();
+  n = quic_wt_capsule(buf, QUIC_WT_CAPSULE_DRAIN, NULL, 0);
+  static const uint8_t early_close[] = {0, 0, 0, 9, 'e', 'a', 'r', 'l', 'y'};
+  n += quic_wt_capsule(buf + n, QUIC_WT_CAPSULE_CLOSE, early_close, sizeof(early_close));
+  for (size_t i = 0; i < n; i++) CHECK(quic_wt_capsules(&wt, ws, st, buf + i, 1, false));
+  CHECK(quic_wt_capsules(&wt, ws, st, NULL, 0, true));
+  CHECK(!ws->drain_received && !ws->close_received && st->events == 0);
+  CHECK(quic_wt_release_held(&wt, ws, st));
+  CHECK(!ws->hold && ws->held == NULL);
+  CHECK(ws->drain_received && ws->close_received && ws->close_code == 9);
+  CHECK((st->events & QUIC_SEV_WT_DRAIN) && (st->events & QUIC_SEV_WT_CLOSE));
+  CHECK(quic_wt_release_held(&wt, ws, st)); /* once only */
+  quic_free(st->wt_reason);
+  free(st);
+  CHECK_EQ(quic_wt_session_add(&wt, 4, 2, QUIC_WT_DRAFT16), QUIC_OK);
+  ws = quic_wt_session_get(&wt, 4);
+  ws->hold = true;
+  st = hidden_stream();
+  uint8_t big[QUIC_WT_HELD_MAX];
+  memset(big, 0, sizeof(big));
+  CHECK(quic_wt_capsules(&wt, ws, st, big, sizeof(big) - 1, false));
+  CHECK(!quic_wt_capsules(&wt, ws, st, big, 2, false));
+  free(st);
+  quic_wt_free(&wt); /* the held bytes go with it */
 }
 
 int main(void) {
