@@ -215,11 +215,14 @@ export class SessionConfig {
 export interface SessionTicket {
     readonly sessionTicket: ArrayBuffer;
     readonly transportParams: ArrayBuffer;
+    /** The server's WebTransport SETTINGS remembered for 0-RTT (empty without). */
+    readonly applicationParams: ArrayBuffer;
 }
 
 export interface ResumeInit {
     sessionTicket?: BinaryLike | undefined;
     transportParams?: BinaryLike | undefined;
+    applicationParams?: BinaryLike | undefined;
 }
 
 export interface CipherInfo {

@@ -32,7 +32,7 @@ const hash = createHash('sha256').update(new X509Certificate(cert).raw).digest()
 const server = new Endpoint({ address: { address: '127.0.0.1', port: 0 } });
 server.onsession = ({ session }) => {
   session.onwebtransport = async ({ request }) => {
-    console.log(`server: session for ${request.path} from ${request.origin ?? 'no origin'}`);
+    console.log(`server: session for ${request.path} from ${request.origin ?? 'no origin'} (${request.version})`);
     const wt = request.accept();
     wt.closed.then(({ closeCode, reason }) => console.log(`server: closed (${closeCode}, '${reason}')`), () => {});
     (async () => {

@@ -289,7 +289,10 @@ static void h3_seed(const char *dir, const char *name, int nreq, const char *req
 /* WebTransport (fuzz_stream flags 0x05): nghttp3's client encodes an
  * extended CONNECT whose body is capsules (an unknown one, a DRAIN, a
  * CLOSE), and the session's streams and datagrams follow as WebTransport
- * writes them. */
+ * writes them. draft16: the CONNECT is draft-16's (`webtransport-h3`) and
+ * the body also has draft-16's flow-control capsules (which are ignored)
+ * and a close reason in UTF-8 beyond ASCII; bad_id: a stream names session
+ * 2, which no client-initiated bidirectional stream has (H3_ID_ERROR). */
 static const uint8_t *wt_body;
 static size_t wt_body_len;
 
@@ -306,7 +309,7 @@ static nghttp3_ssize read_capsules(nghttp3_conn *conn, int64_t id, nghttp3_vec *
   return 1;
 }
 
-static void wt_seed(const char *dir, const char *name, bool close_session) {
+static void wt_seed(const char *dir, const char *name, bool close_session, bool draft16, bool bad_id) {
   nghttp3_conn *c;
   nghttp3_callbacks cb;
   memset(&cb, 0, sizeof(cb));
@@ -319,17 +322,30 @@ static void wt_seed(const char *dir, const char *name, bool close_session) {
   nghttp3_nv connect[] = {NV(":method", "CONNECT"), NV(":protocol", "webtransport"), NV(":scheme", "https"),
                           NV(":authority", "localhost"), NV(":path", "/wt"), NV("origin", "https://localhost"),
                           NV("sec-webtransport-http3-draft02", "1")};
-  uint8_t capsules[128];
+  nghttp3_nv h3proto[] = {NV(":protocol", "webtransport-h3")};
+  if (draft16) connect[1] = h3proto[0]; /* and no draft-02 header (the last field) */
+  uint8_t capsules[192];
   size_t n = 0;
   uint8_t junk[5] = {1, 2, 3, 4, 5};
   n += quic_wt_capsule(capsules + n, 0x17, junk, sizeof(junk));
   n += quic_wt_capsule(capsules + n, QUIC_WT_CAPSULE_DRAIN, NULL, 0);
+  if (draft16) {
+    static const uint32_t fc[] = {QUIC_WT_CAPSULE_MAX_DATA, QUIC_WT_CAPSULE_MAX_STREAMS_BIDI,
+                                  QUIC_WT_CAPSULE_MAX_STREAMS_UNI, QUIC_WT_CAPSULE_DATA_BLOCKED,
+                                  QUIC_WT_CAPSULE_STREAMS_BLOCKED_BIDI, QUIC_WT_CAPSULE_STREAMS_BLOCKED_UNI};
+    for (size_t i = 0; i < sizeof(fc) / sizeof(fc[0]); i++) {
+      uint8_t v[8];
+      size_t vl = quic_varint_write(v, 1000 + i);
+      n += quic_wt_capsule(capsules + n, fc[i], v, vl);
+    }
+  }
   uint8_t close[4 + 5] = {0, 0, 0, 42, 'b', 'y', 'e', '!', '!'};
+  if (draft16) close[7] = 0xc3, close[8] = 0xa9; /* "bye" and U+00E9 */
   if (close_session) n += quic_wt_capsule(capsules + n, QUIC_WT_CAPSULE_CLOSE, close, sizeof(close));
   wt_body = capsules;
   wt_body_len = n;
   nghttp3_data_reader dr = {read_capsules};
-  if (nghttp3_conn_submit_request(c, 0, connect, 7, &dr, NULL) != 0) abort();
+  if (nghttp3_conn_submit_request(c, 0, connect, draft16 ? 6 : 7, &dr, NULL) != 0) abort();
   static buf streams[16];
   static bool fins[16];
   memset(fins, 0, sizeof(fins));
@@ -352,6 +368,8 @@ static void wt_seed(const char *dir, const char *name, bool close_session) {
   put_record(&out, 1 << 2 | 2, bidi, sizeof(bidi));        /* slot 1: the session's bidi stream */
   put_record(&out, 2 << 2 | 2, other, sizeof(other));      /* slot 2: for session 16, unknown */
   put_record(&out, 1 << 2 | 1 | 2, uni, sizeof(uni));      /* a uni stream of the session */
+  static const uint8_t uni_bad_id[] = {0x40, 0x54, 0x02, 'x'};
+  if (bad_id) put_record(&out, 2 << 2 | 1 | 2, uni_bad_id, sizeof(uni_bad_id));
   put_record(&out, 32, dgram, sizeof(dgram));
   put_record(&out, 32, dgram_other, sizeof(dgram_other));
   save(dir, name, &out);
@@ -458,8 +476,10 @@ int main(int argc, char **argv) {
   h3_response_seed(stream, "h3-response", false, "hello\n", false);
   h3_response_seed(stream, "h3-response-103-trailers", true, "body", true);
   h3_response_seed(stream, "h3-response-no-body", false, NULL, false);
-  wt_seed(stream, "wt-session", false);
-  wt_seed(stream, "wt-session-close", true);
+  wt_seed(stream, "wt-session", false, false, false);
+  wt_seed(stream, "wt-session-close", true, false, false);
+  wt_seed(stream, "wt16-session-close", true, true, false);
+  wt_seed(stream, "wt16-bad-session-id", false, true, true);
   raw_seeds(stream);
   printf("make_corpus: seeds written under %s\n", argv[1]);
   return 0;

@@ -41,11 +41,6 @@ function unsupported(what, why) {
   throw codes.ERR_QUIC_UNSUPPORTED(what, why);
 }
 
-// WebTransport options that later work will implement: refused, not ignored.
-const WT_UNSUPPORTED = {
-  allowZeroRtt: 'WebTransport sessions over 0-RTT are not implemented yet',
-};
-
 // options.webtransport: true, or { maxSessions, origins, protocols }.
 function webtransportOptions(o, alpnList) {
   if (!alpnList.includes('h3')) {
@@ -53,9 +48,13 @@ function webtransportOptions(o, alpnList) {
   }
   if (o === true) o = {};
   validateObject(o, 'options.webtransport');
-  for (const [key, why] of Object.entries(WT_UNSUPPORTED)) {
-    if (o[key] !== undefined) unsupported(`options.webtransport.${key}`, why);
+  // A CONNECT that came in 0-RTT is served at once (true) or once the
+  // handshake completed (false, the default: a replayed first flight never
+  // completes one, so nothing of it reaches the application).
+  if (o.allowZeroRtt !== undefined && typeof o.allowZeroRtt !== 'boolean') {
+    throw codes.ERR_INVALID_ARG_TYPE('options.webtransport.allowZeroRtt', 'a boolean', o.allowZeroRtt);
   }
+  const allowZeroRtt = o.allowZeroRtt === true;
   const maxSessions = optInt(o, 'maxSessions', 'options.webtransport', 1, 1024, 16);
   // The peer's open streams per session (0: only the connection's limits).
   const maxStreamsPerSession = optInt(o, 'maxStreamsPerSession', 'options.webtransport', 0, 2 ** 20, 0);
@@ -81,7 +80,9 @@ function webtransportOptions(o, alpnList) {
       protocols.push(v);
     });
   }
-  return Object.freeze({ maxSessions, maxStreamsPerSession, newSessionsPerSecond, origins, protocols: Object.freeze(protocols) });
+  return Object.freeze({
+    maxSessions, maxStreamsPerSession, newSessionsPerSecond, origins, protocols: Object.freeze(protocols), allowZeroRtt,
+  });
 }
 
 // allowFlowlabel: the endpoint's own address carries a flow label (issue 4);

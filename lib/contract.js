@@ -85,6 +85,7 @@ for (const name of [
   'CLOSE_TRANSPORT', 'CLOSE_APPLICATION', 'CLOSE_IDLE', 'CLOSE_STATELESS_RESET', 'CLOSE_VERSION_NEGOTIATION',
   'CLOSE_HANDSHAKE_TIMEOUT', 'HEADERS_INFO', 'HEADERS_INITIAL', 'HEADERS_TRAILERS', 'STREAM_UNI', 'STREAM_NEW_H3',
   'STREAM_TX_HWM', 'EPO_COUNT', 'SO_COUNT', 'STREAM_CLOSE_DRAINED', 'STREAM_CLOSE_HEADERS',
+  'WT_DRAFT02', 'WT_DRAFT16',
 ]) integer(binding.constants, name);
 
 module.exports = { mismatch, integer, nameList, requireNames, events };

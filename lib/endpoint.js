@@ -158,10 +158,12 @@ class Endpoint extends EventTarget {
     const signal = SessionConfig.isSessionConfig(options) ? undefined : optSignal(options);
     let ticket = null;
     let params = null;
+    let appParams = null;
     if (resume !== undefined) {
       validateObject(resume, 'resume');
       ticket = resumeBytes(resume.sessionTicket, 'resume.sessionTicket', 16384);
       params = resumeBytes(resume.transportParams, 'resume.transportParams', 4096);
+      appParams = resumeBytes(resume.applicationParams, 'resume.applicationParams', 4096);
     }
     const { options: n, tls } = config[kNative](this.#config.session, remote.address);
     // Connections with the same TLS inputs share one native TLS context
@@ -169,7 +171,8 @@ class Endpoint extends EventTarget {
     // the session itself.
     tls.context = this.#tlsContextFor(config[kTlsKey], n, tls);
     this.#bind();
-    const [handle, key] = binding.endpointConnect(this.#handle, remote.address, remote.port, n, tls, ticket, params);
+    const [handle, key] = binding.endpointConnect(this.#handle, remote.address, remote.port, n, tls, ticket, params,
+                                                 appParams);
     const host = config.hostname ?? (net.isIPv6(remote.address) ? `[${remote.address}]` : remote.address);
     const authority = remote.port === 443 ? host : `${host}:${remote.port}`;
     const session = new Session(kPrivate, this, handle, key, 'client', remote, this.#sessionGone, authority,
@@ -286,7 +289,7 @@ class Endpoint extends EventTarget {
           session[kClientHello]();
           break;
         case E.SESSION_WT_SETTINGS:
-          session[kWtSettings](ev[i + AUX] === 1);
+          session[kWtSettings](ev[i + AUX]);
           break;
         case E.SESSION_OCSP:
           session[kOcsp]();

@@ -302,8 +302,11 @@ class Session extends EventTarget {
 
   #readTicket() {
     const t = binding.sessionTicket(this.#handle);
-    if (t !== undefined && (this.#ticket === undefined || !Buffer.from(t[0]).equals(Buffer.from(this.#ticket.sessionTicket)))) {
-      this.#ticket = { sessionTicket: t[0], transportParams: t[1] };
+    // A ticket read before the server's SETTINGS came is read again once
+    // they did (its applicationParams remember them).
+    if (t !== undefined && (this.#ticket === undefined || !Buffer.from(t[0]).equals(Buffer.from(this.#ticket.sessionTicket)) ||
+                            t[2].byteLength !== this.#ticket.applicationParams.byteLength)) {
+      this.#ticket = { sessionTicket: t[0], transportParams: t[1], applicationParams: t[2] };
     }
   }
 
@@ -567,12 +570,18 @@ class Session extends EventTarget {
     return verificationMessage(info.validationCode, info.validationReason, host, cert);
   }
 
-  // The view of this session a WebTransport session works through.
-  #wtNative(key, id) {
+  // The view of this session a WebTransport session works through. `id`
+  // follows the CONNECT stream's (a client's CONNECT sent again after a
+  // refused 0-RTT gets a new one).
+  #wtNative(key, id, connect) {
+    const currentId = () => (connect?.id !== undefined ? Number(connect.id) : id);
     return {
       key,
-      id,
+      get id() { return currentId(); },
       handle: () => this.#handle,
+      abort: (code) => {
+        if (this.#handle) try { binding.streamAbort(this.#handle, key, code, true, true); } catch { /* gone */ }
+      },
       stream: (k, sid, local, uni) => {
         const s = new Stream(kPrivate, this, this.#handle, k, sid, local, uni, false, true);
         (this.#streams ??= new Map()).set(k, s);
@@ -585,23 +594,31 @@ class Session extends EventTarget {
         if (this.#handle) binding.streamWrite(this.#handle, key, null, true);
       },
       register: (ws) => {
-        (this.#wt ??= new Map()).set(id, ws);
+        (this.#wt ??= new Map()).set(currentId(), ws);
         (this.#wtByKey ??= new Map()).set(key, ws);
       },
       gone: () => {
-        this.#wt?.delete(id);
+        this.#wt?.delete(currentId());
         this.#wtByKey?.delete(key);
       },
     };
   }
 
-  // WebTransport: the peer's SETTINGS were read (enabled: they enable it).
-  [kWtSettings](enabled) {
-    settle(this.#wtSettings ??= deferred(), null, enabled);
+  // WebTransport: the peer's SETTINGS were read; versions: the bits
+  // (constants WT_DRAFT02, WT_DRAFT16) of the versions they enable.
+  [kWtSettings](versions) {
+    settle(this.#wtSettings ??= deferred(), null, versions);
   }
 
-  // A promise of whether the peer's SETTINGS enable WebTransport (settles
-  // when they arrive; rejects if the session ends first).
+  // Client resumed from a ticket: the versions the server's remembered
+  // SETTINGS enable (0: none remembered, or they have arrived since).
+  [webtransport.kWtRemembered]() {
+    if (!this.#handle || this.#open) return 0;
+    return binding.wtPeerVersions(this.#handle);
+  }
+
+  // A promise of the versions the peer's SETTINGS enable (WT_DRAFT* bits;
+  // settles when they arrive; rejects if the session ends first).
   [webtransport.kWtPeerSettings]() {
     this.#wtSettings ??= deferred();
     if (this.#closed.settled && !this.#wtSettings.settled) {
@@ -610,17 +627,28 @@ class Session extends EventTarget {
     return this.#wtSettings.promise;
   }
 
-  // Client: sends an extended CONNECT for a WebTransport session (its
-  // stream stays open: capsules go on it) and registers it with the core.
-  // Returns { stream, native } for WebTransportSession.
-  [webtransport.kWtConnect](headers) {
-    if (!this.#open || this.#closing || !this.isHttp3) throw codes.ERR_INVALID_STATE('the session is not an open HTTP/3 session');
+  // Client: sends an extended CONNECT for a WebTransport session of
+  // `version` (WT_DRAFT02 or WT_DRAFT16; its stream stays open: capsules go
+  // on it) and registers it with the core. Returns { stream, native } for
+  // WebTransportSession. early: before the handshake, in 0-RTT, on a session
+  // resumed with alpn 'h3' alone; null when that cannot be (no stream
+  // credit remembered), and the caller waits for the handshake instead.
+  [webtransport.kWtConnect](headers, version, early) {
+    if (early) {
+      if (this.#open || this.#closing || !this.#handle || !this.#onlyH3 || !binding.sessionOpensEarly(this.#handle)) return null;
+    } else if (!this.#open || this.#closing || !this.isHttp3) {
+      throw codes.ERR_INVALID_STATE('the session is not an open HTTP/3 session');
+    }
     const fields = http3.requestFields(headers, this.#authority);
     const [key, id] = binding.sessionOpen(this.#handle, false, fields);
     const stream = new Stream(kPrivate, this, this.#handle, key, id, true, false, true);
     (this.#streams ??= new Map()).set(key, stream);
-    binding.wtSession(this.#handle, key, webtransport.WT_OP_CONNECT);
-    return { stream, native: this.#wtNative(key, id) };
+    if (early && id < 0) {
+      stream.cancel();
+      return null;
+    }
+    binding.wtSession(this.#handle, key, webtransport.WT_OP_CONNECT, version);
+    return { stream, native: this.#wtNative(key, id, stream) };
   }
 
   [kStreamEvent](type, key, id, aux, code) {
@@ -677,6 +705,12 @@ class Session extends EventTarget {
     const stream = this.#streams?.get(key);
     if (stream === undefined) return;
     if (type === E.STREAM_OPENED) {
+      const ws = this.#wtByKey?.get(key);
+      if (ws) {
+        // Our CONNECT, sent again after a refused 0-RTT under a new id.
+        for (const [sid, w] of this.#wt) if (w === ws) this.#wt.delete(sid);
+        this.#wt.set(Number(id), ws);
+      }
       stream[kOpened](id);
       return;
     }

@@ -1,10 +1,10 @@
 'use strict';
-// WebTransport over HTTP/3 (draft-ietf-webtrans-http3-02, what Chromium
-// speaks by default), server side: a request event on the HTTP/3 session,
-// and the session object in the W3C WebTransport shape. The wire work
-// (settings, stream classification, capsules, datagram prefixes, error
-// codes) is in C, src/webtransport.c; this file turns its events into
-// promises and web streams.
+// WebTransport over HTTP/3, draft-ietf-webtrans-http3-02 (what Chromium
+// speaks by default) and -16, side by side: a request event on the HTTP/3
+// session (server), the W3C WebTransport client, and the session object in
+// the W3C shape for both. The wire work (settings, stream classification,
+// capsules, datagram prefixes, error codes) is in C, src/webtransport.c;
+// this file turns its events into promises and web streams.
 const binding = require('./binding');
 const { codes } = require('./errors');
 const { deferred, settle, kPrivate } = require('./events');
@@ -21,11 +21,23 @@ const kWtDatagram = Symbol('kWtDatagram');
 const kWtGone = Symbol('kWtGone');
 const kWtConnect = Symbol('kWtConnect');
 const kWtPeerSettings = Symbol('kWtPeerSettings');
+const kWtRemembered = Symbol('kWtRemembered');
 
 const WT_OP_ACCEPT = 0;
 const WT_OP_CONNECT = 1;
 const WT_OP_CLOSE = 2;
 const WT_OP_DRAIN = 3;
+
+// The versions, by name; the bits C reports a peer's SETTINGS enable.
+const VERSIONS = Object.freeze({ draft02: C.WT_DRAFT02, draft16: C.WT_DRAFT16 });
+const VERSION_NAME = new Map([[C.WT_DRAFT02, 'draft02'], [C.WT_DRAFT16, 'draft16']]);
+// Each version's extended CONNECT :protocol (draft-02 3.2, draft-16 3.2).
+const PROTOCOL = Object.freeze({ draft02: 'webtransport', draft16: 'webtransport-h3' });
+// HTTP/3 codes: H3_MESSAGE_ERROR (RFC 9114 8.1); WT_ALPN_ERROR (draft-16 9.5).
+const H3_MESSAGE_ERROR = 0x10e;
+const WT_ALPN_ERROR = 0x0817b3dd;
+// How long a draft-16 request waits for the client's SETTINGS (draft-16 7.1).
+const PEER_SETTINGS_WAIT_MS = 5000;
 
 // Received datagrams wait for a reader at most this many (W3C
 // incomingHighWaterMark); past it they are dropped and counted.
@@ -81,9 +93,10 @@ function tlsExporter(hash, secret, label, context, length) {
   return hkdfExpandLabel(hash, derived, 'exporter', crypto.createHash(hash).update(context).digest(), length);
 }
 
-// A structured-field list of strings (RFC 8941), as wt-available-protocols
-// carries: ["a", "b"] from `"a", "b"`. Members that are not strings are
-// skipped; a malformed list gives [].
+// A structured-field list of strings (RFC 9651), as wt-available-protocols
+// carries: ["a", "b"] from `"a", "b"`; parameters are ignored. A member
+// that is not a string, or a malformed list, gives [] (draft-16 3.3: the
+// whole field is ignored). WT-Protocol, an Item, reads as a list of one.
 function parseStringList(value) {
   if (typeof value !== 'string') return [];
   const out = [];
@@ -91,6 +104,7 @@ function parseStringList(value) {
   let m;
   re.lastIndex = 0;
   while (re.lastIndex < value.length && (m = re.exec(value)) !== null) out.push(m[1].replace(/\\(["\\])/g, '$1'));
+  if (m === null && value.trim() !== '') return [];
   return out;
 }
 
@@ -122,12 +136,16 @@ class WebTransportSession {
   #incomingBidirectionalStreams;
   #incomingUnidirectionalStreams;
   #stats = { datagramsDroppedIncoming: 0, datagramsDroppedOutgoing: 0, datagramsReceived: 0, datagramsSent: 0 };
+  #version;
+  #earlyData = false;
 
-  constructor(token, native, connect, protocol) {
+  constructor(token, native, connect, protocol, version, earlyData = false) {
     if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
     this.#native = native;
     this.#connect = connect;
     this.#protocol = protocol;
+    this.#version = version;
+    this.#earlyData = earlyData;
     this.#ready.promise.catch(() => {});
     this.#closed.promise.catch(() => {});
     this.#incomingBidirectionalStreams = new ReadableStream({ start: (c) => { this.#bidi = c; } }, { highWaterMark: Infinity });
@@ -165,6 +183,12 @@ class WebTransportSession {
   get closed() { return this.#closed.promise; }
   get draining() { return this.#draining.promise; }
   get protocol() { return this.#protocol; }
+  // The draft this session speaks: 'draft02' or 'draft16' (undefined on a
+  // client until it chose, after the server's SETTINGS).
+  get version() { return this.#version; }
+  // Its CONNECT went in 0-RTT and was taken so (client: the server accepted
+  // our 0-RTT; server: it arrived in 0-RTT).
+  get earlyData() { return this.#earlyData; }
   get datagrams() { return this.#datagrams; }
   get incomingBidirectionalStreams() { return this.#incomingBidirectionalStreams; }
   get incomingUnidirectionalStreams() { return this.#incomingUnidirectionalStreams; }
@@ -260,6 +284,18 @@ class WebTransportSession {
 
   [kPrivate](what, value) {
     if (what === 'done') return this.#done;
+    if (what === 'version') {
+      this.#version = value;
+      return;
+    }
+    if (what === 'early') {
+      this.#earlyData = value;
+      return;
+    }
+    if (what === 'connect') {
+      this.#connect = value;
+      return;
+    }
     if (what === 'ready') {
       if (value !== undefined) this.#protocol = value;
       settle(this.#ready, null, undefined);
@@ -364,17 +400,45 @@ class WebTransportEvent extends Event {
 }
 
 // Serves an extended CONNECT the core registered as a WebTransport
-// session: origin check, subprotocol choice, the event, the response.
-// `native` is the HTTP/3 session's view (see WebTransportSession) plus
-// submit(kind, fields) and end() for the CONNECT stream.
+// session: its version's checks, origin check, subprotocol choice, the
+// event, the response. `native` is the HTTP/3 session's view (see
+// WebTransportSession) plus submit(kind, fields), end() and abort(code) for
+// the CONNECT stream.
 async function serveRequest(session, stream, native, config, dispatch) {
   let h;
   try { h = await stream.headers; } catch { return; }
+  const version = h[':protocol'] === PROTOCOL.draft16 ? 'draft16' : 'draft02';
+  const info = () => {
+    const handle = native.handle();
+    try { return handle ? binding.wtInfo(handle, native.key) : undefined; } catch { return undefined; }
+  };
+  const early = info()?.[2] === true;
+  if (version === 'draft16') {
+    // draft-16 7.1: no request is processed before the client's SETTINGS;
+    // 3.1: one whose SETTINGS do not enable draft-16 (with HTTP/3
+    // datagrams) is malformed (RFC 9114 4.1.2: H3_MESSAGE_ERROR).
+    let timer;
+    const versions = await Promise.race([session[kWtPeerSettings](), new Promise((resolve) => {
+      timer = setTimeout(() => resolve(0), PEER_SETTINGS_WAIT_MS);
+    })]).catch(() => null).finally(() => clearTimeout(timer));
+    if (versions === null) return; // the connection went first
+    if ((versions & VERSIONS.draft16) === 0) {
+      native.abort(H3_MESSAGE_ERROR);
+      return;
+    }
+  }
+  // A CONNECT that came in 0-RTT waits for the handshake unless the server
+  // allows 0-RTT sessions (a replayed first flight never completes one).
+  if (early && !config.allowZeroRtt) {
+    try { await session.handshake; } catch { return; }
+  }
+  if (!native.handle()) return;
   const respond = (status, headers, protocol) => {
     const extra = { ...(headers || {}), ':status': status };
     if (status === 200) {
       // draft-02: the server names the draft it speaks.
-      extra['sec-webtransport-http3-draft'] = 'draft02';
+      if (version === 'draft02') extra['sec-webtransport-http3-draft'] = 'draft02';
+      // A structured-field string (draft-16 3.3: an Item; draft-02 the same).
       if (protocol !== undefined) extra['wt-protocol'] = `"${protocol}"`;
     }
     const fields = http3.responseFields(extra);
@@ -383,9 +447,12 @@ async function serveRequest(session, stream, native, config, dispatch) {
       native.end();
       return undefined;
     }
-    binding.wtSession(native.handle(), native.key, WT_OP_ACCEPT);
+    // The 2xx first: capsules the client sent before it are read only once
+    // it is sent (draft-16 3.2), when the core accepts (both in this tick,
+    // before anything goes out).
     native.submit(fields);
-    const ws = new WebTransportSession(kPrivate, native, stream, protocol);
+    binding.wtSession(native.handle(), native.key, WT_OP_ACCEPT);
+    const ws = new WebTransportSession(kPrivate, native, stream, protocol, version, early);
     native.register(ws);
     ws[kPrivate]('ready');
     return ws;
@@ -403,7 +470,7 @@ async function serveRequest(session, stream, native, config, dispatch) {
   const preferred = config.protocols.find((p) => offered.includes(p));
   const request = new WebTransportRequest(kPrivate, {
     path: h[':path'], authority: h[':authority'], origin, protocols: offered, protocol: preferred,
-    headers: h,
+    headers: h, version, early,
   }, respond);
   const handled = dispatch(new WebTransportEvent(kPrivate, request));
   if (!handled && !request.decided) request.reject(404);
@@ -419,6 +486,17 @@ const POOL_SESSIONS = 64;
 // How long a client waits for the server's SETTINGS after the handshake.
 const SETTINGS_WAIT_MS = 5000;
 const poolsOf = new WeakMap(); // Endpoint -> Map(key -> { session, users, key, pools })
+
+// The version to speak, from the bits of the versions the server's
+// SETTINGS enable: the one asked for, or with 'auto' draft-16 where the
+// server offers it, else draft-02. A pooled 'auto' session prefers draft-02,
+// which allows several sessions on one connection (draft-16 without flow
+// control allows one, 5.1). undefined: none we may use.
+function chooseVersion(offered, version, pooled) {
+  if (version !== 'auto') return (offered & VERSIONS[version]) ? version : undefined;
+  const order = pooled ? ['draft02', 'draft16'] : ['draft16', 'draft02'];
+  return order.find((v) => (offered & VERSIONS[v]) !== 0);
+}
 
 function bytesOf(v, name) {
   if (isArrayBufferView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -483,6 +561,13 @@ class WebTransport extends WebTransportSession {
     if (options.origin !== undefined && typeof options.origin !== 'string') {
       throw codes.ERR_INVALID_ARG_TYPE('options.origin', 'a string', options.origin);
     }
+    const version = options.version === undefined ? 'auto' : options.version;
+    if (version !== 'auto' && !(version in VERSIONS)) {
+      throw codes.ERR_INVALID_ARG_VALUE('options.version', version, "must be 'auto', 'draft02' or 'draft16'");
+    }
+    if (options.resume !== undefined && (options.resume === null || typeof options.resume !== 'object')) {
+      throw codes.ERR_INVALID_ARG_TYPE('options.resume', 'a session ticket object (webTransport.sessionTicket)', options.resume);
+    }
     // The session's view of its QUIC session, filled in once connected.
     const late = { key: undefined, id: undefined, handle: () => null, stream: null, submit: null, end: null, register: null, gone: () => {} };
     super(kPrivate, late, null, undefined);
@@ -491,14 +576,14 @@ class WebTransport extends WebTransportSession {
       if (!(options.endpoint instanceof Endpoint)) throw codes.ERR_INVALID_ARG_TYPE('options.endpoint', 'an Endpoint', options.endpoint);
       this.#endpoint = options.endpoint;
     }
-    this.#start(u, options, hashes, protocols, CONGESTION[cc], late).catch((err) => {
+    this.#start(u, options, hashes, protocols, CONGESTION[cc], late, version).catch((err) => {
       this[kPrivate]('failed', err instanceof WebTransportError ? err
         : Object.assign(new WebTransportError(err?.message ?? String(err), { source: 'session' }), { cause: err }));
       this.#teardown();
     });
   }
 
-  async #start(u, options, hashes, protocols, cc, late) {
+  async #start(u, options, hashes, protocols, cc, late, version) {
     const { Endpoint } = require('./endpoint');
     const dns = require('node:dns');
     const net = require('node:net');
@@ -531,10 +616,11 @@ class WebTransport extends WebTransportSession {
       if (!pools) poolsOf.set(this.#endpoint, pools = new Map());
       const ca = options.ca === undefined ? '' : crypto.createHash('sha256').update(JSON.stringify(
         [].concat(options.ca).map((c) => Buffer.from(c).toString('base64')))).digest('hex');
-      const key = `${address}|${port}|${config.hostname ?? ''}|${ca}|${cc ?? ''}`;
+      const key = `${address}|${port}|${config.hostname ?? ''}|${ca}|${cc ?? ''}|${version}`;
       let entry = pools.get(key);
-      if (!entry || entry.session.closing || entry.users >= POOL_SESSIONS) {
-        entry = { session: this.#endpoint.connect({ address, port }, config), users: 0, key, pools };
+      // draft-16 without flow control: one session per connection (5.1).
+      if (!entry || entry.session.closing || entry.users >= (entry.full ? 1 : POOL_SESSIONS)) {
+        entry = { session: this.#endpoint.connect({ address, port }, config), users: 0, key, pools, full: version === 'draft16' };
         pools.set(key, entry);
         const forget = () => { if (pools.get(key) === entry) pools.delete(key); };
         entry.session.closed.then(forget, forget);
@@ -543,10 +629,30 @@ class WebTransport extends WebTransportSession {
       this.#pool = entry;
       session = entry.session;
     } else {
-      session = this.#endpoint.connect({ address, port }, config);
+      session = this.#endpoint.connect({ address, port }, config, options.resume);
     }
     this.#session = session;
     session.closed.then(() => this.#teardown(), () => this.#teardown());
+    const headers = (v) => {
+      const fields = {
+        ':method': 'CONNECT', ':protocol': PROTOCOL[v], ':scheme': 'https',
+        ':authority': u.host, ':path': `${u.pathname}${u.search}`,
+      };
+      if (v === 'draft02') fields['sec-webtransport-http3-draft02'] = '1';
+      if (options.origin !== undefined) fields.origin = options.origin;
+      if (protocols.length) fields['wt-available-protocols'] = protocols.map((p) => `"${p}"`).join(', ');
+      return fields;
+    };
+    // Resumed with the server's SETTINGS remembered (RFC 9114 7.2.4.2): the
+    // CONNECT goes at once, in 0-RTT, by them. A server that refuses 0-RTT
+    // gets it again after the handshake (the core resends early requests).
+    let connect = null;
+    const remembered = options.resume !== undefined ? session[kWtRemembered]() : 0;
+    const early = remembered ? chooseVersion(remembered, version, options.allowPooling) : undefined;
+    if (early !== undefined) {
+      connect = session[kWtConnect](headers(early), VERSIONS[early], true);
+      if (connect) this[kPrivate]('version', early);
+    }
     await session.handshake;
     if (this[kPrivate]('done')) throw new WebTransportError('closed before it was ready', { source: 'session' });
     if (hashes.length) {
@@ -559,28 +665,35 @@ class WebTransport extends WebTransportSession {
           : 'the server certificate matches none of serverCertificateHashes', { source: 'session' });
       }
     }
-    // RFC 9220 3: no extended CONNECT before the server's SETTINGS; and a
-    // server whose SETTINGS do not enable WebTransport is not asked.
-    const settled = session[kWtPeerSettings]();
-    settled.catch(() => {});
-    let timer;
-    const enabled = await Promise.race([settled, new Promise((resolve) => {
-      timer = setTimeout(() => resolve(null), SETTINGS_WAIT_MS);
-    })]).finally(() => clearTimeout(timer));
-    if (this[kPrivate]('done')) throw new WebTransportError('closed before it was ready', { source: 'session' });
-    if (enabled !== true) {
-      throw new WebTransportError(enabled === null ? 'the server sent no SETTINGS in time'
-        : 'the server does not enable WebTransport (draft-02) in its SETTINGS', { source: 'session' });
+    if (connect === null) {
+      // RFC 9220 3 (draft-16 3.1): no extended CONNECT before the server's
+      // SETTINGS; and a server whose SETTINGS enable no version we speak
+      // is not asked.
+      const settled = session[kWtPeerSettings]();
+      settled.catch(() => {});
+      let timer;
+      const offered = await Promise.race([settled, new Promise((resolve) => {
+        timer = setTimeout(() => resolve(null), SETTINGS_WAIT_MS);
+      })]).finally(() => clearTimeout(timer));
+      if (this[kPrivate]('done')) throw new WebTransportError('closed before it was ready', { source: 'session' });
+      if (offered === null) throw new WebTransportError('the server sent no SETTINGS in time', { source: 'session' });
+      const chosen = chooseVersion(offered, version, options.allowPooling);
+      if (chosen === undefined) {
+        throw new WebTransportError(`the server does not enable WebTransport (${
+          version === 'auto' ? 'draft-02 or draft-16' : version.replace('draft', 'draft-')}) in its SETTINGS`,
+        { source: 'session' });
+      }
+      this[kPrivate]('version', chosen);
+      connect = session[kWtConnect](headers(chosen), VERSIONS[chosen], false);
+    } else {
+      this[kPrivate]('early', session.earlyData);
     }
-    const headers = {
-      ':method': 'CONNECT', ':protocol': 'webtransport', ':scheme': 'https',
-      ':authority': u.host, ':path': `${u.pathname}${u.search}`,
-      'sec-webtransport-http3-draft02': '1',
-    };
-    if (options.origin !== undefined) headers.origin = options.origin;
-    if (protocols.length) headers['wt-available-protocols'] = protocols.map((p) => `"${p}"`).join(', ');
-    const { stream, native } = session[kWtConnect](headers);
+    if (this.#pool && this.version === 'draft16') this.#pool.full = true;
+    const { stream, native } = connect;
+    this[kPrivate]('connect', stream);
     Object.assign(late, native, { gone: () => { native.gone(); this.#teardown(); } });
+    // The CONNECT's id as it is now (sent again after a refused 0-RTT, it has a new one).
+    Object.defineProperty(late, 'id', { get: () => native.id });
     native.register(this);
     const h = await stream.headers;
     if (this[kPrivate]('done')) return;
@@ -590,11 +703,19 @@ class WebTransport extends WebTransportSession {
     }
     const chosen = parseStringList(h['wt-protocol'])[0];
     if (chosen !== undefined && !protocols.includes(chosen)) {
+      // draft-16 3.3: the session is closed with WT_ALPN_ERROR.
+      if (this.version === 'draft16') native.abort(WT_ALPN_ERROR);
       throw new WebTransportError(`the server chose a protocol not offered (${chosen})`, { source: 'session' });
     }
     binding.wtSession(native.handle(), native.key, WT_OP_ACCEPT);
     this[kPrivate]('ready', chosen);
   }
+
+  // The newest TLS ticket of this WebTransport's connection, with the
+  // server's WebTransport SETTINGS remembered (applicationParams): give it
+  // as `resume` to a later WebTransport to the same server, whose CONNECT
+  // then goes in 0-RTT. Undefined until the server sent one.
+  get sessionTicket() { return this.#session?.sessionTicket; }
 
   // Once the session is over: our own connection and endpoint go too.
   #teardown() {
@@ -619,5 +740,6 @@ class WebTransport extends WebTransportSession {
 
 module.exports = {
   WebTransport, WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError, serveRequest,
-  parseStringList, kIncoming, kWtEvent, kWtDatagram, kWtGone, kWtConnect, kWtPeerSettings, WT_OP_CONNECT, tlsExporter,
+  parseStringList, kIncoming, kWtEvent, kWtDatagram, kWtGone, kWtConnect, kWtPeerSettings, kWtRemembered, WT_OP_CONNECT, tlsExporter,
+  VERSION_NAME,
 };

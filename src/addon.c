@@ -61,6 +61,7 @@ static napi_value make_consts(napi_env env) {
   E(CLOSE_TRANSPORT) E(CLOSE_APPLICATION) E(CLOSE_IDLE) E(CLOSE_STATELESS_RESET) E(CLOSE_VERSION_NEGOTIATION)
   E(CLOSE_HANDSHAKE_TIMEOUT) E(STREAM_UNI) E(STREAM_NEW_H3) E(STREAM_TX_HWM)
   E(STREAM_WT) E(STREAM_WT_SESSION) E(WT_REASON_MAX) E(STREAM_CLOSE_DRAINED) E(STREAM_CLOSE_HEADERS)
+  E(WT_DRAFT02) E(WT_DRAFT16)
 #undef E
   /* Event codes by name (endpoint.h QUIC_EVENTS) and the record's fields in
    * order (binding.h QUIC_EVENT_RECORD): lib/contract.js checks both. */

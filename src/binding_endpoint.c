@@ -7,6 +7,7 @@
 #include "binding.h"
 #include "mem.h"
 #include "stats.h"
+#include "webtransport.h"
 
 static void maybe_free(binding_endpoint *be) {
   if (be->wrap == NULL && be->finalized) free(be);
@@ -436,9 +437,10 @@ static napi_value endpoint_listen(napi_env env, napi_callback_info info) {
   return quic_napi_undefined(env);
 }
 
-/* endpointConnect(handle, host, port, sessionOptions, tls[, ticket, params]) -> [session handle, key] */
+/* endpointConnect(handle, host, port, sessionOptions, tls[, ticket, params, appParams]) -> [session handle, key]
+ * appParams: the server's WebTransport SETTINGS remembered with the ticket. */
 static napi_value endpoint_connect(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(env, info, 7);
+  NAPI_ARGS(env, info, 8);
   binding_endpoint *be = get_be(env, argv[0]);
   if (be == NULL) return NULL;
   if (be->wrap->closing) {
@@ -483,10 +485,13 @@ static napi_value endpoint_connect(napi_env env, napi_callback_info info) {
     return NULL;
   }
   quic_resume resume = {0};
+  const uint8_t *app = NULL;
+  size_t app_len = 0;
   if ((argc > 5 && !quic_napi_is_nullish(env, argv[5]) &&
        !quic_napi_get_bytes(env, argv[5], &resume.ticket, &resume.ticket_len)) ||
       (argc > 6 && !quic_napi_is_nullish(env, argv[6]) &&
-       !quic_napi_get_bytes(env, argv[6], &resume.params, &resume.params_len))) {
+       !quic_napi_get_bytes(env, argv[6], &resume.params, &resume.params_len)) ||
+      (argc > 7 && !quic_napi_is_nullish(env, argv[7]) && !quic_napi_get_bytes(env, argv[7], &app, &app_len))) {
     quic_session_config_clear(&cfg);
     return NULL;
   }
@@ -502,6 +507,8 @@ static napi_value endpoint_connect(napi_env env, napi_callback_info info) {
     quic_napi_throw_core(env, rv, "connect");
     return NULL;
   }
+  /* A resumed HTTP/3 client goes by the remembered SETTINGS in 0-RTT. */
+  if (app_len) quic_wt_api_remember(s, app, app_len);
   napi_value h = quic_binding_session_handle(env, s);
   if (h == NULL) {
     quic_session_destroy(s);

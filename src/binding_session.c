@@ -535,7 +535,9 @@ static napi_value tls_context_release(napi_env env, napi_callback_info info) {
   return quic_napi_undefined(env);
 }
 
-/* sessionTicket(handle) -> [ticket ArrayBuffer, transport params ArrayBuffer] or undefined */
+/* sessionTicket(handle) -> [ticket ArrayBuffer, transport params ArrayBuffer,
+ * application params ArrayBuffer (the server's WebTransport SETTINGS to
+ * remember, possibly empty)] or undefined */
 static napi_value session_ticket(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 1);
   GET_SESSION(env, argv[0]);
@@ -550,9 +552,15 @@ static napi_value session_ticket(napi_env env, napi_callback_info info) {
   memcpy(data, ticket, ticket_len);
   NAPI_CALL(env, napi_create_arraybuffer(env, params_len, &data, &p));
   if (params_len) memcpy(data, params, params_len);
-  NAPI_CALL(env, napi_create_array_with_length(env, 2, &arr));
+  uint8_t app[32];
+  size_t app_len = quic_wt_api_remembered(s, app, sizeof(app));
+  napi_value a;
+  NAPI_CALL(env, napi_create_arraybuffer(env, app_len, &data, &a));
+  if (app_len) memcpy(data, app, app_len);
+  NAPI_CALL(env, napi_create_array_with_length(env, 3, &arr));
   NAPI_CALL(env, napi_set_element(env, arr, 0, t));
   NAPI_CALL(env, napi_set_element(env, arr, 1, p));
+  NAPI_CALL(env, napi_set_element(env, arr, 2, a));
   return arr;
 }
 
@@ -649,8 +657,8 @@ static napi_value session_datagrams(napi_env env, napi_callback_info info) {
 /* ---- WebTransport (webtransport.h); key is the session's CONNECT stream ---- */
 
 /* wtSession(handle, key, op[, code, reason]): op 0 accept (server), 1
- * register our CONNECT stream (client), 2 close with code and reason
- * (bytes), 3 drain. */
+ * register our CONNECT stream (client; code: its version, WT_DRAFT02 or
+ * WT_DRAFT16), 2 close with code and reason (bytes), 3 drain. */
 static napi_value wt_session(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 5);
   GET_SESSION(env, argv[0]);
@@ -662,7 +670,9 @@ static napi_value wt_session(napi_env env, napi_callback_info info) {
   if (op == 0) {
     rv = quic_wt_api_accept(st);
   } else if (op == 1) {
-    rv = quic_wt_api_connect(st);
+    double version;
+    if (!quic_napi_get_double(env, argv[3], &version)) return NULL;
+    rv = quic_wt_api_connect(st, version == QUIC_WT_DRAFT16 ? QUIC_WT_DRAFT16 : QUIC_WT_DRAFT02);
   } else if (op == 2) {
     double code;
     const uint8_t *reason;
@@ -713,18 +723,28 @@ static napi_value wt_datagram(napi_env env, napi_callback_info info) {
   return quic_napi_bool(env, quic_wt_api_datagram(st, data, len) == QUIC_OK);
 }
 
-/* wtInfo(handle, key) -> [maxDatagramSize, reason (string or undefined)] */
+/* wtPeerVersions(handle) -> the versions the peer's SETTINGS enable
+ * (WT_DRAFT* bits), or before they came what a resumed client remembers */
+static napi_value wt_peer_versions(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  return quic_napi_number(env, (double)quic_wt_api_peer_versions(s));
+}
+
+/* wtInfo(handle, key) -> [maxDatagramSize, reason (string or undefined),
+ * early (server: the CONNECT came in 0-RTT)] */
 static napi_value wt_info(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 2);
   GET_SESSION(env, argv[0]);
   quic_stream *st = get_stream(env, s, argv[1]);
   if (st == NULL) return NULL;
   napi_value arr, reason;
-  NAPI_CALL(env, napi_create_array_with_length(env, 2, &arr));
+  NAPI_CALL(env, napi_create_array_with_length(env, 3, &arr));
   NAPI_CALL(env, napi_set_element(env, arr, 0, quic_napi_number(env, (double)quic_wt_api_max_datagram(st))));
   if (st->wt_reason) NAPI_CALL(env, napi_create_string_utf8(env, st->wt_reason, st->wt_reason_len, &reason));
   else reason = quic_napi_undefined(env);
   NAPI_CALL(env, napi_set_element(env, arr, 1, reason));
+  NAPI_CALL(env, napi_set_element(env, arr, 2, quic_napi_bool(env, quic_wt_api_early(st))));
   return arr;
 }
 
@@ -1200,6 +1220,7 @@ bool quic_binding_init_session(napi_env env, napi_value exports) {
       {"wtOpen", NULL, wt_open, NULL, NULL, NULL, napi_default, NULL},
       {"wtDatagram", NULL, wt_datagram, NULL, NULL, NULL, napi_default, NULL},
       {"wtInfo", NULL, wt_info, NULL, NULL, NULL, napi_default, NULL},
+      {"wtPeerVersions", NULL, wt_peer_versions, NULL, NULL, NULL, napi_default, NULL},
       {"sessionExporterSecret", NULL, session_exporter_secret, NULL, NULL, NULL, napi_default, NULL},
       {"sessionCancel", NULL, session_cancel, NULL, NULL, NULL, napi_default, NULL},
       {"sessionStats", NULL, session_stats, NULL, NULL, NULL, napi_default, NULL},

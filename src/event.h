@@ -30,7 +30,7 @@ typedef struct quic_session quic_session;
   V(SESSION_OCSP)         /* secure.ocsp (server): the handshake waits for a response */                       \
   V(STREAM_WT_CLOSE)      /* WebTransport session ended; code = its code, aux 1 if closed (not vanished) */    \
   V(STREAM_WT_DRAIN)      /* WebTransport: the peer asked to drain the session */                              \
-  V(SESSION_WT_SETTINGS)  /* WebTransport: the peer's SETTINGS were read; aux 1 if it enables WebTransport */
+  V(SESSION_WT_SETTINGS)  /* WebTransport: the peer's SETTINGS were read; aux its versions (WT_DRAFT* bits) */
 #define QUIC_EVENT_ENUM(name) QUIC_E_##name,
 enum { QUIC_E_NONE = 0, QUIC_EVENTS(QUIC_EVENT_ENUM) };
 

@@ -58,7 +58,7 @@ int quic_session_collect_events(quic_session *s, quic_event_sink *sink) {
   if (!put(sink, ev, QUIC_EV_NEW, QUIC_E_SESSION_NEW, s, NULL, 0, 0) ||
       !put(sink, ev, QUIC_EV_CLIENT_HELLO, QUIC_E_SESSION_CLIENT_HELLO, s, NULL, 0, 0) ||
       !put(sink, ev, QUIC_EV_OCSP, QUIC_E_SESSION_OCSP, s, NULL, 0, 0) ||
-      !put(sink, ev, QUIC_EV_WT_SETTINGS, QUIC_E_SESSION_WT_SETTINGS, s, NULL, quic_wt_api_peer_enabled(s), 0) ||
+      !put(sink, ev, QUIC_EV_WT_SETTINGS, QUIC_E_SESSION_WT_SETTINGS, s, NULL, quic_wt_api_peer_versions(s), 0) ||
       !put(sink, ev, QUIC_EV_HANDSHAKE, QUIC_E_SESSION_HANDSHAKE, s, NULL, 0, 0) ||
       !put(sink, ev, QUIC_EV_DATAGRAM, QUIC_E_SESSION_DATAGRAM, s, NULL, 0, 0))
     return QUIC_ERR_NOMEM;

@@ -46,18 +46,15 @@ static int cb_acked_stream_data(nghttp3_conn *conn, int64_t id, uint64_t datalen
   return 0;
 }
 
-/* The body of a WebTransport session's CONNECT stream: capsules, read here
- * and credited at once (the application never reads them). */
-static int wt_body(quic_session *s, quic_stream *st, const uint8_t *data, size_t len, bool fin) {
-  quic_wt *wt = wt_of(s);
-  quic_wt_session *ws = wt ? quic_wt_session_get(wt, st->id) : NULL;
-  quic_session_give_credit(s, st, len);
-  if (ws == NULL) return 0;
-  if (!quic_wt_capsules(wt, ws, st, data, len, fin)) {
+/* After capsules were read on a session's CONNECT stream: a malformed one
+ * resets the stream (H3_MESSAGE_ERROR) and ends that session only; the
+ * peer's close ends ours too. */
+static void wt_capsules_done(quic_session *s, quic_wt *wt, quic_wt_session *ws, quic_stream *st, bool ok) {
+  if (!ok) {
     ngtcp2_conn_shutdown_stream(s->conn, 0, st->id, QUIC_WT_H3_MESSAGE_ERROR);
     quic_wt_session_gone(wt, st->id);
     quic_session_mark_dirty(s);
-    return 0;
+    return;
   }
   if (ws->close_received && !ws->close_sent) {
     /* The peer ended the session: its streams go, and so does our side. */
@@ -66,6 +63,16 @@ static int wt_body(quic_session *s, quic_stream *st, const uint8_t *data, size_t
     quic_wt_reset_streams(wt, st->id);
     if (!(st->flags & QUIC_STREAM_FIN_QUEUED)) (void)quic_stream_write(st, NULL, 0, true);
   }
+}
+
+/* The body of a WebTransport session's CONNECT stream: capsules, read here
+ * and credited at once (the application never reads them). */
+static int wt_body(quic_session *s, quic_stream *st, const uint8_t *data, size_t len, bool fin) {
+  quic_wt *wt = wt_of(s);
+  quic_wt_session *ws = wt ? quic_wt_session_get(wt, st->id) : NULL;
+  quic_session_give_credit(s, st, len);
+  if (ws == NULL) return 0;
+  wt_capsules_done(s, wt, ws, st, quic_wt_capsules(wt, ws, st, data, len, fin));
   return 0;
 }
 
@@ -158,17 +165,21 @@ static bool field_is(const quic_hfield *f, const char *name, const char *value) 
   return f->namelen == n && memcmp(f->name, name, n) == 0 && f->valuelen == v && memcmp(f->value, value, v) == 0;
 }
 
-/* An extended CONNECT for WebTransport (RFC 9220, draft-02 3.2). */
-static bool is_wt_connect(const quic_hblock *b) {
+/* An extended CONNECT for WebTransport (RFC 9220): its version by the
+ * :protocol, `webtransport` (draft-02 3.2) or `webtransport-h3` (draft-16
+ * 3.2); 0 for anything else. */
+static uint8_t wt_connect_version(const quic_hblock *b) {
   quic_hiter it;
   quic_hfield f;
-  bool connect = false, proto = false;
+  bool connect = false;
+  uint8_t version = 0;
   quic_hiter_init(&it, b->data, b->len, b->count);
   while (quic_hiter_next(&it, &f) > 0) {
     if (field_is(&f, ":method", "CONNECT")) connect = true;
-    if (field_is(&f, ":protocol", "webtransport")) proto = true;
+    if (field_is(&f, ":protocol", "webtransport")) version = QUIC_WT_DRAFT02;
+    if (field_is(&f, ":protocol", "webtransport-h3")) version = QUIC_WT_DRAFT16;
   }
-  return connect && proto;
+  return connect ? version : 0;
 }
 
 static int end_block(quic_session *s, int64_t id, quic_stream *st) {
@@ -186,10 +197,26 @@ static int end_block(quic_session *s, int64_t id, quic_stream *st) {
   else st->hb_head = b;
   st->hb_tail = b;
   quic_nvlist_reset(&st->hb_cur);
-  if (kind == QUIC_HEADERS_INITIAL && s->server && wt_of(s) && is_wt_connect(b)) {
+  uint8_t version = kind == QUIC_HEADERS_INITIAL && s->server && wt_of(s) ? wt_connect_version(b) : 0;
+  if (version == QUIC_WT_DRAFT16 && quic_wt_sessions_of(wt_of(s), QUIC_WT_DRAFT16) > 0) {
+    /* draft-16 5.1: without flow control (we never enable it) a connection
+     * has one session; another CONNECT is reset with H3_REQUEST_REJECTED.
+     * Never announced, it goes when it closes. */
+    ngtcp2_conn_shutdown_stream(s->conn, 0, id, QUIC_WT_H3_REQUEST_REJECTED);
+    quic_session_mark_dirty(s);
+    return 0;
+  }
+  if (version) {
     /* Past maxSessions it stays an ordinary request (the application
      * answers it), and no streams or datagrams reach it. */
-    if (quic_wt_session_add(wt_of(s), id, st->key) == QUIC_OK) st->flags |= QUIC_STREAM_WT_SESSION;
+    if (quic_wt_session_add(wt_of(s), id, st->key, version) == QUIC_OK) {
+      st->flags |= QUIC_STREAM_WT_SESSION;
+      /* It came in 0-RTT: the application decides whether to wait for the
+       * handshake (webtransport.allowZeroRtt). */
+      quic_wt_session *ws = quic_wt_session_get(wt_of(s), id);
+      ws->early = s->state == QUIC_SESSION_HANDSHAKE;
+      ws->hold = true; /* its capsules wait for our 2xx */
+    }
   }
   st->flags &= ~QUIC_STREAM_HIDDEN;
   quic_session_stream_event(st, QUIC_SEV_HEADERS);
@@ -362,6 +389,12 @@ static int feed_h3(quic_session *s, int64_t id, const uint8_t *data, size_t len,
   return 0;
 }
 
+static int settings_error(quic_session *s) {
+  ngtcp2_ccerr_set_application_error(&s->ccerr, QUIC_WT_H3_SETTINGS_ERROR, NULL, 0);
+  s->ccerr_set = true;
+  return NGTCP2_ERR_CALLBACK_FAILURE;
+}
+
 /* A peer stream WebTransport is still classifying. */
 static int classify(quic_session *s, quic_wt *wt, int64_t id, const uint8_t *data, size_t len, bool fin) {
   size_t used = 0, plen = 0;
@@ -382,6 +415,12 @@ static int classify(quic_session *s, quic_wt *wt, int64_t id, const uint8_t *dat
     quic_session_give_credit(s, NULL, len);
     quic_session_mark_dirty(s);
     return 0;
+  case QUIC_WT_CLASS_ID_ERROR:
+    ngtcp2_ccerr_set_application_error(&s->ccerr, QUIC_WT_H3_ID_ERROR, NULL, 0);
+    s->ccerr_set = true;
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  case QUIC_WT_CLASS_SETTINGS_ERROR:
+    return settings_error(s);
   case QUIC_WT_CLASS_REJECTED:
     ngtcp2_conn_shutdown_stream(s->conn, 0, id, QUIC_WT_BUFFERED_STREAM_REJECTED);
     quic_session_give_credit(s, NULL, len);
@@ -390,7 +429,7 @@ static int classify(quic_session *s, quic_wt *wt, int64_t id, const uint8_t *dat
   case QUIC_WT_CLASS_H3:
     if ((rv = feed_h3(s, id, prefix, plen, fin && used == len)) != 0) return rv;
     if (used == len) return 0;
-    quic_wt_peer_control(wt, id, data + used, len - used);
+    if (!quic_wt_peer_control(wt, id, data + used, len - used)) return settings_error(s);
     return feed_h3(s, id, data + used, len - used, fin);
   default: {
     quic_stream *st = quic_session_remote_stream(s, id, NULL);
@@ -411,7 +450,7 @@ static int recv_data(quic_session *s, int64_t id, quic_stream *st, const uint8_t
     if (is_wt(st))
       return quic_session_stream_data(st, data, len, fin) == QUIC_OK ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
     if (quic_wt_classifying(wt, id)) return classify(s, wt, id, data, len, fin);
-    quic_wt_peer_control(wt, id, data, len);
+    if (!quic_wt_peer_control(wt, id, data, len)) return settings_error(s);
   }
   return feed_h3(s, id, data, len, fin);
 }
@@ -470,6 +509,11 @@ static void resume(quic_stream *st) {
 static void opened(quic_stream *st) {
   quic_session *s = st->session;
   if (is_wt(st) || st->tx_headers.count == 0) return;
+  /* Our CONNECT sent again after the server refused 0-RTT: the HTTP/3 state
+   * (WebTransport's with it) started over, so the session is registered
+   * again, under the stream's new id (its version is kept in wt_session). */
+  if ((st->flags & QUIC_STREAM_WT_SESSION) && wt_of(s) && quic_wt_session_get(wt_of(s), st->id) == NULL)
+    (void)quic_wt_session_add(wt_of(s), st->id, st->key, (uint8_t)st->wt_session);
   (void)submit(st, QUIC_HEADERS_INITIAL, &st->tx_headers);
   /* A 0-RTT request keeps its headers until the server accepts 0-RTT. */
   if (s->state != QUIC_SESSION_HANDSHAKE) quic_nvlist_clear(&st->tx_headers);
@@ -639,15 +683,25 @@ int quic_wt_api_accept(quic_stream *st) {
   quic_wt_session *ws = api_session(st, &wt);
   if (ws == NULL || ws->state != QUIC_WT_PENDING) return QUIC_ERR_STATE;
   ws->state = QUIC_WT_OPEN;
+  /* Server: the capsules that came before our 2xx are read now (draft-16
+   * 3.2); the session may end here (a malformed one, or the client's close). */
+  if (ws->hold) {
+    wt_capsules_done(st->session, wt, ws, st, quic_wt_release_held(wt, ws, st));
+    quic_session_mark_dirty(st->session);
+  }
   return QUIC_OK;
 }
 
-int quic_wt_api_connect(quic_stream *st) {
+int quic_wt_api_connect(quic_stream *st, uint8_t version) {
   if (st == NULL || st->session->app != &quic_app_http3 || st->id < 0) return QUIC_ERR_STATE;
+  if (version != QUIC_WT_DRAFT02 && version != QUIC_WT_DRAFT16) return QUIC_ERR_INVALID;
   quic_wt *wt = wt_of(st->session);
   if (wt == NULL) return QUIC_ERR_STATE;
-  int rv = quic_wt_session_add(wt, st->id, st->key);
-  if (rv == QUIC_OK) st->flags |= QUIC_STREAM_WT_SESSION;
+  int rv = quic_wt_session_add(wt, st->id, st->key, version);
+  if (rv == QUIC_OK) {
+    st->flags |= QUIC_STREAM_WT_SESSION;
+    st->wt_session = version; /* a CONNECT stream's: its version (opened() reads it back) */
+  }
   return rv;
 }
 
@@ -722,9 +776,51 @@ size_t quic_wt_api_max_datagram(quic_stream *st) {
   return max > pre ? max - pre : 0;
 }
 
-bool quic_wt_api_peer_enabled(quic_session *s) {
+uint32_t quic_wt_api_peer_versions(quic_session *s) {
   quic_wt *wt = s->app == &quic_app_http3 ? wt_of(s) : NULL;
-  return wt && wt->peer_wt;
+  return wt ? quic_wt_peer_versions(wt) : 0;
+}
+
+size_t quic_wt_api_remembered(quic_session *s, uint8_t *buf, size_t cap) {
+  quic_wt *wt = s->app == &quic_app_http3 ? wt_of(s) : NULL;
+  if (wt == NULL || !wt->peer_settings_done || cap < 24) return 0;
+  size_t n = 0;
+  if (wt->peer_wt) {
+    n += quic_varint_write(buf + n, QUIC_WT_SETTINGS_ENABLE_DRAFT02);
+    n += quic_varint_write(buf + n, 1);
+  }
+  if (wt->peer_wt16) {
+    n += quic_varint_write(buf + n, QUIC_WT_SETTINGS_WT_ENABLED);
+    n += quic_varint_write(buf + n, 1);
+  }
+  if (wt->peer_dgram) {
+    n += quic_varint_write(buf + n, QUIC_WT_SETTINGS_H3_DATAGRAM);
+    n += quic_varint_write(buf + n, 1);
+  }
+  return n;
+}
+
+void quic_wt_api_remember(quic_session *s, const uint8_t *p, size_t len) {
+  quic_wt *wt = s->app == &quic_app_http3 ? wt_of(s) : NULL;
+  if (wt == NULL || s->server || wt->peer_settings_done) return;
+  bool wt02 = false, wt16 = false, dgram = false;
+  for (const uint8_t *q = p, *end = p + len; q < end;) {
+    uint64_t id, v;
+    size_t a = quic_varint_read(q, (size_t)(end - q), &id);
+    size_t b = a ? quic_varint_read(q + a, (size_t)(end - q) - a, &v) : 0;
+    if (b == 0) return; /* not ours: nothing remembered */
+    q += a + b;
+    if (id == QUIC_WT_SETTINGS_ENABLE_DRAFT02 && v == 1) wt02 = true;
+    if (id == QUIC_WT_SETTINGS_WT_ENABLED && v == 1) wt16 = true;
+    if (id == QUIC_WT_SETTINGS_H3_DATAGRAM && v == 1) dgram = true;
+  }
+  wt->remembered = (wt02 ? QUIC_WT_DRAFT02 : 0u) | (wt16 && dgram ? QUIC_WT_DRAFT16 : 0u);
+}
+
+bool quic_wt_api_early(quic_stream *st) {
+  quic_wt *wt;
+  quic_wt_session *ws = api_session(st, &wt);
+  return ws && ws->early;
 }
 
 bool quic_wt_api_counters(quic_session *s, uint64_t *streams_rejected, uint64_t *datagrams_dropped,

@@ -98,7 +98,8 @@ typedef struct quic_stream {
   unsigned hb_blocks;     /* blocks received (bounded) */
 
   /* WebTransport */
-  int64_t wt_session;     /* QUIC_STREAM_WT: the session ID (its CONNECT stream's id) */
+  int64_t wt_session;     /* QUIC_STREAM_WT: the session ID (its CONNECT stream's id); a client's
+                             QUIC_STREAM_WT_SESSION: its QUIC_WT_DRAFT* version (http3.c) */
   uint32_t wt_close_code; /* QUIC_SEV_WT_CLOSE: the peer's code */
   bool wt_close_clean;    /* ... and whether it closed (capsule or FIN) rather than vanished */
   char *wt_reason;        /* owned; the peer's close reason (NUL-terminated), or NULL */

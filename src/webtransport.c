@@ -69,7 +69,11 @@ int quic_wt_init(quic_wt *wt, quic_session *s, uint32_t max_sessions, int64_t ct
 void quic_wt_free(quic_wt *wt) {
   quic_keymap_entry *e;
   QUIC_KEYMAP_EACH(&wt->classify, e, t1) quic_free(e->ptr);
-  QUIC_KEYMAP_EACH(&wt->sessions, e, t2) quic_free(e->ptr);
+  QUIC_KEYMAP_EACH(&wt->sessions, e, t2) {
+    quic_wt_session *ws = e->ptr;
+    quic_free(ws->held);
+    quic_free(ws);
+  }
   quic_keymap_free(&wt->classify);
   quic_keymap_free(&wt->sessions);
   quic_free(wt->ctrl_buf);
@@ -81,14 +85,22 @@ void quic_wt_free(quic_wt *wt) {
 /* ---- our SETTINGS ---- */
 
 /* The settings we add to nghttp3's (which already has ENABLE_CONNECT_PROTOCOL
- * on a server and H3_DATAGRAM 0x33): draft-02's enable, and the draft-04
- * datagram codepoint older peers look for. */
-static size_t our_settings(uint8_t *buf) {
+ * on a server and H3_DATAGRAM 0x33), from both sides: draft-02's enable and
+ * the draft-04 datagram codepoint older peers look for; draft-16's
+ * SETTINGS_WT_ENABLED (a client sends it too, draft-16 7.1); and the
+ * SETTINGS_WT_MAX_SESSIONS of drafts 13 and 14, which Safari requires,
+ * with our session limit. No SETTINGS_WT_INITIAL_MAX_*: flow control stays
+ * off (draft-16 5.1), so a draft-16 connection carries one session. */
+static size_t our_settings(const quic_wt *wt, uint8_t *buf) {
   size_t n = 0;
   n += quic_varint_write(buf + n, QUIC_WT_SETTINGS_ENABLE_DRAFT02);
   n += quic_varint_write(buf + n, 1);
   n += quic_varint_write(buf + n, QUIC_WT_SETTINGS_H3_DATAGRAM_DRAFT04);
   n += quic_varint_write(buf + n, 1);
+  n += quic_varint_write(buf + n, QUIC_WT_SETTINGS_WT_ENABLED);
+  n += quic_varint_write(buf + n, 1);
+  n += quic_varint_write(buf + n, QUIC_WT_SETTINGS_WT_MAX_SESSIONS);
+  n += quic_varint_write(buf + n, wt->max_sessions);
   return n;
 }
 
@@ -113,8 +125,8 @@ int quic_wt_ctrl_out(quic_wt *wt, quic_app_out *o) {
       wt->splice = 2; /* not what nghttp3 writes: leave its bytes alone */
       return QUIC_OK;
     }
-    uint8_t extra[32];
-    size_t elen = our_settings(extra);
+    uint8_t extra[48];
+    size_t elen = our_settings(wt, extra);
     uint64_t newlen = flen_payload + elen;
     size_t total = n0 + n1 + quic_varint_len(newlen) + (size_t)newlen;
     uint8_t *b = quic_malloc(total);
@@ -207,12 +219,13 @@ int quic_wt_classify(quic_wt *wt, int64_t id, const uint8_t *data, size_t len, s
   if (type != (uni ? QUIC_WT_STREAM_UNI : QUIC_WT_STREAM_BIDI)) {
     memcpy(prefix, c->buf, c->len);
     *prefix_len = c->len;
+    bool ok = true;
     if (uni && type == 0x00 && wt->peer_ctrl < 0) {
       wt->peer_ctrl = id;
-      quic_wt_peer_control(wt, id, c->buf + n1, c->len - n1);
+      ok = quic_wt_peer_control(wt, id, c->buf + n1, c->len - n1);
     }
     quic_wt_stream_gone(wt, id);
-    return QUIC_WT_CLASS_H3;
+    return ok ? QUIC_WT_CLASS_H3 : QUIC_WT_CLASS_SETTINGS_ERROR;
   }
   uint64_t sid;
   size_t n2 = quic_varint_read(c->buf + n1, c->len - n1, &sid);
@@ -220,6 +233,13 @@ int quic_wt_classify(quic_wt *wt, int64_t id, const uint8_t *data, size_t len, s
   /* Bytes buffered past the prefix came from this call's data. */
   *used = take - (c->len - (n1 + n2));
   *session_id = sid;
+  /* A session ID is a client-initiated bidirectional stream's (draft-16 4:
+   * anything else closes the connection with H3_ID_ERROR). */
+  if ((sid & 3) != 0) {
+    c->rejected = true;
+    *used = len;
+    return QUIC_WT_CLASS_ID_ERROR;
+  }
   quic_wt_session *ws = quic_wt_session_get(wt, (int64_t)sid);
   if (ws == NULL || ws->state != QUIC_WT_OPEN) {
     /* For no session we have open (draft-02 4.5: we buffer none). */
@@ -245,12 +265,12 @@ void quic_wt_peer_stream_gone(quic_wt *wt, int64_t session_id) {
   if (ws && ws->peer_streams) ws->peer_streams--;
 }
 
-void quic_wt_peer_control(quic_wt *wt, int64_t id, const uint8_t *data, size_t len) {
-  if (id != wt->peer_ctrl || wt->peer_settings_done || len == 0) return;
+bool quic_wt_peer_control(quic_wt *wt, int64_t id, const uint8_t *data, size_t len) {
+  if (id != wt->peer_ctrl || wt->peer_settings_done || len == 0) return true;
   size_t cap = 16 + QUIC_WT_SETTINGS_MAX;
   if (wt->peer_settings == NULL && (wt->peer_settings = quic_malloc(cap)) == NULL) {
     wt->peer_settings_done = true;
-    return;
+    return true;
   }
   size_t take = QUIC_MIN(len, cap - wt->peer_settings_len);
   memcpy(wt->peer_settings + wt->peer_settings_len, data, take);
@@ -260,9 +280,10 @@ void quic_wt_peer_control(quic_wt *wt, int64_t id, const uint8_t *data, size_t l
   uint64_t ftype, flen;
   size_t n1 = quic_varint_read(p, n, &ftype);
   size_t n2 = n1 ? quic_varint_read(p + n1, n - n1, &flen) : 0;
-  if (n2 == 0) return; /* more */
+  if (n2 == 0) return true; /* more */
   bool done = ftype != 4 || flen > QUIC_WT_SETTINGS_MAX;
-  if (!done && n - n1 - n2 < flen) return; /* more */
+  if (!done && n - n1 - n2 < flen) return true; /* more */
+  bool bad = false;
   if (!done) {
     const uint8_t *q = p + n1 + n2, *end = q + flen;
     while (q < end) {
@@ -272,6 +293,12 @@ void quic_wt_peer_control(quic_wt *wt, int64_t id, const uint8_t *data, size_t l
       if (b == 0) break; /* malformed: nghttp3 closes the connection */
       q += a + b;
       if (sid == QUIC_WT_SETTINGS_ENABLE_DRAFT02 && val == 1) wt->peer_wt = true;
+      if (sid == QUIC_WT_SETTINGS_WT_ENABLED) {
+        /* draft-16 3.1: 1 is this version; a client treats more as
+         * H3_SETTINGS_ERROR (a server just does not see it enabled). */
+        if (val == 1) wt->peer_wt16 = true;
+        else if (val > 1 && wt->s && !wt->s->server) bad = true;
+      }
       if ((sid == QUIC_WT_SETTINGS_H3_DATAGRAM || sid == QUIC_WT_SETTINGS_H3_DATAGRAM_DRAFT04) && val == 1)
         wt->peer_dgram = true;
     }
@@ -279,13 +306,25 @@ void quic_wt_peer_control(quic_wt *wt, int64_t id, const uint8_t *data, size_t l
   wt->peer_settings_done = true;
   quic_free(wt->peer_settings);
   wt->peer_settings = NULL;
+  /* RFC 9114 7.2.4.2: a server that accepted our 0-RTT must not take back
+   * what we sent it by (draft-16 3.2 says the same of WebTransport's). */
+  uint32_t now = quic_wt_peer_versions(wt);
+  if (wt->remembered && wt->s && !wt->s->server && quic_session_early_data(wt->s) &&
+      (wt->remembered & now) != wt->remembered)
+    bad = true;
   /* A client waits for them before its CONNECT (RFC 9220 3). */
   if (wt->s) quic_session_notify(wt->s, QUIC_EV_WT_SETTINGS);
+  return !bad;
+}
+
+uint32_t quic_wt_peer_versions(const quic_wt *wt) {
+  if (!wt->peer_settings_done) return wt->remembered;
+  return (wt->peer_wt ? QUIC_WT_DRAFT02 : 0u) | (wt->peer_wt16 && wt->peer_dgram ? QUIC_WT_DRAFT16 : 0u);
 }
 
 /* ---- sessions ---- */
 
-int quic_wt_session_add(quic_wt *wt, int64_t id, uint32_t stream_key) {
+int quic_wt_session_add(quic_wt *wt, int64_t id, uint32_t stream_key, uint8_t version) {
   if (wt->live_sessions >= wt->max_sessions) return QUIC_ERR_LIMIT;
   bool created;
   quic_keymap_entry *e = quic_keymap_put(&wt->sessions, &id, sizeof(id), &created);
@@ -298,9 +337,20 @@ int quic_wt_session_add(quic_wt *wt, int64_t id, uint32_t stream_key) {
   }
   ws->id = id;
   ws->stream_key = stream_key;
+  ws->version = version;
   e->ptr = ws;
   wt->live_sessions++;
   return QUIC_OK;
+}
+
+uint32_t quic_wt_sessions_of(quic_wt *wt, uint8_t v) {
+  uint32_t n = 0;
+  quic_keymap_entry *e;
+  QUIC_KEYMAP_EACH(&wt->sessions, e, tmp) {
+    const quic_wt_session *ws = e->ptr;
+    if (ws->version == v) n++;
+  }
+  return n;
 }
 
 quic_wt_session *quic_wt_session_get(quic_wt *wt, int64_t id) {
@@ -331,6 +381,7 @@ void quic_wt_session_gone(quic_wt *wt, int64_t id) {
     quic_session_stream_event(st, QUIC_SEV_WT_CLOSE);
   }
   if (wt->s->state < QUIC_SESSION_CLOSING) quic_wt_reset_streams(wt, id);
+  quic_free(ws->held);
   quic_free(ws);
   quic_keymap_del(&wt->sessions, e);
   wt->live_sessions--;
@@ -343,9 +394,45 @@ size_t quic_wt_capsule(uint8_t *buf, uint64_t type, const uint8_t *payload, size
   return n + len;
 }
 
-static void capsule_done(quic_wt_session *ws, quic_stream *st) {
+/* RFC 3629: well-formed UTF-8 (no overlongs, surrogates or values past
+ * U+10FFFF). */
+static bool utf8_valid(const uint8_t *p, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    uint8_t c = p[i];
+    size_t k;
+    uint32_t min, v;
+    if (c < 0x80) {
+      i++;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      k = 1, min = 0x80, v = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      k = 2, min = 0x800, v = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      k = 3, min = 0x10000, v = c & 0x07;
+    } else {
+      return false;
+    }
+    if (n - i <= k) return false;
+    for (size_t j = 1; j <= k; j++) {
+      if ((p[i + j] & 0xc0) != 0x80) return false;
+      v = v << 6 | (p[i + j] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return false;
+    i += k + 1;
+  }
+  return true;
+}
+
+/* A whole capsule was read. False: malformed (draft-16 6: a close reason
+ * that is not UTF-8). */
+static bool capsule_done(quic_wt_session *ws, quic_stream *st) {
+  ws->in_capsule = false;
   if (ws->cap_type == QUIC_WT_CAPSULE_CLOSE) {
     const uint8_t *p = ws->cap_buf;
+    size_t rlen = (size_t)ws->cap_len - 4;
+    if (ws->version == QUIC_WT_DRAFT16 && !utf8_valid(p + 4, rlen)) return false;
     ws->close_code = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
     if (!ws->close_received) {
       ws->close_received = true;
@@ -353,7 +440,6 @@ static void capsule_done(quic_wt_session *ws, quic_stream *st) {
       st->wt_close_clean = true;
       /* Kept on the stream: the session's record may go before the
        * application reads it. No memory: the close arrives without it. */
-      size_t rlen = (size_t)ws->cap_len - 4;
       quic_free(st->wt_reason);
       st->wt_reason = quic_malloc(rlen + 1);
       if (st->wt_reason) {
@@ -367,15 +453,40 @@ static void capsule_done(quic_wt_session *ws, quic_stream *st) {
     ws->drain_received = true;
     quic_session_stream_event(st, QUIC_SEV_WT_DRAIN);
   }
-  ws->in_capsule = false;
+  /* Anything else, the flow-control capsules of draft-16 5.6 included, is
+   * skipped: flow control is not enabled here, and then they are ignored
+   * (draft-16 5.1). */
+  return true;
 }
 
 bool quic_wt_capsules(quic_wt *wt, quic_wt_session *ws, quic_stream *st, const uint8_t *data, size_t len,
                       bool fin) {
+  if (ws->hold) {
+    /* Before our 2xx: kept, not read (draft-16 3.2). */
+    if (len > QUIC_WT_HELD_MAX - ws->held_len) {
+      wt->capsule_errors++;
+      return false;
+    }
+    if (len) {
+      if (ws->held == NULL && (ws->held = quic_malloc(QUIC_WT_HELD_MAX)) == NULL) {
+        wt->capsule_errors++;
+        return false;
+      }
+      memcpy(ws->held + ws->held_len, data, len);
+      ws->held_len += len;
+    }
+    ws->held_fin = ws->held_fin || fin;
+    return true;
+  }
   size_t i = 0;
   for (;;) {
     if (!ws->in_capsule) {
       if (i >= len) break;
+      /* Nothing may follow a close (draft-16 6: H3_MESSAGE_ERROR). */
+      if (ws->close_received) {
+        wt->capsule_errors++;
+        return false;
+      }
       ws->hdr[ws->hdr_len++] = data[i++];
       uint64_t t, l;
       size_t n1 = quic_varint_read(ws->hdr, ws->hdr_len, &t);
@@ -396,8 +507,11 @@ bool quic_wt_capsules(quic_wt *wt, quic_wt_session *ws, quic_stream *st, const u
     if (ws->cap_type == QUIC_WT_CAPSULE_CLOSE) memcpy(ws->cap_buf + ws->cap_have, data + i, take);
     ws->cap_have += take;
     i += take;
-    if (ws->cap_have == ws->cap_len) capsule_done(ws, st);
-    else break; /* the rest of this capsule comes later */
+    if (ws->cap_have < ws->cap_len) break; /* the rest of this capsule comes later */
+    if (!capsule_done(ws, st)) {
+      wt->capsule_errors++;
+      return false;
+    }
   }
   if (fin) {
     if (ws->in_capsule || ws->hdr_len) {
@@ -413,6 +527,17 @@ bool quic_wt_capsules(quic_wt *wt, quic_wt_session *ws, quic_stream *st, const u
     }
   }
   return true;
+}
+
+bool quic_wt_release_held(quic_wt *wt, quic_wt_session *ws, quic_stream *st) {
+  if (!ws->hold) return true;
+  ws->hold = false;
+  uint8_t *held = ws->held;
+  ws->held = NULL;
+  bool ok = held == NULL && !ws->held_fin ? true : quic_wt_capsules(wt, ws, st, held, ws->held_len, ws->held_fin);
+  quic_free(held);
+  ws->held_len = 0;
+  return ok;
 }
 
 /* ---- datagrams ---- */

@@ -50,7 +50,7 @@ function startServer(cert, webtransport, seen) {
   const server = new quic.Endpoint();
   server.onsession = ({ session }) => {
     session.onwebtransport = async ({ request }) => {
-      seen.requests.push({ path: request.path, origin: request.origin });
+      seen.requests.push({ path: request.path, origin: request.origin, version: request.version });
       const ws = request.accept();
       await ws.ready;
       seen.sessions.push(ws);
@@ -214,6 +214,8 @@ test('chromium: WebTransport bidi echo, uni each way, datagrams and close codes 
     assert.deepStrictEqual(byPath['/server-close'], { path: '/server-close', closeCode: 42, reason: 'server says bye' });
     assert.deepStrictEqual(byPath['/drain'], { path: '/drain', closeCode: 3, reason: 'drained' });
     assert.deepStrictEqual(seen.requests.map((q) => q.path), ['/echo', '/server-close', '/drain']);
+    // Chromium speaks draft-02 by default, also to a server that offers draft-16 too.
+    assert.deepStrictEqual(seen.requests.map((q) => q.version), ['draft02', 'draft02', 'draft02']);
     assert.deepStrictEqual(seen.errors, []);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

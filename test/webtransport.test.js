@@ -242,8 +242,13 @@ test('client and server options are checked', () => {
                 { code: 'ERR_QUIC_UNSUPPORTED' });
   assert.throws(() => new WebTransport('https://localhost/', { protocols: ['a"b'] }), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => new WebTransport('https://localhost/', { congestionControl: 'fast' }), { code: 'ERR_INVALID_ARG_VALUE' });
-  assert.throws(() => new quic.SessionConfig('server', { webtransport: { allowZeroRtt: true } }),
-                { code: 'ERR_QUIC_UNSUPPORTED' });
+  assert.throws(() => new quic.SessionConfig('server', { webtransport: { allowZeroRtt: 'yes' } }),
+                { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.strictEqual(new quic.SessionConfig('server', {
+    secure: { key: certs.key, cert: certs.cert }, webtransport: { allowZeroRtt: true },
+  }).webtransport.allowZeroRtt, true);
+  assert.throws(() => new WebTransport('https://localhost/', { version: 'draft07' }), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => new WebTransport('https://localhost/', { resume: 5 }), { code: 'ERR_INVALID_ARG_TYPE' });
   assert.throws(() => new quic.SessionConfig('server', { alpn: 'x', webtransport: true }), { code: 'ERR_INVALID_ARG_VALUE' });
   assert.throws(() => new quic.SessionConfig('server', { webtransport: { maxSessions: 0 } }), { code: 'ERR_OUT_OF_RANGE' });
   assert.throws(() => new quic.SessionConfig('server', { webtransport: { origins: 'x' } }), { code: 'ERR_INVALID_ARG_TYPE' });
@@ -329,6 +334,8 @@ test('client: allowPooling puts 10 sessions on one connection; each echoes; the 
   try {
     const wts = Array.from({ length: 10 }, (_, i) => new WebTransport(url(`/p${i}`), { ...clientOptions, allowPooling: true, endpoint }));
     await within(Promise.all(wts.map((w) => w.ready)), T, 'ready');
+    // Pooled 'auto' prefers draft-02: draft-16 without flow control has one session per connection.
+    assert.deepStrictEqual(new Set(wts.map((w) => w.version)), new Set(['draft02']));
     assert.strictEqual(connections.size, 1);
     assert.deepStrictEqual(seen.requests.map((r) => r.path).sort(), Array.from({ length: 10 }, (_, i) => `/p${i}`).sort());
     const echoes = await within(Promise.all(wts.map(async (w, i) => {
@@ -483,5 +490,247 @@ test('server: maxStreamsPerSession refuses the peer streams beyond it (H3_REQUES
     assert.deepStrictEqual(seen.errors, []);
   } finally {
     await within(server.close(), T, 'server close');
+  }
+});
+
+// ---- versions: draft-02 and draft-16 side by side ----
+
+// One echo through a session: a bidirectional stream and a datagram.
+async function echoOnce(wt, text) {
+  const { readable, writable } = await wt.createBidirectionalStream();
+  const w = writable.getWriter();
+  await w.write(Buffer.from(text));
+  await w.close();
+  assert.strictEqual((await within(readAllWeb(readable), T, `echo ${text}`)).toString(), text);
+  const dw = wt.datagrams.writable.getWriter();
+  const dr = wt.datagrams.readable.getReader();
+  // Datagrams may be lost even on loopback: a few tries, bounded.
+  let got;
+  for (let i = 0; i < 20 && got === undefined; i++) {
+    await dw.write(Buffer.from(`d:${text}`));
+    got = await Promise.race([dr.read(), new Promise((r) => setTimeout(() => r(undefined), 100))]);
+  }
+  assert.strictEqual(Buffer.from(got.value).toString(), `d:${text}`);
+  dw.releaseLock();
+  dr.releaseLock();
+}
+
+test('versions: auto picks draft-16 from a server that offers both; draft02 and draft16 can be forced; each CONNECT is answered in its version', async () => {
+  const { server, seen, url } = echoServer({ protocols: ['p1', 'p2'] });
+  try {
+    const cases = [
+      { version: undefined, expect: 'draft16' },
+      { version: 'auto', expect: 'draft16' },
+      { version: 'draft16', expect: 'draft16' },
+      { version: 'draft02', expect: 'draft02' },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const wt = new WebTransport(url(`/v${i}`), { ...clientOptions, version: c.version, protocols: ['p2', 'p1'] });
+      await within(wt.ready, T, `ready ${c.version}`);
+      assert.strictEqual(wt.version, c.expect);
+      const request = seen.requests[i];
+      assert.strictEqual(request.version, c.expect);
+      assert.strictEqual(request.headers[':protocol'], c.expect === 'draft16' ? 'webtransport-h3' : 'webtransport');
+      // draft-02's header pair goes only with draft-02.
+      assert.strictEqual(request.headers['sec-webtransport-http3-draft02'], c.expect === 'draft02' ? '1' : undefined);
+      const response = await wt.connectStream.headers;
+      assert.strictEqual(response['sec-webtransport-http3-draft'], c.expect === 'draft02' ? 'draft02' : undefined);
+      // Subprotocols in both: a structured-field list offered, an item back
+      // (the server's preference wins).
+      assert.strictEqual(request.headers['wt-available-protocols'], '"p2", "p1"');
+      assert.strictEqual(response['wt-protocol'], '"p1"');
+      assert.strictEqual(wt.protocol, 'p1');
+      assert.strictEqual(seen.sessions[i].version, c.expect);
+      assert.strictEqual(seen.sessions[i].earlyData, false);
+      await echoOnce(wt, `hello ${c.expect} ${i}`);
+      wt.close({ closeCode: 40 + i, reason: `bye ${i}` });
+      await wt.closed;
+    }
+    await within((async () => { while (seen.closes.length < cases.length) await new Promise((r) => setTimeout(r, 10)); })(),
+                 T, 'server closes');
+    assert.deepStrictEqual(seen.closes.map((x) => x.closeCode), [40, 41, 42, 43]);
+    assert.deepStrictEqual(seen.errors, []);
+  } finally {
+    await within(server.close(), T, 'server close');
+  }
+});
+
+test('versions: draft-02 and draft-16 clients at once on one server; a forced version the server lacks fails ready', async () => {
+  const { server, seen, url } = echoServer();
+  try {
+    const a = new WebTransport(url('/a'), { ...clientOptions, version: 'draft02' });
+    const b = new WebTransport(url('/b'), { ...clientOptions, version: 'draft16' });
+    await within(Promise.all([a.ready, b.ready]), T, 'both ready');
+    assert.deepStrictEqual([a.version, b.version], ['draft02', 'draft16']);
+    assert.deepStrictEqual(seen.requests.map((r) => [r.path, r.version]).sort(), [['/a', 'draft02'], ['/b', 'draft16']]);
+    await Promise.all([echoOnce(a, 'mixed a'), echoOnce(b, 'mixed b')]);
+    a.close();
+    b.close();
+    await Promise.all([a.closed, b.closed]);
+    // Pooled and forced to draft-16: one session per connection (draft-16
+    // 5.1 without flow control), so two pooled sessions take two.
+    const endpoint = new quic.Endpoint();
+    const p = [0, 1].map((i) => new WebTransport(url(`/pool${i}`), { ...clientOptions, endpoint, allowPooling: true, version: 'draft16' }));
+    await within(Promise.all(p.map((w) => w.ready)), T, 'pooled draft-16 ready');
+    await Promise.all(p.map((w, i) => echoOnce(w, `pooled ${i}`)));
+    const remote = new Set(seen.sessions.slice(-2).map((s) => s.connectStream.session));
+    assert.strictEqual(remote.size, 2, 'two connections');
+    p.forEach((w) => w.close());
+    await Promise.all(p.map((w) => w.closed));
+    await within(endpoint.close(), T, 'pool endpoint close');
+    assert.deepStrictEqual(seen.errors, []);
+  } finally {
+    await within(server.close(), T, 'server close');
+  }
+  // An HTTP/3 server without WebTransport: each forced version names what is missing.
+  const plain = new quic.Endpoint();
+  plain.listen({ secure: { key: certs.key, cert: certs.cert } });
+  try {
+    for (const [version, name] of [['draft16', 'draft-16'], ['draft02', 'draft-02'], ['auto', 'draft-02 or draft-16']]) {
+      const wt = new WebTransport(`https://localhost:${plain.address.port}/x`, { ...clientOptions, version });
+      await assert.rejects(within(wt.ready, T, `ready ${version}`),
+                           (err) => err instanceof WebTransportError && err.message.includes(`(${name})`));
+      await wt.closed.catch(() => {});
+    }
+  } finally {
+    await within(plain.close(), T, 'plain server close');
+  }
+});
+
+// A hand-built HTTP/3 client: extended CONNECTs sent with session.open().
+function connectHeaders(proto, p) {
+  return { ':method': 'CONNECT', ':protocol': proto, ':scheme': 'https', ':authority': 'localhost', ':path': p };
+}
+
+test('draft-16 by hand: a second session on one connection is reset with H3_REQUEST_REJECTED; a client whose SETTINGS lack SETTINGS_WT_ENABLED gets H3_MESSAGE_ERROR', async () => {
+  const { server, seen } = echoServer();
+  const client = new quic.Endpoint();
+  let release;
+  const hold = new Promise((r) => { release = r; });
+  async function* held() { await hold; }
+  try {
+    const addr = { address: '127.0.0.1', port: server.address.port };
+    // With the webtransport option our SETTINGS carry both versions'.
+    const s = client.connect(addr, { alpn: 'h3', hostname: 'localhost', secure: { ca: certs.ca }, webtransport: { maxSessions: 4 } });
+    await within(s.handshake, T, 'handshake');
+    const one = s.open({ headers: connectHeaders('webtransport-h3', '/one'), body: held() });
+    assert.strictEqual((await within(one.headers, T, 'first response'))[':status'], 200);
+    // Another, and a flood of them: each refused, none reaches the
+    // application, the connection goes on.
+    const more = Array.from({ length: 20 }, (_, i) => s.open({ headers: connectHeaders('webtransport-h3', `/two${i}`), body: held() }));
+    for (const two of more) {
+      await assert.rejects(within(two.headers, T, 'second refused'), (err) => err.errorCode === 0x10bn);
+    }
+    assert.deepStrictEqual(seen.requests.map((r) => r.path), ['/one']);
+    // draft-02 sessions are not limited so: one more beside the draft-16
+    // one. Its client sends a DRAIN capsule at once, before the response:
+    // the server reads it only once it accepted (draft-16 3.2), and the
+    // session it made sees it.
+    async function* drainFirst() {
+      yield Buffer.from([0x80, 0x00, 0x78, 0xae, 0x00]);
+      await hold;
+    }
+    const three = s.open({ headers: connectHeaders('webtransport', '/three'), body: drainFirst() });
+    assert.strictEqual((await within(three.headers, T, 'draft-02 response'))[':status'], 200);
+    assert.deepStrictEqual(seen.requests.map((r) => [r.path, r.version]), [['/one', 'draft16'], ['/three', 'draft02']]);
+    await within(seen.sessions[1].draining, T, 'the early DRAIN, read after the accept');
+
+    // Plain HTTP/3 (no WebTransport settings): a draft-16 CONNECT is
+    // malformed (draft-16 3.1), and no request event is made.
+    const plain = client.connect(addr, { alpn: 'h3', hostname: 'localhost', secure: { ca: certs.ca } });
+    await within(plain.handshake, T, 'plain handshake');
+    const bad = plain.open({ headers: connectHeaders('webtransport-h3', '/bad'), body: held() });
+    await assert.rejects(within(bad.headers, T, 'malformed'), (err) => err.errorCode === 0x10en);
+    assert.strictEqual(seen.requests.length, 2);
+    release();
+    await within(Promise.all([s.close(), plain.close()]), T, 'client sessions close');
+  } finally {
+    release();
+    await within(client.close(), T, 'client close');
+    await within(server.close(), T, 'server close');
+  }
+});
+
+// ---- 0-RTT ----
+
+test('0-RTT: a resumed client sends its CONNECT in 0-RTT by the remembered SETTINGS; served at once (allowZeroRtt), after the handshake (default), or sent again when 0-RTT is refused', async () => {
+  const KEYS_A = Buffer.alloc(48, 0xa1);
+  const KEYS_B = Buffer.alloc(48, 0xb2);
+  function server(ticketKeys, allowZeroRtt) {
+    const seen = [];
+    const endpoint = new quic.Endpoint();
+    endpoint.onsession = ({ session }) => {
+      let handshook = false;
+      session.handshake.then(() => { handshook = true; }, () => {});
+      session.onwebtransport = ({ request }) => {
+        const ws = request.accept();
+        seen.push({ path: request.path, early: request.early, handshook, version: request.version, sessionEarly: ws.earlyData });
+        (async () => {
+          for await (const { readable, writable } of ws.incomingBidirectionalStreams) readable.pipeTo(writable).catch(() => {});
+        })().catch(() => {});
+      };
+    };
+    const opts = { secure: { key: certs.key, cert: certs.cert, ticketKeys } };
+    if (allowZeroRtt !== undefined) opts.webtransport = { allowZeroRtt };
+    else opts.webtransport = true;
+    endpoint.listen(opts);
+    return { endpoint, seen, url: (p) => `https://localhost:${endpoint.address.port}${p}` };
+  }
+  const allow = server(KEYS_A, true);
+  const wait = server(KEYS_A); // the default: a 0-RTT CONNECT waits for the handshake
+  const other = server(KEYS_B, true); // cannot open A's tickets: 0-RTT is refused
+  const client = new quic.Endpoint();
+  async function echo(wt, text) {
+    const { readable, writable } = await wt.createBidirectionalStream();
+    const w = writable.getWriter();
+    await w.write(Buffer.from(text));
+    await w.close();
+    assert.strictEqual((await within(readAllWeb(readable), T, text)).toString(), text);
+  }
+  try {
+    const first = new WebTransport(allow.url('/first'), { ...clientOptions, endpoint: client });
+    await within(first.ready, T, 'first ready');
+    assert.strictEqual(first.earlyData, false);
+    // The ticket comes just after the handshake; with it the server's
+    // WebTransport SETTINGS (both versions and HTTP/3 datagrams).
+    const deadline = Date.now() + 3000;
+    while (!(first.sessionTicket?.applicationParams?.byteLength > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const ticket = first.sessionTicket;
+    assert.ok(ticket && ticket.applicationParams.byteLength > 0, 'a ticket with the remembered SETTINGS');
+    first.close();
+    await first.closed;
+
+    for (const [s, accepted, served] of [[allow, true, 'early'], [wait, true, 'after'], [other, false, 'after']]) {
+      const wt = new WebTransport(s.url('/again'), { ...clientOptions, endpoint: client, resume: ticket });
+      await within(wt.ready, T, 'resumed ready');
+      assert.strictEqual(wt.version, 'draft16');
+      // earlyData: the CONNECT went in 0-RTT and the server took it so.
+      assert.strictEqual(wt.earlyData, accepted);
+      await echo(wt, `over 0-RTT ${served} ${accepted}`);
+      const r = s.seen.find((x) => x.path === '/again');
+      assert.ok(r, 'the server served it');
+      assert.strictEqual(r.early, accepted);
+      assert.strictEqual(r.sessionEarly, accepted);
+      assert.strictEqual(r.version, 'draft16');
+      // allowZeroRtt: served from the first flight, before the handshake
+      // completed; without it (or when 0-RTT was refused), after.
+      assert.strictEqual(r.handshook, served === 'after');
+      wt.close();
+      await wt.closed;
+    }
+    // A ticket without remembered SETTINGS: no 0-RTT CONNECT (the client
+    // waits for the server's SETTINGS as usual).
+    const bare = { sessionTicket: ticket.sessionTicket, transportParams: ticket.transportParams };
+    const wt = new WebTransport(allow.url('/bare'), { ...clientOptions, endpoint: client, resume: bare });
+    await within(wt.ready, T, 'bare ready');
+    assert.strictEqual(wt.earlyData, false);
+    assert.strictEqual(allow.seen.find((x) => x.path === '/bare').early, false);
+    wt.close();
+    await wt.closed;
+  } finally {
+    await within(client.close(), T, 'client close');
+    for (const s of [allow, wait, other]) await within(s.endpoint.close(), T, 'server close');
   }
 });

@@ -215,6 +215,8 @@ static int c_push(quic_event_sink *sink, const quic_event *e) {
 typedef struct exchange {
   bool h3;
   bool wt;                   /* WebTransport inside HTTP/3 */
+  bool wt16;                 /* wt: the session is draft-16's (webtransport-h3) */
+  uint32_t client_versions, server_versions; /* wt: what each side read in the other's SETTINGS */
   uint32_t connect_key;      /* wt: the client's CONNECT stream */
   uint32_t server_connect_key;
   bool wt_ready;             /* wt: the client saw 200 */
@@ -255,7 +257,8 @@ static int exchange_init(exchange *x, int mode) {
   bool h3 = mode != 0;
   memset(x, 0, sizeof(*x));
   x->h3 = h3;
-  x->wt = mode == 2;
+  x->wt = mode >= 2;
+  x->wt16 = mode == 3;
   for (size_t i = 0; i < ECHO_SIZE; i++) x->sent[i] = (uint8_t)(i * 2654435761u >> 24);
   host_init(&x->client, 0, 50000);
   host_init(&x->server, 1, 443);
@@ -413,12 +416,19 @@ static void wt_client_event(exchange *x, const quic_event *e) {
   quic_session *s = e->session;
   quic_stream *st = e->stream_key ? quic_session_stream(s, e->stream_key) : NULL;
   switch (e->type) {
+  case QUIC_E_SESSION_WT_SETTINGS:
+    x->client_versions = e->aux;
+    break;
   case QUIC_E_SESSION_HANDSHAKE: {
     quic_stream *req, *bad;
     if (quic_session_open_stream(s, false, &req) != QUIC_OK) return;
     static const char *const h[][2] = {{":method", "CONNECT"}, {":protocol", "webtransport"}, {":scheme", "https"},
                                        {":authority", "localhost"}, {":path", "/wt"}};
-    if (submit(req, h, 5) != QUIC_OK || quic_wt_api_connect(req) != QUIC_OK) return;
+    static const char *const h16[][2] = {{":method", "CONNECT"}, {":protocol", "webtransport-h3"},
+                                         {":scheme", "https"}, {":authority", "localhost"}, {":path", "/wt"}};
+    if (submit(req, x->wt16 ? h16 : h, 5) != QUIC_OK ||
+        quic_wt_api_connect(req, x->wt16 ? QUIC_WT_DRAFT16 : QUIC_WT_DRAFT02) != QUIC_OK)
+      return;
     x->connect_key = req->key;
     /* Hostile: a stream and a datagram for session 400, which does not
      * exist (the stream is flagged so its bytes go out as written). */
@@ -487,11 +497,14 @@ static void wt_server_event(exchange *x, const quic_event *e) {
   quic_stream *st = e->stream_key ? quic_session_stream(s, e->stream_key) : NULL;
   uint64_t capsule_errors;
   switch (e->type) {
+  case QUIC_E_SESSION_WT_SETTINGS:
+    x->server_versions = e->aux;
+    break;
   case QUIC_E_STREAM_HEADERS:
     if (st && (st->flags & QUIC_STREAM_WT_SESSION)) {
       while (quic_stream_hblock(st)) quic_stream_drop_hblock(st);
       static const char *const h[][2] = {{":status", "200"}, {"sec-webtransport-http3-draft", "draft02"}};
-      if (quic_wt_api_accept(st) == QUIC_OK) (void)submit(st, h, 2);
+      if (quic_wt_api_accept(st) == QUIC_OK) (void)submit(st, h, x->wt16 ? 1 : 2); /* draft-16: no draft header */
       x->server_connect_key = st->key;
     }
     break;
@@ -594,7 +607,7 @@ static void exchange_run(exchange *x) {
   }
 }
 
-static const char *mode_name(int mode) { return mode == 2 ? "wt" : mode ? "h3" : "raw"; }
+static const char *mode_name(int mode) { return mode == 3 ? "wt16" : mode == 2 ? "wt" : mode ? "h3" : "raw"; }
 
 static void run_clean(int mode) {
   static exchange x;
@@ -605,7 +618,11 @@ static void run_clean(int mode) {
   CHECK(x.client_closed_clean);
   CHECK_EQ(x.echoed_len, ECHO_SIZE);
   CHECK(memcmp(x.sent, x.echoed, ECHO_SIZE) == 0);
-  if (mode == 2) {
+  if (mode >= 2) {
+    /* The real SETTINGS frames, spliced and read: each side saw both
+     * versions in the other's. */
+    CHECK_EQ(x.client_versions, QUIC_WT_DRAFT02 | QUIC_WT_DRAFT16);
+    CHECK_EQ(x.server_versions, QUIC_WT_DRAFT02 | QUIC_WT_DRAFT16);
     CHECK(x.wt_ready);
     CHECK(x.got_body);
     CHECK(x.datagram_back);
@@ -657,6 +674,7 @@ int main(int argc, char **argv) {
   run_clean(0);
   run_clean(1);
   run_clean(2);
+  run_clean(3);
   int64_t tried = 0, completed = 0;
   run_faults(0, &tried, &completed);
   run_faults(1, &tried, &completed);

@@ -97,7 +97,7 @@ static void test_classify(void) {
 
   /* Session 0 registered and open: the same stream is its, byte by byte
    * (0x54 written in two bytes: any varint length is allowed) ... */
-  CHECK_EQ(quic_wt_session_add(&wt, 0, 1), QUIC_OK);
+  CHECK_EQ(quic_wt_session_add(&wt, 0, 1, QUIC_WT_DRAFT02), QUIC_OK);
   quic_wt_session_get(&wt, 0)->state = QUIC_WT_OPEN;
   CHECK_EQ(quic_wt_stream_open(&wt, 7), QUIC_OK);
   CHECK_EQ(classify_bytes(&wt, 7, uni, sizeof(uni), &off, prefix, &plen, &sid), QUIC_WT_CLASS_WT);
@@ -157,6 +157,14 @@ static void test_classify(void) {
   CHECK(wt.peer_wt);
   CHECK(wt.peer_dgram);
   CHECK(wt.peer_settings == NULL);
+  CHECK_EQ(quic_wt_peer_versions(&wt), QUIC_WT_DRAFT02);
+
+  /* A session ID that no client-initiated bidirectional stream has (2):
+   * H3_ID_ERROR for the connection (draft-16 4). */
+  const uint8_t bad_id[] = {0x40, 0x54, 0x02, 'x'};
+  CHECK_EQ(quic_wt_stream_open(&wt, 23), QUIC_OK);
+  CHECK_EQ(quic_wt_classify(&wt, 23, bad_id, sizeof(bad_id), &used, prefix, &plen, &sid), QUIC_WT_CLASS_ID_ERROR);
+  quic_wt_stream_gone(&wt, 23);
 
   /* maxStreamsPerSession: session 0 has 3 of the peer's streams open
    * (7, 11, 4); with a limit of 3 the next is refused until one closes. */
@@ -172,9 +180,9 @@ static void test_classify(void) {
   wt.max_streams = 0;
 
   /* A session registered twice; the session limit (2). */
-  CHECK_EQ(quic_wt_session_add(&wt, 0, 1), QUIC_ERR_STATE);
-  CHECK_EQ(quic_wt_session_add(&wt, 4, 2), QUIC_OK);
-  CHECK_EQ(quic_wt_session_add(&wt, 8, 3), QUIC_ERR_LIMIT);
+  CHECK_EQ(quic_wt_session_add(&wt, 0, 1, QUIC_WT_DRAFT02), QUIC_ERR_STATE);
+  CHECK_EQ(quic_wt_session_add(&wt, 4, 2, QUIC_WT_DRAFT02), QUIC_OK);
+  CHECK_EQ(quic_wt_session_add(&wt, 8, 3, QUIC_WT_DRAFT02), QUIC_ERR_LIMIT);
 
   /* Datagrams: quarter stream ID 1 is session 4 (pending: dropped); 0 is
    * session 0 (open). */
@@ -191,6 +199,41 @@ static void test_classify(void) {
   CHECK_EQ(quic_wt_stream_open(&wt, 19), QUIC_OK);
   CHECK_EQ(quic_wt_classify(&wt, 19, uni, 1, &used, prefix, &plen, &sid), QUIC_WT_CLASS_MORE);
   quic_wt_free(&wt);
+}
+
+/* The peer's SETTINGS for draft-16: SETTINGS_WT_ENABLED needs HTTP/3
+ * datagrams to count (draft-16 3.1); a value above 1 is no version. */
+static void test_settings16(void) {
+  static const struct {
+    uint64_t wt16, dgram;
+    uint32_t versions;
+  } cases[] = {{1, 1, QUIC_WT_DRAFT16}, {1, 0, 0}, {2, 1, 0}, {0, 1, 0}};
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    quic_wt wt;
+    CHECK_EQ(quic_wt_init(&wt, NULL, 2, 2), QUIC_OK);
+    uint8_t payload[32], ctrl[48];
+    size_t pl = 0, n = 0;
+    pl += quic_varint_write(payload + pl, QUIC_WT_SETTINGS_WT_ENABLED);
+    pl += quic_varint_write(payload + pl, cases[k].wt16);
+    pl += quic_varint_write(payload + pl, QUIC_WT_SETTINGS_H3_DATAGRAM);
+    pl += quic_varint_write(payload + pl, cases[k].dgram);
+    pl += quic_varint_write(payload + pl, QUIC_WT_SETTINGS_WT_MAX_SESSIONS);
+    pl += quic_varint_write(payload + pl, 16);
+    ctrl[n++] = 0x00;
+    ctrl[n++] = 0x04;
+    ctrl[n++] = (uint8_t)pl;
+    memcpy(ctrl + n, payload, pl);
+    n += pl;
+    uint8_t prefix[16];
+    size_t used = 0, plen = 0;
+    uint64_t sid = 0;
+    CHECK_EQ(quic_wt_stream_open(&wt, 3), QUIC_OK);
+    CHECK_EQ(quic_wt_classify(&wt, 3, ctrl, n, &used, prefix, &plen, &sid), QUIC_WT_CLASS_H3);
+    if (used < n) CHECK(quic_wt_peer_control(&wt, 3, ctrl + used, n - used));
+    CHECK(wt.peer_settings_done);
+    CHECK_EQ(quic_wt_peer_versions(&wt), cases[k].versions);
+    quic_wt_free(&wt);
+  }
 }
 
 /* nghttp3's control stream output: stream type, SETTINGS, then a GOAWAY. */
@@ -230,7 +273,10 @@ static void test_splice(void) {
   CHECK(t == 0 && ft == 4);
   CHECK_EQ(a + b + c + fl, len);
   CHECK(memcmp(p + a + b + c, out + 3, 5) == 0);
-  bool enable = false, dgram04 = false;
+  /* Both versions' settings: draft-02's enable, draft-16's
+   * SETTINGS_WT_ENABLED, and SETTINGS_WT_MAX_SESSIONS (our limit, 1 here);
+   * no SETTINGS_WT_INITIAL_MAX_* (flow control stays off). */
+  bool enable = false, dgram04 = false, wt16 = false, maxs = false, fc = false;
   for (const uint8_t *q = p + a + b + c + 5, *end = p + len; q < end;) {
     uint64_t id, v;
     size_t x = quic_varint_read(q, (size_t)(end - q), &id);
@@ -239,9 +285,12 @@ static void test_splice(void) {
     if (!x || !y) break;
     if (id == QUIC_WT_SETTINGS_ENABLE_DRAFT02 && v == 1) enable = true;
     if (id == QUIC_WT_SETTINGS_H3_DATAGRAM_DRAFT04 && v == 1) dgram04 = true;
+    if (id == 0x2c7cf000u && v == 1) wt16 = true;
+    if (id == 0x14e9cd29u && v == 1) maxs = true;
+    if (id == 0x2b61u || id == 0x2b64u || id == 0x2b65u) fc = true;
     q += x + y;
   }
-  CHECK(enable && dgram04);
+  CHECK(enable && dgram04 && wt16 && maxs && !fc);
 
   /* ngtcp2 takes it in two packets: nghttp3 hears of its own bytes (the
    * stream type and SETTINGS, not the GOAWAY) only once all of ours went. */
@@ -298,7 +347,7 @@ static quic_stream *hidden_stream(void) {
 static void test_capsules(void) {
   quic_wt wt;
   CHECK_EQ(quic_wt_init(&wt, NULL, 4, 2), QUIC_OK);
-  CHECK_EQ(quic_wt_session_add(&wt, 0, 1), QUIC_OK);
+  CHECK_EQ(quic_wt_session_add(&wt, 0, 1, QUIC_WT_DRAFT02), QUIC_OK);
   quic_wt_session *ws = quic_wt_session_get(&wt, 0);
   quic_stream *st = hidden_stream();
   uint8_t buf[2048];
@@ -324,7 +373,7 @@ static void test_capsules(void) {
   free(st);
 
   /* Whole, in one call, on another session; then the end without CLOSE. */
-  CHECK_EQ(quic_wt_session_add(&wt, 4, 2), QUIC_OK);
+  CHECK_EQ(quic_wt_session_add(&wt, 4, 2, QUIC_WT_DRAFT02), QUIC_OK);
   ws = quic_wt_session_get(&wt, 4);
   st = hidden_stream();
   size_t m = quic_wt_capsule(buf, QUIC_WT_CAPSULE_DRAIN, NULL, 0);
@@ -350,7 +399,7 @@ static void test_capsules(void) {
              {drain_payload, sizeof(drain_payload), false},
              {cut, sizeof(cut), true}};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-    CHECK_EQ(quic_wt_session_add(&wt, 8 + 4 * (int64_t)i, 3), i < 2 ? QUIC_OK : QUIC_ERR_LIMIT);
+    CHECK_EQ(quic_wt_session_add(&wt, 8 + 4 * (int64_t)i, 3, QUIC_WT_DRAFT02), i < 2 ? QUIC_OK : QUIC_ERR_LIMIT);
     quic_wt_session tmp;
     memset(&tmp, 0, sizeof(tmp));
     st = hidden_stream();
@@ -360,12 +409,88 @@ static void test_capsules(void) {
   }
   CHECK_EQ(wt.capsule_errors, 4);
   quic_wt_free(&wt);
+
+  /* draft-16: the flow-control capsules (5.6) are skipped (flow control is
+   * off, 5.1); a close reason that is not UTF-8, or bytes after a close,
+   * are malformed (6). */
+  CHECK_EQ(quic_wt_init(&wt, NULL, 4, 2), QUIC_OK);
+  CHECK_EQ(quic_wt_session_add(&wt, 0, 1, QUIC_WT_DRAFT16), QUIC_OK);
+  CHECK_EQ(quic_wt_sessions_of(&wt, QUIC_WT_DRAFT16), 1);
+  CHECK_EQ(quic_wt_sessions_of(&wt, QUIC_WT_DRAFT02), 0);
+  ws = quic_wt_session_get(&wt, 0);
+  st = hidden_stream();
+  uint8_t v8[8];
+  size_t vl = quic_varint_write(v8, 1000);
+  n = 0;
+  n += quic_wt_capsule(buf + n, QUIC_WT_CAPSULE_MAX_DATA, v8, vl);
+  n += quic_wt_capsule(buf + n, QUIC_WT_CAPSULE_MAX_STREAMS_BIDI, v8, vl);
+  n += quic_wt_capsule(buf + n, QUIC_WT_CAPSULE_STREAMS_BLOCKED_UNI, v8, vl);
+  static const uint8_t utf8_close[] = {0, 0, 0, 7, 0xc3, 0xa9, 't', 0xc3, 0xa9};
+  n += quic_wt_capsule(buf + n, QUIC_WT_CAPSULE_CLOSE, utf8_close, sizeof(utf8_close));
+  CHECK(quic_wt_capsules(&wt, ws, st, buf, n, false));
+  CHECK(ws->close_received && ws->close_code == 7 && st->wt_reason_len == 5);
+  /* Then one more byte: H3_MESSAGE_ERROR. */
+  CHECK(!quic_wt_capsules(&wt, ws, st, buf, 1, false));
+  quic_free(st->wt_reason);
+  free(st);
+  CHECK_EQ(quic_wt_session_add(&wt, 4, 2, QUIC_WT_DRAFT16), QUIC_OK);
+  ws = quic_wt_session_get(&wt, 4);
+  st = hidden_stream();
+  static const uint8_t bad_utf8[][6] = {{0, 0, 0, 1, 0xc3, 0x28}, {0, 0, 0, 1, 0xed, 0xa0}, {0, 0, 0, 1, 0xc0, 0xaf}};
+  for (size_t i = 0; i < 3; i++) {
+    quic_wt_session tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.version = QUIC_WT_DRAFT16;
+    n = quic_wt_capsule(buf, QUIC_WT_CAPSULE_CLOSE, bad_utf8[i], 6);
+    CHECK(!quic_wt_capsules(&wt, &tmp, st, buf, n, false));
+    /* draft-02 takes the same bytes. */
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.version = QUIC_WT_DRAFT02;
+    CHECK(quic_wt_capsules(&wt, &tmp, st, buf, n, false));
+    quic_free(st->wt_reason);
+    st->wt_reason = NULL;
+  }
+  free(st);
+  quic_wt_free(&wt);
+
+  /* A server's session not yet accepted: capsules are held, not read
+   * (draft-16 3.2), until quic_wt_release_held; too many are refused;
+   * held bytes of a session never accepted go with it. */
+  CHECK_EQ(quic_wt_init(&wt, NULL, 4, 2), QUIC_OK);
+  CHECK_EQ(quic_wt_session_add(&wt, 0, 1, QUIC_WT_DRAFT16), QUIC_OK);
+  ws = quic_wt_session_get(&wt, 0);
+  ws->hold = true;
+  st = hidden_stream();
+  n = quic_wt_capsule(buf, QUIC_WT_CAPSULE_DRAIN, NULL, 0);
+  static const uint8_t early_close[] = {0, 0, 0, 9, 'e', 'a', 'r', 'l', 'y'};
+  n += quic_wt_capsule(buf + n, QUIC_WT_CAPSULE_CLOSE, early_close, sizeof(early_close));
+  for (size_t i = 0; i < n; i++) CHECK(quic_wt_capsules(&wt, ws, st, buf + i, 1, false));
+  CHECK(quic_wt_capsules(&wt, ws, st, NULL, 0, true));
+  CHECK(!ws->drain_received && !ws->close_received && st->events == 0);
+  CHECK(quic_wt_release_held(&wt, ws, st));
+  CHECK(!ws->hold && ws->held == NULL);
+  CHECK(ws->drain_received && ws->close_received && ws->close_code == 9);
+  CHECK((st->events & QUIC_SEV_WT_DRAIN) && (st->events & QUIC_SEV_WT_CLOSE));
+  CHECK(quic_wt_release_held(&wt, ws, st)); /* once only */
+  quic_free(st->wt_reason);
+  free(st);
+  CHECK_EQ(quic_wt_session_add(&wt, 4, 2, QUIC_WT_DRAFT16), QUIC_OK);
+  ws = quic_wt_session_get(&wt, 4);
+  ws->hold = true;
+  st = hidden_stream();
+  uint8_t big[QUIC_WT_HELD_MAX];
+  memset(big, 0, sizeof(big));
+  CHECK(quic_wt_capsules(&wt, ws, st, big, sizeof(big) - 1, false));
+  CHECK(!quic_wt_capsules(&wt, ws, st, big, 2, false));
+  free(st);
+  quic_wt_free(&wt); /* the held bytes go with it */
 }
 
 int main(void) {
   test_varints();
   test_codes();
   test_classify();
+  test_settings16();
   test_splice();
   test_capsules();
   /* Everything went back (mem.c counts it). */
