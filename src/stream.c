@@ -316,7 +316,7 @@ int quic_stream_write(quic_stream *st, const uint8_t *data, size_t len, bool fin
   if (s->state >= QUIC_SESSION_CLOSING) return QUIC_ERR_STATE;
   if ((st->flags & (QUIC_STREAM_FIN_QUEUED | QUIC_STREAM_TX_STOPPED | QUIC_STREAM_CLOSED | QUIC_STREAM_TX_DONE_ONLY)))
     return QUIC_ERR_STATE;
-  if (len && quic_stream_append_tx(st, data, len) != QUIC_OK) return QUIC_ERR_NOMEM;
+  if (len && quic_stream_append_tx(st, data, len, fin) != QUIC_OK) return QUIC_ERR_NOMEM;
   if (fin) {
     st->flags |= QUIC_STREAM_FIN_QUEUED;
     quic_stream_closing(st);

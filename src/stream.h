@@ -158,8 +158,9 @@ void quic_stream_bufs_free(quic_stream *st);
 void quic_stream_hblocks_free(quic_stream *st);
 
 /* Copies data into the send buffer, all or nothing: QUIC_ERR_NOMEM leaves
- * the buffer and tx_written as they were. */
-int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len);
+ * the buffer and tx_written as they were. `last`: nothing will follow (the
+ * FIN comes with it), so no room is kept for more. */
+int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len, bool last);
 /* Fills up to max vectors with buffered data from stream offset `from`
  * on. Returns the count. */
 size_t quic_stream_tx_vec(quic_stream *st, uint64_t from, void *vec /* ngtcp2_vec */, size_t max);

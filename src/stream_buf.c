@@ -12,6 +12,9 @@
 /* Received packets carry about 1.2 KB of stream data each; appending them to
  * one larger chunk keeps allocations per byte low. */
 #define RX_CHUNK 65536
+/* A stream's first received chunk: most requests' bodies are small, and a
+ * whole RX_CHUNK for each one cost the allocator more than the copy. */
+#define RX_CHUNK_FIRST 4096
 #define TX_CHUNK_MIN 16384
 
 static void free_chunks(quic_chunk *c) {
@@ -75,17 +78,18 @@ static quic_chunk *chunk_new(size_t cap) {
 }
 
 /* Appends len bytes to a chunk list, all or nothing: the chunks needed past
- * the tail's free room (`cap` bytes each; 0: one chunk of at least
- * TX_CHUNK_MIN for all of it) are allocated before anything is copied, so
+ * the tail's free room (`cap` bytes each; 0: one chunk of at least `min`
+ * for all of it) are allocated before anything is copied, so
  * running out of memory leaves the list, and the stream's offsets, as they
  * were. Filling the tail is safe even when some of it was handed to ngtcp2:
  * bytes already sent stay where they are, new ones go after them. */
-static int chunks_append(quic_chunk **head, quic_chunk **tail, const uint8_t *data, size_t len, size_t cap) {
+static int chunks_append(quic_chunk **head, quic_chunk **tail, const uint8_t *data, size_t len, size_t cap,
+                         size_t min) {
   quic_chunk *t = *tail;
   size_t room = t ? t->cap - t->len : 0;
   quic_chunk *more = NULL, *last = NULL;
   for (size_t need = len > room ? len - room : 0; need > 0;) {
-    quic_chunk *c = chunk_new(cap ? cap : QUIC_MAX(need, TX_CHUNK_MIN));
+    quic_chunk *c = chunk_new(cap ? cap : QUIC_MAX(need, min));
     if (c == NULL) {
       free_chunks(more);
       return QUIC_ERR_NOMEM;
@@ -111,9 +115,11 @@ static int chunks_append(quic_chunk **head, quic_chunk **tail, const uint8_t *da
   return QUIC_OK;
 }
 
-int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len) {
+int quic_stream_append_tx(quic_stream *st, const uint8_t *data, size_t len, bool last) {
   bool empty = st->tx_head == NULL;
-  int rv = chunks_append(&st->tx_head, &st->tx_tail, data, len, 0);
+  /* Room for later writes, unless this is the last: a whole small response
+   * gets a chunk of its own size. */
+  int rv = chunks_append(&st->tx_head, &st->tx_tail, data, len, 0, last ? 0 : TX_CHUNK_MIN);
   if (rv != QUIC_OK) return rv;
   if (empty) st->tx_head_base = st->tx_written;
   st->tx_written += len;
@@ -182,7 +188,7 @@ bool quic_stream_has_unsent(const quic_stream *st) {
 }
 
 int quic_stream_append_rx(quic_stream *st, const uint8_t *data, size_t len) {
-  int rv = chunks_append(&st->rx_head, &st->rx_tail, data, len, RX_CHUNK);
+  int rv = chunks_append(&st->rx_head, &st->rx_tail, data, len, st->rx_received == 0 ? RX_CHUNK_FIRST : RX_CHUNK, 0);
   if (rv != QUIC_OK) return rv;
   st->rx_received += len;
   st->rx_buffered += len;

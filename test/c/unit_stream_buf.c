@@ -29,7 +29,7 @@ static int append_tx(quic_stream *st, size_t len) {
   static uint8_t buf[1 << 18];
   if (len > sizeof(buf)) return QUIC_ERR_INVALID;
   fill(buf, st->tx_written, len);
-  return quic_stream_append_tx(st, buf, len);
+  return quic_stream_append_tx(st, buf, len, false);
 }
 
 static int append_rx(quic_stream *st, size_t len) {
@@ -87,7 +87,7 @@ static void test_new_del(void) {
   CHECK(quic_stream_rx_take(st) == NULL);
   /* Empty appends allocate nothing. */
   int64_t live = quic_mem_live_bytes();
-  CHECK_EQ(quic_stream_append_tx(st, b, 0), QUIC_OK);
+  CHECK_EQ(quic_stream_append_tx(st, b, 0, false), QUIC_OK);
   CHECK_EQ(quic_stream_append_rx(st, b, 0), QUIC_OK);
   CHECK_EQ(quic_mem_live_bytes(), live);
   CHECK(st->tx_head == NULL && st->rx_head == NULL);
@@ -254,6 +254,34 @@ static void test_tx(void) {
 
 /* Acks of a chunk the last lookup ended in: the next lookup must not use
  * the freed chunk (ASan would see it). */
+static void test_tx_last_write(void) {
+  /* A write with nothing after it (the FIN's) gets a chunk of its size;
+   * others keep room for more. */
+  quic_stream *st = quic_stream_new(NULL, 6, 0, 0);
+  if (st == NULL) {
+    CHECK(st != NULL);
+    return;
+  }
+  static const uint8_t b[100] = {1};
+  CHECK_EQ(quic_stream_append_tx(st, b, sizeof(b), true), QUIC_OK);
+  CHECK_EQ(st->tx_head->cap, sizeof(b));
+  CHECK_EQ(st->tx_head->len, sizeof(b));
+  quic_stream_del(st);
+  st = quic_stream_new(NULL, 7, 0, 0);
+  if (st == NULL) {
+    CHECK(st != NULL);
+    return;
+  }
+  CHECK_EQ(quic_stream_append_tx(st, b, sizeof(b), false), QUIC_OK);
+  CHECK(st->tx_head->cap > sizeof(b));
+  /* The last write fills the room left before it takes more. */
+  CHECK_EQ(quic_stream_append_tx(st, b, sizeof(b), true), QUIC_OK);
+  CHECK(st->tx_head == st->tx_tail);
+  CHECK_EQ(st->tx_written, 2 * sizeof(b));
+  quic_stream_del(st);
+  CHECK_EQ(quic_mem_live_bytes(), 0);
+}
+
 static void test_tx_cur_released(void) {
   quic_stream *st = quic_stream_new(NULL, 2, 0, QUIC_STREAM_LOCAL);
   if (st == NULL) {
@@ -341,6 +369,18 @@ static void test_rx(void) {
   CHECK_EQ(quic_mem_live_bytes(), live);
   CHECK_EQ(quic_stream_rx_read(st, out, sizeof(out)), 1200);
   CHECK(matches(out, 100, 1200));
+  /* That first chunk is a small one (most bodies are small); the next are
+   * full size. Fill it, start the next, read both. */
+  CHECK_EQ(append_rx(st, cap), QUIC_OK);
+  CHECK_EQ(rx_chunks(st), 1);
+  CHECK_EQ(append_rx(st, 1), QUIC_OK);
+  CHECK_EQ(rx_chunks(st), 2);
+  size_t first = cap;
+  cap = st->rx_tail->cap;
+  CHECK(cap > first);
+  CHECK_EQ(quic_stream_rx_read(st, out, sizeof(out)), first + 1);
+  CHECK(matches(out, 1300, first + 1));
+  CHECK_EQ(rx_chunks(st), 1);
 
   /* Packet-sized appends across chunk boundaries, read back in odd sizes. */
   uint64_t from = st->rx_received;
@@ -391,8 +431,22 @@ static void test_rx_take(void) {
   uint8_t out[64];
   /* Empty: nothing to take. */
   CHECK(quic_stream_rx_take(st) == NULL);
+  /* A stream's first chunk is a small one (most bodies are small), taken
+   * whole once full; every later chunk is the full size. */
+  CHECK_EQ(append_rx(st, 1), QUIC_OK);
+  size_t base = st->rx_head->cap;
+  CHECK(quic_stream_rx_take(st) == NULL);
+  CHECK_EQ(append_rx(st, base - 1), QUIC_OK);
+  quic_chunk *first = quic_stream_rx_take(st);
+  CHECK(first != NULL);
+  if (first) {
+    CHECK_EQ(first->len, base);
+    CHECK(matches(first->data, 0, base));
+    quic_free(first);
+  }
   CHECK_EQ(append_rx(st, 1), QUIC_OK);
   size_t cap = st->rx_head->cap;
+  CHECK(cap > base);
   /* A chunk not yet full is not taken. */
   CHECK(quic_stream_rx_take(st) == NULL);
   CHECK_EQ(append_rx(st, cap - 1 + cap / 2), QUIC_OK);
@@ -404,22 +458,22 @@ static void test_rx_take(void) {
     CHECK_EQ(c->len, cap);
     CHECK_EQ(c->off, 0);
     CHECK(c->next == NULL);
-    CHECK(matches(c->data, 0, cap));
+    CHECK(matches(c->data, base, cap));
     quic_free(c);
   }
   CHECK_EQ(st->rx_buffered, cap / 2);
-  CHECK_EQ(st->rx_read, cap);
+  CHECK_EQ(st->rx_read, base + cap);
   CHECK_EQ(rx_chunks(st), 1);
   /* The half-full tail that is left is not. */
   CHECK(quic_stream_rx_take(st) == NULL);
   CHECK_EQ(quic_stream_rx_read(st, out, 10), 10);
-  CHECK(matches(out, cap, 10));
+  CHECK(matches(out, base + cap, 10));
   /* Fill it; read from it first, and it is no longer taken whole. */
   CHECK_EQ(append_rx(st, cap - cap / 2), QUIC_OK);
   CHECK_EQ(st->rx_head->len, cap);
   CHECK(quic_stream_rx_take(st) == NULL);
   CHECK_EQ(quic_stream_rx_read(st, out, sizeof(out)), sizeof(out));
-  CHECK(matches(out, cap + 10, sizeof(out)));
+  CHECK(matches(out, base + cap + 10, sizeof(out)));
   /* The next full chunk behind the read one can be taken once it is head. */
   CHECK_EQ(append_rx(st, cap), QUIC_OK);
   CHECK(quic_stream_rx_take(st) == NULL);
@@ -427,23 +481,23 @@ static void test_rx_take(void) {
   uint8_t *big = quic_malloc(drain);
   if (big) {
     CHECK_EQ(quic_stream_rx_read(st, big, drain), drain);
-    CHECK(matches(big, cap + 10 + sizeof(out), drain));
+    CHECK(matches(big, base + cap + 10 + sizeof(out), drain));
     quic_free(big);
   }
   c = quic_stream_rx_take(st);
   CHECK(c != NULL);
   if (c) {
     CHECK_EQ(c->len, cap);
-    CHECK(matches(c->data, 2 * cap, cap));
+    CHECK(matches(c->data, base + 2 * cap, cap));
     quic_free(c);
   }
   CHECK_EQ(st->rx_buffered, 0);
-  CHECK_EQ(st->rx_read, 3 * cap);
+  CHECK_EQ(st->rx_read, base + 3 * cap);
   CHECK(st->rx_head == NULL && st->rx_tail == NULL);
   /* Appending after the last chunk was taken starts a new one. */
   CHECK_EQ(append_rx(st, 5), QUIC_OK);
   CHECK_EQ(quic_stream_rx_read(st, out, sizeof(out)), 5);
-  CHECK(matches(out, 3 * cap, 5));
+  CHECK(matches(out, base + 3 * cap, 5));
   quic_stream_del(st);
   CHECK_EQ(quic_mem_live_bytes(), 0);
 }
@@ -598,6 +652,7 @@ static void test_faults(void) {
 int main(void) {
   test_new_del();
   test_tx();
+  test_tx_last_write();
   test_tx_cur_released();
   test_has_unsent_flags();
   test_rx();
