@@ -413,29 +413,23 @@ class Stream {
     if (this.#writeDone) return undefined;
     if (trailers === undefined) {
       // A short string goes to C as it is (C encodes it): no Buffer per response.
-      if (typeof body === 'string' && body.length <= SLICE / 3) {
-        if (!this.#session.nativeAlive) return undefined;
-        this.#writeDone = true;
-        try {
-          binding.streamWrite(this.#handle, this.#key, body.length ? body : null, true, null);
-        } catch (err) {
-          this.#bodyFailed(err);
-        }
-        return undefined;
-      }
+      if (typeof body === 'string' && body.length <= SLICE / 3) return this.#sendWhole(body);
       const bytes = body === undefined || body === null ? EMPTY : bytesOf(body);
-      if (bytes !== null && bytes.length <= SLICE) {
-        if (!this.#session.nativeAlive) return undefined;
-        this.#writeDone = true;
-        try {
-          binding.streamWrite(this.#handle, this.#key, bytes.length ? bytes : null, true, null);
-        } catch (err) {
-          this.#bodyFailed(err);
-        }
-        return undefined;
-      }
+      if (bytes !== null && bytes.length <= SLICE) return this.#sendWhole(bytes);
     }
     return this.#sendAll(body, trailers);
+  }
+
+  // The whole body (a string or bytes) and the end, in one call.
+  #sendWhole(body) {
+    if (!this.#session.nativeAlive) return undefined;
+    this.#writeDone = true;
+    try {
+      binding.streamWrite(this.#handle, this.#key, body.length ? body : null, true, null);
+    } catch (err) {
+      this.#bodyFailed(err);
+    }
+    return undefined;
   }
 
   async #sendAll(body, trailers) {
