@@ -6,7 +6,7 @@ const { Readable } = require('node:stream');
 const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
 const binding = require('./binding');
 const { codes } = require('./errors');
-const { deferred, settle, kPrivate } = require('./events');
+const { deferred, settle, kPrivate, defineEventHandler } = require('./events');
 const { chunksOf, bytesOf, SLICE } = require('./body');
 
 const EMPTY = Buffer.alloc(0);
@@ -23,6 +23,8 @@ const kSessionClosed = Symbol('kSessionClosed');
 const kSend = Symbol('kSend');
 const kOpened = Symbol('kOpened');
 const kWritable = Symbol('kWritable');
+const kReadable = Symbol('kReadable');
+const kPair = Symbol('kPair');
 
 // The WebTransport application error-code mapping onto HTTP/3 codes
 // (draft-ietf-webtrans-http3-02 4.3; src/webtransport.c has the same for
@@ -53,6 +55,58 @@ class WebTransportError extends Error {
   get source() { return this.#source; }
   get streamErrorCode() { return this.#streamErrorCode; }
 }
+
+// What a WebTransport stream hears of the peer's aborts (the seed's
+// protocol events): 'receivesideaborted' (the peer's RESET_STREAM: our
+// receiving side is aborted) and 'sendsideaborted' (its STOP_SENDING: our
+// sending side is). streamErrorCode: the peer's WebTransport code, or null
+// when its HTTP/3 code is outside the WebTransport range.
+class WebTransportStreamEvent extends Event {
+  #code;
+  constructor(token, type, code) {
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
+    super(type);
+    this.#code = code;
+  }
+  get streamErrorCode() { return this.#code; }
+}
+
+// EventTarget methods for classes that extend something else (the web
+// streams), through a private EventTarget.
+function withEvents(Base, names) {
+  const C = class extends Base {
+    #target = new EventTarget();
+    addEventListener(...args) { return this.#target.addEventListener(...args); }
+    removeEventListener(...args) { return this.#target.removeEventListener(...args); }
+    dispatchEvent(event) { return this.#target.dispatchEvent(event); }
+  };
+  for (const n of names) defineEventHandler(C.prototype, n);
+  return C;
+}
+
+// The W3C WebTransportSendStream / WebTransportReceiveStream: web streams
+// that also fire the abort events above.
+const WebTransportSendStream = withEvents(WritableStream, ['sendsideaborted']);
+Object.defineProperty(WebTransportSendStream, 'name', { value: 'WebTransportSendStream' });
+const WebTransportReceiveStream = withEvents(ReadableStream, ['receivesideaborted']);
+Object.defineProperty(WebTransportReceiveStream, 'name', { value: 'WebTransportReceiveStream' });
+
+// The W3C WebTransportBidirectionalStream ({ readable, writable }), which
+// also hears both abort events.
+class WebTransportBidirectionalStream extends EventTarget {
+  #readable;
+  #writable;
+  constructor(token, readable, writable) {
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
+    super();
+    this.#readable = readable;
+    this.#writable = writable;
+  }
+  get readable() { return this.#readable; }
+  get writable() { return this.#writable; }
+}
+defineEventHandler(WebTransportBidirectionalStream.prototype, 'sendsideaborted');
+defineEventHandler(WebTransportBidirectionalStream.prototype, 'receivesideaborted');
 
 // The WebTransport code an abort of a WebTransport stream sends: the
 // reason's streamErrorCode (a 32-bit integer), else 0.
@@ -108,6 +162,12 @@ class Stream {
   #wt;                   // a WebTransport stream: codes are mapped, errors are WebTransportErrors
   #writerError = null;   // WebTransport: the error the writer fails with once the stream ended under it
   #writerController = null; // WebTransport: the WritableStream's controller
+  #stopSeen = false;     // the peer's STOP_SENDING ended our sending side
+  #txEnded = deferred(); // fulfils once the sending side's fate is known (the stop's code, the close, the session's end)
+  #committed = deferred(); // WebTransport: fulfils once all we wrote was acknowledged, or the sending side ended otherwise
+  #wtRecv = null;        // WebTransport: our WebTransportReceiveStream, WebTransportSendStream and the bidirectional pair,
+  #wtSend = null;        // which hear the peer's aborts as events
+  #wtPair = null;
 
   // Methods called on something else (Reflect.apply, .call) fail with a code.
   static #check(self) {
@@ -293,9 +353,25 @@ class Stream {
 
   readableWebStream() {
     Stream.#check(this);
+    return this.#webReadable(ReadableStream);
+  }
+
+  // WebTransport: the receiving side as a WebTransportReceiveStream.
+  [kReadable]() {
+    this.#wtRecv = this.#webReadable(WebTransportReceiveStream);
+    return this.#wtRecv;
+  }
+
+  // WebTransport: the bidirectional pair, which also hears both aborts.
+  [kPair]() {
+    this.#wtPair = new WebTransportBidirectionalStream(kPrivate, this[kReadable](), this[kWritable]());
+    return this.#wtPair;
+  }
+
+  #webReadable(Ctor) {
     this.#lock('web');
     let failed = null;
-    const stream = new ReadableStream({
+    const stream = new Ctor({
       pull: (controller) => new Promise((resolve) => {
         const attempt = () => {
           let r;
@@ -474,34 +550,86 @@ class Stream {
 
   [kOpened](id) { this.#id = id; }
 
-  #resetError(code) {
+  // The peer's STOP_SENDING, with its code: a WebTransport writer fails
+  // with it, and the send stream (and its pair) fire sendsideaborted.
+  #peerStopped(code) {
+    if (this.#wt) {
+      const err = this.#resetError(code, 'stopped reading');
+      if (!this.#writerError) {
+        this.#writerError = err;
+        try { this.#writerController?.error(err); } catch { /* already closed or errored */ }
+      }
+      this.#wtDispatch('sendsideaborted', err.streamErrorCode, this.#wtSend);
+    }
+    settle(this.#txEnded, null, undefined);
+    settle(this.#committed, null, undefined);
+  }
+
+  #wtDispatch(type, code, target) {
+    const ev = new WebTransportStreamEvent(kPrivate, type, code);
+    for (const t of [target, this.#wtPair]) {
+      if (t === null) continue;
+      try { t.dispatchEvent(ev); } catch (err) { process.nextTick(() => { throw err; }); }
+    }
+  }
+
+  #resetError(code, what = 'aborted') {
     if (!this.#wt) return codes.ERR_QUIC_STREAM_RESET(code, this.#h3);
     const wt = h3ToWt(code);
-    return new WebTransportError(`the peer aborted the stream (${wt === null ? `HTTP/3 code ${code}` : `code ${wt}`})`,
+    return new WebTransportError(`the peer ${what} the stream (${wt === null ? `HTTP/3 code ${code}` : `code ${wt}`})`,
                                  { source: 'stream', streamErrorCode: wt });
   }
 
-  // WebTransport: the sending side as a WritableStream of BufferSources.
-  // write() resolves once C took the bytes (it waits while more than the
-  // high-water mark is queued); close() sends the end; abort(reason) resets
-  // with the reason's streamErrorCode.
+  // WebTransport: the sending side as a WebTransportSendStream of
+  // BufferSources. write() resolves once C took the bytes (it waits while
+  // more than the high-water mark is queued); close() sends the end and
+  // resolves once the peer acknowledged every byte and the end (the seed's
+  // allDataCommitted); abort(reason) resets with the reason's
+  // streamErrorCode. After the peer's STOP_SENDING, writes fail with a
+  // WebTransportError carrying the peer's code.
   [kWritable]() {
     const done = () => this.#writeDone || !this.#session.nativeAlive || this.#released;
-    return new WritableStream({
+    // The peer stopped us but its code is still on its way: wait for it.
+    const stopFailure = async (fallback) => {
+      await this.#txEnded.promise;
+      throw this.#writerError ?? fallback;
+    };
+    const closedError = () => new WebTransportError('the stream can no longer be written', { source: 'stream' });
+    const stream = new WebTransportSendStream({
       start: (controller) => { this.#writerController = controller; },
       write: async (chunk) => {
         if (!isArrayBufferView(chunk) && !isAnyArrayBuffer(chunk)) {
           throw codes.ERR_INVALID_ARG_TYPE('chunk', 'an ArrayBuffer or ArrayBufferView', chunk);
         }
         if (this.#writerError) throw this.#writerError;
-        if (done()) throw new WebTransportError('the stream can no longer be written', { source: 'stream' });
-        const pending = binding.streamWrite(this.#handle, this.#key, chunk, false);
+        if (this.#stopSeen) return stopFailure(closedError());
+        if (done()) throw closedError();
+        let pending;
+        try {
+          pending = binding.streamWrite(this.#handle, this.#key, chunk, false);
+        } catch (err) {
+          // C saw the peer's STOP_SENDING before its event reached us.
+          if (err?.code === 'ERR_INVALID_STATE') return stopFailure(closedError());
+          throw err;
+        }
         if (pending > HWM) await new Promise((resolve) => this.#drained.push(resolve));
+        return undefined;
       },
-      close: () => {
-        if (done()) return;
+      close: async () => {
+        if (this.#writerError) throw this.#writerError;
+        if (this.#stopSeen) return stopFailure(closedError());
+        if (done()) return undefined;
         this.#writeDone = true;
-        binding.streamWrite(this.#handle, this.#key, null, true);
+        try {
+          binding.streamWrite(this.#handle, this.#key, null, true);
+        } catch (err) {
+          if (err?.code === 'ERR_INVALID_STATE') return stopFailure(closedError());
+          throw err;
+        }
+        // allDataCommitted: every byte and the end acknowledged.
+        await this.#committed.promise;
+        if (this.#writerError) throw this.#writerError;
+        return undefined;
       },
       abort: (reason) => {
         if (done()) return;
@@ -510,6 +638,8 @@ class Stream {
         this.#abort(0n, true, false, reason);
       },
     }, { highWaterMark: 1 });
+    this.#wtSend = stream;
+    return stream;
   }
 
   // Called by the session for this stream's native events.
@@ -526,6 +656,7 @@ class Stream {
       }
       case E.STREAM_RESET: {
         const err = this.#resetError(code);
+        if (this.#wt) this.#wtDispatch('receivesideaborted', err.streamErrorCode, this.#wtRecv);
         this.#settleHeaders(err);
         this.#readError = err;
         if (this.#failReader) this.#failReader(err);
@@ -533,8 +664,15 @@ class Stream {
         break;
       }
       case E.STREAM_STOP:
+        // The peer's STOP_SENDING ended our sending side (aux 1: `code` is
+        // its code; 0: seen, its code comes with a later stop event).
         this.#writeDone = true;
+        this.#stopSeen = true;
         this.#wakeWriters();
+        if (aux === 1) this.#peerStopped(code);
+        break;
+      case E.STREAM_COMMITTED:
+        settle(this.#committed, null, undefined);
         break;
       case E.STREAM_BLOCKED: {
         const b = this.#blocked;
@@ -560,6 +698,8 @@ class Stream {
           this.#writerError = err;
           try { this.#writerController.error(err); } catch { /* already closed or errored */ }
         }
+        settle(this.#txEnded, null, undefined);
+        settle(this.#committed, null, undefined);
         // Data still buffered in C remains readable; the end comes through read().
         settle(this.#closed, err);
         if (this.#h3) this.#takeHeaders();
@@ -613,6 +753,13 @@ class Stream {
     this.#released = true;
     this.#writeDone = true;
     this.#wakeWriters();
+    if (this.#wt && !this.#committed.settled && !this.#writerError) {
+      // A writer still open, or closed but not yet acknowledged, fails.
+      this.#writerError = new WebTransportError('the session ended before the stream was done', { source: 'session' });
+      try { this.#writerController?.error(this.#writerError); } catch { /* already closed or errored */ }
+    }
+    settle(this.#txEnded, null, undefined);
+    settle(this.#committed, null, undefined);
     settle(this.#blocked, null, false);
     const incomplete = !this.#nativeClosed && !this.#closed.settled;
     settle(this.#closed, incomplete ? (error || null) : null);
@@ -624,4 +771,7 @@ class Stream {
   }
 }
 
-module.exports = { Stream, kEvent, kSessionClosed, kSend, kOpened, kWritable, codeOf, wtToH3, h3ToWt, WebTransportError };
+module.exports = {
+  Stream, kEvent, kSessionClosed, kSend, kOpened, kWritable, kReadable, kPair, codeOf, wtToH3, h3ToWt, WebTransportError,
+  WebTransportStreamEvent, WebTransportSendStream, WebTransportReceiveStream, WebTransportBidirectionalStream,
+};

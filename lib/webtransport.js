@@ -8,7 +8,7 @@
 const binding = require('./binding');
 const { codes } = require('./errors');
 const { deferred, settle, kPrivate } = require('./events');
-const { kWritable, WebTransportError } = require('./stream');
+const { kWritable, kReadable, kPair, WebTransportError } = require('./stream');
 const http3 = require('./http3');
 const { events: { E } } = require('./contract');
 const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
@@ -213,7 +213,7 @@ class WebTransportSession {
 
   async createBidirectionalStream() {
     const s = await this.#open(false);
-    return { readable: s.readableWebStream(), writable: s[kWritable]() };
+    return s[kPair]();
   }
 
   async createUnidirectionalStream() {
@@ -274,8 +274,8 @@ class WebTransportSession {
       stream.cancel();
       return;
     }
-    if (stream.unidirectional) this.#uni.enqueue(stream.readableWebStream());
-    else this.#bidi.enqueue({ readable: stream.readableWebStream(), writable: stream[kWritable]() });
+    if (stream.unidirectional) this.#uni.enqueue(stream[kReadable]());
+    else this.#bidi.enqueue(stream[kPair]());
   }
 
   [kWtDatagram](ab) {

@@ -46,6 +46,8 @@ typedef struct quic_app_ops {
   /* The peer reset or stopped stream id: the stream the application shows
    * for it (created if raw QUIC had not seen it), or NULL. */
   quic_stream *(*peer_abort)(quic_session *s, int64_t id, quic_stream *st);
+  /* We stopped reading stream id (STOP_SENDING goes out); st may be NULL. */
+  void (*read_stopped)(quic_session *s, int64_t id, quic_stream *st);
   /* The peer raised the stream's flow-control limit. */
   void (*unblock)(quic_session *s, int64_t id);
 

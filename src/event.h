@@ -20,7 +20,7 @@ typedef struct quic_session quic_session;
   V(STREAM_OPENED)        /* a queued local stream got its id */                                              \
   V(STREAM_DATA)          /* data or FIN can be read */                                                        \
   V(STREAM_RESET)         /* peer reset its sending side; code */                                              \
-  V(STREAM_STOP)          /* peer asked us to stop sending; code */                                            \
+  V(STREAM_STOP)          /* peer's STOP_SENDING ended our sending side; aux 1: code is its code (known) */   \
   V(STREAM_BLOCKED)       /* flow control stopped our writes */                                                \
   V(STREAM_DRAIN)         /* the send buffer has room again */                                                 \
   V(STREAM_CLOSE)         /* both directions done; code if aborted; aux 1 if nothing unread */                 \
@@ -30,7 +30,8 @@ typedef struct quic_session quic_session;
   V(SESSION_OCSP)         /* secure.ocsp (server): the handshake waits for a response */                       \
   V(STREAM_WT_CLOSE)      /* WebTransport session ended; code = its code, aux 1 if closed (not vanished) */    \
   V(STREAM_WT_DRAIN)      /* WebTransport: the peer asked to drain the session */                              \
-  V(SESSION_WT_SETTINGS)  /* WebTransport: the peer's SETTINGS were read; aux 1 if it enables WebTransport */
+  V(SESSION_WT_SETTINGS)  /* WebTransport: the peer's SETTINGS were read; aux 1 if it enables WebTransport */ \
+  V(STREAM_COMMITTED)     /* every byte we wrote and the end were acknowledged (allDataCommitted) */
 #define QUIC_EVENT_ENUM(name) QUIC_E_##name,
 enum { QUIC_E_NONE = 0, QUIC_EVENTS(QUIC_EVENT_ENUM) };
 

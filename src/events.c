@@ -37,9 +37,11 @@ static int collect_stream(quic_event_sink *sink, quic_session *s, quic_stream *s
   if (put(sink, ev, QUIC_SEV_NEW, QUIC_E_STREAM_NEW, s, st, new_flags, new_code) &&
       put(sink, ev, QUIC_SEV_OPENED, QUIC_E_STREAM_OPENED, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_HEADERS, QUIC_E_STREAM_HEADERS, s, st, 0, 0) &&
-      put(sink, ev, QUIC_SEV_STOP, QUIC_E_STREAM_STOP, s, st, 0, st->stop_code) &&
+      put(sink, ev, QUIC_SEV_STOP, QUIC_E_STREAM_STOP, s, st, (st->flags & QUIC_STREAM_STOP_CODED) != 0,
+          st->stop_code) &&
       put(sink, ev, QUIC_SEV_BLOCKED, QUIC_E_STREAM_BLOCKED, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_DRAIN, QUIC_E_STREAM_DRAIN, s, st, 0, 0) &&
+      put(sink, ev, QUIC_SEV_COMMITTED, QUIC_E_STREAM_COMMITTED, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_DATA, QUIC_E_STREAM_DATA, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_RESET, QUIC_E_STREAM_RESET, s, st, 0, st->reset_code) &&
       put(sink, ev, QUIC_SEV_WT_DRAIN, QUIC_E_STREAM_WT_DRAIN, s, st, 0, 0) &&

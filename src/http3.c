@@ -54,6 +54,7 @@ static int wt_body(quic_session *s, quic_stream *st, const uint8_t *data, size_t
   quic_session_give_credit(s, st, len);
   if (ws == NULL) return 0;
   if (!quic_wt_capsules(wt, ws, st, data, len, fin)) {
+    st->flags |= QUIC_STREAM_TX_RESET;
     ngtcp2_conn_shutdown_stream(s->conn, 0, st->id, QUIC_WT_H3_MESSAGE_ERROR);
     quic_wt_session_gone(wt, st->id);
     quic_session_mark_dirty(s);
@@ -174,6 +175,7 @@ static bool is_wt_connect(const quic_hblock *b) {
 static int end_block(quic_session *s, int64_t id, quic_stream *st) {
   if (st == NULL) return 0;
   if (st->hb_overflow || ++st->hb_blocks > MAX_HEADER_BLOCKS) {
+    st->flags |= QUIC_STREAM_TX_RESET;
     ngtcp2_conn_shutdown_stream(s->conn, 0, id, NGHTTP3_H3_EXCESSIVE_LOAD);
     quic_nvlist_reset(&st->hb_cur);
     return 0;
@@ -212,6 +214,8 @@ static int cb_end_stream(nghttp3_conn *conn, int64_t id, void *user, void *strea
   return 0;
 }
 
+/* nghttp3 asks us to send STOP_SENDING (to stop reading the stream); it is
+ * not the peer's STOP_SENDING. */
 static int cb_stop_sending(nghttp3_conn *conn, int64_t id, uint64_t code, void *user, void *stream_user) {
   QUIC_UNUSED(conn);
   QUIC_UNUSED(stream_user);
@@ -219,9 +223,12 @@ static int cb_stop_sending(nghttp3_conn *conn, int64_t id, uint64_t code, void *
   return 0;
 }
 
+/* nghttp3 asks us to reset our sending side (its own decision, not the
+ * peer's STOP_SENDING). */
 static int cb_reset_stream(nghttp3_conn *conn, int64_t id, uint64_t code, void *user, void *stream_user) {
   QUIC_UNUSED(conn);
-  QUIC_UNUSED(stream_user);
+  quic_stream *st = stream_user;
+  if (st) st->flags |= QUIC_STREAM_TX_RESET | QUIC_STREAM_TX_STOPPED;
   ngtcp2_conn_shutdown_stream_write(sess(user)->conn, 0, id, code);
   return 0;
 }
@@ -456,6 +463,11 @@ static quic_stream *peer_abort(quic_session *s, int64_t id, quic_stream *st) {
   return st;
 }
 
+static void read_stopped(quic_session *s, int64_t id, quic_stream *st) {
+  if (is_wt(st) || (wt_of(s) && quic_wt_classifying(wt_of(s), id))) return;
+  (void)nghttp3_conn_shutdown_stream_read(h3(s), id);
+}
+
 static void unblock(quic_session *s, int64_t id) { (void)nghttp3_conn_unblock_stream(h3(s), id); }
 
 static void resume(quic_stream *st) {
@@ -612,6 +624,7 @@ const quic_app_ops quic_app_http3 = {
     .acked = acked,
     .stream_close = stream_close,
     .peer_abort = peer_abort,
+    .read_stopped = read_stopped,
     .unblock = unblock,
     .resume = resume,
     .opened = opened,

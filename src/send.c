@@ -75,7 +75,14 @@ static int write_packet(quic_session *s, ngtcp2_path *path, ngtcp2_pkt_info *pi,
       case NGTCP2_ERR_STREAM_DATA_BLOCKED:
         stream_blocked(s, &o);
         continue;
-      case NGTCP2_ERR_STREAM_SHUT_WR:
+      case NGTCP2_ERR_STREAM_SHUT_WR: {
+        /* On a stream we did not reset: the peer's STOP_SENDING (ngtcp2
+         * has no callback for it; stream.c). */
+        s->app->shut(s, &o);
+        quic_stream *st = o.st ? o.st : quic_session_stream_by_id(s, o.id);
+        if (st) quic_session_stream_peer_stopped(st, false, 0);
+        continue;
+      }
       case NGTCP2_ERR_STREAM_NOT_FOUND:
         s->app->shut(s, &o);
         continue;

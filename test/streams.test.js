@@ -596,3 +596,43 @@ describe('a stream has at most one consumer', () => {
     assert.ok(got.equals(data));
   });
 });
+
+// STOP_SENDING (RFC 9000 3.5) aborts only the direction it names. The side
+// that stops reading keeps writing (its stop used to reset its own sending
+// side too); the side that is stopped sees the stopper's code and its body
+// stops being pulled.
+test('STOP_SENDING stops only the peer\'s sending side; the stopper still writes; the peer sees the code', async (t) => {
+  const reply = randomBytes(256 * 1024, 21);
+  const serverSide = later();
+  const p = await pair(t, (session) => {
+    session.onstream = async ({ stream, respondWith }) => {
+      try {
+        const reader = stream.readableWebStream().getReader();
+        const first = await reader.read();
+        await reader.cancel({ errorCode: 7 }); // STOP_SENDING with 7, nothing else
+        respondWith({ body: reply });
+        serverSide.resolve(first.value.length);
+      } catch (err) {
+        serverSide.reject(err);
+      }
+    };
+  });
+  let pulled = 0;
+  const LIMIT = 4096; // 64 MB at most
+  const stream = p.session.open({
+    body: (function* () {
+      for (; pulled < LIMIT; pulled++) yield Buffer.alloc(16 * 1024, pulled & 0xff);
+    })(),
+  });
+  const closed = stream.closed.then(() => null, (err) => err);
+  const got = await within(readAll(stream.readableNodeStream()), T, 'reply');
+  assert.strictEqual(got.length, reply.length);
+  assert.strictEqual(sha256(got), sha256(reply), 'the stopper\'s own data arrives whole');
+  assert.ok((await within(serverSide.promise, T, 'server read')) > 0);
+  const err = await within(closed, T, 'client stream closed');
+  assert.ok(err, 'closed rejects with the peer\'s code');
+  assert.strictEqual(err.code, 'ERR_QUIC_APPLICATION_ERROR');
+  assert.strictEqual(err.errorCode, 7n);
+  assert.ok(pulled < LIMIT, `the body stopped being pulled (${pulled} chunks)`);
+  await p.close();
+});
