@@ -656,7 +656,9 @@ class Stream {
       }
       case E.STREAM_RESET: {
         const err = this.#resetError(code);
-        if (this.#wt) this.#wtDispatch('receivesideaborted', err.streamErrorCode, this.#wtRecv);
+        // Not for the reset that answers our own STOP_SENDING (the reader
+        // was cancelled): only the peer's own abort is an event.
+        if (this.#wt && !this.#readEnded) this.#wtDispatch('receivesideaborted', err.streamErrorCode, this.#wtRecv);
         this.#settleHeaders(err);
         this.#readError = err;
         if (this.#failReader) this.#failReader(err);
@@ -690,11 +692,10 @@ class Stream {
         settle(this.#blocked, null, false);
         const clean = code === 0n || (this.#h3 && code === http3.H3_NO_ERROR);
         const err = clean ? null : this.#resetError(code);
-        if (this.#wt && err && this.#writerController && !this.#writerError) {
-          // The stream ended with a code while we could still write: the
-          // peer stopped our sending (STOP_SENDING, answered with a reset
-          // of the same code) or the session went. The writer fails with
-          // the peer's code.
+        if (this.#wt && err && this.#writerController && !this.#writerError && !this.#committed.settled) {
+          // The stream ended with a code before all we wrote was
+          // acknowledged: the session went (C reset the stream). (The
+          // peer's STOP_SENDING came as its own event, before this one.)
           this.#writerError = err;
           try { this.#writerController.error(err); } catch { /* already closed or errored */ }
         }

@@ -485,3 +485,235 @@ test('server: maxStreamsPerSession refuses the peer streams beyond it (H3_REQUES
     await within(server.close(), T, 'server close');
   }
 });
+
+// Records the streamErrorCode of every `type` event `target` fires.
+function heard(target, type) {
+  const got = [];
+  target.addEventListener(type, (e) => {
+    assert.strictEqual(e.type, type);
+    got.push(e.streamErrorCode);
+  });
+  return got;
+}
+
+const wtErr = (code) => new WebTransportError('test abort', { streamErrorCode: code });
+const isCode = (code) => (err) => err instanceof WebTransportError && err.source === 'stream' && err.streamErrorCode === code;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond, what) {
+  await within((async () => { while (!cond()) await sleep(5); })(), T, what);
+}
+
+test('stream aborts each way fire receivesideaborted / sendsideaborted with the peer\'s code on both sides; the other direction stays usable', async () => {
+  const report = new Map(); // command -> what the server saw
+  const { server, url } = echoServer(true, {
+    accept(request) {
+      const ws = request.accept();
+      ws.closed.catch(() => {});
+      (async () => {
+        for await (const pair of ws.incomingBidirectionalStreams) {
+          (async () => {
+            const seen = {
+              pairRecv: heard(pair, 'receivesideaborted'), pairSend: heard(pair, 'sendsideaborted'),
+              recv: heard(pair.readable, 'receivesideaborted'), send: heard(pair.writable, 'sendsideaborted'),
+            };
+            const reader = pair.readable.getReader();
+            const writer = pair.writable.getWriter();
+            const first = Buffer.from((await reader.read()).value);
+            const cmd = String.fromCharCode(first[0]);
+            report.set(cmd, seen);
+            const readRest = async () => {
+              const chunks = [first.subarray(1)];
+              for (;;) {
+                const { value, done } = await reader.read();
+                if (done) return Buffer.concat(chunks);
+                chunks.push(Buffer.from(value));
+              }
+            };
+            if (cmd === 'A') { // the client resets its side: our reader fails, our writer still works
+              seen.readError = await readRest().then(() => null, (err) => err);
+              await writer.write(Buffer.from('still open'));
+              await writer.close();
+              seen.done = true;
+            } else if (cmd === 'B') { // we reset our side; the client's side still reaches us
+              await writer.write(Buffer.from('some'));
+              await sleep(100); // the bytes go before the reset (draft-02 has no reliable reset)
+              await writer.abort(wtErr(22));
+              seen.rest = await readRest();
+              seen.done = true;
+            } else if (cmd === 'C') { // the client stops reading: our writes fail with its code
+              const reading = readRest();
+              try {
+                for (let i = 0; i < 100000; i++) await writer.write(Buffer.alloc(1000, 7));
+              } catch (err) {
+                seen.writeError = err;
+              }
+              seen.rest = await reading;
+              seen.done = true;
+            } else if (cmd === 'D') { // we stop reading; we still answer
+              await reader.cancel(wtErr(44));
+              const reply = randomBytes(100 * 1024, 44);
+              await writer.write(reply);
+              await writer.close();
+              seen.reply = reply;
+              seen.done = true;
+            }
+          })().catch((err) => report.set('error', err));
+        }
+      })().catch(() => {});
+      (async () => {
+        for await (const readable of ws.incomingUnidirectionalStreams) {
+          // Stop the client's unidirectional stream with 55 after its first bytes.
+          const r = readable.getReader();
+          await r.read();
+          await r.cancel(wtErr(55));
+          // And abort one of ours with 66 after its first bytes.
+          const w = (await ws.createUnidirectionalStream()).getWriter();
+          await w.write(Buffer.from('uni'));
+          await sleep(100);
+          await w.abort(wtErr(66));
+        }
+      })().catch((err) => report.set('error', err));
+      return false;
+    },
+  });
+  try {
+    const wt = new WebTransport(url('/events'), clientOptions);
+    await within(wt.ready, T, 'ready');
+    const open = async () => {
+      const pair = await wt.createBidirectionalStream();
+      return {
+        pair, reader: pair.readable.getReader(), writer: pair.writable.getWriter(),
+        pairRecv: heard(pair, 'receivesideaborted'), pairSend: heard(pair, 'sendsideaborted'),
+        recv: heard(pair.readable, 'receivesideaborted'), send: heard(pair.writable, 'sendsideaborted'),
+      };
+    };
+    const readAllFrom = async (reader) => {
+      const chunks = [];
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return Buffer.concat(chunks);
+        chunks.push(Buffer.from(value));
+      }
+    };
+
+    // A: our reset (11) reaches the server's reader and its receivesideaborted; its reply still reaches us.
+    const a = await open();
+    assert.ok(a.pair instanceof quic.WebTransportBidirectionalStream);
+    assert.ok(a.pair.readable instanceof quic.WebTransportReceiveStream && a.pair.readable instanceof ReadableStream);
+    assert.ok(a.pair.writable instanceof quic.WebTransportSendStream && a.pair.writable instanceof WritableStream);
+    await a.writer.write(Buffer.from('A-data'));
+    await sleep(100);
+    await a.writer.abort(wtErr(11));
+    assert.strictEqual((await within(readAllFrom(a.reader), T, 'A reply')).toString(), 'still open');
+    await until(() => report.get('A')?.done, 'server A');
+    const sa = report.get('A');
+    assert.ok(isCode(11)(sa.readError), String(sa.readError));
+    assert.deepStrictEqual([sa.recv, sa.pairRecv, sa.send, sa.pairSend], [[11], [11], [], []]);
+    assert.deepStrictEqual([a.recv, a.send], [[], []], 'no event for our own abort');
+
+    // B: the server's reset (22) errors our reader and fires our receivesideaborted; our side still reaches it.
+    const b = await open();
+    let bRecvEvent;
+    b.pair.onreceivesideaborted = (e) => { bRecvEvent = e; };
+    await b.writer.write(Buffer.from('B'));
+    assert.strictEqual(Buffer.from((await within(b.reader.read(), T, 'B some')).value).toString(), 'some');
+    await assert.rejects(within(b.reader.read(), T, 'B reset'), isCode(22));
+    assert.deepStrictEqual([b.recv, b.pairRecv, b.send, b.pairSend], [[22], [22], [], []]);
+    assert.strictEqual(bRecvEvent.streamErrorCode, 22);
+    assert.ok(bRecvEvent instanceof quic.WebTransportStreamEvent);
+    const bTail = randomBytes(200 * 1024, 22);
+    await b.writer.write(bTail);
+    await within(b.writer.close(), T, 'B close');
+    await until(() => report.get('B')?.done, 'server B');
+    assert.strictEqual(sha256(report.get('B').rest), sha256(bTail));
+
+    // C: our reader's cancel (33) fails the server's writes with 33 and fires its sendsideaborted; our writer still works.
+    const c = await open();
+    await c.writer.write(Buffer.from('C'));
+    await within(c.reader.read(), T, 'C first');
+    await c.reader.cancel(wtErr(33));
+    await c.writer.write(Buffer.from('tail'));
+    await within(c.writer.close(), T, 'C close');
+    await until(() => report.get('C')?.done, 'server C');
+    const sc = report.get('C');
+    assert.ok(isCode(33)(sc.writeError), String(sc.writeError));
+    assert.deepStrictEqual([sc.send, sc.pairSend, sc.recv, sc.pairRecv], [[33], [33], [], []]);
+    assert.strictEqual(sc.rest.toString(), 'tail');
+    assert.deepStrictEqual([c.recv, c.send], [[], []], 'no event for our own cancel');
+
+    // D: the server's cancel (44) fails our writes with 44 and fires our sendsideaborted; its reply still reaches us.
+    const d = await open();
+    await d.writer.write(Buffer.from('D'));
+    const reply = within(readAllFrom(d.reader), T, 'D reply');
+    let dErr = null;
+    for (let i = 0; i < 100000 && dErr === null; i++) {
+      await d.writer.write(Buffer.alloc(1000, 1)).catch((err) => { dErr = err; });
+      if (i % 50 === 49) await sleep(1);
+    }
+    assert.ok(isCode(44)(dErr), String(dErr));
+    assert.deepStrictEqual([d.send, d.pairSend, d.recv, d.pairRecv], [[44], [44], [], []]);
+    await until(() => report.get('D')?.done, 'server D');
+    assert.strictEqual(sha256(await reply), sha256(report.get('D').reply));
+
+    // Unidirectional: the server stops ours (55: our writer fails, sendsideaborted), and resets its own (66).
+    const uw = await wt.createUnidirectionalStream();
+    const uwSend = heard(uw, 'sendsideaborted');
+    const uwWriter = uw.getWriter();
+    let uErr = null;
+    for (let i = 0; i < 100000 && uErr === null; i++) {
+      await uwWriter.write(Buffer.alloc(1000, 2)).catch((err) => { uErr = err; });
+      if (i % 50 === 49) await sleep(1);
+    }
+    assert.ok(isCode(55)(uErr), String(uErr));
+    assert.deepStrictEqual(uwSend, [55]);
+    const { value: ur } = await within(wt.incomingUnidirectionalStreams.getReader().read(), T, 'server uni');
+    const urRecv = heard(ur, 'receivesideaborted');
+    const urReader = ur.getReader();
+    assert.strictEqual(Buffer.from((await within(urReader.read(), T, 'uni bytes')).value).toString(), 'uni');
+    await assert.rejects(within(urReader.read(), T, 'uni reset'), isCode(66));
+    assert.deepStrictEqual(urRecv, [66]);
+
+    assert.strictEqual(report.get('error'), undefined);
+    wt.close();
+    await wt.closed;
+  } finally {
+    await within(server.close(), T, 'server close');
+  }
+});
+
+test('allDataCommitted: a writer\'s close() settles only once the peer has every byte', async () => {
+  let serverReadable;
+  const { server, url } = echoServer(true, {
+    accept(request) {
+      const ws = request.accept();
+      ws.closed.catch(() => {});
+      ws.incomingUnidirectionalStreams.getReader().read().then(({ value }) => { serverReadable = value; });
+      return false;
+    },
+  });
+  try {
+    const wt = new WebTransport(url('/commit'), clientOptions);
+    await within(wt.ready, T, 'ready');
+    // 600 KB, more than twice the stream window (and under the writer's
+    // high-water mark, so write() resolves): the server does not read yet,
+    // so it cannot all be acknowledged.
+    const data = randomBytes(600 * 1024, 77);
+    const w = (await wt.createUnidirectionalStream()).getWriter();
+    await within(w.write(data), T, 'write');
+    let committed = false;
+    const closing = w.close().then(() => { committed = true; });
+    await until(() => serverReadable, 'server stream');
+    await sleep(300);
+    assert.strictEqual(committed, false, 'close() waits while data is unacknowledged');
+    // The server reads it all; only then can the last bytes and the end be acknowledged.
+    const got = await within(readAllWeb(serverReadable), T, 'server read');
+    assert.strictEqual(sha256(got), sha256(data));
+    await within(closing, T, 'close settles');
+    assert.strictEqual(committed, true);
+    wt.close();
+    await wt.closed;
+  } finally {
+    await within(server.close(), T, 'server close');
+  }
+});
