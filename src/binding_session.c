@@ -716,6 +716,75 @@ static napi_value wt_info(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/* wtDatagrams(handle, key, max) -> [ArrayBuffer, ...]: up to max received
+ * datagrams of the session, oldest first. */
+static napi_value wt_datagrams(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 3);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  double max;
+  if (!quic_napi_get_double(env, argv[2], &max)) return NULL;
+  napi_value out;
+  NAPI_CALL(env, napi_create_array(env, &out));
+  quic_dgram *d = quic_wt_api_datagrams_take(st, max >= 1 && max <= 4096 ? (size_t)max : 1);
+  uint32_t i = 0;
+  napi_status status = napi_ok;
+  /* The list is ours: every entry is freed, converted or not. */
+  while (d) {
+    quic_dgram *next = d->next;
+    void *p;
+    napi_value ab;
+    if (status == napi_ok && (status = napi_create_arraybuffer(env, d->len, &p, &ab)) == napi_ok) {
+      if (d->len) memcpy(p, d->data, d->len);
+      status = napi_set_element(env, out, i++, ab);
+    }
+    quic_free(d);
+    d = next;
+  }
+  NAPI_CALL(env, status);
+  return out;
+}
+
+/* wtDatagramConfig(handle, key, inHwm, outHwm, inMaxAgeMs, outMaxAgeMs):
+ * the queue bounds (lib/webtransport.js validated them; 0 ms: no limit). */
+static napi_value wt_datagram_config(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 6);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  double v[4];
+  for (int i = 0; i < 4; i++)
+    if (!quic_napi_get_double(env, argv[2 + i], &v[i])) return NULL;
+  /* Ages past a day are no limit worth keeping apart from none. */
+  for (int i = 2; i < 4; i++)
+    if (!(v[i] >= 0) || v[i] > 86400000.0) v[i] = 0;
+  int rv = QUIC_ERR_INVALID;
+  if (v[0] >= 1 && v[0] <= QUIC_WT_DGRAM_HWM_MAX && v[1] >= 1 && v[1] <= QUIC_WT_DGRAM_HWM_MAX)
+    rv = quic_wt_api_datagram_config(st, (uint32_t)v[0], (uint32_t)v[1], (uint64_t)(v[2] * 1e6), (uint64_t)(v[3] * 1e6));
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "wtDatagramConfig");
+    return NULL;
+  }
+  return quic_napi_undefined(env);
+}
+
+/* wtDatagramStats(handle, key) -> ArrayBuffer of the session's datagram
+ * counts (stats_layout.h QUIC_WT_DATAGRAM_STATS), or undefined. */
+static napi_value wt_datagram_stats(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  quic_wt_dgram_stats ds;
+  if (!quic_wt_api_datagram_stats(st, &ds)) return quic_napi_undefined(env);
+  void *p;
+  napi_value ab;
+  NAPI_CALL(env, napi_create_arraybuffer(env, sizeof(ds), &p, &ab));
+  memcpy(p, &ds, sizeof(ds));
+  return ab;
+}
+
 /* sessionUpdateKey(handle) -> true if a key update started */
 static napi_value session_update_key(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 1);
@@ -1149,6 +1218,9 @@ bool quic_binding_init_session(napi_env env, napi_value exports) {
       {"wtOpen", NULL, wt_open, NULL, NULL, NULL, napi_default, NULL},
       {"wtDatagram", NULL, wt_datagram, NULL, NULL, NULL, napi_default, NULL},
       {"wtInfo", NULL, wt_info, NULL, NULL, NULL, napi_default, NULL},
+      {"wtDatagrams", NULL, wt_datagrams, NULL, NULL, NULL, napi_default, NULL},
+      {"wtDatagramConfig", NULL, wt_datagram_config, NULL, NULL, NULL, napi_default, NULL},
+      {"wtDatagramStats", NULL, wt_datagram_stats, NULL, NULL, NULL, napi_default, NULL},
       {"sessionExporterSecret", NULL, session_exporter_secret, NULL, NULL, NULL, napi_default, NULL},
       {"sessionCancel", NULL, session_cancel, NULL, NULL, NULL, napi_default, NULL},
       {"sessionStats", NULL, session_stats, NULL, NULL, NULL, napi_default, NULL},

@@ -717,3 +717,132 @@ test('allDataCommitted: a writer\'s close() settles only once the peer has every
     await within(server.close(), T, 'server close');
   }
 });
+
+test('datagrams: high-water marks and max ages are checked, bound the queues in C, and drops are counted; getStats()', async () => {
+  let serverWs;
+  const { server, url } = echoServer(true, {
+    accept(request) {
+      serverWs = request.accept();
+      serverWs.closed.catch(() => {});
+      return false; // nobody reads until the test does
+    },
+  });
+  try {
+    const wt = new WebTransport(url('/dgram'), clientOptions);
+    const dg = wt.datagrams;
+    // Defaults, and the checks (a failed set leaves the value as it was).
+    assert.deepStrictEqual([dg.incomingHighWaterMark, dg.outgoingHighWaterMark, dg.incomingMaxAge, dg.outgoingMaxAge],
+                           [64, 128, null, null]);
+    for (const name of ['incomingHighWaterMark', 'outgoingHighWaterMark']) {
+      for (const bad of ['1', null, 1n, {}]) assert.throws(() => { dg[name] = bad; }, { code: 'ERR_INVALID_ARG_TYPE' }, `${name} ${String(bad)}`);
+      for (const bad of [0, -1, 1.5, NaN, Infinity, 1025]) assert.throws(() => { dg[name] = bad; }, { code: 'ERR_OUT_OF_RANGE' }, `${name} ${bad}`);
+    }
+    for (const name of ['incomingMaxAge', 'outgoingMaxAge']) {
+      for (const bad of ['1', 1n, {}, undefined]) assert.throws(() => { dg[name] = bad; }, { code: 'ERR_INVALID_ARG_TYPE' }, `${name} ${String(bad)}`);
+      for (const bad of [0, -1, NaN, Infinity, 86400001]) assert.throws(() => { dg[name] = bad; }, { code: 'ERR_OUT_OF_RANGE' }, `${name} ${bad}`);
+    }
+    assert.deepStrictEqual([dg.incomingHighWaterMark, dg.outgoingHighWaterMark, dg.incomingMaxAge, dg.outgoingMaxAge],
+                           [64, 128, null, null]);
+    // Set before the session is ready: applied once it is.
+    dg.outgoingHighWaterMark = 10;
+    await within(wt.ready, T, 'ready');
+    assert.strictEqual(dg.outgoingHighWaterMark, 10);
+
+    // outgoingHighWaterMark: 100 writes in one turn, 10 queued, 90 dropped.
+    const w = dg.writable.getWriter();
+    await Promise.all(Array.from({ length: 100 }, (_, i) => w.write(Buffer.from(`o${i}`))));
+    let st = await wt.getStats();
+    assert.strictEqual(st.datagramsSent, 10);
+    assert.strictEqual(st.datagramsDroppedOutgoing, 90);
+    // incomingHighWaterMark 4 on the server, which does not read: 4 of the 10 wait, 6 are dropped.
+    const sdg = serverWs.datagrams;
+    const serverStats = async (pred, what) => within((async () => {
+      for (;;) {
+        const s = await serverWs.getStats();
+        if (pred(s)) return s;
+        await sleep(10);
+      }
+    })(), T, what);
+    // (The 10 above arrived with the default mark, 64: all kept.)
+    let ss = await serverStats((s) => s.datagramsReceived >= 10, 'server has 10');
+    assert.strictEqual(ss.datagramsReceived, 10);
+    sdg.incomingHighWaterMark = 4; // a lower mark drops the newest waiting beyond it
+    ss = await serverWs.getStats();
+    assert.strictEqual(ss.datagrams.droppedIncoming, 6);
+    for (let i = 0; i < 5; i++) await w.write(Buffer.from(`late${i}`));
+    ss = await serverStats((s) => s.datagrams.droppedIncoming >= 11, 'late ones dropped');
+    assert.strictEqual(ss.datagramsReceived, 10);
+    assert.strictEqual(ss.datagrams.droppedIncoming, 11);
+    // What the server reads: the 4 oldest, in order.
+    const r = sdg.readable.getReader();
+    const got = [];
+    for (let i = 0; i < 4; i++) got.push(Buffer.from((await within(r.read(), T, 'read')).value).toString());
+    assert.deepStrictEqual(got, ['o0', 'o1', 'o2', 'o3']);
+
+    // incomingMaxAge: datagrams older than 50 ms when the reader comes are dropped (expiredIncoming).
+    sdg.incomingHighWaterMark = 64;
+    sdg.incomingMaxAge = 50;
+    for (let i = 0; i < 5; i++) await w.write(Buffer.from(`old${i}`));
+    await serverStats((s) => s.datagramsReceived >= 15, 'old ones kept');
+    await sleep(150);
+    const fresh = r.read();
+    await w.write(Buffer.from('fresh'));
+    assert.strictEqual(Buffer.from((await within(fresh, T, 'fresh')).value).toString(), 'fresh');
+    ss = await serverWs.getStats();
+    assert.strictEqual(ss.datagrams.expiredIncoming, 5);
+    r.releaseLock();
+
+    // outgoingMaxAge: 1 µs, so every datagram is older than that before the next flush: all expire unsent.
+    dg.outgoingMaxAge = 0.001;
+    const before = (await serverWs.getStats()).datagramsReceived;
+    for (let i = 0; i < 8; i++) await w.write(Buffer.from(`exp${i}`));
+    await within((async () => { while ((await wt.getStats()).datagrams.expiredOutgoing < 8) await sleep(10); })(), T, 'expired');
+    await sleep(100);
+    assert.strictEqual((await serverWs.getStats()).datagramsReceived, before, 'none of them arrived');
+
+    // getStats(): the W3C connection fields, null where ngtcp2 1.11 has nothing.
+    st = await wt.getStats();
+    for (const f of ['bytesSent', 'packetsSent', 'bytesReceived', 'packetsReceived', 'smoothedRtt', 'minRtt', 'estimatedSendRate']) {
+      assert.ok(typeof st[f] === 'number' && st[f] > 0, `${f}: ${st[f]}`);
+    }
+    assert.ok(typeof st.rttVariation === 'number' && st.rttVariation >= 0);
+    assert.ok(st.bytesSent >= st.packetsSent && st.bytesReceived >= st.packetsReceived);
+    assert.deepStrictEqual([st.bytesLost, st.packetsLost, st.atSendCapacity], [null, null, null]);
+    assert.deepStrictEqual(Object.keys(st.datagrams).sort(), ['droppedIncoming', 'expiredIncoming', 'expiredOutgoing', 'lostOutgoing', 'timestamp']);
+    wt.close();
+    await wt.closed;
+    // Stats stay readable after the close, as they were.
+    assert.strictEqual((await wt.getStats()).datagrams.expiredOutgoing, 8);
+  } finally {
+    await within(server.close(), T, 'server close');
+  }
+});
+
+test('datagrams: lostOutgoing counts datagrams ngtcp2 declares lost (30% of our packets dropped)', async () => {
+  // With a lossy client, the last packets of a close can be lost: a short
+  // idle timeout lets the server's side go soon after.
+  const server = new quic.Endpoint();
+  server.onsession = ({ session }) => {
+    session.onwebtransport = ({ request }) => { request.accept().closed.catch(() => {}); };
+  };
+  server.listen({ secure: { key: certs.key, cert: certs.cert }, webtransport: true, maxIdleTimeout: 1000 });
+  const url = (p) => `https://localhost:${server.address.port}${p}`;
+  const endpoint = new quic.Endpoint({ txPacketLoss: 0.3 });
+  try {
+    const wt = new WebTransport(url('/lossy'), { ...clientOptions, endpoint });
+    await within(wt.ready, T, 'ready');
+    const w = wt.datagrams.writable.getWriter();
+    let lost = 0;
+    for (let i = 0; i < 1000 && lost === 0; i++) {
+      await w.write(Buffer.from(`l${i}`));
+      await sleep(5);
+      lost = (await wt.getStats()).datagrams.lostOutgoing;
+    }
+    assert.ok(lost > 0, 'some datagram was declared lost');
+    wt.close();
+    await wt.closed;
+  } finally {
+    await within(server.close(), T, 'server close');
+    await within(endpoint.close(), T, 'client endpoint close');
+  }
+});
