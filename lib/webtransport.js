@@ -207,6 +207,10 @@ class WebTransportSession {
       readable,
       writable,
       get maxDatagramSize() { return self.#maxDatagramSize(); },
+      // Ours (Node): the session's datagrams waiting in C for a packet. A
+      // write that finds outgoingHighWaterMark of them is dropped, so a
+      // sender that must not lose any waits while this is near the mark.
+      get outgoingQueued() { return self.#outgoingQueued(); },
       get incomingHighWaterMark() { return config.incomingHighWaterMark; },
       set incomingHighWaterMark(v) { set('incomingHighWaterMark', validateHwm(v, 'incomingHighWaterMark')); },
       get outgoingHighWaterMark() { return config.outgoingHighWaterMark; },
@@ -239,6 +243,12 @@ class WebTransportSession {
       } catch { /* the session's stream is gone */ }
     }
     return this.#dgramStats;
+  }
+
+  #outgoingQueued() {
+    const h = this.#native.handle();
+    if (!h || this.#done) return 0;
+    try { return binding.wtDatagramsQueued(h, this.#native.key); } catch { return 0; }
   }
 
   #maxDatagramSize() {

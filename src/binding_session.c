@@ -769,6 +769,16 @@ static napi_value wt_datagram_config(napi_env env, napi_callback_info info) {
   return quic_napi_undefined(env);
 }
 
+/* wtDatagramsQueued(handle, key) -> our datagrams of the session waiting to
+ * be sent */
+static napi_value wt_datagrams_queued(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  return quic_napi_number(env, (double)quic_wt_api_datagrams_queued(st));
+}
+
 /* wtDatagramStats(handle, key) -> ArrayBuffer of the session's datagram
  * counts (stats_layout.h QUIC_WT_DATAGRAM_STATS), or undefined. */
 static napi_value wt_datagram_stats(napi_env env, napi_callback_info info) {
@@ -1221,6 +1231,7 @@ bool quic_binding_init_session(napi_env env, napi_value exports) {
       {"wtDatagrams", NULL, wt_datagrams, NULL, NULL, NULL, napi_default, NULL},
       {"wtDatagramConfig", NULL, wt_datagram_config, NULL, NULL, NULL, napi_default, NULL},
       {"wtDatagramStats", NULL, wt_datagram_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"wtDatagramsQueued", NULL, wt_datagrams_queued, NULL, NULL, NULL, napi_default, NULL},
       {"sessionExporterSecret", NULL, session_exporter_secret, NULL, NULL, NULL, napi_default, NULL},
       {"sessionCancel", NULL, session_cancel, NULL, NULL, NULL, napi_default, NULL},
       {"sessionStats", NULL, session_stats, NULL, NULL, NULL, napi_default, NULL},

@@ -813,6 +813,12 @@ quic_dgram *quic_wt_api_datagrams_take(quic_stream *st, size_t max) {
   return head;
 }
 
+uint32_t quic_wt_api_datagrams_queued(quic_stream *st) {
+  quic_wt *wt;
+  quic_wt_session *ws = api_session(st, &wt);
+  return ws ? ws->out_queued : 0;
+}
+
 bool quic_wt_api_datagram_stats(quic_stream *st, quic_wt_dgram_stats *out) {
   quic_wt *wt;
   quic_wt_session *ws = api_session(st, &wt);

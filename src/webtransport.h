@@ -210,6 +210,8 @@ int quic_wt_api_datagram_config(quic_stream *st, uint32_t in_hwm, uint32_t out_h
  * incomingMaxAge are dropped and counted) as a list the caller frees with
  * quic_free. NULL: none. */
 quic_dgram *quic_wt_api_datagrams_take(quic_stream *st, size_t max);
+/* The session's datagrams waiting to be sent (0: no session). */
+uint32_t quic_wt_api_datagrams_queued(quic_stream *st);
 /* The session's datagram counts; false: no session. */
 bool quic_wt_api_datagram_stats(quic_stream *st, quic_wt_dgram_stats *out);
 /* The peer's WebTransport settings (false until its SETTINGS arrived). */
