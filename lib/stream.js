@@ -165,6 +165,8 @@ class Stream {
   #stopSeen = false;     // the peer's STOP_SENDING ended our sending side
   #txEnded = deferred(); // fulfils once the sending side's fate is known (the stop's code, the close, the session's end)
   #committed = deferred(); // WebTransport: fulfils once all we wrote was acknowledged, or the sending side ended otherwise
+  #commitP = deferred();   // stream.committed: fulfils once all we sent was acknowledged, rejects if it cannot be
+  #commitAsked = false;
   #wtRecv = null;        // WebTransport: our WebTransportReceiveStream, WebTransportSendStream and the bidirectional pair,
   #wtSend = null;        // which hear the peer's aborts as events
   #wtPair = null;
@@ -235,6 +237,22 @@ class Stream {
     return this.#session.side === 'server';
   }
   get closed() { return this.#closed.promise; }
+  // allDataCommitted: fulfils once the peer acknowledged every byte we sent
+  // and the end (HTTP/3: the body's bytes); rejects if our sending side was
+  // aborted first (our cancel() or a failed body: its reason; the peer's
+  // STOP_SENDING: ERR_QUIC_APPLICATION_ERROR with its code) or the session
+  // ended first. A peer's unidirectional stream has nothing to send: it
+  // fulfils at once.
+  get committed() {
+    if (!this.#commitAsked) {
+      this.#commitAsked = true;
+      if (this.#uni && !this.#local) settle(this.#commitP, null, undefined);
+      else if (!this.#commitP.settled && !this.#released && this.#session.nativeAlive) {
+        try { binding.streamWantCommit(this.#handle, this.#key); } catch { /* gone: its close settles it */ }
+      }
+    }
+    return this.#commitP.promise;
+  }
   get blocked() { return this.#blocked.promise; }
   get locked() { return this.#consumer !== null; }
   // HTTP/3 header promises. Raw QUIC has no headers: they reject (handled).
@@ -500,6 +518,7 @@ class Stream {
 
   // The body failed: reset our side so the peer sees an abort, not an end.
   #bodyFailed(err) {
+    settle(this.#commitP, err);
     this.#abort(codeOf(err, this.#h3), true, false);
     process.emitWarning(`quic: stream body failed: ${err && err.message}`, 'QuicWarning');
   }
@@ -528,6 +547,7 @@ class Stream {
       this.#writeDone = true;
       this.#wakeWriters();
       this.#abort(codeOf(reason, this.#h3), true, true, reason);
+      settle(this.#commitP, reason ?? codes.ERR_QUIC_SESSION_CLOSED());
       settle(this.#blocked, null, false);
       settle(this.#closed, reason === undefined ? null : reason);
       this.#settleHeaders(reason);
@@ -553,6 +573,7 @@ class Stream {
   // The peer's STOP_SENDING, with its code: a WebTransport writer fails
   // with it, and the send stream (and its pair) fire sendsideaborted.
   #peerStopped(code) {
+    settle(this.#commitP, this.#resetError(code, 'stopped reading'));
     if (this.#wt) {
       const err = this.#resetError(code, 'stopped reading');
       if (!this.#writerError) {
@@ -675,6 +696,7 @@ class Stream {
         break;
       case E.STREAM_COMMITTED:
         settle(this.#committed, null, undefined);
+        settle(this.#commitP, null, undefined);
         break;
       case E.STREAM_BLOCKED: {
         const b = this.#blocked;
@@ -701,12 +723,15 @@ class Stream {
         }
         settle(this.#txEnded, null, undefined);
         settle(this.#committed, null, undefined);
+        // ngtcp2 closes a stream only once our side is done: all of it
+        // acknowledged (aux bit 1), or reset.
+        settle(this.#commitP, (aux & 2) ? null : err || codes.ERR_QUIC_SESSION_CLOSED());
         // Data still buffered in C remains readable; the end comes through read().
         settle(this.#closed, err);
         if (this.#h3) this.#takeHeaders();
         this.#settleHeaders(err);
         // Nothing unread and no reader: the read side is done as it is.
-        if (aux === 1 && this.#consumer === null) this.#endRead();
+        if ((aux & 1) === 1 && this.#consumer === null) this.#endRead();
         if (this.#wantData) { const w = this.#wantData; this.#wantData = null; w(); }
         this.#maybeRelease();
         break;
@@ -761,6 +786,7 @@ class Stream {
     }
     settle(this.#txEnded, null, undefined);
     settle(this.#committed, null, undefined);
+    settle(this.#commitP, error || codes.ERR_QUIC_SESSION_CLOSED());
     settle(this.#blocked, null, false);
     const incomplete = !this.#nativeClosed && !this.#closed.settled;
     settle(this.#closed, incomplete ? (error || null) : null);

@@ -891,6 +891,17 @@ static napi_value stream_read(napi_env env, napi_callback_info info) {
   return buf;
 }
 
+/* streamWantCommit(handle, key): raise the committed event for this stream
+ * (stream.committed). */
+static napi_value stream_want_commit(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  quic_stream_want_commit(st);
+  return quic_napi_undefined(env);
+}
+
 /* streamAbort(handle, key, code, resetSending, stopReceiving) */
 static napi_value stream_abort(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 5);
@@ -1244,6 +1255,7 @@ bool quic_binding_init_session(napi_env env, napi_value exports) {
       {"streamWrite", NULL, stream_write, NULL, NULL, NULL, napi_default, NULL},
       {"streamRead", NULL, stream_read, NULL, NULL, NULL, napi_default, NULL},
       {"streamAbort", NULL, stream_abort, NULL, NULL, NULL, napi_default, NULL},
+      {"streamWantCommit", NULL, stream_want_commit, NULL, NULL, NULL, napi_default, NULL},
       {"streamRelease", NULL, stream_release, NULL, NULL, NULL, napi_default, NULL},
       {"streamSubmitHeaders", NULL, stream_submit_headers, NULL, NULL, NULL, napi_default, NULL},
       {"streamHeaders", NULL, stream_headers, NULL, NULL, NULL, napi_default, NULL},

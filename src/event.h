@@ -23,7 +23,7 @@ typedef struct quic_session quic_session;
   V(STREAM_STOP)          /* peer's STOP_SENDING ended our sending side; aux 1: code is its code (known) */   \
   V(STREAM_BLOCKED)       /* flow control stopped our writes */                                                \
   V(STREAM_DRAIN)         /* the send buffer has room again */                                                 \
-  V(STREAM_CLOSE)         /* both directions done; code if aborted; aux 1 if nothing unread */                 \
+  V(STREAM_CLOSE)         /* both directions done; code if aborted; aux bit 0: nothing unread, bit 1: all we sent acked */ \
   V(STREAM_HEADERS)       /* HTTP/3: header blocks can be taken */                                             \
   V(SESSION_DATAGRAM)     /* datagrams can be taken */                                                         \
   V(SESSION_CLIENT_HELLO) /* secure.clientHello: the handshake waits */                                        \

@@ -46,7 +46,8 @@ static int collect_stream(quic_event_sink *sink, quic_session *s, quic_stream *s
       put(sink, ev, QUIC_SEV_RESET, QUIC_E_STREAM_RESET, s, st, 0, st->reset_code) &&
       put(sink, ev, QUIC_SEV_WT_DRAIN, QUIC_E_STREAM_WT_DRAIN, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_WT_CLOSE, QUIC_E_STREAM_WT_CLOSE, s, st, st->wt_close_clean, st->wt_close_code) &&
-      put(sink, ev, QUIC_SEV_CLOSE, QUIC_E_STREAM_CLOSE, s, st, st->rx_buffered == 0, st->close_code))
+      put(sink, ev, QUIC_SEV_CLOSE, QUIC_E_STREAM_CLOSE, s, st,
+          (st->rx_buffered == 0 ? 1u : 0u) | ((st->flags & QUIC_STREAM_TX_ACKED_ALL) ? 2u : 0u), st->close_code))
     return QUIC_OK;
   return QUIC_ERR_NOMEM;
 }

@@ -160,6 +160,7 @@ int quic_session_cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stre
   if (s->state < QUIC_SESSION_CLOSING && !(st->flags & QUIC_STREAM_TX_RESET) &&
       ((st->flags & QUIC_STREAM_PEER_STOP) || !quic_stream_tx_complete(st)))
     quic_session_stream_peer_stopped(st, true, coded ? app_error_code : s->app->no_error);
+  if (quic_stream_tx_complete(st)) st->flags |= QUIC_STREAM_TX_ACKED_ALL;
   st->flags |= QUIC_STREAM_CLOSED;
   if (coded) st->close_code = app_error_code;
   quic_list_remove(&st->send_link);
@@ -304,6 +305,22 @@ void quic_session_stream_check_drain(quic_stream *st) {
   }
 }
 
+/* allDataCommitted: the data and its end are the peer's now. Reported for
+ * WebTransport streams (whose writer's close() waits for it) and streams
+ * whose application asked (stream.committed). */
+static void check_committed(quic_stream *st) {
+  if ((st->flags & (QUIC_STREAM_WT | QUIC_STREAM_WANT_COMMIT)) &&
+      !(st->flags & (QUIC_STREAM_COMMITTED | QUIC_STREAM_TX_STOPPED)) && quic_stream_tx_complete(st)) {
+    st->flags |= QUIC_STREAM_COMMITTED;
+    quic_session_stream_event(st, QUIC_SEV_COMMITTED);
+  }
+}
+
+void quic_stream_want_commit(quic_stream *st) {
+  st->flags |= QUIC_STREAM_WANT_COMMIT;
+  check_committed(st);
+}
+
 void quic_session_stream_acked(quic_stream *st, uint64_t offset) {
   quic_stream_tx_ack(st, offset);
   /* Acknowledgments arrive while a packet is read: its timestamp will do. */
@@ -311,13 +328,7 @@ void quic_session_stream_acked(quic_stream *st, uint64_t offset) {
   st->counters->last_acked_at = t ? t : quic_session_now(st->session);
   st->counters->max_offset_acked = st->tx_acked;
   quic_session_stream_check_drain(st);
-  /* allDataCommitted: the data and its end are the peer's now (reported
-   * for WebTransport streams, whose writer's close() waits for it). */
-  if ((st->flags & (QUIC_STREAM_WT | QUIC_STREAM_COMMITTED | QUIC_STREAM_TX_STOPPED)) == QUIC_STREAM_WT &&
-      quic_stream_tx_complete(st)) {
-    st->flags |= QUIC_STREAM_COMMITTED;
-    quic_session_stream_event(st, QUIC_SEV_COMMITTED);
-  }
+  check_committed(st);
 }
 
 /* ---- the stream API ---- */

@@ -42,6 +42,8 @@ enum {
   QUIC_STREAM_PEER_STOP = 1u << 19,  /* the peer's STOP_SENDING ended our sending side */
   QUIC_STREAM_STOP_CODED = 1u << 20, /* ... and its code (stop_code) is known */
   QUIC_STREAM_COMMITTED = 1u << 21,  /* the committed event was raised */
+  QUIC_STREAM_WANT_COMMIT = 1u << 22, /* the application waits for the committed event (stream.committed) */
+  QUIC_STREAM_TX_ACKED_ALL = 1u << 23, /* at close: everything we wrote, and the end, was acknowledged */
 };
 
 /* Per-stream event bits, collected during a batch and emitted once. */
@@ -138,6 +140,9 @@ quic_chunk *quic_stream_read_chunk(quic_stream *st);
 void quic_stream_abort(quic_stream *st, uint64_t code, bool reset_tx, bool stop_rx);
 /* The application no longer needs the stream: freed once ngtcp2 closes it. */
 void quic_stream_release(quic_stream *st);
+/* The application waits for the committed event (raised for WebTransport
+ * streams anyway): raised now if the stream is already there. */
+void quic_stream_want_commit(quic_stream *st);
 /* Gives credit for data as it arrives (setStreamConsumer). */
 void quic_stream_set_consumer(quic_stream *st);
 /* Bytes written that the transport has not taken yet (what the writer's
