@@ -603,9 +603,8 @@ static napi_value session_max_datagram(napi_env env, napi_callback_info info) {
   return quic_napi_number(env, (double)quic_session_max_datagram(s));
 }
 
-/* sessionDatagrams(handle) -> [ArrayBuffer, early, ArrayBuffer, early, ...];
- * for a WebTransport datagram, its session ID (a number) stands in place of
- * early. */
+/* sessionDatagrams(handle) -> [ArrayBuffer, early, ArrayBuffer, early, ...].
+ * (A WebTransport session's datagrams wait in its own queue: wtDatagrams.) */
 static napi_value session_datagrams(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 1);
   GET_SESSION(env, argv[0]);
