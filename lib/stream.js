@@ -25,6 +25,11 @@ const kOpened = Symbol('kOpened');
 const kWritable = Symbol('kWritable');
 const kReadable = Symbol('kReadable');
 const kPair = Symbol('kPair');
+// After the peer's STOP_SENDING is seen without its code (ngtcp2 1.11
+// tells the code only when the stream closes, which waits for the peer's
+// own direction to end), a WebTransport writer waits this long for it, then
+// fails with streamErrorCode null rather than hang.
+const STOP_CODE_WAIT_MS = 500;
 
 // The WebTransport application error-code mapping onto HTTP/3 codes
 // (draft-ietf-webtrans-http3-02 4.3; src/webtransport.c has the same for
@@ -163,6 +168,8 @@ class Stream {
   #writerError = null;   // WebTransport: the error the writer fails with once the stream ended under it
   #writerController = null; // WebTransport: the WritableStream's controller
   #stopSeen = false;     // the peer's STOP_SENDING ended our sending side
+  #stopTimer = null;     // WebTransport: the wait for its code (STOP_CODE_WAIT_MS)
+  #sendAborted = false;  // WebTransport: sendsideaborted fired
   #txEnded = deferred(); // fulfils once the sending side's fate is known (the stop's code, the close, the session's end)
   #committed = deferred(); // WebTransport: fulfils once all we wrote was acknowledged, or the sending side ended otherwise
   #commitP = deferred();   // stream.committed: fulfils once all we sent was acknowledged, rejects if it cannot be
@@ -572,10 +579,19 @@ class Stream {
 
   // The peer's STOP_SENDING, with its code: a WebTransport writer fails
   // with it, and the send stream (and its pair) fire sendsideaborted.
+  // code null: seen, but its code did not come within STOP_CODE_WAIT_MS
+  // (WebTransport only; a later code changes nothing).
   #peerStopped(code) {
-    settle(this.#commitP, this.#resetError(code, 'stopped reading'));
-    if (this.#wt) {
-      const err = this.#resetError(code, 'stopped reading');
+    if (this.#stopTimer !== null) {
+      clearTimeout(this.#stopTimer);
+      this.#stopTimer = null;
+    }
+    if (code !== null) settle(this.#commitP, this.#resetError(code, 'stopped reading'));
+    if (this.#wt && !this.#sendAborted) {
+      this.#sendAborted = true;
+      const err = code === null
+        ? new WebTransportError('the peer stopped reading the stream (its code is not known yet)', { source: 'stream' })
+        : this.#resetError(code, 'stopped reading');
       if (!this.#writerError) {
         this.#writerError = err;
         try { this.#writerController?.error(err); } catch { /* already closed or errored */ }
@@ -692,7 +708,12 @@ class Stream {
         this.#writeDone = true;
         this.#stopSeen = true;
         this.#wakeWriters();
-        if (aux === 1) this.#peerStopped(code);
+        if (aux === 1) {
+          this.#peerStopped(code);
+        } else if (this.#wt && this.#stopTimer === null && !this.#txEnded.settled) {
+          this.#stopTimer = setTimeout(() => { this.#stopTimer = null; this.#peerStopped(null); }, STOP_CODE_WAIT_MS);
+          this.#stopTimer.unref();
+        }
         break;
       case E.STREAM_COMMITTED:
         settle(this.#committed, null, undefined);
@@ -721,6 +742,7 @@ class Stream {
           this.#writerError = err;
           try { this.#writerController.error(err); } catch { /* already closed or errored */ }
         }
+        if (this.#stopTimer !== null) { clearTimeout(this.#stopTimer); this.#stopTimer = null; }
         settle(this.#txEnded, null, undefined);
         settle(this.#committed, null, undefined);
         // ngtcp2 closes a stream only once our side is done: all of it
@@ -784,6 +806,7 @@ class Stream {
       this.#writerError = new WebTransportError('the session ended before the stream was done', { source: 'session' });
       try { this.#writerController?.error(this.#writerError); } catch { /* already closed or errored */ }
     }
+    if (this.#stopTimer !== null) { clearTimeout(this.#stopTimer); this.#stopTimer = null; }
     settle(this.#txEnded, null, undefined);
     settle(this.#committed, null, undefined);
     settle(this.#commitP, error || codes.ERR_QUIC_SESSION_CLOSED());

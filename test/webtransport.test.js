@@ -550,6 +550,12 @@ test('stream aborts each way fire receivesideaborted / sendsideaborted with the 
               }
               seen.rest = await reading;
               seen.done = true;
+            } else if (cmd === 'E') { // we stop reading and keep our side open a while
+              await reader.cancel(wtErr(88));
+              await writer.write(Buffer.from('hold'));
+              await until(() => seen.release, 'release E');
+              await writer.close();
+              seen.done = true;
             } else if (cmd === 'D') { // we stop reading; we still answer
               await reader.cancel(wtErr(44));
               const reply = randomBytes(100 * 1024, 44);
@@ -655,6 +661,27 @@ test('stream aborts each way fire receivesideaborted / sendsideaborted with the 
     assert.deepStrictEqual([d.send, d.pairSend, d.recv, d.pairRecv], [[44], [44], [], []]);
     await until(() => report.get('D')?.done, 'server D');
     assert.strictEqual(sha256(await reply), sha256(report.get('D').reply));
+
+    // E: the server stops reading but keeps its own side open: ngtcp2 tells
+    // the code only at the stream's close, so our writes fail after a short
+    // wait with streamErrorCode null (sendsideaborted once, null), not hang.
+    const e = await open();
+    await e.writer.write(Buffer.from('E'));
+    let eErr = null;
+    const t0 = Date.now();
+    for (let i = 0; i < 100000 && eErr === null; i++) {
+      await within(e.writer.write(Buffer.alloc(1000, 3)), T, 'E write').catch((err) => { eErr = err; });
+      if (i % 50 === 49) await sleep(1);
+    }
+    assert.ok(eErr instanceof WebTransportError && eErr.streamErrorCode === null, String(eErr));
+    assert.ok(Date.now() - t0 < 5000);
+    assert.deepStrictEqual([e.send, e.pairSend, e.recv, e.pairRecv], [[null], [null], [], []]);
+    report.get('E').release = true;
+    assert.strictEqual(Buffer.from((await within(e.reader.read(), T, 'E hold')).value).toString(), 'hold');
+    assert.strictEqual((await within(e.reader.read(), T, 'E end')).done, true);
+    await until(() => report.get('E')?.done, 'server E');
+    await sleep(50);
+    assert.deepStrictEqual(e.send, [null], 'the late code fires nothing more');
 
     // Unidirectional: the server stops ours (55: our writer fails, sendsideaborted), and resets its own (66).
     const uw = await wt.createUnidirectionalStream();
