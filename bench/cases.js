@@ -24,6 +24,10 @@ const CASES = [
   { name: 'streams', unit: 'streams/s', higherIsBetter: true, full: { streams: 10000, inflight: 100 }, quick: { streams: 300, inflight: 100 } },
   { name: 'datagrams', unit: 'datagrams/s', higherIsBetter: true, full: { count: 100000, size: 1000 }, quick: { count: 2000, size: 1000 },
     secondary: [{ key: 'lossRatio', unit: 'loss ratio', higherIsBetter: false }] },
+  // WebTransport (this package's client and server) beside raw QUIC's datagrams and bulk-up.
+  { name: 'wt-datagrams', unit: 'datagrams/s', higherIsBetter: true, full: { count: 100000, size: 1000 }, quick: { count: 2000, size: 1000 },
+    secondary: [{ key: 'lossRatio', unit: 'loss ratio', higherIsBetter: false }] },
+  { name: 'wt-stream', unit: 'MB/s', higherIsBetter: true, full: { mb: 200 }, quick: { mb: 8 }, secondary: [CPU] },
   { name: 'mem-idle-conn', unit: 'KB/conn', higherIsBetter: false, full: { conns: 1000 }, quick: { conns: 50 },
     secondary: [{ key: 'serverKB', unit: 'server KB/conn', higherIsBetter: false }] },
   { name: 'mem-stalled-reader', unit: 'MB', higherIsBetter: false, full: { mb: 200, seconds: 5 }, quick: { mb: 20, seconds: 1 } },

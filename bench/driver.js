@@ -216,6 +216,7 @@ async function requests(client, server, { requests: total, conns, inflight }) {
 
 const MEASURES = {
   'bulk-up': (client, server, params) => bulk(client, server, params, 'up'),
+  'wt-stream': (client, server, params) => bulk(client, server, params, 'up'),
   'bulk-down': (client, server, params) => bulk(client, server, params, 'down'),
   'bulk-loss-1': (client, server, params) => bulk(client, server, params, 'down'),
   'bulk-loss-5': (client, server, params) => bulk(client, server, params, 'down'),
@@ -263,6 +264,8 @@ const MEASURES = {
     await client.close(conn);
     return { value: total / secs, extra: { streams: echoed, seconds: secs } };
   },
+
+  'wt-datagrams': (client, server, params) => MEASURES.datagrams(client, server, params),
 
   async datagrams(client, server, { count, size }) {
     const conn = await client.connect();

@@ -125,8 +125,9 @@ function deferred() {
   return new Deferred();
 }
 
+// A null deferred (one a stream of another kind never made) is left alone.
 function settle(d, err, value) {
-  if (d.settled) return;
+  if (d === null || d.settled) return;
   d.settleWith(err || null, value);
 }
 

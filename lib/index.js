@@ -2,7 +2,9 @@
 // quic: QUIC for Node.js. The API follows the net/quic design document.
 const { Endpoint } = require('./endpoint');
 const { Session } = require('./session');
-const { Stream } = require('./stream');
+const {
+  Stream, WebTransportStreamEvent, WebTransportSendStream, WebTransportReceiveStream, WebTransportBidirectionalStream,
+} = require('./stream');
 const { EndpointConfig, SessionConfig, StreamOptions, ResponseOptions } = require('./config');
 const { SessionEvent, StreamEvent, DatagramEvent } = require('./events');
 const { EndpointStats, SessionStats, StreamStats } = require('./stats');
@@ -34,6 +36,10 @@ module.exports = {
   WebTransportRequest,
   WebTransportEvent,
   WebTransportError,
+  WebTransportStreamEvent,
+  WebTransportSendStream,
+  WebTransportReceiveStream,
+  WebTransportBidirectionalStream,
   // Bytes the C core (ngtcp2 included) holds right now: for leak tests.
   liveMemory: () => binding.liveMemory(),
   versions: { tls: binding.gnutlsVersion },

@@ -5,5 +5,6 @@ export const {
   SessionEvent, StreamEvent, DatagramEvent, EndpointStats, SessionStats, StreamStats, liveMemory, versions,
   ClientHello, OCSPRequest, OCSPResponse, SecureContext, createSecureContext,
   WebTransport, WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError,
+  WebTransportStreamEvent, WebTransportSendStream, WebTransportReceiveStream, WebTransportBidirectionalStream,
 } = quic;
 export default quic;

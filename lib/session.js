@@ -403,10 +403,11 @@ class Session extends EventTarget {
     if (!this.#handle) return;
     const list = binding.sessionDatagrams(this.#handle);
     for (let i = 0; i < list.length; i += 2) {
-      // A WebTransport datagram comes with its session ID in place of `early`.
-      if (typeof list[i + 1] === 'number') this.#wt?.get(list[i + 1])?.[webtransport.kWtDatagram](list[i]);
-      else this.dispatchEvent(new DatagramEvent(kPrivate, list[i], list[i + 1], this));
+      // WebTransport's datagrams wait in their sessions' queues in C.
+      if (typeof list[i + 1] !== 'number') this.dispatchEvent(new DatagramEvent(kPrivate, list[i], list[i + 1], this));
     }
+    // Tell the WebTransport sessions: a reader waiting takes its own.
+    if (this.#wt) for (const ws of this.#wt.values()) ws[webtransport.kWtDatagram]();
   }
 
   // close({ signal }): aborting turns the graceful close into cancel() with

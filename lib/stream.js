@@ -6,7 +6,7 @@ const { Readable } = require('node:stream');
 const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
 const binding = require('./binding');
 const { codes } = require('./errors');
-const { deferred, settle, kPrivate } = require('./events');
+const { deferred, settle, kPrivate, defineEventHandler } = require('./events');
 const { chunksOf, bytesOf, SLICE } = require('./body');
 
 const EMPTY = Buffer.alloc(0);
@@ -23,6 +23,13 @@ const kSessionClosed = Symbol('kSessionClosed');
 const kSend = Symbol('kSend');
 const kOpened = Symbol('kOpened');
 const kWritable = Symbol('kWritable');
+const kReadable = Symbol('kReadable');
+const kPair = Symbol('kPair');
+// After the peer's STOP_SENDING is seen without its code (ngtcp2 1.11
+// tells the code only when the stream closes, which waits for the peer's
+// own direction to end), a WebTransport writer waits this long for it, then
+// fails with streamErrorCode null rather than hang.
+const STOP_CODE_WAIT_MS = 500;
 
 // The WebTransport application error-code mapping onto HTTP/3 codes
 // (draft-ietf-webtrans-http3-02 4.3; src/webtransport.c has the same for
@@ -53,6 +60,58 @@ class WebTransportError extends Error {
   get source() { return this.#source; }
   get streamErrorCode() { return this.#streamErrorCode; }
 }
+
+// What a WebTransport stream hears of the peer's aborts (the seed's
+// protocol events): 'receivesideaborted' (the peer's RESET_STREAM: our
+// receiving side is aborted) and 'sendsideaborted' (its STOP_SENDING: our
+// sending side is). streamErrorCode: the peer's WebTransport code, or null
+// when its HTTP/3 code is outside the WebTransport range.
+class WebTransportStreamEvent extends Event {
+  #code;
+  constructor(token, type, code) {
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
+    super(type);
+    this.#code = code;
+  }
+  get streamErrorCode() { return this.#code; }
+}
+
+// EventTarget methods for classes that extend something else (the web
+// streams), through a private EventTarget.
+function withEvents(Base, names) {
+  const C = class extends Base {
+    #target = new EventTarget();
+    addEventListener(...args) { return this.#target.addEventListener(...args); }
+    removeEventListener(...args) { return this.#target.removeEventListener(...args); }
+    dispatchEvent(event) { return this.#target.dispatchEvent(event); }
+  };
+  for (const n of names) defineEventHandler(C.prototype, n);
+  return C;
+}
+
+// The W3C WebTransportSendStream / WebTransportReceiveStream: web streams
+// that also fire the abort events above.
+const WebTransportSendStream = withEvents(WritableStream, ['sendsideaborted']);
+Object.defineProperty(WebTransportSendStream, 'name', { value: 'WebTransportSendStream' });
+const WebTransportReceiveStream = withEvents(ReadableStream, ['receivesideaborted']);
+Object.defineProperty(WebTransportReceiveStream, 'name', { value: 'WebTransportReceiveStream' });
+
+// The W3C WebTransportBidirectionalStream ({ readable, writable }), which
+// also hears both abort events.
+class WebTransportBidirectionalStream extends EventTarget {
+  #readable;
+  #writable;
+  constructor(token, readable, writable) {
+    if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
+    super();
+    this.#readable = readable;
+    this.#writable = writable;
+  }
+  get readable() { return this.#readable; }
+  get writable() { return this.#writable; }
+}
+defineEventHandler(WebTransportBidirectionalStream.prototype, 'sendsideaborted');
+defineEventHandler(WebTransportBidirectionalStream.prototype, 'receivesideaborted');
 
 // The WebTransport code an abort of a WebTransport stream sends: the
 // reason's streamErrorCode (a 32-bit integer), else 0.
@@ -125,6 +184,16 @@ class Stream {
   #wt;                   // a WebTransport stream: codes are mapped, errors are WebTransportErrors
   #writerError = null;   // WebTransport: the error the writer fails with once the stream ended under it
   #writerController = null; // WebTransport: the WritableStream's controller
+  #stopSeen = false;     // the peer's STOP_SENDING ended our sending side
+  #stopTimer = null;     // WebTransport: the wait for its code (STOP_CODE_WAIT_MS)
+  #sendAborted = false;  // WebTransport: sendsideaborted fired
+  #txEnded = null;       // WebTransport: deferred, fulfils once the sending side's fate is known (the stop's code, the close, the session's end)
+  #committed = null;     // WebTransport: deferred, fulfils once all we wrote was acknowledged, or the sending side ended otherwise
+  #commitP = deferred();   // stream.committed: fulfils once all we sent was acknowledged, rejects if it cannot be
+  #commitAsked = false;
+  #wtRecv = null;        // WebTransport: our WebTransportReceiveStream, WebTransportSendStream and the bidirectional pair,
+  #wtSend = null;        // which hear the peer's aborts as events
+  #wtPair = null;
 
   // Methods called on something else (Reflect.apply, .call) fail with a code.
   static #check(self) {
@@ -135,6 +204,10 @@ class Stream {
     if (token !== kPrivate) throw codes.ERR_ILLEGAL_CONSTRUCTOR();
     this.#h3 = h3;
     this.#wt = wt;
+    if (wt) {
+      this.#txEnded = deferred();
+      this.#committed = deferred();
+    }
     if (h3) {
       this.#headers = deferred();
       this.#hints = deferred();
@@ -194,6 +267,22 @@ class Stream {
     return this.#session.side === 'server';
   }
   get closed() { return this.#closed.promise; }
+  // allDataCommitted: fulfils once the peer acknowledged every byte we sent
+  // and the end (HTTP/3: the body's bytes); rejects if our sending side was
+  // aborted first (our cancel() or a failed body: its reason; the peer's
+  // STOP_SENDING: ERR_QUIC_APPLICATION_ERROR with its code) or the session
+  // ended first. A peer's unidirectional stream has nothing to send: it
+  // fulfils at once.
+  get committed() {
+    if (!this.#commitAsked) {
+      this.#commitAsked = true;
+      if (this.#uni && !this.#local) settle(this.#commitP, null, undefined);
+      else if (!this.#commitP.settled && !this.#released && this.#session.nativeAlive) {
+        try { binding.streamWantCommit(this.#handle, this.#key); } catch { /* gone: its close settles it */ }
+      }
+    }
+    return this.#commitP.promise;
+  }
   get blocked() {
     if (this.#blocked === null) {
       this.#blocked = deferred();
@@ -320,9 +409,25 @@ class Stream {
 
   readableWebStream() {
     Stream.#check(this);
+    return this.#webReadable(ReadableStream);
+  }
+
+  // WebTransport: the receiving side as a WebTransportReceiveStream.
+  [kReadable]() {
+    this.#wtRecv = this.#webReadable(WebTransportReceiveStream);
+    return this.#wtRecv;
+  }
+
+  // WebTransport: the bidirectional pair, which also hears both aborts.
+  [kPair]() {
+    this.#wtPair = new WebTransportBidirectionalStream(kPrivate, this[kReadable](), this[kWritable]());
+    return this.#wtPair;
+  }
+
+  #webReadable(Ctor) {
     this.#lock('web');
     let failed = null;
-    const stream = new ReadableStream({
+    const stream = new Ctor({
       pull: (controller) => new Promise((resolve) => {
         const attempt = () => {
           let r;
@@ -456,6 +561,7 @@ class Stream {
 
   // The body failed: reset our side so the peer sees an abort, not an end.
   #bodyFailed(err) {
+    settle(this.#commitP, err);
     this.#abort(codeOf(err, this.#h3), true, false);
     process.emitWarning(`quic: stream body failed: ${err && err.message}`, 'QuicWarning');
   }
@@ -485,6 +591,7 @@ class Stream {
       this.#writeDone = true;
       this.#wakeWriters();
       this.#abort(codeOf(reason, this.#h3), true, true, reason);
+      settle(this.#commitP, reason ?? codes.ERR_QUIC_SESSION_CLOSED());
       if (this.#blocked !== null) settle(this.#blocked, null, false);
       settle(this.#closed, reason === undefined ? null : reason);
       this.#settleHeaders(reason);
@@ -507,34 +614,96 @@ class Stream {
 
   [kOpened](id) { this.#id = id; }
 
-  #resetError(code) {
+  // The peer's STOP_SENDING, with its code: a WebTransport writer fails
+  // with it, and the send stream (and its pair) fire sendsideaborted.
+  // code null: seen, but its code did not come within STOP_CODE_WAIT_MS
+  // (WebTransport only; a later code changes nothing).
+  #peerStopped(code) {
+    if (this.#stopTimer !== null) {
+      clearTimeout(this.#stopTimer);
+      this.#stopTimer = null;
+    }
+    if (code !== null) settle(this.#commitP, this.#resetError(code, 'stopped reading'));
+    if (this.#wt && !this.#sendAborted) {
+      this.#sendAborted = true;
+      const err = code === null
+        ? new WebTransportError('the peer stopped reading the stream (its code is not known yet)', { source: 'stream' })
+        : this.#resetError(code, 'stopped reading');
+      if (!this.#writerError) {
+        this.#writerError = err;
+        try { this.#writerController?.error(err); } catch { /* already closed or errored */ }
+      }
+      this.#wtDispatch('sendsideaborted', err.streamErrorCode, this.#wtSend);
+    }
+    settle(this.#txEnded, null, undefined);
+    settle(this.#committed, null, undefined);
+  }
+
+  #wtDispatch(type, code, target) {
+    const ev = new WebTransportStreamEvent(kPrivate, type, code);
+    for (const t of [target, this.#wtPair]) {
+      if (t === null) continue;
+      try { t.dispatchEvent(ev); } catch (err) { process.nextTick(() => { throw err; }); }
+    }
+  }
+
+  #resetError(code, what = 'aborted') {
     if (!this.#wt) return codes.ERR_QUIC_STREAM_RESET(code, this.#h3);
     const wt = h3ToWt(code);
-    return new WebTransportError(`the peer aborted the stream (${wt === null ? `HTTP/3 code ${code}` : `code ${wt}`})`,
+    return new WebTransportError(`the peer ${what} the stream (${wt === null ? `HTTP/3 code ${code}` : `code ${wt}`})`,
                                  { source: 'stream', streamErrorCode: wt });
   }
 
-  // WebTransport: the sending side as a WritableStream of BufferSources.
-  // write() resolves once C took the bytes (it waits while more than the
-  // high-water mark is queued); close() sends the end; abort(reason) resets
-  // with the reason's streamErrorCode.
+  // WebTransport: the sending side as a WebTransportSendStream of
+  // BufferSources. write() resolves once C took the bytes (it waits while
+  // more than the high-water mark is queued); close() sends the end and
+  // resolves once the peer acknowledged every byte and the end (the seed's
+  // allDataCommitted); abort(reason) resets with the reason's
+  // streamErrorCode. After the peer's STOP_SENDING, writes fail with a
+  // WebTransportError carrying the peer's code.
   [kWritable]() {
     const done = () => this.#writeDone || !this.#session.nativeAlive || this.#released;
-    return new WritableStream({
+    // The peer stopped us but its code is still on its way: wait for it.
+    const stopFailure = async (fallback) => {
+      await this.#txEnded.promise;
+      throw this.#writerError ?? fallback;
+    };
+    const closedError = () => new WebTransportError('the stream can no longer be written', { source: 'stream' });
+    const stream = new WebTransportSendStream({
       start: (controller) => { this.#writerController = controller; },
       write: async (chunk) => {
         if (!isArrayBufferView(chunk) && !isAnyArrayBuffer(chunk)) {
           throw codes.ERR_INVALID_ARG_TYPE('chunk', 'an ArrayBuffer or ArrayBufferView', chunk);
         }
         if (this.#writerError) throw this.#writerError;
-        if (done()) throw new WebTransportError('the stream can no longer be written', { source: 'stream' });
-        const pending = binding.streamWrite(this.#handle, this.#key, chunk, false);
+        if (this.#stopSeen) return stopFailure(closedError());
+        if (done()) throw closedError();
+        let pending;
+        try {
+          pending = binding.streamWrite(this.#handle, this.#key, chunk, false);
+        } catch (err) {
+          // C saw the peer's STOP_SENDING before its event reached us.
+          if (err?.code === 'ERR_INVALID_STATE') return stopFailure(closedError());
+          throw err;
+        }
         if (pending > HWM) await new Promise((resolve) => (this.#drained ??= []).push(resolve));
+        return undefined;
       },
-      close: () => {
-        if (done()) return;
+      close: async () => {
+        if (this.#writerError) throw this.#writerError;
+        if (this.#stopSeen) return stopFailure(closedError());
+        if (done()) return undefined;
         this.#writeDone = true;
-        binding.streamWrite(this.#handle, this.#key, null, true);
+        try {
+          binding.streamWrite(this.#handle, this.#key, null, true);
+        } catch (err) {
+          if (err?.code === 'ERR_INVALID_STATE') return stopFailure(closedError());
+          throw err;
+        }
+        // allDataCommitted: every byte and the end acknowledged.
+        await this.#committed.promise;
+        if (this.#writerError) throw this.#writerError;
+        return undefined;
       },
       abort: (reason) => {
         if (done()) return;
@@ -543,6 +712,8 @@ class Stream {
         this.#abort(0n, true, false, reason);
       },
     }, { highWaterMark: 1 });
+    this.#wtSend = stream;
+    return stream;
   }
 
   // Called by the session for this stream's native events.
@@ -559,6 +730,9 @@ class Stream {
       }
       case E.STREAM_RESET: {
         const err = this.#resetError(code);
+        // Not for the reset that answers our own STOP_SENDING (the reader
+        // was cancelled): only the peer's own abort is an event.
+        if (this.#wt && !this.#readEnded) this.#wtDispatch('receivesideaborted', err.streamErrorCode, this.#wtRecv);
         this.#settleHeaders(err);
         this.#readError = err;
         if (this.#failReader) this.#failReader(err);
@@ -566,8 +740,21 @@ class Stream {
         break;
       }
       case E.STREAM_STOP:
+        // The peer's STOP_SENDING ended our sending side (aux 1: `code` is
+        // its code; 0: seen, its code comes with a later stop event).
         this.#writeDone = true;
+        this.#stopSeen = true;
         this.#wakeWriters();
+        if (aux === 1) {
+          this.#peerStopped(code);
+        } else if (this.#wt && this.#stopTimer === null && !this.#txEnded.settled) {
+          this.#stopTimer = setTimeout(() => { this.#stopTimer = null; this.#peerStopped(null); }, STOP_CODE_WAIT_MS);
+          this.#stopTimer.unref();
+        }
+        break;
+      case E.STREAM_COMMITTED:
+        settle(this.#committed, null, undefined);
+        settle(this.#commitP, null, undefined);
         break;
       case E.STREAM_BLOCKED: {
         // The next look at `blocked` gets a fresh promise.
@@ -586,14 +773,19 @@ class Stream {
         if (this.#blocked !== null) settle(this.#blocked, null, false);
         const clean = code === 0n || (this.#h3 && code === http3.H3_NO_ERROR);
         const err = clean ? null : this.#resetError(code);
-        if (this.#wt && err && this.#writerController && !this.#writerError) {
-          // The stream ended with a code while we could still write: the
-          // peer stopped our sending (STOP_SENDING, answered with a reset
-          // of the same code) or the session went. The writer fails with
-          // the peer's code.
+        if (this.#wt && err && this.#writerController && !this.#writerError && !this.#committed.settled) {
+          // The stream ended with a code before all we wrote was
+          // acknowledged: the session went (C reset the stream). (The
+          // peer's STOP_SENDING came as its own event, before this one.)
           this.#writerError = err;
           try { this.#writerController.error(err); } catch { /* already closed or errored */ }
         }
+        if (this.#stopTimer !== null) { clearTimeout(this.#stopTimer); this.#stopTimer = null; }
+        settle(this.#txEnded, null, undefined);
+        settle(this.#committed, null, undefined);
+        // ngtcp2 closes a stream only once our side is done: all of it
+        // acknowledged (aux bit 1), or reset.
+        settle(this.#commitP, (aux & C.STREAM_CLOSE_COMMITTED) !== 0 ? null : err || codes.ERR_QUIC_SESSION_CLOSED());
         // Data still buffered in C remains readable; the end comes through read().
         settle(this.#closed, err);
         // Blocks left untaken (trailers with the end, say) are taken now;
@@ -650,6 +842,15 @@ class Stream {
     this.#released = true;
     this.#writeDone = true;
     this.#wakeWriters();
+    if (this.#wt && !this.#committed.settled && !this.#writerError) {
+      // A writer still open, or closed but not yet acknowledged, fails.
+      this.#writerError = new WebTransportError('the session ended before the stream was done', { source: 'session' });
+      try { this.#writerController?.error(this.#writerError); } catch { /* already closed or errored */ }
+    }
+    if (this.#stopTimer !== null) { clearTimeout(this.#stopTimer); this.#stopTimer = null; }
+    settle(this.#txEnded, null, undefined);
+    settle(this.#committed, null, undefined);
+    settle(this.#commitP, error || codes.ERR_QUIC_SESSION_CLOSED());
     if (this.#blocked !== null) settle(this.#blocked, null, false);
     const incomplete = !this.#nativeClosed && !this.#closed.settled;
     settle(this.#closed, incomplete ? (error || null) : null);
@@ -661,4 +862,7 @@ class Stream {
   }
 }
 
-module.exports = { Stream, kEvent, kSessionClosed, kSend, kOpened, kWritable, codeOf, wtToH3, h3ToWt, WebTransportError };
+module.exports = {
+  Stream, kEvent, kSessionClosed, kSend, kOpened, kWritable, kReadable, kPair, codeOf, wtToH3, h3ToWt, WebTransportError,
+  WebTransportStreamEvent, WebTransportSendStream, WebTransportReceiveStream, WebTransportBidirectionalStream,
+};

@@ -8,9 +8,9 @@
 const binding = require('./binding');
 const { codes } = require('./errors');
 const { deferred, settle, kPrivate } = require('./events');
-const { kWritable, WebTransportError } = require('./stream');
+const { kWritable, kReadable, kPair, WebTransportError } = require('./stream');
 const http3 = require('./http3');
-const { events: { E } } = require('./contract');
+const { events: { E }, nameList, requireNames } = require('./contract');
 const { isArrayBufferView, isAnyArrayBuffer } = require('node:util/types');
 const crypto = require('node:crypto');
 
@@ -39,9 +39,34 @@ const WT_ALPN_ERROR = 0x0817b3dd;
 // How long a draft-16 request waits for the client's SETTINGS (draft-16 7.1).
 const PEER_SETTINGS_WAIT_MS = 5000;
 
-// Received datagrams wait for a reader at most this many (W3C
-// incomingHighWaterMark); past it they are dropped and counted.
-const DGRAM_IN_HWM = 64;
+// Datagram queues (src/webtransport.c): the bounds' defaults and limit,
+// and the slots of a session's datagram counts, as C defines them.
+const DGRAM_HWM_MAX = C.WT_DGRAM_HWM_MAX;
+const DGRAM = nameList(C, 'STATS_WT_DATAGRAM_SLOTS').index;
+requireNames(DGRAM, ['sent', 'received', 'dropped_in', 'expired_in', 'dropped_out', 'expired_out', 'lost_out'],
+             'STATS_WT_DATAGRAM_SLOTS');
+const SESSION_SLOT = nameList(C, 'STATS_SESSION_SLOTS').index;
+requireNames(SESSION_SLOT, ['bytes_sent', 'packets_sent', 'bytes_received', 'packets_received', 'smoothed_rtt',
+                            'rtt_var', 'min_rtt', 'cwnd'], 'STATS_SESSION_SLOTS');
+// Received datagrams taken from C per pull of datagrams.readable.
+const DGRAM_PULL = 16;
+// The longest maxAge accepted (ms): a day.
+const MAX_AGE_MAX = 86400000;
+
+function validateHwm(value, name) {
+  if (typeof value !== 'number') throw codes.ERR_INVALID_ARG_TYPE(name, 'a number', value);
+  if (!Number.isInteger(value) || value < 1 || value > DGRAM_HWM_MAX) {
+    throw codes.ERR_OUT_OF_RANGE(name, `an integer >= 1 and <= ${DGRAM_HWM_MAX}`, value);
+  }
+  return value;
+}
+
+function validateMaxAge(value, name) {
+  if (value === null) return null;
+  if (typeof value !== 'number') throw codes.ERR_INVALID_ARG_TYPE(name, 'a number or null', value);
+  if (!(value > 0 && value <= MAX_AGE_MAX)) throw codes.ERR_OUT_OF_RANGE(name, `> 0 and <= ${MAX_AGE_MAX} (ms), or null`, value);
+  return value;
+}
 
 // newSessionsPerSecond: a token bucket per client address (burst: one
 // second's worth), per server config. The table is bounded: past
@@ -131,11 +156,15 @@ class WebTransportSession {
   #bidi;         // controller of incomingBidirectionalStreams
   #uni;          // controller of incomingUnidirectionalStreams
   #dgramIn;      // controller of datagrams.readable
+  #dgramWait = null; // a pull of datagrams.readable waiting for datagrams
+  #dgramConfig = { incomingHighWaterMark: C.WT_DGRAM_IN_HWM, outgoingHighWaterMark: C.WT_DGRAM_OUT_HWM,
+                   incomingMaxAge: null, outgoingMaxAge: null };
+  #dgramStats = null;     // the last datagram counts read from C (kept once the session is gone)
+  #dgramUnqueued = 0;     // writes that never reached C (no session yet, or its stream gone)
   #done = false;
   #datagrams;
   #incomingBidirectionalStreams;
   #incomingUnidirectionalStreams;
-  #stats = { datagramsDroppedIncoming: 0, datagramsDroppedOutgoing: 0, datagramsReceived: 0, datagramsSent: 0 };
   #version;
   #earlyData = false;
 
@@ -150,7 +179,27 @@ class WebTransportSession {
     this.#closed.promise.catch(() => {});
     this.#incomingBidirectionalStreams = new ReadableStream({ start: (c) => { this.#bidi = c; } }, { highWaterMark: Infinity });
     this.#incomingUnidirectionalStreams = new ReadableStream({ start: (c) => { this.#uni = c; } }, { highWaterMark: Infinity });
-    const readable = new ReadableStream({ start: (c) => { this.#dgramIn = c; } }, { highWaterMark: DGRAM_IN_HWM });
+    // Received datagrams wait in C (bounded by incomingHighWaterMark, aged
+    // by incomingMaxAge) until a reader asks: a pull takes a few.
+    const readable = new ReadableStream({
+      start: (c) => { this.#dgramIn = c; },
+      pull: (controller) => new Promise((resolve) => {
+        const attempt = () => {
+          this.#dgramWait = null;
+          if (this.#done) { resolve(); return; }
+          const h = native.handle();
+          let list = [];
+          if (h !== null) try { list = binding.wtDatagrams(h, native.key, DGRAM_PULL); } catch { /* stream gone */ }
+          if (list.length === 0) {
+            this.#dgramWait = attempt;
+            return;
+          }
+          for (const ab of list) controller.enqueue(new Uint8Array(ab));
+          resolve();
+        };
+        attempt();
+      }),
+    }, { highWaterMark: 0 });
     const writable = new WritableStream({
       write: (chunk) => {
         if (this.#done) throw new WebTransportError('the session is closed', { source: 'session' });
@@ -158,19 +207,66 @@ class WebTransportSession {
           throw codes.ERR_INVALID_ARG_TYPE('chunk', 'an ArrayBuffer or ArrayBufferView', chunk);
         }
         const h = native.handle();
-        let queued = false;
-        // A full queue or an oversized datagram drops it, as datagrams go.
-        try { queued = h !== null && binding.wtDatagram(h, native.key, chunk); } catch { /* CONNECT stream gone */ }
-        if (queued) this.#stats.datagramsSent++;
-        else this.#stats.datagramsDroppedOutgoing++;
+        // A full queue (outgoingHighWaterMark) or an oversized datagram
+        // drops it, as datagrams go; C counts it.
+        let reached = false;
+        try { if (h !== null) { binding.wtDatagram(h, native.key, chunk); reached = true; } } catch { /* CONNECT stream gone */ }
+        if (!reached) this.#dgramUnqueued++;
       },
     }, { highWaterMark: 1 });
     const self = this;
+    const config = this.#dgramConfig;
+    const set = (name, value) => {
+      config[name] = value;
+      this.#applyDatagramConfig();
+    };
+    // The W3C WebTransportDatagramDuplexStream.
     this.#datagrams = Object.freeze({
       readable,
       writable,
       get maxDatagramSize() { return self.#maxDatagramSize(); },
+      // Ours (Node): the session's datagrams waiting in C for a packet. A
+      // write that finds outgoingHighWaterMark of them is dropped, so a
+      // sender that must not lose any waits while this is near the mark.
+      get outgoingQueued() { return self.#outgoingQueued(); },
+      get incomingHighWaterMark() { return config.incomingHighWaterMark; },
+      set incomingHighWaterMark(v) { set('incomingHighWaterMark', validateHwm(v, 'incomingHighWaterMark')); },
+      get outgoingHighWaterMark() { return config.outgoingHighWaterMark; },
+      set outgoingHighWaterMark(v) { set('outgoingHighWaterMark', validateHwm(v, 'outgoingHighWaterMark')); },
+      get incomingMaxAge() { return config.incomingMaxAge; },
+      set incomingMaxAge(v) { set('incomingMaxAge', validateMaxAge(v, 'incomingMaxAge')); },
+      get outgoingMaxAge() { return config.outgoingMaxAge; },
+      set outgoingMaxAge(v) { set('outgoingMaxAge', validateMaxAge(v, 'outgoingMaxAge')); },
     });
+  }
+
+  // The queue bounds go to C once the session is there (set earlier on a
+  // client, they wait for it).
+  #applyDatagramConfig() {
+    const h = this.#native.handle();
+    if (h === null || this.#done || this.#native.key === undefined) return;
+    const c = this.#dgramConfig;
+    try {
+      binding.wtDatagramConfig(h, this.#native.key, c.incomingHighWaterMark, c.outgoingHighWaterMark,
+                               c.incomingMaxAge ?? 0, c.outgoingMaxAge ?? 0);
+    } catch { /* the session's stream is gone */ }
+  }
+
+  #readDatagramStats() {
+    const h = this.#native.handle();
+    if (h !== null && this.#native.key !== undefined) {
+      try {
+        const ab = binding.wtDatagramStats(h, this.#native.key);
+        if (ab !== undefined) this.#dgramStats = new BigUint64Array(ab);
+      } catch { /* the session's stream is gone */ }
+    }
+    return this.#dgramStats;
+  }
+
+  #outgoingQueued() {
+    const h = this.#native.handle();
+    if (!h || this.#done) return 0;
+    try { return binding.wtDatagramsQueued(h, this.#native.key); } catch { return 0; }
   }
 
   #maxDatagramSize() {
@@ -195,9 +291,53 @@ class WebTransportSession {
   // The CONNECT request's stream (its headers, its stats).
   get connectStream() { return this.#connect; }
 
+  // W3C WebTransportConnectionStats: the connection's figures (shared by
+  // the sessions of a pooled connection) from ngtcp2 and our counters;
+  // what ngtcp2 1.11 does not report (losses, atSendCapacity) is null.
+  // Times are milliseconds; estimatedSendRate is bits per second (the
+  // congestion window over the smoothed RTT). datagrams: the session's
+  // WebTransportDatagramStats; datagramsSent .. datagramsDroppedOutgoing:
+  // ours (queued, kept, dropped each way).
   getStats() {
-    return Promise.resolve({ ...this.#stats });
+    const h = this.#native.handle();
+    let conn = null;
+    if (h !== null && !this.#done) {
+      try { conn = new BigUint64Array(binding.sessionStats(h)); } catch { /* closed */ }
+    }
+    if (conn !== null) this.#connStats = conn.slice();
+    conn = this.#connStats;
+    const d = this.#done ? this.#dgramStats : this.#readDatagramStats();
+    const dg = (name) => (d ? Number(d[DGRAM[name]]) : 0);
+    const cs = (name) => (conn ? Number(conn[SESSION_SLOT[name]]) : null);
+    const ms = (name) => (conn ? cs(name) / 1e6 : null);
+    const srtt = cs('smoothed_rtt');
+    return Promise.resolve({
+      timestamp: performance.timeOrigin + performance.now(),
+      bytesSent: cs('bytes_sent'),
+      packetsSent: cs('packets_sent'),
+      bytesLost: null,
+      packetsLost: null,
+      bytesReceived: cs('bytes_received'),
+      packetsReceived: cs('packets_received'),
+      smoothedRtt: ms('smoothed_rtt'),
+      rttVariation: ms('rtt_var'),
+      minRtt: ms('min_rtt'),
+      estimatedSendRate: srtt ? Math.round((cs('cwnd') * 8 * 1e9) / srtt) : null,
+      atSendCapacity: null,
+      datagrams: {
+        timestamp: performance.timeOrigin + performance.now(),
+        droppedIncoming: dg('dropped_in'),
+        expiredIncoming: dg('expired_in'),
+        expiredOutgoing: dg('expired_out'),
+        lostOutgoing: dg('lost_out'),
+      },
+      datagramsSent: dg('sent'),
+      datagramsReceived: dg('received'),
+      datagramsDroppedIncoming: dg('dropped_in'),
+      datagramsDroppedOutgoing: dg('dropped_out') + this.#dgramUnqueued,
+    });
   }
+  #connStats = null;
 
   // Keying material bound to this session (the seed's
   // exportKeyingMaterial; draft-ietf-webtrans-http3 "Exporting Keying
@@ -237,7 +377,7 @@ class WebTransportSession {
 
   async createBidirectionalStream() {
     const s = await this.#open(false);
-    return { readable: s.readableWebStream(), writable: s[kWritable]() };
+    return s[kPair]();
   }
 
   async createUnidirectionalStream() {
@@ -272,6 +412,7 @@ class WebTransportSession {
 
   #finish(error, info) {
     if (this.#done) return;
+    this.#readDatagramStats(); // the last counts, before C lets the session go
     this.#done = true;
     const err = error || new WebTransportError('the session is closed', { source: 'session' });
     if (!this.#ready.settled) settle(this.#ready, err);
@@ -279,6 +420,7 @@ class WebTransportSession {
       try { error ? c.error(err) : c.close(); } catch { /* already closed */ }
     }
     settle(this.#closed, error, info);
+    if (this.#dgramWait) this.#dgramWait();
     this.#native.gone();
   }
 
@@ -298,7 +440,9 @@ class WebTransportSession {
     }
     if (what === 'ready') {
       if (value !== undefined) this.#protocol = value;
+      this.#applyDatagramConfig();
       settle(this.#ready, null, undefined);
+      if (this.#dgramWait) this.#dgramWait();
     } else if (what === 'failed') {
       this.#finish(value);
     }
@@ -310,18 +454,13 @@ class WebTransportSession {
       stream.cancel();
       return;
     }
-    if (stream.unidirectional) this.#uni.enqueue(stream.readableWebStream());
-    else this.#bidi.enqueue({ readable: stream.readableWebStream(), writable: stream[kWritable]() });
+    if (stream.unidirectional) this.#uni.enqueue(stream[kReadable]());
+    else this.#bidi.enqueue(stream[kPair]());
   }
 
-  [kWtDatagram](ab) {
-    if (this.#done) return;
-    if (this.#dgramIn.desiredSize > 0) {
-      this.#stats.datagramsReceived++;
-      this.#dgramIn.enqueue(new Uint8Array(ab));
-    } else {
-      this.#stats.datagramsDroppedIncoming++;
-    }
+  // Datagrams arrived on the connection: a waiting pull looks for ours.
+  [kWtDatagram]() {
+    if (this.#dgramWait) this.#dgramWait();
   }
 
   [kWtEvent](type, code, aux) {

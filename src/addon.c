@@ -33,10 +33,12 @@ static napi_value napi_failures(napi_env env, napi_callback_info info) {
 static const char *const endpoint_slots[] = {QUIC_ENDPOINT_STATS(QUIC_STATS_NAME)};
 static const char *const session_slots[] = {QUIC_SESSION_STATS(QUIC_STATS_NAME)};
 static const char *const stream_slots[] = {QUIC_STREAM_STATS(QUIC_STATS_NAME)};
+static const char *const wt_datagram_slots[] = {QUIC_WT_DATAGRAM_STATS(QUIC_STATS_NAME)};
 /* JavaScript views the counter structs as arrays of uint64_t, one per name. */
 _Static_assert(sizeof(quic_endpoint_counters) == QUIC_ARRAY_LEN(endpoint_slots) * sizeof(uint64_t), "endpoint stats");
 _Static_assert(sizeof(quic_session_counters) == QUIC_ARRAY_LEN(session_slots) * sizeof(uint64_t), "session stats");
 _Static_assert(sizeof(quic_stream_counters) == QUIC_ARRAY_LEN(stream_slots) * sizeof(uint64_t), "stream stats");
+_Static_assert(sizeof(quic_wt_dgram_stats) == QUIC_ARRAY_LEN(wt_datagram_slots) * sizeof(uint64_t), "datagram stats");
 
 #define V(name, value) #name,
 static const char *const event_fields[] = {QUIC_EVENT_RECORD(V)};
@@ -61,7 +63,8 @@ static napi_value make_consts(napi_env env) {
   E(CLOSE_TRANSPORT) E(CLOSE_APPLICATION) E(CLOSE_IDLE) E(CLOSE_STATELESS_RESET) E(CLOSE_VERSION_NEGOTIATION)
   E(CLOSE_HANDSHAKE_TIMEOUT) E(STREAM_UNI) E(STREAM_NEW_H3) E(STREAM_TX_HWM)
   E(STREAM_WT) E(STREAM_WT_SESSION) E(WT_REASON_MAX) E(STREAM_CLOSE_DRAINED) E(STREAM_CLOSE_HEADERS)
-  E(WT_DRAFT02) E(WT_DRAFT16)
+  E(STREAM_CLOSE_COMMITTED) E(WT_DRAFT02) E(WT_DRAFT16)
+  E(WT_DGRAM_IN_HWM) E(WT_DGRAM_OUT_HWM) E(WT_DGRAM_HWM_MAX)
 #undef E
   /* Event codes by name (endpoint.h QUIC_EVENTS) and the record's fields in
    * order (binding.h QUIC_EVENT_RECORD): lib/contract.js checks both. */
@@ -86,6 +89,7 @@ static napi_value make_consts(napi_env env) {
   SLOTS("STATS_ENDPOINT_SLOTS", endpoint_slots);
   SLOTS("STATS_SESSION_SLOTS", session_slots);
   SLOTS("STATS_STREAM_SLOTS", stream_slots);
+  SLOTS("STATS_WT_DATAGRAM_SLOTS", wt_datagram_slots);
 #undef SLOTS
   return obj;
 }

@@ -14,6 +14,10 @@
 typedef struct quic_session quic_session;
 typedef struct quic_stream quic_stream;
 typedef struct quic_nvlist quic_nvlist;
+typedef struct quic_dgram quic_dgram;
+
+/* dgram_out_done outcomes. */
+enum { QUIC_DGRAM_SENT = 0, QUIC_DGRAM_EXPIRED, QUIC_DGRAM_REFUSED };
 
 /* Stream data the application wants written next. */
 typedef struct quic_app_out {
@@ -46,6 +50,8 @@ typedef struct quic_app_ops {
   /* The peer reset or stopped stream id: the stream the application shows
    * for it (created if raw QUIC had not seen it), or NULL. */
   quic_stream *(*peer_abort)(quic_session *s, int64_t id, quic_stream *st);
+  /* We stopped reading stream id (STOP_SENDING goes out); st may be NULL. */
+  void (*read_stopped)(quic_session *s, int64_t id, quic_stream *st);
   /* The peer raised the stream's flow-control limit. */
   void (*unblock)(quic_session *s, int64_t id);
 
@@ -74,6 +80,15 @@ typedef struct quic_app_ops {
    * prefix are skipped and *flow is its HTTP/3 flow (-1: none). NULL: every
    * datagram is the application's as it is. */
   bool (*datagram)(quic_session *s, const uint8_t *data, size_t len, int64_t *flow, size_t *off);
+  /* A received datagram of flow d->flow >= 0: the application takes it
+   * (and frees it when it drops it); true when it was kept. NULL: it waits
+   * in the session's queue with the rest. */
+  bool (*dgram_keep)(quic_session *s, quic_dgram *d);
+  /* One of our datagrams of a flow left the send queue: sent (written into
+   * a packet), expired (its expiry passed unsent) or refused by ngtcp2. */
+  void (*dgram_out_done)(quic_session *s, const quic_dgram *d, int outcome);
+  /* ngtcp2 declared lost a datagram we sent with this dgram_id (not 0). */
+  void (*dgram_lost)(quic_session *s, uint64_t dgram_id);
 } quic_app_ops;
 
 extern const quic_app_ops quic_app_raw;

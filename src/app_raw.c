@@ -47,6 +47,12 @@ static quic_stream *peer_abort(quic_session *s, int64_t id, quic_stream *st) {
   return quic_session_remote_stream(s, id, st);
 }
 
+static void read_stopped(quic_session *s, int64_t id, quic_stream *st) {
+  QUIC_UNUSED(s);
+  QUIC_UNUSED(id);
+  QUIC_UNUSED(st);
+}
+
 static void unblock(quic_session *s, int64_t id) {
   QUIC_UNUSED(s);
   QUIC_UNUSED(id);
@@ -117,6 +123,7 @@ const quic_app_ops quic_app_raw = {
     .acked = acked,
     .stream_close = stream_close,
     .peer_abort = peer_abort,
+    .read_stopped = read_stopped,
     .unblock = unblock,
     .resume = resume,
     .opened = opened,

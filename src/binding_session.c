@@ -623,9 +623,8 @@ static napi_value session_max_datagram(napi_env env, napi_callback_info info) {
   return quic_napi_number(env, (double)quic_session_max_datagram(s));
 }
 
-/* sessionDatagrams(handle) -> [ArrayBuffer, early, ArrayBuffer, early, ...];
- * for a WebTransport datagram, its session ID (a number) stands in place of
- * early. */
+/* sessionDatagrams(handle) -> [ArrayBuffer, early, ArrayBuffer, early, ...].
+ * (A WebTransport session's datagrams wait in its own queue: wtDatagrams.) */
 static napi_value session_datagrams(napi_env env, napi_callback_info info) {
   NAPI_ARGS(env, info, 1);
   GET_SESSION(env, argv[0]);
@@ -746,6 +745,85 @@ static napi_value wt_info(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_set_element(env, arr, 1, reason));
   NAPI_CALL(env, napi_set_element(env, arr, 2, quic_napi_bool(env, quic_wt_api_early(st))));
   return arr;
+}
+
+/* wtDatagrams(handle, key, max) -> [ArrayBuffer, ...]: up to max received
+ * datagrams of the session, oldest first. */
+static napi_value wt_datagrams(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 3);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  double max;
+  if (!quic_napi_get_double(env, argv[2], &max)) return NULL;
+  napi_value out;
+  NAPI_CALL(env, napi_create_array(env, &out));
+  quic_dgram *d = quic_wt_api_datagrams_take(st, max >= 1 && max <= 4096 ? (size_t)max : 1);
+  uint32_t i = 0;
+  napi_status status = napi_ok;
+  /* The list is ours: every entry is freed, converted or not. */
+  while (d) {
+    quic_dgram *next = d->next;
+    void *p;
+    napi_value ab;
+    if (status == napi_ok && (status = napi_create_arraybuffer(env, d->len, &p, &ab)) == napi_ok) {
+      if (d->len) memcpy(p, d->data, d->len);
+      status = napi_set_element(env, out, i++, ab);
+    }
+    quic_free(d);
+    d = next;
+  }
+  NAPI_CALL(env, status);
+  return out;
+}
+
+/* wtDatagramConfig(handle, key, inHwm, outHwm, inMaxAgeMs, outMaxAgeMs):
+ * the queue bounds (lib/webtransport.js validated them; 0 ms: no limit). */
+static napi_value wt_datagram_config(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 6);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  double v[4];
+  for (int i = 0; i < 4; i++)
+    if (!quic_napi_get_double(env, argv[2 + i], &v[i])) return NULL;
+  /* Ages past a day are no limit worth keeping apart from none. */
+  for (int i = 2; i < 4; i++)
+    if (!(v[i] >= 0) || v[i] > 86400000.0) v[i] = 0;
+  int rv = QUIC_ERR_INVALID;
+  if (v[0] >= 1 && v[0] <= QUIC_WT_DGRAM_HWM_MAX && v[1] >= 1 && v[1] <= QUIC_WT_DGRAM_HWM_MAX)
+    rv = quic_wt_api_datagram_config(st, (uint32_t)v[0], (uint32_t)v[1], (uint64_t)(v[2] * 1e6), (uint64_t)(v[3] * 1e6));
+  if (rv != QUIC_OK) {
+    quic_napi_throw_core(env, rv, "wtDatagramConfig");
+    return NULL;
+  }
+  return quic_napi_undefined(env);
+}
+
+/* wtDatagramsQueued(handle, key) -> our datagrams of the session waiting to
+ * be sent */
+static napi_value wt_datagrams_queued(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  return quic_napi_number(env, (double)quic_wt_api_datagrams_queued(st));
+}
+
+/* wtDatagramStats(handle, key) -> ArrayBuffer of the session's datagram
+ * counts (stats_layout.h QUIC_WT_DATAGRAM_STATS), or undefined. */
+static napi_value wt_datagram_stats(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  quic_wt_dgram_stats ds;
+  if (!quic_wt_api_datagram_stats(st, &ds)) return quic_napi_undefined(env);
+  void *p;
+  napi_value ab;
+  NAPI_CALL(env, napi_create_arraybuffer(env, sizeof(ds), &p, &ab));
+  memcpy(p, &ds, sizeof(ds));
+  return ab;
 }
 
 /* sessionUpdateKey(handle) -> true if a key update started */
@@ -872,6 +950,17 @@ static napi_value stream_read(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_create_buffer(env, n, &data, &buf));
   quic_stream_read(st, data, n);
   return buf;
+}
+
+/* streamWantCommit(handle, key): raise the committed event for this stream
+ * (stream.committed). */
+static napi_value stream_want_commit(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 2);
+  GET_SESSION(env, argv[0]);
+  quic_stream *st = get_stream(env, s, argv[1]);
+  if (st == NULL) return NULL;
+  quic_stream_want_commit(st);
+  return quic_napi_undefined(env);
 }
 
 /* streamAbort(handle, key, code, resetSending, stopReceiving) */
@@ -1221,6 +1310,10 @@ bool quic_binding_init_session(napi_env env, napi_value exports) {
       {"wtDatagram", NULL, wt_datagram, NULL, NULL, NULL, napi_default, NULL},
       {"wtInfo", NULL, wt_info, NULL, NULL, NULL, napi_default, NULL},
       {"wtPeerVersions", NULL, wt_peer_versions, NULL, NULL, NULL, napi_default, NULL},
+      {"wtDatagrams", NULL, wt_datagrams, NULL, NULL, NULL, napi_default, NULL},
+      {"wtDatagramConfig", NULL, wt_datagram_config, NULL, NULL, NULL, napi_default, NULL},
+      {"wtDatagramStats", NULL, wt_datagram_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"wtDatagramsQueued", NULL, wt_datagrams_queued, NULL, NULL, NULL, napi_default, NULL},
       {"sessionExporterSecret", NULL, session_exporter_secret, NULL, NULL, NULL, napi_default, NULL},
       {"sessionCancel", NULL, session_cancel, NULL, NULL, NULL, napi_default, NULL},
       {"sessionStats", NULL, session_stats, NULL, NULL, NULL, napi_default, NULL},
@@ -1233,6 +1326,7 @@ bool quic_binding_init_session(napi_env env, napi_value exports) {
       {"streamWrite", NULL, stream_write, NULL, NULL, NULL, napi_default, NULL},
       {"streamRead", NULL, stream_read, NULL, NULL, NULL, napi_default, NULL},
       {"streamAbort", NULL, stream_abort, NULL, NULL, NULL, napi_default, NULL},
+      {"streamWantCommit", NULL, stream_want_commit, NULL, NULL, NULL, napi_default, NULL},
       {"streamRelease", NULL, stream_release, NULL, NULL, NULL, napi_default, NULL},
       {"streamSubmitHeaders", NULL, stream_submit_headers, NULL, NULL, NULL, napi_default, NULL},
       {"streamHeaders", NULL, stream_headers, NULL, NULL, NULL, napi_default, NULL},

@@ -11,6 +11,8 @@ quic_dgram *quic_dgram_new(const uint8_t *data, size_t len) {
   d->len = len;
   d->early = false;
   d->flow = -1;
+  d->at = 0;
+  d->expires = 0;
   if (len && data) memcpy(d->data, data, len);
   return d;
 }

@@ -13,6 +13,8 @@ typedef struct quic_dgram {
   size_t len;
   bool early;              /* received in 0-RTT */
   int64_t flow;            /* HTTP/3 datagram: its WebTransport session ID; -1 otherwise */
+  uint64_t at;             /* when it was queued (quic_now nanoseconds) */
+  uint64_t expires;        /* outbound: dropped unsent after this time (0: never) */
   uint8_t data[];
 } quic_dgram;
 
@@ -25,6 +27,9 @@ typedef struct quic_dgram_queue {
 /* Datagrams the application sends wait at most this many; past it,
  * datagram() refuses them (the caller sees false and can wait). */
 #define QUIC_DGRAM_QUEUE 128
+/* ... WebTransport's, whose sessions bound their own share
+ * (outgoingHighWaterMark), all of them together at most this many. */
+#define QUIC_DGRAM_QUEUE_WT 4096
 /* Received datagrams wait for the application only until the end of the
  * receive round that brought them (the endpoint reads no further round
  * before delivering them), but one round can hold a couple of thousand: 32

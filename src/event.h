@@ -20,7 +20,7 @@ typedef struct quic_session quic_session;
   V(STREAM_OPENED)        /* a queued local stream got its id */                                              \
   V(STREAM_DATA)          /* data or FIN can be read */                                                        \
   V(STREAM_RESET)         /* peer reset its sending side; code */                                              \
-  V(STREAM_STOP)          /* peer asked us to stop sending; code */                                            \
+  V(STREAM_STOP)          /* peer's STOP_SENDING ended our sending side; aux 1: code is its code (known) */   \
   V(STREAM_BLOCKED)       /* flow control stopped our writes */                                                \
   V(STREAM_DRAIN)         /* the send buffer has room again */                                                 \
   V(STREAM_CLOSE)         /* both directions done; code if aborted; aux QUIC_STREAM_CLOSE_* bits */           \
@@ -30,14 +30,16 @@ typedef struct quic_session quic_session;
   V(SESSION_OCSP)         /* secure.ocsp (server): the handshake waits for a response */                       \
   V(STREAM_WT_CLOSE)      /* WebTransport session ended; code = its code, aux 1 if closed (not vanished) */    \
   V(STREAM_WT_DRAIN)      /* WebTransport: the peer asked to drain the session */                              \
-  V(SESSION_WT_SETTINGS)  /* WebTransport: the peer's SETTINGS were read; aux its versions (WT_DRAFT* bits) */
+  V(SESSION_WT_SETTINGS)  /* WebTransport: the peer's SETTINGS were read; aux its versions (WT_DRAFT* bits) */ \
+  V(STREAM_COMMITTED)     /* every byte we wrote and the end were acknowledged (allDataCommitted) */
 #define QUIC_EVENT_ENUM(name) QUIC_E_##name,
 enum { QUIC_E_NONE = 0, QUIC_EVENTS(QUIC_EVENT_ENUM) };
 
 /* STREAM_CLOSE's aux bits: nothing is left to read (the application need not
  * attach a reader before letting the stream go); header blocks wait to be
- * taken (HTTP/3: otherwise lib/ need not ask for them at the end). */
-enum { QUIC_STREAM_CLOSE_DRAINED = 1u, QUIC_STREAM_CLOSE_HEADERS = 2u };
+ * taken (HTTP/3: otherwise lib/ need not ask for them at the end); all we
+ * sent, and the end, was acknowledged. */
+enum { QUIC_STREAM_CLOSE_DRAINED = 1u, QUIC_STREAM_CLOSE_HEADERS = 2u, QUIC_STREAM_CLOSE_COMMITTED = 4u };
 
 typedef struct quic_event {
   uint32_t type;

@@ -28,7 +28,8 @@ static bool put(quic_event_sink *sink, uint32_t *bits, uint32_t bit, uint32_t ty
 
 static uint32_t close_aux(quic_stream *st) {
   return (st->rx_buffered == 0 ? QUIC_STREAM_CLOSE_DRAINED : 0) |
-         (quic_stream_hblock(st) != NULL ? QUIC_STREAM_CLOSE_HEADERS : 0);
+         (quic_stream_hblock(st) != NULL ? QUIC_STREAM_CLOSE_HEADERS : 0) |
+         ((st->flags & QUIC_STREAM_TX_ACKED_ALL) ? QUIC_STREAM_CLOSE_COMMITTED : 0);
 }
 
 static int collect_stream(quic_event_sink *sink, quic_session *s, quic_stream *st) {
@@ -41,9 +42,11 @@ static int collect_stream(quic_event_sink *sink, quic_session *s, quic_stream *s
   if (put(sink, ev, QUIC_SEV_NEW, QUIC_E_STREAM_NEW, s, st, new_flags, new_code) &&
       put(sink, ev, QUIC_SEV_OPENED, QUIC_E_STREAM_OPENED, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_HEADERS, QUIC_E_STREAM_HEADERS, s, st, 0, 0) &&
-      put(sink, ev, QUIC_SEV_STOP, QUIC_E_STREAM_STOP, s, st, 0, st->stop_code) &&
+      put(sink, ev, QUIC_SEV_STOP, QUIC_E_STREAM_STOP, s, st, (st->flags & QUIC_STREAM_STOP_CODED) != 0,
+          st->stop_code) &&
       put(sink, ev, QUIC_SEV_BLOCKED, QUIC_E_STREAM_BLOCKED, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_DRAIN, QUIC_E_STREAM_DRAIN, s, st, 0, 0) &&
+      put(sink, ev, QUIC_SEV_COMMITTED, QUIC_E_STREAM_COMMITTED, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_DATA, QUIC_E_STREAM_DATA, s, st, 0, 0) &&
       put(sink, ev, QUIC_SEV_RESET, QUIC_E_STREAM_RESET, s, st, 0, st->reset_code) &&
       put(sink, ev, QUIC_SEV_WT_DRAIN, QUIC_E_STREAM_WT_DRAIN, s, st, 0, 0) &&

@@ -51,6 +51,7 @@ static int cb_acked_stream_data(nghttp3_conn *conn, int64_t id, uint64_t datalen
  * peer's close ends ours too. */
 static void wt_capsules_done(quic_session *s, quic_wt *wt, quic_wt_session *ws, quic_stream *st, bool ok) {
   if (!ok) {
+    st->flags |= QUIC_STREAM_TX_RESET;
     ngtcp2_conn_shutdown_stream(s->conn, 0, st->id, QUIC_WT_H3_MESSAGE_ERROR);
     quic_wt_session_gone(wt, st->id);
     quic_session_mark_dirty(s);
@@ -185,6 +186,7 @@ static uint8_t wt_connect_version(const quic_hblock *b) {
 static int end_block(quic_session *s, int64_t id, quic_stream *st) {
   if (st == NULL) return 0;
   if (st->hb_overflow || ++st->hb_blocks > MAX_HEADER_BLOCKS) {
+    st->flags |= QUIC_STREAM_TX_RESET;
     ngtcp2_conn_shutdown_stream(s->conn, 0, id, NGHTTP3_H3_EXCESSIVE_LOAD);
     quic_nvlist_reset(&st->hb_cur);
     return 0;
@@ -202,6 +204,7 @@ static int end_block(quic_session *s, int64_t id, quic_stream *st) {
     /* draft-16 5.1: without flow control (we never enable it) a connection
      * has one session; another CONNECT is reset with H3_REQUEST_REJECTED.
      * Never announced, it goes when it closes. */
+    st->flags |= QUIC_STREAM_TX_RESET;
     ngtcp2_conn_shutdown_stream(s->conn, 0, id, QUIC_WT_H3_REQUEST_REJECTED);
     quic_session_mark_dirty(s);
     return 0;
@@ -239,6 +242,8 @@ static int cb_end_stream(nghttp3_conn *conn, int64_t id, void *user, void *strea
   return 0;
 }
 
+/* nghttp3 asks us to send STOP_SENDING (to stop reading the stream); it is
+ * not the peer's STOP_SENDING. */
 static int cb_stop_sending(nghttp3_conn *conn, int64_t id, uint64_t code, void *user, void *stream_user) {
   QUIC_UNUSED(conn);
   QUIC_UNUSED(stream_user);
@@ -246,9 +251,12 @@ static int cb_stop_sending(nghttp3_conn *conn, int64_t id, uint64_t code, void *
   return 0;
 }
 
+/* nghttp3 asks us to reset our sending side (its own decision, not the
+ * peer's STOP_SENDING). */
 static int cb_reset_stream(nghttp3_conn *conn, int64_t id, uint64_t code, void *user, void *stream_user) {
   QUIC_UNUSED(conn);
-  QUIC_UNUSED(stream_user);
+  quic_stream *st = stream_user;
+  if (st) st->flags |= QUIC_STREAM_TX_RESET | QUIC_STREAM_TX_STOPPED;
   ngtcp2_conn_shutdown_stream_write(sess(user)->conn, 0, id, code);
   return 0;
 }
@@ -495,6 +503,11 @@ static quic_stream *peer_abort(quic_session *s, int64_t id, quic_stream *st) {
   return st;
 }
 
+static void read_stopped(quic_session *s, int64_t id, quic_stream *st) {
+  if (is_wt(st) || (wt_of(s) && quic_wt_classifying(wt_of(s), id))) return;
+  (void)nghttp3_conn_shutdown_stream_read(h3(s), id);
+}
+
 static void unblock(quic_session *s, int64_t id) { (void)nghttp3_conn_unblock_stream(h3(s), id); }
 
 static void resume(quic_stream *st) {
@@ -587,6 +600,30 @@ static bool datagram(quic_session *s, const uint8_t *data, size_t len, int64_t *
   return true;
 }
 
+static bool dgram_keep(quic_session *s, quic_dgram *d) {
+  quic_wt *wt = wt_of(s);
+  if (wt == NULL) {
+    quic_free(d);
+    return false;
+  }
+  return quic_wt_datagram_keep(wt, d, quic_session_now(s));
+}
+
+static void dgram_out_done(quic_session *s, const quic_dgram *d, int outcome) {
+  quic_wt *wt = wt_of(s);
+  quic_wt_session *ws = wt ? quic_wt_session_get(wt, d->flow) : NULL;
+  if (ws == NULL) return;
+  if (ws->out_queued) ws->out_queued--;
+  if (outcome == QUIC_DGRAM_EXPIRED) ws->dstats.expired_out++;
+  else if (outcome == QUIC_DGRAM_REFUSED) ws->dstats.dropped_out++;
+}
+
+static void dgram_lost(quic_session *s, uint64_t dgram_id) {
+  quic_wt *wt = wt_of(s);
+  quic_wt_session *ws = wt && dgram_id <= INT64_MAX ? quic_wt_session_get(wt, (int64_t)(dgram_id - 1)) : NULL;
+  if (ws) ws->dstats.lost_out++;
+}
+
 static void goaway(quic_session *s, bool final) {
   if (!s->server) return;
   if (final) (void)nghttp3_conn_shutdown(h3(s));
@@ -656,6 +693,7 @@ const quic_app_ops quic_app_http3 = {
     .acked = acked,
     .stream_close = stream_close,
     .peer_abort = peer_abort,
+    .read_stopped = read_stopped,
     .unblock = unblock,
     .resume = resume,
     .opened = opened,
@@ -668,6 +706,9 @@ const quic_app_ops quic_app_http3 = {
     .goaway = goaway,
     .submit = submit,
     .datagram = datagram,
+    .dgram_keep = dgram_keep,
+    .dgram_out_done = dgram_out_done,
+    .dgram_lost = dgram_lost,
 };
 
 /* ---- WebTransport: the API the binding calls (webtransport.h) ---- */
@@ -760,11 +801,85 @@ int quic_wt_api_datagram(quic_stream *st, const uint8_t *data, size_t len) {
   quic_wt *wt;
   quic_wt_session *ws = api_session(st, &wt);
   if (ws == NULL || ws->state != QUIC_WT_OPEN) return QUIC_ERR_STATE;
-  uint8_t pre[8];
-  size_t n = quic_varint_write(pre, (uint64_t)st->id / 4);
-  int rv = quic_session_datagram_prefixed(st->session, pre, n, data, len);
-  if (rv == QUIC_ERR_LIMIT) wt->datagrams_dropped++;
+  int rv = QUIC_ERR_LIMIT;
+  /* Its own share of the connection's queue (outgoingHighWaterMark). */
+  if (ws->out_queued < ws->out_hwm) {
+    uint8_t pre[8];
+    size_t n = quic_varint_write(pre, (uint64_t)st->id / 4);
+    uint64_t expires = ws->out_max_age ? quic_session_now(st->session) + ws->out_max_age : 0;
+    rv = quic_session_datagram_prefixed(st->session, pre, n, data, len, st->id, expires, QUIC_DGRAM_QUEUE_WT);
+  }
+  if (rv == QUIC_OK) {
+    ws->out_queued++;
+    ws->dstats.sent++;
+  } else if (rv == QUIC_ERR_LIMIT) {
+    wt->datagrams_dropped++;
+    ws->dstats.dropped_out++;
+  }
   return rv;
+}
+
+int quic_wt_api_datagram_config(quic_stream *st, uint32_t in_hwm, uint32_t out_hwm, uint64_t in_max_age,
+                                uint64_t out_max_age) {
+  quic_wt *wt;
+  quic_wt_session *ws = api_session(st, &wt);
+  if (ws == NULL) return QUIC_ERR_STATE;
+  if (in_hwm < 1 || in_hwm > QUIC_WT_DGRAM_HWM_MAX || out_hwm < 1 || out_hwm > QUIC_WT_DGRAM_HWM_MAX)
+    return QUIC_ERR_INVALID;
+  ws->in_hwm = in_hwm;
+  ws->out_hwm = out_hwm;
+  ws->in_max_age = in_max_age;
+  ws->out_max_age = out_max_age;
+  /* A lower mark applies to what waits already: the newest go. */
+  while (ws->dgram_in.count > ws->in_hwm) {
+    quic_dgram *d = ws->dgram_in.head, *prev = NULL;
+    while (d->next) {
+      prev = d;
+      d = d->next;
+    }
+    prev->next = NULL;
+    ws->dgram_in.tail = prev;
+    ws->dgram_in.count--;
+    ws->dgram_in.bytes -= sizeof(*d) + d->len;
+    wt->dgram_in_bytes -= QUIC_MIN(wt->dgram_in_bytes, sizeof(*d) + d->len);
+    ws->dstats.dropped_in++;
+    quic_free(d);
+  }
+  return QUIC_OK;
+}
+
+quic_dgram *quic_wt_api_datagrams_take(quic_stream *st, size_t max) {
+  quic_wt *wt;
+  quic_wt_session *ws = api_session(st, &wt);
+  if (ws == NULL) return NULL;
+  quic_wt_datagrams_expire(wt, ws, quic_session_now(st->session));
+  quic_dgram *head = NULL, **tail = &head;
+  for (size_t i = 0; i < max && ws->dgram_in.head; i++) {
+    quic_dgram *d = ws->dgram_in.head;
+    ws->dgram_in.head = d->next;
+    if (ws->dgram_in.head == NULL) ws->dgram_in.tail = NULL;
+    ws->dgram_in.count--;
+    ws->dgram_in.bytes -= sizeof(*d) + d->len;
+    wt->dgram_in_bytes -= QUIC_MIN(wt->dgram_in_bytes, sizeof(*d) + d->len);
+    d->next = NULL;
+    *tail = d;
+    tail = &d->next;
+  }
+  return head;
+}
+
+uint32_t quic_wt_api_datagrams_queued(quic_stream *st) {
+  quic_wt *wt;
+  quic_wt_session *ws = api_session(st, &wt);
+  return ws ? ws->out_queued : 0;
+}
+
+bool quic_wt_api_datagram_stats(quic_stream *st, quic_wt_dgram_stats *out) {
+  quic_wt *wt;
+  quic_wt_session *ws = api_session(st, &wt);
+  if (ws == NULL) return false;
+  *out = ws->dstats;
+  return true;
 }
 
 size_t quic_wt_api_max_datagram(quic_stream *st) {

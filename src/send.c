@@ -23,17 +23,29 @@ enum { PKT_NONE = 0, PKT_WRITTEN, PKT_FAILED };
 static ngtcp2_ssize write_datagram(quic_session *s, ngtcp2_path *path, ngtcp2_pkt_info *pi, uint8_t *buf,
                                    size_t room, ngtcp2_tstamp ts) {
   quic_dgram *dg = s->dgram_out.head;
+  if (dg->expires && ts > dg->expires) {
+    /* Waited past its maximum age (outgoingMaxAge): dropped unsent. */
+    if (dg->flow >= 0 && s->app->dgram_out_done) s->app->dgram_out_done(s, dg, QUIC_DGRAM_EXPIRED);
+    quic_dgram_pop(&s->dgram_out);
+    return NGTCP2_ERR_WRITE_MORE;
+  }
   int accepted = 0;
   ngtcp2_vec dv = {dg->data, dg->len};
+  /* A flow's datagrams carry its ID + 1, so a loss can be counted for it. */
+  uint64_t dgram_id = dg->flow >= 0 ? (uint64_t)dg->flow + 1 : 0;
   /* An empty datagram is no vector at all: ngtcp2 asserts on empty ones. */
   ngtcp2_ssize n = ngtcp2_conn_writev_datagram(s->conn, path, pi, buf, room, &accepted,
-                                               NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &dv, dg->len ? 1 : 0, ts);
+                                               NGTCP2_WRITE_DATAGRAM_FLAG_MORE, dgram_id, &dv, dg->len ? 1 : 0, ts);
   /* ngtcp2 refuses for good a datagram larger than any packet on this path
    * (INVALID_ARGUMENT) or one the peer takes none of (INVALID_STATE). A
    * packet written without it (an ACK while pacing holds data back, say) is
    * no refusal: it waits for the next packet. */
   bool unusable = n == NGTCP2_ERR_INVALID_ARGUMENT || n == NGTCP2_ERR_INVALID_STATE;
-  if (accepted || unusable) quic_dgram_pop(&s->dgram_out);
+  if (accepted || unusable) {
+    if (dg->flow >= 0 && s->app->dgram_out_done)
+      s->app->dgram_out_done(s, dg, accepted ? QUIC_DGRAM_SENT : QUIC_DGRAM_REFUSED);
+    quic_dgram_pop(&s->dgram_out);
+  }
   return unusable ? NGTCP2_ERR_WRITE_MORE : n;
 }
 
@@ -75,7 +87,14 @@ static int write_packet(quic_session *s, ngtcp2_path *path, ngtcp2_pkt_info *pi,
       case NGTCP2_ERR_STREAM_DATA_BLOCKED:
         stream_blocked(s, &o);
         continue;
-      case NGTCP2_ERR_STREAM_SHUT_WR:
+      case NGTCP2_ERR_STREAM_SHUT_WR: {
+        /* On a stream we did not reset: the peer's STOP_SENDING (ngtcp2
+         * has no callback for it; stream.c). */
+        s->app->shut(s, &o);
+        quic_stream *st = o.st ? o.st : quic_session_stream_by_id(s, o.id);
+        if (st) quic_session_stream_peer_stopped(st, false, 0);
+        continue;
+      }
       case NGTCP2_ERR_STREAM_NOT_FOUND:
         s->app->shut(s, &o);
         continue;
@@ -190,6 +209,7 @@ void quic_session_flush(quic_session *s) {
     if (rv == PKT_FAILED) return;
     if (rv == PKT_NONE) break;
     s->counters->last_sent_packet_ts = ts;
+    s->counters->packets_sent++;
     bool same_path = addr_is(&ps.path.remote, &remote) && addr_is(&ps.path.local, &local);
     if (npkts > 0 && (pi.ecn != ecn || !same_path || n > seg)) {
       /* A train shares one ECN mark, one path and one segment size (only

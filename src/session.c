@@ -261,6 +261,13 @@ static int cb_extend_max_streams(ngtcp2_conn *conn, uint64_t max_streams, void *
   return 0;
 }
 
+static int cb_lost_datagram(ngtcp2_conn *conn, uint64_t dgram_id, void *user) {
+  QUIC_UNUSED(conn);
+  quic_session *s = user;
+  if (dgram_id && s->app->dgram_lost) s->app->dgram_lost(s, dgram_id);
+  return 0;
+}
+
 static int cb_recv_datagram(ngtcp2_conn *conn, uint32_t flags, const uint8_t *data, size_t datalen, void *user) {
   QUIC_UNUSED(conn);
   quic_session *s = user;
@@ -273,7 +280,13 @@ static int cb_recv_datagram(ngtcp2_conn *conn, uint32_t flags, const uint8_t *da
   quic_dgram *d = quic_dgram_new(data + off, datalen - off);
   if (d == NULL) return 0;
   d->flow = flow;
+  d->at = quic_session_now(s);
   d->early = (flags & NGTCP2_DATAGRAM_FLAG_0RTT) != 0;
+  /* An HTTP/3 datagram waits in its WebTransport session's own queue. */
+  if (flow >= 0 && s->app->dgram_keep) {
+    if (s->app->dgram_keep(s, d)) quic_session_notify(s, QUIC_EV_DATAGRAM);
+    return 0;
+  }
   quic_dgram_push(&s->dgram_in, d);
   quic_session_notify(s, QUIC_EV_DATAGRAM);
   return 0;
@@ -499,6 +512,7 @@ static void fill_callbacks(ngtcp2_callbacks *cb, bool server) {
   cb->recv_stateless_reset = cb_recv_stateless_reset;
   cb->dcid_status = cb_dcid_status;
   cb->recv_datagram = cb_recv_datagram;
+  cb->lost_datagram = cb_lost_datagram;
 }
 
 /* QUIC_DEBUG_NGTCP2=1 prints ngtcp2's own trace to stderr (diagnostics). */
@@ -782,6 +796,7 @@ void quic_session_read(quic_session *s, const uint8_t *data, size_t len, const q
   make_path(&path, s->server ? local : &s->local, remote);
   ngtcp2_pkt_info pi = {.ecn = ecn};
   s->counters->bytes_received += len;
+  s->counters->packets_received++;
   /* One clock read per packet: the stream callbacks this read triggers
    * take their timestamps from last_received_at. */
   uint64_t now = quic_session_now(s);
@@ -819,17 +834,20 @@ size_t quic_session_max_datagram(quic_session *s) {
 }
 
 int quic_session_datagram(quic_session *s, const uint8_t *data, size_t len) {
-  return quic_session_datagram_prefixed(s, NULL, 0, data, len);
+  return quic_session_datagram_prefixed(s, NULL, 0, data, len, -1, 0, QUIC_DGRAM_QUEUE);
 }
 
 int quic_session_datagram_prefixed(quic_session *s, const uint8_t *pre, size_t plen, const uint8_t *data,
-                                   size_t len) {
+                                   size_t len, int64_t flow, uint64_t expires, size_t max_queue) {
   if (s->state >= QUIC_SESSION_GRACEFUL) return QUIC_ERR_STATE;
   size_t max = quic_session_max_datagram(s);
   if (max == 0) return QUIC_ERR_STATE;
-  if (plen + len > max || s->dgram_out.count >= QUIC_DGRAM_QUEUE) return QUIC_ERR_LIMIT;
+  if (plen + len > max || s->dgram_out.count >= max_queue) return QUIC_ERR_LIMIT;
   quic_dgram *d = quic_dgram_new(NULL, plen + len);
   if (d == NULL) return QUIC_ERR_NOMEM;
+  d->flow = flow;
+  d->at = quic_session_now(s);
+  d->expires = expires;
   if (plen) memcpy(d->data, pre, plen);
   if (len) memcpy(d->data + plen, data, len);
   quic_dgram_push(&s->dgram_out, d);

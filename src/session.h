@@ -256,9 +256,11 @@ quic_stream *quic_session_stream(quic_session *s, uint32_t key);
  * or the session is closing. */
 int quic_session_datagram(quic_session *s, const uint8_t *data, size_t len);
 /* The same, with plen bytes of pre ahead of data in one datagram (an HTTP/3
- * datagram's quarter stream ID). */
+ * datagram's quarter stream ID); flow: its WebTransport session (-1: none,
+ * see app.h dgram_out_done); expires: dropped unsent after this quic_now
+ * time (0: never); max_queue: the queue's bound for this kind. */
 int quic_session_datagram_prefixed(quic_session *s, const uint8_t *pre, size_t plen, const uint8_t *data,
-                                   size_t len);
+                                   size_t len, int64_t flow, uint64_t expires, size_t max_queue);
 /* The largest datagram payload that can be sent now (0: none accepted). */
 size_t quic_session_max_datagram(quic_session *s);
 /* Takes the received datagrams (the caller frees each with quic_free). */

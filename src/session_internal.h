@@ -60,6 +60,9 @@ int quic_session_cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t 
                                  void *user, void *stream_user);
 int quic_session_cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id, uint64_t app_error_code, void *user,
                                         void *stream_user);
+/* The peer's STOP_SENDING ended our sending side (stream.c explains how it
+ * is seen); coded: code is the peer's. */
+void quic_session_stream_peer_stopped(quic_stream *st, bool coded, uint64_t code);
 int quic_session_cb_extend_max_stream_data(ngtcp2_conn *conn, int64_t stream_id, uint64_t max_data, void *user,
                                            void *stream_user);
 /* The server took 0-RTT: requests need not keep their headers to resend. */

@@ -56,7 +56,9 @@
   V(ssthresh)                                                                                                  \
   V(bytes_in_flight)                                                                                           \
   V(max_bytes_in_flight)                                                                                       \
-  V(max_udp_payload_size)
+  V(max_udp_payload_size)                                                                                      \
+  V(packets_received)                                                                                          \
+  V(packets_sent)
 
 /* StreamStats. Byte counts are application bytes (HTTP/3: body bytes).
  * max_offset is the peer's limit on what we may send (MAX_STREAM_DATA),
@@ -74,6 +76,22 @@
   V(max_offset)                                                                                                \
   V(max_offset_acked)                                                                                          \
   V(max_offset_received)
+
+/* A WebTransport session's datagrams (quic_wt_dgram_stats in
+ * webtransport.h; the W3C WebTransportDatagramStats and ours): sent (queued
+ * to send), received (kept for the application), dropped_in (arrived with
+ * the incoming queue full), expired_in (older than incomingMaxAge when the
+ * application came for them), dropped_out (refused: too large, or the
+ * outgoing queue full), expired_out (older than outgoingMaxAge before a
+ * packet had room), lost_out (sent, declared lost by ngtcp2). */
+#define QUIC_WT_DATAGRAM_STATS(V)                                                                              \
+  V(sent)                                                                                                      \
+  V(received)                                                                                                  \
+  V(dropped_in)                                                                                                \
+  V(expired_in)                                                                                                \
+  V(dropped_out)                                                                                               \
+  V(expired_out)                                                                                               \
+  V(lost_out)
 
 /* Generators: a struct member per slot, and its name as a string (for the
  * exported list). */

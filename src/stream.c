@@ -152,6 +152,15 @@ int quic_session_cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stre
   s->app->stream_close(s, stream_id, st, coded ? app_error_code : s->app->no_error);
   if (st == NULL) return 0;
   quic_stream_closing(st);
+  /* ngtcp2 closes a stream only once our sending side is done: all of it
+   * and its end acknowledged, or a RESET_STREAM acknowledged. A reset we did
+   * not make answered the peer's STOP_SENDING (ngtcp2 sends it by itself),
+   * and the close carries the peer's code (or its RESET_STREAM's, when that
+   * came first: a peer that aborts both ways gives both the same code). */
+  if (s->state < QUIC_SESSION_CLOSING && !(st->flags & QUIC_STREAM_TX_RESET) &&
+      ((st->flags & QUIC_STREAM_PEER_STOP) || !quic_stream_tx_complete(st)))
+    quic_session_stream_peer_stopped(st, true, coded ? app_error_code : s->app->no_error);
+  if (quic_stream_tx_complete(st)) st->flags |= QUIC_STREAM_TX_ACKED_ALL;
   st->flags |= QUIC_STREAM_CLOSED;
   if (coded) st->close_code = app_error_code;
   quic_list_remove(&st->send_link);
@@ -193,24 +202,41 @@ int quic_session_cb_stream_reset(ngtcp2_conn *conn, int64_t stream_id, uint64_t 
   return 0;
 }
 
+/* ngtcp2 calls this when WE stop reading a stream
+ * (ngtcp2_conn_shutdown_stream_read; ngtcp2.h: "a stream is no longer read
+ * by a local endpoint"), never for the peer's STOP_SENDING. Our sending side
+ * stays as it is; only the application hears that the stream is no longer
+ * read (nghttp3 must stop decoding it). */
 int quic_session_cb_stream_stop_sending(ngtcp2_conn *conn, int64_t stream_id, uint64_t app_error_code, void *user,
-                                  void *stream_user) {
+                                        void *stream_user) {
+  QUIC_UNUSED(conn);
+  QUIC_UNUSED(app_error_code);
   quic_session *s = user;
-  quic_stream *st = s->app->peer_abort(s, stream_id, stream_user);
-  if (st == NULL) {
-    if (!s->app->framed) return NGTCP2_ERR_CALLBACK_FAILURE;
-    /* The application's own stream, or one it already let go of. */
-    ngtcp2_conn_shutdown_stream_write(conn, 0, stream_id, app_error_code);
-    return 0;
-  }
-  quic_stream_closing(st);
-  st->flags |= QUIC_STREAM_TX_STOPPED;
-  st->stop_code = app_error_code;
-  quic_list_remove(&st->send_link);
-  /* RFC 9000 3.5: answer STOP_SENDING with RESET_STREAM. */
-  ngtcp2_conn_shutdown_stream_write(conn, 0, stream_id, app_error_code);
-  quic_session_stream_event(st, QUIC_SEV_STOP);
+  s->app->read_stopped(s, stream_id, stream_user);
   return 0;
+}
+
+/* The peer's STOP_SENDING. ngtcp2 1.11 has no callback for it: it answers
+ * with RESET_STREAM itself and marks the stream shut for writing. We learn
+ * of it when ngtcp2 refuses our data (NGTCP2_ERR_STREAM_SHUT_WR on a stream
+ * we did not reset: coded false, the code is not known yet) and when the
+ * stream closes (coded, with the code). The stop event fires at each step
+ * that tells more. */
+void quic_session_stream_peer_stopped(quic_stream *st, bool coded, uint64_t code) {
+  if (st->flags & (QUIC_STREAM_TX_RESET | QUIC_STREAM_TX_DONE_ONLY | QUIC_STREAM_STOP_CODED)) return;
+  if (!(st->flags & QUIC_STREAM_PEER_STOP)) {
+    st->flags |= QUIC_STREAM_PEER_STOP | QUIC_STREAM_TX_STOPPED;
+    st->flags &= ~QUIC_STREAM_WANT_DRAIN;
+    quic_stream_closing(st);
+    quic_list_remove(&st->send_link);
+  } else if (!coded) {
+    return;
+  }
+  if (coded) {
+    st->stop_code = code;
+    st->flags |= QUIC_STREAM_STOP_CODED;
+  }
+  quic_session_stream_event(st, QUIC_SEV_STOP);
 }
 
 int quic_session_cb_extend_max_stream_data(ngtcp2_conn *conn, int64_t stream_id, uint64_t max_data, void *user,
@@ -279,6 +305,22 @@ void quic_session_stream_check_drain(quic_stream *st) {
   }
 }
 
+/* allDataCommitted: the data and its end are the peer's now. Reported for
+ * WebTransport streams (whose writer's close() waits for it) and streams
+ * whose application asked (stream.committed). */
+static void check_committed(quic_stream *st) {
+  if ((st->flags & (QUIC_STREAM_WT | QUIC_STREAM_WANT_COMMIT)) &&
+      !(st->flags & (QUIC_STREAM_COMMITTED | QUIC_STREAM_TX_STOPPED)) && quic_stream_tx_complete(st)) {
+    st->flags |= QUIC_STREAM_COMMITTED;
+    quic_session_stream_event(st, QUIC_SEV_COMMITTED);
+  }
+}
+
+void quic_stream_want_commit(quic_stream *st) {
+  st->flags |= QUIC_STREAM_WANT_COMMIT;
+  check_committed(st);
+}
+
 void quic_session_stream_acked(quic_stream *st, uint64_t offset) {
   quic_stream_tx_ack(st, offset);
   /* Acknowledgments arrive while a packet is read: its timestamp will do. */
@@ -286,6 +328,7 @@ void quic_session_stream_acked(quic_stream *st, uint64_t offset) {
   st->counters->last_acked_at = t ? t : quic_session_now(st->session);
   st->counters->max_offset_acked = st->tx_acked;
   quic_session_stream_check_drain(st);
+  check_committed(st);
 }
 
 /* ---- the stream API ---- */
@@ -347,12 +390,12 @@ void quic_stream_abort(quic_stream *st, uint64_t code, bool reset_tx, bool stop_
   if (st->id < 0) {
     /* Never opened: just forget it. */
     quic_list_remove(&st->pending_link);
-    st->flags |= QUIC_STREAM_CLOSED | QUIC_STREAM_TX_STOPPED;
+    st->flags |= QUIC_STREAM_CLOSED | QUIC_STREAM_TX_STOPPED | QUIC_STREAM_TX_RESET;
     return;
   }
   if (s->state >= QUIC_SESSION_CLOSING || (st->flags & QUIC_STREAM_CLOSED)) return;
   if (reset_tx && !(st->flags & QUIC_STREAM_TX_DONE_ONLY)) {
-    st->flags |= QUIC_STREAM_TX_STOPPED;
+    st->flags |= QUIC_STREAM_TX_STOPPED | QUIC_STREAM_TX_RESET;
     quic_list_remove(&st->send_link);
     ngtcp2_conn_shutdown_stream_write(s->conn, 0, st->id, code);
     s->app->shutdown_write(st);

@@ -27,7 +27,7 @@ enum {
   QUIC_STREAM_FIN_SENT = 1u << 4,
   QUIC_STREAM_RX_FIN = 1u << 5,      /* peer finished sending */
   QUIC_STREAM_RX_RESET = 1u << 6,    /* peer reset its side */
-  QUIC_STREAM_TX_STOPPED = 1u << 7,  /* peer asked us to stop (or we reset) */
+  QUIC_STREAM_TX_STOPPED = 1u << 7,  /* our sending side was aborted: we reset it, or the peer stopped it */
   QUIC_STREAM_CLOSED = 1u << 8,      /* ngtcp2 closed it */
   QUIC_STREAM_RELEASED = 1u << 9,    /* the application let go of it */
   QUIC_STREAM_BLOCKED = 1u << 10,    /* flow control blocked; reported */
@@ -38,6 +38,12 @@ enum {
   QUIC_STREAM_NEW_H3 = 1u << 15,     /* only in the new-stream event: the session speaks HTTP/3 */
   QUIC_STREAM_WT = 1u << 16,         /* a WebTransport stream of session wt_session (webtransport.c) */
   QUIC_STREAM_WT_SESSION = 1u << 17, /* an extended CONNECT stream registered as a WebTransport session */
+  QUIC_STREAM_TX_RESET = 1u << 18,   /* we reset our sending side (quic_stream_abort) */
+  QUIC_STREAM_PEER_STOP = 1u << 19,  /* the peer's STOP_SENDING ended our sending side */
+  QUIC_STREAM_STOP_CODED = 1u << 20, /* ... and its code (stop_code) is known */
+  QUIC_STREAM_COMMITTED = 1u << 21,  /* the committed event was raised */
+  QUIC_STREAM_WANT_COMMIT = 1u << 22, /* the application waits for the committed event (stream.committed) */
+  QUIC_STREAM_TX_ACKED_ALL = 1u << 23, /* at close: everything we wrote, and the end, was acknowledged */
 };
 
 /* Per-stream event bits, collected during a batch and emitted once. */
@@ -53,6 +59,7 @@ enum {
   QUIC_SEV_HEADERS = 1u << 8, /* HTTP/3: a header block is ready */
   QUIC_SEV_WT_CLOSE = 1u << 9, /* WebTransport: the session on this CONNECT stream ended */
   QUIC_SEV_WT_DRAIN = 1u << 10, /* WebTransport: the peer asked to drain the session */
+  QUIC_SEV_COMMITTED = 1u << 11, /* every byte we wrote and the end were acknowledged */
 };
 
 /* StreamStats (a stats block, see stats.h), laid out by QUIC_STREAM_STATS
@@ -106,7 +113,7 @@ typedef struct quic_stream {
   size_t wt_reason_len;
 
   uint64_t reset_code;    /* peer's RESET_STREAM code */
-  uint64_t stop_code;     /* peer's STOP_SENDING code */
+  uint64_t stop_code;     /* peer's STOP_SENDING code (QUIC_STREAM_STOP_CODED) */
   uint64_t close_code;    /* code given when ngtcp2 closed the stream */
   quic_stream_counters *counters; /* &counters_inline, or a shared stats block (stats.h) */
   quic_stream_counters counters_inline;
@@ -134,6 +141,9 @@ quic_chunk *quic_stream_read_chunk(quic_stream *st);
 void quic_stream_abort(quic_stream *st, uint64_t code, bool reset_tx, bool stop_rx);
 /* The application no longer needs the stream: freed once ngtcp2 closes it. */
 void quic_stream_release(quic_stream *st);
+/* The application waits for the committed event (raised for WebTransport
+ * streams anyway): raised now if the stream is already there. */
+void quic_stream_want_commit(quic_stream *st);
 /* Gives credit for data as it arrives (setStreamConsumer). */
 void quic_stream_set_consumer(quic_stream *st);
 /* Bytes written that the transport has not taken yet (what the writer's
@@ -171,6 +181,9 @@ void quic_stream_tx_ack(quic_stream *st, uint64_t offset);
 /* Drops everything queued for sending (reset or stop-sending). */
 void quic_stream_tx_discard(quic_stream *st);
 bool quic_stream_has_unsent(const quic_stream *st);
+/* Everything written, and the end, went out and every byte was
+ * acknowledged. */
+bool quic_stream_tx_complete(const quic_stream *st);
 
 /* Copies received data into the receive buffer, all or nothing (as
  * quic_stream_append_tx; rx_received counts only what was stored). */

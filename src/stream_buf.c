@@ -187,6 +187,10 @@ bool quic_stream_has_unsent(const quic_stream *st) {
   return (st->flags & QUIC_STREAM_FIN_QUEUED) && !(st->flags & QUIC_STREAM_FIN_SENT);
 }
 
+bool quic_stream_tx_complete(const quic_stream *st) {
+  return (st->flags & QUIC_STREAM_FIN_SENT) && st->tx_acked >= st->tx_written;
+}
+
 int quic_stream_append_rx(quic_stream *st, const uint8_t *data, size_t len) {
   int rv = chunks_append(&st->rx_head, &st->rx_tail, data, len, st->rx_received == 0 ? RX_CHUNK_FIRST : RX_CHUNK, 0);
   if (rv != QUIC_OK) return rv;

@@ -66,14 +66,18 @@ int quic_wt_init(quic_wt *wt, quic_session *s, uint32_t max_sessions, int64_t ct
   return QUIC_OK;
 }
 
+/* Frees a session and the datagrams waiting in it. */
+static void session_free(quic_wt *wt, quic_wt_session *ws) {
+  wt->dgram_in_bytes -= QUIC_MIN(wt->dgram_in_bytes, ws->dgram_in.bytes);
+  quic_dgram_clear(&ws->dgram_in);
+  quic_free(ws->held);
+  quic_free(ws);
+}
+
 void quic_wt_free(quic_wt *wt) {
   quic_keymap_entry *e;
   QUIC_KEYMAP_EACH(&wt->classify, e, t1) quic_free(e->ptr);
-  QUIC_KEYMAP_EACH(&wt->sessions, e, t2) {
-    quic_wt_session *ws = e->ptr;
-    quic_free(ws->held);
-    quic_free(ws);
-  }
+  QUIC_KEYMAP_EACH(&wt->sessions, e, t2) session_free(wt, e->ptr);
   quic_keymap_free(&wt->classify);
   quic_keymap_free(&wt->sessions);
   quic_free(wt->ctrl_buf);
@@ -338,6 +342,8 @@ int quic_wt_session_add(quic_wt *wt, int64_t id, uint32_t stream_key, uint8_t ve
   ws->id = id;
   ws->stream_key = stream_key;
   ws->version = version;
+  ws->in_hwm = QUIC_WT_DGRAM_IN_HWM;
+  ws->out_hwm = QUIC_WT_DGRAM_OUT_HWM;
   e->ptr = ws;
   wt->live_sessions++;
   return QUIC_OK;
@@ -381,8 +387,7 @@ void quic_wt_session_gone(quic_wt *wt, int64_t id) {
     quic_session_stream_event(st, QUIC_SEV_WT_CLOSE);
   }
   if (wt->s->state < QUIC_SESSION_CLOSING) quic_wt_reset_streams(wt, id);
-  quic_free(ws->held);
-  quic_free(ws);
+  session_free(wt, ws);
   quic_keymap_del(&wt->sessions, e);
   wt->live_sessions--;
 }
@@ -552,5 +557,36 @@ bool quic_wt_datagram_in(quic_wt *wt, const uint8_t *data, size_t len, uint64_t 
   }
   *session_id = q * 4;
   *off = n;
+  return true;
+}
+
+void quic_wt_datagrams_expire(quic_wt *wt, quic_wt_session *ws, uint64_t now) {
+  if (ws->in_max_age == 0) return;
+  while (ws->dgram_in.head && now - ws->dgram_in.head->at > ws->in_max_age) {
+    wt->dgram_in_bytes -= QUIC_MIN(wt->dgram_in_bytes, sizeof(quic_dgram) + ws->dgram_in.head->len);
+    quic_dgram_pop(&ws->dgram_in);
+    ws->dstats.expired_in++;
+  }
+}
+
+bool quic_wt_datagram_keep(quic_wt *wt, quic_dgram *d, uint64_t now) {
+  quic_wt_session *ws = quic_wt_session_get(wt, d->flow);
+  if (ws == NULL || ws->state != QUIC_WT_OPEN) {
+    wt->datagrams_dropped++;
+    quic_free(d);
+    return false;
+  }
+  quic_wt_datagrams_expire(wt, ws, now);
+  size_t size = sizeof(*d) + d->len;
+  /* A full queue drops what arrives (the seed's size-bound queue): the
+   * datagrams already waiting are not displaced. */
+  if (ws->dgram_in.count >= ws->in_hwm || wt->dgram_in_bytes + size > QUIC_WT_DGRAM_IN_BYTES) {
+    ws->dstats.dropped_in++;
+    quic_free(d);
+    return false;
+  }
+  quic_dgram_push(&ws->dgram_in, d);
+  wt->dgram_in_bytes += size;
+  ws->dstats.received++;
   return true;
 }

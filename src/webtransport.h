@@ -30,7 +30,9 @@
 
 #include "app.h"
 #include "common.h"
+#include "datagram.h"
 #include "keymap.h"
+#include "stats_layout.h"
 
 typedef struct quic_session quic_session;
 typedef struct quic_stream quic_stream;
@@ -102,6 +104,19 @@ size_t quic_varint_len(uint64_t v);
 /* Session states. */
 enum { QUIC_WT_PENDING = 0, QUIC_WT_OPEN, QUIC_WT_CLOSED };
 
+/* Datagram queue bounds (W3C incomingHighWaterMark / outgoingHighWaterMark):
+ * defaults and the most either may be set to. */
+#define QUIC_WT_DGRAM_IN_HWM 64
+#define QUIC_WT_DGRAM_OUT_HWM 128
+#define QUIC_WT_DGRAM_HWM_MAX 1024
+/* Received datagrams all sessions of a connection hold, in bytes. */
+#define QUIC_WT_DGRAM_IN_BYTES (4 * 1024 * 1024)
+
+/* A session's datagram counts (stats_layout.h QUIC_WT_DATAGRAM_STATS). */
+typedef struct quic_wt_dgram_stats {
+  QUIC_WT_DATAGRAM_STATS(QUIC_STATS_FIELD)
+} quic_wt_dgram_stats;
+
 /* One WebTransport session: an extended CONNECT stream. */
 typedef struct quic_wt_session {
   int64_t id;             /* the CONNECT stream's id: the session ID */
@@ -121,6 +136,12 @@ typedef struct quic_wt_session {
   bool drain_received;
   uint32_t close_code;    /* the peer's (its reason is kept on the stream) */
   uint32_t peer_streams;  /* the peer's streams of this session not yet closed */
+  /* Datagrams. */
+  quic_dgram_queue dgram_in; /* owned: received, waiting for the application, oldest first */
+  uint32_t in_hwm, out_hwm;  /* at most this many wait (in dgram_in; ours in the connection's queue) */
+  uint64_t in_max_age, out_max_age; /* nanoseconds a datagram may wait (0: no limit) */
+  uint32_t out_queued;       /* ours in the connection's send queue */
+  quic_wt_dgram_stats dstats;
   /* Capsule parser on the CONNECT stream's body. */
   uint8_t hdr[16];        /* type and length being read */
   size_t hdr_len;
@@ -159,6 +180,7 @@ typedef struct quic_wt {
   uint32_t remembered;
   /* Counters (bad input and drops). */
   uint64_t streams_rejected, datagrams_dropped, capsule_errors;
+  size_t dgram_in_bytes;  /* bytes in every session's dgram_in (at most QUIC_WT_DGRAM_IN_BYTES) */
 } quic_wt;
 
 /* What classifying a peer stream's first bytes found. */
@@ -265,6 +287,18 @@ size_t quic_wt_api_remembered(quic_session *s, uint8_t *buf, size_t cap);
 void quic_wt_api_remember(quic_session *s, const uint8_t *p, size_t len);
 /* Server: the session's CONNECT came in 0-RTT. */
 bool quic_wt_api_early(quic_stream *st);
+/* Datagram queue bounds: in/out high-water marks (1..QUIC_WT_DGRAM_HWM_MAX)
+ * and maximum ages in nanoseconds (0: none). QUIC_ERR_STATE: no session. */
+int quic_wt_api_datagram_config(quic_stream *st, uint32_t in_hwm, uint32_t out_hwm, uint64_t in_max_age,
+                                uint64_t out_max_age);
+/* Takes up to max received datagrams (oldest first; those past
+ * incomingMaxAge are dropped and counted) as a list the caller frees with
+ * quic_free. NULL: none. */
+quic_dgram *quic_wt_api_datagrams_take(quic_stream *st, size_t max);
+/* The session's datagrams waiting to be sent (0: no session). */
+uint32_t quic_wt_api_datagrams_queued(quic_stream *st);
+/* The session's datagram counts; false: no session. */
+bool quic_wt_api_datagram_stats(quic_stream *st, quic_wt_dgram_stats *out);
 /* What was refused or dropped of the peer's input (false: WebTransport is
  * not on): streams for no open session, datagrams for none (or ours that
  * found the queue full), malformed capsules. */
@@ -275,5 +309,12 @@ bool quic_wt_api_counters(quic_session *s, uint64_t *streams_rejected, uint64_t 
 /* A received HTTP/3 datagram: *session_id and the payload after the
  * prefix; false: dropped (malformed, or for no open session). */
 bool quic_wt_datagram_in(quic_wt *wt, const uint8_t *data, size_t len, uint64_t *session_id, size_t *off);
+/* Keeps a received datagram (its flow is the session ID) in its session's
+ * queue, or frees it (queue full: counted; no open session). now: for
+ * incomingMaxAge. True: kept. */
+bool quic_wt_datagram_keep(quic_wt *wt, quic_dgram *d, uint64_t now);
+/* Drops the datagrams at the head of ws's queue older than its
+ * incomingMaxAge (counted). */
+void quic_wt_datagrams_expire(quic_wt *wt, quic_wt_session *ws, uint64_t now);
 
 #endif

@@ -127,6 +127,14 @@ const cases = [
     near(r.value, r.extra.clientMB + r.extra.serverMB, 'MB = client + server');
   }],
   ['relay-mix', { mb: 0.25, seed: 1, drop: 0.1, dup: 0.02, reorder: 0.05, corrupt: 0.01 }, assertRelayed],
+  ['wt-stream', { mb: 1 }, (r, p) => assertBulk(r, p.mb)],
+  ['wt-datagrams', { count: 50, size: 1000 }, (r, p) => {
+    // The client never lets the session's queue overflow: all 50 are sent.
+    assert.strictEqual(r.extra.sent, p.count);
+    assert.ok(r.extra.received > 0 && r.extra.received <= p.count, `received ${r.extra.received}`);
+    near(r.extra.lossRatio, 1 - r.extra.received / p.count, 'loss ratio');
+    assertRate(r, r.extra.received, 'datagrams/s');
+  }],
   ['h3-server-4x50', { requests: 40, clients: 2, inflight: 4 }, assertServerLoad],
 ];
 

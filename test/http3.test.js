@@ -402,3 +402,42 @@ test('limits and edge rules: field section size, cookie joining, 101 hints, retr
   await client.close();
   await server.close();
 });
+
+// A server that needs no more of the request body stops it (STOP_SENDING,
+// here with H3_REQUEST_CANCELLED) and still answers in full: its stop does
+// not reset its own response, and the client sees the server's code.
+test('STOP_SENDING on a request body: the response still arrives whole; the client sees the server\'s code', async () => {
+  const reply = randomBytes(300 * 1024, 31);
+  let serverRead = null;
+  const server = h3Server(async ({ stream, respondWith }) => {
+    const reader = stream.readableWebStream().getReader();
+    serverRead = (await reader.read()).value.length;
+    await reader.cancel({ errorCode: 0x10cn });
+    respondWith({ headers: { ':status': 200 }, body: reply });
+  });
+  const { client, session } = h3Client(server);
+  try {
+    await within(session.handshake, T, 'handshake');
+    let pulled = 0;
+    const LIMIT = 4096; // 64 MB at most
+    const stream = session.open({
+      headers: { ':method': 'POST' },
+      body: (function* () {
+        for (; pulled < LIMIT; pulled++) yield Buffer.alloc(16 * 1024, 1);
+      })(),
+    });
+    const closed = stream.closed.then(() => null, (err) => err);
+    const headers = await within(stream.headers, T, 'response headers');
+    assert.strictEqual(headers[':status'], 200);
+    const got = await within(readAll(stream.readableNodeStream()), T, 'response body');
+    assert.strictEqual(sha256(got), sha256(reply));
+    assert.ok(serverRead > 0);
+    const err = await within(closed, T, 'closed');
+    assert.strictEqual(err?.code, 'ERR_QUIC_APPLICATION_ERROR');
+    assert.strictEqual(err.errorCode, 0x10cn);
+    assert.ok(pulled < LIMIT, `the body stopped being pulled (${pulled} chunks)`);
+  } finally {
+    await within(client.close(), T, 'client close');
+    await within(server.close(), T, 'server close');
+  }
+});

@@ -596,3 +596,86 @@ describe('a stream has at most one consumer', () => {
     assert.ok(got.equals(data));
   });
 });
+
+// STOP_SENDING (RFC 9000 3.5) aborts only the direction it names. The side
+// that stops reading keeps writing (its stop used to reset its own sending
+// side too); the side that is stopped sees the stopper's code and its body
+// stops being pulled.
+test('STOP_SENDING stops only the peer\'s sending side; the stopper still writes; the peer sees the code', async (t) => {
+  const reply = randomBytes(256 * 1024, 21);
+  const serverSide = later();
+  const p = await pair(t, (session) => {
+    session.onstream = async ({ stream, respondWith }) => {
+      try {
+        const reader = stream.readableWebStream().getReader();
+        const first = await reader.read();
+        await reader.cancel({ errorCode: 7 }); // STOP_SENDING with 7, nothing else
+        respondWith({ body: reply });
+        serverSide.resolve(first.value.length);
+      } catch (err) {
+        serverSide.reject(err);
+      }
+    };
+  });
+  let pulled = 0;
+  const LIMIT = 4096; // 64 MB at most
+  const stream = p.session.open({
+    body: (function* () {
+      for (; pulled < LIMIT; pulled++) yield Buffer.alloc(16 * 1024, pulled & 0xff);
+    })(),
+  });
+  const closed = stream.closed.then(() => null, (err) => err);
+  const committed = stream.committed.then(() => null, (err) => err);
+  const got = await within(readAll(stream.readableNodeStream()), T, 'reply');
+  assert.strictEqual(got.length, reply.length);
+  assert.strictEqual(sha256(got), sha256(reply), 'the stopper\'s own data arrives whole');
+  assert.ok((await within(serverSide.promise, T, 'server read')) > 0);
+  const err = await within(closed, T, 'client stream closed');
+  assert.ok(err, 'closed rejects with the peer\'s code');
+  assert.strictEqual(err.code, 'ERR_QUIC_APPLICATION_ERROR');
+  assert.strictEqual(err.errorCode, 7n);
+  assert.ok(pulled < LIMIT, `the body stopped being pulled (${pulled} chunks)`);
+  const cerr = await within(committed, T, 'committed');
+  assert.strictEqual(cerr?.code, 'ERR_QUIC_APPLICATION_ERROR', 'committed rejects: the data was not all delivered');
+  assert.strictEqual(cerr.errorCode, 7n);
+  await p.close();
+});
+
+test('stream.committed settles only once the peer acknowledged every byte and the end', async (t) => {
+  const data = randomBytes(600 * 1024, 41); // over twice the stream window
+  let serverStream = null;
+  const uni = later();
+  const p = await pair(t, (session) => {
+    session.onstream = ({ stream, respondWith }) => {
+      if (stream.unidirectional) {
+        // Nothing to send on a peer's unidirectional stream: committed at once.
+        uni.resolve(stream.committed);
+        readAll(stream.readableNodeStream()).catch(() => {});
+        return;
+      }
+      serverStream = stream;
+      respondWith({ body: 'ok' });
+    };
+  });
+  const stream = p.session.open({ body: data });
+  let committed = false;
+  const settled = stream.committed.then(() => { committed = true; });
+  await within((async () => { while (!serverStream) await new Promise((r) => setTimeout(r, 5)); })(), T, 'server stream');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.strictEqual(committed, false, 'pending while the server reads nothing');
+  const got = await within(readAll(serverStream.readableNodeStream()), T, 'server read');
+  assert.strictEqual(sha256(got), sha256(data));
+  await within(settled, T, 'committed');
+  assert.strictEqual((await within(readAll(stream.readableNodeStream()), T, 'reply')).toString(), 'ok');
+  // Our unidirectional stream commits once acknowledged; the server's side
+  // of it has nothing to send and is committed at once. A cancelled
+  // stream's promise rejects with the reason.
+  assert.strictEqual(await within(p.session.open({ unidirectional: true, body: 'x' }).committed, T, 'uni committed'), undefined);
+  assert.strictEqual(await within(uni.promise, T, 'server uni committed'), undefined);
+  const s2 = p.session.open({ body: (async function* () { yield 'a'; await new Promise(() => {}); })() });
+  const c2 = s2.committed.then(() => null, (e) => e);
+  const why = new Error('changed my mind');
+  s2.cancel(why);
+  assert.strictEqual(await within(c2, T, 'cancelled committed'), why);
+  await p.close();
+});

@@ -734,3 +734,391 @@ test('0-RTT: a resumed client sends its CONNECT in 0-RTT by the remembered SETTI
     for (const s of [allow, wait, other]) await within(s.endpoint.close(), T, 'server close');
   }
 });
+
+// Records the streamErrorCode of every `type` event `target` fires.
+function heard(target, type) {
+  const got = [];
+  target.addEventListener(type, (e) => {
+    assert.strictEqual(e.type, type);
+    got.push(e.streamErrorCode);
+  });
+  return got;
+}
+
+const wtErr = (code) => new WebTransportError('test abort', { streamErrorCode: code });
+const isCode = (code) => (err) => err instanceof WebTransportError && err.source === 'stream' && err.streamErrorCode === code;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond, what) {
+  await within((async () => { while (!cond()) await sleep(5); })(), T, what);
+}
+
+test('stream aborts each way fire receivesideaborted / sendsideaborted with the peer\'s code on both sides; the other direction stays usable', async () => {
+  const report = new Map(); // command -> what the server saw
+  const { server, url } = echoServer(true, {
+    accept(request) {
+      const ws = request.accept();
+      ws.closed.catch(() => {});
+      (async () => {
+        for await (const pair of ws.incomingBidirectionalStreams) {
+          (async () => {
+            const seen = {
+              pairRecv: heard(pair, 'receivesideaborted'), pairSend: heard(pair, 'sendsideaborted'),
+              recv: heard(pair.readable, 'receivesideaborted'), send: heard(pair.writable, 'sendsideaborted'),
+            };
+            const reader = pair.readable.getReader();
+            const writer = pair.writable.getWriter();
+            const first = Buffer.from((await reader.read()).value);
+            const cmd = String.fromCharCode(first[0]);
+            report.set(cmd, seen);
+            const readRest = async () => {
+              const chunks = [first.subarray(1)];
+              for (;;) {
+                const { value, done } = await reader.read();
+                if (done) return Buffer.concat(chunks);
+                chunks.push(Buffer.from(value));
+              }
+            };
+            if (cmd === 'A') { // the client resets its side: our reader fails, our writer still works
+              seen.readError = await readRest().then(() => null, (err) => err);
+              await writer.write(Buffer.from('still open'));
+              await writer.close();
+              seen.done = true;
+            } else if (cmd === 'B') { // we reset our side; the client's side still reaches us
+              await writer.write(Buffer.from('some'));
+              await sleep(100); // the bytes go before the reset (draft-02 has no reliable reset)
+              await writer.abort(wtErr(22));
+              seen.rest = await readRest();
+              seen.done = true;
+            } else if (cmd === 'C') { // the client stops reading: our writes fail with its code
+              const reading = readRest();
+              try {
+                for (let i = 0; i < 100000; i++) await writer.write(Buffer.alloc(1000, 7));
+              } catch (err) {
+                seen.writeError = err;
+              }
+              seen.rest = await reading;
+              seen.done = true;
+            } else if (cmd === 'E') { // we stop reading and keep our side open a while
+              await reader.cancel(wtErr(88));
+              await writer.write(Buffer.from('hold'));
+              await until(() => seen.release, 'release E');
+              await writer.close();
+              seen.done = true;
+            } else if (cmd === 'D') { // we stop reading; we still answer
+              await reader.cancel(wtErr(44));
+              const reply = randomBytes(100 * 1024, 44);
+              await writer.write(reply);
+              await writer.close();
+              seen.reply = reply;
+              seen.done = true;
+            }
+          })().catch((err) => report.set('error', err));
+        }
+      })().catch(() => {});
+      (async () => {
+        for await (const readable of ws.incomingUnidirectionalStreams) {
+          // Stop the client's unidirectional stream with 55 after its first bytes.
+          const r = readable.getReader();
+          await r.read();
+          await r.cancel(wtErr(55));
+          // And abort one of ours with 66 after its first bytes.
+          const w = (await ws.createUnidirectionalStream()).getWriter();
+          await w.write(Buffer.from('uni'));
+          await sleep(100);
+          await w.abort(wtErr(66));
+        }
+      })().catch((err) => report.set('error', err));
+      return false;
+    },
+  });
+  try {
+    const wt = new WebTransport(url('/events'), clientOptions);
+    await within(wt.ready, T, 'ready');
+    const open = async () => {
+      const pair = await wt.createBidirectionalStream();
+      return {
+        pair, reader: pair.readable.getReader(), writer: pair.writable.getWriter(),
+        pairRecv: heard(pair, 'receivesideaborted'), pairSend: heard(pair, 'sendsideaborted'),
+        recv: heard(pair.readable, 'receivesideaborted'), send: heard(pair.writable, 'sendsideaborted'),
+      };
+    };
+    const readAllFrom = async (reader) => {
+      const chunks = [];
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return Buffer.concat(chunks);
+        chunks.push(Buffer.from(value));
+      }
+    };
+
+    // A: our reset (11) reaches the server's reader and its receivesideaborted; its reply still reaches us.
+    const a = await open();
+    assert.ok(a.pair instanceof quic.WebTransportBidirectionalStream);
+    assert.ok(a.pair.readable instanceof quic.WebTransportReceiveStream && a.pair.readable instanceof ReadableStream);
+    assert.ok(a.pair.writable instanceof quic.WebTransportSendStream && a.pair.writable instanceof WritableStream);
+    await a.writer.write(Buffer.from('A-data'));
+    await sleep(100);
+    await a.writer.abort(wtErr(11));
+    assert.strictEqual((await within(readAllFrom(a.reader), T, 'A reply')).toString(), 'still open');
+    await until(() => report.get('A')?.done, 'server A');
+    const sa = report.get('A');
+    assert.ok(isCode(11)(sa.readError), String(sa.readError));
+    assert.deepStrictEqual([sa.recv, sa.pairRecv, sa.send, sa.pairSend], [[11], [11], [], []]);
+    assert.deepStrictEqual([a.recv, a.send], [[], []], 'no event for our own abort');
+
+    // B: the server's reset (22) errors our reader and fires our receivesideaborted; our side still reaches it.
+    const b = await open();
+    let bRecvEvent;
+    b.pair.onreceivesideaborted = (e) => { bRecvEvent = e; };
+    await b.writer.write(Buffer.from('B'));
+    assert.strictEqual(Buffer.from((await within(b.reader.read(), T, 'B some')).value).toString(), 'some');
+    await assert.rejects(within(b.reader.read(), T, 'B reset'), isCode(22));
+    assert.deepStrictEqual([b.recv, b.pairRecv, b.send, b.pairSend], [[22], [22], [], []]);
+    assert.strictEqual(bRecvEvent.streamErrorCode, 22);
+    assert.ok(bRecvEvent instanceof quic.WebTransportStreamEvent);
+    const bTail = randomBytes(200 * 1024, 22);
+    await b.writer.write(bTail);
+    await within(b.writer.close(), T, 'B close');
+    await until(() => report.get('B')?.done, 'server B');
+    assert.strictEqual(sha256(report.get('B').rest), sha256(bTail));
+
+    // C: our reader's cancel (33) fails the server's writes with 33 and fires its sendsideaborted; our writer still works.
+    const c = await open();
+    await c.writer.write(Buffer.from('C'));
+    await within(c.reader.read(), T, 'C first');
+    await c.reader.cancel(wtErr(33));
+    await c.writer.write(Buffer.from('tail'));
+    await within(c.writer.close(), T, 'C close');
+    await until(() => report.get('C')?.done, 'server C');
+    const sc = report.get('C');
+    assert.ok(isCode(33)(sc.writeError), String(sc.writeError));
+    assert.deepStrictEqual([sc.send, sc.pairSend, sc.recv, sc.pairRecv], [[33], [33], [], []]);
+    assert.strictEqual(sc.rest.toString(), 'tail');
+    assert.deepStrictEqual([c.recv, c.send], [[], []], 'no event for our own cancel');
+
+    // D: the server's cancel (44) fails our writes with 44 and fires our sendsideaborted; its reply still reaches us.
+    const d = await open();
+    await d.writer.write(Buffer.from('D'));
+    const reply = within(readAllFrom(d.reader), T, 'D reply');
+    let dErr = null;
+    for (let i = 0; i < 100000 && dErr === null; i++) {
+      await d.writer.write(Buffer.alloc(1000, 1)).catch((err) => { dErr = err; });
+      if (i % 50 === 49) await sleep(1);
+    }
+    assert.ok(isCode(44)(dErr), String(dErr));
+    assert.deepStrictEqual([d.send, d.pairSend, d.recv, d.pairRecv], [[44], [44], [], []]);
+    await until(() => report.get('D')?.done, 'server D');
+    assert.strictEqual(sha256(await reply), sha256(report.get('D').reply));
+
+    // E: the server stops reading but keeps its own side open: ngtcp2 tells
+    // the code only at the stream's close, so our writes fail after a short
+    // wait with streamErrorCode null (sendsideaborted once, null), not hang.
+    const e = await open();
+    await e.writer.write(Buffer.from('E'));
+    let eErr = null;
+    const t0 = Date.now();
+    for (let i = 0; i < 100000 && eErr === null; i++) {
+      await within(e.writer.write(Buffer.alloc(1000, 3)), T, 'E write').catch((err) => { eErr = err; });
+      if (i % 50 === 49) await sleep(1);
+    }
+    assert.ok(eErr instanceof WebTransportError && eErr.streamErrorCode === null, String(eErr));
+    assert.ok(Date.now() - t0 < 5000);
+    assert.deepStrictEqual([e.send, e.pairSend, e.recv, e.pairRecv], [[null], [null], [], []]);
+    report.get('E').release = true;
+    assert.strictEqual(Buffer.from((await within(e.reader.read(), T, 'E hold')).value).toString(), 'hold');
+    assert.strictEqual((await within(e.reader.read(), T, 'E end')).done, true);
+    await until(() => report.get('E')?.done, 'server E');
+    await sleep(50);
+    assert.deepStrictEqual(e.send, [null], 'the late code fires nothing more');
+
+    // Unidirectional: the server stops ours (55: our writer fails, sendsideaborted), and resets its own (66).
+    const uw = await wt.createUnidirectionalStream();
+    const uwSend = heard(uw, 'sendsideaborted');
+    const uwWriter = uw.getWriter();
+    let uErr = null;
+    for (let i = 0; i < 100000 && uErr === null; i++) {
+      await uwWriter.write(Buffer.alloc(1000, 2)).catch((err) => { uErr = err; });
+      if (i % 50 === 49) await sleep(1);
+    }
+    assert.ok(isCode(55)(uErr), String(uErr));
+    assert.deepStrictEqual(uwSend, [55]);
+    const { value: ur } = await within(wt.incomingUnidirectionalStreams.getReader().read(), T, 'server uni');
+    const urRecv = heard(ur, 'receivesideaborted');
+    const urReader = ur.getReader();
+    assert.strictEqual(Buffer.from((await within(urReader.read(), T, 'uni bytes')).value).toString(), 'uni');
+    await assert.rejects(within(urReader.read(), T, 'uni reset'), isCode(66));
+    assert.deepStrictEqual(urRecv, [66]);
+
+    assert.strictEqual(report.get('error'), undefined);
+    wt.close();
+    await wt.closed;
+  } finally {
+    await within(server.close(), T, 'server close');
+  }
+});
+
+test('allDataCommitted: a writer\'s close() settles only once the peer has every byte', async () => {
+  let serverReadable;
+  const { server, url } = echoServer(true, {
+    accept(request) {
+      const ws = request.accept();
+      ws.closed.catch(() => {});
+      ws.incomingUnidirectionalStreams.getReader().read().then(({ value }) => { serverReadable = value; });
+      return false;
+    },
+  });
+  try {
+    const wt = new WebTransport(url('/commit'), clientOptions);
+    await within(wt.ready, T, 'ready');
+    // 600 KB, more than twice the stream window (and under the writer's
+    // high-water mark, so write() resolves): the server does not read yet,
+    // so it cannot all be acknowledged.
+    const data = randomBytes(600 * 1024, 77);
+    const w = (await wt.createUnidirectionalStream()).getWriter();
+    await within(w.write(data), T, 'write');
+    let committed = false;
+    const closing = w.close().then(() => { committed = true; });
+    await until(() => serverReadable, 'server stream');
+    await sleep(300);
+    assert.strictEqual(committed, false, 'close() waits while data is unacknowledged');
+    // The server reads it all; only then can the last bytes and the end be acknowledged.
+    const got = await within(readAllWeb(serverReadable), T, 'server read');
+    assert.strictEqual(sha256(got), sha256(data));
+    await within(closing, T, 'close settles');
+    assert.strictEqual(committed, true);
+    wt.close();
+    await wt.closed;
+  } finally {
+    await within(server.close(), T, 'server close');
+  }
+});
+
+test('datagrams: high-water marks and max ages are checked, bound the queues in C, and drops are counted; getStats()', async () => {
+  let serverWs;
+  const { server, url } = echoServer(true, {
+    accept(request) {
+      serverWs = request.accept();
+      serverWs.closed.catch(() => {});
+      return false; // nobody reads until the test does
+    },
+  });
+  try {
+    const wt = new WebTransport(url('/dgram'), clientOptions);
+    const dg = wt.datagrams;
+    // Defaults, and the checks (a failed set leaves the value as it was).
+    assert.deepStrictEqual([dg.incomingHighWaterMark, dg.outgoingHighWaterMark, dg.incomingMaxAge, dg.outgoingMaxAge],
+                           [64, 128, null, null]);
+    for (const name of ['incomingHighWaterMark', 'outgoingHighWaterMark']) {
+      for (const bad of ['1', null, 1n, {}]) assert.throws(() => { dg[name] = bad; }, { code: 'ERR_INVALID_ARG_TYPE' }, `${name} ${String(bad)}`);
+      for (const bad of [0, -1, 1.5, NaN, Infinity, 1025]) assert.throws(() => { dg[name] = bad; }, { code: 'ERR_OUT_OF_RANGE' }, `${name} ${bad}`);
+    }
+    for (const name of ['incomingMaxAge', 'outgoingMaxAge']) {
+      for (const bad of ['1', 1n, {}, undefined]) assert.throws(() => { dg[name] = bad; }, { code: 'ERR_INVALID_ARG_TYPE' }, `${name} ${String(bad)}`);
+      for (const bad of [0, -1, NaN, Infinity, 86400001]) assert.throws(() => { dg[name] = bad; }, { code: 'ERR_OUT_OF_RANGE' }, `${name} ${bad}`);
+    }
+    assert.deepStrictEqual([dg.incomingHighWaterMark, dg.outgoingHighWaterMark, dg.incomingMaxAge, dg.outgoingMaxAge],
+                           [64, 128, null, null]);
+    // Set before the session is ready: applied once it is.
+    dg.outgoingHighWaterMark = 10;
+    await within(wt.ready, T, 'ready');
+    assert.strictEqual(dg.outgoingHighWaterMark, 10);
+
+    // outgoingHighWaterMark: 100 writes in one turn, 10 queued, 90 dropped.
+    const w = dg.writable.getWriter();
+    await Promise.all(Array.from({ length: 100 }, (_, i) => w.write(Buffer.from(`o${i}`))));
+    let st = await wt.getStats();
+    assert.strictEqual(st.datagramsSent, 10);
+    assert.strictEqual(st.datagramsDroppedOutgoing, 90);
+    // incomingHighWaterMark 4 on the server, which does not read: 4 of the 10 wait, 6 are dropped.
+    const sdg = serverWs.datagrams;
+    const serverStats = async (pred, what) => within((async () => {
+      for (;;) {
+        const s = await serverWs.getStats();
+        if (pred(s)) return s;
+        await sleep(10);
+      }
+    })(), T, what);
+    // (The 10 above arrived with the default mark, 64: all kept.)
+    let ss = await serverStats((s) => s.datagramsReceived >= 10, 'server has 10');
+    assert.strictEqual(ss.datagramsReceived, 10);
+    sdg.incomingHighWaterMark = 4; // a lower mark drops the newest waiting beyond it
+    ss = await serverWs.getStats();
+    assert.strictEqual(ss.datagrams.droppedIncoming, 6);
+    for (let i = 0; i < 5; i++) await w.write(Buffer.from(`late${i}`));
+    ss = await serverStats((s) => s.datagrams.droppedIncoming >= 11, 'late ones dropped');
+    assert.strictEqual(ss.datagramsReceived, 10);
+    assert.strictEqual(ss.datagrams.droppedIncoming, 11);
+    // What the server reads: the 4 oldest, in order.
+    const r = sdg.readable.getReader();
+    const got = [];
+    for (let i = 0; i < 4; i++) got.push(Buffer.from((await within(r.read(), T, 'read')).value).toString());
+    assert.deepStrictEqual(got, ['o0', 'o1', 'o2', 'o3']);
+
+    // incomingMaxAge: datagrams older than 50 ms when the reader comes are dropped (expiredIncoming).
+    sdg.incomingHighWaterMark = 64;
+    sdg.incomingMaxAge = 50;
+    for (let i = 0; i < 5; i++) await w.write(Buffer.from(`old${i}`));
+    await serverStats((s) => s.datagramsReceived >= 15, 'old ones kept');
+    await sleep(150);
+    const fresh = r.read();
+    await w.write(Buffer.from('fresh'));
+    assert.strictEqual(Buffer.from((await within(fresh, T, 'fresh')).value).toString(), 'fresh');
+    ss = await serverWs.getStats();
+    assert.strictEqual(ss.datagrams.expiredIncoming, 5);
+    r.releaseLock();
+
+    // outgoingMaxAge: 1 µs, so every datagram is older than that before the next flush: all expire unsent.
+    dg.outgoingMaxAge = 0.001;
+    const before = (await serverWs.getStats()).datagramsReceived;
+    for (let i = 0; i < 8; i++) await w.write(Buffer.from(`exp${i}`));
+    await within((async () => { while ((await wt.getStats()).datagrams.expiredOutgoing < 8) await sleep(10); })(), T, 'expired');
+    await sleep(100);
+    assert.strictEqual((await serverWs.getStats()).datagramsReceived, before, 'none of them arrived');
+
+    // getStats(): the W3C connection fields, null where ngtcp2 1.11 has nothing.
+    st = await wt.getStats();
+    for (const f of ['bytesSent', 'packetsSent', 'bytesReceived', 'packetsReceived', 'smoothedRtt', 'minRtt', 'estimatedSendRate']) {
+      assert.ok(typeof st[f] === 'number' && st[f] > 0, `${f}: ${st[f]}`);
+    }
+    assert.ok(typeof st.rttVariation === 'number' && st.rttVariation >= 0);
+    assert.ok(st.bytesSent >= st.packetsSent && st.bytesReceived >= st.packetsReceived);
+    assert.deepStrictEqual([st.bytesLost, st.packetsLost, st.atSendCapacity], [null, null, null]);
+    assert.deepStrictEqual(Object.keys(st.datagrams).sort(), ['droppedIncoming', 'expiredIncoming', 'expiredOutgoing', 'lostOutgoing', 'timestamp']);
+    wt.close();
+    await wt.closed;
+    // Stats stay readable after the close, as they were.
+    assert.strictEqual((await wt.getStats()).datagrams.expiredOutgoing, 8);
+  } finally {
+    await within(server.close(), T, 'server close');
+  }
+});
+
+test('datagrams: lostOutgoing counts datagrams ngtcp2 declares lost (30% of our packets dropped)', async () => {
+  // With a lossy client, the last packets of a close can be lost: a short
+  // idle timeout lets the server's side go soon after.
+  const server = new quic.Endpoint();
+  server.onsession = ({ session }) => {
+    session.onwebtransport = ({ request }) => { request.accept().closed.catch(() => {}); };
+  };
+  server.listen({ secure: { key: certs.key, cert: certs.cert }, webtransport: true, maxIdleTimeout: 1000 });
+  const url = (p) => `https://localhost:${server.address.port}${p}`;
+  const endpoint = new quic.Endpoint({ txPacketLoss: 0.3 });
+  try {
+    const wt = new WebTransport(url('/lossy'), { ...clientOptions, endpoint });
+    await within(wt.ready, T, 'ready');
+    const w = wt.datagrams.writable.getWriter();
+    let lost = 0;
+    for (let i = 0; i < 1000 && lost === 0; i++) {
+      await w.write(Buffer.from(`l${i}`));
+      await sleep(5);
+      lost = (await wt.getStats()).datagrams.lostOutgoing;
+    }
+    assert.ok(lost > 0, 'some datagram was declared lost');
+    wt.close();
+    await wt.closed;
+  } finally {
+    await within(server.close(), T, 'server close');
+    await within(endpoint.close(), T, 'client endpoint close');
+  }
+});

@@ -23,9 +23,12 @@ const cases = {
   'relay-loss-1': true,
   'relay-loss-5': true,
   'relay-mix': true,
+  'wt-datagrams': true,
+  'wt-stream': true,
 };
 
 const isH3 = (name) => name.startsWith('h3-');
+const isWt = (name) => name.startsWith('wt-');
 
 function endpointOptions(params) {
   const o = { maxConnectionsPerHost: 5000, maxConnectionsTotal: 5000 };
@@ -91,6 +94,41 @@ async function serve(caseName, params) {
       }
     };
   };
+  if (isWt(caseName)) {
+    // WebTransport: the server side of wt-datagrams (count what arrives)
+    // and wt-stream (read it all, answer with the count).
+    server.onsession = ({ session }) => {
+      session.onwebtransport = ({ request }) => {
+        const ws = request.accept();
+        ws.closed.catch(() => {});
+        ws.datagrams.incomingHighWaterMark = 1024;
+        (async () => {
+          for await (const d of ws.datagrams.readable) {
+            const t = now();
+            if (dgrams.count++ === 0) dgrams.first = t;
+            dgrams.last = t;
+            if (d.byteLength === 0) break;
+          }
+        })().catch(() => {});
+        (async () => {
+          for await (const { readable, writable } of ws.incomingBidirectionalStreams) {
+            let n = 0;
+            for await (const c of readable) n += c.byteLength;
+            const w = writable.getWriter();
+            await w.write(Buffer.from(String(n)));
+            await w.close();
+          }
+        })().catch(() => {});
+      };
+    };
+    server.listen({ secure: { key: certs.key, cert: certs.cert }, webtransport: true });
+    return {
+      port: server.address.port,
+      report: () => dgrams,
+      liveMemory: () => quic.liveMemory(),
+      close: () => server.close(),
+    };
+  }
   server.listen({ ...sessionOptions(caseName, params), secure: { key: certs.key, cert: certs.cert } });
   return {
     port: server.address.port,
@@ -100,8 +138,62 @@ async function serve(caseName, params) {
   };
 }
 
+// WebTransport: our W3C client against our server (wt-datagrams, wt-stream).
+function wtClient(quic, certs, port) {
+  const endpoint = new quic.Endpoint();
+  const url = `https://localhost:${port}/bench`;
+  return {
+    async connect() {
+      const wt = new quic.WebTransport(url, { ca: certs.ca, endpoint });
+      await wt.ready;
+      wt.closed.catch(() => {});
+      return wt;
+    },
+    async close(wt) {
+      wt.close();
+      await wt.closed.catch(() => {});
+    },
+    // Writes in 64 KB chunks, then close(), which settles once every byte is
+    // acknowledged; the server answers with the count it read.
+    async upload(wt, bytes) {
+      const { readable, writable } = await wt.createBidirectionalStream();
+      const w = writable.getWriter();
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      for (let off = 0; off < bytes; off += chunk.length) {
+        await w.write(off + chunk.length <= bytes ? chunk : chunk.subarray(0, bytes - off));
+      }
+      await w.close();
+      const parts = [];
+      for await (const c of readable) parts.push(Buffer.from(c));
+      return Number(Buffer.concat(parts).toString());
+    },
+    // The writable drops what finds the session's queue (outgoingHighWaterMark)
+    // full: while the queue is as full as the raw case's (128), yield so it
+    // drains, as the raw case does when datagram() returns false.
+    async sendDatagrams(wt, count, size) {
+      const dg = wt.datagrams;
+      if (dg.maxDatagramSize < size) throw new Error(`maxDatagramSize ${dg.maxDatagramSize} < ${size}`);
+      const w = dg.writable.getWriter();
+      const payload = Buffer.alloc(size, 0x63);
+      for (let i = 0; i < count; i++) {
+        for (let tries = 0; dg.outgoingQueued >= 128; tries++) {
+          if (tries > 100000) throw new Error('the datagram queue did not drain');
+          await new Promise(setImmediate);
+        }
+        await w.write(payload);
+      }
+      const st = await wt.getStats();
+      if (st.datagramsDroppedOutgoing) throw new Error(`${st.datagramsDroppedOutgoing} datagrams dropped on send`);
+      return st.datagramsSent;
+    },
+    liveMemory: () => quic.liveMemory(),
+    shutdown: () => endpoint.close(),
+  };
+}
+
 async function client(caseName, params, port, CannotRun) {
   const { quic, certs } = require(testCommon);
+  if (isWt(caseName)) return wtClient(quic, certs, port);
   const endpoint = new quic.Endpoint(endpointOptions(params));
   const address = { address: '127.0.0.1', port };
   // One SessionConfig for every connection, as a server-to-server client

@@ -321,6 +321,18 @@ static int submit(quic_stream *st, const char *const (*h)[2], size_t n) {
 }
 
 /* Takes and frees the received datagrams; true if one of them was text. */
+/* A WebTransport session's received datagrams: they wait in its own queue
+ * (the connection's holds none of them); the list is the caller's. */
+static quic_dgram *wt_datagrams(quic_session *s, quic_stream *connect) {
+  quic_dgram *d = quic_session_take_datagrams(s);
+  while (d) {
+    quic_dgram *n = d->next;
+    quic_free(d);
+    d = n;
+  }
+  return connect ? quic_wt_api_datagrams_take(connect, 64) : NULL;
+}
+
 static bool take_datagrams(quic_session *s, const char *text) {
   bool seen = false;
   quic_dgram *d = quic_session_take_datagrams(s);
@@ -473,8 +485,8 @@ static void wt_client_event(exchange *x, const quic_event *e) {
     if (st) quic_stream_release(st);
     break;
   case QUIC_E_SESSION_DATAGRAM: {
-    quic_dgram *d = quic_session_take_datagrams(s);
     quic_stream *c = quic_session_stream(s, x->connect_key);
+    quic_dgram *d = wt_datagrams(s, c);
     while (d) {
       quic_dgram *n = d->next;
       if (c && d->flow == c->id && d->len == 4 && memcmp(d->data, "pong", 4) == 0) x->datagram_back = true;
@@ -522,8 +534,8 @@ static void wt_server_event(exchange *x, const quic_event *e) {
     if (st) quic_stream_release(st);
     break;
   case QUIC_E_SESSION_DATAGRAM: {
-    quic_dgram *d = quic_session_take_datagrams(s);
     quic_stream *c = quic_session_stream(s, x->server_connect_key);
+    quic_dgram *d = wt_datagrams(s, c);
     while (d) {
       quic_dgram *n = d->next;
       if (c && d->flow == c->id && d->len == 4 && memcmp(d->data, "ping", 4) == 0)
