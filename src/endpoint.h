@@ -37,10 +37,10 @@ typedef struct quic_endpoint_config {
    * (quic_wrap_join) and so get this whole configuration. */
   bool shared;
   /* Independent processes (or threads) on one port (option reusePort):
-   * at bind the endpoint joins the group of this address, port and name
-   * through its keeper process (quic_group_rendezvous); rp_name_len 0:
-   * not such an endpoint. */
-  uint8_t rp_name[64];
+   * at bind the endpoint joins the group of this address and port, of this
+   * name, through its keeper process (quic_group_rendezvous); rp_name_len
+   * 0: not such an endpoint. */
+  uint8_t rp_name[QUIC_GROUP_NAME_MAX];
   size_t rp_name_len;
   /* Connection IDs in the QUIC-LB layout (quic_lb.h); otherwise 16 random
    * octets (the worker index in the first octet's low 5 bits when shared). */

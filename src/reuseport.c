@@ -58,6 +58,9 @@ struct quic_group {
   bool serving;
   int listen_fd;      /* owned: the abstract unix socket other processes connect to */
   int stop_pipe[2];   /* owned: a byte in [1] stops the server thread */
+  /* A keeper's group: its name, from the first member that joined. */
+  uint8_t name[QUIC_GROUP_NAME_MAX];
+  size_t name_len;
 };
 
 static void inbox_clear(member *m);
@@ -424,7 +427,7 @@ void quic_group_address(quic_group *g, quic_addr *out) {
  *    "\0quic-<pid>-<group id>", for Endpoint.from() of a share() value;
  *  - by a keeper process (quic_group_rendezvous), for endpoints of
  *    independent processes that name the same address, port and group:
- *    "\0quic-rp1-<uid>-<hash of the address, port and group name>".
+ *    "\0quic-rp1-<uid>-<hash of the address and port>".
  * A member in another process sends 'J' (a keeper's members send their
  * socket options after it); the server binds a socket into the group for
  * it (so the group, on the serving side, owns it and knows its place in the
@@ -462,10 +465,9 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len) {
 }
 
 /* The keeper's name: the user, and a hash of the bound address and port
- * and the group's name (the version in the prefix keeps builds with
- * another wire format apart). */
-static void rp_name(struct sockaddr_un *a, socklen_t *len, const quic_addr *bind, const uint8_t *name,
-                    size_t name_len) {
+ * (one kernel group per address and port, so one keeper; the version in the
+ * prefix keeps builds with another wire format apart). */
+static void rp_name(struct sockaddr_un *a, socklen_t *len, const quic_addr *bind) {
   uint64_t h = 0xcbf29ce484222325ULL;
   uint16_t fam = bind->u.sa.sa_family;
   h = fnv1a(h, &fam, sizeof(fam));
@@ -476,7 +478,6 @@ static void rp_name(struct sockaddr_un *a, socklen_t *len, const quic_addr *bind
     h = fnv1a(h, &bind->u.in.sin_addr, sizeof(bind->u.in.sin_addr));
     h = fnv1a(h, &bind->u.in.sin_port, sizeof(bind->u.in.sin_port));
   }
-  h = fnv1a(h, name, name_len);
   memset(a, 0, sizeof(*a));
   a->sun_family = AF_UNIX;
   int n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "quic-rp1-%u-%016llx", (unsigned)geteuid(),
@@ -516,6 +517,11 @@ static void serve_join(quic_group *g, int cfd, int *slot, const quic_udp_options
   (void)sendmsg(cfd, &mh, MSG_NOSIGNAL);
 }
 
+static void refuse_join(int cfd, int rv, int sys_errno) {
+  remote_reply r = {rv, sys_errno, 0, 0, 0};
+  (void)send(cfd, &r, sizeof(r), MSG_NOSIGNAL);
+}
+
 static int start_serving(quic_group *g);
 
 /* The serving loop, on the sharing process's thread or in a keeper (which
@@ -552,13 +558,26 @@ static void serve_loop(quic_group *g, bool keeper) {
     for (int i = 2 + n - 1; i >= 2; i--) {
       int k = i - 2;
       if (!p[i].revents) continue;
-      uint8_t msg[1 + sizeof(quic_udp_options)];
+      uint8_t msg[1 + sizeof(quic_udp_options) + QUIC_GROUP_NAME_MAX];
       ssize_t got = (p[i].revents & POLLIN) ? recv(conn[k], msg, sizeof(msg), 0) : 0;
-      if (got >= 1 && msg[0] == 'J') {
+      const size_t head = 1 + sizeof(quic_udp_options);
+      if (got >= 1 && msg[0] == 'J' && keeper) {
+        /* 'J', the member's socket options and the group's name: a port
+         * serves one group, named by its first member. */
         quic_udp_options o;
-        bool own = (size_t)got == sizeof(msg);
-        if (own) memcpy(&o, msg + 1, sizeof(o));
-        serve_join(g, conn[k], &slot[k], own ? &o : NULL);
+        size_t nl = (size_t)got > head ? (size_t)got - head : 0;
+        if ((size_t)got > head && g->name_len == 0) {
+          memcpy(g->name, msg + head, nl);
+          g->name_len = nl;
+        }
+        if ((size_t)got <= head || nl != g->name_len || memcmp(g->name, msg + head, nl) != 0) {
+          refuse_join(conn[k], QUIC_ERR_SYS, EADDRINUSE);
+        } else {
+          memcpy(&o, msg + 1, sizeof(o));
+          serve_join(g, conn[k], &slot[k], &o);
+        }
+      } else if (got >= 1 && msg[0] == 'J') {
+        serve_join(g, conn[k], &slot[k], NULL);
       } else if (got == 1 && (msg[0] == 'L' || msg[0] == 'l')) {
         if (slot[k] >= 0) quic_group_set_listening(g, slot[k], msg[0] == 'L');
       } else if (got < 0 && errno == EINTR) {
@@ -615,8 +634,8 @@ static int start_serving(quic_group *g) {
 
 /* Asks the server at a for a socket of its group. QUIC_ERR_NOT_FOUND when
  * nobody serves there (or the keeper is going away: try again). */
-static int join_at(const struct sockaddr_un *a, socklen_t len, const quic_udp_options *opts, quic_group_remote *out,
-                   int *sys_errno) {
+static int join_at(const struct sockaddr_un *a, socklen_t len, const quic_udp_options *opts, const uint8_t *name,
+                   size_t name_len, quic_group_remote *out, int *sys_errno) {
   memset(out, 0, sizeof(*out));
   out->udp_fd = out->ipc_fd = -1;
   int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -629,11 +648,12 @@ static int join_at(const struct sockaddr_un *a, socklen_t len, const quic_udp_op
     *sys_errno = e;
     return e == ECONNREFUSED || e == ENOENT ? QUIC_ERR_NOT_FOUND : QUIC_ERR_SYS;
   }
-  uint8_t req[1 + sizeof(quic_udp_options)] = {'J'};
+  uint8_t req[1 + sizeof(quic_udp_options) + QUIC_GROUP_NAME_MAX] = {'J'};
   size_t req_len = 1;
   if (opts) {
     memcpy(req + 1, opts, sizeof(*opts));
-    req_len = sizeof(req);
+    memcpy(req + 1 + sizeof(*opts), name, name_len);
+    req_len = 1 + sizeof(*opts) + name_len;
   }
   if (send(s, req, req_len, MSG_NOSIGNAL) != (ssize_t)req_len) {
     if (errno == EPIPE || errno == ECONNRESET) goto gone;
@@ -687,7 +707,7 @@ int quic_group_connect(uint32_t pid, uint64_t id, quic_group_remote *out, int *s
   struct sockaddr_un a;
   socklen_t len;
   addr_name(&a, &len, pid, id);
-  return join_at(&a, len, NULL, out, sys_errno);
+  return join_at(&a, len, NULL, NULL, 0, out, sys_errno);
 }
 
 /* ---- the keeper ----
@@ -789,13 +809,14 @@ int quic_group_rendezvous(const quic_addr *bind_addr, const uint8_t *name, size_
                           const quic_udp_options *udp, quic_group_remote *out, int *sys_errno) {
   struct sockaddr_un a;
   socklen_t len;
-  rp_name(&a, &len, bind_addr, name, name_len);
+  if (name_len == 0 || name_len > QUIC_GROUP_NAME_MAX) return QUIC_ERR_INVALID;
+  rp_name(&a, &len, bind_addr);
   quic_udp_options o = *udp;
   o.reuse_port = true;
   /* Someone else may be starting a keeper or ending one: a few tries, 5 ms
    * apart (2 s at most). */
   for (int attempt = 0; attempt < 400; attempt++) {
-    int rv = join_at(&a, len, &o, out, sys_errno);
+    int rv = join_at(&a, len, &o, name, name_len, out, sys_errno);
     if (rv != QUIC_ERR_NOT_FOUND) return rv;
     rv = start_keeper(&a, len, bind_addr, &o, sys_errno);
     if (rv == QUIC_OK) continue;

@@ -53,6 +53,7 @@
 
 #define QUIC_GROUP_MAX_WORKERS 32
 #define QUIC_GROUP_INBOX_BYTES (1u << 20)
+#define QUIC_GROUP_NAME_MAX 64
 
 /* A datagram handed to another member (copied; owned by the inbox, then by
  * whoever took it, who frees it with quic_free). */
@@ -133,8 +134,9 @@ typedef struct quic_group_remote {
 int quic_group_connect(uint32_t pid, uint64_t id, quic_group_remote *out, int *sys_errno);
 
 /* Independent processes on one port (Endpoint option reusePort): a member
- * of the group named by the bound address and port, the user and `name`,
- * kept by a keeper process (reuseport.c) that this call starts when there
+ * of the group of the bound address and port (and the user), named `name`
+ * (1..QUIC_GROUP_NAME_MAX bytes; a port serves one group: another name is
+ * refused with EADDRINUSE), kept by a keeper process (reuseport.c) that this call starts when there
  * is none yet. The keeper binds every member's socket (with the member's
  * socket options, udp) in the kernel's order, chooses its worker index,
  * attaches the steering program on every change and keeps a departed

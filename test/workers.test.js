@@ -895,3 +895,78 @@ test('reusePort: a stateless reset from the wrong process never kills a live ses
   assert.strictEqual(answered, 0, 'nothing came back to the probes');
   assert.strictEqual(stats.reduce((a, s) => a + s.serverSessions, 0), CLIENTS);
 });
+
+test('reusePort: the option\'s checks; a port serves one group; the keeper lets the port go with its last member',
+     { timeout: 30000 }, async () => {
+  const dgram = require('node:dgram');
+  const { freePort } = require('./common');
+  assert.throws(() => new Endpoint({ reusePort: true }), { code: 'ERR_INVALID_ARG_VALUE' }); // port 0
+  const port = await freePort();
+  const address = { port };
+  assert.throws(() => new Endpoint({ address, reusePort: 1 }), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => new Endpoint({ address, reusePort: { group: 7 } }), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => new Endpoint({ address, reusePort: { group: '' } }), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => new Endpoint({ address, reusePort: { group: 'x'.repeat(65) } }), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => new Endpoint({ address, reusePort: true,
+                                     loadBalancer: { serverId: Buffer.from([1]), lengthSelfEncoding: true } }),
+                { code: 'ERR_QUIC_UNSUPPORTED' });
+  const a = new Endpoint({ address, reusePort: { group: 'one' } });
+  const b = new Endpoint({ address, reusePort: { group: 'one' } });
+  assert.strictEqual(a.reusePort, undefined, 'not bound yet');
+  a.listen({ alpn: ALPN, secure: { key: certs.key, cert: certs.cert } });
+  b.listen({ alpn: ALPN, secure: { key: certs.key, cert: certs.cert } });
+  assert.deepStrictEqual([a.reusePort.worker, b.reusePort.worker], [0, 1]);
+  assert.strictEqual(a.reusePort.group, 'one');
+  assert.strictEqual(a.address.port, port);
+  assert.throws(() => a.share(), { code: 'ERR_INVALID_STATE' });
+  assert.throws(() => a.connect({ address: '127.0.0.1', port: 9 }, { alpn: ALPN, scid: Buffer.alloc(8, 1) }),
+                { code: 'ERR_QUIC_UNSUPPORTED' });
+  // Another group on the same port: the address is in use.
+  const other = new Endpoint({ address, reusePort: { group: 'two' } });
+  assert.throws(() => other.listen({ alpn: ALPN, secure: { key: certs.key, cert: certs.cert } }),
+                { code: 'EADDRINUSE', syscall: 'bind' });
+  await other.close();
+  // Both serve.
+  const client = new Endpoint();
+  const workers = new Set();
+  for (const e of [a, b]) {
+    e.onsession = ({ session }) => {
+      session.onstream = ({ stream, respondWith }) => {
+        respondWith({ body: (async function* echo() {
+          yield Buffer.from([e.reusePort.worker]);
+          for await (const c of stream.readableNodeStream()) yield Buffer.from(c);
+        })() });
+      };
+    };
+  }
+  for (let i = 0; i < 16 && workers.size < 2; i++) {
+    const r = await exchange(client, port, Buffer.from(`n${i}`));
+    workers.add(r.worker);
+  }
+  assert.deepStrictEqual([...workers].sort(), [0, 1]);
+  await client.close();
+  await a.close();
+  await b.close();
+  // The keeper goes with the last member, and with it every socket: a plain
+  // socket can bind the port again.
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const s = dgram.createSocket('udp4');
+    const err = await new Promise((resolve) => {
+      s.once('error', resolve);
+      s.bind(port, '127.0.0.1', () => resolve(null));
+    });
+    await new Promise((resolve) => s.close(resolve));
+    if (err === null) break;
+    assert.ok(Date.now() < deadline, `the port is still bound: ${err.message}`);
+    await sleep(50);
+  }
+  // A plain socket on the port: a group cannot bind there.
+  const plain = dgram.createSocket('udp4');
+  await new Promise((resolve) => plain.bind(port, '127.0.0.1', resolve));
+  const late = new Endpoint({ address, reusePort: true });
+  assert.throws(() => late.listen({ alpn: ALPN, secure: { key: certs.key, cert: certs.cert } }),
+                { code: 'EADDRINUSE', syscall: 'bind' });
+  await late.close();
+  await new Promise((resolve) => plain.close(resolve));
+});
