@@ -542,6 +542,9 @@ static void serve_loop(quic_group *g, bool keeper) {
     }
     if (ready == 0) break; /* a keeper nobody needs */
     if (p[0].revents) break;
+    /* Only the connections this poll watched have revents (a new one is
+     * read on the next round). */
+    int polled = n;
     if (p[1].revents & POLLIN) {
       int c = accept4(g->listen_fd, NULL, NULL, SOCK_CLOEXEC);
       struct ucred cred;
@@ -555,7 +558,7 @@ static void serve_loop(quic_group *g, bool keeper) {
         had_member = true;
       }
     }
-    for (int i = 2 + n - 1; i >= 2; i--) {
+    for (int i = 2 + polled - 1; i >= 2; i--) {
       int k = i - 2;
       if (!p[i].revents) continue;
       uint8_t msg[1 + sizeof(quic_udp_options) + QUIC_GROUP_NAME_MAX];
