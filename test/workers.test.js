@@ -970,3 +970,80 @@ test('reusePort: the option\'s checks; a port serves one group; the keeper lets 
   await late.close();
   await new Promise((resolve) => plain.close(resolve));
 });
+
+test('HTTP/3 and WebTransport on a port shared by 2 workers: request bodies and bidirectional echoes checked by ' +
+     'hash, sessions on both workers', { timeout: 120000 }, async (t) => {
+  const original = new Endpoint({ maxConnectionsPerHost: 1000 });
+  const handle = original.share();
+  const events = [];
+  const workers = [];
+  t.after(async () => {
+    for (const w of workers) await w.terminate();
+    if (!original.destroyed) original.destroy();
+  });
+  for (let index = 0; index < 2; index++) {
+    const w = new Worker(path.join(__dirname, 'common', 'h3-worker.js'),
+                         { workerData: { handle, key: certs.key, cert: certs.cert, index } });
+    w.exited = new Promise((resolve) => w.on('exit', resolve));
+    w.on('error', (e) => events.push({ type: 'error', index, message: e.message }));
+    w.on('message', (m) => events.push(m));
+    await within(new Promise((resolve) => w.on('message', (m) => m.type === 'ready' && resolve())), 10000, 'ready');
+    workers.push(w);
+  }
+  const port = original.address.port;
+  const client = new Endpoint();
+  // HTTP/3: 16 connections, 4 requests each, bodies echoed.
+  const byWorker = [0, 0];
+  await pool(16, 8, async (c) => {
+    const s = client.connect({ address: '127.0.0.1', port }, { hostname: 'localhost', secure: { ca: certs.ca } });
+    await within(s.handshake, 20000, 'h3 handshake');
+    let worker = null;
+    await Promise.all(Array.from({ length: 4 }, async (_, r) => {
+      const body = randomBytes(20000 + r * 1000, 3000 + c * 10 + r);
+      const stream = s.open({ headers: { ':method': 'POST', ':path': `/echo/${c}/${r}` }, body });
+      const headers = await within(stream.headers, 20000, 'response headers');
+      assert.strictEqual(headers[':status'], 200);
+      const got = await within(readAll(stream.readableNodeStream()), 20000, 'response body');
+      assert.strictEqual(sha256(got), sha256(body), `connection ${c} request ${r}: the body`);
+      if (worker === null) worker = Number(headers['x-worker']);
+      assert.strictEqual(Number(headers['x-worker']), worker, 'one connection, one worker');
+    }));
+    byWorker[worker]++;
+    await within(s.close(), 10000, 'h3 close');
+  });
+  t.diagnostic(`HTTP/3 connections per worker: ${byWorker.join(', ')}`);
+  for (const c of byWorker) assert.ok(c > 0, `both workers served HTTP/3: ${byWorker}`);
+  // WebTransport: 12 sessions, 2 bidirectional echoes each.
+  const { WebTransport } = quic;
+  const wtByWorker = [0, 0];
+  await pool(12, 6, async (i) => {
+    const wt = new WebTransport(`https://localhost:${port}/wt/${i}`, { ca: certs.ca });
+    await within(wt.ready, 20000, 'WebTransport ready');
+    const workersSeen = await Promise.all([0, 1].map(async (k) => {
+      const data = randomBytes(65536, 3500 + i * 2 + k);
+      const { readable, writable } = await wt.createBidirectionalStream();
+      const chunks = [];
+      const reading = (async () => { for await (const c of readable) chunks.push(Buffer.from(c)); })();
+      const w = writable.getWriter();
+      await w.write(data);
+      await w.close();
+      await within(reading, 20000, 'echo');
+      const got = Buffer.concat(chunks);
+      assert.strictEqual(sha256(got.subarray(1)), sha256(data), `session ${i} stream ${k}: the echo`);
+      return got[0];
+    }));
+    assert.strictEqual(workersSeen[0], workersSeen[1], 'one session, one worker');
+    wtByWorker[workersSeen[0]]++;
+    wt.close();
+    await within(wt.closed, 10000, 'WebTransport closed');
+  });
+  t.diagnostic(`WebTransport sessions per worker: ${wtByWorker.join(', ')}`);
+  for (const c of wtByWorker) assert.ok(c > 0, `both workers served WebTransport: ${wtByWorker}`);
+  const reported = [0, 1].map((i) => events.filter((e) => e.type === 'webtransport' && e.index === i).length);
+  assert.deepStrictEqual(reported, wtByWorker, 'each echo came from the worker that accepted the session');
+  await within(client.close(), 10000, 'client close');
+  for (const w of workers) w.postMessage('close');
+  await within(Promise.all(workers.map((w) => w.exited)), 15000, 'workers exit');
+  await within(original.close(), 5000, 'original close');
+  assert.deepStrictEqual(events.filter((e) => e.type === 'error'), []);
+});
