@@ -23,6 +23,10 @@ const cases = {
   'relay-loss-1': true,
   'relay-loss-5': true,
   'relay-mix': true,
+  'shared-h3-threads': true,
+  'shared-h3-procs': true,
+  'shared-hs-threads': true,
+  'shared-hs-procs': true,
 };
 
 const isH3 = (name) => name.startsWith('h3-');
