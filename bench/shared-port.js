@@ -12,17 +12,42 @@
 //   node bench/shared-port.js --server proc <port> <inflight>   (stdout: ready)
 //   node bench/shared-port.js --hs-client <port> <count> <concurrency>
 const { fork, spawn } = require('node:child_process');
-const path = require('node:path');
+const fs = require('node:fs');
 const { cpuSampleOfPid, cpuDelta, now, sleep, within, testCommon } = require('./common');
 const gtlsLoad = require('./gtls-load');
 
 const BODY = 'x'.repeat(100);
 
+// Voluntary context switches of every thread of a process (each is a sleep
+// in epoll_wait or a lock, then a wake-up).
+function wakeupsOfPid(pid) {
+  let n = 0;
+  try {
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+      const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'));
+      if (m) n += Number(m[1]);
+    }
+  } catch {
+    // a thread went while it was read
+  }
+  return n;
+}
+
 // A server that answers every request with the 100 bytes gtls-load checks.
+// Requests the server has seen, and the JavaScript turns they arrived in
+// (one turn: one batch of events from the addon, and its microtasks).
+const seen = { requests: 0, turns: 0 };
+let inTurn = false;
 function listenH3(endpoint, inflight) {
   const { certs } = require(testCommon);
   endpoint.onsession = ({ session }) => {
     session.onstream = ({ respondWith }) => {
+      seen.requests++;
+      if (!inTurn) {
+        inTurn = true;
+        seen.turns++;
+        queueMicrotask(() => { inTurn = false; });
+      }
       try {
         respondWith({ headers: { 'content-type': 'text/plain' }, body: BODY });
       } catch {
@@ -40,7 +65,9 @@ async function serverMain(mode, arg, inflight) {
   const { quic } = require(testCommon);
   if (mode === 'worker') {
     const { workerData, parentPort } = require('node:worker_threads');
-    listenH3(quic.Endpoint.from(workerData.handle), workerData.inflight);
+    const endpoint = quic.Endpoint.from(workerData.handle);
+    listenH3(endpoint, workerData.inflight);
+    parentPort.on('message', () => parentPort.postMessage(packets(endpoint)));
     parentPort.postMessage('ready');
     return;
   }
@@ -48,8 +75,9 @@ async function serverMain(mode, arg, inflight) {
     const endpoint = new quic.Endpoint({ ...ENDPOINT, address: { port: arg }, reusePort: true });
     listenH3(endpoint, inflight);
     process.stdout.write(`ready ${endpoint.address.port} ${endpoint.reusePort.worker}\n`);
+    // Any input: a line with the packet counts.
+    process.stdin.on('data', () => process.stdout.write(`packets ${JSON.stringify(packets(endpoint))}\n`));
     process.stdin.on('end', () => endpoint.close().then(() => process.exit(0)));
-    process.stdin.resume();
     return;
   }
   // threads: the original shares and does not listen; n workers serve.
@@ -63,8 +91,20 @@ async function serverMain(mode, arg, inflight) {
     workers.push(w);
   }
   process.on('disconnect', () => process.exit(0));
+  // Any message: the workers' packet counts, summed.
+  process.on('message', async () => {
+    const all = await Promise.all(workers.map((w) => new Promise((resolve) => {
+      w.once('message', resolve);
+      w.postMessage('packets');
+    })));
+    const sum = (k) => all.reduce((a, x) => a + x[k], 0);
+    process.send({ rx: sum('rx'), tx: sum('tx'), requests: sum('requests'), turns: sum('turns') });
+  });
   process.send({ port: original.address.port });
 }
+
+const packets = (endpoint) => ({ rx: Number(endpoint.stats.packetsReceived), tx: Number(endpoint.stats.packetsSent),
+                                 ...seen });
 
 // n server threads in one process; resolves with { port, pids, stop }.
 async function startThreads(n, inflight) {
@@ -78,6 +118,10 @@ async function startThreads(n, inflight) {
   return {
     port,
     pids: [child.pid],
+    packets: () => within(new Promise((resolve) => {
+      child.once('message', resolve);
+      child.send('packets');
+    }), 10e3, 'packet counts'),
     async stop() {
       child.disconnect();
       await Promise.race([exited, sleep(3000)]);
@@ -109,6 +153,21 @@ async function startProcs(n, inflight) {
   return {
     port,
     pids: procs.map((p) => p.pid),
+    async packets() {
+      const all = await within(Promise.all(procs.map((p) => new Promise((resolve) => {
+        const from = p.out.length;
+        const on = () => {
+          const m = /packets (.*)\n/.exec(p.out.slice(from));
+          if (!m) return;
+          p.stdout.off('data', on);
+          resolve(JSON.parse(m[1]));
+        };
+        p.stdout.on('data', on);
+        p.stdin.write('p');
+      }))), 10e3, 'packet counts');
+      const sum = (k) => all.reduce((a, x) => a + x[k], 0);
+      return { rx: sum('rx'), tx: sum('tx'), requests: sum('requests'), turns: sum('turns') };
+    },
     async stop() {
       for (const p of procs) p.stdin.end();
       await Promise.race([Promise.all(procs.map((p) => p.exited)), sleep(3000)]);
@@ -185,10 +244,22 @@ async function measure(caseName, params) {
   for (const n of [1, 2]) {
     const server = await start(n, inflight);
     try {
-      results.push(caseName.startsWith('shared-h3-')
+      const p0 = await server.packets();
+      const w0 = server.pids.map(wakeupsOfPid);
+      const r = caseName.startsWith('shared-h3-')
         ? await gtlsLoad.load({ port: server.port, pids: server.pids, requests: params.requests, clients: params.clients })
         : await handshakeLoad({ port: server.port, pids: server.pids, count: params.count, clients: params.clients,
-                                concurrency: params.concurrency }));
+                                concurrency: params.concurrency });
+      const wakeups = server.pids.reduce((a, pid, i) => a + wakeupsOfPid(pid) - w0[i], 0);
+      const p1 = await server.packets();
+      const count = r.extra.requests ?? r.extra.handshakes;
+      // What a request cost the server in packets and in wake-ups (a thread
+      // that sleeps in epoll and is woken: its voluntary context switches).
+      r.extra.packetsPerOp = (p1.rx - p0.rx + p1.tx - p0.tx) / count;
+      r.extra.wakeupsPerOp = wakeups / count;
+      // Requests per JavaScript turn that had any (the batch a server thread handles at once).
+      if (p1.turns > p0.turns) r.extra.requestsPerTurn = (p1.requests - p0.requests) / (p1.turns - p0.turns);
+      results.push(r);
     } finally {
       await server.stop();
     }
@@ -201,6 +272,9 @@ async function measure(caseName, params) {
       rate1: one.value,
       ratio: two.value / one.value,
       serverCpuPer1k1: one.extra.serverCpuPer1k,
+      packetsPerOp1: one.extra.packetsPerOp,
+      wakeupsPerOp1: one.extra.wakeupsPerOp,
+      requestsPerTurn1: one.extra.requestsPerTurn,
       // The server's CPU per request (or handshake) with 2 against 1: the
       // cost of sharing the port (1.05 = 5% more per request).
       cpuRatio: two.extra.serverCpuPer1k / one.extra.serverCpuPer1k,
@@ -208,7 +282,7 @@ async function measure(caseName, params) {
   };
 }
 
-module.exports = { measure };
+module.exports = { measure, startThreads, startProcs };
 
 if (require.main === module) {
   const [what, a, b, c] = process.argv.slice(2);
