@@ -740,10 +740,11 @@ static _Noreturn void keeper_main(int lfd, const quic_addr *bind_addr, const qui
   sigset_t none;
   sigemptyset(&none);
   (void)sigprocmask(SIG_SETMASK, &none, NULL);
+  /* Node.js's handlers would run here otherwise (on descriptors closed
+   * below). */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
   signal(SIGPIPE, SIG_IGN);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-  signal(SIGHUP, SIG_DFL);
   /* Nothing of the Node.js process stays open here (its pipes would keep
    * a parent waiting for their end). */
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
