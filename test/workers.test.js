@@ -722,8 +722,8 @@ async function startReusePort(t, n, { port, group, secret, env } = {}) {
 }
 
 test('reusePort: 3 processes started at once serve one port, each with its own worker index; one is killed ' +
-     'mid-transfer and the others\' transfers finish intact with no packet misrouted; a new process takes the ' +
-     'freed index', { timeout: 120000 }, async (t) => {
+     'mid-transfer, the others\' transfers finish intact, and no packet is misrouted after it (the kernel ' +
+     'renumbered nothing); a new process takes the freed index', { timeout: 120000 }, async (t) => {
   const g = await startReusePort(t, 3);
   assert.deepStrictEqual(g.procs.map((p) => p.worker).sort(), [0, 1, 2], 'distinct worker indices');
   const client = new Endpoint();
@@ -795,6 +795,9 @@ test('reusePort: 3 processes started at once serve one port, each with its own w
       assert.strictEqual(results[i].intact, true, `client ${i}: intact`);
     }
   }
+  // The killed process's sessions are over: from now on every packet is
+  // of a live member's session, and none may reach another member.
+  const before = Object.fromEntries((await g.peek()).map((x) => [x.worker, x.misrouted]));
   // New sessions: served by the two left.
   for (let i = 0; i < 6; i++) {
     const body = randomBytes(4096, 2500 + i);
@@ -812,6 +815,9 @@ test('reusePort: 3 processes started at once serve one port, each with its own w
     return r.worker;
   });
   assert.ok(after.includes(0), `the new process serves: ${after}`);
+  for (const x of await g.peek()) {
+    assert.strictEqual(x.misrouted, before[x.worker] ?? 0, `worker ${x.worker}: nothing misrouted since the kill`);
+  }
   await within(client.close(), 10000, 'client close');
   const stats = await g.stop();
   // Packets of the killed process's sessions went to the others, which
