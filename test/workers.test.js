@@ -808,7 +808,7 @@ test('reusePort: 3 processes started at once serve one port, each with its own w
   // A new process takes the lowest free index (the killed one's) and serves.
   const late = await g.add();
   assert.strictEqual(late.worker, 0, 'the freed index');
-  const after = await pool(20, 5, async (i) => {
+  const after = await pool(30, 6, async (i) => {
     const body = randomBytes(4096, 2600 + i);
     const r = await exchange(client, g.port, body);
     assert.strictEqual(r.hash, sha256(body));
@@ -1019,10 +1019,10 @@ test('HTTP/3 and WebTransport on a port shared by 2 workers: request bodies and 
   });
   t.diagnostic(`HTTP/3 connections per worker: ${byWorker.join(', ')}`);
   for (const c of byWorker) assert.ok(c > 0, `both workers served HTTP/3: ${byWorker}`);
-  // WebTransport: 12 sessions, 2 bidirectional echoes each.
+  // WebTransport: 16 sessions, 2 bidirectional echoes each.
   const { WebTransport } = quic;
   const wtByWorker = [0, 0];
-  await pool(12, 6, async (i) => {
+  await pool(16, 8, async (i) => {
     const wt = new WebTransport(`https://localhost:${port}/wt/${i}`, { ca: certs.ca });
     await within(wt.ready, 20000, 'WebTransport ready');
     const workersSeen = await Promise.all([0, 1].map(async (k) => {
