@@ -72,6 +72,11 @@ export interface EndpointConfigInit {
     } | undefined;
     unacknowledgedPacketThreshold?: Integer | undefined;
     validateAddress?: boolean | undefined;
+    /**
+     * Serve `address.port` (required) with every other endpoint, in any process of this user, that
+     * names the same address, port and group (an extra of this build; docs/api.md).
+     */
+    reusePort?: boolean | { group?: string | undefined } | undefined;
 }
 
 export class EndpointConfig {
@@ -96,6 +101,8 @@ export class Endpoint extends EventTarget {
     /** Fulfils when the endpoint is destroyed; rejects if destroyed with an error. */
     readonly closed: Promise<void>;
     readonly stats: EndpointStats;
+    /** A bound `reusePort` endpoint: its group, its worker index, and whether the kernel steers. */
+    readonly reusePort: Readonly<{ group: string; worker: number; steered: boolean }> | undefined;
     onsession: ((this: Endpoint, event: SessionEvent) => void) | null;
     listen(options?: SessionConfigInit | SessionConfig): void;
     connect(address: SocketAddressInit | SocketAddress, options?: ConnectOptions | SessionConfig, resume?: ResumeInit): Session;

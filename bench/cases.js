@@ -12,6 +12,13 @@ const LATENCY = [
 ];
 
 const SERVER_CPU = { key: 'serverCpuPer1k', unit: 'server CPU s/1k', higherIsBetter: false };
+const SHARED = (unit) => [
+  { key: 'rate1', unit: `${unit} with 1`, higherIsBetter: true, noRatio: true },
+  { key: 'ratio', unit: 'ratio 2/1', higherIsBetter: true, noRatio: true },
+  { key: 'serverCpuPer1k1', unit: 'server CPU s/1k, 1', higherIsBetter: false, noRatio: true },
+  { key: 'serverCpuPer1k', unit: 'server CPU s/1k, 2', higherIsBetter: false, noRatio: true },
+  { key: 'cpuRatio', unit: 'CPU per req 2/1', higherIsBetter: false, noRatio: true },
+];
 const REAL_LOSS = { key: 'lossRatio', unit: 'real loss', higherIsBetter: false, noRatio: true };
 
 const CASES = [
@@ -49,6 +56,18 @@ const CASES = [
   { name: 'relay-mix', unit: 'MB/s', higherIsBetter: true,
     full: { mb: 20, seed: 1, drop: 0.10, dup: 0.02, reorder: 0.05, corrupt: 0.01 },
     quick: { mb: 1, seed: 1, drop: 0.10, dup: 0.02, reorder: 0.05, corrupt: 0.01 }, secondary: [REAL_LOSS] },
+  // One port served by 1, then 2, worker threads (share()/Endpoint.from()) or processes (reusePort), in
+  // the same run; the load from other processes (gtlsclient; for handshakes, node clients of this package).
+  // The figure: the rate with 2; under it the rate with 1, the ratio 2/1, and the server's CPU per 1,000
+  // with 1 and 2 and its ratio (the cost of sharing the port per request).
+  { name: 'shared-h3-threads', unit: 'req/s', higherIsBetter: true, full: { requests: 20000, clients: 4, inflight: 10 },
+    quick: { requests: 400, clients: 2, inflight: 10 }, secondary: SHARED('req/s') },
+  { name: 'shared-h3-procs', unit: 'req/s', higherIsBetter: true, full: { requests: 20000, clients: 4, inflight: 10 },
+    quick: { requests: 400, clients: 2, inflight: 10 }, secondary: SHARED('req/s') },
+  { name: 'shared-hs-threads', unit: 'handshakes/s', higherIsBetter: true, full: { count: 2000, clients: 4, concurrency: 8 },
+    quick: { count: 40, clients: 2, concurrency: 4 }, secondary: SHARED('handshakes/s') },
+  { name: 'shared-hs-procs', unit: 'handshakes/s', higherIsBetter: true, full: { count: 2000, clients: 4, concurrency: 8 },
+    quick: { count: 40, clients: 2, concurrency: 4 }, secondary: SHARED('handshakes/s') },
 ];
 
 module.exports = { CASES };

@@ -12,6 +12,7 @@ const path = require('node:path');
 const { cpu, rss, now, sleep, within, patternHash } = require('./common');
 const gtlsLoad = require('./gtls-load');
 const relays = require('./relay');
+const sharedPort = require('./shared-port');
 
 class CannotRun extends Error {}
 
@@ -114,10 +115,12 @@ async function measure(peerName, caseName, params) {
   // A peer too slow for the full size moves less (its result says how much).
   if (params.mb && peer.maxMB && params.mb > peer.maxMB) params = { ...params, mb: peer.maxMB };
   // The server cases: gtlsclient processes are the load, whatever the server.
-  if (isServerLoad(caseName)) {
+  if (isServerLoad(caseName) || caseName.startsWith('shared-h3-')) {
     const missing = gtlsLoad.unavailable();
     if (missing) throw new CannotRun(missing);
   }
+  // One port shared by threads or processes: this package only (its own servers).
+  if (caseName.startsWith('shared-')) return sharedPort.measure(caseName, params);
   const server = await startServer(peerName, caseName, params);
   let client;
   let relay;

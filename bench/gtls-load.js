@@ -63,7 +63,8 @@ function runClient(args, children) {
 // sets how many are in flight per connection (`inflight`, its stream limit).
 // Returns requests/s, and the server's CPU seconds per 1,000 requests (its
 // whole process, all threads, from /proc: the same reading for every server).
-async function load({ port, pid, requests, clients }) {
+// `pids` (instead of pid): a server of several processes, whose CPU adds up.
+async function load({ port, pid, pids = [pid], requests, clients }) {
   const per = Math.ceil(requests / clients);
   const total = per * clients;
   const root = downloadRoot();
@@ -83,11 +84,11 @@ async function load({ port, pid, requests, clients }) {
       }
       argv.push(['-q', '--exit-on-all-streams-close', `--download=${dir}`, '-n', String(per), '127.0.0.1', String(port), ...uris]);
     }
-    const c0 = cpuSampleOfPid(pid);
+    const c0 = pids.map(cpuSampleOfPid);
     const t0 = now();
     const runs = await Promise.all(argv.map((a) => runClient(a, children)));
     const secs = now() - t0;
-    const serverCpu = cpuDelta(c0, cpuSampleOfPid(pid));
+    const serverCpu = pids.reduce((a, p, i) => a + cpuDelta(c0[i], cpuSampleOfPid(p)), 0);
 
     const failed = runs.find((r) => r.code !== 0);
     let answered = 0;

@@ -159,6 +159,7 @@ class EndpointConfig {
   #tokenSecret;
   #session; // endpoint-wide settings that ngtcp2 applies per connection
   #loadBalancer = null; // the QUIC-LB connection ID layout (docs/api.md)
+  #reusePort = null; // { group }: one port, independent processes (docs/api.md)
 
   static isEndpointConfig(value) {
     return value != null && typeof value === 'object' && #native in value;
@@ -211,6 +212,13 @@ class EndpointConfig {
     };
     void v6;
     if (options.loadBalancer !== undefined) this.#loadBalancer = readLoadBalancer(options.loadBalancer);
+    if (options.reusePort !== undefined && options.reusePort !== false) {
+      this.#reusePort = readReusePort(options.reusePort, this.#address);
+      if (this.#loadBalancer?.lengthSelfEncoding) {
+        throw codes.ERR_QUIC_UNSUPPORTED('reusePort with loadBalancer.lengthSelfEncoding',
+                                         'the worker index takes the first octet\'s low bits');
+      }
+    }
     this.#native = n;
   }
 
@@ -244,6 +252,7 @@ class EndpointConfig {
              sendBufferSize: n[C.EPO_SEND_BUFFER_SIZE], ttl: n[C.EPO_TTL] },
       resetTokenSecret: this.#resetTokenSecret ? inspect.formatBytes(this.#resetTokenSecret) : '<random>',
       tokenSecret: this.#tokenSecret ? inspect.formatBytes(this.#tokenSecret) : '<random>',
+      reusePort: this.#reusePort ?? undefined,
     }));
   }
 
@@ -255,8 +264,32 @@ class EndpointConfig {
       tokenSecret: this.#tokenSecret,
       session: this.#session,
       loadBalancer: this.#loadBalancer,
+      reusePort: this.#reusePort,
     };
   }
+}
+
+// reusePort: true, or { group }: the group's name (1-64 UTF-8 bytes,
+// default 'default'). Every process names the port, so 0 is refused.
+function readReusePort(v, address) {
+  const name = 'options.reusePort';
+  let group = 'default';
+  if (v !== true) {
+    validateObject(v, name);
+    if (v.group !== undefined) {
+      validateString(v.group, `${name}.group`);
+      const bytes = Buffer.byteLength(v.group);
+      if (bytes < 1 || bytes > 64 || v.group.includes('\0')) {
+        throw codes.ERR_INVALID_ARG_VALUE(`${name}.group`, v.group, 'must be 1 to 64 bytes, without NUL');
+      }
+      group = v.group;
+    }
+  }
+  if (address.port === 0) {
+    throw codes.ERR_INVALID_ARG_VALUE('options.address.port', 0,
+      'must be given with reusePort (every process of the group names the same port)');
+  }
+  return Object.freeze({ group });
 }
 
 // The QUIC-LB layout (draft-ietf-quic-load-balancers): server ID 1..15

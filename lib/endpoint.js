@@ -47,6 +47,7 @@ class Endpoint extends EventTarget {
   #closed = deferred();
   #stats;
   #serverHooks = null; // TLS hooks the listen() options turned on
+  #reusePort;          // { group, worker, steered } of a bound reusePort endpoint
 
   // Methods called on something else (Reflect.apply, .call) fail with a code.
   static #check(self) {
@@ -66,9 +67,9 @@ class Endpoint extends EventTarget {
     } else {
       const config = EndpointConfig.isEndpointConfig(options) ? options : new EndpointConfig(options);
       this.#config = config[kNative];
-      const { options: n, address, resetTokenSecret, tokenSecret, loadBalancer } = this.#config;
+      const { options: n, address, resetTokenSecret, tokenSecret, loadBalancer, reusePort } = this.#config;
       this.#handle = binding.endpointCreate(n, address.address, address.port, resetTokenSecret, tokenSecret,
-                                            onEvents, loadBalancer);
+                                            onEvents, loadBalancer, reusePort ? reusePort.group : null);
     }
     this.#stats = new EndpointStats(kPrivate, () => binding.endpointStats(this.#handle));
     if (join !== null) this.#bind();
@@ -82,6 +83,10 @@ class Endpoint extends EventTarget {
   share() {
     Endpoint.#check(this);
     this.#checkUsable('share()');
+    if (this.#config.reusePort) {
+      throw codes.ERR_INVALID_STATE('share(): a reusePort endpoint is already in its port\'s group; create another ' +
+                                    'Endpoint with the same address and reusePort option in the worker instead');
+    }
     const group = binding.endpointShare(this.#handle);
     this.#bind();
     return { type: SHARE_TYPE, group, pid: process.pid, session: { ...this.#config.session } };
@@ -128,7 +133,19 @@ class Endpoint extends EventTarget {
     if (this.#address) return;
     const a = binding.endpointBind(this.#handle);
     this.#address = new net.SocketAddress({ address: a.address, port: a.port, family: a.family });
+    if (a.worker !== undefined) {
+      this.#reusePort = Object.freeze({ group: this.#config.reusePort.group, worker: a.worker, steered: a.steered });
+      if (!a.steered) {
+        process.emitWarning('reusePort: the kernel refused the steering program (SO_ATTACH_REUSEPORT_CBPF); ' +
+                            'datagrams are spread by a hash of their addresses, a packet that reaches the wrong ' +
+                            'process is dropped, and sessions break when the group changes or a client migrates',
+                            { code: 'QUIC_REUSEPORT_UNSTEERED' });
+      }
+    }
   }
+
+  // A reusePort endpoint once bound: { group, worker, steered }.
+  get reusePort() { return this.#reusePort; }
 
   listen(options = {}) {
     Endpoint.#check(this);

@@ -275,9 +275,9 @@ bad:
   return false;
 }
 
-/* endpointCreate(options, host, port, resetSecret, tokenSecret, onEvents, loadBalancer) */
+/* endpointCreate(options, host, port, resetSecret, tokenSecret, onEvents, loadBalancer, reusePortGroup) */
 static napi_value endpoint_create(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(env, info, 7);
+  NAPI_ARGS(env, info, 8);
   double *o;
   if (!read_f64_array(env, argv[0], QUIC_EPO_COUNT, &o)) return NULL;
   quic_endpoint_config cfg;
@@ -311,6 +311,21 @@ static napi_value endpoint_create(napi_env env, napi_callback_info info) {
   cfg.rx_loss = o[QUIC_EPO_RX_PACKET_LOSS];
   cfg.tx_loss = o[QUIC_EPO_TX_PACKET_LOSS];
   if (argc > 6 && !read_lb(env, argv[6], &cfg)) return NULL;
+  if (argc > 7 && !quic_napi_is_nullish(env, argv[7])) {
+    /* The group's name (lib/config.js checked it: 1-64 bytes). */
+    char *name = NULL;
+    if (!quic_napi_get_string(env, argv[7], &name)) return NULL;
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > sizeof(cfg.rp_name) || port == 0) {
+      quic_free(name);
+      quic_napi_throw(env, "ERR_INVALID_ARG_VALUE", "reusePort needs a group name of 1-%zu bytes and a port",
+                      sizeof(cfg.rp_name));
+      return NULL;
+    }
+    memcpy(cfg.rp_name, name, n);
+    cfg.rp_name_len = n;
+    quic_free(name);
+  }
 
   uv_loop_t *loop;
   NAPI_CALL(env, napi_get_uv_event_loop(env, &loop));
@@ -414,11 +429,25 @@ static napi_value endpoint_bind(napi_env env, napi_callback_info info) {
     quic_napi_throw_sys(env, err, "bind");
     return NULL;
   }
+  if (rv == QUIC_ERR_LIMIT) {
+    quic_napi_throw(env, "ERR_QUIC_LIMIT", "reusePort: a port is shared by at most %d endpoints",
+                    QUIC_GROUP_MAX_WORKERS);
+    return NULL;
+  }
   if (rv != QUIC_OK) {
     quic_napi_throw_core(env, rv, "bind");
     return NULL;
   }
-  return address_object(env, &be->wrap->ep->udp.local);
+  quic_endpoint *ep = be->wrap->ep;
+  napi_value o = address_object(env, &ep->udp.local);
+  if (o != NULL && ep->cfg.rp_name_len > 0) {
+    /* A reusePort member: its worker index, and whether the kernel steers. */
+    NAPI_SET(env, o, "worker", quic_napi_number(env, ep->worker));
+    napi_value b;
+    NAPI_CALL(env, napi_get_boolean(env, ep->steered, &b));
+    NAPI_SET(env, o, "steered", b);
+  }
+  return o;
 }
 
 /* endpointListen(handle, sessionOptions, tls) */
@@ -475,7 +504,7 @@ static napi_value endpoint_connect(napi_env env, napi_callback_info info) {
   }
   quic_session_config cfg;
   if (!quic_binding_session_config(env, argv[3], argv[4], false, &cfg)) return NULL;
-  if (ep->group && cfg.scidlen > 0) {
+  if (quic_endpoint_in_group(ep) && cfg.scidlen > 0) {
     /* The server's packets to a chosen ID would be steered by its first
      * octet to whichever copy that names. */
     quic_session_config_clear(&cfg);

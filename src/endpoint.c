@@ -102,7 +102,7 @@ void quic_endpoint_gen_cid_len(quic_endpoint *ep, ngtcp2_cid *cid, size_t len, u
   (void)quic_tls_random(cid->data, cid->datalen);
   /* The first octet's low 5 bits: the worker index in a port group (the
    * kernel's steering program reads it), else random. */
-  bool member = ep->group || ep->ipc_fd >= 0;
+  bool member = quic_endpoint_in_group(ep);
   uint8_t low5 = member ? ep->worker : (cid->data[0] & 0x1f);
   uint8_t nonce[QUIC_LB_MAX_PLAIN];
   if (ep->cfg.lb_enabled && len == ep->cid_len) {
@@ -555,6 +555,23 @@ void quic_endpoint_set_listening(quic_endpoint *ep, bool listening) {
 int quic_endpoint_bind(quic_endpoint *ep, int *sys_errno) {
   if (ep->bound) return QUIC_OK;
   int rv;
+  if (ep->adopt_fd < 0 && ep->cfg.rp_name_len > 0) {
+    /* One port, independent processes: the group's keeper binds the socket.
+     * (A connection left from a bind that failed after it goes first.) */
+    if (ep->ipc_fd >= 0) close(ep->ipc_fd);
+    ep->ipc_fd = -1;
+    quic_group_remote *r = quic_malloc(sizeof(*r));
+    if (r == NULL) return QUIC_ERR_NOMEM;
+    rv = quic_group_rendezvous(&ep->cfg.bind, ep->cfg.rp_name, ep->cfg.rp_name_len, &ep->cfg.udp, r, sys_errno);
+    if (rv == QUIC_OK) {
+      ep->adopt_fd = r->udp_fd;
+      ep->ipc_fd = r->ipc_fd;
+      ep->worker = r->worker;
+      ep->steered = r->steering;
+    }
+    quic_free(r);
+    if (rv != QUIC_OK) return rv;
+  }
   if (ep->adopt_fd >= 0) {
     rv = quic_udp_adopt(&ep->udp, ep->adopt_fd, ep->cfg.udp.flowlabel, sys_errno);
     if (rv == QUIC_OK) ep->adopt_fd = -1;

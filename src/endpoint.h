@@ -36,6 +36,12 @@ typedef struct quic_endpoint_config {
    * port group and joins it; copies on other threads join the same group
    * (quic_wrap_join) and so get this whole configuration. */
   bool shared;
+  /* Independent processes (or threads) on one port (option reusePort):
+   * at bind the endpoint joins the group of this address and port, of this
+   * name, through its keeper process (quic_group_rendezvous); rp_name_len
+   * 0: not such an endpoint. */
+  uint8_t rp_name[QUIC_GROUP_NAME_MAX];
+  size_t rp_name_len;
   /* Connection IDs in the QUIC-LB layout (quic_lb.h); otherwise 16 random
    * octets (the worker index in the first octet's low 5 bits when shared). */
   bool lb_enabled;
@@ -109,6 +115,7 @@ struct quic_endpoint {
    * socket it sent, which bind adopts (owned until then). */
   int ipc_fd;
   int adopt_fd;
+  bool steered;             /* such a member: the kernel took the group's steering program */
   quic_link send_blocked;   /* sessions waiting for the socket to drain (slot.blocked) */
   quic_rx_batch *rx;        /* owned receive buffers */
   quic_endpoint_counters *counters; /* &counters_inline, or a shared stats block (stats.h) */
@@ -215,6 +222,9 @@ void quic_endpoint_free(quic_endpoint *ep);
 /* In a port group: no more packets are steered here (the socket stays
  * open, and in the group, until the endpoint is freed). */
 void quic_endpoint_leave(quic_endpoint *ep);
+/* A member of a port group, in this process or through another's (its
+ * worker index is in every connection ID it issues). */
+static inline bool quic_endpoint_in_group(const quic_endpoint *ep) { return ep->group || ep->ipc_fd >= 0; }
 /* In a port group: whether new connections may be steered here. */
 void quic_endpoint_set_listening(quic_endpoint *ep, bool listening);
 

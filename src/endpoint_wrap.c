@@ -437,6 +437,8 @@ void quic_wrap_destroy(quic_wrap *w) {
 int quic_wrap_share(quic_wrap *w, uint64_t *group_id, int *sys_errno) {
   quic_endpoint *ep = w->ep;
   if (w->destroyed || w->closing) return QUIC_ERR_STATE;
+  /* Its group is the keeper's (reuseport.h): other copies name it too. */
+  if (ep->cfg.rp_name_len > 0) return QUIC_ERR_STATE;
   /* A self-encoded length takes the low bits the worker index needs. */
   if (ep->cfg.lb_enabled && ep->cfg.lb.length_self_encoding) return QUIC_ERR_INVALID;
   if (ep->group == NULL) {

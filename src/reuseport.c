@@ -9,8 +9,12 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -54,6 +58,9 @@ struct quic_group {
   bool serving;
   int listen_fd;      /* owned: the abstract unix socket other processes connect to */
   int stop_pipe[2];   /* owned: a byte in [1] stops the server thread */
+  /* A keeper's group: its name, from the first member that joined. */
+  uint8_t name[QUIC_GROUP_NAME_MAX];
+  size_t name_len;
 };
 
 static void inbox_clear(member *m);
@@ -250,14 +257,17 @@ static void trim(quic_group *g) {
   }
 }
 
-int quic_group_join(quic_group *g, quic_udp *u, uint8_t *worker, int *slot, int *sys_errno) {
+/* o: the member's own socket options (a process that joined by name), or
+ * NULL for the group's. */
+static int join_with(quic_group *g, quic_udp *u, const quic_udp_options *opts, uint8_t *worker, int *slot,
+                     int *sys_errno) {
   pthread_mutex_lock(&g->mu);
   unsigned live = g->live;
   int rv = QUIC_ERR_LIMIT;
   if (live == UINT32_MAX || g->nmembers == (int)QUIC_ARRAY_LEN(g->members)) goto out;
   uint8_t w = 0;
   while (live & (1u << w)) w++;
-  quic_udp_options o = g->udp;
+  quic_udp_options o = opts ? *opts : g->udp;
   o.reuse_port = true;
   rv = quic_udp_open(u, &g->bind, &o, sys_errno);
   if (rv != QUIC_OK) goto out;
@@ -280,6 +290,10 @@ int quic_group_join(quic_group *g, quic_udp *u, uint8_t *worker, int *slot, int 
 out:
   pthread_mutex_unlock(&g->mu);
   return rv;
+}
+
+int quic_group_join(quic_group *g, quic_udp *u, uint8_t *worker, int *slot, int *sys_errno) {
+  return join_with(g, u, NULL, worker, slot, sys_errno);
 }
 
 void quic_group_set_listening(quic_group *g, int slot, bool listening) {
@@ -407,24 +421,35 @@ void quic_group_address(quic_group *g, quic_addr *out) {
 }
 
 /* ---- other processes ----
- * A process that shares a group serves it on an abstract unix socket,
- * "\0quic-<pid>-<group id>", reachable only by processes of the same user
- * (SO_PEERCRED). A member in another process (quic_group_connect) sends
- * 'J'; the server thread binds a socket into the group for it (so the
- * group, in this process, owns it and knows its place in the kernel's
- * order) and sends back a copy of the descriptor (SCM_RIGHTS), the worker
- * index and the configuration. 'L' / 'l': the member listens / stops. The
- * connection closing (the member's endpoint closed, or its process died):
- * the member leaves, and its socket stays as a placeholder as in-process
- * members' do. Across processes there is no hand-off: a member drops a
+ * A group is served to other processes on an abstract unix socket,
+ * reachable only by processes of the same user (SO_PEERCRED):
+ *  - by the process that shared it (quic_group_serve, a thread of its own):
+ *    "\0quic-<pid>-<group id>", for Endpoint.from() of a share() value;
+ *  - by a keeper process (quic_group_rendezvous), for endpoints of
+ *    independent processes that name the same address, port and group:
+ *    "\0quic-rp1-<uid>-<hash of the address and port>".
+ * A member in another process sends 'J' (a keeper's members send their
+ * socket options after it); the server binds a socket into the group for
+ * it (so the group, on the serving side, owns it and knows its place in the
+ * kernel's order) and sends back a copy of the descriptor (SCM_RIGHTS), the
+ * worker index, whether the kernel took the steering program, and the
+ * configuration (the sharing process's; a keeper has none). 'L' / 'l': the
+ * member listens / stops. The connection closing (the member's endpoint
+ * closed, or its process died): the member leaves, and its socket stays as
+ * a placeholder as in-process members' do, so no other member's socket is
+ * renumbered. Across processes there is no hand-off: a member drops a
  * packet that is not its own and never answers it with a reset. */
 
 typedef struct remote_reply {
   int32_t rv, sys_errno;
-  uint32_t worker, cfg_len;
+  uint32_t worker, cfg_len, steering;
 } remote_reply;
 
 #define MAX_REMOTE 64
+/* A keeper with no member left waits this long for a late one, then goes;
+ * one that never had a member (its starter died first) waits longer. */
+#define KEEPER_GRACE_MS 200
+#define KEEPER_FIRST_MS 10000
 
 static void addr_name(struct sockaddr_un *a, socklen_t *len, uint32_t pid, uint64_t id) {
   memset(a, 0, sizeof(*a));
@@ -433,15 +458,43 @@ static void addr_name(struct sockaddr_un *a, socklen_t *len, uint32_t pid, uint6
   *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 }
 
-static void serve_join(quic_group *g, int cfd, int *slot) {
-  remote_reply r = {0, 0, 0, 0};
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len) {
+  const uint8_t *p = data;
+  for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+  return h;
+}
+
+/* The keeper's name: the user, and a hash of the bound address and port
+ * (one kernel group per address and port, so one keeper; the version in the
+ * prefix keeps builds with another wire format apart). */
+static void rp_name(struct sockaddr_un *a, socklen_t *len, const quic_addr *bind) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  uint16_t fam = bind->u.sa.sa_family;
+  h = fnv1a(h, &fam, sizeof(fam));
+  if (fam == AF_INET6) {
+    h = fnv1a(h, &bind->u.in6.sin6_addr, sizeof(bind->u.in6.sin6_addr));
+    h = fnv1a(h, &bind->u.in6.sin6_port, sizeof(bind->u.in6.sin6_port));
+  } else {
+    h = fnv1a(h, &bind->u.in.sin_addr, sizeof(bind->u.in.sin_addr));
+    h = fnv1a(h, &bind->u.in.sin_port, sizeof(bind->u.in.sin_port));
+  }
+  memset(a, 0, sizeof(*a));
+  a->sun_family = AF_UNIX;
+  int n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "quic-rp1-%u-%016llx", (unsigned)geteuid(),
+                   (unsigned long long)h);
+  *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static void serve_join(quic_group *g, int cfd, int *slot, const quic_udp_options *opts) {
+  remote_reply r = {0, 0, 0, 0, 0};
   quic_udp u;
   uint8_t w = 0;
   int err = 0;
-  r.rv = *slot >= 0 ? QUIC_ERR_STATE : quic_group_join(g, &u, &w, slot, &err);
+  r.rv = *slot >= 0 ? QUIC_ERR_STATE : join_with(g, &u, opts, &w, slot, &err);
   r.sys_errno = err;
   r.worker = w;
   r.cfg_len = (uint32_t)g->cfg_len;
+  r.steering = quic_group_steering(g);
   struct iovec iov[2] = {{&r, sizeof(r)}, {g->cfg, g->cfg_len}};
   union {
     struct cmsghdr h;
@@ -451,7 +504,7 @@ static void serve_join(quic_group *g, int cfd, int *slot) {
   memset(&mh, 0, sizeof(mh));
   memset(&ctl, 0, sizeof(ctl));
   mh.msg_iov = iov;
-  mh.msg_iovlen = r.rv == QUIC_OK ? 2 : 1;
+  mh.msg_iovlen = r.rv == QUIC_OK && g->cfg_len > 0 ? 2 : 1;
   if (r.rv == QUIC_OK) {
     mh.msg_control = ctl.buf;
     mh.msg_controllen = sizeof(ctl.buf);
@@ -464,21 +517,34 @@ static void serve_join(quic_group *g, int cfd, int *slot) {
   (void)sendmsg(cfd, &mh, MSG_NOSIGNAL);
 }
 
+static void refuse_join(int cfd, int rv, int sys_errno) {
+  remote_reply r = {rv, sys_errno, 0, 0, 0};
+  (void)send(cfd, &r, sizeof(r), MSG_NOSIGNAL);
+}
+
 static int start_serving(quic_group *g);
 
-static void *serve(void *arg) {
-  quic_group *g = arg;
+/* The serving loop, on the sharing process's thread or in a keeper (which
+ * has no stop pipe, and ends once its last member has gone). */
+static void serve_loop(quic_group *g, bool keeper) {
   int conn[MAX_REMOTE], slot[MAX_REMOTE], n = 0;
+  bool had_member = false;
   for (;;) {
     struct pollfd p[2 + MAX_REMOTE];
-    p[0] = (struct pollfd){g->stop_pipe[0], POLLIN, 0};
+    p[0] = (struct pollfd){g->stop_pipe[0], POLLIN, 0}; /* -1 in a keeper: poll skips it */
     p[1] = (struct pollfd){g->listen_fd, POLLIN, 0};
     for (int i = 0; i < n; i++) p[2 + i] = (struct pollfd){conn[i], POLLIN, 0};
-    if (poll(p, (nfds_t)(2 + n), -1) < 0) {
+    int timeout = keeper && n == 0 ? (had_member ? KEEPER_GRACE_MS : KEEPER_FIRST_MS) : -1;
+    int ready = poll(p, (nfds_t)(2 + n), timeout);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       break;
     }
+    if (ready == 0) break; /* a keeper nobody needs */
     if (p[0].revents) break;
+    /* Only the connections this poll watched have revents (a new one is
+     * read on the next round). */
+    int polled = n;
     if (p[1].revents & POLLIN) {
       int c = accept4(g->listen_fd, NULL, NULL, SOCK_CLOEXEC);
       struct ucred cred;
@@ -489,17 +555,34 @@ static void *serve(void *arg) {
       } else if (c >= 0) {
         conn[n] = c;
         slot[n++] = -1;
+        had_member = true;
       }
     }
-    for (int i = 2 + n - 1; i >= 2; i--) {
+    for (int i = 2 + polled - 1; i >= 2; i--) {
       int k = i - 2;
       if (!p[i].revents) continue;
-      char op = 0;
-      ssize_t got = (p[i].revents & POLLIN) ? recv(conn[k], &op, 1, 0) : 0;
-      if (got == 1 && op == 'J') {
-        serve_join(g, conn[k], &slot[k]);
-      } else if (got == 1 && (op == 'L' || op == 'l')) {
-        if (slot[k] >= 0) quic_group_set_listening(g, slot[k], op == 'L');
+      uint8_t msg[1 + sizeof(quic_udp_options) + QUIC_GROUP_NAME_MAX];
+      ssize_t got = (p[i].revents & POLLIN) ? recv(conn[k], msg, sizeof(msg), 0) : 0;
+      const size_t head = 1 + sizeof(quic_udp_options);
+      if (got >= 1 && msg[0] == 'J' && keeper) {
+        /* 'J', the member's socket options and the group's name: a port
+         * serves one group, named by its first member. */
+        quic_udp_options o;
+        size_t nl = (size_t)got > head ? (size_t)got - head : 0;
+        if ((size_t)got > head && g->name_len == 0) {
+          memcpy(g->name, msg + head, nl);
+          g->name_len = nl;
+        }
+        if ((size_t)got <= head || nl != g->name_len || memcmp(g->name, msg + head, nl) != 0) {
+          refuse_join(conn[k], QUIC_ERR_SYS, EADDRINUSE);
+        } else {
+          memcpy(&o, msg + 1, sizeof(o));
+          serve_join(g, conn[k], &slot[k], &o);
+        }
+      } else if (got >= 1 && msg[0] == 'J') {
+        serve_join(g, conn[k], &slot[k], NULL);
+      } else if (got == 1 && (msg[0] == 'L' || msg[0] == 'l')) {
+        if (slot[k] >= 0) quic_group_set_listening(g, slot[k], msg[0] == 'L');
       } else if (got < 0 && errno == EINTR) {
         continue;
       } else {
@@ -516,6 +599,10 @@ static void *serve(void *arg) {
     if (slot[i] >= 0) quic_group_release(g, slot[i]);
     close(conn[i]);
   }
+}
+
+static void *serve(void *arg) {
+  serve_loop(arg, false);
   return NULL;
 }
 
@@ -548,23 +635,33 @@ static int start_serving(quic_group *g) {
   return QUIC_OK;
 }
 
-int quic_group_connect(uint32_t pid, uint64_t id, quic_group_remote *out, int *sys_errno) {
+/* Asks the server at a for a socket of its group. QUIC_ERR_NOT_FOUND when
+ * nobody serves there (or the keeper is going away: try again). */
+static int join_at(const struct sockaddr_un *a, socklen_t len, const quic_udp_options *opts, const uint8_t *name,
+                   size_t name_len, quic_group_remote *out, int *sys_errno) {
   memset(out, 0, sizeof(*out));
   out->udp_fd = out->ipc_fd = -1;
   int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (s < 0) goto sys;
   struct timeval tv = {5, 0};
   (void)setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  struct sockaddr_un a;
-  socklen_t len;
-  addr_name(&a, &len, pid, id);
-  if (connect(s, (struct sockaddr *)&a, len) != 0) {
+  if (connect(s, (const struct sockaddr *)a, len) != 0) {
     int e = errno;
     close(s);
     *sys_errno = e;
     return e == ECONNREFUSED || e == ENOENT ? QUIC_ERR_NOT_FOUND : QUIC_ERR_SYS;
   }
-  if (send(s, "J", 1, MSG_NOSIGNAL) != 1) goto sys_close;
+  uint8_t req[1 + sizeof(quic_udp_options) + QUIC_GROUP_NAME_MAX] = {'J'};
+  size_t req_len = 1;
+  if (opts) {
+    memcpy(req + 1, opts, sizeof(*opts));
+    memcpy(req + 1 + sizeof(*opts), name, name_len);
+    req_len = 1 + sizeof(*opts) + name_len;
+  }
+  if (send(s, req, req_len, MSG_NOSIGNAL) != (ssize_t)req_len) {
+    if (errno == EPIPE || errno == ECONNRESET) goto gone;
+    goto sys_close;
+  }
   remote_reply r;
   struct iovec iov[2] = {{&r, sizeof(r)}, {out->cfg, sizeof(out->cfg)}};
   union {
@@ -578,6 +675,7 @@ int quic_group_connect(uint32_t pid, uint64_t id, quic_group_remote *out, int *s
   mh.msg_control = ctl.buf;
   mh.msg_controllen = sizeof(ctl.buf);
   ssize_t got = recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
+  if (got == 0 || (got < 0 && errno == ECONNRESET)) goto gone; /* a keeper that was ending */
   if (got < (ssize_t)sizeof(r)) goto sys_close;
   int fd = -1;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
@@ -593,13 +691,143 @@ int quic_group_connect(uint32_t pid, uint64_t id, quic_group_remote *out, int *s
   out->udp_fd = fd;
   out->ipc_fd = s;
   out->worker = (uint8_t)r.worker;
+  out->steering = r.steering != 0;
   out->cfg_len = r.cfg_len;
   return QUIC_OK;
+gone:
+  close(s);
+  return QUIC_ERR_NOT_FOUND;
 sys_close:
-  *sys_errno = errno;
+  *sys_errno = errno ? errno : EPROTO;
   close(s);
   return QUIC_ERR_SYS;
 sys:
   *sys_errno = errno;
+  return QUIC_ERR_SYS;
+}
+
+int quic_group_connect(uint32_t pid, uint64_t id, quic_group_remote *out, int *sys_errno) {
+  struct sockaddr_un a;
+  socklen_t len;
+  addr_name(&a, &len, pid, id);
+  return join_at(&a, len, NULL, NULL, 0, out, sys_errno);
+}
+
+/* ---- the keeper ----
+ * A process of its own (forked twice from the first member, so that no
+ * Node.js process is its parent and it outlives whichever member exits)
+ * that holds the group: every member's socket, in the kernel's order, and
+ * the steering program. It is the only one that binds or closes the
+ * group's sockets, so the kernel never renumbers a socket behind its back:
+ * a member that exits, cleanly or killed, only closes its copy of its
+ * socket and its connection here; its socket stays a placeholder until it
+ * is last. It runs single-threaded after the fork and touches nothing of
+ * the forking process but its own new group (not the registry, whose lock
+ * another thread may have held at the fork), and ends when its last member
+ * has gone. */
+static void close_fds_but(int keep) {
+  if (keep > 3 && close_range(3, (unsigned)keep - 1, 0) != 0)
+    for (int fd = 3; fd < keep; fd++) close(fd);
+  if (close_range((unsigned)keep + 1, ~0U, 0) != 0) {
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = keep + 1; fd < (max > 0 && max < 65536 ? max : 65536); fd++) close((int)fd);
+  }
+}
+
+static _Noreturn void keeper_main(int lfd, const quic_addr *bind_addr, const quic_udp_options *udp) {
+  (void)setsid();
+  (void)prctl(PR_SET_NAME, "quic-keeper", 0, 0, 0); /* what ps and top show */
+  sigset_t none;
+  sigemptyset(&none);
+  (void)sigprocmask(SIG_SETMASK, &none, NULL);
+  /* Node.js's handlers would run here otherwise (on descriptors closed
+   * below). */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+  signal(SIGPIPE, SIG_IGN);
+  /* Nothing of the Node.js process stays open here (its pipes would keep
+   * a parent waiting for their end). */
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull >= 0) {
+    for (int fd = 0; fd < 3; fd++)
+      if (fd != lfd) (void)dup2(devnull, fd);
+    if (devnull > 2 && devnull != lfd) close(devnull);
+  }
+  close_fds_but(lfd);
+  quic_group *g = quic_calloc(1, sizeof(*g));
+  if (g == NULL || pthread_mutex_init(&g->mu, NULL) != 0) _exit(1);
+  g->bind = *bind_addr;
+  g->udp = *udp;
+  g->refs = 1;
+  g->listen_fd = lfd;
+  g->stop_pipe[0] = g->stop_pipe[1] = -1;
+  serve_loop(g, true);
+  _exit(0); /* the kernel closes every socket */
+}
+
+/* QUIC_ERR_AGAIN: another process holds the name (it is starting a keeper,
+ * or its keeper is ending). */
+static int start_keeper(const struct sockaddr_un *a, socklen_t len, const quic_addr *bind_addr,
+                        const quic_udp_options *udp, int *sys_errno) {
+  int lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (lfd < 0) goto sys;
+  if (bind(lfd, (const struct sockaddr *)a, len) != 0) {
+    int e = errno;
+    close(lfd);
+    if (e == EADDRINUSE) return QUIC_ERR_AGAIN;
+    errno = e;
+    goto sys;
+  }
+  if (listen(lfd, MAX_REMOTE) != 0) {
+    int e = errno;
+    close(lfd);
+    errno = e;
+    goto sys;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    pid_t keeper = fork();
+    if (keeper == 0) keeper_main(lfd, bind_addr, udp);
+    _exit(keeper < 0 ? 1 : 0);
+  }
+  int e = errno;
+  close(lfd); /* the keeper has its copy */
+  if (pid < 0) {
+    errno = e;
+    goto sys;
+  }
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    errno = EAGAIN; /* the second fork failed */
+    goto sys;
+  }
+  return QUIC_OK;
+sys:
+  *sys_errno = errno;
+  return QUIC_ERR_SYS;
+}
+
+int quic_group_rendezvous(const quic_addr *bind_addr, const uint8_t *name, size_t name_len,
+                          const quic_udp_options *udp, quic_group_remote *out, int *sys_errno) {
+  struct sockaddr_un a;
+  socklen_t len;
+  if (name_len == 0 || name_len > QUIC_GROUP_NAME_MAX) return QUIC_ERR_INVALID;
+  rp_name(&a, &len, bind_addr);
+  quic_udp_options o = *udp;
+  o.reuse_port = true;
+  /* Someone else may be starting a keeper or ending one: a few tries, 5 ms
+   * apart (2 s at most). */
+  for (int attempt = 0; attempt < 400; attempt++) {
+    int rv = join_at(&a, len, &o, name, name_len, out, sys_errno);
+    if (rv != QUIC_ERR_NOT_FOUND) return rv;
+    rv = start_keeper(&a, len, bind_addr, &o, sys_errno);
+    if (rv == QUIC_OK) continue;
+    if (rv != QUIC_ERR_AGAIN) return rv;
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  *sys_errno = ETIMEDOUT;
   return QUIC_ERR_SYS;
 }

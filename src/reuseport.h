@@ -53,6 +53,7 @@
 
 #define QUIC_GROUP_MAX_WORKERS 32
 #define QUIC_GROUP_INBOX_BYTES (1u << 20)
+#define QUIC_GROUP_NAME_MAX 64
 
 /* A datagram handed to another member (copied; owned by the inbox, then by
  * whoever took it, who frees it with quic_free). */
@@ -126,10 +127,28 @@ int quic_group_serve(quic_group *g);
 typedef struct quic_group_remote {
   int udp_fd, ipc_fd;
   uint8_t worker;
+  bool steering;      /* the kernel took the group's steering program */
   size_t cfg_len;
   uint8_t cfg[2048];
 } quic_group_remote;
 int quic_group_connect(uint32_t pid, uint64_t id, quic_group_remote *out, int *sys_errno);
+
+/* Independent processes on one port (Endpoint option reusePort): a member
+ * of the group of the bound address and port (and the user), named `name`
+ * (1..QUIC_GROUP_NAME_MAX bytes; a port serves one group: another name is
+ * refused with EADDRINUSE), kept by a keeper process (reuseport.c) that this call starts when there
+ * is none yet. The keeper binds every member's socket (with the member's
+ * socket options, udp) in the kernel's order, chooses its worker index,
+ * attaches the steering program on every change and keeps a departed
+ * member's socket as a placeholder, so that a member that exits (or is
+ * killed) renumbers no other; it exits once its last member has gone.
+ * Fills out as quic_group_connect does (no configuration: each process has
+ * its own). QUIC_ERR_LIMIT with 32 members; QUIC_ERR_SYS with *sys_errno
+ * (the keeper's bind error, e.g. EADDRINUSE when a socket outside the group
+ * holds the port). Blocks for at most about 2 s while another process
+ * starts or ends a keeper. */
+int quic_group_rendezvous(const quic_addr *bind_addr, const uint8_t *name, size_t name_len,
+                          const quic_udp_options *udp, quic_group_remote *out, int *sys_errno);
 
 /* True when the kernel took the steering program. */
 bool quic_group_steering(quic_group *g);

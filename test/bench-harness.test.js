@@ -79,9 +79,21 @@ function assertServerLoad(r, p) {
   positive(r.extra.serverCpuPer1k, 'server CPU s/1k');
 }
 
+// One port served by 1 and then 2 threads or processes, in one run: the
+// figure is the run with 2, and beside it the run with 1, their ratio, and
+// the server's CPU per 1,000 with each and its ratio.
+function assertShared(r, count, what) {
+  assertRate(r, count, what);
+  positive(r.extra.rate1, `${what} with 1`);
+  near(r.extra.ratio, r.value / r.extra.rate1, 'ratio 2/1');
+  positive(r.extra.serverCpuPer1k, 'server CPU s/1k with 2');
+  positive(r.extra.serverCpuPer1k1, 'server CPU s/1k with 1');
+  near(r.extra.cpuRatio, r.extra.serverCpuPer1k / r.extra.serverCpuPer1k1, 'CPU per request 2/1');
+}
+
 // The server cases' load is gtlsclient; gtls's own cases need its programs too.
 const hasGtls = ['gtlsclient', 'gtlsserver'].every((prog) => spawnSync('sh', ['-c', `command -v ${prog}`]).status === 0);
-const needsGtls = (name) => name.startsWith('h3-server-');
+const needsGtls = (name) => name.startsWith('h3-server-') || name.startsWith('shared-h3-');
 
 // Each case at a tiny size, and what its result must say.
 const cases = [
@@ -136,6 +148,22 @@ const cases = [
     assertRate(r, r.extra.received, 'datagrams/s');
   }],
   ['h3-server-4x50', { requests: 40, clients: 2, inflight: 4 }, assertServerLoad],
+  ['shared-h3-threads', { requests: 40, clients: 2, inflight: 4 }, (r, p) => {
+    assert.strictEqual(r.extra.requests, p.requests, 'every request answered');
+    assertShared(r, p.requests, 'req/s');
+  }],
+  ['shared-h3-procs', { requests: 40, clients: 2, inflight: 4 }, (r, p) => {
+    assert.strictEqual(r.extra.requests, p.requests, 'every request answered');
+    assertShared(r, p.requests, 'req/s');
+  }],
+  ['shared-hs-threads', { count: 8, clients: 2, concurrency: 2 }, (r, p) => {
+    assert.strictEqual(r.extra.handshakes, p.count);
+    assertShared(r, p.count, 'handshakes/s');
+  }],
+  ['shared-hs-procs', { count: 8, clients: 2, concurrency: 2 }, (r, p) => {
+    assert.strictEqual(r.extra.handshakes, p.count);
+    assertShared(r, p.count, 'handshakes/s');
+  }],
 ];
 
 test('every case in bench/cases.js is exercised here', () => {

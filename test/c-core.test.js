@@ -66,14 +66,21 @@ test('core: the in-memory pair under AddressSanitizer (with leak checks) and UBS
 
 // One port, four server threads in a port group (src/reuseport.c) and a
 // client thread: 48 echoes checked byte for byte, the kernel's steering
-// program in place, every thread serving, no packet at the wrong thread.
+// program in place, every thread serving, no packet at the wrong thread;
+// then three reusePort members and their keeper process.
 // The threaded code runs under ThreadSanitizer here (TSan cannot
 // instrument the node binary), and under ASan + UBSan.
-function checkWorkers(r) {
+// With the program, a second phase: 3 independent members of a reusePort
+// group (its keeper a process the members' binds start), the same 48
+// echoes, every member serving.
+function checkWorkers(r, reusePort = true) {
   assert.match(r.stdout, /^workers_test: [1-9]\d+ passed, 0 failed$/m);
   const counts = [...r.stdout.matchAll(/^server \d: (\d+) sessions$/gm)].map((m) => Number(m[1]));
   assert.strictEqual(counts.length, 4);
   assert.strictEqual(counts.reduce((a, b) => a + b), 48);
+  const members = [...r.stdout.matchAll(/^reusePort member \d: (\d+) sessions$/gm)].map((m) => Number(m[1]));
+  assert.strictEqual(members.length, reusePort ? 3 : 0);
+  if (reusePort) assert.strictEqual(members.reduce((a, b) => a + b), 48);
 }
 
 test('core: four threads serve one port, each packet steered to its thread by the CID', () => {
@@ -94,13 +101,13 @@ const HANDED = /without the steering program: [1-9]\d* packets handed between th
 
 test('core: without the steering program, the threads hand packets over and every echo is intact', () => {
   const r = buildAndRun('WORKERS_OUT', 'workers_test', [], { QUIC_DEBUG_NO_REUSEPORT_CBPF: '1' });
-  checkWorkers(r);
+  checkWorkers(r, false);
   assert.match(r.stdout, HANDED);
 });
 
 test('core: the hand-off under ThreadSanitizer, no reports', () => {
   const r = buildAndRun('WORKERS_OUT', 'workers_test_tsan', ['TSAN=1'], { QUIC_DEBUG_NO_REUSEPORT_CBPF: '1' });
-  checkWorkers(r);
+  checkWorkers(r, false);
   assert.match(r.stdout, HANDED);
 });
 

@@ -646,3 +646,410 @@ test('processes without the steering program: a packet at the wrong process is d
   assert.strictEqual(resets, 0, 'and none was answered with a stateless reset');
   await within(original.close(), 5000, 'original close');
 });
+
+// Independent processes on one port with the reusePort option
+// (test/common/reuseport-process.js), started at once (they race to start
+// the group's keeper), each with the leak check of its own native state.
+async function startReusePort(t, n, { port, group, secret, env } = {}) {
+  const { spawn } = require('node:child_process');
+  const { freePort } = require('./common');
+  port ??= await freePort();
+  group ??= `test-${process.pid}-${port}`;
+  const procs = [];
+  const spawnOne = () => {
+    const p = spawn(process.execPath, ['--require', path.join(__dirname, 'common', 'leak-check.js'),
+                                       path.join(__dirname, 'common', 'reuseport-process.js'),
+                                       String(port), group, ...(secret ? [secret.toString('hex')] : [])],
+                    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    p.out = '';
+    p.err = '';
+    p.stdout.on('data', (d) => { p.out += d; });
+    p.stderr.on('data', (d) => { p.err += d; });
+    p.exited = new Promise((resolve) => p.on('exit', (code, sig) => resolve(code ?? sig)));
+    procs.push(p);
+    return p;
+  };
+  const ready = async (list) => {
+    const deadline = Date.now() + 15000;
+    while (list.some((p) => !/ready \d+ \d+/.test(p.out)) && Date.now() < deadline) await sleep(20);
+    for (const p of list) {
+      const m = /^ready (\d+) (\d+)/.exec(p.out);
+      assert.ok(m, p.err);
+      assert.strictEqual(Number(m[1]), port, 'the process serves the port it named');
+      p.worker = Number(m[2]);
+    }
+  };
+  const first = Array.from({ length: n }, spawnOne);
+  t.after(() => {
+    for (const p of procs) {
+      p.stdin.destroy();
+      if (p.exitCode === null && p.signalCode === null) p.kill();
+    }
+  });
+  await ready(first);
+  return {
+    port,
+    procs,
+    // The stats of each running process, without stopping it.
+    async peek() {
+      const live = procs.filter((p) => p.exitCode === null && p.signalCode === null);
+      return within(Promise.all(live.map((p) => new Promise((resolve) => {
+        const from = p.out.length;
+        const on = () => {
+          const m = /stats (.*)\n/.exec(p.out.slice(from));
+          if (!m) return;
+          p.stdout.off('data', on);
+          resolve(JSON.parse(m[1]));
+        };
+        p.stdout.on('data', on);
+        p.stdin.write('s');
+      }))), 5000, 'stats');
+    },
+    async add() {
+      const p = spawnOne();
+      await ready([p]);
+      return p;
+    },
+    // The stats of every process still running, which then exit cleanly.
+    async stop() {
+      const live = procs.filter((p) => p.exitCode === null && p.signalCode === null);
+      for (const p of live) p.stdin.end('x');
+      const codes = await within(Promise.all(live.map((p) => p.exited)), 15000, 'processes exit');
+      for (let i = 0; i < live.length; i++) assert.strictEqual(codes[i], 0, live[i].err);
+      return live.map((p) => JSON.parse(p.out.trim().split('\n').pop()));
+    },
+  };
+}
+
+test('reusePort: 3 processes started at once serve one port, each with its own worker index; one is killed ' +
+     'mid-transfer, the others\' transfers finish intact, and no packet is misrouted after it (the kernel ' +
+     'renumbered nothing); a new process takes the freed index', { timeout: 120000 }, async (t) => {
+  const g = await startReusePort(t, 3);
+  assert.deepStrictEqual(g.procs.map((p) => p.worker).sort(), [0, 1, 2], 'distinct worker indices');
+  const client = new Endpoint();
+  const N = 30;
+  const served = await pool(N, 10, async (i) => {
+    const body = randomBytes(16384, 2100 + i);
+    const r = await exchange(client, g.port, body);
+    assert.strictEqual(r.hash, sha256(body), `client ${i}`);
+    return r.worker;
+  });
+  const per = [0, 1, 2].map((w) => served.filter((x) => x === w).length);
+  t.diagnostic(`sessions per worker index: ${per.join(', ')}`);
+  for (const c of per) assert.ok(c > 0, `every process served: ${per}`);
+
+  // Slow transfers on every process; then the process with index 0 (the
+  // first socket of the kernel's group: closing it would move the last
+  // socket into its place) is killed.
+  const CHUNK = 16 * 1024;
+  const CHUNKS = 40;
+  const firstByte = [];
+  const transfers = Array.from({ length: 12 }, (_, i) => {
+    const data = randomBytes(CHUNK * CHUNKS, 2300 + i);
+    const s = dial(client, g.port, { transportParams: { maxIdleTimeout: 3000 } });
+    let gotFirst;
+    firstByte[i] = new Promise((resolve) => { gotFirst = resolve; });
+    const done = (async () => {
+      await within(s.handshake, 20000, `handshake ${i}`);
+      const stream = s.open({
+        body: (async function* body() {
+          for (let k = 0; k < CHUNKS; k++) {
+            yield data.subarray(k * CHUNK, (k + 1) * CHUNK);
+            await sleep(20);
+          }
+        })(),
+      });
+      const chunks = [];
+      try {
+        for await (const c of stream.readableNodeStream()) {
+          if (chunks.length === 0) gotFirst(Buffer.from(c)[0]);
+          chunks.push(Buffer.from(c));
+        }
+      } catch (e) {
+        return { ok: false, error: e, session: s };
+      }
+      const got = Buffer.concat(chunks);
+      if (got.length !== data.length + 1) return { ok: false, error: new Error(`${got.length} bytes`), session: s };
+      await within(s.close(), 10000, 'close');
+      return { ok: true, intact: sha256(got.subarray(1)) === sha256(data), session: s };
+    })();
+    done.catch(() => {});
+    return done;
+  });
+  const workerOf = await within(Promise.all(firstByte), 20000, 'every transfer under way');
+  for (const s of await g.peek()) {
+    assert.strictEqual(s.steered, true);
+    assert.strictEqual(s.misrouted, 0, `worker ${s.worker}: every packet was steered to its process`);
+  }
+  const victim = g.procs.find((p) => p.worker === 0);
+  victim.kill('SIGKILL');
+  await within(victim.exited, 10000, 'the process dies');
+  const results = await within(Promise.all(transfers.map((p) => p.catch((e) => ({ ok: false, error: e })))),
+                               60000, 'every transfer settles');
+  for (let i = 0; i < results.length; i++) {
+    if (workerOf[i] === 0) {
+      assert.strictEqual(results[i].ok, false, `client ${i} of the killed process sees its session end`);
+      await within(results[i].session.closed.then(() => {}, () => {}), 15000, 'the session is closed');
+    } else {
+      assert.strictEqual(results[i].ok, true, `client ${i} (index ${workerOf[i]}): ${results[i].error}`);
+      assert.strictEqual(results[i].intact, true, `client ${i}: intact`);
+    }
+  }
+  // The killed process's sessions are over: from now on every packet is
+  // of a live member's session, and none may reach another member.
+  const before = Object.fromEntries((await g.peek()).map((x) => [x.worker, x.misrouted]));
+  // New sessions: served by the two left.
+  for (let i = 0; i < 6; i++) {
+    const body = randomBytes(4096, 2500 + i);
+    const r = await exchange(client, g.port, body);
+    assert.strictEqual(r.hash, sha256(body));
+    assert.notStrictEqual(r.worker, 0);
+  }
+  // A new process takes the lowest free index (the killed one's) and serves.
+  const late = await g.add();
+  assert.strictEqual(late.worker, 0, 'the freed index');
+  const after = await pool(30, 6, async (i) => {
+    const body = randomBytes(4096, 2600 + i);
+    const r = await exchange(client, g.port, body);
+    assert.strictEqual(r.hash, sha256(body));
+    return r.worker;
+  });
+  assert.ok(after.includes(0), `the new process serves: ${after}`);
+  for (const x of await g.peek()) {
+    assert.strictEqual(x.misrouted, before[x.worker] ?? 0, `worker ${x.worker}: nothing misrouted since the kill`);
+  }
+  await within(client.close(), 10000, 'client close');
+  const stats = await g.stop();
+  // Packets of the killed process's sessions went to the others, which
+  // dropped them (counted as misrouted) and never reset them.
+  t.diagnostic(`after the kill: ${JSON.stringify(stats)}`);
+  for (const s of stats) assert.strictEqual(s.steered, true);
+  for (const s of stats.filter((x) => x.worker !== 0)) assert.strictEqual(s.resets, 0, `worker ${s.worker}: no reset`);
+});
+
+// A short-header packet to connection ID dcid, as an attacker (or a
+// confused path) would send it: random bytes after the ID, long enough that
+// a server could answer it with a stateless reset.
+function shortHeaderTo(dcid, seed) {
+  const rest = randomBytes(80, seed);
+  return Buffer.concat([Buffer.from([0x40 | (rest[0] & 0x3f)]), dcid, rest]);
+}
+
+test('reusePort: a stateless reset from the wrong process never kills a live session (3 processes, one reset ' +
+     'secret, no steering program: packets for live sessions reach every process)', { timeout: 90000 }, async (t) => {
+  const dgram = require('node:dgram');
+  const secret = randomBytes(16, 31);
+  const g = await startReusePort(t, 3, { secret, env: { QUIC_DEBUG_NO_REUSEPORT_CBPF: '1' } });
+  const client = new Endpoint();
+  const CLIENTS = 9;
+  const CHUNK = 16 * 1024;
+  const CHUNKS = 40;
+  const relays = [];
+  const dcids = new Map(); // hex -> Buffer: the server's IDs the clients send to
+  // Sockets on many ports, so that the kernel's hash takes their packets
+  // to every process; a reset would come back to them.
+  const probes = [];
+  let answered = 0;
+  for (let i = 0; i < 48; i++) {
+    const s = dgram.createSocket('udp4');
+    await new Promise((resolve) => s.bind(0, '127.0.0.1', resolve));
+    s.on('message', () => { answered++; });
+    probes.push(s);
+  }
+  t.after(() => { for (const s of probes) s.close(); });
+  let sent = 0;
+  const workers = await Promise.all(Array.from({ length: CLIENTS }, async (_, i) => {
+    const relay = await createRelay(g.port, (msg, dir) => {
+      if (dir === 'up' && !isLongHeader(msg)) dcids.set(msg.subarray(1, 17).toString('hex'), Buffer.from(msg.subarray(1, 17)));
+      return msg;
+    });
+    relays.push(relay);
+    const data = randomBytes(CHUNK * CHUNKS, 2700 + i);
+    const s = dial(client, relay.port, { transportParams: { maxIdleTimeout: 30000 } });
+    await within(s.handshake, 10000, 'handshake');
+    const stream = s.open({
+      body: (async function* body() {
+        for (let k = 0; k < CHUNKS; k++) {
+          if (k >= 10 && k < 30) {
+            // Every live ID, from every probe socket.
+            for (const id of dcids.values()) {
+              for (const p of probes) {
+                p.send(shortHeaderTo(id, sent++), g.port, '127.0.0.1');
+              }
+            }
+          }
+          yield data.subarray(k * CHUNK, (k + 1) * CHUNK);
+          await sleep(20);
+        }
+      })(),
+    });
+    const got = await within(readAll(stream.readableNodeStream()), 40000, `echo ${i}`);
+    assert.strictEqual(sha256(got.subarray(1)), sha256(data), `client ${i}: intact, its session alive`);
+    await within(s.close(), 5000, 'close');
+    return got[0];
+  }));
+  await sleep(200); // a reset would be back by now
+  await within(client.close(), 10000, 'client close');
+  for (const r of relays) await r.close();
+  const stats = await g.stop();
+  const misrouted = stats.reduce((a, s) => a + s.misrouted, 0);
+  t.diagnostic(`probes ${sent}, misrouted ${misrouted}, sessions by index ${workers.join(',')}`);
+  for (const s of stats) assert.strictEqual(s.steered, false, 'the kernel spread the datagrams by their addresses');
+  assert.ok(sent > 1000, 'the probes went out');
+  assert.ok(misrouted > 0, 'probes reached processes that do not own their sessions');
+  assert.strictEqual(stats.reduce((a, s) => a + s.resets, 0), 0, 'no process sent a stateless reset');
+  assert.strictEqual(answered, 0, 'nothing came back to the probes');
+  assert.strictEqual(stats.reduce((a, s) => a + s.serverSessions, 0), CLIENTS);
+});
+
+test('reusePort: the option\'s checks; a port serves one group; the keeper lets the port go with its last member',
+     { timeout: 30000 }, async () => {
+  const dgram = require('node:dgram');
+  const { freePort } = require('./common');
+  assert.throws(() => new Endpoint({ reusePort: true }), { code: 'ERR_INVALID_ARG_VALUE' }); // port 0
+  const port = await freePort();
+  const address = { port };
+  assert.throws(() => new Endpoint({ address, reusePort: 1 }), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => new Endpoint({ address, reusePort: { group: 7 } }), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.throws(() => new Endpoint({ address, reusePort: { group: '' } }), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => new Endpoint({ address, reusePort: { group: 'x'.repeat(65) } }), { code: 'ERR_INVALID_ARG_VALUE' });
+  assert.throws(() => new Endpoint({ address, reusePort: true,
+                                     loadBalancer: { serverId: Buffer.from([1]), lengthSelfEncoding: true } }),
+                { code: 'ERR_QUIC_UNSUPPORTED' });
+  const a = new Endpoint({ address, reusePort: { group: 'one' } });
+  const b = new Endpoint({ address, reusePort: { group: 'one' } });
+  assert.strictEqual(a.reusePort, undefined, 'not bound yet');
+  a.listen({ alpn: ALPN, secure: { key: certs.key, cert: certs.cert } });
+  b.listen({ alpn: ALPN, secure: { key: certs.key, cert: certs.cert } });
+  assert.deepStrictEqual([a.reusePort.worker, b.reusePort.worker], [0, 1]);
+  assert.strictEqual(a.reusePort.group, 'one');
+  assert.strictEqual(a.address.port, port);
+  assert.throws(() => a.share(), { code: 'ERR_INVALID_STATE' });
+  assert.throws(() => a.connect({ address: '127.0.0.1', port: 9 }, { alpn: ALPN, scid: Buffer.alloc(8, 1) }),
+                { code: 'ERR_QUIC_UNSUPPORTED' });
+  // Another group on the same port: the address is in use.
+  const other = new Endpoint({ address, reusePort: { group: 'two' } });
+  assert.throws(() => other.listen({ alpn: ALPN, secure: { key: certs.key, cert: certs.cert } }),
+                { code: 'EADDRINUSE', syscall: 'bind' });
+  await other.close();
+  // Both serve.
+  const client = new Endpoint();
+  const workers = new Set();
+  for (const e of [a, b]) {
+    e.onsession = ({ session }) => {
+      session.onstream = ({ stream, respondWith }) => {
+        respondWith({ body: (async function* echo() {
+          yield Buffer.from([e.reusePort.worker]);
+          for await (const c of stream.readableNodeStream()) yield Buffer.from(c);
+        })() });
+      };
+    };
+  }
+  for (let i = 0; i < 16 && workers.size < 2; i++) {
+    const r = await exchange(client, port, Buffer.from(`n${i}`));
+    workers.add(r.worker);
+  }
+  assert.deepStrictEqual([...workers].sort(), [0, 1]);
+  await client.close();
+  await a.close();
+  await b.close();
+  // The keeper goes with the last member, and with it every socket: a plain
+  // socket can bind the port again.
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const s = dgram.createSocket('udp4');
+    const err = await new Promise((resolve) => {
+      s.once('error', resolve);
+      s.bind(port, '127.0.0.1', () => resolve(null));
+    });
+    await new Promise((resolve) => s.close(resolve));
+    if (err === null) break;
+    assert.ok(Date.now() < deadline, `the port is still bound: ${err.message}`);
+    await sleep(50);
+  }
+  // A plain socket on the port: a group cannot bind there.
+  const plain = dgram.createSocket('udp4');
+  await new Promise((resolve) => plain.bind(port, '127.0.0.1', resolve));
+  const late = new Endpoint({ address, reusePort: true });
+  assert.throws(() => late.listen({ alpn: ALPN, secure: { key: certs.key, cert: certs.cert } }),
+                { code: 'EADDRINUSE', syscall: 'bind' });
+  await late.close();
+  await new Promise((resolve) => plain.close(resolve));
+});
+
+test('HTTP/3 and WebTransport on a port shared by 2 workers: request bodies and bidirectional echoes checked by ' +
+     'hash, sessions on both workers', { timeout: 120000 }, async (t) => {
+  const original = new Endpoint({ maxConnectionsPerHost: 1000 });
+  const handle = original.share();
+  const events = [];
+  const workers = [];
+  t.after(async () => {
+    for (const w of workers) await w.terminate();
+    if (!original.destroyed) original.destroy();
+  });
+  for (let index = 0; index < 2; index++) {
+    const w = new Worker(path.join(__dirname, 'common', 'h3-worker.js'),
+                         { workerData: { handle, key: certs.key, cert: certs.cert, index } });
+    w.exited = new Promise((resolve) => w.on('exit', resolve));
+    w.on('error', (e) => events.push({ type: 'error', index, message: e.message }));
+    w.on('message', (m) => events.push(m));
+    await within(new Promise((resolve) => w.on('message', (m) => m.type === 'ready' && resolve())), 10000, 'ready');
+    workers.push(w);
+  }
+  const port = original.address.port;
+  const client = new Endpoint();
+  // HTTP/3: 16 connections, 4 requests each, bodies echoed.
+  const byWorker = [0, 0];
+  await pool(16, 8, async (c) => {
+    const s = client.connect({ address: '127.0.0.1', port }, { hostname: 'localhost', secure: { ca: certs.ca } });
+    await within(s.handshake, 20000, 'h3 handshake');
+    let worker = null;
+    await Promise.all(Array.from({ length: 4 }, async (_, r) => {
+      const body = randomBytes(20000 + r * 1000, 3000 + c * 10 + r);
+      const stream = s.open({ headers: { ':method': 'POST', ':path': `/echo/${c}/${r}` }, body });
+      const headers = await within(stream.headers, 20000, 'response headers');
+      assert.strictEqual(headers[':status'], 200);
+      const got = await within(readAll(stream.readableNodeStream()), 20000, 'response body');
+      assert.strictEqual(sha256(got), sha256(body), `connection ${c} request ${r}: the body`);
+      if (worker === null) worker = Number(headers['x-worker']);
+      assert.strictEqual(Number(headers['x-worker']), worker, 'one connection, one worker');
+    }));
+    byWorker[worker]++;
+    await within(s.close(), 10000, 'h3 close');
+  });
+  t.diagnostic(`HTTP/3 connections per worker: ${byWorker.join(', ')}`);
+  for (const c of byWorker) assert.ok(c > 0, `both workers served HTTP/3: ${byWorker}`);
+  // WebTransport: 16 sessions, 2 bidirectional echoes each.
+  const { WebTransport } = quic;
+  const wtByWorker = [0, 0];
+  await pool(16, 8, async (i) => {
+    const wt = new WebTransport(`https://localhost:${port}/wt/${i}`, { ca: certs.ca });
+    await within(wt.ready, 20000, 'WebTransport ready');
+    const workersSeen = await Promise.all([0, 1].map(async (k) => {
+      const data = randomBytes(65536, 3500 + i * 2 + k);
+      const { readable, writable } = await wt.createBidirectionalStream();
+      const chunks = [];
+      const reading = (async () => { for await (const c of readable) chunks.push(Buffer.from(c)); })();
+      const w = writable.getWriter();
+      await w.write(data);
+      await w.close();
+      await within(reading, 20000, 'echo');
+      const got = Buffer.concat(chunks);
+      assert.strictEqual(sha256(got.subarray(1)), sha256(data), `session ${i} stream ${k}: the echo`);
+      return got[0];
+    }));
+    assert.strictEqual(workersSeen[0], workersSeen[1], 'one session, one worker');
+    wtByWorker[workersSeen[0]]++;
+    wt.close();
+    await within(wt.closed, 10000, 'WebTransport closed');
+  });
+  t.diagnostic(`WebTransport sessions per worker: ${wtByWorker.join(', ')}`);
+  for (const c of wtByWorker) assert.ok(c > 0, `both workers served WebTransport: ${wtByWorker}`);
+  const reported = [0, 1].map((i) => events.filter((e) => e.type === 'webtransport' && e.index === i).length);
+  assert.deepStrictEqual(reported, wtByWorker, 'each echo came from the worker that accepted the session');
+  await within(client.close(), 10000, 'client close');
+  for (const w of workers) w.postMessage('close');
+  await within(Promise.all(workers.map((w) => w.exited)), 15000, 'workers exit');
+  await within(original.close(), 5000, 'original close');
+  assert.deepStrictEqual(events.filter((e) => e.type === 'error'), []);
+});

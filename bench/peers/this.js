@@ -25,6 +25,10 @@ const cases = {
   'relay-mix': true,
   'wt-datagrams': true,
   'wt-stream': true,
+  'shared-h3-threads': true,
+  'shared-h3-procs': true,
+  'shared-hs-threads': true,
+  'shared-hs-procs': true,
 };
 
 const isH3 = (name) => name.startsWith('h3-');

@@ -7,7 +7,9 @@
  * port, each echoing BYTES of its own pattern, checked byte for byte. Then:
  * the kernel took the steering program, every server thread accepted
  * sessions and their counts add up, no packet reached the wrong thread,
- * and nothing is left allocated. With QUIC_DEBUG_NO_REUSEPORT_CBPF=1 the
+ * and nothing is left allocated. Then (with the program) the same with
+ * independent members of a reusePort group, whose keeper process the
+ * members' binds start (reuse_port_phase). With QUIC_DEBUG_NO_REUSEPORT_CBPF=1 the
  * group behaves as under a kernel that refuses the program: the kernel
  * spreads by address (one client port: one socket gets everything) and the
  * members hand each other the packets; the echoes must be as intact. test/c-core.test.js builds it with
@@ -168,7 +170,8 @@ static void on_client_events(quic_wrap *w, void *user) {
 }
 
 static void client_thread(void *arg) {
-  (void)arg;
+  const quic_addr *target = arg;
+  memset(&cl, 0, sizeof(cl));
   uv_loop_t loop;
   uv_loop_init(&loop);
   quic_endpoint_config ec;
@@ -184,15 +187,103 @@ static void client_thread(void *arg) {
   if (quic_tls_ctx_new(&cc.tls, &co, msg, sizeof(msg)) != QUIC_OK) fail(msg);
   cc.sni = quic_strdup("localhost");
   cc.verify_name = quic_strdup("localhost");
-  quic_addr port;
-  quic_group_address(servers[0].wrap->ep->group, &port);
   for (int i = 0; i < CLIENTS; i++) {
     quic_session *s;
-    if (quic_wrap_connect(cl.wrap, &s, &port, &cc, NULL) != QUIC_OK) fail("connect");
+    if (quic_wrap_connect(cl.wrap, &s, target, &cc, NULL) != QUIC_OK) fail("connect");
   }
   quic_session_config_clear(&cc);
   uv_run(&loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&loop) != 0) fail("client loop still has handles");
+}
+
+/* ---- independent members (reusePort): a keeper process holds the group ----
+ * RP threads each make their own endpoint for one address and port with a
+ * group name and bind at once (racing to start the keeper: one forks it,
+ * the others join), as separate processes do; the same echoes, each member
+ * with its own worker index, nothing misrouted; and once every member has
+ * gone the keeper goes and the port is free. */
+#define RP 3
+static server rp[RP];
+static uv_barrier_t rp_ready;
+static quic_addr rp_port;
+
+static void rp_thread(void *arg) {
+  server *sv = arg;
+  quic_endpoint_config ec;
+  quic_endpoint_config_defaults(&ec);
+  ec.bind = rp_port;
+  memcpy(ec.rp_name, "workers_test", 12);
+  ec.rp_name_len = 12;
+  int err = 0;
+  if (quic_wrap_new(&sv->wrap, &sv->loop, &ec, on_server_events, on_server_closed, sv) != QUIC_OK) fail("rp wrap");
+  if (quic_wrap_bind(sv->wrap, &err) != QUIC_OK) fail("rp bind (the keeper)");
+  listen_on(sv);
+  uv_barrier_wait(&rp_ready);
+  uv_run(&sv->loop, UV_RUN_DEFAULT);
+}
+
+static bool port_free(const quic_addr *a) {
+  quic_udp u;
+  quic_udp_options o = {0};
+  int err = 0;
+  if (quic_udp_open(&u, a, &o, &err) != QUIC_OK) return false;
+  quic_udp_close(&u);
+  return true;
+}
+
+static void reuse_port_phase(void) {
+  quic_udp u;
+  quic_udp_options o = {0};
+  quic_addr any;
+  int err = 0;
+  if (quic_addr_parse(&any, "127.0.0.1", 0) != QUIC_OK || quic_udp_open(&u, &any, &o, &err) != QUIC_OK)
+    fail("a free port");
+  rp_port = u.local;
+  quic_udp_close(&u);
+  uv_barrier_init(&rp_ready, RP + 1);
+  for (int i = 0; i < RP; i++) {
+    server *sv = &rp[i];
+    sv->index = i;
+    uv_loop_init(&sv->loop);
+    uv_async_init(&sv->loop, &sv->stop, on_stop);
+    sv->stop.data = sv;
+    uv_thread_create(&sv->thread, rp_thread, sv);
+  }
+  uv_barrier_wait(&rp_ready);
+  unsigned workers = 0;
+  for (int i = 0; i < RP; i++) {
+    CHECK(rp[i].wrap->ep->steered);
+    CHECK(rp[i].wrap->ep->ipc_fd >= 0);
+    workers |= 1u << rp[i].wrap->ep->worker;
+  }
+  CHECK_EQ(workers, (1u << RP) - 1); /* 0, 1, 2: one each */
+  uv_thread_t ct;
+  uv_thread_create(&ct, client_thread, &rp_port);
+  uv_thread_join(&ct);
+  for (int i = 0; i < RP; i++) uv_async_send(&rp[i].stop);
+  int total = 0;
+  for (int i = 0; i < RP; i++) {
+    server *sv = &rp[i];
+    uv_thread_join(&sv->thread);
+    CHECK(sv->closed);
+    CHECK_EQ(uv_loop_close(&sv->loop), 0);
+    CHECK(sv->accepted > 0);
+    CHECK_EQ(sv->misrouted, 0);
+    total += sv->accepted;
+    printf("reusePort member %d: %d sessions\n", i, sv->accepted);
+  }
+  CHECK_EQ(total, CLIENTS);
+  CHECK_EQ(cl.done, CLIENTS);
+  for (int i = 1; i <= CLIENTS; i++) {
+    CHECK_EQ(cl.echoed[i], BYTES);
+    CHECK(!cl.bad[i]);
+  }
+  /* The keeper leaves 200 ms after its last member; then no socket of the
+   * group is left. */
+  bool freed = false;
+  for (int i = 0; i < 100 && !(freed = port_free(&rp_port)); i++) usleep(50 * 1000);
+  CHECK(freed);
+  uv_barrier_destroy(&rp_ready);
 }
 
 int main(int argc, char **argv) {
@@ -228,8 +319,10 @@ int main(int argc, char **argv) {
   uv_barrier_wait(&ready);
   CHECK_EQ(quic_group_steering(servers[0].wrap->ep->group), !refused);
 
+  quic_addr port;
+  quic_group_address(servers[0].wrap->ep->group, &port);
   uv_thread_t ct;
-  uv_thread_create(&ct, client_thread, NULL);
+  uv_thread_create(&ct, client_thread, &port);
   uv_thread_join(&ct);
 
   for (int i = 0; i < SERVERS; i++) uv_async_send(&servers[i].stop);
@@ -256,6 +349,7 @@ int main(int argc, char **argv) {
     CHECK_EQ(cl.echoed[i], BYTES);
     CHECK(!cl.bad[i]);
   }
+  if (!refused) reuse_port_phase();
   free((void *)key.data);
   free((void *)cert.data);
   free((void *)ca.data);
