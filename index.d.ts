@@ -1,7 +1,8 @@
 // Type definitions for quic: QUIC and HTTP/3 for Node.js with the net/quic API.
 // Written for TypeScript 5 and later with @types/node >= 20; see docs/api.md
-// for what each member does on this build. Blob, ReadableStream, Event and
-// EventTarget are the global ones (lib.dom's or @types/node's).
+// for what each member does on this build. Blob, ReadableStream,
+// WritableStream, Event and EventTarget are the global ones (lib.dom's or
+// @types/node's).
 
 /// <reference types="node" />
 
@@ -45,6 +46,8 @@ export interface EndpointConfigInit {
     resetTokenSecret?: BinaryLike | undefined;
     /** Exactly 32 bytes: seals Retry and NEW_TOKEN tokens (an extra of this build). */
     tokenSecret?: BinaryLike | undefined;
+    /** Connection IDs in the QUIC-LB layout, so that a load balancer routes by them (an extra of this build). */
+    loadBalancer?: LoadBalancerInit | undefined;
     addressLRUSize?: Integer | undefined;
     ccAlgorithm?: 'cubic' | 'reno' | 'bbr' | undefined;
     disableStatelessReset?: boolean | undefined;
@@ -74,6 +77,20 @@ export interface EndpointConfigInit {
     validateAddress?: boolean | undefined;
 }
 
+/** The QUIC-LB connection ID layout (draft-ietf-quic-load-balancers): `loadBalancer` of EndpointConfigInit. */
+export interface LoadBalancerInit {
+    /** 1-15 bytes (a string is taken as UTF-8). Required. */
+    serverId: string | BinaryLike;
+    /** 4 to 19 - serverId bytes. Default: 16 - serverId bytes, at least 4. */
+    nonceLength?: Integer | undefined;
+    /** Exactly 16 bytes (AES-128); without it the IDs are in the clear. */
+    key?: BinaryLike | undefined;
+    /** 0-6, in the first byte's top 3 bits. Default 0. */
+    configRotation?: Integer | undefined;
+    /** The first byte's low 5 bits carry the ID's length (Endpoint.share() then throws ERR_QUIC_UNSUPPORTED). */
+    lengthSelfEncoding?: boolean | undefined;
+}
+
 export class EndpointConfig {
     constructor(options?: EndpointConfigInit);
     static isEndpointConfig(value: unknown): value is EndpointConfig;
@@ -83,6 +100,23 @@ export class EndpointConfig {
 
 export interface EndpointEventMap {
     session: SessionEvent;
+}
+
+/** What endpoint.share() returns: plain data that postMessage(), workerData, BroadcastChannel and JSON carry. */
+export interface EndpointShareHandle {
+    readonly type: 'quic.Endpoint';
+    /** The port group. */
+    readonly group: number;
+    /** The process that shared it. */
+    readonly pid: number;
+    /** The original's endpoint-wide session settings. */
+    readonly session: {
+        readonly ccAlgorithm: number;
+        readonly maxPayloadSize: number;
+        readonly maxStreamWindow: number;
+        readonly maxWindow: number;
+        readonly ackThreshold: number;
+    };
 }
 
 /** A UDP socket that listens for sessions, opens them, or both. */
@@ -102,6 +136,13 @@ export class Endpoint extends EventTarget {
     /** Graceful; `signal` aborts it into an immediate close. Returns `closed`. */
     close(options?: { signal?: AbortSignal | undefined }): Promise<void>;
     destroy(error?: unknown): void;
+    /**
+     * Binds the socket into a port group (SO_REUSEPORT; before the first listen()/connect()) and returns a plain
+     * object to post to a worker thread or another process, where Endpoint.from() makes an Endpoint on the same port.
+     */
+    share(): EndpointShareHandle;
+    /** An Endpoint of its own (bound at once) on the port of the endpoint that gave `handle` with share(). */
+    static from(handle: EndpointShareHandle): Endpoint;
     addEventListener<K extends keyof EndpointEventMap>(type: K, listener: Listener<this, EndpointEventMap[K]> | null,
                                                        options?: ListenerOptions): void;
     addEventListener(type: string, listener: Listener<this, Event> | null, options?: ListenerOptions): void;
@@ -195,6 +236,8 @@ export interface SessionConfigInit {
     http3?: Http3Settings | undefined;
     secure?: SecureOptions | undefined;
     transportParams?: TransportParams | undefined;
+    /** Test-only switches, never for production (docs/api.md, "Test-only switches"). */
+    testing?: { ignoreStreamCredit?: boolean | undefined } | undefined;
 }
 
 /** connect()'s options: a SessionConfigInit and an AbortSignal that cancels the session. */
@@ -367,6 +410,11 @@ export class Stream {
     readonly serverInitiated: boolean;
     readonly locked: boolean;
     readonly closed: Promise<void>;
+    /**
+     * allDataCommitted: fulfils once the peer acknowledged every byte we sent and the end; rejects if our sending
+     * side was aborted first (cancel(), a failed body, the peer's STOP_SENDING) or the session ended first.
+     */
+    readonly committed: Promise<void>;
     readonly blocked: Promise<boolean>;
     readonly headers: Promise<IncomingHeaders>;
     readonly hints: Promise<IncomingHeaders[]>;
@@ -415,6 +463,8 @@ export class EndpointStats {
     readonly clientSessions: bigint;
     readonly createdAt: bigint;
     readonly duration: bigint;
+    /** Packets for another copy of a shared endpoint that arrived at this one (see Endpoint.share()). */
+    readonly misroutedCount: bigint;
     readonly packetsReceived: bigint;
     readonly packetsSent: bigint;
     readonly serverBusyCount: bigint;
@@ -531,6 +581,11 @@ export type QuicErrorCode =
     | 'ERR_QUIC_HANDSHAKE_TIMEOUT'
     | 'ERR_QUIC_SESSION_CLOSED'
     | 'ERR_QUIC_TLS'
+    | 'ERR_QUIC_OUT_OF_MEMORY'
+    | 'ERR_QUIC_LIMIT'
+    | 'ERR_QUIC_INTERNAL'
+    | 'ERR_QUIC_ADDON_NOT_BUILT'
+    | 'ERR_QUIC_ADDON_MISMATCH'
     | 'ABORT_ERR';
 
 /** ERR_QUIC_TRANSPORT_ERROR: the connection closed with a transport error code. */
