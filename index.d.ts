@@ -1,7 +1,8 @@
-// Type definitions for quic: QUIC and HTTP/3 for Node.js with the net/quic API.
+// Type definitions for quic: QUIC, HTTP/3 and WebTransport for Node.js with the net/quic API.
 // Written for TypeScript 5 and later with @types/node >= 20; see docs/api.md
-// for what each member does on this build. Blob, ReadableStream, Event and
-// EventTarget are the global ones (lib.dom's or @types/node's).
+// for what each member does on this build. Blob, ReadableStream,
+// WritableStream, Event and EventTarget are the global ones (lib.dom's or
+// @types/node's).
 
 /// <reference types="node" />
 
@@ -45,6 +46,8 @@ export interface EndpointConfigInit {
     resetTokenSecret?: BinaryLike | undefined;
     /** Exactly 32 bytes: seals Retry and NEW_TOKEN tokens (an extra of this build). */
     tokenSecret?: BinaryLike | undefined;
+    /** Connection IDs in the QUIC-LB layout, so that a load balancer routes by them (an extra of this build). */
+    loadBalancer?: LoadBalancerInit | undefined;
     addressLRUSize?: Integer | undefined;
     ccAlgorithm?: 'cubic' | 'reno' | 'bbr' | undefined;
     disableStatelessReset?: boolean | undefined;
@@ -79,6 +82,20 @@ export interface EndpointConfigInit {
     reusePort?: boolean | { group?: string | undefined } | undefined;
 }
 
+/** The QUIC-LB connection ID layout (draft-ietf-quic-load-balancers): `loadBalancer` of EndpointConfigInit. */
+export interface LoadBalancerInit {
+    /** 1-15 bytes (a string is taken as UTF-8). Required. */
+    serverId: string | BinaryLike;
+    /** 4 to 19 - serverId bytes. Default: 16 - serverId bytes, at least 4. */
+    nonceLength?: Integer | undefined;
+    /** Exactly 16 bytes (AES-128); without it the IDs are in the clear. */
+    key?: BinaryLike | undefined;
+    /** 0-6, in the first byte's top 3 bits. Default 0. */
+    configRotation?: Integer | undefined;
+    /** The first byte's low 5 bits carry the ID's length (Endpoint.share() then throws ERR_QUIC_UNSUPPORTED). */
+    lengthSelfEncoding?: boolean | undefined;
+}
+
 export class EndpointConfig {
     constructor(options?: EndpointConfigInit);
     static isEndpointConfig(value: unknown): value is EndpointConfig;
@@ -88,6 +105,23 @@ export class EndpointConfig {
 
 export interface EndpointEventMap {
     session: SessionEvent;
+}
+
+/** What endpoint.share() returns: plain data that postMessage(), workerData, BroadcastChannel and JSON carry. */
+export interface EndpointShareHandle {
+    readonly type: 'quic.Endpoint';
+    /** The port group. */
+    readonly group: number;
+    /** The process that shared it. */
+    readonly pid: number;
+    /** The original's endpoint-wide session settings. */
+    readonly session: {
+        readonly ccAlgorithm: number;
+        readonly maxPayloadSize: number;
+        readonly maxStreamWindow: number;
+        readonly maxWindow: number;
+        readonly ackThreshold: number;
+    };
 }
 
 /** A UDP socket that listens for sessions, opens them, or both. */
@@ -109,6 +143,13 @@ export class Endpoint extends EventTarget {
     /** Graceful; `signal` aborts it into an immediate close. Returns `closed`. */
     close(options?: { signal?: AbortSignal | undefined }): Promise<void>;
     destroy(error?: unknown): void;
+    /**
+     * Binds the socket into a port group (SO_REUSEPORT; before the first listen()/connect()) and returns a plain
+     * object to post to a worker thread or another process, where Endpoint.from() makes an Endpoint on the same port.
+     */
+    share(): EndpointShareHandle;
+    /** An Endpoint of its own (bound at once) on the port of the endpoint that gave `handle` with share(). */
+    static from(handle: EndpointShareHandle): Endpoint;
     addEventListener<K extends keyof EndpointEventMap>(type: K, listener: Listener<this, EndpointEventMap[K]> | null,
                                                        options?: ListenerOptions): void;
     addEventListener(type: string, listener: Listener<this, Event> | null, options?: ListenerOptions): void;
@@ -202,6 +243,10 @@ export interface SessionConfigInit {
     http3?: Http3Settings | undefined;
     secure?: SecureOptions | undefined;
     transportParams?: TransportParams | undefined;
+    /** WebTransport over HTTP/3 (server; needs 'h3' in `alpn`): `true` for the defaults, or the options. */
+    webtransport?: boolean | WebTransportServerOptions | undefined;
+    /** Test-only switches, never for production (docs/api.md, "Test-only switches"). */
+    testing?: { ignoreStreamCredit?: boolean | undefined } | undefined;
 }
 
 /** connect()'s options: a SessionConfigInit and an AbortSignal that cancels the session. */
@@ -216,6 +261,8 @@ export class SessionConfig {
     readonly alpn: readonly string[];
     readonly hostname: string | undefined;
     readonly handshakeTimeout: number;
+    /** The resolved `webtransport` options (frozen), or null when WebTransport is off. */
+    readonly webtransport: WebTransportServerConfig | null;
 }
 
 /** What session.sessionTicket gives; pass it to connect() as `resume`. */
@@ -241,6 +288,7 @@ export interface CipherInfo {
 export interface SessionEventMap {
     stream: StreamEvent;
     datagram: DatagramEvent;
+    webtransport: WebTransportEvent;
 }
 
 /** One QUIC connection, client or server. Made by connect() and the 'session' event. */
@@ -270,6 +318,8 @@ export class Session extends EventTarget {
     readonly stats: SessionStats;
     onstream: ((this: Session, event: StreamEvent) => void) | null;
     ondatagram: ((this: Session, event: DatagramEvent) => void) | null;
+    /** A WebTransport CONNECT (server with the `webtransport` option), after the origin check. */
+    onwebtransport: ((this: Session, event: WebTransportEvent) => void) | null;
     open(options?: StreamOptionsInit | StreamOptions): Stream;
     /** false (never a throw) when it cannot go: empty, too large, no room, closing. */
     datagram(data: string | BinaryLike, encoding?: BufferEncoding): boolean;
@@ -374,6 +424,11 @@ export class Stream {
     readonly serverInitiated: boolean;
     readonly locked: boolean;
     readonly closed: Promise<void>;
+    /**
+     * allDataCommitted: fulfils once the peer acknowledged every byte we sent and the end; rejects if our sending
+     * side was aborted first (cancel(), a failed body, the peer's STOP_SENDING) or the session ended first.
+     */
+    readonly committed: Promise<void>;
     readonly blocked: Promise<boolean>;
     readonly headers: Promise<IncomingHeaders>;
     readonly hints: Promise<IncomingHeaders[]>;
@@ -422,6 +477,8 @@ export class EndpointStats {
     readonly clientSessions: bigint;
     readonly createdAt: bigint;
     readonly duration: bigint;
+    /** Packets for another copy of a shared endpoint that arrived at this one (see Endpoint.share()). */
+    readonly misroutedCount: bigint;
     readonly packetsReceived: bigint;
     readonly packetsSent: bigint;
     readonly serverBusyCount: bigint;
@@ -520,6 +577,318 @@ export class SecureContext {
 
 export function createSecureContext(options: SecureOptions): SecureContext;
 
+// ---- WebTransport (docs/api.md, WebTransport) ----
+
+/** The draft a WebTransport session speaks: draft-ietf-webtrans-http3-02 or -16. */
+export type WebTransportVersion = 'draft02' | 'draft16';
+
+/** SessionConfigInit's `webtransport` option (server). */
+export interface WebTransportServerOptions {
+    /** WebTransport sessions per connection, 1-1024. Default 16. */
+    maxSessions?: Integer | undefined;
+    /** New sessions accepted per second from one client address, 0-1,000,000. Default 0: no limit. */
+    newSessionsPerSecond?: Integer | undefined;
+    /** The peer's streams of one session open at once, 0-2^20. Default 0: only the connection's limits. */
+    maxStreamsPerSession?: Integer | undefined;
+    /** The allowed `origin` header values (compared lowercased); absent: any origin. */
+    origins?: readonly string[] | undefined;
+    /** The subprotocols the server speaks, in its order of preference. */
+    protocols?: readonly string[] | undefined;
+    /** Serve a CONNECT that arrived in 0-RTT at once (default false: it waits for the handshake). */
+    allowZeroRtt?: boolean | undefined;
+}
+
+/** sessionConfig.webtransport: the resolved `webtransport` options. */
+export interface WebTransportServerConfig {
+    readonly maxSessions: number;
+    readonly maxStreamsPerSession: number;
+    readonly newSessionsPerSecond: number;
+    /** Lowercased; null: any origin. */
+    readonly origins: ReadonlySet<string> | null;
+    readonly protocols: readonly string[];
+    readonly allowZeroRtt: boolean;
+}
+
+/** W3C WebTransportHash: a certificate's hash for serverCertificateHashes. */
+export interface WebTransportHash {
+    /** Only 'sha-256' is used; hashes of other algorithms are ignored, as the W3C API does. */
+    algorithm: string;
+    value: BinaryLike;
+}
+
+/** new WebTransport(url, options): the W3C options and Node's own (`ca`, `servername`, `origin`, `endpoint`, ...). */
+export interface WebTransportOptions {
+    /** Accept the server's certificate by its SHA-256 (valid at most 14 days); the chain and name are not checked. */
+    serverCertificateHashes?: readonly WebTransportHash[] | undefined;
+    /** Subprotocols offered (wt-available-protocols), in order. */
+    protocols?: readonly string[] | undefined;
+    /** 'throughput' is CUBIC, 'low-latency' BBR. */
+    congestionControl?: 'default' | 'throughput' | 'low-latency' | undefined;
+    /** Share a connection with other pooling WebTransports: needs `endpoint`; not with serverCertificateHashes. */
+    allowPooling?: boolean | undefined;
+    /** Accepted: HTTP/3 datagrams are always negotiated here. */
+    requireUnreliable?: boolean | undefined;
+    /** The CAs the server's certificate must chain to (as `secure.ca`). Default: the system store. */
+    ca?: string | Buffer | ReadonlyArray<string | Buffer> | undefined;
+    /** The SNI and the name the certificate must match. Default: the URL's host name. */
+    servername?: string | undefined;
+    /** The `origin` header a browser would send (none by default). */
+    origin?: string | undefined;
+    /** The Endpoint to connect from. Default: one of its own, closed when the session ends. */
+    endpoint?: Endpoint | undefined;
+    /** 'auto' (default): draft-16 when the server enables it, else draft-02. */
+    version?: 'auto' | WebTransportVersion | undefined;
+    /** A sessionTicket of an earlier WebTransport (or Session) to the same server: the CONNECT goes in 0-RTT. */
+    resume?: ResumeInit | undefined;
+}
+
+/** What `closed` fulfils with (W3C WebTransportCloseInfo). */
+export interface WebTransportCloseInfo {
+    closeCode: number;
+    reason: string;
+}
+
+/** close()'s argument. */
+export interface WebTransportCloseOptions {
+    /** 0 to 2^32-1. Default 0. */
+    closeCode?: number | undefined;
+    /** Truncated to 1024 bytes of UTF-8. Default ''. */
+    reason?: string | undefined;
+}
+
+/** W3C WebTransportDatagramDuplexStream, with Node's `outgoingQueued`. */
+export interface WebTransportDatagramDuplexStream {
+    /** Received datagrams. */
+    readonly readable: ReadableStream<Uint8Array>;
+    /** Each chunk is one datagram; one too large, or that finds the queue full, is dropped (and counted). */
+    readonly writable: WritableStream<BinaryLike>;
+    /** The largest datagram payload that can be sent now. */
+    readonly maxDatagramSize: number;
+    /** How many of the session's datagrams wait in C for a packet. */
+    readonly outgoingQueued: number;
+    /** An integer 1-1024. Default 64. */
+    incomingHighWaterMark: number;
+    /** An integer 1-1024. Default 128. */
+    outgoingHighWaterMark: number;
+    /** Milliseconds (> 0, at most 86400000), or null (the default) for no limit. */
+    incomingMaxAge: number | null;
+    /** Milliseconds (> 0, at most 86400000), or null (the default) for no limit. */
+    outgoingMaxAge: number | null;
+}
+
+/** W3C WebTransportDatagramStats. */
+export interface WebTransportDatagramStats {
+    timestamp: number;
+    droppedIncoming: number;
+    expiredIncoming: number;
+    expiredOutgoing: number;
+    lostOutgoing: number;
+}
+
+/**
+ * W3C WebTransportConnectionStats, with what this build can fill: the connection's figures are null while the
+ * session has no connection to read (and after it ended if never read before); the loss figures are always null.
+ */
+export interface WebTransportConnectionStats {
+    /** performance.timeOrigin + performance.now() when read. */
+    timestamp: number;
+    bytesSent: number | null;
+    packetsSent: number | null;
+    /** Always null: ngtcp2 1.11 reports no loss totals. */
+    bytesLost: null;
+    /** Always null: ngtcp2 1.11 reports no loss totals. */
+    packetsLost: null;
+    bytesReceived: number | null;
+    packetsReceived: number | null;
+    /** Milliseconds. */
+    smoothedRtt: number | null;
+    /** Milliseconds. */
+    rttVariation: number | null;
+    /** Milliseconds. */
+    minRtt: number | null;
+    /** Bits per second; null before an RTT sample. */
+    estimatedSendRate: number | null;
+    /** Always null. */
+    atSendCapacity: null;
+    /** This session's datagram figures. */
+    datagrams: WebTransportDatagramStats;
+    /** Ours: datagrams queued to send. */
+    datagramsSent: number;
+    /** Ours: datagrams kept for the reader. */
+    datagramsReceived: number;
+    datagramsDroppedIncoming: number;
+    datagramsDroppedOutgoing: number;
+}
+
+/** A WebTransport session in the W3C shape: the server's (from request.accept()), and the client's base class. */
+export class WebTransportSession {
+    protected constructor();
+    /** Fulfils once the session is accepted; rejects with a WebTransportError if it never is. */
+    readonly ready: Promise<void>;
+    /** Fulfils with the close code and reason; rejects with a WebTransportError (source 'session') otherwise. */
+    readonly closed: Promise<WebTransportCloseInfo>;
+    /** Fulfils when the peer sent DRAIN_WEBTRANSPORT_SESSION. */
+    readonly draining: Promise<void>;
+    /** The subprotocol accepted, or undefined. */
+    readonly protocol: string | undefined;
+    /** The draft the session speaks; a client's is undefined until it chose (after the server's SETTINGS). */
+    readonly version: WebTransportVersion | undefined;
+    /** Its CONNECT went in 0-RTT and was taken so. */
+    readonly earlyData: boolean;
+    readonly datagrams: WebTransportDatagramDuplexStream;
+    readonly incomingBidirectionalStreams: ReadableStream<WebTransportBidirectionalStream>;
+    readonly incomingUnidirectionalStreams: ReadableStream<WebTransportReceiveStream>;
+    /** The CONNECT request's Stream; a client's is null until its CONNECT is sent. */
+    readonly connectStream: Stream | null;
+    createBidirectionalStream(): Promise<WebTransportBidirectionalStream>;
+    createUnidirectionalStream(): Promise<WebTransportSendStream>;
+    getStats(): Promise<WebTransportConnectionStats>;
+    /**
+     * The TLS exporter with the label EXPORTER-WebTransport, bound to this session. `label`: 1-255 bytes (a string is
+     * UTF-8); `context`: 0-255 bytes; `length`: 1-1024 (default 32).
+     */
+    exportKeyingMaterial(label: string | BinaryLike, context?: BinaryLike, length?: number): Promise<ArrayBuffer>;
+    /** Sends CLOSE_WEBTRANSPORT_SESSION and ends the session. */
+    close(closeInfo?: WebTransportCloseOptions): void;
+    /** Sends DRAIN_WEBTRANSPORT_SESSION. */
+    drain(): void;
+}
+
+/** What request.accept() returns: a server's session, whose version and CONNECT stream are known. */
+export interface AcceptedWebTransportSession extends WebTransportSession {
+    readonly version: WebTransportVersion;
+    readonly connectStream: Stream;
+}
+
+/** The W3C WebTransport client: connects at once. */
+export class WebTransport extends WebTransportSession {
+    /** `url`: an https: URL without a fragment. */
+    constructor(url: string | URL, options?: WebTransportOptions);
+    /** Its connection's newest ticket (with the server's WebTransport SETTINGS): `resume` for a later WebTransport. */
+    readonly sessionTicket: SessionTicket | undefined;
+}
+
+/** request.accept()'s options. */
+export interface WebTransportAcceptOptions {
+    /** One the client offered (default: request.protocol); sent as wt-protocol. */
+    protocol?: string | undefined;
+    /** More response fields. */
+    headers?: OutgoingHeaders | undefined;
+}
+
+/** The extended CONNECT of a 'webtransport' event: accept() or reject() it. */
+export class WebTransportRequest {
+    private constructor();
+    readonly path: string;
+    readonly authority: string;
+    /** undefined when the request had no origin header. */
+    readonly origin: string | undefined;
+    /** The subprotocols the client offered, in its order. */
+    readonly protocols: readonly string[];
+    /** The first of the server's `webtransport.protocols` the client offered. */
+    readonly protocol: string | undefined;
+    readonly version: WebTransportVersion;
+    /** The CONNECT arrived in 0-RTT. */
+    readonly early: boolean;
+    /** All request fields (frozen, null-prototype). */
+    readonly headers: Readonly<IncomingHeaders>;
+    /** true once accept() or reject() succeeded. */
+    readonly decided: boolean;
+    /** Answers 200 and returns the session. */
+    accept(options?: WebTransportAcceptOptions): AcceptedWebTransportSession;
+    /** Answers `status` (300-599, default 404) and ends the stream. */
+    reject(status?: number, headers?: OutgoingHeaders): void;
+}
+
+/** The 'webtransport' event of a Session. */
+export class WebTransportEvent extends Event {
+    private constructor();
+    readonly request: WebTransportRequest;
+}
+
+export interface WebTransportErrorOptions {
+    /** Default 'stream'. */
+    source?: 'stream' | 'session' | undefined;
+    /** Default null. */
+    streamErrorCode?: number | null | undefined;
+}
+
+/** W3C WebTransportError. */
+export class WebTransportError extends Error {
+    constructor(message?: string, options?: WebTransportErrorOptions);
+    readonly source: 'stream' | 'session';
+    /** The peer's WebTransport code, or null. */
+    readonly streamErrorCode: number | null;
+}
+
+/** 'sendsideaborted' (the peer's STOP_SENDING) or 'receivesideaborted' (its RESET_STREAM). */
+export class WebTransportStreamEvent extends Event {
+    private constructor();
+    /** The peer's WebTransport code, or null when its HTTP/3 code is outside the WebTransport range. */
+    readonly streamErrorCode: number | null;
+}
+
+export interface WebTransportSendStreamEventMap {
+    sendsideaborted: WebTransportStreamEvent;
+}
+
+export interface WebTransportReceiveStreamEventMap {
+    receivesideaborted: WebTransportStreamEvent;
+}
+
+export interface WebTransportBidirectionalStreamEventMap {
+    sendsideaborted: WebTransportStreamEvent;
+    receivesideaborted: WebTransportStreamEvent;
+}
+
+/** W3C WebTransportSendStream: a WritableStream of bytes that also fires 'sendsideaborted'. */
+export class WebTransportSendStream extends WritableStream<BinaryLike> {
+    private constructor();
+    onsendsideaborted: ((this: WebTransportSendStream, event: WebTransportStreamEvent) => void) | null;
+    addEventListener<K extends keyof WebTransportSendStreamEventMap>(
+        type: K, listener: Listener<this, WebTransportSendStreamEventMap[K]> | null, options?: ListenerOptions): void;
+    addEventListener(type: string, listener: Listener<this, Event> | null, options?: ListenerOptions): void;
+    removeEventListener<K extends keyof WebTransportSendStreamEventMap>(
+        type: K, listener: Listener<this, WebTransportSendStreamEventMap[K]> | null,
+        options?: boolean | { capture?: boolean | undefined }): void;
+    removeEventListener(type: string, listener: Listener<this, Event> | null,
+                        options?: boolean | { capture?: boolean | undefined }): void;
+    dispatchEvent(event: Event): boolean;
+}
+
+/** W3C WebTransportReceiveStream: a ReadableStream of Uint8Array that also fires 'receivesideaborted'. */
+export class WebTransportReceiveStream extends ReadableStream<Uint8Array> {
+    private constructor();
+    onreceivesideaborted: ((this: WebTransportReceiveStream, event: WebTransportStreamEvent) => void) | null;
+    addEventListener<K extends keyof WebTransportReceiveStreamEventMap>(
+        type: K, listener: Listener<this, WebTransportReceiveStreamEventMap[K]> | null, options?: ListenerOptions): void;
+    addEventListener(type: string, listener: Listener<this, Event> | null, options?: ListenerOptions): void;
+    removeEventListener<K extends keyof WebTransportReceiveStreamEventMap>(
+        type: K, listener: Listener<this, WebTransportReceiveStreamEventMap[K]> | null,
+        options?: boolean | { capture?: boolean | undefined }): void;
+    removeEventListener(type: string, listener: Listener<this, Event> | null,
+                        options?: boolean | { capture?: boolean | undefined }): void;
+    dispatchEvent(event: Event): boolean;
+}
+
+/** W3C WebTransportBidirectionalStream: `readable` and `writable`, hearing both aborts. */
+export class WebTransportBidirectionalStream extends EventTarget {
+    private constructor();
+    readonly readable: WebTransportReceiveStream;
+    readonly writable: WebTransportSendStream;
+    onsendsideaborted: ((this: WebTransportBidirectionalStream, event: WebTransportStreamEvent) => void) | null;
+    onreceivesideaborted: ((this: WebTransportBidirectionalStream, event: WebTransportStreamEvent) => void) | null;
+    addEventListener<K extends keyof WebTransportBidirectionalStreamEventMap>(
+        type: K, listener: Listener<this, WebTransportBidirectionalStreamEventMap[K]> | null,
+        options?: ListenerOptions): void;
+    addEventListener(type: string, listener: Listener<this, Event> | null, options?: ListenerOptions): void;
+    removeEventListener<K extends keyof WebTransportBidirectionalStreamEventMap>(
+        type: K, listener: Listener<this, WebTransportBidirectionalStreamEventMap[K]> | null,
+        options?: boolean | { capture?: boolean | undefined }): void;
+    removeEventListener(type: string, listener: Listener<this, Event> | null,
+                        options?: boolean | { capture?: boolean | undefined }): void;
+}
+
 // ---- errors ----
 
 /** Codes of the errors this package makes (see docs/api.md, Errors). */
@@ -538,6 +907,11 @@ export type QuicErrorCode =
     | 'ERR_QUIC_HANDSHAKE_TIMEOUT'
     | 'ERR_QUIC_SESSION_CLOSED'
     | 'ERR_QUIC_TLS'
+    | 'ERR_QUIC_OUT_OF_MEMORY'
+    | 'ERR_QUIC_LIMIT'
+    | 'ERR_QUIC_INTERNAL'
+    | 'ERR_QUIC_ADDON_NOT_BUILT'
+    | 'ERR_QUIC_ADDON_MISMATCH'
     | 'ABORT_ERR';
 
 /** ERR_QUIC_TRANSPORT_ERROR: the connection closed with a transport error code. */

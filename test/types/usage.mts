@@ -5,10 +5,14 @@ import quic, {
     Endpoint, EndpointConfig, Session, SessionConfig, Stream, StreamOptions, ResponseOptions,
     SessionEvent, StreamEvent, DatagramEvent, EndpointStats, SessionStats, StreamStats,
     ClientHello, OCSPRequest, OCSPResponse, SecureContext, createSecureContext, liveMemory, versions,
+    WebTransport, WebTransportSession, WebTransportRequest, WebTransportEvent, WebTransportError,
+    WebTransportStreamEvent, WebTransportSendStream, WebTransportReceiveStream, WebTransportBidirectionalStream,
 } from 'quic';
 import type {
     IncomingHeaders, OutgoingHeaders, SessionTicket, QuicTransportError, QuicApplicationError,
-    QuicHandshakeTimeoutError, QuicErrorCode, Body,
+    QuicHandshakeTimeoutError, QuicErrorCode, Body, EndpointShareHandle, WebTransportOptions, WebTransportVersion,
+    WebTransportConnectionStats, WebTransportDatagramStats, WebTransportDatagramDuplexStream, WebTransportCloseInfo,
+    AcceptedWebTransportSession, WebTransportServerConfig,
 } from 'quic';
 import { Http3Dispatcher, type Http3DispatcherOptions } from 'quic/fetch';
 import { setGlobalDispatcher, request, interceptors, fetch as undiciFetch } from 'undici';
@@ -189,3 +193,194 @@ const redirecting = dispatcher.compose(interceptors.redirect({ maxRedirections: 
 await dispatcher.close();
 await server.close();
 void text; void statusCode; void body; void undiciTrailers; void redirecting;
+
+// Port sharing, QUIC-LB connection IDs, and the newer members of the core classes
+const shared = new Endpoint({
+    address: { port: 4434 },
+    loadBalancer: { serverId: new Uint8Array([1, 2, 3]), nonceLength: 8, key: Buffer.alloc(16), configRotation: 1 },
+});
+const handle: EndpointShareHandle = shared.share();
+const group: number = handle.group;
+const copy: Endpoint = Endpoint.from(handle);
+const copyFromJson: Endpoint = Endpoint.from(JSON.parse(JSON.stringify(handle)) as EndpointShareHandle);
+const misrouted: bigint = copy.stats.misroutedCount;
+const misroutedJson: number = copy.stats.toJSON().misroutedCount;
+const committed: Promise<void> = stream.committed;
+await committed;
+const testing = client.connect({ port: 4433 }, { testing: { ignoreStreamCredit: true } });
+const memoryCode: QuicErrorCode = 'ERR_QUIC_LIMIT';
+void group; void copyFromJson; void misrouted; void misroutedJson; void testing; void memoryCode;
+
+// WebTransport, server side: the option, the 'webtransport' event, the request and the session
+const wtServer = new Endpoint();
+wtServer.listen({
+    secure: { key, cert },
+    webtransport: {
+        maxSessions: 4, newSessionsPerSecond: 10n, maxStreamsPerSession: 100,
+        origins: ['https://example.com'], protocols: ['chat', 'echo'], allowZeroRtt: false,
+    },
+});
+const wtConfig = new SessionConfig('server', {
+    secure: { key, cert },
+    webtransport: { maxSessions: 8n, newSessionsPerSecond: 0, maxStreamsPerSession: 2 ** 20, origins: [], protocols: ['a'], allowZeroRtt: true },
+});
+const wtDefaults = new SessionConfig('server', { secure: { key, cert }, webtransport: true });
+const wtResolved: WebTransportServerConfig | null = wtConfig.webtransport ?? wtDefaults.webtransport;
+if (wtResolved) {
+    const origins: ReadonlySet<string> | null = wtResolved.origins;
+    const limits: number[] = [wtResolved.maxSessions, wtResolved.maxStreamsPerSession, wtResolved.newSessionsPerSecond];
+    const serverProtocols: readonly string[] = wtResolved.protocols;
+    const zeroRtt: boolean = wtResolved.allowZeroRtt;
+    void origins; void limits; void serverProtocols; void zeroRtt;
+}
+wtServer.onsession = ({ session }) => {
+    session.onwebtransport = async function (event) {
+        const self: Session = this;
+        const request: WebTransportRequest = event.request;
+        const path: string = request.path;
+        const authority: string = request.authority;
+        const origin: string | undefined = request.origin;
+        const offered: readonly string[] = request.protocols;
+        const chosen: string | undefined = request.protocol;
+        const version: WebTransportVersion = request.version;
+        const early: boolean = request.early;
+        const fields: Readonly<IncomingHeaders> = request.headers;
+        const decided: boolean = request.decided;
+        void self; void path; void authority; void origin; void offered; void version; void early; void fields; void decided;
+        if (chosen === undefined) {
+            request.reject(403, { 'x-why': 'no protocol' });
+            return;
+        }
+        const wt: AcceptedWebTransportSession = request.accept({ protocol: chosen, headers: { 'x-server': 'quic' } });
+        const server: WebTransportSession = wt;
+        const wtVersion: WebTransportVersion = wt.version;
+        const connect: Stream = wt.connectStream;
+        const connectHeaders: IncomingHeaders = await connect.headers;
+        await server.ready;
+        void wtVersion; void connectHeaders;
+        for await (const bidi of wt.incomingBidirectionalStreams) {
+            const pair: WebTransportBidirectionalStream = bidi;
+            pair.onreceivesideaborted = (e: WebTransportStreamEvent) => { const c: number | null = e.streamErrorCode; void c; };
+            pair.onsendsideaborted = function (e) { const me: WebTransportBidirectionalStream = this; void me; void e.streamErrorCode; };
+            pair.addEventListener('sendsideaborted', (e) => { const c: number | null = e.streamErrorCode; void c; });
+            pair.addEventListener('receivesideaborted', (e) => { const c: number | null = e.streamErrorCode; void c; });
+            pair.removeEventListener('receivesideaborted', null);
+            await pair.readable.pipeTo(pair.writable);
+        }
+        for await (const uni of wt.incomingUnidirectionalStreams) {
+            const incoming: WebTransportReceiveStream = uni;
+            incoming.addEventListener('receivesideaborted', (e) => { const c: number | null = e.streamErrorCode; void c; }, { once: true });
+            incoming.onreceivesideaborted = null;
+            const heard: boolean = incoming.dispatchEvent(new Event('custom'));
+            void heard;
+            for await (const chunk of incoming) { const bytes: Uint8Array = chunk; void bytes; }
+        }
+        wt.drain();
+        wt.close({ closeCode: 7, reason: 'done' });
+    };
+    session.addEventListener('webtransport', (event) => {
+        const e: WebTransportEvent = event;
+        void e.request.accept();
+    });
+};
+
+// WebTransport, client side: the W3C constructor with every option, and every member
+const wtOptions: WebTransportOptions = {
+    serverCertificateHashes: [{ algorithm: 'sha-256', value: new Uint8Array(32) }],
+    protocols: ['chat', 'echo'],
+    congestionControl: 'low-latency',
+    allowPooling: false,
+    requireUnreliable: true,
+    ca,
+    servername: 'localhost',
+    origin: 'https://example.com',
+    endpoint: client,
+    version: 'auto',
+};
+const wt = new WebTransport('https://localhost:4433/chat', wtOptions);
+const pooled = new WebTransport(new URL('https://localhost:4433/'), { allowPooling: true, endpoint: client, version: 'draft02', ca: [ca] });
+await wt.ready;
+const wtSession: WebTransportSession = wt;
+const protocol: string | undefined = wt.protocol;
+const wtVersion: WebTransportVersion | undefined = wt.version;
+const wtEarly: boolean = wt.earlyData;
+const wtTicket: SessionTicket | undefined = wt.sessionTicket;
+const connectStream: Stream | null = wt.connectStream;
+if (wtTicket) {
+    const resumed = new WebTransport('https://localhost:4433/chat', { resume: wtTicket, congestionControl: 'throughput', version: 'draft16' });
+    void resumed;
+}
+void wt.draining.then(() => wt.close());
+const closeInfo: WebTransportCloseInfo = await pooled.closed;
+const closeCode: number = closeInfo.closeCode;
+const closeReason: string = closeInfo.reason;
+void wtSession; void protocol; void wtVersion; void wtEarly; void connectStream; void closeCode; void closeReason;
+
+// Datagrams
+const datagrams: WebTransportDatagramDuplexStream = wt.datagrams;
+const maxSize: number = datagrams.maxDatagramSize;
+const queued: number = datagrams.outgoingQueued;
+datagrams.incomingHighWaterMark = 256;
+datagrams.outgoingHighWaterMark = datagrams.incomingHighWaterMark;
+datagrams.incomingMaxAge = 1000;
+datagrams.outgoingMaxAge = null;
+const maxAge: number | null = datagrams.incomingMaxAge ?? datagrams.outgoingMaxAge;
+const datagramWriter = datagrams.writable.getWriter();
+await datagramWriter.write(new Uint8Array([1, 2, 3]));
+await datagramWriter.write(new ArrayBuffer(4));
+const datagramReader = datagrams.readable.getReader();
+const datagram = await datagramReader.read();
+if (!datagram.done) { const bytes: Uint8Array = datagram.value; void bytes; }
+void maxSize; void queued; void maxAge;
+
+// Streams
+const bidi: WebTransportBidirectionalStream = await wt.createBidirectionalStream();
+const bidiWriter = bidi.writable.getWriter();
+await bidiWriter.write(new TextEncoder().encode('hello'));
+await bidiWriter.close();
+const reader = bidi.readable.getReader();
+const chunk = await reader.read();
+if (!chunk.done) { const bytes: Uint8Array = chunk.value; void bytes; }
+await reader.cancel(new WebTransportError('enough', { streamErrorCode: 3 }));
+const uni: WebTransportSendStream = await wt.createUnidirectionalStream();
+uni.onsendsideaborted = function (event) {
+    const self: WebTransportSendStream = this;
+    const code: number | null = event.streamErrorCode;
+    void self; void code;
+};
+uni.addEventListener('sendsideaborted', { handleEvent(event: WebTransportStreamEvent) { void event.streamErrorCode; } });
+uni.addEventListener('sendsideaborted', (event) => { const code: number | null = event.streamErrorCode; void code; }, { once: true });
+uni.removeEventListener('sendsideaborted', null);
+const dispatched: boolean = uni.dispatchEvent(new Event('custom'));
+await uni.getWriter().abort(new WebTransportError('stop', { source: 'stream', streamErrorCode: 9 }));
+void dispatched;
+
+// Stats, keying material, errors
+const stats: WebTransportConnectionStats = await wt.getStats();
+const rtt2: number | null = stats.smoothedRtt;
+const sendRate: number | null = stats.estimatedSendRate;
+const lost: null = stats.bytesLost;
+const atCapacity: null = stats.atSendCapacity;
+const datagramStats: WebTransportDatagramStats = stats.datagrams;
+const dropped: number = datagramStats.droppedIncoming + stats.datagramsDroppedOutgoing + stats.datagramsSent + stats.datagramsReceived;
+const statsNumbers: Array<number | null> = [stats.timestamp, stats.bytesSent, stats.packetsSent, stats.bytesReceived, stats.packetsReceived,
+    stats.rttVariation, stats.minRtt, stats.packetsLost, stats.datagramsDroppedIncoming, datagramStats.timestamp,
+    datagramStats.expiredIncoming, datagramStats.expiredOutgoing, datagramStats.lostOutgoing];
+const keying: ArrayBuffer = await wt.exportKeyingMaterial('label');
+const keying2: ArrayBuffer = await wt.exportKeyingMaterial(new Uint8Array([1]), Buffer.from('context'), 64);
+void rtt2; void sendRate; void lost; void atCapacity; void dropped; void statsNumbers; void keying; void keying2;
+try {
+    await wt.closed;
+} catch (err) {
+    if (err instanceof WebTransportError) {
+        const source: 'stream' | 'session' = err.source;
+        const code: number | null = err.streamErrorCode;
+        const message: string = err.message;
+        void source; void code; void message;
+    }
+}
+const plainError = new WebTransportError();
+const sessionError = new WebTransportError('gone', { source: 'session', streamErrorCode: null });
+void plainError; void sessionError;
+wt.close();
+await wtServer.close();
