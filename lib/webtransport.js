@@ -36,6 +36,9 @@ const PROTOCOL = Object.freeze({ draft02: 'webtransport', draft16: 'webtransport
 // HTTP/3 codes: H3_MESSAGE_ERROR (RFC 9114 8.1); WT_ALPN_ERROR (draft-16 9.5).
 const H3_MESSAGE_ERROR = 0x10e;
 const WT_ALPN_ERROR = 0x0817b3dd;
+// WT_REQUIREMENTS_NOT_MET (draft-16 9.5); H3_REQUEST_CANCELLED (RFC 9114 8.1).
+const WT_REQUIREMENTS_NOT_MET = 0x212c0d48;
+const H3_REQUEST_CANCELLED = 0x10c;
 // How long a draft-16 request waits for the client's SETTINGS (draft-16 7.1).
 const PEER_SETTINGS_WAIT_MS = 5000;
 
@@ -664,6 +667,9 @@ class WebTransport extends WebTransportSession {
     if (options.allowPooling !== undefined && typeof options.allowPooling !== 'boolean') {
       throw codes.ERR_INVALID_ARG_TYPE('options.allowPooling', 'a boolean', options.allowPooling);
     }
+    if (options.requireUnreliable !== undefined && typeof options.requireUnreliable !== 'boolean') {
+      throw codes.ERR_INVALID_ARG_TYPE('options.requireUnreliable', 'a boolean', options.requireUnreliable);
+    }
     if (options.allowPooling && options.serverCertificateHashes !== undefined) {
       // W3C: NotSupportedError.
       throw codes.ERR_QUIC_UNSUPPORTED('options.allowPooling with serverCertificateHashes', 'the W3C API refuses the pair');
@@ -845,6 +851,12 @@ class WebTransport extends WebTransportSession {
       // draft-16 3.3: the session is closed with WT_ALPN_ERROR.
       if (this.version === 'draft16') native.abort(WT_ALPN_ERROR);
       throw new WebTransportError(`the server chose a protocol not offered (${chosen})`, { source: 'session' });
+    }
+    if (options.requireUnreliable && this.datagrams.maxDatagramSize === 0) {
+      // W3C: a connection that cannot carry datagrams fails the session.
+      // (HTTP/3 datagrams need the server's max_datagram_frame_size.)
+      native.abort(this.version === 'draft16' ? WT_REQUIREMENTS_NOT_MET : H3_REQUEST_CANCELLED);
+      throw new WebTransportError('the connection cannot carry datagrams (requireUnreliable)', { source: 'session' });
     }
     binding.wtSession(native.handle(), native.key, WT_OP_ACCEPT);
     this[kPrivate]('ready', chosen);

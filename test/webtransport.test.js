@@ -1122,3 +1122,19 @@ test('datagrams: lostOutgoing counts datagrams ngtcp2 declares lost (30% of our 
     await within(endpoint.close(), T, 'client endpoint close');
   }
 });
+
+test('requireUnreliable: checked as a boolean; with a server that allows datagrams the session opens and carries them', async () => {
+  assert.throws(() => new WebTransport('https://localhost:1/', { ...clientOptions, requireUnreliable: 'yes' }),
+                { code: 'ERR_INVALID_ARG_TYPE' });
+  const { server, url } = echoServer();
+  try {
+    const wt = new WebTransport(url('/unreliable'), { ...clientOptions, requireUnreliable: true });
+    await within(wt.ready, T, 'ready');
+    assert.ok(wt.datagrams.maxDatagramSize > 0);
+    await echoOnce(wt, 'unreliable');
+    wt.close();
+    await within(wt.closed, T, 'closed');
+  } finally {
+    await within(server.close(), T, 'server close');
+  }
+});
