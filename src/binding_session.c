@@ -623,25 +623,21 @@ static napi_value session_max_datagram(napi_env env, napi_callback_info info) {
   return quic_napi_number(env, (double)quic_session_max_datagram(s));
 }
 
-/* sessionDatagrams(handle) -> [ArrayBuffer, early, ArrayBuffer, early, ...].
- * (A WebTransport session's datagrams wait in its own queue: wtDatagrams.) */
-static napi_value session_datagrams(napi_env env, napi_callback_info info) {
-  NAPI_ARGS(env, info, 1);
-  GET_SESSION(env, argv[0]);
+/* A taken datagram list as [ArrayBuffer, ...], or with `meta` [ArrayBuffer,
+ * early, ...] (early: the flow label when there is one, else whether it came
+ * in 0-RTT). The list is ours: every entry is freed, converted or not;
+ * after a failure the rest are dropped (datagrams are unreliable anyway). */
+static napi_value dgram_list(napi_env env, quic_dgram *d, bool meta) {
   napi_value out;
-  NAPI_CALL(env, napi_create_array(env, &out));
-  quic_dgram *d = quic_session_take_datagrams(s);
+  napi_status st = napi_create_array(env, &out);
   uint32_t i = 0;
-  napi_status st = napi_ok;
-  /* The list is ours now: every entry is freed, converted or not. After a
-   * failure the rest are dropped (datagrams are unreliable anyway). */
   while (d) {
     quic_dgram *next = d->next;
     void *p;
     napi_value ab, early;
     if (st == napi_ok && (st = napi_create_arraybuffer(env, d->len, &p, &ab)) == napi_ok) {
       if (d->len) memcpy(p, d->data, d->len);
-      if ((st = napi_set_element(env, out, i++, ab)) == napi_ok &&
+      if ((st = napi_set_element(env, out, i++, ab)) == napi_ok && meta &&
           (st = d->flow >= 0 ? napi_create_double(env, (double)d->flow, &early)
                              : napi_get_boolean(env, d->early, &early)) == napi_ok)
         st = napi_set_element(env, out, i++, early);
@@ -651,6 +647,14 @@ static napi_value session_datagrams(napi_env env, napi_callback_info info) {
   }
   NAPI_CALL(env, st);
   return out;
+}
+
+/* sessionDatagrams(handle) -> [ArrayBuffer, early, ArrayBuffer, early, ...].
+ * (A WebTransport session's datagrams wait in its own queue: wtDatagrams.) */
+static napi_value session_datagrams(napi_env env, napi_callback_info info) {
+  NAPI_ARGS(env, info, 1);
+  GET_SESSION(env, argv[0]);
+  return dgram_list(env, quic_session_take_datagrams(s), true);
 }
 
 /* ---- WebTransport (webtransport.h); key is the session's CONNECT stream ---- */
@@ -756,25 +760,7 @@ static napi_value wt_datagrams(napi_env env, napi_callback_info info) {
   if (st == NULL) return NULL;
   double max;
   if (!quic_napi_get_double(env, argv[2], &max)) return NULL;
-  napi_value out;
-  NAPI_CALL(env, napi_create_array(env, &out));
-  quic_dgram *d = quic_wt_api_datagrams_take(st, max >= 1 && max <= 4096 ? (size_t)max : 1);
-  uint32_t i = 0;
-  napi_status status = napi_ok;
-  /* The list is ours: every entry is freed, converted or not. */
-  while (d) {
-    quic_dgram *next = d->next;
-    void *p;
-    napi_value ab;
-    if (status == napi_ok && (status = napi_create_arraybuffer(env, d->len, &p, &ab)) == napi_ok) {
-      if (d->len) memcpy(p, d->data, d->len);
-      status = napi_set_element(env, out, i++, ab);
-    }
-    quic_free(d);
-    d = next;
-  }
-  NAPI_CALL(env, status);
-  return out;
+  return dgram_list(env, quic_wt_api_datagrams_take(st, max >= 1 && max <= 4096 ? (size_t)max : 1), false);
 }
 
 /* wtDatagramConfig(handle, key, inHwm, outHwm, inMaxAgeMs, outMaxAgeMs):
