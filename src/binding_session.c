@@ -385,7 +385,10 @@ static bool get_nvlist(napi_env env, napi_value v, quic_nvlist *out) {
       }
     }
   }
-  int rv = QUIC_OK;
+  /* One allocation: the text less its NULs, plus two u32 lengths a field. */
+  size_t nuls = 0;
+  for (const char *q = text; (q = memchr(q, 0, (size_t)(text + len - q))) != NULL; q++) nuls++;
+  int rv = quic_nvlist_reserve(out, len - nuls + 4 * nuls);
   size_t off = 0;
   while (rv == QUIC_OK && off < len) {
     const char *name = text + off;
@@ -997,9 +1000,11 @@ static napi_value stream_headers(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_create_array(env, &out));
   uint32_t n = 0;
   quic_hblock *b;
+  char small[2048];
   while ((b = quic_stream_hblock(st)) != NULL) {
-    /* Each field takes its bytes less the two u32 lengths plus two NULs. */
-    char *text = quic_malloc(b->len ? b->len : 1);
+    /* Each field takes its bytes less the two u32 lengths plus two NULs:
+     * b->len is enough, on the stack for most blocks. */
+    char *text = b->len <= sizeof(small) ? small : quic_malloc(b->len);
     if (text == NULL) {
       quic_napi_throw(env, "ERR_QUIC_INTERNAL", "out of memory for a header block");
       return NULL;
@@ -1022,7 +1027,7 @@ static napi_value stream_headers(napi_env env, napi_callback_info info) {
     /* A failed N-API call leaves the block at the head, still the stream's. */
     bool ok = rv == 0 && (kind = quic_napi_number(env, b->kind)) != NULL &&
               napi_create_string_latin1(env, text, len, &fields) == napi_ok;
-    quic_free(text);
+    if (text != small) quic_free(text);
     if (rv == 0 && !ok) {
       if (kind != NULL) quic_napi_throw_status(env, "napi_create_string_latin1");
       return NULL;

@@ -12,6 +12,9 @@ static uint32_t get_u32(const uint8_t *p) {
   return v;
 }
 
+/* A received block's first allocation: most requests' fields fit. */
+#define NVLIST_FIRST_CAP 256
+
 int quic_nvlist_add(quic_nvlist *l, const uint8_t *name, size_t namelen, const uint8_t *value, size_t valuelen) {
   if (namelen > UINT32_MAX || valuelen > UINT32_MAX) return QUIC_ERR_INVALID;
   if (l->count == UINT32_MAX) return QUIC_ERR_LIMIT;
@@ -20,8 +23,9 @@ int quic_nvlist_add(quic_nvlist *l, const uint8_t *name, size_t namelen, const u
     return QUIC_ERR_INVALID;
   size_t need = l->len + quic_hfield_size(namelen, valuelen);
   if (need > l->cap) {
-    /* Doubling: a received block grows a field at a time. */
-    size_t cap = l->cap > SIZE_MAX / 2 ? need : QUIC_MAX(l->cap * 2, need);
+    /* Doubling: a received block grows a field at a time; the first
+     * allocation holds a typical request's fields whole. */
+    size_t cap = l->cap > SIZE_MAX / 2 ? need : QUIC_MAX(QUIC_MAX(l->cap * 2, need), NVLIST_FIRST_CAP);
     uint8_t *d = quic_realloc(l->data, cap);
     if (d == NULL) return QUIC_ERR_NOMEM;
     l->data = d;
@@ -34,6 +38,15 @@ int quic_nvlist_add(quic_nvlist *l, const uint8_t *name, size_t namelen, const u
   if (valuelen) memcpy(p + 8 + namelen, value, valuelen);
   l->len = need;
   l->count++;
+  return QUIC_OK;
+}
+
+int quic_nvlist_reserve(quic_nvlist *l, size_t cap) {
+  if (cap <= l->cap) return QUIC_OK;
+  uint8_t *d = quic_realloc(l->data, cap);
+  if (d == NULL) return QUIC_ERR_NOMEM;
+  l->data = d;
+  l->cap = cap;
   return QUIC_OK;
 }
 

@@ -56,6 +56,9 @@ static inline size_t quic_hfield_size(size_t namelen, size_t valuelen) { return 
 /* Appends one field. QUIC_ERR_INVALID if a length does not fit in a u32,
  * QUIC_ERR_LIMIT at UINT32_MAX fields, QUIC_ERR_NOMEM; l is unchanged then. */
 int quic_nvlist_add(quic_nvlist *l, const uint8_t *name, size_t namelen, const uint8_t *value, size_t valuelen);
+/* Makes room for cap bytes of fields in all (one allocation where the size
+ * is known ahead). QUIC_ERR_NOMEM leaves l as it was. */
+int quic_nvlist_reserve(quic_nvlist *l, size_t cap);
 /* Empties l and keeps its storage (a block collector between blocks). */
 void quic_nvlist_reset(quic_nvlist *l);
 /* Frees l's storage; l is empty after. */
