@@ -630,9 +630,13 @@ static void goaway(quic_session *s, bool final) {
   else (void)nghttp3_conn_submit_shutdown_notice(h3(s));
 }
 
-/* nghttp3's view of l: an array the caller frees, borrowing l's bytes. */
-static int to_nv(const quic_nvlist *l, nghttp3_nv **out) {
-  nghttp3_nv *nv = quic_calloc(l->count ? l->count : 1, sizeof(*nv));
+/* Fields a submit lays out on the stack; longer lists are allocated. */
+#define NV_STACK 32
+
+/* nghttp3's view of l, borrowing l's bytes: in `stack` (NV_STACK entries)
+ * when it fits, else an array the caller frees (*out != stack). */
+static int to_nv(const quic_nvlist *l, nghttp3_nv *stack, nghttp3_nv **out) {
+  nghttp3_nv *nv = l->count <= NV_STACK ? stack : quic_calloc(l->count, sizeof(*nv));
   if (nv == NULL) return QUIC_ERR_NOMEM;
   quic_hiter it;
   quic_hfield f;
@@ -648,7 +652,7 @@ static int to_nv(const quic_nvlist *l, nghttp3_nv **out) {
     i++;
   }
   if (rv < 0) {
-    quic_free(nv);
+    if (nv != stack) quic_free(nv);
     return rv;
   }
   *out = nv;
@@ -658,8 +662,8 @@ static int to_nv(const quic_nvlist *l, nghttp3_nv **out) {
 static int submit(quic_stream *st, int kind, const quic_nvlist *l) {
   quic_session *s = st->session;
   if (h3(s) == NULL || st->id < 0) return QUIC_ERR_STATE;
-  nghttp3_nv *nv;
-  int err = to_nv(l, &nv);
+  nghttp3_nv stack[NV_STACK], *nv;
+  int err = to_nv(l, stack, &nv);
   if (err != QUIC_OK) return err;
   nghttp3_data_reader dr = {.read_data = cb_read_data};
   int rv;
@@ -675,7 +679,7 @@ static int submit(quic_stream *st, int kind, const quic_nvlist *l) {
                    : nghttp3_conn_submit_request(h3(s), st->id, nv, l->count, &dr, st);
     break;
   }
-  quic_free(nv);
+  if (nv != stack) quic_free(nv);
   if (rv != 0) return QUIC_ERR_INVALID;
   quic_session_mark_dirty(s);
   return QUIC_OK;
