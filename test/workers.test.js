@@ -88,6 +88,45 @@ async function startWorkers(t, n, endpoint = {}) {
   return { original, handle, workers, events, port, stats, stop, count, settled };
 }
 
+// A transfer under way for a while: 640 KB sent a 16 KB chunk every 20 ms
+// and echoed back behind the serving worker's index byte. firstByte[i]
+// becomes a promise of that byte. Resolves { ok: true, worker, intact,
+// session } or, if the stream fails, { ok: false, error, session }.
+function slowTransfer(client, port, seed, firstByte, i, sessionOptions) {
+  const CHUNK = 16 * 1024;
+  const CHUNKS = 40;
+  const data = randomBytes(CHUNK * CHUNKS, seed);
+  const s = dial(client, port, sessionOptions);
+  let gotFirst;
+  firstByte[i] = new Promise((resolve) => { gotFirst = resolve; });
+  const done = (async () => {
+    await within(s.handshake, 20000, `handshake ${i}`);
+    const stream = s.open({
+      body: (async function* body() {
+        for (let k = 0; k < CHUNKS; k++) {
+          yield data.subarray(k * CHUNK, (k + 1) * CHUNK);
+          await sleep(20);
+        }
+      })(),
+    });
+    const chunks = [];
+    try {
+      for await (const c of stream.readableNodeStream()) {
+        if (chunks.length === 0) gotFirst(Buffer.from(c)[0]);
+        chunks.push(Buffer.from(c));
+      }
+    } catch (e) {
+      return { ok: false, error: e, session: s };
+    }
+    const got = Buffer.concat(chunks);
+    if (got.length !== data.length + 1) return { ok: false, error: new Error(`${got.length} bytes`), session: s };
+    await within(s.close(), 10000, 'close');
+    return { ok: true, worker: got[0], intact: sha256(got.subarray(1)) === sha256(data), session: s };
+  })();
+  done.catch(() => {});
+  return done;
+}
+
 function dial(client, port, session = {}, resume) {
   return client.connect({ address: '127.0.0.1', port },
                         { alpn: ALPN, hostname: 'localhost', secure: { ca: certs.ca }, ...session }, resume);
@@ -263,42 +302,8 @@ test('a worker calls process.exit() mid-transfer: its clients see their sessions
   const g = await startWorkers(t, 3);
   const client = new Endpoint();
   const CLIENTS = 24;
-  const CHUNK = 16 * 1024;
-  const CHUNKS = 40;
   const firstByte = [];
-  const transfers = Array.from({ length: CLIENTS }, (_, i) => {
-    const data = randomBytes(CHUNK * CHUNKS, 100 + i);
-    const s = dial(client, g.port);
-    let gotFirst;
-    firstByte[i] = new Promise((resolve) => { gotFirst = resolve; });
-    const done = (async () => {
-      await within(s.handshake, 20000, `handshake ${i}`);
-      // Slow: a chunk every 20 ms, so the transfer is under way when the
-      // worker goes.
-      const stream = s.open({
-        body: (async function* body() {
-          for (let k = 0; k < CHUNKS; k++) {
-            yield data.subarray(k * CHUNK, (k + 1) * CHUNK);
-            await sleep(20);
-          }
-        })(),
-      });
-      const chunks = [];
-      try {
-        for await (const c of stream.readableNodeStream()) {
-          if (chunks.length === 0) gotFirst(Buffer.from(c)[0]);
-          chunks.push(Buffer.from(c));
-        }
-      } catch (e) {
-        return { ok: false, error: e, session: s };
-      }
-      const got = Buffer.concat(chunks);
-      await within(s.close(), 10000, 'close');
-      return { ok: true, worker: got[0], intact: sha256(got.subarray(1)) === sha256(data), session: s };
-    })();
-    done.catch(() => {});
-    return done;
-  });
+  const transfers = Array.from({ length: CLIENTS }, (_, i) => slowTransfer(client, g.port, 100 + i, firstByte, i));
   const workerOf = await within(Promise.all(firstByte), 20000, 'every transfer under way');
   const victim = workerOf[0];
   g.workers[victim].postMessage('exit');
@@ -741,41 +746,9 @@ test('reusePort: 3 processes started at once serve one port, each with its own w
   // Slow transfers on every process; then the process with index 0 (the
   // first socket of the kernel's group: closing it would move the last
   // socket into its place) is killed.
-  const CHUNK = 16 * 1024;
-  const CHUNKS = 40;
   const firstByte = [];
-  const transfers = Array.from({ length: 12 }, (_, i) => {
-    const data = randomBytes(CHUNK * CHUNKS, 2300 + i);
-    const s = dial(client, g.port, { transportParams: { maxIdleTimeout: 3000 } });
-    let gotFirst;
-    firstByte[i] = new Promise((resolve) => { gotFirst = resolve; });
-    const done = (async () => {
-      await within(s.handshake, 20000, `handshake ${i}`);
-      const stream = s.open({
-        body: (async function* body() {
-          for (let k = 0; k < CHUNKS; k++) {
-            yield data.subarray(k * CHUNK, (k + 1) * CHUNK);
-            await sleep(20);
-          }
-        })(),
-      });
-      const chunks = [];
-      try {
-        for await (const c of stream.readableNodeStream()) {
-          if (chunks.length === 0) gotFirst(Buffer.from(c)[0]);
-          chunks.push(Buffer.from(c));
-        }
-      } catch (e) {
-        return { ok: false, error: e, session: s };
-      }
-      const got = Buffer.concat(chunks);
-      if (got.length !== data.length + 1) return { ok: false, error: new Error(`${got.length} bytes`), session: s };
-      await within(s.close(), 10000, 'close');
-      return { ok: true, intact: sha256(got.subarray(1)) === sha256(data), session: s };
-    })();
-    done.catch(() => {});
-    return done;
-  });
+  const transfers = Array.from({ length: 12 }, (_, i) =>
+    slowTransfer(client, g.port, 2300 + i, firstByte, i, { transportParams: { maxIdleTimeout: 3000 } }));
   const workerOf = await within(Promise.all(firstByte), 20000, 'every transfer under way');
   for (const s of await g.peek()) {
     assert.strictEqual(s.steered, true);
