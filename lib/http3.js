@@ -145,15 +145,17 @@ function toWire(list) {
 // 9114 4.2.1), others with ', '.
 // Received names as property keys already interned: a fresh string used as
 // a key is looked up in V8's string table on every request, a cached one is
-// not. Only the first KEY_CACHE_MAX names seen are kept (a peer sending
-// random names fills the cache once, and is then served uncached).
+// not. Only the first KEY_CACHE_MAX names seen, of at most KEY_NAME_MAX
+// characters, are kept (a peer sending random names fills the cache once,
+// 16 KB at most, and is then served uncached).
 const KEY_CACHE_MAX = 256;
+const KEY_NAME_MAX = 64;
 const keyCache = new Map();
 function fieldKey(name) {
   let key = keyCache.get(name);
   if (key === undefined) {
     key = name;
-    if (keyCache.size < KEY_CACHE_MAX) {
+    if (keyCache.size < KEY_CACHE_MAX && name.length <= KEY_NAME_MAX) {
       key = Object.keys({ [name]: 0 })[0]; // the interned copy
       keyCache.set(key, key);
     }
