@@ -441,3 +441,22 @@ test('STOP_SENDING on a request body: the response still arrives whole; the clie
     await within(server.close(), T, 'server close');
   }
 });
+
+test('received header blocks become objects whatever their names: many distinct, long, and odd ones', () => {
+  // toObject interns up to 256 names of at most 64 characters; past that,
+  // names are used as they come. Every block must come out the same.
+  const { toObject } = require('../lib/http3');
+  const names = [];
+  for (let i = 0; i < 400; i++) names.push(i % 3 === 0 ? `x-${'n'.repeat(100)}-${i}` : `x-name-${i}`);
+  names.push('__proto__', 'constructor', '123');
+  for (let round = 0; round < 2; round++) {
+    const text = names.map((n, i) => `${n}\x00v${i}-${round}\x00`).join('');
+    const o = toObject(`:status\x00204\x00${text}set-cookie\x00a\x00set-cookie\x00b\x00cookie\x00c\x00cookie\x00d\x00`);
+    assert.strictEqual(Object.getPrototypeOf(o), null);
+    assert.strictEqual(o[':status'], 204);
+    names.forEach((n, i) => assert.strictEqual(o[n], `v${i}-${round}`, n));
+    assert.deepStrictEqual(o['set-cookie'], ['a', 'b']);
+    assert.strictEqual(o.cookie, 'c; d');
+    assert.strictEqual(Object.keys(o).length, names.length + 3);
+  }
+});
