@@ -403,6 +403,15 @@ static int settings_error(quic_session *s) {
   return NGTCP2_ERR_CALLBACK_FAILURE;
 }
 
+/* A peer stream refused before it has an object: reset and stopped with
+ * `code`, and the len bytes it brought credited back. */
+static int refuse_stream(quic_session *s, int64_t id, uint64_t code, size_t len) {
+  ngtcp2_conn_shutdown_stream(s->conn, 0, id, code);
+  quic_session_give_credit(s, NULL, len);
+  quic_session_mark_dirty(s);
+  return 0;
+}
+
 /* A peer stream WebTransport is still classifying. */
 static int classify(quic_session *s, quic_wt *wt, int64_t id, const uint8_t *data, size_t len, bool fin) {
   size_t used = 0, plen = 0;
@@ -419,10 +428,7 @@ static int classify(quic_session *s, quic_wt *wt, int64_t id, const uint8_t *dat
     return 0;
   case QUIC_WT_CLASS_LIMITED:
     /* Past maxStreamsPerSession: refused, and the peer may try again. */
-    ngtcp2_conn_shutdown_stream(s->conn, 0, id, NGHTTP3_H3_REQUEST_REJECTED);
-    quic_session_give_credit(s, NULL, len);
-    quic_session_mark_dirty(s);
-    return 0;
+    return refuse_stream(s, id, NGHTTP3_H3_REQUEST_REJECTED, len);
   case QUIC_WT_CLASS_ID_ERROR:
     ngtcp2_ccerr_set_application_error(&s->ccerr, QUIC_WT_H3_ID_ERROR, NULL, 0);
     s->ccerr_set = true;
@@ -430,10 +436,7 @@ static int classify(quic_session *s, quic_wt *wt, int64_t id, const uint8_t *dat
   case QUIC_WT_CLASS_SETTINGS_ERROR:
     return settings_error(s);
   case QUIC_WT_CLASS_REJECTED:
-    ngtcp2_conn_shutdown_stream(s->conn, 0, id, QUIC_WT_BUFFERED_STREAM_REJECTED);
-    quic_session_give_credit(s, NULL, len);
-    quic_session_mark_dirty(s);
-    return 0;
+    return refuse_stream(s, id, QUIC_WT_BUFFERED_STREAM_REJECTED, len);
   case QUIC_WT_CLASS_H3:
     if ((rv = feed_h3(s, id, prefix, plen, fin && used == len)) != 0) return rv;
     if (used == len) return 0;
