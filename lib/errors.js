@@ -92,8 +92,10 @@ const codes = {
     Object.defineProperty(err, 'name', { value: 'AbortError', writable: true, configurable: true });
     return err;
   },
-  ERR_QUIC_SESSION_CLOSED: () =>
-    make(Error, 'ERR_QUIC_SESSION_CLOSED', 'The session closed before the stream finished'),
+  // `how` says why a session that closed cleanly left the stream unfinished
+  // (its idle timeout, say), when that is known.
+  ERR_QUIC_SESSION_CLOSED: (how) =>
+    make(Error, 'ERR_QUIC_SESSION_CLOSED', `The session closed${how ? ` (${how})` : ''} before the stream finished`),
   ERR_QUIC_STREAM_RESET: (errorCode, h3 = false) => {
     const errorName = h3 ? http3Name(errorCode) : undefined;
     return make(Error, 'ERR_QUIC_APPLICATION_ERROR',

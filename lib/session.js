@@ -445,7 +445,8 @@ class Session extends EventTarget {
     this.#finish(error || null);
   }
 
-  #finish(error, handshakeError) {
+  // `how` names a clean close's cause for the streams it cuts short.
+  #finish(error, handshakeError, how) {
     if (this.#closed.settled) return;
     this.#open = false;
     if (this.#wt) for (const ws of [...this.#wt.values()]) ws[webtransport.kWtGone](error);
@@ -453,7 +454,7 @@ class Session extends EventTarget {
       settle(this.#wtSettings, error || codes.ERR_INVALID_STATE('the session closed before the server\'s SETTINGS'));
     }
     if (this.#streams) {
-      for (const stream of this.#streams.values()) stream[kSessionClosed](error);
+      for (const stream of this.#streams.values()) stream[kSessionClosed](error, how);
       this.#streams.clear();
     }
     this.#drainKeylog();
@@ -506,7 +507,7 @@ class Session extends EventTarget {
       const v = this.#verification(info);
       hsErr = codes.tlsVerification(info.validationCode, v.reason, v.message, v.host ? { host: v.host, cert: v.cert } : {});
     }
-    this.#finish(err, hsErr);
+    this.#finish(err, hsErr, kind === C.CLOSE_IDLE ? 'idle timeout' : undefined);
   }
 
   // The peer as host:port, for messages.

@@ -822,7 +822,9 @@ class Stream {
   }
 
   // The session ended: copy what C still holds, then settle everything.
-  [kSessionClosed](error) {
+  // `how`: why a clean close (error null) ended the session, for the
+  // error an unfinished stream gets.
+  [kSessionClosed](error, how) {
     if (!this.#released) {
       this.#freezeStats((a, at) => {
         if (a && this.#session.nativeAlive) binding.streamStats(this.#handle, this.#key, a.subarray(at, at + STATS_SLOTS));
@@ -837,7 +839,7 @@ class Stream {
         (this.#stash ??= []).push(r);
       }
       const sawEnd = this.#stash !== null && this.#stash.length > 0 && this.#stash[this.#stash.length - 1] === true;
-      if (!sawEnd && !this.#readError) this.#readError = error || codes.ERR_QUIC_SESSION_CLOSED();
+      if (!sawEnd && !this.#readError) this.#readError = error || codes.ERR_QUIC_SESSION_CLOSED(how);
     }
     this.#released = true;
     this.#writeDone = true;
@@ -850,7 +852,7 @@ class Stream {
     if (this.#stopTimer !== null) { clearTimeout(this.#stopTimer); this.#stopTimer = null; }
     settle(this.#txEnded, null, undefined);
     settle(this.#committed, null, undefined);
-    settle(this.#commitP, error || codes.ERR_QUIC_SESSION_CLOSED());
+    settle(this.#commitP, error || codes.ERR_QUIC_SESSION_CLOSED(how));
     if (this.#blocked !== null) settle(this.#blocked, null, false);
     const incomplete = !this.#nativeClosed && !this.#closed.settled;
     settle(this.#closed, incomplete ? (error || null) : null);

@@ -253,7 +253,7 @@ test('stateless reset injected into a live connection: the client closes with ER
   }
 });
 
-test('a peer that vanishes mid-transfer: the idle timeout ends the session, the reader gets ERR_QUIC_SESSION_CLOSED', async () => {
+test('a peer that vanishes mid-transfer: the idle timeout ends the session, the reader gets ERR_QUIC_SESSION_CLOSED naming it', async () => {
   const transportParams = { maxIdleTimeout: 600 };
   let serverSession;
   const server = makeServer({
@@ -274,7 +274,8 @@ test('a peer that vanishes mid-transfer: the idle timeout ends the session, the 
   try {
     await within(session.handshake, 5000, 'handshake');
     const stream = session.open({ body: 'go' });
-    await assert.rejects(within(hashOf(stream.readableNodeStream()), 10000, 'reader'), { code: 'ERR_QUIC_SESSION_CLOSED' });
+    await assert.rejects(within(hashOf(stream.readableNodeStream()), 10000, 'reader'),
+                         { code: 'ERR_QUIC_SESSION_CLOSED', message: 'The session closed (idle timeout) before the stream finished' });
     assert.ok(vanished);
     // An idle timeout is a clean close for the session itself, on both sides.
     await within(session.closed, 5000, 'client closed');

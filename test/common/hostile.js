@@ -35,26 +35,34 @@ const digest = (b) => crypto.createHash('sha256').update(b).digest('hex');
 
 // `size` bytes each way, through whatever `via` (a relay port or the
 // server) does to the packets; checks both hashes and a clean close.
-async function twoWayTransfer(t, { size, server, port, clientEndpoint = {}, timeout }) {
-  const { client, session } = connect(port ?? server, { endpoint: clientEndpoint, session: { ...IDLE, handshakeTimeout: 30000 } });
-  const t0 = Date.now();
-  await within(session.handshake, 30000, 'handshake');
-  const data = randomBytes(size, 33);
-  const stream = session.open({ body: data });
-  const back = await within(readAll(stream.readableNodeStream()), timeout, `${size}-byte transfer each way`);
-  const nl = back.indexOf(10);
-  assert.ok(nl > 0, 'the reply starts with the request hash');
-  assert.strictEqual(back.subarray(0, nl).toString(), `${size} ${digest(data)}`, 'what the server received');
-  assert.strictEqual(back.length - nl - 1, size, 'reply length');
-  assert.strictEqual(digest(back.subarray(nl + 1)), digest(randomBytes(size, 77)), 'what the client received');
-  const ms = Date.now() - t0;
-  t.diagnostic(`${size} bytes each way in ${ms} ms; client stats ${JSON.stringify(session.stats.toJSON())}`);
-  await within(stream.closed, 10000, 'stream closed');
-  // A clean end: close() fulfils and so does closed (NO_ERROR).
-  await within(session.close(), 10000, 'session close');
-  await within(session.closed, 10000, 'session closed');
-  await within(client.close(), 10000, 'client endpoint close');
-  return ms;
+// `session` adds to the client's session options (a longer idle timeout).
+// On failure the client endpoint is destroyed, so that nothing keeps the
+// test file alive until its own timeout.
+async function twoWayTransfer(t, { size, server, port, clientEndpoint = {}, session: sessionOptions = {}, timeout }) {
+  const { client, session } = connect(port ?? server, { endpoint: clientEndpoint, session: { ...IDLE, handshakeTimeout: 30000, ...sessionOptions } });
+  try {
+    const t0 = Date.now();
+    await within(session.handshake, 30000, 'handshake');
+    const data = randomBytes(size, 33);
+    const stream = session.open({ body: data });
+    const back = await within(readAll(stream.readableNodeStream()), timeout, `${size}-byte transfer each way`);
+    const nl = back.indexOf(10);
+    assert.ok(nl > 0, 'the reply starts with the request hash');
+    assert.strictEqual(back.subarray(0, nl).toString(), `${size} ${digest(data)}`, 'what the server received');
+    assert.strictEqual(back.length - nl - 1, size, 'reply length');
+    assert.strictEqual(digest(back.subarray(nl + 1)), digest(randomBytes(size, 77)), 'what the client received');
+    const ms = Date.now() - t0;
+    t.diagnostic(`${size} bytes each way in ${ms} ms; client stats ${JSON.stringify(session.stats.toJSON())}`);
+    await within(stream.closed, 10000, 'stream closed');
+    // A clean end: close() fulfils and so does closed (NO_ERROR).
+    await within(session.close(), 10000, 'session close');
+    await within(session.closed, 10000, 'session closed');
+    await within(client.close(), 10000, 'client endpoint close');
+    return ms;
+  } catch (err) {
+    client.destroy();
+    throw err;
+  }
 }
 
 // A relay that flips one byte in a `fraction` of the datagrams each way.
