@@ -53,7 +53,7 @@ export interface EndpointConfigInit {
     disableStatelessReset?: boolean | undefined;
     maxConnectionsPerHost?: Integer | undefined;
     maxConnectionsTotal?: Integer | undefined;
-    /** 1200-1472: the largest payload path MTU discovery probes up to. */
+    /** 1200-65527 (default 1452): the largest payload path MTU discovery probes up to; above 1472 for jumbo-frame networks and loopback. */
     maxPayloadSize?: Integer | undefined;
     maxStatelessResets?: Integer | undefined;
     maxStreamWindowOverride?: Integer | undefined;

@@ -31,11 +31,12 @@ static inline ngtcp2_cc_algo quic_cc_algo(double i) {
 }
 
 /* maxPayloadSize, the largest UDP payload path MTU discovery probes up to:
- * at least QUIC's minimum datagram size (RFC 9000 14), at most a 1500-byte
- * Ethernet frame over IPv4 (1500 - 20 - 8); by default the same over IPv6
- * (1500 - 40 - 8), which fits either. */
+ * at least QUIC's minimum datagram size (RFC 9000 14), at most the largest
+ * max_udp_payload_size a peer may allow (RFC 9000 18.2), for paths with a
+ * larger MTU than Ethernet's (jumbo frames, loopback); by default a 1500-byte
+ * Ethernet frame over IPv6 (1500 - 40 - 8), which fits IPv4 too. */
 #define QUIC_PAYLOAD_MIN 1200
-#define QUIC_PAYLOAD_MAX 1472
+#define QUIC_PAYLOAD_MAX 65527
 #define QUIC_PAYLOAD_DEFAULT 1452
 
 #endif

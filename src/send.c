@@ -194,8 +194,10 @@ void quic_session_flush(quic_session *s) {
   size_t pktroom = ngtcp2_conn_get_max_tx_udp_payload_size(s->conn);
   size_t pktmax = ngtcp2_conn_get_path_max_tx_udp_payload_size(s->conn);
   size_t quantum = ngtcp2_conn_get_send_quantum(s->conn);
-  size_t maxpkts = QUIC_MAX(1, QUIC_MIN(QUIC_TX_PKTS, quantum / pktmax));
-  if (pktroom * maxpkts > QUIC_TX_BUF_SIZE) maxpkts = QUIC_TX_BUF_SIZE / pktroom;
+  /* A train fits the buffer and one UDP send (a GSO train is one datagram
+   * to the kernel until it is cut up: at most 65507 bytes over IPv4). */
+  size_t maxpkts = QUIC_MIN(QUIC_MIN(QUIC_TX_PKTS, quantum / pktmax), QUIC_MIN(QUIC_TX_BUF_SIZE, QUIC_GSO_MAX) / pktmax);
+  maxpkts = QUIC_MAX(1, maxpkts);
   size_t off = 0, seg = 0, npkts = 0;
   uint8_t ecn = 0;
   /* The train's path: packets follow ngtcp2's choice (path validation
@@ -205,7 +207,9 @@ void quic_session_flush(quic_session *s) {
 
   for (int pkts = 0; pkts < MAX_WRITE_ITERATIONS; pkts++) {
     size_t n;
-    int rv = write_packet(s, &ps.path, &pi, txb + off, pktroom, ts, &n);
+    /* Room for a probe where the buffer has it (a probe can be as large as
+     * QUIC_PAYLOAD_MAX, the buffer holds one at its start). */
+    int rv = write_packet(s, &ps.path, &pi, txb + off, QUIC_MIN(pktroom, QUIC_TX_BUF_SIZE - off), ts, &n);
     if (rv == PKT_FAILED) return;
     if (rv == PKT_NONE) break;
     s->counters->last_sent_packet_ts = ts;

@@ -113,7 +113,8 @@ void quic_session_enter_closing(quic_session *s) {
     ngtcp2_path_storage ps;
     ngtcp2_pkt_info pi;
     ngtcp2_path_storage_zero(&ps);
-    uint8_t buf[QUIC_PAYLOAD_MAX];
+    /* A closing packet is small: a CONNECTION_CLOSE and its reason. */
+    uint8_t buf[1500];
     ngtcp2_ssize n = ngtcp2_conn_write_connection_close(s->conn, &ps.path, &pi, buf, sizeof(buf), &s->ccerr,
                                                         quic_session_now(s));
     if (n > 0) {
@@ -525,12 +526,38 @@ static void dbg_log(void *user, const char *fmt, ...) {
   fputc('\n', stderr);
 }
 
-static void fill_settings(ngtcp2_settings *st, const quic_session_config *c, uint64_t now) {
+/* The sizes path MTU discovery tries, in order, above the 1200 bytes every
+ * path carries; ngtcp2 tries those not above the ceiling, and stops going up
+ * at the first that fails. The first four are ngtcp2's own (fibre in Japan,
+ * tunnels, IPv6's minimum MTU, PPPoE), then Ethernet over IPv4, a 9000-byte
+ * jumbo frame, and the loopback device's 65536 (each less 48 bytes of
+ * IPv6 and UDP headers); a ceiling between them is tried as well. */
+static const uint16_t probe_sizes[] = {1406, 1342, 1232, 1444, 1472, 8952, 65488};
+#define QUIC_PROBES_MAX (sizeof(probe_sizes) / sizeof(probe_sizes[0]) + 1)
+
+/* Only for a ceiling above 1472, so every size up to 1472 is in, and the
+ * rest of the list is ascending: the sizes up to the ceiling, then the
+ * ceiling itself unless it is one of them. */
+static size_t fill_probes(uint16_t *out, size_t ceiling) {
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof(probe_sizes) / sizeof(probe_sizes[0]) && probe_sizes[i] <= ceiling; i++) {
+    out[n++] = probe_sizes[i];
+  }
+  if (out[n - 1] != ceiling) out[n++] = (uint16_t)ceiling;
+  return n;
+}
+
+static void fill_settings(ngtcp2_settings *st, const quic_session_config *c, uint64_t now, uint16_t *probes) {
   ngtcp2_settings_default(st);
   if (getenv("QUIC_DEBUG_NGTCP2")) st->log_printf = dbg_log;
   st->initial_ts = now;
   st->cc_algo = c->cc_algo;
   st->max_tx_udp_payload_size = QUIC_MIN(QUIC_MAX(c->max_payload_size, QUIC_PAYLOAD_MIN), QUIC_PAYLOAD_MAX);
+  /* ngtcp2 copies the list; by default (a ceiling up to 1472) its own is used. */
+  if (st->max_tx_udp_payload_size > 1472) {
+    st->pmtud_probes = probes;
+    st->pmtud_probeslen = fill_probes(probes, st->max_tx_udp_payload_size);
+  }
   if (c->max_window) st->max_window = c->max_window;
   if (c->max_stream_window) st->max_stream_window = c->max_stream_window;
   st->handshake_timeout = c->handshake_timeout_ms ? c->handshake_timeout_ms * NGTCP2_MILLISECONDS : UINT64_MAX;
@@ -666,8 +693,9 @@ int quic_session_connect(quic_session **out, quic_host *host, uint32_t key, cons
   ngtcp2_callbacks cb;
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
+  uint16_t probes[QUIC_PROBES_MAX];
   fill_callbacks(&cb, false);
-  fill_settings(&settings, cfg, quic_session_now(s));
+  fill_settings(&settings, cfg, quic_session_now(s), probes);
   fill_params(&params, cfg);
   /* A NEW_TOKEN token from an earlier connection skips address validation. */
   if (resume && resume->token_len) {
@@ -713,8 +741,9 @@ int quic_session_accept(quic_session **out, quic_host *host, uint32_t key, const
   ngtcp2_callbacks cb;
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
+  uint16_t probes[QUIC_PROBES_MAX];
   fill_callbacks(&cb, true);
-  fill_settings(&settings, cfg, quic_session_now(s));
+  fill_settings(&settings, cfg, quic_session_now(s), probes);
   fill_params(&params, cfg);
   host->ops->new_cid(host, &scid, host->cid_len, params.stateless_reset_token);
   /* The host's secret makes the token; a host without resets sends none. */

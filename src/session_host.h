@@ -71,6 +71,8 @@ typedef struct quic_host_ops {
 /* Packets a session assembles per flush before handing them to the host. */
 #define QUIC_TX_PKTS 64
 #define QUIC_TX_BUF_SIZE (QUIC_TX_PKTS * 1500)
+/* The most one GSO send carries: a UDP payload over IPv4 (65535 - 20 - 8). */
+#define QUIC_GSO_MAX 65507
 
 struct quic_host {
   const quic_host_ops *ops;

@@ -166,28 +166,23 @@ static void read_cmsgs(struct msghdr *mh, quic_rx_pkt *p, uint16_t local_port) {
 
 int quic_rx_batch_init(quic_rx_batch *b, const quic_udp *u) {
   quic_rx_batch_free(b);
-  b->slot_size = u->gro ? QUIC_UDP_GRO_SLOT : QUIC_UDP_MAX_RX;
+  /* Every slot takes the largest datagram we allow a peer to send (the
+   * max_udp_payload_size we advertise, 65527), or a GRO train of 64 KB. */
+  b->slot_size = QUIC_UDP_SLOT;
   b->slots = u->gro ? QUIC_UDP_GRO_SLOTS : QUIC_UDP_BATCH;
   size_t size = b->slot_size * (size_t)b->slots;
-  if (u->gro) {
-    /* 2 MB straight from the kernel: untouched pages cost nothing, and
-     * malloc would keep them (its mmap threshold rises after the first
-     * free) or, under ASan, poison all of it for every endpoint. */
-    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) return QUIC_ERR_NOMEM;
-    b->buf = m;
-    b->mapped = true;
-  } else {
-    b->buf = quic_malloc(size);
-  }
-  return b->buf ? QUIC_OK : QUIC_ERR_NOMEM;
+  /* Straight from the kernel: untouched pages cost nothing, and malloc
+   * would keep them (its mmap threshold rises after the first free) or,
+   * under ASan, poison all of it for every endpoint. */
+  void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return QUIC_ERR_NOMEM;
+  b->buf = m;
+  return QUIC_OK;
 }
 
 void quic_rx_batch_free(quic_rx_batch *b) {
-  if (b->mapped) munmap(b->buf, b->slot_size * (size_t)b->slots);
-  else quic_free(b->buf);
+  if (b->buf) munmap(b->buf, b->slot_size * (size_t)b->slots);
   b->buf = NULL;
-  b->mapped = false;
   b->slots = 0;
 }
 

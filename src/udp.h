@@ -37,15 +37,14 @@ typedef struct quic_udp {
   quic_addr local;        /* the bound address, as getsockname tells it */
 } quic_udp;
 
-/* Receive buffers. Without GRO: up to QUIC_UDP_BATCH datagrams of at most
- * QUIC_UDP_MAX_RX bytes per call (larger ones are truncated and dropped).
- * With GRO the kernel hands over a train of same-sized datagrams from one
- * peer as one message of up to 64 KB, so each message needs a slot that
- * size: QUIC_UDP_GRO_SLOTS of them (2 MB of address space; pages become
- * resident only as trains arrive). */
-#define QUIC_UDP_MAX_RX 2048
+/* Receive buffers: slots of 64 KB, each one datagram of up to the 65527
+ * bytes our max_udp_payload_size allows a peer (jumbo and loopback paths
+ * reach it) or, with GRO, a train of same-sized datagrams from one peer as
+ * one message of up to 64 KB. QUIC_UDP_BATCH slots without GRO (4 MB of
+ * address space), QUIC_UDP_GRO_SLOTS with it (2 MB); pages become
+ * resident only as datagrams arrive. */
 #define QUIC_UDP_BATCH 64
-#define QUIC_UDP_GRO_SLOT 65536
+#define QUIC_UDP_SLOT 65536
 #define QUIC_UDP_GRO_SLOTS 32
 
 typedef struct quic_rx_pkt {
@@ -58,9 +57,8 @@ typedef struct quic_rx_pkt {
 } quic_rx_pkt;
 
 typedef struct quic_rx_batch {
-  uint8_t *buf;     /* owned: slots * slot_size bytes, allocated at bind (mmap'd with GRO, else quic_malloc) */
-  bool mapped;
-  size_t slot_size; /* QUIC_UDP_MAX_RX, or QUIC_UDP_GRO_SLOT with GRO */
+  uint8_t *buf;     /* owned: slots * slot_size bytes, mmap'd at bind, munmap'd by quic_rx_batch_free */
+  size_t slot_size; /* QUIC_UDP_SLOT */
   int slots;
   quic_rx_pkt pkts[QUIC_UDP_BATCH];
 } quic_rx_batch;

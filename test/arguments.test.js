@@ -104,6 +104,11 @@ test('new Endpoint: packet loss, congestion control, udp options', () => {
   throwsWith(() => new Endpoint({ validateAddress: 'yes' }), TYPE, "validateAddress 'yes'");
   throwsWith(() => new Endpoint({ disableStatelessReset: 0 }), TYPE, 'disableStatelessReset 0');
   new EndpointConfig({ ccAlgorithm: 'reno', rxPacketLoss: 0, txPacketLoss: 1, udp: { ttl: 255 } });
+  // maxPayloadSize: QUIC's 1200 up to the largest max_udp_payload_size, 65527.
+  new EndpointConfig({ maxPayloadSize: 1200 });
+  new EndpointConfig({ maxPayloadSize: 65527 });
+  throwsWith(() => new Endpoint({ maxPayloadSize: 1199 }), RANGE, 'maxPayloadSize 1199');
+  throwsWith(() => new Endpoint({ maxPayloadSize: 65528 }), RANGE, 'maxPayloadSize 65528');
 });
 
 test('new Endpoint: negative, Infinity and non-integer limits', () => {

@@ -86,25 +86,30 @@ for (const [what, env] of [
   ['without UDP GSO (the plain sendmmsg path)', { QUIC_DEBUG_DISABLE_GSO: '1' }],
   ['without UDP GRO (one datagram per receive slot)', { QUIC_DEBUG_DISABLE_GRO: '1' }],
   ['without GSO or GRO', { QUIC_DEBUG_DISABLE_GSO: '1', QUIC_DEBUG_DISABLE_GRO: '1' }],
-]) test(`${what}: 8 MB arrive intact`, () => {
+]) test(`${what}: 8 MB arrive intact, with 1452-byte and with 9000-byte packets`, () => {
   // The switch is read when a socket opens, so run the exchange in a child.
   const script = `
     const { makeServer, connect, readAll, sha256, randomBytes } = require(${JSON.stringify(path.join(__dirname, 'common'))});
     (async () => {
-      const server = makeServer({ onsession: (s) => { s.onstream = async ({ stream, respondWith }) => {
-        respondWith({ body: await readAll(stream.readableNodeStream()) }); }; } });
-      const { client, session } = connect(server);
-      await session.handshake;
-      const data = randomBytes(8 * 1024 * 1024, 11);
-      const back = await readAll(session.open({ body: data }).readableNodeStream());
-      await client.close(); await server.close();
-      console.log(sha256(back) === sha256(data) ? 'match' : 'mismatch');
+      for (const endpoint of [{}, { maxPayloadSize: 9000 }]) {
+        const server = makeServer({ endpoint, onsession: (s) => { s.onstream = async ({ stream, respondWith }) => {
+          respondWith({ body: await readAll(stream.readableNodeStream()) }); }; } });
+        const { client, session } = connect(server, { endpoint });
+        await session.handshake;
+        const data = randomBytes(8 * 1024 * 1024, 11);
+        const back = await readAll(session.open({ body: data }).readableNodeStream());
+        const size = session.stats.maxUdpPayloadSize;
+        await client.close(); await server.close();
+        console.log(sha256(back) === sha256(data) ? 'match' : 'mismatch', String(size));
+      }
     })().catch((e) => { console.error(e); process.exit(1); });`;
   const r = spawnSync(process.execPath, ['-e', script], {
     env: { ...process.env, ...env }, timeout: 30000, encoding: 'utf8',
   });
   assert.strictEqual(r.status, 0, r.stderr);
-  assert.strictEqual(r.stdout.trim(), 'match');
+  // Each receive slot holds the largest datagram we allow (65527 bytes),
+  // with GRO or without, so the 9000-byte probes arrive and are used.
+  assert.deepStrictEqual(r.stdout.trim().split('\n'), ['match 1444', 'match 9000']);
 });
 
 // Path MTU discovery: every connection starts at 1200-byte packets and
@@ -152,6 +157,18 @@ test('path MTU discovery: loopback packets grow past 1200 bytes, up to maxPayloa
   assert.strictEqual(capped.client, 1200n);
   assert.strictEqual(capped.server, 1200n);
   assert.ok(capped.serverAverage <= 1200, `capped datagrams average ${capped.serverAverage} bytes`);
+});
+
+test('path MTU discovery above Ethernet: loopback carries a 9000-byte jumbo ceiling, a 4000-byte one, and 65488-byte packets under the largest ceiling', async () => {
+  // Loopback's MTU is 65536: each ceiling is reached exactly, except 65527,
+  // which no IPv4 datagram carries (65535 - 20 - 8 = 65507): the probe of
+  // 65488 (loopback less IPv6 and UDP headers) is where that path settles.
+  for (const [ceiling, expect] of [[9000, 9000n], [4000, 4000n], [65527, 65488n]]) {
+    const grown = await pathSizes(ceiling);
+    assert.strictEqual(grown.client, expect, `client path size under ${ceiling}`);
+    assert.strictEqual(grown.server, expect, `server path size under ${ceiling}`);
+    assert.ok(grown.serverAverage > 2000, `server datagrams average ${grown.serverAverage} bytes under ${ceiling}`);
+  }
 });
 
 test('a downloading client acknowledges every train of packets, not once per receive batch', async () => {
