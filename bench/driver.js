@@ -221,6 +221,8 @@ const MEASURES = {
   'bulk-up': (client, server, params) => bulk(client, server, params, 'up'),
   'wt-stream': (client, server, params) => bulk(client, server, params, 'up'),
   'bulk-down': (client, server, params) => bulk(client, server, params, 'down'),
+  'bulk-up-jumbo': (client, server, params) => bulk(client, server, params, 'up'),
+  'bulk-down-jumbo': (client, server, params) => bulk(client, server, params, 'down'),
   'bulk-loss-1': (client, server, params) => bulk(client, server, params, 'down'),
   'bulk-loss-5': (client, server, params) => bulk(client, server, params, 'down'),
 

@@ -99,6 +99,8 @@ const needsGtls = (name) => name.startsWith('h3-server-') || name.startsWith('sh
 const cases = [
   ['bulk-up', { mb: 1 }, (r, p) => assertBulk(r, p.mb)],
   ['bulk-down', { mb: 1 }, (r, p) => assertBulk(r, p.mb)],
+  ['bulk-up-jumbo', { mb: 1, payload: 65527 }, (r, p) => assertBulk(r, p.mb)],
+  ['bulk-down-jumbo', { mb: 1, payload: 65527 }, (r, p) => assertBulk(r, p.mb)],
   ['bulk-loss-1', { mb: 0.25, loss: 0.01 }, (r, p) => assertBulk(r, p.mb)],
   ['handshakes', { count: 3 }, (r, p) => {
     assert.strictEqual(r.extra.handshakes, p.count);

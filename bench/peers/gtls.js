@@ -16,6 +16,8 @@ const relays = require('../relay');
 const cases = {
   'bulk-up': true,
   'bulk-down': true,
+  'bulk-up-jumbo': true,
+  'bulk-down-jumbo': true,
   handshakes: 'gtlsclient makes one connection per process: the figure would be process start-up',
   'handshakes-resumed': 'gtlsclient makes one connection per process: the figure would be process start-up',
   'h3-requests-c50': true,
@@ -113,11 +115,14 @@ async function measure(caseName, params) {
   }
   fs.writeFileSync(path.join(htdocs, 'small'), 'x'.repeat(100));
   const loss = params.loss ? [`--tx-loss=${params.loss}`] : [];
-  // `--set cc=...` picks both ends' congestion controller, as it does this project's.
-  const ccArgs = params.cc ? [`--cc=${params.cc}`] : [];
-  const client = (args) => runClient([...ccArgs, ...args]);
+  // Arguments for both ends: `--set cc=...` picks their congestion controller, as it does this project's.
+  const bothArgs = params.cc ? [`--cc=${params.cc}`] : [];
+  // Loopback-sized packets (the -jumbo cases): gtls takes the size as given,
+  // without path MTU discovery, so the largest both IPv4 and IPv6 loopback carry.
+  if (params.payload) bothArgs.push(`--max-udp-payload-size=${Math.min(params.payload, 65488)}`);
+  const client = (args) => runClient([...bothArgs, ...args]);
   // Flow-control windows as large as gtlsclient's own, so the upload is not held to the server's 1 MB default.
-  const serverArgs = ['-q', ...ccArgs, '-d', htdocs, '--max-data=24M', '--max-stream-data-bidi-remote=16M'];
+  const serverArgs = ['-q', ...bothArgs, '-d', htdocs, '--max-data=24M', '--max-stream-data-bidi-remote=16M'];
   if (caseName.startsWith('h3-')) serverArgs.push(`--max-streams-bidi=${params.inflight}`);
   const servers = [];
   const startServer = async (extra) => {
@@ -169,7 +174,7 @@ async function measure(caseName, params) {
     const plain = loss.length ? await startServer([]) : server;
     const empty = [];
     for (let i = 0; i < 3; i++) empty.push(await client([...plain.base, plain.url('small')]));
-    const upArgs = caseName === 'bulk-up' ? ['-m', 'POST', '-d', path.join(htdocs, 'blob'), ...base, url('small')] : null;
+    const upArgs = caseName.startsWith('bulk-up') ? ['-m', 'POST', '-d', path.join(htdocs, 'blob'), ...base, url('small')] : null;
     const s0 = cpuOfPid(server.pid);
     const r = await client([...loss, ...(upArgs || [...base, url('blob')])]);
     const serverCpu = cpuOfPid(server.pid) - s0;

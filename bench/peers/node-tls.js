@@ -8,6 +8,8 @@ const noTcpLoss = 'TCP on loopback has no loss knob here (simulating it needs tc
 const cases = {
   'bulk-up': true,
   'bulk-down': true,
+  'bulk-up-jumbo': true,
+  'bulk-down-jumbo': true,
   handshakes: true,
   'handshakes-resumed': true,
   'h3-requests-c50': 'HTTP requests are measured with node-http2',
@@ -55,9 +57,9 @@ async function serve(caseName, params) {
   const bytes = (params.mb || 0) * 1024 * 1024;
   const server = tls.createServer({ key: certs.key, cert: certs.cert, allowHalfOpen: true }, async (socket) => {
     socket.on('error', () => {});
-    if (caseName === 'bulk-up') {
+    if (caseName.startsWith('bulk-up')) {
       socket.end(String(await readAll(socket, false)));
-    } else if (caseName === 'bulk-down') {
+    } else if (caseName.startsWith('bulk-down')) {
       await readAll(socket, false);
       await writeAll(socket, bytes);
     } else if (caseName === 'mem-stalled-reader') {

@@ -7,6 +7,8 @@ const { testCommon, asyncChunks, asyncPatternChunks, now, sleep } = require('../
 const cases = {
   'bulk-up': true,
   'bulk-down': true,
+  'bulk-up-jumbo': true,
+  'bulk-down-jumbo': true,
   handshakes: true,
   'handshakes-resumed': true,
   'h3-requests-c50': true,
@@ -38,6 +40,7 @@ function endpointOptions(params) {
   const o = { maxConnectionsPerHost: 5000, maxConnectionsTotal: 5000 };
   if (params.loss) o.txPacketLoss = params.loss;
   if (params.cc) o.ccAlgorithm = params.cc;
+  if (params.payload) o.maxPayloadSize = params.payload;
   return o;
 }
 
@@ -81,7 +84,7 @@ async function serve(caseName, params) {
       try {
         if (isH3(caseName)) {
           respondWith({ headers: { 'content-type': 'text/plain' }, body: 'x'.repeat(100) });
-        } else if (caseName === 'bulk-up') {
+        } else if (caseName.startsWith('bulk-up')) {
           respondWith({ body: String(await consume(stream, false)) });
         } else if (caseName === 'streams') {
           respondWith({ body: await consume(stream, true) });
