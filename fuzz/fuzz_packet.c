@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fuzz_server_config(&sc, (flags & 2) ? FUZZ_ALPN_H3 : FUZZ_ALPN_RAW);
   if (quic_wrap_listen(w, &sc) != QUIC_OK) abort();
 
-  static uint8_t buf[QUIC_UDP_MAX_RX];
+  static uint8_t buf[QUIC_UDP_SLOT];
   size_t off = 1;
   while (off + 3 <= size && !w->destroyed) {
     uint8_t ctl = data[off];
