@@ -532,14 +532,20 @@ static void dbg_log(void *user, const char *fmt, ...) {
  * tunnels, IPv6's minimum MTU, PPPoE), then Ethernet over IPv4, a 9000-byte
  * jumbo frame, and the loopback device's 65536 (each less 48 bytes of
  * IPv6 and UDP headers); a ceiling between them is tried as well. */
-static const uint16_t probe_sizes[] = {1406, 1342, 1232, 1444, 1472, 8952, 65488};
+#define QUIC_PROBE_MAX 65488
+static const uint16_t probe_sizes[] = {1406, 1342, 1232, 1444, 1472, 8952, QUIC_PROBE_MAX};
 #define QUIC_PROBES_MAX (sizeof(probe_sizes) / sizeof(probe_sizes[0]) + 1)
 
 /* Only for a ceiling above 1472, so every size up to 1472 is in, and the
  * rest of the list is ascending: the sizes up to the ceiling, then the
- * ceiling itself unless it is one of them. */
+ * ceiling itself unless it is one of them. Nothing above 65488 is probed:
+ * no interface MTU above loopback's 65536 is in use, so such a probe only
+ * fails, and a failing probe is costly: ngtcp2 counts it in flight until it
+ * is declared lost, three times over, and a session that mostly receives
+ * (its window a few packets) sends no flow-control credit meanwhile. */
 static size_t fill_probes(uint16_t *out, size_t ceiling) {
   size_t n = 0;
+  if (ceiling > QUIC_PROBE_MAX) ceiling = QUIC_PROBE_MAX;
   for (size_t i = 0; i < sizeof(probe_sizes) / sizeof(probe_sizes[0]) && probe_sizes[i] <= ceiling; i++) {
     out[n++] = probe_sizes[i];
   }
