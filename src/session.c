@@ -532,9 +532,10 @@ static void dbg_log(void *user, const char *fmt, ...) {
  * tunnels, IPv6's minimum MTU, PPPoE), then Ethernet over IPv4, a 9000-byte
  * jumbo frame, and the loopback device's 65536 (each less 48 bytes of
  * IPv6 and UDP headers); a ceiling between them is tried as well. */
-#define QUIC_PROBE_MAX 65488
-static const uint16_t probe_sizes[] = {1406, 1342, 1232, 1444, 1472, 8952, QUIC_PROBE_MAX};
-#define QUIC_PROBES_MAX (sizeof(probe_sizes) / sizeof(probe_sizes[0]) + 1)
+#define QUIC_PROBE_ETHERNET 1472 /* 1500 - 20 - 8: ngtcp2's own list serves ceilings up to this */
+#define QUIC_PROBE_SIZE_MAX 65488
+static const uint16_t probe_sizes[] = {1406, 1342, 1232, 1444, QUIC_PROBE_ETHERNET, 8952, QUIC_PROBE_SIZE_MAX};
+#define QUIC_PROBE_LIST_LEN (sizeof(probe_sizes) / sizeof(probe_sizes[0]) + 1) /* the sizes and a ceiling */
 
 /* Only for a ceiling above 1472, so every size up to 1472 is in, and the
  * rest of the list is ascending: the sizes up to the ceiling, then the
@@ -545,7 +546,7 @@ static const uint16_t probe_sizes[] = {1406, 1342, 1232, 1444, 1472, 8952, QUIC_
  * (its window a few packets) sends no flow-control credit meanwhile. */
 static size_t fill_probes(uint16_t *out, size_t ceiling) {
   size_t n = 0;
-  if (ceiling > QUIC_PROBE_MAX) ceiling = QUIC_PROBE_MAX;
+  if (ceiling > QUIC_PROBE_SIZE_MAX) ceiling = QUIC_PROBE_SIZE_MAX;
   for (size_t i = 0; i < sizeof(probe_sizes) / sizeof(probe_sizes[0]) && probe_sizes[i] <= ceiling; i++) {
     out[n++] = probe_sizes[i];
   }
@@ -560,7 +561,7 @@ static void fill_settings(ngtcp2_settings *st, const quic_session_config *c, uin
   st->cc_algo = c->cc_algo;
   st->max_tx_udp_payload_size = QUIC_MIN(QUIC_MAX(c->max_payload_size, QUIC_PAYLOAD_MIN), QUIC_PAYLOAD_MAX);
   /* ngtcp2 copies the list; by default (a ceiling up to 1472) its own is used. */
-  if (st->max_tx_udp_payload_size > 1472) {
+  if (st->max_tx_udp_payload_size > QUIC_PROBE_ETHERNET) {
     st->pmtud_probes = probes;
     st->pmtud_probeslen = fill_probes(probes, st->max_tx_udp_payload_size);
   }
@@ -699,7 +700,7 @@ int quic_session_connect(quic_session **out, quic_host *host, uint32_t key, cons
   ngtcp2_callbacks cb;
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
-  uint16_t probes[QUIC_PROBES_MAX];
+  uint16_t probes[QUIC_PROBE_LIST_LEN];
   fill_callbacks(&cb, false);
   fill_settings(&settings, cfg, quic_session_now(s), probes);
   fill_params(&params, cfg);
@@ -747,7 +748,7 @@ int quic_session_accept(quic_session **out, quic_host *host, uint32_t key, const
   ngtcp2_callbacks cb;
   ngtcp2_settings settings;
   ngtcp2_transport_params params;
-  uint16_t probes[QUIC_PROBES_MAX];
+  uint16_t probes[QUIC_PROBE_LIST_LEN];
   fill_callbacks(&cb, true);
   fill_settings(&settings, cfg, quic_session_now(s), probes);
   fill_params(&params, cfg);
