@@ -18,7 +18,7 @@ codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 pkgs=(build-essential python3 pkg-config
       libngtcp2-dev libngtcp2-crypto-gnutls-dev libnghttp3-dev libgnutls28-dev
       ngtcp2-server ngtcp2-client libuv1-dev chromium
-      clang libclang-rt-dev)
+      clang libclang-rt-dev iproute2)
 pkgs+=("$@")
 
 apt_target=()

@@ -216,8 +216,13 @@ test('a flood from a fast sender reaches an application that keeps up', async ()
   // 20,000 datagrams of 1,000 bytes as fast as the child can send them.
   // The endpoint hands datagrams over after each receive round instead of
   // reading on: once, later rounds overflowed them and 84% were lost here.
-  // The kernel may still drop some when this process is descheduled, so
-  // the bar is that most arrive.
+  // The rest of the loss is the kernel's: the sender is still in slow start
+  // when the 20 MB are out, and what it has in flight beyond what this
+  // process drains waits in the socket's receive buffer. With 4 MiB asked
+  // (8 MiB after the kernel doubles it), about 1 run in 8 here lost some
+  // there, up to 11%;
+  // with the 7 MiB asked now (granted past rmem_max to CAP_NET_ADMIN, as
+  // the suite runs), none in 80. So the bar is that most arrive.
   const N = 20000;
   let got = 0;
   const server = makeServer({ onsession: (s) => { s.ondatagram = () => { got++; }; } });

@@ -1,6 +1,6 @@
 'use strict';
 // Endpoint features: stateless reset with a shared secret, ALPN chosen by the
-// server's preference, SNI, and the total connection limit.
+// server's preference, SNI, the total connection limit, and socket buffers.
 const test = require('node:test');
 const assert = require('node:assert');
 const crypto = require('node:crypto');
@@ -114,4 +114,39 @@ test('keys and certificates as PEM strings and as arrays', async () => {
   assert.strictEqual(session.validationError, undefined);
   await client.close();
   await server.close();
+});
+
+// The kernel's own view of a socket's buffers: ss reads them over sock_diag
+// (rb and tb, already doubled by the kernel for its bookkeeping).
+function socketBuffers(port) {
+  const out = require('node:child_process').execFileSync('ss', ['-uamnH', `sport = :${port}`], { encoding: 'utf8' });
+  const m = /skmem:\(r\d+,rb(\d+),t\d+,tb(\d+)/.exec(out);
+  assert.ok(m, `ss shows the socket on port ${port}: ${out}`);
+  return { rb: Number(m[1]), tb: Number(m[2]) };
+}
+// Past rmem_max/wmem_max only with CAP_NET_ADMIN (bit 12 of CapEff).
+function mayForce() {
+  const eff = /CapEff:\s*([0-9a-f]+)/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))[1];
+  return (BigInt(`0x${eff}`) >> 12n) & 1n ? true : false;
+}
+const sysctl = (name) => Number(require('node:fs').readFileSync(`/proc/sys/net/core/${name}`, 'utf8'));
+
+test('socket buffers: 7 MiB to receive and 4 MiB to send by default, the sizes asked for otherwise, past the kernel limits where allowed', async () => {
+  const force = mayForce();
+  const expect = (want, max) => 2 * (force ? want : Math.min(want, max));
+  const cases = [
+    [{}, 7 << 20, 4 << 20],
+    [{ receiveBufferSize: 1 << 20, sendBufferSize: 512 << 10 }, 1 << 20, 512 << 10],
+    [{ receiveBufferSize: 16 << 20, sendBufferSize: 16 << 20 }, 16 << 20, 16 << 20],
+  ];
+  for (const [udp, rcv, snd] of cases) {
+    const endpoint = makeServer({ endpoint: { udp } });
+    try {
+      const { rb, tb } = socketBuffers(endpoint.address.port);
+      assert.strictEqual(rb, expect(rcv, sysctl('rmem_max')), `receive buffer for ${JSON.stringify(udp)} (CAP_NET_ADMIN: ${force})`);
+      assert.strictEqual(tb, expect(snd, sysctl('wmem_max')), `send buffer for ${JSON.stringify(udp)}`);
+    } finally {
+      await endpoint.close();
+    }
+  }
 });
