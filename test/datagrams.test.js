@@ -220,9 +220,9 @@ test('a flood from a fast sender reaches an application that keeps up', async ()
   // when the 20 MB are out, and what it has in flight beyond what this
   // process drains waits in the socket's receive buffer. With 4 MiB asked
   // (8 MiB after the kernel doubles it), about 1 run in 8 here lost some
-  // there, up to 11%;
-  // with the 7 MiB asked now (granted past rmem_max to CAP_NET_ADMIN, as
-  // the suite runs), none in 80. So the bar is that most arrive.
+  // there, up to 11%; with the 7 MiB asked now (granted past rmem_max to
+  // CAP_NET_ADMIN, as the suite runs), none in 80. So the bar is that most
+  // arrive.
   const N = 20000;
   let got = 0;
   const server = makeServer({ onsession: (s) => { s.ondatagram = () => { got++; }; } });
