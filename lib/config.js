@@ -399,7 +399,7 @@ const TP = [
   ['initialMaxStreamsBidi', 'SO_INITIAL_MAX_STREAMS_BIDI', 0, 2 ** 50, 100],
   ['initialMaxStreamsUni', 'SO_INITIAL_MAX_STREAMS_UNI', 0, 2 ** 50, 100],
   ['ackDelayExponent', 'SO_ACK_DELAY_EXPONENT', 0, 20, 3],
-  ['maxAckDelay', 'SO_MAX_ACK_DELAY', 0, 2 ** 14 - 1, 25],
+  ['maxAckDelay', 'SO_MAX_ACK_DELAY', 0, 2 ** 14 - 1, C.MAX_ACK_DELAY_DEFAULT],
   ['activeConnectionIdLimit', 'SO_ACTIVE_CONNECTION_ID_LIMIT', 2, 8, 2],
   ['maxDatagramFrameSize', 'SO_MAX_DATAGRAM_FRAME_SIZE', 0, 65535, 0],
   ['maxIdleTimeout', 'SO_MAX_IDLE_TIMEOUT', 0, U62, 30000],

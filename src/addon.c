@@ -79,6 +79,7 @@ static napi_value make_consts(napi_env env) {
   NAPI_SET(env, obj, "EVENT_WIDTH", quic_napi_number(env, QUIC_EF_COUNT));
   /* Option values (options.h): lib/config.js validates against these. */
   NAPI_SET(env, obj, "CC_ALGORITHMS", quic_napi_string_array(env, cc_names, QUIC_ARRAY_LEN(cc_names)));
+  NAPI_SET(env, obj, "MAX_ACK_DELAY_DEFAULT", quic_napi_number(env, QUIC_MAX_ACK_DELAY_DEFAULT));
   NAPI_SET(env, obj, "CC_DEFAULT", quic_napi_string(env, cc_names[QUIC_CC_DEFAULT]));
   NAPI_SET(env, obj, "PAYLOAD_MIN", quic_napi_number(env, QUIC_PAYLOAD_MIN));
   NAPI_SET(env, obj, "PAYLOAD_MAX", quic_napi_number(env, QUIC_PAYLOAD_MAX));

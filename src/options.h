@@ -35,6 +35,14 @@ static inline ngtcp2_cc_algo quic_cc_algo(double i) {
  * max_udp_payload_size a peer may allow (RFC 9000 18.2), for paths with a
  * larger MTU than Ethernet's (jumbo frames, loopback); by default a 1500-byte
  * Ethernet frame over IPv6 (1500 - 40 - 8), which fits IPv4 too. */
+/* max_ack_delay (RFC 9000 18.2) when the option is not given, in ms. Peers
+ * add it to every probe timeout (RFC 9002 6.2.1), and ngtcp2 never delays an
+ * acknowledgment by more than an eighth of the smoothed RTT anyway: so the
+ * 25 ms that most stacks advertise mostly makes a peer wait for a lost tail
+ * 25 ms longer than it needs to. 2 ms is the smallest that our
+ * millisecond timers keep (docs/performance.md, max_ack_delay). */
+#define QUIC_MAX_ACK_DELAY_DEFAULT 2
+
 #define QUIC_PAYLOAD_MIN 1200
 #define QUIC_PAYLOAD_MAX 65527
 #define QUIC_PAYLOAD_DEFAULT 1452

@@ -24,7 +24,7 @@ void quic_session_config_defaults(quic_session_config *c) {
   c->initial_max_streams_bidi = 100;
   c->initial_max_streams_uni = 100;
   c->ack_delay_exponent = 3;
-  c->max_ack_delay_ms = 25;
+  c->max_ack_delay_ms = QUIC_MAX_ACK_DELAY_DEFAULT;
   c->active_connection_id_limit = 2;
   c->max_stream_window = 6u << 20;
   c->max_window = 15u << 20;

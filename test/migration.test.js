@@ -197,6 +197,18 @@ test('transportParams: every field reaches the peer as given (read from the peer
   await server.close();
 });
 
+test('transportParams: by default each side announces a max_ack_delay of 2 ms, not 25 (read from the peer\'s qlog)', async () => {
+  const { server, sessions } = echoServer({ session: { qlog: true } });
+  const { client, session } = connect(server, { session: { qlog: true } });
+  await within(session.handshake, 5000, 'handshake');
+  const qlogs = [readAll(session.qlog), readAll(sessions[0].qlog)];
+  await within(client.close(), 5000, 'client close');
+  const [atClient, atServer] = (await Promise.all(qlogs)).map((q) => remoteParams(qlogRecords(q.toString())));
+  assert.strictEqual(atClient.max_ack_delay, 2, 'the server\'s, as the client read it');
+  assert.strictEqual(atServer.max_ack_delay, 2, 'the client\'s, as the server read it');
+  await server.close();
+});
+
 // The server's socket is bound to a wildcard address, so it receives on
 // 127.0.0.2 as well and answers from it: one Endpoint serves both addresses.
 async function preferredExchange(strategy, bind = '0.0.0.0') {
