@@ -212,7 +212,7 @@ export interface TransportParams {
     initialMaxStreamDataUni?: Integer | undefined;
     initialMaxStreamsBidi?: Integer | undefined;
     initialMaxStreamsUni?: Integer | undefined;
-    /** Milliseconds. */
+    /** Milliseconds; 2 by default (not the 25 most stacks announce: see docs/api.md). */
     maxAckDelay?: Integer | undefined;
     maxDatagramFrameSize?: Integer | undefined;
     /** Milliseconds. */
