@@ -30,11 +30,6 @@ static inline ngtcp2_cc_algo quic_cc_algo(double i) {
   return i >= 0 && i < QUIC_CC_COUNT ? algos[(size_t)i] : algos[QUIC_CC_DEFAULT];
 }
 
-/* maxPayloadSize, the largest UDP payload path MTU discovery probes up to:
- * at least QUIC's minimum datagram size (RFC 9000 14), at most the largest
- * max_udp_payload_size a peer may allow (RFC 9000 18.2), for paths with a
- * larger MTU than Ethernet's (jumbo frames, loopback); by default a 1500-byte
- * Ethernet frame over IPv6 (1500 - 40 - 8), which fits IPv4 too. */
 /* max_ack_delay (RFC 9000 18.2) when the option is not given, in ms. Peers
  * add it to every probe timeout (RFC 9002 6.2.1), and ngtcp2 never delays an
  * acknowledgment by more than an eighth of the smoothed RTT anyway: so the
@@ -43,6 +38,11 @@ static inline ngtcp2_cc_algo quic_cc_algo(double i) {
  * millisecond timers keep (docs/performance.md, max_ack_delay). */
 #define QUIC_MAX_ACK_DELAY_DEFAULT 2
 
+/* maxPayloadSize, the largest UDP payload path MTU discovery probes up to:
+ * at least QUIC's minimum datagram size (RFC 9000 14), at most the largest
+ * max_udp_payload_size a peer may allow (RFC 9000 18.2), for paths with a
+ * larger MTU than Ethernet's (jumbo frames, loopback); by default a 1500-byte
+ * Ethernet frame over IPv6 (1500 - 40 - 8), which fits IPv4 too. */
 #define QUIC_PAYLOAD_MIN 1200
 #define QUIC_PAYLOAD_MAX 65527
 #define QUIC_PAYLOAD_DEFAULT 1452
