@@ -3,7 +3,7 @@
  * handshake, packets over loopback): stream classification (bidirectional
  * or unidirectional, peer-opened, limits) and, with the h3 ALPN, the HTTP/3
  * layer (nghttp3 framing and QPACK, our header block collection, request
- * announcement, responses). The writing side's own HTTP/3 state is dropped
+ * announcement, responses). The writing side's own HTTP/3 state is set aside
  * after the handshake so it sends the input verbatim; its control and QPACK
  * streams (SETTINGS) have already gone out by then.
  *
@@ -31,6 +31,24 @@ static size_t input_size;
 static bool reverse, h3, wt, closed;
 static int pending_slots;     /* bidi slots whose records still wait for a stream */
 static quic_session *writer;  /* the session writing the input, once handshaken */
+
+/* The writer's HTTP/3 state is set aside when it starts writing raw bytes,
+ * and freed with the session: ngtcp2 keeps pointers into the stream data it
+ * was given (the control stream's SETTINGS) until they are acknowledged, and
+ * sends it again from there after a probe timeout. Freeing it at the swap
+ * was a use after free in this harness, not in the library. */
+static const quic_app_ops *set_aside_app;
+static void *set_aside_data;
+static quic_app_ops writer_app;
+
+static void writer_stop(quic_session *s) {
+  quic_app_raw.stop(s);
+  if (set_aside_app == NULL) return;
+  s->app_data = set_aside_data;
+  set_aside_app->stop(s);
+  set_aside_app = NULL;
+  set_aside_data = NULL;
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
@@ -102,8 +120,12 @@ static void on_events(quic_wrap *w, bool server) {
       if (writes) {
         writer = e->session;
         /* The writer plays a peer that writes raw bytes: no HTTP/3 of its own. */
-        e->session->app->stop(e->session);
-        e->session->app = &quic_app_raw;
+        set_aside_app = e->session->app;
+        set_aside_data = e->session->app_data;
+        writer_app = quic_app_raw;
+        writer_app.stop = writer_stop;
+        e->session->app_data = NULL;
+        e->session->app = &writer_app;
         if (reverse) {
           write_records(e->session, true, -1, NULL);
         } else if (wt) {
