@@ -769,8 +769,18 @@ test('reusePort: 3 processes started at once serve one port, each with its own w
     }
   }
   // The killed process's sessions are over: from now on every packet is
-  // of a live member's session, and none may reach another member.
-  const before = Object.fromEntries((await g.peek()).map((x) => [x.worker, x.misrouted]));
+  // of a live member's session, and none may reach another member. Their
+  // last probes may still wait, unread, in a member's socket queue: the
+  // baseline is taken once the counts hold still for 250 ms (at most 5 s).
+  const misroutedNow = async () => JSON.stringify(Object.fromEntries((await g.peek()).map((x) => [x.worker, x.misrouted])));
+  let baseline = await misroutedNow();
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = await misroutedNow();
+    if (now === baseline) break;
+    baseline = now;
+  }
+  const before = JSON.parse(baseline);
   // New sessions: served by the two left.
   for (let i = 0; i < 6; i++) {
     const body = randomBytes(4096, 2500 + i);
