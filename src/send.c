@@ -156,14 +156,38 @@ static bool addr_is(const ngtcp2_addr *na, const quic_addr *a) {
   return na->addrlen == a->len && memcmp(na->addr, &a->u.sa, a->len) == 0;
 }
 
-static void arm_timer(quic_session *s) {
-  if (s->state >= QUIC_SESSION_CLOSING) return;
-  s->host->ops->set_timer(s->host, s, ngtcp2_conn_get_expiry(s->conn));
+/* When an acknowledgment of the last packet received is surely written:
+ * ngtcp2 delays one by the smaller of our max_ack_delay and an eighth of the
+ * smoothed RTT (at least 1 µs), counted from the first packet it owes one
+ * for, and says nothing of whether it owes one; so this is the latest it
+ * could be due. A flush at or after it writes it. */
+static uint64_t last_ack_due(quic_session *s) {
+  ngtcp2_conn_info ci;
+  ngtcp2_conn_get_conn_info(s->conn, &ci);
+  uint64_t delay = QUIC_MIN(ngtcp2_conn_get_local_transport_params(s->conn)->max_ack_delay,
+                            QUIC_MAX(ci.smoothed_rtt / 8, NGTCP2_MICROSECONDS));
+  return s->counters->last_received_at + delay;
 }
 
-/* close() was called and the last stream is done: close cleanly. */
-static bool graceful_done(quic_session *s) {
-  if (s->state != QUIC_SESSION_GRACEFUL || s->live_streams || !quic_list_empty(&s->pending_open)) return false;
+/* close() was called and the last stream is done. */
+static bool graceful_ready(quic_session *s) {
+  return s->state == QUIC_SESSION_GRACEFUL && !s->live_streams && quic_list_empty(&s->pending_open);
+}
+
+static void arm_timer(quic_session *s) {
+  if (s->state >= QUIC_SESSION_CLOSING) return;
+  uint64_t at = ngtcp2_conn_get_expiry(s->conn);
+  if (graceful_ready(s)) at = QUIC_MIN(at, last_ack_due(s));
+  s->host->ops->set_timer(s->host, s, at);
+}
+
+/* Then close cleanly, once what we received is acknowledged: a
+ * CONNECTION_CLOSE carries no ACK frame, so an acknowledgment still delayed
+ * would never go, and the peer would not learn that its last data arrived
+ * (its stream would end unacknowledged). The wait is at most the ack delay;
+ * the timer brings the flush back. */
+static bool graceful_done(quic_session *s, ngtcp2_tstamp ts) {
+  if (!graceful_ready(s) || ts < last_ack_due(s)) return false;
   s->app->goaway(s, true);
   ngtcp2_ccerr_set_application_error(&s->ccerr, s->app->no_error, NULL, 0);
   quic_session_enter_closing(s);
@@ -179,7 +203,6 @@ void quic_session_flush(quic_session *s) {
     s->tx_pending = NULL;
   }
   quic_session_open_pending(s);
-  if (graceful_done(s)) return;
 
   uint8_t *txb = s->host->tx_buf;
   ngtcp2_tstamp ts = quic_session_now(s);
@@ -246,6 +269,8 @@ void quic_session_flush(quic_session *s) {
   }
   if (npkts && !send_train(s, txb, off, seg, &local, &remote, ecn)) return;
   ngtcp2_conn_update_pkt_tx_time(s->conn, ts);
+  /* After the packets, so that an acknowledgment due now goes before it. */
+  if (graceful_done(s, ts)) return;
   arm_timer(s);
   quic_session_refresh_stats(s);
 }
