@@ -11,6 +11,7 @@
         "src/stats.c",
         "src/keymap.c",
         "src/udp.c",
+        "src/route.c",
         "src/tls.c",
         "src/headers.c",
         "src/stream.c",

@@ -53,7 +53,7 @@ export interface EndpointConfigInit {
     disableStatelessReset?: boolean | undefined;
     maxConnectionsPerHost?: Integer | undefined;
     maxConnectionsTotal?: Integer | undefined;
-    /** 1200-65527 (default 1452): the largest payload path MTU discovery probes up to; above 1472 for jumbo-frame networks and loopback. */
+    /** 1200-65527: the largest payload path MTU discovery probes up to; above 1472 for jumbo-frame networks. Default: 1452, or for a peer on this host what its route carries (65488 on loopback). */
     maxPayloadSize?: Integer | undefined;
     maxStatelessResets?: Integer | undefined;
     maxStreamWindowOverride?: Integer | undefined;

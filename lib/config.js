@@ -33,8 +33,11 @@ const CC_EXPECTED = CC_CHOICES.length === 1 ? `must be ${CC_CHOICES[0]}`
 const PAYLOAD_MIN = integer(C, 'PAYLOAD_MIN');
 const PAYLOAD_MAX = integer(C, 'PAYLOAD_MAX');
 const PAYLOAD_DEFAULT = integer(C, 'PAYLOAD_DEFAULT');
-if (!(PAYLOAD_MIN <= PAYLOAD_DEFAULT && PAYLOAD_DEFAULT <= PAYLOAD_MAX)) {
-  mismatch(`payload bounds ${PAYLOAD_MIN} <= ${PAYLOAD_DEFAULT} <= ${PAYLOAD_MAX} do not hold`);
+// Not given: the C side picks by the path (1452, or loopback's for a peer on
+// this host), so it must be a value no given size can take.
+const PAYLOAD_BY_PATH = integer(C, 'PAYLOAD_BY_PATH');
+if (!(PAYLOAD_BY_PATH < PAYLOAD_MIN && PAYLOAD_MIN <= PAYLOAD_DEFAULT && PAYLOAD_DEFAULT <= PAYLOAD_MAX)) {
+  mismatch(`payload bounds ${PAYLOAD_BY_PATH} < ${PAYLOAD_MIN} <= ${PAYLOAD_DEFAULT} <= ${PAYLOAD_MAX} do not hold`);
 }
 
 function unsupported(what, why) {
@@ -205,7 +208,7 @@ class EndpointConfig {
     const v6 = this.#address.family === 'ipv6';
     this.#session = {
       ccAlgorithm: CC[cc],
-      maxPayloadSize: optInt(options, 'maxPayloadSize', 'options', PAYLOAD_MIN, PAYLOAD_MAX, PAYLOAD_DEFAULT),
+      maxPayloadSize: optInt(options, 'maxPayloadSize', 'options', PAYLOAD_MIN, PAYLOAD_MAX, PAYLOAD_BY_PATH),
       maxStreamWindow: optInt(options, 'maxStreamWindowOverride', 'options', 1, U62, 0),
       maxWindow: optInt(options, 'maxWindowOverride', 'options', 1, U62, 0),
       ackThreshold: optInt(options, 'unacknowledgedPacketThreshold', 'options', 0, 1e6, 0),
@@ -233,7 +236,7 @@ class EndpointConfig {
     return inspect.formatObject('EndpointConfig', depth, options, inspect.defined({
       address: inspect.formatAddress(this.#address),
       ccAlgorithm: Object.keys(CC).find((k) => CC[k] === e.ccAlgorithm),
-      maxPayloadSize: e.maxPayloadSize,
+      maxPayloadSize: e.maxPayloadSize === PAYLOAD_BY_PATH ? undefined : e.maxPayloadSize,
       maxStreamWindowOverride: e.maxStreamWindow || undefined,
       maxWindowOverride: e.maxWindow || undefined,
       unacknowledgedPacketThreshold: e.ackThreshold,

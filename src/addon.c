@@ -84,6 +84,7 @@ static napi_value make_consts(napi_env env) {
   NAPI_SET(env, obj, "PAYLOAD_MIN", quic_napi_number(env, QUIC_PAYLOAD_MIN));
   NAPI_SET(env, obj, "PAYLOAD_MAX", quic_napi_number(env, QUIC_PAYLOAD_MAX));
   NAPI_SET(env, obj, "PAYLOAD_DEFAULT", quic_napi_number(env, QUIC_PAYLOAD_DEFAULT));
+  NAPI_SET(env, obj, "PAYLOAD_BY_PATH", quic_napi_number(env, QUIC_PAYLOAD_BY_PATH));
   /* Stats slot names in order (stats_layout.h): lib/stats.js takes its
    * indices from these. */
 #define SLOTS(key, names) NAPI_SET(env, obj, key, quic_napi_string_array(env, names, QUIC_ARRAY_LEN(names)))

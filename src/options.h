@@ -46,5 +46,8 @@ static inline ngtcp2_cc_algo quic_cc_algo(double i) {
 #define QUIC_PAYLOAD_MIN 1200
 #define QUIC_PAYLOAD_MAX 65527
 #define QUIC_PAYLOAD_DEFAULT 1452
+/* maxPayloadSize not given: QUIC_PAYLOAD_DEFAULT, except for a peer on this
+ * host, where it is what the route carries (route.c). */
+#define QUIC_PAYLOAD_BY_PATH 0
 
 #endif

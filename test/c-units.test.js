@@ -19,6 +19,7 @@ const programs = [
   'unit_headers',
   'unit_webtransport',
   'unit_quic_lb',
+  'unit_route',
 ];
 
 const dir = path.join(__dirname, 'c');

@@ -80,6 +80,6 @@ test('other constants lib/ reads by name must be there', () => {
 
 test('options: congestion-control names and payload bounds', () => {
   assertRefused("C.CC_DEFAULT = 'vegas';", /CC_DEFAULT \(vegas\) is not in CC_ALGORITHMS/);
-  assertRefused('C.PAYLOAD_MIN = 1500;', /payload bounds 1500 <= 1452 <= 65527 do not hold/);
+  assertRefused('C.PAYLOAD_MIN = 1500;', /payload bounds 0 < 1500 <= 1452 <= 65527 do not hold/);
   assertRefused("C.PAYLOAD_MAX = '1472';", /PAYLOAD_MAX is string, not an integer/);
 });

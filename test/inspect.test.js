@@ -89,8 +89,10 @@ test('stats show every field as a number', async () => {
 
 test('config and options classes show the resolved options, never keys or secrets', () => {
   const secret = Buffer.alloc(16, 0xab);
-  const ec = show(new quic.EndpointConfig({ address: { address: '::1', port: 4433 }, resetTokenSecret: secret, ccAlgorithm: 'reno' }));
-  assert.match(ec, /^EndpointConfig \{ address: '\[::1\]:4433', ccAlgorithm: 'reno', maxPayloadSize: 1452, /);
+  const ec = show(new quic.EndpointConfig({ address: { address: '::1', port: 4433 }, resetTokenSecret: secret, ccAlgorithm: 'reno', maxPayloadSize: 9000 }));
+  assert.match(ec, /^EndpointConfig \{ address: '\[::1\]:4433', ccAlgorithm: 'reno', maxPayloadSize: 9000, /);
+  // Not given, the size is chosen per peer (1452, or loopback's for a peer on this host).
+  assert.match(show(new quic.EndpointConfig({})), /^EndpointConfig \{ address: '127\.0\.0\.1:0', ccAlgorithm: 'cubic', unacknowledgedPacketThreshold: 0, /);
   assert.match(ec, /resetTokenSecret: '<16 bytes>', tokenSecret: '<random>' \}$/);
   assert.doesNotMatch(ec, /ab ab|171/);
 

@@ -86,12 +86,12 @@ for (const [what, env] of [
   ['without UDP GSO (the plain sendmmsg path)', { QUIC_DEBUG_DISABLE_GSO: '1' }],
   ['without UDP GRO (one datagram per receive slot)', { QUIC_DEBUG_DISABLE_GRO: '1' }],
   ['without GSO or GRO', { QUIC_DEBUG_DISABLE_GSO: '1', QUIC_DEBUG_DISABLE_GRO: '1' }],
-]) test(`${what}: 8 MB arrive intact, with 1452-byte and with 9000-byte packets`, () => {
+]) test(`${what}: 8 MB arrive intact, with 1452-byte, 9000-byte and (by default, on loopback) 65488-byte packets`, () => {
   // The switch is read when a socket opens, so run the exchange in a child.
   const script = `
     const { makeServer, connect, readAll, sha256, randomBytes } = require(${JSON.stringify(path.join(__dirname, 'common'))});
     (async () => {
-      for (const endpoint of [{}, { maxPayloadSize: 9000 }]) {
+      for (const endpoint of [{ maxPayloadSize: 1452 }, { maxPayloadSize: 9000 }, {}]) {
         const server = makeServer({ endpoint, onsession: (s) => { s.onstream = async ({ stream, respondWith }) => {
           respondWith({ body: await readAll(stream.readableNodeStream()) }); }; } });
         const { client, session } = connect(server, { endpoint });
@@ -109,14 +109,15 @@ for (const [what, env] of [
   assert.strictEqual(r.status, 0, r.stderr);
   // Each receive slot holds the largest datagram we allow (65527 bytes),
   // with GRO or without, so the 9000-byte probes arrive and are used.
-  assert.deepStrictEqual(r.stdout.trim().split('\n'), ['match 1444', 'match 9000']);
+  assert.deepStrictEqual(r.stdout.trim().split('\n'), ['match 1444', 'match 9000', 'match 65488']);
 });
 
 // Path MTU discovery: every connection starts at 1200-byte packets and
 // ngtcp2 probes larger ones once the handshake is confirmed. On loopback
 // every probe up to the endpoint's maxPayloadSize gets through.
-async function pathSizes(maxPayloadSize) {
-  const endpoint = maxPayloadSize ? { maxPayloadSize } : {};
+async function pathSizes(maxPayloadSize, host = '127.0.0.1') {
+  const family = host.includes(':') ? 'ipv6' : 'ipv4';
+  const endpoint = { ...(maxPayloadSize ? { maxPayloadSize } : {}), address: { address: host, family } };
   let serverSession;
   const server = makeServer({
     endpoint,
@@ -127,7 +128,9 @@ async function pathSizes(maxPayloadSize) {
       };
     },
   });
-  const { client, session } = connect(server, { endpoint });
+  const client = new quic.Endpoint(endpoint);
+  const session = client.connect({ address: host, port: server.address.port, family },
+                                 { alpn: ALPN, hostname: 'localhost', secure: { ca: certs.ca } });
   try {
     await within(session.handshake, 15000, 'handshake');
     const data = randomBytes(2 * 1024 * 1024, 13);
@@ -147,7 +150,7 @@ async function pathSizes(maxPayloadSize) {
 }
 
 test('path MTU discovery: loopback packets grow past 1200 bytes, up to maxPayloadSize', async () => {
-  const grown = await pathSizes();
+  const grown = await pathSizes(1452);
   for (const side of ['client', 'server']) {
     assert.ok(grown[side] > 1200n && grown[side] <= 1452n, `${side} path size ${grown[side]}`);
   }
@@ -157,6 +160,19 @@ test('path MTU discovery: loopback packets grow past 1200 bytes, up to maxPayloa
   assert.strictEqual(capped.client, 1200n);
   assert.strictEqual(capped.server, 1200n);
   assert.ok(capped.serverAverage <= 1200, `capped datagrams average ${capped.serverAverage} bytes`);
+});
+
+test('path MTU discovery by default: a peer on this host gets loopback-sized packets over 127.0.0.1 and ::1', async () => {
+  // Without maxPayloadSize the ceiling is what the kernel's route to the
+  // peer carries when that route stays on this host (src/route.c): 65535 -
+  // 28 bytes for IPv4, 65536 - 48 for IPv6, and nothing above 65488 is
+  // probed. Both sides look up their own route, so both climb.
+  for (const host of ['127.0.0.1', '::1']) {
+    const grown = await pathSizes(undefined, host);
+    assert.strictEqual(grown.client, 65488n, `client path size over ${host}`);
+    assert.strictEqual(grown.server, 65488n, `server path size over ${host}`);
+    assert.ok(grown.serverAverage > 2000, `server datagrams average ${grown.serverAverage} bytes over ${host}`);
+  }
 });
 
 test('path MTU discovery above Ethernet: loopback carries a 9000-byte jumbo ceiling, a 4000-byte one, and 65488-byte packets under the largest ceiling', async () => {
@@ -177,11 +193,12 @@ test('a downloading client acknowledges every train of packets, not once per rec
   // left a lossy sender waiting for the news of its losses.
   const size = 16 * 1024 * 1024;
   const server = makeServer({
+    endpoint: { maxPayloadSize: 1452 },
     onsession: (s) => {
       s.onstream = ({ respondWith }) => respondWith({ body: Buffer.alloc(size, 7) });
     },
   });
-  const { client, session } = connect(server);
+  const { client, session } = connect(server, { endpoint: { maxPayloadSize: 1452 } });
   try {
     await within(session.handshake, 15000, 'handshake');
     const back = await within(readAll(session.open({ body: 'x' }).readableNodeStream()), 30000, 'download');
