@@ -159,10 +159,12 @@ async function bulk(client, server, params, dir) {
   const secs = now() - t0;
   const cpuSecs = cpu() + await server.ask('cpu') - c0;
   if (moved !== bytes) throw new Error(`${dir}: ${moved} bytes arrived of ${bytes}`);
+  // Where the implementation can tell: the packet size its path reached.
+  const packetSize = client.packetSize ? client.packetSize(conn) : undefined;
   await client.close(conn);
   return {
     value: params.mb / secs,
-    extra: { cpuSecondsPerGB: cpuSecs / (params.mb / 1024), seconds: secs, mb: params.mb, bytes: moved },
+    extra: { cpuSecondsPerGB: cpuSecs / (params.mb / 1024), seconds: secs, mb: params.mb, bytes: moved, packetSize },
   };
 }
 
@@ -221,8 +223,8 @@ const MEASURES = {
   'bulk-up': (client, server, params) => bulk(client, server, params, 'up'),
   'wt-stream': (client, server, params) => bulk(client, server, params, 'up'),
   'bulk-down': (client, server, params) => bulk(client, server, params, 'down'),
-  'bulk-up-jumbo': (client, server, params) => bulk(client, server, params, 'up'),
-  'bulk-down-jumbo': (client, server, params) => bulk(client, server, params, 'down'),
+  'bulk-up-1452': (client, server, params) => bulk(client, server, params, 'up'),
+  'bulk-down-1452': (client, server, params) => bulk(client, server, params, 'down'),
   'bulk-loss-1': (client, server, params) => bulk(client, server, params, 'down'),
   'bulk-loss-5': (client, server, params) => bulk(client, server, params, 'down'),
 

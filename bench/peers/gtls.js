@@ -16,8 +16,8 @@ const relays = require('../relay');
 const cases = {
   'bulk-up': true,
   'bulk-down': true,
-  'bulk-up-jumbo': true,
-  'bulk-down-jumbo': true,
+  'bulk-up-1452': true,
+  'bulk-down-1452': true,
   handshakes: 'gtlsclient makes one connection per process: the figure would be process start-up',
   'handshakes-resumed': 'gtlsclient makes one connection per process: the figure would be process start-up',
   'h3-requests-c50': true,
@@ -117,9 +117,11 @@ async function measure(caseName, params) {
   const loss = params.loss ? [`--tx-loss=${params.loss}`] : [];
   // Arguments for both ends: `--set cc=...` picks their congestion controller, as it does this project's.
   const bothArgs = params.cc ? [`--cc=${params.cc}`] : [];
-  // Loopback-sized packets (the -jumbo cases): gtls takes the size as given,
-  // without path MTU discovery, so the largest both IPv4 and IPv6 loopback carry.
-  if (params.payload) bothArgs.push(`--max-udp-payload-size=${Math.min(params.payload, 65488)}`);
+  // Packets as large as loopback carries (bulk-up/-down): gtls takes the size
+  // as given, without path MTU discovery, so the largest both IPv4 and IPv6
+  // loopback carry. A payload given (the -1452 and loss cases) as is.
+  const payload = params.path === 'loopback' ? 65488 : params.payload;
+  if (payload) bothArgs.push(`--max-udp-payload-size=${Math.min(payload, 65488)}`);
   const client = (args) => runClient([...bothArgs, ...args]);
   // Flow-control windows as large as gtlsclient's own, so the upload is not held to the server's 1 MB default.
   const serverArgs = ['-q', ...bothArgs, '-d', htdocs, '--max-data=24M', '--max-stream-data-bidi-remote=16M'];

@@ -11,8 +11,8 @@ const READ = 64 * 1024; // bytes per read() call (libp2p's own wrapper reads 4 K
 const cases = {
   'bulk-up': true,
   'bulk-down': true,
-  'bulk-up-jumbo': 'no option for the UDP payload size',
-  'bulk-down-jumbo': 'no option for the UDP payload size',
+  'bulk-up-1452': 'no option for the UDP payload size',
+  'bulk-down-1452': 'no option for the UDP payload size',
   handshakes: true,
   'handshakes-resumed': 'the binding has no session resumption API',
   'h3-requests-c50': 'no HTTP/3 (a libp2p transport: raw QUIC streams only)',

@@ -15,8 +15,8 @@ const maxMB = 16;
 const cases = {
   'bulk-up': true,
   'bulk-down': true,
-  'bulk-up-jumbo': 'no option for the UDP payload size',
-  'bulk-down-jumbo': 'no option for the UDP payload size',
+  'bulk-up-1452': 'no option for the UDP payload size',
+  'bulk-down-1452': 'no option for the UDP payload size',
   handshakes: true,
   'handshakes-resumed': 'the API takes no saved session to resume',
   'h3-requests-c50': 'no HTTP/3 (the package says it does not support HTTP/3)',

@@ -8,8 +8,8 @@ const viaTls = 'one big transfer is measured with node-tls (http2 adds framing o
 const cases = {
   'bulk-up': viaTls,
   'bulk-down': viaTls,
-  'bulk-up-jumbo': viaTls,
-  'bulk-down-jumbo': viaTls,
+  'bulk-up-1452': viaTls,
+  'bulk-down-1452': viaTls,
   handshakes: 'measured with node-tls (the same TLS handshake)',
   'handshakes-resumed': 'measured with node-tls (the same TLS handshake)',
   'h3-requests-c50': true,

@@ -8,8 +8,8 @@ const noTcpLoss = 'TCP on loopback has no loss knob here (simulating it needs tc
 const cases = {
   'bulk-up': true,
   'bulk-down': true,
-  'bulk-up-jumbo': true,
-  'bulk-down-jumbo': true,
+  'bulk-up-1452': true,
+  'bulk-down-1452': true,
   handshakes: true,
   'handshakes-resumed': true,
   'h3-requests-c50': 'HTTP requests are measured with node-http2',

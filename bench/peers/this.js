@@ -7,8 +7,8 @@ const { testCommon, asyncChunks, asyncPatternChunks, now, sleep } = require('../
 const cases = {
   'bulk-up': true,
   'bulk-down': true,
-  'bulk-up-jumbo': true,
-  'bulk-down-jumbo': true,
+  'bulk-up-1452': true,
+  'bulk-down-1452': true,
   handshakes: true,
   'handshakes-resumed': true,
   'h3-requests-c50': true,
@@ -227,6 +227,8 @@ async function client(caseName, params, port, CannotRun) {
       return Number((await consume(session.open({ body: asyncChunks(bytes) }), true)).toString());
     },
     download: (session) => consume(session.open({ body: 'd' }), false),
+    // The largest UDP payload this client's path reached (path MTU discovery).
+    packetSize: (session) => Number(session.stats.maxUdpPayloadSize),
     // The bytes' count and SHA-256, hashed as they arrive.
     downloadHashed: (session) => new Promise((resolve, reject) => {
       const stream = session.open({ body: 'd' });
