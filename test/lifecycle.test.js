@@ -74,6 +74,44 @@ test('session.close() lets an open stream finish, then closed fulfils', async ()
   await closeAll(client, server);
 });
 
+test('session.close() right after the last reply: the peer hears its last packet acknowledged before the close', async () => {
+  // A CONNECTION_CLOSE carries no ACK frame, and a one-packet reply is under
+  // the ack threshold, so its acknowledgment waits the ack delay: the close
+  // waits for it rather than leave the server's stream unacknowledged. The
+  // reply comes after the request was acknowledged, so the client's stream
+  // is done the moment the reply arrives.
+  const reply = Buffer.from('a reply that fits one packet');
+  const serverStreams = [];
+  const server = makeServer({
+    onsession: (s) => {
+      s.onstream = ({ stream, respondWith }) => {
+        serverStreams.push(stream);
+        stream.readableNodeStream().resume();
+        respondWith({ body: (async function* later() { await sleep(20); yield reply; })() });
+      };
+    },
+  });
+  try {
+    for (let i = 0; i < 10; i++) {
+      const { client, session } = connect(server);
+      try {
+        await within(session.handshake, 5000, 'handshake');
+        const stream = session.open({ body: 'request' });
+        assert.deepStrictEqual(await within(readAll(stream.readableNodeStream()), 5000, 'reply'), reply);
+        await within(stream.closed, 5000, 'stream closed');
+        await within(session.close(), 5000, 'session close');
+        const served = serverStreams[i];
+        await within(served.closed, 5000, 'server stream closed');
+        assert.strictEqual(served.stats.maxOffsetAcknowledged, BigInt(reply.length), `run ${i}: the reply acknowledged`);
+      } finally {
+        client.destroy();
+      }
+    }
+  } finally {
+    server.destroy();
+  }
+});
+
 test('session.open() after close() throws ERR_INVALID_STATE', async () => {
   const server = makeServer({ onsession: echo });
   const { client, session } = connect(server);
