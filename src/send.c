@@ -209,13 +209,18 @@ void quic_session_flush(quic_session *s) {
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi;
-  /* Each packet gets room for our largest payload, not just the path's
-   * current one: a path MTU probe is larger than the path's size, and
-   * ngtcp2 only sends one where it fits (ngtcp2 keeps ordinary packets to
-   * the path's size itself). With the path size here, probes were never
-   * sent and every connection stayed at 1200-byte packets. */
-  size_t pktroom = ngtcp2_conn_get_max_tx_udp_payload_size(s->conn);
+  /* A path MTU probe is larger than the path's size, and ngtcp2 sends one
+   * only where it fits (it keeps ordinary packets to the path's size
+   * itself). So a packet gets room for our largest payload only once the
+   * session has filled one to the path's size once the handshake is
+   * confirmed (its flights, padded, fill theirs), which it does when it
+   * has more to send than a packet carries. A session that never does
+   * (requests, acknowledgments, an idle connection) never probes: its
+   * peer's ngtcp2 keeps a decrypt buffer as large as the largest packet it
+   * received, for the connection's life, and a loopback probe would make
+   * that 64 KB on both sides of every idle connection. */
   size_t pktmax = ngtcp2_conn_get_path_max_tx_udp_payload_size(s->conn);
+  size_t pktroom = s->filled_packet ? ngtcp2_conn_get_max_tx_udp_payload_size(s->conn) : pktmax;
   size_t quantum = ngtcp2_conn_get_send_quantum(s->conn);
   /* A train fits the buffer and one UDP send (a GSO train is one datagram
    * to the kernel until it is cut up: at most 65507 bytes over IPv4). */
@@ -237,6 +242,10 @@ void quic_session_flush(quic_session *s) {
     if (rv == PKT_NONE) break;
     s->counters->last_sent_packet_ts = ts;
     s->counters->packets_sent++;
+    if (n >= pktmax && !s->filled_packet && s->counters->handshake_confirmed_at) {
+      s->filled_packet = true;
+      pktroom = ngtcp2_conn_get_max_tx_udp_payload_size(s->conn);
+    }
     bool same_path = addr_is(&ps.path.remote, &remote) && addr_is(&ps.path.local, &local);
     if (npkts > 0 && (pi.ecn != ecn || !same_path || n > seg)) {
       /* A train shares one ECN mark, one path and one segment size (only

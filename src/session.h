@@ -156,6 +156,7 @@ typedef struct quic_session {
   uint32_t next_stream_key;
   size_t live_streams;    /* streams ngtcp2 has not closed yet */
   bool tx_blocked;        /* the host said the socket is full */
+  bool filled_packet;     /* has sent a packet filled to the path's size: path MTU probes may go (send.c) */
   struct quic_tx_pending *tx_pending; /* owned; only while the socket is full */
 
   quic_dgram_queue dgram_out;   /* to send, oldest first */

@@ -175,6 +175,44 @@ test('path MTU discovery by default: a peer on this host gets loopback-sized pac
   }
 });
 
+test('path MTU discovery waits for data: an idle connection never probes, a sender with more than a packet does', async () => {
+  // A probe makes the receiving ngtcp2 keep a decrypt buffer of its size
+  // for the connection's life (64 KB after a loopback probe), so only a
+  // session that fills a packet to the path's size after the handshake
+  // gets to probe; here the server only acknowledges until it answers.
+  const memBefore = quic.liveMemory().bytes;
+  let serverSession;
+  const server = makeServer({
+    onsession: (s) => {
+      serverSession = s;
+      s.onstream = async ({ stream, respondWith }) => {
+        const got = await readAll(stream.readableNodeStream());
+        respondWith({ body: got.length > 100 ? Buffer.from(String(got.length)) : Buffer.alloc(1024 * 1024, 5) });
+      };
+    },
+  });
+  const { client, session } = connect(server);
+  try {
+    await within(session.handshake, 15000, 'handshake');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.strictEqual(session.stats.maxUdpPayloadSize, 1200n, 'idle client');
+    assert.strictEqual(serverSession.stats.maxUdpPayloadSize, 1200n, 'idle server');
+    const idle = quic.liveMemory().bytes - memBefore;
+    assert.ok(idle < 128 * 1024, `an idle connection holds ${idle} bytes, both sides (a 64 KB decrypt buffer would show)`);
+    // Upload: the client probes; the server, acknowledging, does not.
+    const up = await within(readAll(session.open({ body: randomBytes(1024 * 1024, 19) }).readableNodeStream()), 30000, 'upload');
+    assert.strictEqual(up.toString(), String(1024 * 1024));
+    assert.strictEqual(session.stats.maxUdpPayloadSize, 65488n, 'the uploading client');
+    // Download: now the server has more than a packet to send.
+    const down = await within(readAll(session.open({ body: 'x' }).readableNodeStream()), 30000, 'download');
+    assert.strictEqual(down.length, 1024 * 1024);
+    assert.strictEqual(serverSession.stats.maxUdpPayloadSize, 65488n, 'the sending server');
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
 test('path MTU discovery above Ethernet: loopback carries a 9000-byte jumbo ceiling, a 4000-byte one, and 65488-byte packets under the largest ceiling', async () => {
   // Loopback's MTU is 65536: each ceiling is reached exactly, except 65527,
   // which no IPv4 datagram carries (65535 - 20 - 8 = 65507): the probe of
