@@ -159,8 +159,8 @@ async function bulk(client, server, params, dir) {
   const secs = now() - t0;
   const cpuSecs = cpu() + await server.ask('cpu') - c0;
   if (moved !== bytes) throw new Error(`${dir}: ${moved} bytes arrived of ${bytes}`);
-  // Where the implementation can tell: the packet size its path reached.
-  const packetSize = client.packetSize ? client.packetSize(conn) : undefined;
+  // Where the implementation can tell: the packet size the sender's path reached.
+  const packetSize = dir === 'up' ? client.packetSize?.(conn) : (await server.ask('report'))?.packetSize;
   await client.close(conn);
   return {
     value: params.mb / secs,

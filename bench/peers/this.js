@@ -74,7 +74,9 @@ async function serve(caseName, params) {
   const bytes = (params.mb || 0) * 1024 * 1024;
   const dgrams = { count: 0, first: 0, last: 0 };
   const server = new quic.Endpoint(endpointOptions(params));
+  let latest; // the newest session: its path's packet size goes in the report
   server.onsession = ({ session }) => {
+    latest = session;
     session.ondatagram = () => {
       const t = now();
       if (dgrams.count++ === 0) dgrams.first = t;
@@ -139,7 +141,7 @@ async function serve(caseName, params) {
   server.listen({ ...sessionOptions(caseName, params), secure: { key: certs.key, cert: certs.cert } });
   return {
     port: server.address.port,
-    report: () => dgrams,
+    report: () => ({ ...dgrams, packetSize: latest ? Number(latest.stats.maxUdpPayloadSize) : undefined }),
     liveMemory: () => quic.liveMemory(),
     close: () => server.close(),
   };
@@ -227,7 +229,8 @@ async function client(caseName, params, port, CannotRun) {
       return Number((await consume(session.open({ body: asyncChunks(bytes) }), true)).toString());
     },
     download: (session) => consume(session.open({ body: 'd' }), false),
-    // The largest UDP payload this client's path reached (path MTU discovery).
+    // The largest UDP payload this client's path reached (path MTU discovery;
+    // it probes only once it has more than a packet to send: bulk-up).
     packetSize: (session) => Number(session.stats.maxUdpPayloadSize),
     // The bytes' count and SHA-256, hashed as they arrive.
     downloadHashed: (session) => new Promise((resolve, reject) => {
