@@ -9,7 +9,10 @@
  * addresses: the kernel routes both through the loopback device), the
  * largest UDP payload one IP packet carries on that route: its MTU less the
  * IP and UDP headers. 0 for any other peer, or when the kernel does not
- * say. Costs a socket, a connect and a close; no packet is sent. */
-size_t quic_route_local_payload(const quic_addr *remote);
+ * say. `local` (may be NULL) is our end of the path: when it is a definite
+ * address the answer needs no system call (a server's accept path); when
+ * it is a wildcard, a socket's connect() asks the kernel (no packet is
+ * sent). The loopback route's MTU is asked once per process. */
+size_t quic_route_local_payload(const quic_addr *remote, const quic_addr *local);
 
 #endif

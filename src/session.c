@@ -559,19 +559,19 @@ static size_t fill_probes(uint16_t *out, size_t ceiling) {
  * one 1452 (the Internet's paths rarely carry more), or for a peer on this
  * host what its route carries, up to the 65488 fill_probes allows: such a
  * path never leaves the host, and TCP's segments there are as large. */
-static size_t payload_ceiling(const quic_session_config *c, const quic_addr *remote) {
+static size_t payload_ceiling(const quic_session_config *c, const quic_addr *local_addr, const quic_addr *remote) {
   if (c->max_payload_size != QUIC_PAYLOAD_BY_PATH) return c->max_payload_size;
-  size_t local = quic_route_local_payload(remote);
+  size_t local = quic_route_local_payload(remote, local_addr);
   return local ? QUIC_MIN(local, QUIC_PROBE_SIZE_MAX) : QUIC_PAYLOAD_DEFAULT;
 }
 
-static void fill_settings(ngtcp2_settings *st, const quic_session_config *c, const quic_addr *remote, uint64_t now,
-                          uint16_t *probes) {
+static void fill_settings(ngtcp2_settings *st, const quic_session_config *c, const quic_addr *local,
+                          const quic_addr *remote, uint64_t now, uint16_t *probes) {
   ngtcp2_settings_default(st);
   if (getenv("QUIC_DEBUG_NGTCP2")) st->log_printf = dbg_log;
   st->initial_ts = now;
   st->cc_algo = c->cc_algo;
-  st->max_tx_udp_payload_size = QUIC_MIN(QUIC_MAX(payload_ceiling(c, remote), QUIC_PAYLOAD_MIN), QUIC_PAYLOAD_MAX);
+  st->max_tx_udp_payload_size = QUIC_MIN(QUIC_MAX(payload_ceiling(c, local, remote), QUIC_PAYLOAD_MIN), QUIC_PAYLOAD_MAX);
   /* ngtcp2 copies the list; by default (a ceiling up to 1472) its own is used. */
   if (st->max_tx_udp_payload_size > QUIC_PROBE_ETHERNET) {
     st->pmtud_probes = probes;
@@ -714,7 +714,7 @@ int quic_session_connect(quic_session **out, quic_host *host, uint32_t key, cons
   ngtcp2_transport_params params;
   uint16_t probes[QUIC_PROBE_LIST_LEN];
   fill_callbacks(&cb, false);
-  fill_settings(&settings, cfg, &s->remote, quic_session_now(s), probes);
+  fill_settings(&settings, cfg, &s->local, &s->remote, quic_session_now(s), probes);
   fill_params(&params, cfg);
   /* A NEW_TOKEN token from an earlier connection skips address validation. */
   if (resume && resume->token_len) {
@@ -762,7 +762,7 @@ int quic_session_accept(quic_session **out, quic_host *host, uint32_t key, const
   ngtcp2_transport_params params;
   uint16_t probes[QUIC_PROBE_LIST_LEN];
   fill_callbacks(&cb, true);
-  fill_settings(&settings, cfg, &s->remote, quic_session_now(s), probes);
+  fill_settings(&settings, cfg, &s->local, &s->remote, quic_session_now(s), probes);
   fill_params(&params, cfg);
   host->ops->new_cid(host, &scid, host->cid_len, params.stateless_reset_token);
   /* The host's secret makes the token; a host without resets sends none. */

@@ -51,22 +51,22 @@ int main(void) {
   /* Loopback, any address of 127/8, any port (0 too), and IPv4 written as
    * IPv6 on a dual-stack socket. */
   a = v4("127.0.0.1", 4433);
-  CHECK_EQ(quic_route_local_payload(&a), mtu4 - 28);
+  CHECK_EQ(quic_route_local_payload(&a, NULL), mtu4 - 28);
   a = v4("127.0.0.2", 0);
-  CHECK_EQ(quic_route_local_payload(&a), mtu4 - 28);
+  CHECK_EQ(quic_route_local_payload(&a, NULL), mtu4 - 28);
   a = v6("::ffff:127.0.0.1", 4433);
-  CHECK_EQ(quic_route_local_payload(&a), mtu4 - 28);
+  CHECK_EQ(quic_route_local_payload(&a, NULL), mtu4 - 28);
   a = v6("::1", 4433);
-  CHECK_EQ(quic_route_local_payload(&a), mtu - 48);
+  CHECK_EQ(quic_route_local_payload(&a, NULL), mtu - 48);
 
   /* Off this host: a documentation address (RFC 5737, 3849), whether the
    * machine has a route there or not; and no address at all. */
   a = v4("203.0.113.7", 443);
-  CHECK_EQ(quic_route_local_payload(&a), 0);
+  CHECK_EQ(quic_route_local_payload(&a, NULL), 0);
   a = v6("2001:db8::7", 443);
-  CHECK_EQ(quic_route_local_payload(&a), 0);
+  CHECK_EQ(quic_route_local_payload(&a, NULL), 0);
   memset(&a, 0, sizeof a);
-  CHECK_EQ(quic_route_local_payload(&a), 0);
+  CHECK_EQ(quic_route_local_payload(&a, NULL), 0);
 
   /* This host's own addresses on its other interfaces are routed through
    * loopback as well (link-local ones need a scope, so they are left out). */
@@ -79,19 +79,41 @@ int main(void) {
         memset(&a, 0, sizeof a);
         memcpy(&a.u.in, i->ifa_addr, sizeof a.u.in);
         a.len = sizeof a.u.in;
-        CHECK_EQ(quic_route_local_payload(&a), mtu4 - 28);
+        CHECK_EQ(quic_route_local_payload(&a, NULL), mtu4 - 28);
         own++;
       } else if (i->ifa_addr->sa_family == AF_INET6 &&
                  !IN6_IS_ADDR_LINKLOCAL(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr)) {
         memset(&a, 0, sizeof a);
         memcpy(&a.u.in6, i->ifa_addr, sizeof a.u.in6);
         a.len = sizeof a.u.in6;
-        CHECK_EQ(quic_route_local_payload(&a), mtu - 48);
+        CHECK_EQ(quic_route_local_payload(&a, NULL), mtu - 48);
         own++;
       }
     }
     freeifaddrs(list);
   }
   printf("unit_route: %d of this host's non-loopback addresses checked\n", own);
+
+  /* With our end of the path given. A definite address: the peer is on
+   * this host when it is that address (a server's accept path, answered
+   * without a system call), else not. A wildcard: the kernel is asked. */
+  quic_addr self = v4("198.51.100.9", 4433), wild4 = v4("0.0.0.0", 4433), wild6 = v6("::", 4433);
+  a = v4("198.51.100.9", 50000);
+  CHECK_EQ(quic_route_local_payload(&a, &self), mtu4 - 28);
+  a = v6("::ffff:198.51.100.9", 50000);
+  CHECK_EQ(quic_route_local_payload(&a, &self), mtu4 - 28);
+  a = v4("198.51.100.10", 50000);
+  CHECK_EQ(quic_route_local_payload(&a, &self), 0);
+  a = v4("127.0.0.1", 50000);
+  CHECK_EQ(quic_route_local_payload(&a, &self), mtu4 - 28);
+  CHECK_EQ(quic_route_local_payload(&a, &wild4), mtu4 - 28);
+  CHECK_EQ(quic_route_local_payload(&a, &wild6), mtu4 - 28);
+  a = v4("203.0.113.7", 443);
+  CHECK_EQ(quic_route_local_payload(&a, &wild4), 0);
+  a = v6("::1", 50000);
+  CHECK_EQ(quic_route_local_payload(&a, &wild6), mtu - 48);
+  quic_addr self6 = v6("2001:db8::9", 4433);
+  a = v6("2001:db8::9", 50000);
+  CHECK_EQ(quic_route_local_payload(&a, &self6), mtu - 48);
   return check_done("unit_route");
 }
