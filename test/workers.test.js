@@ -731,7 +731,17 @@ test('reusePort: 3 processes started at once serve one port, each with its own w
      'renumbered nothing); a new process takes the freed index', { timeout: 120000 }, async (t) => {
   const g = await startReusePort(t, 3);
   assert.deepStrictEqual(g.procs.map((p) => p.worker).sort(), [0, 1, 2], 'distinct worker indices');
-  const client = new Endpoint();
+  // A client sends no stateless resets here: one answering a server's late
+  // packet to a session it already closed carries a random connection ID,
+  // which the group cannot tell from a packet for another member and counts
+  // as misrouted (seen under ASan, where a server's packet can arrive after
+  // the client's closing period).
+  const client = new Endpoint({ disableStatelessReset: true });
+  // The slow transfers get an endpoint of their own, destroyed once they
+  // settle: then no packet of the killed process's sessions (their probes
+  // go on until the idle timeout) can arrive after the baseline below.
+  const slowClient = new Endpoint({ disableStatelessReset: true });
+  t.after(() => { client.destroy(); slowClient.destroy(); }); // a failed assertion must not keep the file alive
   const N = 30;
   const served = await pool(N, 10, async (i) => {
     const body = randomBytes(16384, 2100 + i);
@@ -748,7 +758,7 @@ test('reusePort: 3 processes started at once serve one port, each with its own w
   // socket into its place) is killed.
   const firstByte = [];
   const transfers = Array.from({ length: 12 }, (_, i) =>
-    slowTransfer(client, g.port, 2300 + i, firstByte, i, { transportParams: { maxIdleTimeout: 3000 } }));
+    slowTransfer(slowClient, g.port, 2300 + i, firstByte, i, { transportParams: { maxIdleTimeout: 3000 } }));
   const workerOf = await within(Promise.all(firstByte), 20000, 'every transfer under way');
   for (const s of await g.peek()) {
     assert.strictEqual(s.steered, true);
@@ -768,14 +778,16 @@ test('reusePort: 3 processes started at once serve one port, each with its own w
       assert.strictEqual(results[i].intact, true, `client ${i}: intact`);
     }
   }
-  // The killed process's sessions are over: from now on every packet is
-  // of a live member's session, and none may reach another member. Their
-  // last probes may still wait, unread, in a member's socket queue: the
-  // baseline is taken once the counts hold still for 250 ms (at most 5 s).
+  // The killed process's sessions are over, and their endpoint gone: from
+  // now on every packet is of a live member's session, and none may reach
+  // another member. Their last probes may still wait, unread, in a
+  // member's socket queue: the baseline is taken once the counts hold
+  // still for 500 ms (at most 10 s).
+  slowClient.destroy();
   const misroutedNow = async () => JSON.stringify(Object.fromEntries((await g.peek()).map((x) => [x.worker, x.misrouted])));
   let baseline = await misroutedNow();
   for (let i = 0; i < 20; i++) {
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 500));
     const now = await misroutedNow();
     if (now === baseline) break;
     baseline = now;
