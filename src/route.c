@@ -50,7 +50,9 @@ static bool normalize(quic_addr *out, const quic_addr *in) {
 static size_t lookup(const quic_addr *peer, bool *local) {
   int family = peer->u.sa.sa_family;
   quic_addr dst = *peer;
-  if (dst.u.in.sin_port == 0) dst.u.in.sin_port = htons(9); /* connect() wants a port; nothing is sent */
+  /* connect() wants a port; nothing is sent to it. */
+  in_port_t *port = family == AF_INET ? &dst.u.in.sin_port : &dst.u.in6.sin6_port;
+  if (*port == 0) *port = htons(9);
   int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;
   size_t payload = 0;

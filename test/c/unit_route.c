@@ -12,23 +12,21 @@
 #include "../../src/route.h"
 #include "check.h"
 
-static quic_addr v4(const char *ip, unsigned port) {
+/* An address of either family, by whether it is written with colons. */
+static quic_addr addr(const char *ip, unsigned port) {
   quic_addr a;
   memset(&a, 0, sizeof a);
-  a.u.in.sin_family = AF_INET;
-  a.u.in.sin_port = htons((unsigned short)port);
-  inet_pton(AF_INET, ip, &a.u.in.sin_addr);
-  a.len = sizeof a.u.in;
-  return a;
-}
-
-static quic_addr v6(const char *ip, unsigned port) {
-  quic_addr a;
-  memset(&a, 0, sizeof a);
-  a.u.in6.sin6_family = AF_INET6;
-  a.u.in6.sin6_port = htons((unsigned short)port);
-  inet_pton(AF_INET6, ip, &a.u.in6.sin6_addr);
-  a.len = sizeof a.u.in6;
+  bool six = strchr(ip, ':') != NULL;
+  a.u.sa.sa_family = six ? AF_INET6 : AF_INET;
+  if (six) {
+    a.u.in6.sin6_port = htons((unsigned short)port);
+    inet_pton(AF_INET6, ip, &a.u.in6.sin6_addr);
+    a.len = sizeof a.u.in6;
+  } else {
+    a.u.in.sin_port = htons((unsigned short)port);
+    inet_pton(AF_INET, ip, &a.u.in.sin_addr);
+    a.len = sizeof a.u.in;
+  }
   return a;
 }
 
@@ -50,20 +48,20 @@ int main(void) {
 
   /* Loopback, any address of 127/8, any port (0 too), and IPv4 written as
    * IPv6 on a dual-stack socket. */
-  a = v4("127.0.0.1", 4433);
+  a = addr("127.0.0.1", 4433);
   CHECK_EQ(quic_route_local_payload(&a, NULL), mtu4 - 28);
-  a = v4("127.0.0.2", 0);
+  a = addr("127.0.0.2", 0);
   CHECK_EQ(quic_route_local_payload(&a, NULL), mtu4 - 28);
-  a = v6("::ffff:127.0.0.1", 4433);
+  a = addr("::ffff:127.0.0.1", 4433);
   CHECK_EQ(quic_route_local_payload(&a, NULL), mtu4 - 28);
-  a = v6("::1", 4433);
+  a = addr("::1", 4433);
   CHECK_EQ(quic_route_local_payload(&a, NULL), mtu - 48);
 
   /* Off this host: a documentation address (RFC 5737, 3849), whether the
    * machine has a route there or not; and no address at all. */
-  a = v4("203.0.113.7", 443);
+  a = addr("203.0.113.7", 443);
   CHECK_EQ(quic_route_local_payload(&a, NULL), 0);
-  a = v6("2001:db8::7", 443);
+  a = addr("2001:db8::7", 443);
   CHECK_EQ(quic_route_local_payload(&a, NULL), 0);
   memset(&a, 0, sizeof a);
   CHECK_EQ(quic_route_local_payload(&a, NULL), 0);
@@ -97,23 +95,23 @@ int main(void) {
   /* With our end of the path given. A definite address: the peer is on
    * this host when it is that address (a server's accept path, answered
    * without a system call), else not. A wildcard: the kernel is asked. */
-  quic_addr self = v4("198.51.100.9", 4433), wild4 = v4("0.0.0.0", 4433), wild6 = v6("::", 4433);
-  a = v4("198.51.100.9", 50000);
+  quic_addr self = addr("198.51.100.9", 4433), wild4 = addr("0.0.0.0", 4433), wild6 = addr("::", 4433);
+  a = addr("198.51.100.9", 50000);
   CHECK_EQ(quic_route_local_payload(&a, &self), mtu4 - 28);
-  a = v6("::ffff:198.51.100.9", 50000);
+  a = addr("::ffff:198.51.100.9", 50000);
   CHECK_EQ(quic_route_local_payload(&a, &self), mtu4 - 28);
-  a = v4("198.51.100.10", 50000);
+  a = addr("198.51.100.10", 50000);
   CHECK_EQ(quic_route_local_payload(&a, &self), 0);
-  a = v4("127.0.0.1", 50000);
+  a = addr("127.0.0.1", 50000);
   CHECK_EQ(quic_route_local_payload(&a, &self), mtu4 - 28);
   CHECK_EQ(quic_route_local_payload(&a, &wild4), mtu4 - 28);
   CHECK_EQ(quic_route_local_payload(&a, &wild6), mtu4 - 28);
-  a = v4("203.0.113.7", 443);
+  a = addr("203.0.113.7", 443);
   CHECK_EQ(quic_route_local_payload(&a, &wild4), 0);
-  a = v6("::1", 50000);
+  a = addr("::1", 50000);
   CHECK_EQ(quic_route_local_payload(&a, &wild6), mtu - 48);
-  quic_addr self6 = v6("2001:db8::9", 4433);
-  a = v6("2001:db8::9", 50000);
+  quic_addr self6 = addr("2001:db8::9", 4433);
+  a = addr("2001:db8::9", 50000);
   CHECK_EQ(quic_route_local_payload(&a, &self6), mtu - 48);
   return check_done("unit_route");
 }
